@@ -1,0 +1,29 @@
+/**
+ * Activity analysis (Autodidax's known/unknown split). A value is
+ *   varied  when it depends on an active input through differentiable ops
+ *           (ops without a JVP rule, such as comparisons and stop_gradient, cut it);
+ *   useful  when a requested output depends on it.
+ * Only useful equations are evaluated at all; only varied-and-useful ones get
+ * tangents or cotangents. Constants therefore cost one primal evaluation and
+ * nothing else.
+ */
+import type { Eqn, ValueId } from '../graph/program.js';
+
+export function variedFrom(eqns: readonly Eqn[], valueCount: number, seeds: Iterable<ValueId>): Uint8Array {
+  const varied = new Uint8Array(valueCount);
+  for (const v of seeds) varied[v] = 1;
+  for (const q of eqns) {
+    if (q.op.jvp && q.args.some((a) => varied[a])) varied[q.out] = 1;
+  }
+  return varied;
+}
+
+export function usefulFor(eqns: readonly Eqn[], valueCount: number, outputs: Iterable<ValueId>): Uint8Array {
+  const useful = new Uint8Array(valueCount);
+  for (const v of outputs) useful[v] = 1;
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    const q = eqns[i];
+    if (useful[q.out]) for (const a of q.args) useful[a] = 1;
+  }
+  return useful;
+}

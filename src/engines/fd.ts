@@ -1,0 +1,101 @@
+/**
+ * Central finite differences, the independent reference for `check`:
+ * f'(x) ≈ (f(x + h) - f(x - h)) / 2h with h = ∛ε · max(1, |x|) per element, which
+ * balances O(h²) truncation against O(ε/h) rounding (about 1e-10 relative for
+ * smooth functions). The step actually taken, (x + h) - (x - h), is what we divide
+ * by, so its rounding does not enter. Costs two primal evaluations per direction;
+ * a Hessian is fd of the reverse-mode gradient.
+ */
+import type { Plan } from '../analysis/plan.js';
+import { sizeOf, type Tensor } from '../tensor/tensor.js';
+import { timesJacobian } from './blocks.js';
+import { reverseGradient, runPrimal, type BlockResult, type Primal } from './sweeps.js';
+import type { Engine, TensorsResult } from './types.js';
+
+const CBRT_EPS = Math.cbrt(Number.EPSILON);
+
+function argsOf(primalArgs: readonly Tensor[], plan: Plan): Tensor[] {
+  return primalArgs.map((t) => ({ shape: t.shape, data: t.data.slice() }));
+}
+
+/**
+ * For every active input element, evaluates `f` at x ± h and writes the central
+ * difference of each of f's results into column q of blocks[r][i].
+ */
+function differenceColumns(plan: Plan, f: (args: Tensor[]) => Tensor[], resultShapes: readonly (readonly number[])[]): BlockResult {
+  const args = argsOf(plan.request.args, plan);
+  let directions = 0;
+  const blocks: Tensor[][] = resultShapes.map((rs) =>
+    plan.activeValues.map((v) => {
+      const is = plan.program.values[v].shape;
+      return { shape: [...rs, ...is], data: new Float64Array(sizeOf(rs) * sizeOf(is)) };
+    }),
+  );
+  plan.request.active.forEach((inputIndex, i) => {
+    const x = args[inputIndex].data;
+    const n = x.length;
+    for (let q = 0; q < n; q++) {
+      const x0 = x[q];
+      const h = CBRT_EPS * Math.max(1, Math.abs(x0));
+      const xp = x0 + h;
+      const xm = x0 - h;
+      x[q] = xp;
+      const fp = f(args);
+      x[q] = xm;
+      const fm = f(args);
+      x[q] = x0;
+      const step = xp - xm;
+      directions++;
+      fp.forEach((t, r) => {
+        const out = blocks[r][i].data;
+        for (let p = 0; p < t.data.length; p++) out[p * n + q] = (t.data[p] - fm[r].data[p]) / step;
+      });
+    }
+  });
+  return { blocks, directions };
+}
+
+/** Central difference of `f` along the direction `dir` (per active input). */
+function differenceAlong(plan: Plan, f: (args: Tensor[]) => Tensor[], dir: readonly Tensor[]): TensorsResult {
+  const args = argsOf(plan.request.args, plan);
+  let xMax = 0;
+  let dMax = 0;
+  plan.request.active.forEach((inputIndex, i) => {
+    for (const x of args[inputIndex].data) xMax = Math.max(xMax, Math.abs(x));
+    for (const d of dir[i].data) dMax = Math.max(dMax, Math.abs(d));
+  });
+  const base = f(args);
+  if (dMax === 0) return { tensors: base.map((t) => ({ shape: t.shape, data: new Float64Array(t.data.length) })), directions: 0 };
+  const h = (CBRT_EPS * Math.max(1, xMax)) / dMax;
+  const shifted = (sign: number): Tensor[] => {
+    const a = argsOf(args, plan);
+    plan.request.active.forEach((inputIndex, i) => {
+      const x = a[inputIndex].data;
+      for (let q = 0; q < x.length; q++) x[q] += sign * h * dir[i].data[q];
+    });
+    return f(a);
+  };
+  const fp = shifted(1);
+  const fm = shifted(-1);
+  const tensors = fp.map((t, r) => {
+    const data = new Float64Array(t.data.length);
+    for (let p = 0; p < data.length; p++) data[p] = (t.data[p] - fm[r].data[p]) / (2 * h);
+    return { shape: t.shape, data };
+  });
+  return { tensors, directions: 1 };
+}
+
+const outputsAt = (plan: Plan) => (args: Tensor[]): Tensor[] => runPrimal(plan, args).values;
+const gradientAt = (plan: Plan) => (args: Tensor[]): Tensor[] => reverseGradient(plan, runPrimal(plan, args));
+const outputShapes = (plan: Plan) => plan.outputValues.map((v) => plan.program.values[v].shape);
+const activeShapes = (plan: Plan) => plan.activeValues.map((v) => plan.program.values[v].shape);
+
+export const fdEngine: Engine = {
+  name: 'fd',
+  jacobian: (plan) => differenceColumns(plan, outputsAt(plan), outputShapes(plan)),
+  jvp: (plan, _p, tangents) => differenceAlong(plan, outputsAt(plan), tangents),
+  vjp: (plan, _p, cotangents: readonly Tensor[]) =>
+    timesJacobian(plan, differenceColumns(plan, outputsAt(plan), outputShapes(plan)), cotangents),
+  hessian: (plan) => differenceColumns(plan, gradientAt(plan), activeShapes(plan)),
+  hvp: (plan, _p: Primal, vector) => differenceAlong(plan, gradientAt(plan), vector),
+};

@@ -1,0 +1,43 @@
+/**
+ * The reference interpreter: runs equations in order over an environment of
+ * Float64Arrays indexed by value id. Batched values hold k directions back to back
+ * ([k, ...shape], batch-major, each direction contiguous). Ops never see the
+ * batch: elementwise ops get it as an extra broadcast axis in one kernel call,
+ * every other op is called once per direction on subarray views.
+ */
+import type { Eqn, ValueInfo } from '../graph/program.js';
+import { sizeOf, type Shape } from '../tensor/tensor.js';
+
+export type Env = (Float64Array | undefined)[];
+
+export function runEqns(eqns: readonly Eqn[], values: readonly ValueInfo[], env: Env, k: number): void {
+  for (const q of eqns) {
+    const info = values[q.out];
+    const size = sizeOf(info.shape);
+    const ins = q.args.map((a) => env[a] as Float64Array);
+    const inShapes = q.args.map((a) => values[a].shape);
+    if (!info.batched) {
+      const out = new Float64Array(size);
+      q.op.kernel(ins, inShapes, out, info.shape, q.attrs);
+      env[q.out] = out;
+      continue;
+    }
+    const out = new Float64Array(size * k);
+    if (q.op.elementwise) {
+      // The batch is a leading axis: batched operands are [k, 1.., ...shape] padded to the output's rank.
+      const rank = info.shape.length;
+      const physical = q.args.map((a, i): Shape =>
+        values[a].batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
+      );
+      q.op.kernel(ins, physical, out, [k, ...info.shape], q.attrs);
+    } else {
+      const sizes = inShapes.map(sizeOf);
+      const batched = q.args.map((a) => values[a].batched);
+      for (let b = 0; b < k; b++) {
+        const slices = ins.map((x, i) => (batched[i] ? x.subarray(b * sizes[i], (b + 1) * sizes[i]) : x));
+        q.op.kernel(slices, inShapes, out.subarray(b * size, (b + 1) * size), info.shape, q.attrs);
+      }
+    }
+    env[q.out] = out;
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The numeric sweeps shared by the engines. Each builds a derivative program from
+ * the plan (primal equations are shared, never recomputed), then runs its new
+ * equations over batches of directions.
+ *
+ * Directions are grouped: forward mode seeds one active input at a time, so a
+ * direction only flows through what that input reaches; reverse mode seeds one
+ * output at a time. Batches are chunked so no batched tensor grows past a budget.
+ */
+import type { Plan } from '../analysis/plan.js';
+import type { Eqn, ValueId } from '../graph/program.js';
+import { Emit } from '../ops/emit.js';
+import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
+import { runEqns, type Env } from './interpret.js';
+import { jvpEqns, vjpEqns } from './transform.js';
+
+/** Most elements one batched tensor may hold; bounds chunk sizes. */
+const BATCH_BUDGET = 1 << 22;
+
+export interface Primal {
+  env: Env;
+  values: Tensor[];
+}
+
+export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
+  const { program, request } = plan;
+  const env: Env = new Array(program.values.length);
+  request.graph.inputs.forEach((inp, i) => { env[inp.value] = args[i].data; });
+  runEqns(plan.schedule, program.values, env, 1);
+  const values = plan.outputValues.map((v) => ({ shape: program.values[v].shape, data: env[v] as Float64Array }));
+  return { env, values };
+}
+
+/** A derivative program: equations to run after the primal, seeds to fill, results to read. */
+interface Derived {
+  emit: Emit;
+  eqns: Eqn[];
+  seeds: ValueId[];
+  results: (ValueId | null)[];
+}
+
+function chunkSize(emit: Emit, total: number): number {
+  let widest = 1;
+  for (const v of emit.values) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
+  return Math.max(1, Math.min(total, Math.floor(BATCH_BUDGET / widest)));
+}
+
+function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k: number): Env {
+  const env = base.slice();
+  d.seeds.forEach((s, i) => { env[s] = seedData[i]; });
+  runEqns(d.eqns, d.emit.values, env, k);
+  return env;
+}
+
+/** Tangents of the outputs, with batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues). */
+export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new Emit(plan.program);
+  const tangents = new Map<ValueId, ValueId>();
+  const seeds = seeded.map((j) => {
+    const v = plan.activeValues[j];
+    const s = e.input(plan.program.values[v].shape, true);
+    tangents.set(v, s);
+    return s;
+  });
+  const start = e.eqns.length;
+  jvpEqns(e, plan.schedule, tangents);
+  return { emit: e, eqns: e.eqns.slice(start), seeds, results: plan.outputValues.map((v) => tangents.get(v) ?? null) };
+}
+
+/** Cotangents of the active inputs, with batched cotangent inputs for the outputs `seeded` (indices into plan.outputValues). */
+export function reverseProgram(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new Emit(plan.program);
+  const cotangents = new Map<ValueId, ValueId>();
+  const seeds = seeded.map((o) => {
+    const v = plan.outputValues[o];
+    const s = e.input(plan.program.values[v].shape, true);
+    cotangents.set(v, cotangents.has(v) ? e.add(cotangents.get(v) as ValueId, s) : s);
+    return s;
+  });
+  const start = e.eqns.length;
+  vjpEqns(e, plan.schedule, plan.varied, cotangents);
+  return { emit: e, eqns: e.eqns.slice(start), seeds, results: plan.activeValues.map((v) => cotangents.get(v) ?? null) };
+}
+
+/**
+ * Forward-over-reverse: the gradient of the (scalar) output as unbatched
+ * equations, then batched tangents of that gradient for the active inputs
+ * `seeded`. results[a] is the tangent of the gradient of active input a.
+ */
+export function hessianProgram(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new Emit(plan.program);
+  const start = e.eqns.length;
+  const cotangents = new Map<ValueId, ValueId>([[plan.outputValues[0], e.scalar(1)]]);
+  vjpEqns(e, plan.schedule, plan.varied, cotangents);
+  const gradients = plan.activeValues.map((v) => cotangents.get(v) ?? null);
+  const gradientEqns = e.eqns.slice(start);
+  const tangents = new Map<ValueId, ValueId>();
+  const seeds = seeded.map((j) => {
+    const v = plan.activeValues[j];
+    const s = e.input(plan.program.values[v].shape, true);
+    tangents.set(v, s);
+    return s;
+  });
+  jvpEqns(e, [...plan.schedule, ...gradientEqns], tangents);
+  return {
+    emit: e,
+    eqns: e.eqns.slice(start),
+    seeds,
+    results: gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)),
+  };
+}
+
+/** Identity rows start..start+count of an n-element basis, as one batched seed. */
+function basisChunk(n: number, start: number, count: number): Float64Array {
+  const seed = new Float64Array(count * n);
+  for (let r = 0; r < count; r++) seed[r * n + start + r] = 1;
+  return seed;
+}
+
+function readResult(env: Env, v: ValueId | null, batched: boolean, size: number, k: number): Float64Array | null {
+  if (v === null) return null;
+  const data = env[v] as Float64Array;
+  if (batched || k === 1) return data;
+  // An unbatched result (the derivative does not depend on the direction's value) is the same for every direction.
+  const out = new Float64Array(size * k);
+  for (let r = 0; r < k; r++) out.set(data, r * size);
+  return out;
+}
+
+export interface BlockResult {
+  /** blocks[row][col]; row and column as the caller defines them. */
+  blocks: Tensor[][];
+  directions: number;
+}
+
+/**
+ * Runs `build(seededGroup)` once per group with basis chunks of the group's
+ * elements, and scatters batched results into blocks of shape
+ * rowShape ++ colShape (transpose=false: direction = column, as forward mode)
+ * or colShape... (transpose=true: direction = row, as reverse mode).
+ */
+function basisSweeps(
+  base: Env,
+  groupShapes: readonly Shape[],
+  resultShapes: readonly Shape[],
+  build: (group: number) => Derived,
+  directionIsRow: boolean,
+): BlockResult {
+  // blocks[g][r] holds d(result r)/d(group g) directions; we lay them out as the caller asks.
+  const blocks: Tensor[][] = [];
+  let directions = 0;
+  groupShapes.forEach((gShape, g) => {
+    const n = sizeOf(gShape);
+    const row: Tensor[] = resultShapes.map((rShape) => ({
+      shape: directionIsRow ? [...gShape, ...rShape] : [...rShape, ...gShape],
+      data: new Float64Array(n * sizeOf(rShape)),
+    }));
+    blocks.push(row);
+    if (n === 0) return;
+    const d = build(g);
+    const c = chunkSize(d.emit, n);
+    for (let start = 0; start < n; start += c) {
+      const k = Math.min(c, n - start);
+      const env = runDerived(d, base, [basisChunk(n, start, k)], k);
+      directions += k;
+      d.results.forEach((v, r) => {
+        const m = sizeOf(resultShapes[r]);
+        const data = readResult(env, v, v !== null && d.emit.isBatched(v), m, k);
+        if (data === null) return;
+        const out = row[r].data;
+        if (directionIsRow) {
+          out.set(data.subarray(0, k * m), start * m);
+        } else {
+          for (let q = 0; q < k; q++) for (let p = 0; p < m; p++) out[p * n + start + q] = data[q * m + p];
+        }
+      });
+    }
+  });
+  return { blocks, directions };
+}
+
+/** Jacobian blocks [output][active input] by forward mode: one direction per active input element. */
+export function forwardJacobian(plan: Plan, primal: Primal): BlockResult {
+  const inShapes = plan.activeValues.map((v) => plan.program.values[v].shape);
+  const outShapes = plan.outputValues.map((v) => plan.program.values[v].shape);
+  const r = basisSweeps(primal.env, inShapes, outShapes, (g) => forwardProgram(plan, [g]), false);
+  return { blocks: transposeBlocks(r.blocks, outShapes.length), directions: r.directions };
+}
+
+/** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */
+export function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
+  const inShapes = plan.activeValues.map((v) => plan.program.values[v].shape);
+  const outShapes = plan.outputValues.map((v) => plan.program.values[v].shape);
+  return basisSweeps(primal.env, outShapes, inShapes, (o) => reverseProgram(plan, [o]), true);
+}
+
+/** Hessian blocks [a][b] = d(grad_a)/d(x_b), forward-over-reverse: one direction per active input element. */
+export function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
+  const inShapes = plan.activeValues.map((v) => plan.program.values[v].shape);
+  const r = basisSweeps(primal.env, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
+  return { blocks: transposeBlocks(r.blocks, inShapes.length), directions: r.directions };
+}
+
+function transposeBlocks(blocks: Tensor[][], rows: number): Tensor[][] {
+  return Array.from({ length: rows }, (_, r) => blocks.map((row) => row[r]));
+}
+
+/** One forward sweep with the given tangents (k = 1): the JVP of every output. */
+export function forwardJvp(plan: Plan, primal: Primal, tangents: readonly Tensor[]): Tensor[] {
+  const d = forwardProgram(plan, plan.activeValues.map((_, j) => j));
+  const env = runDerived(d, primal.env, tangents.map((t) => t.data), 1);
+  return d.results.map((v, o) => resultTensor(env, v, plan.program.values[plan.outputValues[o]].shape));
+}
+
+/** One reverse sweep with the given cotangents (k = 1): the VJP for every active input. */
+export function reverseVjp(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): Tensor[] {
+  const d = reverseProgram(plan, plan.outputValues.map((_, o) => o));
+  const env = runDerived(d, primal.env, cotangents.map((t) => t.data), 1);
+  return d.results.map((v, j) => resultTensor(env, v, plan.program.values[plan.activeValues[j]].shape));
+}
+
+/** One forward-over-reverse sweep along `vector` (k = 1): H v for every active input. */
+export function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tensor[]): Tensor[] {
+  const d = hessianProgram(plan, plan.activeValues.map((_, j) => j));
+  const env = runDerived(d, primal.env, vector.map((t) => t.data), 1);
+  return d.results.map((v, j) => resultTensor(env, v, plan.program.values[plan.activeValues[j]].shape));
+}
+
+/** The gradient of the scalar output by one reverse sweep (used by fd's Hessian). */
+export function reverseGradient(plan: Plan, primal: Primal): Tensor[] {
+  return reverseVjp(plan, primal, [{ shape: [], data: Float64Array.of(1) }]);
+}
+
+function resultTensor(env: Env, v: ValueId | null, shape: Shape): Tensor {
+  const data = v === null ? new Float64Array(sizeOf(shape)) : (env[v] as Float64Array).slice(0, sizeOf(shape));
+  return { shape, data };
+}
+
+/**
+ * Forward-over-forward: first-level tangents u (unbatched inputs, one per active
+ * input) give the directional derivative of the scalar output; its batched
+ * tangents for active input `group` are one row of H u.
+ */
+function forwardOverForwardProgram(plan: Plan, group: number): Derived {
+  const e = new Emit(plan.program);
+  const start = e.eqns.length;
+  const first = new Map<ValueId, ValueId>();
+  const us = plan.activeValues.map((v) => {
+    const u = e.input(plan.program.values[v].shape, false);
+    first.set(v, u);
+    return u;
+  });
+  jvpEqns(e, plan.schedule, first);
+  const firstEqns = e.eqns.slice(start);
+  const dir = first.get(plan.outputValues[0]) ?? null;
+  const v = plan.activeValues[group];
+  const seed = e.input(plan.program.values[v].shape, true);
+  const second = new Map<ValueId, ValueId>([[v, seed]]);
+  jvpEqns(e, [...plan.schedule, ...firstEqns], second);
+  return { emit: e, eqns: e.eqns.slice(start), seeds: [...us, seed], results: [dir === null ? null : second.get(dir) ?? null] };
+}
+
+/** H u for every active input block, by forward-over-forward (one sweep per active input element). */
+export function hvpForwardOverForward(plan: Plan, primal: Primal, u: readonly Tensor[]): { tensors: Tensor[]; directions: number } {
+  let directions = 0;
+  const tensors = plan.activeValues.map((v, g) => {
+    const shape = plan.program.values[v].shape;
+    const n = sizeOf(shape);
+    const data = new Float64Array(n);
+    if (n === 0) return { shape, data };
+    const d = forwardOverForwardProgram(plan, g);
+    const c = chunkSize(d.emit, n);
+    for (let start = 0; start < n; start += c) {
+      const k = Math.min(c, n - start);
+      const env = runDerived(d, primal.env, [...u.map((t) => t.data), basisChunk(n, start, k)], k);
+      directions += k;
+      const r = readResult(env, d.results[0], d.results[0] !== null && d.emit.isBatched(d.results[0]), 1, k);
+      if (r !== null) data.set(r.subarray(0, k), start);
+    }
+    return { shape, data };
+  });
+  return { tensors, directions };
+}
+
+/** Hessian blocks [a][b] by forward-over-forward: H e_i for every active input element i. */
+export function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
+  const shapes = plan.activeValues.map((v) => plan.program.values[v].shape);
+  const blocks = shapes.map((a) => shapes.map((b) => ({ shape: [...a, ...b], data: new Float64Array(sizeOf(a) * sizeOf(b)) })));
+  let directions = 0;
+  shapes.forEach((aShape, a) => {
+    const n = sizeOf(aShape);
+    for (let p = 0; p < n; p++) {
+      const u = shapes.map((s) => ({ shape: s, data: new Float64Array(sizeOf(s)) }));
+      u[a].data[p] = 1;
+      const r = hvpForwardOverForward(plan, primal, u);
+      directions += r.directions;
+      r.tensors.forEach((t, b) => blocks[a][b].data.set(t.data, p * t.data.length));
+    }
+  });
+  return { blocks, directions };
+}

@@ -1,0 +1,53 @@
+/**
+ * The two program transformations. Both append equations through an Emit, so their
+ * output is again a program that can be run, or transformed once more (a Hessian is
+ * jvpEqns applied to the equations vjpEqns produced).
+ *
+ * null stands for a symbolic zero: a rule is never called when all its inputs are
+ * zero, and constants never get a tangent or cotangent.
+ */
+import type { Eqn, ValueId } from '../graph/program.js';
+import type { Emit } from '../ops/emit.js';
+import type { RuleCtx } from '../ops/types.js';
+
+function ctxOf(e: Emit, q: Eqn): RuleCtx<any> {
+  return {
+    e,
+    xs: q.args,
+    y: q.out,
+    attrs: q.attrs,
+    inShapes: q.args.map((a) => e.shapeOf(a)),
+    outShape: e.shapeOf(q.out),
+  };
+}
+
+/** Forward mode: extends `tangents` (value -> tangent value) through `eqns`, in order. */
+export function jvpEqns(e: Emit, eqns: readonly Eqn[], tangents: Map<ValueId, ValueId>): void {
+  for (const q of eqns) {
+    if (!q.op.jvp) continue;
+    const xDots = q.args.map((a) => tangents.get(a) ?? null);
+    if (xDots.every((t) => t === null)) continue;
+    const t = q.op.jvp(ctxOf(e, q), xDots);
+    if (t !== null) tangents.set(q.out, t);
+  }
+}
+
+/**
+ * Reverse mode: walks `eqns` backwards from the seeded `cotangents`, accumulating
+ * by addition where a value fans out. Only `varied` arguments receive cotangents.
+ */
+export function vjpEqns(e: Emit, eqns: readonly Eqn[], varied: Uint8Array, cotangents: Map<ValueId, ValueId>): void {
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    const q = eqns[i];
+    const yBar = cotangents.get(q.out);
+    if (yBar === undefined || !q.op.vjp || !varied[q.out]) continue;
+    const wanted = q.args.map((a) => varied[a] === 1);
+    const bars = q.op.vjp(ctxOf(e, q), yBar, wanted);
+    q.args.forEach((a, j) => {
+      const b = bars[j];
+      if (b === null || b === undefined || !wanted[j]) return;
+      const prev = cotangents.get(a);
+      cotangents.set(a, prev === undefined ? b : e.add(prev, b));
+    });
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Semantic checks that zod cannot express, turning a wire graph into a Program:
+ * unique ids, known references, arity, no cycles, attributes and shapes under
+ * broadcasting, and size limits. Every independent error is collected; a node whose
+ * arguments are already broken is skipped rather than reported twice.
+ */
+import { Emit } from '../ops/emit.js';
+import { getOp } from '../ops/registry.js';
+import { ShapeError, type OpDef } from '../ops/types.js';
+import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
+import { childPath, DerivdError, type ErrorKind, type Issue } from './errors.js';
+import type { Program, ValueId } from './program.js';
+import type { WireGraph } from './schema.js';
+
+export interface Limits {
+  /** Most nodes a graph may have. */
+  maxNodes: number;
+  /** Most elements any one tensor may have, derivative blocks included. */
+  maxElements: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxElements: 10_000_000 };
+
+export interface NamedValue {
+  name: string;
+  value: ValueId;
+  shape: Shape;
+}
+
+export interface CheckedGraph {
+  program: Program;
+  inputs: NamedValue[];
+  outputs: NamedValue[];
+  /** Number of wire nodes (not inputs, not literals). */
+  nodeCount: number;
+}
+
+const WIRE_KEYS = new Set(['id', 'op', 'args']);
+
+export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): CheckedGraph {
+  const issues: Issue[] = [];
+  const limitIssues: Issue[] = [];
+  const nodePath = (i: number): string => `graph.nodes[${i}]`;
+
+  if (graph.nodes.length > limits.maxNodes) {
+    throw new DerivdError('limit_exceeded', [
+      { path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${graph.nodes.length}` },
+    ]);
+  }
+
+  // Names: inputs and node ids share one namespace. A Map keeps `__proto__` an ordinary key.
+  const where = new Map<string, { kind: 'input' | 'node'; index: number }>();
+  graph.inputs.forEach((inp, i) => {
+    if (where.has(inp.name)) issues.push({ path: `graph.inputs[${i}].name`, message: `duplicate input name "${inp.name}"` });
+    else where.set(inp.name, { kind: 'input', index: i });
+    if (sizeOf(inp.shape) > limits.maxElements) {
+      limitIssues.push({ path: `graph.inputs[${i}].shape`, message: `shape ${formatShape(inp.shape)} has ${sizeOf(inp.shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
+    }
+  });
+  graph.nodes.forEach((node, i) => {
+    const prev = where.get(node.id);
+    if (prev) {
+      const other = prev.kind === 'input' ? `input graph.inputs[${prev.index}]` : `node graph.nodes[${prev.index}]`;
+      issues.push({ path: `${nodePath(i)}.id`, message: `duplicate id "${node.id}", already used by ${other}` });
+    } else {
+      where.set(node.id, { kind: 'node', index: i });
+    }
+  });
+
+  // References and arity. broken[i]: node i cannot be shape-checked.
+  const broken = new Uint8Array(graph.nodes.length);
+  graph.nodes.forEach((node, i) => {
+    if (where.get(node.id)?.index !== i || where.get(node.id)?.kind !== 'node') broken[i] = 1;
+  });
+  const deps: number[][] = graph.nodes.map(() => []);
+  graph.nodes.forEach((node, i) => {
+    const op = getOp(node.op);
+    const args = node.args ?? [];
+    const arityIssue = checkArity(op, args.length);
+    if (arityIssue) {
+      issues.push({ path: `${nodePath(i)}.args`, message: arityIssue });
+      broken[i] = 1;
+    }
+    args.forEach((a, j) => {
+      if (typeof a === 'number') return;
+      const w = where.get(a);
+      if (!w) {
+        issues.push({ path: `${nodePath(i)}.args[${j}]`, message: `unknown reference "${a}": no input or node has this id` });
+        broken[i] = 1;
+      } else if (w.kind === 'node') {
+        deps[i].push(w.index);
+      }
+    });
+  });
+
+  const seenOutputs = new Set<string>();
+  graph.outputs.forEach((o, k) => {
+    if (!where.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `unknown output "${o}": no input or node has this id` });
+    else if (seenOutputs.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `duplicate output "${o}"` });
+    seenOutputs.add(o);
+  });
+
+  const order = topologicalOrder(deps, issues, graph);
+
+  // Shapes, in dependency order. A node depending on a broken node is skipped silently.
+  const e = new Emit();
+  const valueOf = new Map<string, ValueId>();
+  const inputs: NamedValue[] = graph.inputs.map((inp) => {
+    const value = e.input(inp.shape);
+    if (!valueOf.has(inp.name)) valueOf.set(inp.name, value);
+    return { name: inp.name, value, shape: inp.shape };
+  });
+  for (const i of order) {
+    const node = graph.nodes[i];
+    if (broken[i] || deps[i].some((d) => broken[d])) {
+      broken[i] = 1;
+      continue;
+    }
+    const op = getOp(node.op);
+    const args = (node.args ?? []).map((a) => (typeof a === 'number' ? e.scalar(a) : (valueOf.get(a) as ValueId)));
+    const inShapes = args.map((a) => e.shapeOf(a));
+    try {
+      const wire = Object.fromEntries(Object.entries(node).filter(([k]) => !WIRE_KEYS.has(k)));
+      const attrs = op.prepare ? op.prepare(wire, inShapes) : wire;
+      const shape = op.shape(inShapes, attrs);
+      if (sizeOf(shape) > limits.maxElements) {
+        limitIssues.push({ path: nodePath(i), message: `result shape ${formatShape(shape)} has ${sizeOf(shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
+        broken[i] = 1;
+        continue;
+      }
+      valueOf.set(node.id, e.apply(node.op, args, attrs as object, i));
+    } catch (err) {
+      if (!(err instanceof ShapeError)) throw err;
+      const path = err.attr !== undefined ? attrPath(nodePath(i), err.attr)
+        : err.arg !== undefined ? `${nodePath(i)}.args[${Math.min(err.arg, Math.max(0, args.length - 1))}]` : nodePath(i);
+      issues.push({ path, message: `${node.op}: ${err.message}` });
+      broken[i] = 1;
+    }
+  }
+
+  if (issues.length > 0) throw new DerivdError('invalid_graph', [...issues, ...limitIssues]);
+  if (limitIssues.length > 0) throw new DerivdError('limit_exceeded', limitIssues);
+
+  const outputs = graph.outputs.map((name) => {
+    const value = valueOf.get(name) as ValueId;
+    return { name, value, shape: e.shapeOf(value) };
+  });
+  return { program: e.program(), inputs, outputs, nodeCount: graph.nodes.length };
+}
+
+function checkArity(op: OpDef, n: number): string | undefined {
+  if (op.arity === 'variadic') return n >= 1 ? undefined : `${op.name} takes one or more arguments, found 0`;
+  if (n === op.arity) return undefined;
+  const want = op.arity === 0 ? 'no arguments' : op.arity === 1 ? '1 argument' : `${op.arity} arguments`;
+  return `${op.name} takes ${want}, found ${n}`;
+}
+
+/** `value[3]`-style sub-paths from attribute checks, appended to the node's path. */
+function attrPath(base: string, attr: string): string {
+  const m = /^([^[]+)(.*)$/.exec(attr);
+  return m ? `${childPath(base, m[1])}${m[2]}` : base;
+}
+
+/**
+ * Kahn's algorithm, stable on array order. Nodes left over lie on or behind a
+ * cycle; each cycle is reported once, at its first node, with its members.
+ */
+function topologicalOrder(deps: number[][], issues: Issue[], graph: WireGraph): number[] {
+  const n = deps.length;
+  const users: number[][] = deps.map(() => []);
+  const pending = new Int32Array(n);
+  deps.forEach((ds, i) => {
+    pending[i] = ds.length;
+    for (const d of ds) users[d].push(i);
+  });
+  const order: number[] = [];
+  const ready: number[] = [];
+  for (let i = 0; i < n; i++) if (pending[i] === 0) ready.push(i);
+  // A min-heap would keep strict array order; a stack is enough for determinism.
+  while (ready.length > 0) {
+    const i = ready.pop() as number;
+    order.push(i);
+    for (const u of users[i]) if (--pending[u] === 0) ready.push(u);
+  }
+  if (order.length < n) {
+    const reported = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (pending[i] === 0 || reported[i]) continue;
+      const cycle = findCycle(i, deps, pending);
+      if (cycle.some((c) => reported[c])) continue;
+      for (const c of cycle) reported[c] = 1;
+      const first = Math.min(...cycle);
+      const ids = [...cycle, cycle[0]].map((c) => JSON.stringify(graph.nodes[c].id)).join(' -> ');
+      issues.push({ path: `graph.nodes[${first}]`, message: `cycle: ${ids}` });
+    }
+  }
+  return order;
+}
+
+/** Follows unresolved dependencies from `start` (each has one) and returns the cycle it runs into. */
+function findCycle(start: number, deps: number[][], pending: Int32Array): number[] {
+  const path: number[] = [];
+  const pos = new Map<number, number>();
+  let cur = start;
+  while (!pos.has(cur)) {
+    pos.set(cur, path.length);
+    path.push(cur);
+    cur = deps[cur].find((d) => pending[d] > 0) as number;
+  }
+  return path.slice(pos.get(cur));
+}

@@ -1,0 +1,90 @@
+/**
+ * The public wire contract in zod: the graph and the request envelope. zod checks
+ * structure (types, known ops, known attributes); graph/check.ts checks meaning.
+ *
+ * Maps keyed by argument or output name (args, tangents, ...) are read from the
+ * request's own keys, not rebuilt by zod, because zod drops a `__proto__` key and
+ * names are plain data here.
+ */
+import { z } from 'zod';
+import { NestedValueSchema, isPacked, type PackedTensor, type NestedValue } from '../tensor/nested.js';
+import { WIRE_OPS } from '../ops/registry.js';
+
+export const NameSchema = z.string().min(1);
+export const ShapeSchema = z.array(z.number().int().nonnegative());
+
+export const InputSchema = z.object({ name: NameSchema, shape: ShapeSchema }).strict();
+
+const ArgSchema = z.union([NameSchema, z.number()]);
+
+function nodeSchemaFor(op: (typeof WIRE_OPS)[number]) {
+  return z
+    .object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs })
+    .strict();
+}
+
+export const NodeSchema = z.discriminatedUnion(
+  'op',
+  WIRE_OPS.map(nodeSchemaFor) as unknown as [ReturnType<typeof nodeSchemaFor>, ...ReturnType<typeof nodeSchemaFor>[]],
+);
+
+export const GraphSchema = z
+  .object({
+    inputs: z.array(InputSchema),
+    nodes: z.array(NodeSchema),
+    outputs: z.array(NameSchema).min(1),
+  })
+  .strict();
+
+export type WireGraph = {
+  inputs: { name: string; shape: number[] }[];
+  nodes: ({ id: string; op: string; args?: (string | number)[] } & Record<string, unknown>)[];
+  outputs: string[];
+};
+
+/** A tensor on the wire, or the library's packed {shape, data: Float64Array} form. */
+export type TensorInput = NestedValue | PackedTensor;
+export const TensorInputSchema = z.union([NestedValueSchema, z.custom<PackedTensor>(isPacked)]);
+
+/** An object keyed by names; its values are parsed as tensors with exact paths. */
+export const TensorMapSchema = z.custom<Record<string, TensorInput>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPacked(v),
+  { message: 'expected an object keyed by name' },
+);
+
+export const MODES = ['auto', 'forward', 'reverse', 'fd'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const OPERATIONS = ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+const base = {
+  graph: GraphSchema,
+  args: TensorMapSchema,
+  constant: z.array(NameSchema).optional(),
+  mode: z.enum(MODES).optional(),
+  check: z.boolean().optional(),
+  outputs: z.array(NameSchema).min(1).optional(),
+};
+
+export const RequestSchemas = {
+  evaluate: z.object(base).strict(),
+  jacobian: z.object(base).strict(),
+  gradient: z.object(base).strict(),
+  jvp: z.object({ ...base, tangents: TensorMapSchema }).strict(),
+  vjp: z.object({ ...base, cotangents: TensorMapSchema }).strict(),
+  hessian: z.object(base).strict(),
+  hvp: z.object({ ...base, vector: TensorMapSchema }).strict(),
+} satisfies Record<Operation, z.ZodType>;
+
+export interface Request {
+  graph: WireGraph;
+  args: Record<string, TensorInput>;
+  constant?: string[];
+  mode?: Mode;
+  check?: boolean;
+  outputs?: string[];
+  tangents?: Record<string, TensorInput>;
+  cotangents?: Record<string, TensorInput>;
+  vector?: Record<string, TensorInput>;
+}

@@ -1,0 +1,91 @@
+/**
+ * Helpers that turn one line of math into a full elementwise OpDef, as JAX's
+ * defjvp and tfjs's unaryKernelFunc do. Chain-rule products use zmul, so a zero
+ * tangent times an infinite partial is zero, not NaN.
+ */
+import { z } from 'zod';
+import { broadcastShapes } from '../tensor/broadcast.js';
+import { mapBinary, mapUnary, type Binary, type Unary } from '../tensor/elementwise.js';
+import { formatShape, type Shape } from '../tensor/tensor.js';
+import { ShapeError, type OpDef, type RuleCtx, type Val } from './types.js';
+
+const noAttrs = {} satisfies z.ZodRawShape;
+
+/** ∂y/∂x as ops, from the primal argument x and output y. */
+export type UnaryPartial = (ctx: RuleCtx<object>, x: Val, y: Val) => Val;
+
+export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'): OpDef<object> {
+  return {
+    name,
+    arity: 1,
+    attrs: noAttrs,
+    elementwise: true,
+    shape: (s) => s[0],
+    kernel: (ins, _s, out) => mapUnary(f, ins[0], out),
+    work: (_s, out) => sizeOfShape(out),
+    jvp(ctx, [xDot]) {
+      if (xDot === null) return null;
+      if (partial === 'linear') return ctx.e.apply(name, [xDot]);
+      return ctx.e.zmul(partial(ctx, ctx.xs[0], ctx.y), xDot);
+    },
+    vjp(ctx, yBar) {
+      if (partial === 'linear') return [ctx.e.apply(name, [yBar])];
+      return [ctx.e.zmul(partial(ctx, ctx.xs[0], ctx.y), yBar)];
+    },
+  };
+}
+
+/** Partial derivatives of a binary op as ops, each broadcastable to the output shape; 'one' and 'minus_one' mark linear arguments. */
+export type BinaryPartial = ((ctx: RuleCtx<object>) => Val) | 'one' | 'minus_one';
+
+export function binaryShape(s: readonly Shape[]): Shape {
+  const out = broadcastShapes(s);
+  if (out === null) {
+    throw new ShapeError(`shapes ${s.map(formatShape).join(' and ')} do not broadcast`, 1);
+  }
+  return out;
+}
+
+export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<object> {
+  const scaled = (ctx: RuleCtx<object>, i: number, t: Val): Val => {
+    const p = partials[i];
+    if (p === 'one') return t;
+    if (p === 'minus_one') return ctx.e.neg(t);
+    return ctx.e.zmul(p(ctx), t);
+  };
+  return {
+    name,
+    arity: 2,
+    attrs: noAttrs,
+    elementwise: true,
+    shape: binaryShape,
+    kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
+    work: (_s, out) => sizeOfShape(out),
+    jvp(ctx, xDots) {
+      const terms = xDots.map((t, i) => (t === null ? null : scaled(ctx, i, t)));
+      return ctx.e.sumTerms(terms, ctx.outShape);
+    },
+    vjp(ctx, yBar, wanted) {
+      return wanted.map((w, i) => (w ? ctx.e.sumTo(scaled(ctx, i, yBar), ctx.inShapes[i]) : null));
+    },
+  };
+}
+
+/** An elementwise op with no derivative (comparisons): its output is never active. */
+export function constantBinaryOp(name: string, f: Binary): OpDef<object> {
+  return {
+    name,
+    arity: 2,
+    attrs: noAttrs,
+    elementwise: true,
+    shape: binaryShape,
+    kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
+    work: (_s, out) => sizeOfShape(out),
+  };
+}
+
+function sizeOfShape(s: Shape): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}

@@ -1,0 +1,66 @@
+/** Leaf ops: no arguments, never active. */
+import { z } from 'zod';
+import { isTensorIssue, NestedValueSchema, parseTensor, WireFloatSchema } from '../tensor/nested.js';
+import { formatShape, type Tensor } from '../tensor/tensor.js';
+import { ShapeError, type OpDef } from './types.js';
+
+const IntSchema = z.number().int();
+
+function wireFloat(v: number | string): number {
+  return typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity;
+}
+
+/** const: a literal tensor, a bare number for shape []. */
+const constOp: OpDef<{ value: Tensor }> = {
+  name: 'const',
+  arity: 0,
+  attrs: { value: NestedValueSchema },
+  prepare(wire: { value: unknown }) {
+    const t = parseTensor(wire.value, 'value');
+    if (isTensorIssue(t)) throw new ShapeError(t.message, undefined, t.path);
+    return { value: t };
+  },
+  shape: (_s, a) => a.value.shape,
+  kernel: (_i, _s, out, _o, a) => out.set(a.value.data),
+  work: (_s, out) => out.reduce((p, d) => p * d, 1),
+};
+
+/** range: NumPy arange(start, stop, step): start + i·step for i < ceil((stop - start) / step). */
+const rangeOp: OpDef<{ start: number; stop: number; step: number; length: number }> = {
+  name: 'range',
+  arity: 0,
+  attrs: { start: z.number().optional(), stop: z.number(), step: z.number().optional() },
+  prepare(wire: { start?: number; stop: number; step?: number }) {
+    const start = wire.start ?? 0;
+    const step = wire.step ?? 1;
+    for (const [k, v] of [['start', start], ['stop', wire.stop], ['step', step]] as const) {
+      if (!Number.isFinite(v)) throw new ShapeError(`expected a finite number, found ${v}`, undefined, k);
+    }
+    if (step === 0) throw new ShapeError('expected a non-zero step, found 0', undefined, 'step');
+    const length = Math.max(0, Math.ceil((wire.stop - start) / step));
+    if (!Number.isSafeInteger(length)) throw new ShapeError(`range has too many elements (${length})`, undefined, 'stop');
+    return { start, stop: wire.stop, step, length };
+  },
+  shape: (_s, a) => [a.length],
+  kernel: (_i, _s, out, _o, a) => {
+    for (let i = 0; i < out.length; i++) out[i] = a.start + i * a.step;
+  },
+  work: (_s, out) => out[0],
+};
+
+/** fill: a tensor of `shape` with every element `value`. */
+const fillOp: OpDef<{ shape: number[]; value: number }> = {
+  name: 'fill',
+  arity: 0,
+  attrs: { shape: z.array(IntSchema), value: WireFloatSchema },
+  prepare(wire: { shape: number[]; value: number | string }) {
+    const bad = wire.shape.findIndex((d) => d < 0);
+    if (bad >= 0) throw new ShapeError(`expected a non-negative dimension, found ${wire.shape[bad]} in ${formatShape(wire.shape)}`, undefined, `shape[${bad}]`);
+    return { shape: wire.shape, value: wireFloat(wire.value) };
+  },
+  shape: (_s, a) => a.shape,
+  kernel: (_i, _s, out, _o, a) => out.fill(a.value),
+  work: (_s, out) => out.reduce((p, d) => p * d, 1),
+};
+
+export const leafOps: OpDef[] = [constOp, rangeOp, fillOp];

@@ -1,0 +1,267 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { sizeOf, type Shape } from '../tensor/tensor.js';
+import { linalgOps } from './linalg.js';
+import { ShapeError, type OpDef } from './types.js';
+
+const op = (name: string): OpDef => linalgOps.find((o) => o.name === name)!;
+
+function* indices(shape: Shape): Generator<number[]> {
+  if (shape.some((d) => d === 0)) return;
+  const idx = shape.map(() => 0);
+  for (;;) {
+    yield [...idx];
+    let ax = shape.length - 1;
+    while (ax >= 0 && ++idx[ax] === shape[ax]) idx[ax--] = 0;
+    if (ax < 0) return;
+  }
+}
+
+const flat = (idx: number[], shape: Shape): number => idx.reduce((acc, i, ax) => acc * shape[ax] + i, 0);
+const iota = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => ((i * 7) % 11) - 5);
+
+/** prepare (when the op has one), shape and kernel, as the evaluator runs them. */
+function run(name: string, ins: Float64Array[], shapes: Shape[], wire: object = {}): { shape: Shape; data: Float64Array } {
+  const o = op(name);
+  const attrs = o.prepare ? o.prepare(z.object(o.attrs).parse(wire), shapes) : {};
+  const shape = o.shape(shapes, attrs);
+  const data = new Float64Array(sizeOf(shape));
+  o.kernel(ins, shapes, data, shape, attrs);
+  return { shape, data };
+}
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+function close(actual: Float64Array, expected: number[], tol = 1e-12): void {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => {
+    const a = actual[i];
+    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) return;
+    const ok = Number.isFinite(e) && Math.abs(a - e) <= tol * Math.max(1, Math.abs(e));
+    expect(ok, `element ${i}: got ${a}, expected ${e}`).toBe(true);
+  });
+}
+
+/** NumPy matmul, spelled out: promote, broadcast batch indices one by one, triple loop, demote. */
+function refMatmul(a: Float64Array, as: Shape, b: Float64Array, bs: Shape): { shape: Shape; data: number[] } {
+  const a2 = as.length === 1 ? [1, ...as] : [...as];
+  const b2 = bs.length === 1 ? [...bs, 1] : [...bs];
+  const [m, k] = a2.slice(-2);
+  const n = b2[b2.length - 1];
+  const ab = a2.slice(0, -2);
+  const bb = b2.slice(0, -2);
+  const rank = Math.max(ab.length, bb.length);
+  const pad = (s: number[]): number[] => [...new Array(rank - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(ab), pad(bb)];
+  const batch = pa.map((d, i) => Math.max(d, pb[i]) * (d === 0 || pb[i] === 0 ? 0 : 1));
+  const data: number[] = [];
+  for (const t of indices(batch)) {
+    const ta = t.map((i, ax) => (pa[ax] === 1 ? 0 : i));
+    const tb = t.map((i, ax) => (pb[ax] === 1 ? 0 : i));
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let l = 0; l < k; l++) s += a[flat([...ta, i, l], [...pa, m, k])] * b[flat([...tb, l, j], [...pb, k, n])];
+        data.push(s);
+      }
+    }
+  }
+  return { shape: [...batch, ...(as.length > 1 ? [m] : []), ...(bs.length > 1 ? [n] : [])], data };
+}
+
+describe('matmul', () => {
+  it.each([
+    [[2, 3], [3, 4], [2, 4]],
+    [[3], [3, 4], [4]],
+    [[2, 3], [3], [2]],
+    [[3], [3], []],
+    [[1], [1, 0], [0]],
+    [[0], [0], []],
+    [[2, 0], [0, 4], [2, 4]],
+    [[5, 1, 2, 3], [4, 3, 2], [5, 4, 2, 2]],
+    [[2, 3], [4, 3, 5], [4, 2, 5]],
+    [[3], [2, 3, 4], [2, 4]],
+    [[2, 3, 4], [4], [2, 3]],
+    [[0, 2, 3], [1, 3, 1], [0, 2, 1]],
+    [[6, 1, 2, 3], [1, 5, 3, 2], [6, 5, 2, 2]],
+  ])('%j @ %j has shape %j and NumPy values', (as, bs, out) => {
+    const a = iota(sizeOf(as));
+    const b = iota(sizeOf(bs)).map((v) => v * 0.5 + 1);
+    const r = run('matmul', [a, b], [as, bs]);
+    expect(r.shape).toEqual(out);
+    const ref = refMatmul(a, as, b, bs);
+    expect(ref.shape).toEqual(out);
+    close(r.data, ref.data);
+  });
+
+  it('matches the reference on random broadcast batches', () => {
+    const dim = fc.integer({ min: 0, max: 3 });
+    const arb = fc
+      .record({
+        batch: fc.array(dim, { maxLength: 3 }),
+        m: dim, k: dim, n: dim,
+        aVec: fc.boolean(), bVec: fc.boolean(),
+        aKeep: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+        bKeep: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+        aDrop: fc.integer({ min: 0, max: 3 }), bDrop: fc.integer({ min: 0, max: 3 }),
+      })
+      .map(({ batch, m, k, n, aVec, bVec, aKeep, bKeep, aDrop, bDrop }) => {
+        // Each argument takes a suffix of the batch shape with some dims set to 1.
+        const sub = (keep: number[], drop: number): number[] =>
+          batch.slice(Math.min(drop, batch.length)).map((d, i) => (keep[i] === 0 ? 1 : d));
+        const as = aVec ? [k] : [...sub(aKeep, aDrop), m, k];
+        const bs = bVec ? [k] : [...sub(bKeep, bDrop), k, n];
+        return { as, bs };
+      });
+    fc.assert(
+      fc.property(arb, fc.double({ min: -4, max: 4, noNaN: true }), ({ as, bs }, scale) => {
+        const a = iota(sizeOf(as)).map((v) => v * scale);
+        const b = iota(sizeOf(bs)).map((v) => v - scale);
+        const r = run('matmul', [a, b], [as, bs]);
+        const ref = refMatmul(a, as, b, bs);
+        expect(r.shape).toEqual(ref.shape);
+        close(r.data, ref.data);
+      }),
+    );
+  });
+
+  it('follows IEEE: 0 · Inf is NaN in the primal', () => {
+    close(run('matmul', [Float64Array.of(0, 1), Float64Array.of(Infinity, 2)], [[1, 2], [2, 1]]).data, [NaN]);
+  });
+
+  it.each([
+    [[2, 3], [4, 5], 1, 'matmul of [2, 3] and [4, 5]: inner dimensions 3 and 4 differ'],
+    [[3], [4], 1, 'matmul of [3] and [4]: inner dimensions 3 and 4 differ'],
+    [[2, 2, 3], [3, 3, 4], 1, 'matmul of [2, 2, 3] and [3, 3, 4]: batch dimensions do not broadcast'],
+    [[], [3], 0, 'matmul of [] and [3]: argument 0 is a scalar; matmul needs rank 1 or more'],
+    [[3], [], 1, 'matmul of [3] and []: argument 1 is a scalar; matmul needs rank 1 or more'],
+    [[], [], 0, 'matmul of [] and []: argument 0 is a scalar; matmul needs rank 1 or more'],
+  ])('rejects %j @ %j', (as, bs, arg, message) => {
+    const err = thrown(() => op('matmul').shape([as, bs], {}));
+    expect(err).toBeInstanceOf(ShapeError);
+    expect(err).toMatchObject({ arg, message });
+  });
+
+  it('counts work in flops', () => {
+    expect(op('matmul').work!([[5, 1, 2, 3], [4, 3, 7]], [5, 4, 2, 7], {})).toBe(5 * 4 * 2 * 3 * 7);
+    expect(op('matmul').work!([[3], [3]], [], {})).toBe(3);
+  });
+});
+
+describe('dot', () => {
+  it('is Σ a_i b_i', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.double({ min: -1e3, max: 1e3, noNaN: true })), { maxLength: 8 }), (pairs) => {
+        const a = Float64Array.from(pairs.map((p) => p[0]));
+        const b = Float64Array.from(pairs.map((p) => p[1]));
+        const r = run('dot', [a, b], [[a.length], [b.length]]);
+        expect(r.shape).toEqual([]);
+        close(r.data, [pairs.reduce((s, [x, y]) => s + x * y, 0)]);
+      }),
+    );
+  });
+
+  it.each([
+    [[2, 3], [3], 0, 'dot needs 1-D arguments; argument 0 has shape [2, 3]'],
+    [[], [], 0, 'dot needs 1-D arguments; argument 0 has shape []'],
+    [[3], [1, 3], 1, 'dot needs 1-D arguments; argument 1 has shape [1, 3]'],
+    [[3], [4], 1, 'dot of [3] and [4]: lengths differ'],
+  ])('rejects %j · %j', (as, bs, arg, message) => {
+    const err = thrown(() => op('dot').shape([as, bs], {}));
+    expect(err).toBeInstanceOf(ShapeError);
+    expect(err).toMatchObject({ arg, message });
+  });
+});
+
+describe('transpose', () => {
+  const arbCase = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }).chain((shape) =>
+    fc.record({
+      shape: fc.constant(shape),
+      perm: fc.option(
+        fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length }).chain((p) =>
+          fc.tuple(...p.map((a) => fc.constantFrom(a, a - shape.length))).map((t) => [...t]),
+        ),
+        { nil: undefined },
+      ),
+    }),
+  );
+
+  it('moves input axis perm[d] to output axis d', () => {
+    fc.assert(
+      fc.property(arbCase, ({ shape, perm }) => {
+        const p = (perm ?? shape.map((_, i) => shape.length - 1 - i)).map((a) => (a < 0 ? a + shape.length : a));
+        const x = iota(sizeOf(shape));
+        const r = run('transpose', [x], [shape], { perm });
+        const outShape = p.map((a) => shape[a]);
+        expect(r.shape).toEqual(outShape);
+        const expected: number[] = [];
+        for (const o of indices(outShape)) {
+          const idx: number[] = new Array(shape.length);
+          p.forEach((a, d) => (idx[a] = o[d]));
+          expected.push(x[flat(idx, shape)]);
+        }
+        close(r.data, expected, 0);
+      }),
+    );
+  });
+
+  it('prepares perm: default reversed, negatives normalised', () => {
+    const t = op('transpose');
+    expect(t.prepare!({}, [[2, 3, 4]])).toEqual({ perm: [2, 1, 0] });
+    expect(t.prepare!({}, [[]])).toEqual({ perm: [] });
+    expect(t.prepare!({ perm: [-1, 0, -2] }, [[2, 3, 4]])).toEqual({ perm: [2, 0, 1] });
+    expect(t.shape([[2, 3, 4]], { perm: [2, 0, 1] })).toEqual([4, 2, 3]);
+  });
+
+  it.each([
+    [[0, 1], [2, 3, 4], 'perm [0, 1] has 2 entries; expected 3 for rank 3'],
+    [[0], [], 'perm [0] has 1 entries; expected 0 for rank 0'],
+    [[0, 3, 1], [2, 3, 4], 'perm entry 3 is out of range for rank 3'],
+    [[0, -4, 1], [2, 3, 4], 'perm entry -4 is out of range for rank 3'],
+    [[0, 1, 1], [2, 3, 4], 'perm [0, 1, 1] names axis 1 twice'],
+    [[0, 2, -1], [2, 3, 4], 'perm [0, 2, -1] names axis 2 twice'],
+  ])('rejects perm %j for shape %j', (perm, shape, message) => {
+    const err = thrown(() => op('transpose').prepare!({ perm }, [shape]));
+    expect(err).toBeInstanceOf(ShapeError);
+    expect(err).toMatchObject({ attr: 'perm', arg: undefined, message });
+  });
+
+  it('rejects non-integer perm entries on the wire', () => {
+    expect(z.object(op('transpose').attrs).safeParse({ perm: [0.5] }).success).toBe(false);
+  });
+});
+
+describe('outer', () => {
+  it.each([
+    [[3], [2]],
+    [[2, 2], [3]],
+    [[], []],
+    [[0], [4]],
+    [[3], [1, 0, 2]],
+  ])('%j ⊗ %j flattens its arguments', (as, bs) => {
+    const a = iota(sizeOf(as));
+    const b = iota(sizeOf(bs)).map((v) => v + 0.25);
+    const r = run('outer', [a, b], [as, bs]);
+    expect(r.shape).toEqual([sizeOf(as), sizeOf(bs)]);
+    const expected: number[] = [];
+    for (const x of a) for (const y of b) expected.push(x * y);
+    close(r.data, expected, 0);
+    expect(op('outer').work!([as, bs], r.shape, {})).toBe(sizeOf(as) * sizeOf(bs));
+  });
+});
+
+it('defines derivatives for every linalg op', () => {
+  for (const o of linalgOps) {
+    expect(o.internal).toBeFalsy();
+    expect(o.jvp).toBeDefined();
+    expect(o.vjp).toBeDefined();
+  }
+});

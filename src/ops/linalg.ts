@@ -1,0 +1,204 @@
+/**
+ * Contractions and axis permutation, with NumPy semantics: dot of two vectors,
+ * matmul (1-D promotion, broadcast batch dimensions), transpose, outer.
+ * Chain-rule products with a tangent or cotangent go through zmul or matmul, so
+ * a zero tangent never meets an infinite factor elementwise.
+ */
+import { z } from 'zod';
+import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
+import { formatShape, normaliseAxis, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
+import type { Emit } from './emit.js';
+import { ShapeError, type OpDef, type Val } from './types.js';
+
+export interface TransposeAttrs {
+  readonly perm: readonly number[];
+}
+
+/** matmul as a batch of [m, k] × [k, n] products: a2 and b2 are the arguments with 1-D ones promoted. */
+interface MatmulDims {
+  a2: Shape;
+  b2: Shape;
+  batch: Shape;
+  m: number;
+  k: number;
+  n: number;
+  out: Shape;
+}
+
+function matmulDims(as: Shape, bs: Shape): MatmulDims {
+  const what = `matmul of ${formatShape(as)} and ${formatShape(bs)}`;
+  if (as.length === 0) throw new ShapeError(`${what}: argument 0 is a scalar; matmul needs rank 1 or more`, 0);
+  if (bs.length === 0) throw new ShapeError(`${what}: argument 1 is a scalar; matmul needs rank 1 or more`, 1);
+  const a2 = as.length === 1 ? [1, as[0]] : as;
+  const b2 = bs.length === 1 ? [bs[0], 1] : bs;
+  const [m, k] = a2.slice(-2);
+  const [kb, n] = b2.slice(-2);
+  if (k !== kb) throw new ShapeError(`${what}: inner dimensions ${k} and ${kb} differ`, 1);
+  const batch = broadcastShapes([a2.slice(0, -2), b2.slice(0, -2)]);
+  if (batch === null) throw new ShapeError(`${what}: batch dimensions do not broadcast`, 1);
+  const out = [...batch];
+  if (as.length > 1) out.push(m);
+  if (bs.length > 1) out.push(n);
+  return { a2, b2, batch, m, k, n, out };
+}
+
+function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array): void {
+  const { a2, b2, batch, m, k, n } = matmulDims(as, bs);
+  // Strides in whole matrices; 0 along batch dimensions an argument is broadcast over.
+  const sa = broadcastStrides(a2.slice(0, -2), batch);
+  const sb = broadcastStrides(b2.slice(0, -2), batch);
+  out.fill(0);
+  for (let t = 0; t < sizeOf(batch); t++) {
+    let ia = 0;
+    let ib = 0;
+    for (let d = batch.length - 1, r = t; d >= 0; d--) {
+      const c = r % batch[d];
+      r = (r - c) / batch[d];
+      ia += c * sa[d];
+      ib += c * sb[d];
+    }
+    const ao = ia * m * k;
+    const bo = ib * k * n;
+    const oo = t * m * n;
+    // i-l-j: the inner loop runs along rows of b and of out.
+    for (let i = 0; i < m; i++) {
+      for (let l = 0; l < k; l++) {
+        const av = a[ao + i * k + l];
+        const br = bo + l * n;
+        const or = oo + i * n;
+        for (let j = 0; j < n; j++) out[or + j] += av * b[br + j];
+      }
+    }
+  }
+}
+
+function swapLast2(e: Emit, v: Val): Val {
+  const perm = e.shapeOf(v).map((_, i) => i);
+  const r = perm.length;
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return e.apply('transpose', [v], { perm });
+}
+
+function preparePerm(wire: readonly number[] | undefined, rank: number): number[] {
+  if (wire === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  if (wire.length !== rank) {
+    throw new ShapeError(`perm ${formatShape(wire)} has ${wire.length} entries; expected ${rank} for rank ${rank}`, undefined, 'perm');
+  }
+  const perm: number[] = [];
+  for (const p of wire) {
+    const a = normaliseAxis(p, rank);
+    if (a < 0) throw new ShapeError(`perm entry ${p} is out of range for rank ${rank}`, undefined, 'perm');
+    if (perm.includes(a)) throw new ShapeError(`perm ${formatShape(wire)} names axis ${a} twice`, undefined, 'perm');
+    perm.push(a);
+  }
+  return perm;
+}
+
+const dot: OpDef<object> = {
+  name: 'dot',
+  arity: 2,
+  attrs: {},
+  shape([as, bs]) {
+    for (const [i, s] of [as, bs].entries()) {
+      if (s.length !== 1) throw new ShapeError(`dot needs 1-D arguments; argument ${i} has shape ${formatShape(s)}`, i);
+    }
+    if (as[0] !== bs[0]) throw new ShapeError(`dot of ${formatShape(as)} and ${formatShape(bs)}: lengths differ`, 1);
+    return [];
+  },
+  kernel([a, b], _s, out) {
+    let acc = 0;
+    for (let i = 0; i < a.length; i++) acc += a[i] * b[i];
+    out[0] = acc;
+  },
+  work: (s) => s[0][0],
+  // y = a·b; ẏ = Σ ȧ b + Σ a ḃ; ā = ȳ b; b̄ = ȳ a
+  jvp({ e, xs: [a, b] }, [aDot, bDot]) {
+    const terms = [aDot === null ? null : e.sum(e.zmul(aDot, b), [0], false), bDot === null ? null : e.sum(e.zmul(a, bDot), [0], false)];
+    return e.sumTerms(terms, []);
+  },
+  vjp: ({ e, xs: [a, b] }, yBar, wanted) => [wanted[0] ? e.zmul(yBar, b) : null, wanted[1] ? e.zmul(yBar, a) : null],
+};
+
+const matmul: OpDef<object> = {
+  name: 'matmul',
+  arity: 2,
+  attrs: {},
+  shape: ([as, bs]) => matmulDims(as, bs).out,
+  kernel: ([a, b], [as, bs], out) => matmulKernel(a, as, b, bs, out),
+  work([as, bs]) {
+    const { batch, m, k, n } = matmulDims(as, bs);
+    return sizeOf(batch) * m * k * n;
+  },
+  // y = a b; ẏ = ȧ b + a ḃ; ā = ȳ bᵀ; b̄ = aᵀ ȳ (in promoted 2-D views, summed over broadcast batch dims)
+  jvp({ e, xs: [a, b], outShape }, [aDot, bDot]) {
+    const terms = [aDot === null ? null : e.apply('matmul', [aDot, b]), bDot === null ? null : e.apply('matmul', [a, bDot])];
+    return e.sumTerms(terms, outShape);
+  },
+  vjp({ e, xs: [a, b], inShapes: [as, bs] }, yBar, wanted) {
+    const { a2, b2, batch, m, n } = matmulDims(as, bs);
+    const yBar2 = e.reshape(yBar, [...batch, m, n]);
+    return [
+      wanted[0] ? e.reshape(e.sumTo(e.apply('matmul', [yBar2, swapLast2(e, e.reshape(b, b2))]), a2), as) : null,
+      wanted[1] ? e.reshape(e.sumTo(e.apply('matmul', [swapLast2(e, e.reshape(a, a2)), yBar2]), b2), bs) : null,
+    ];
+  },
+};
+
+const transpose: OpDef<TransposeAttrs> = {
+  name: 'transpose',
+  arity: 1,
+  attrs: { perm: z.array(z.number().int()).optional() },
+  prepare: (wire, s) => ({ perm: preparePerm(wire.perm, s[0].length) }),
+  shape: ([s], { perm }) => perm.map((p) => s[p]),
+  kernel([x], [s], out, os, { perm }) {
+    const inStrides = stridesOf(s);
+    const strides = perm.map((p) => inStrides[p]);
+    const counter = new Int32Array(os.length);
+    let off = 0;
+    for (let o = 0; o < out.length; o++) {
+      out[o] = x[off];
+      for (let ax = os.length - 1; ax >= 0; ax--) {
+        counter[ax]++;
+        off += strides[ax];
+        if (counter[ax] < os[ax]) break;
+        off -= strides[ax] * os[ax];
+        counter[ax] = 0;
+      }
+    }
+  },
+  work: (s) => sizeOf(s[0]),
+  // y = xᵀ; ẏ = ẋᵀ; x̄ = ȳ transposed by the inverse permutation
+  jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('transpose', [xDot], { perm: [...attrs.perm] })),
+  vjp({ e, attrs: { perm } }, yBar) {
+    const inverse = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inverse[p] = i));
+    return [e.apply('transpose', [yBar], { perm: inverse })];
+  },
+};
+
+const outer: OpDef<object> = {
+  name: 'outer',
+  arity: 2,
+  attrs: {},
+  shape: ([as, bs]) => [sizeOf(as), sizeOf(bs)],
+  kernel([a, b], _s, out) {
+    const m = b.length;
+    for (let i = 0; i < a.length; i++) for (let j = 0; j < m; j++) out[i * m + j] = a[i] * b[j];
+  },
+  work: (_s, [n, m]) => n * m,
+  // y = a bᵀ (flattened); ẏ = ȧ bᵀ + a ḃᵀ; ā = Σ_j ȳ b; b̄ = Σ_i a ȳ
+  jvp({ e, xs: [a, b], outShape: [n, m] }, [aDot, bDot]) {
+    const col = (v: Val): Val => e.reshape(v, [n, 1]);
+    const row = (v: Val): Val => e.reshape(v, [1, m]);
+    const terms = [aDot === null ? null : e.zmul(col(aDot), row(b)), bDot === null ? null : e.zmul(col(a), row(bDot))];
+    return e.sumTerms(terms, [n, m]);
+  },
+  vjp({ e, xs: [a, b], inShapes: [as, bs], outShape: [n, m] }, yBar, wanted) {
+    return [
+      wanted[0] ? e.reshape(e.sum(e.zmul(yBar, e.reshape(b, [1, m])), [1], false), as) : null,
+      wanted[1] ? e.reshape(e.sum(e.zmul(e.reshape(a, [n, 1]), yBar), [0], false), bs) : null,
+    ];
+  },
+};
+
+export const linalgOps: OpDef[] = [dot, matmul, transpose, outer];

@@ -1,0 +1,317 @@
+/**
+ * Ops that move elements without arithmetic: reshape, broadcast_to, slice, index,
+ * concat, stack, stop_gradient, and the internal transposes of slice and index.
+ * All are linear, so their tangents are the op applied to the tangent and their
+ * cotangents are the transposed op.
+ */
+import { z } from 'zod';
+import { broadcastShapes } from '../tensor/broadcast.js';
+import { mapBinary } from '../tensor/elementwise.js';
+import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
+import { ShapeError, type OpDef, type RuleCtx, type Val } from './types.js';
+
+const Int = z.number().int();
+const IntArray = z.array(Int);
+const ZERO = new Float64Array(1);
+
+const prodOf = (s: Shape, from: number, to: number): number => {
+  let n = 1;
+  for (let i = from; i < to; i++) n *= s[i];
+  return n;
+};
+
+const copyKernel: OpDef['kernel'] = (ins, _s, out) => out.set(ins[0]);
+
+// --- reshape ---------------------------------------------------------------------
+
+/** reshape: same elements, new shape; one dimension may be -1 (inferred). */
+const reshapeOp: OpDef<{ shape: number[] }> = {
+  name: 'reshape',
+  arity: 1,
+  attrs: { shape: IntArray },
+  prepare(wire: { shape: number[] }, [inShape]) {
+    const holes = wire.shape.filter((d) => d === -1).length;
+    const bad = wire.shape.findIndex((d) => d < -1);
+    if (bad >= 0 || holes > 1) {
+      throw new ShapeError(`expected non-negative dimensions and at most one -1, found ${formatShape(wire.shape)}`, undefined, 'shape');
+    }
+    if (holes === 0) return { shape: wire.shape };
+    const known = wire.shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
+    const total = sizeOf(inShape);
+    if (known === 0 || total % known !== 0) {
+      throw new ShapeError(`cannot infer the -1 in ${formatShape(wire.shape)} for ${total} elements`, undefined, 'shape');
+    }
+    return { shape: wire.shape.map((d) => (d === -1 ? total / known : d)) };
+  },
+  shape([s], a) {
+    if (sizeOf(s) !== sizeOf(a.shape)) {
+      throw new ShapeError(`cannot reshape ${formatShape(s)} (${sizeOf(s)} elements) to ${formatShape(a.shape)} (${sizeOf(a.shape)} elements)`, 0);
+    }
+    return a.shape;
+  },
+  kernel: copyKernel,
+  jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.reshape(xDot, outShape)),
+  vjp: ({ e, inShapes }, yBar) => [e.reshape(yBar, inShapes[0])],
+};
+
+// --- broadcast_to ----------------------------------------------------------------
+
+const broadcastToOp: OpDef<{ shape: number[] }> = {
+  name: 'broadcast_to',
+  arity: 1,
+  attrs: { shape: IntArray },
+  shape([s], a) {
+    const b = broadcastShapes([s, a.shape]);
+    if (a.shape.some((d) => d < 0) || b === null || !sameShape(b, a.shape)) {
+      throw new ShapeError(`cannot broadcast ${formatShape(s)} to ${formatShape(a.shape)}`, 0);
+    }
+    return a.shape;
+  },
+  elementwise: true,
+  kernel: (ins, s, out, os) => mapBinary((x) => x, ins[0], s[0], ZERO, [], out, os),
+  work: (_s, out) => sizeOf(out),
+  jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.broadcastTo(xDot, outShape)),
+  vjp: ({ e, inShapes }, yBar) => [e.sumTo(yBar, inShapes[0])],
+};
+
+// --- slice -----------------------------------------------------------------------
+
+/** Kernel form of a slice: per axis the first index, the step and the count. */
+interface SliceAttrs { begin: number[]; step: number[]; count: number[] }
+
+/** Python's slice.indices(n) for integer start/stop: clamps, then counts. */
+function resolveSlice(start: number, stop: number, step: number, n: number): [number, number] {
+  const clamp = (i: number): number => {
+    if (i < 0) {
+      i += n;
+      if (i < 0) i = step < 0 ? -1 : 0;
+    } else if (i >= n) {
+      i = step < 0 ? n - 1 : n;
+    }
+    return i;
+  };
+  const b = clamp(start);
+  const e = clamp(stop);
+  const count = step < 0 ? (e < b ? Math.floor((b - e - 1) / -step) + 1 : 0) : b < e ? Math.floor((e - b - 1) / step) + 1 : 0;
+  return [b, count];
+}
+
+/** Visits the input offset of every element of a strided box, in row-major order. */
+function forEachInBox(inShape: Shape, a: SliceAttrs, visit: (outIndex: number, inOffset: number) => void): void {
+  const rank = inShape.length;
+  const strides = stridesOf(inShape);
+  const n = sizeOf(a.count);
+  if (n === 0) return;
+  const idx = new Int32Array(rank);
+  let off = 0;
+  for (let d = 0; d < rank; d++) off += a.begin[d] * strides[d];
+  for (let o = 0; o < n; o++) {
+    visit(o, off);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      off += a.step[d] * strides[d];
+      if (idx[d] < a.count[d]) break;
+      off -= a.step[d] * strides[d] * a.count[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+const sliceOp: OpDef<SliceAttrs> = {
+  name: 'slice',
+  arity: 1,
+  attrs: { start: IntArray, stop: IntArray, step: IntArray.optional() },
+  prepare(wire: { start: number[]; stop: number[]; step?: number[] }, [s]) {
+    const step = wire.step ?? s.map(() => 1);
+    for (const [k, v] of [['start', wire.start], ['stop', wire.stop], ['step', step]] as const) {
+      if (v.length !== s.length) {
+        throw new ShapeError(`expected ${s.length} entries (one per axis of ${formatShape(s)}), found ${v.length}`, undefined, k);
+      }
+    }
+    const zero = step.indexOf(0);
+    if (zero >= 0) throw new ShapeError('expected a non-zero step, found 0', undefined, `step[${zero}]`);
+    const begin: number[] = [];
+    const count: number[] = [];
+    for (let d = 0; d < s.length; d++) {
+      const [b, c] = resolveSlice(wire.start[d], wire.stop[d], step[d], s[d]);
+      begin.push(b);
+      count.push(c);
+    }
+    return { begin, step: [...step], count };
+  },
+  shape: (_s, a) => a.count,
+  kernel(ins, [s], out, _o, a) {
+    const x = ins[0];
+    forEachInBox(s, a, (o, off) => { out[o] = x[off]; });
+  },
+  jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('slice', [xDot], attrs)),
+  vjp: ({ e, attrs, inShapes }, yBar) => [e.apply('slice_scatter', [yBar], { ...attrs, shape: [...inShapes[0]] })],
+};
+
+/** Internal: the transpose of slice, zeros of `shape` with the argument written into the box. */
+const sliceScatterOp: OpDef<SliceAttrs & { shape: number[] }> = {
+  name: 'slice_scatter',
+  arity: 1,
+  attrs: {},
+  internal: true,
+  shape: (_s, a) => a.shape,
+  kernel(ins, _s, out, _o, a) {
+    const y = ins[0];
+    out.fill(0);
+    forEachInBox(a.shape, a, (o, off) => { out[off] = y[o]; });
+  },
+  jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('slice_scatter', [xDot], attrs)),
+  vjp: ({ e, attrs }, yBar) => [e.apply('slice', [yBar], { begin: attrs.begin, step: attrs.step, count: attrs.count })],
+};
+
+// --- index -----------------------------------------------------------------------
+
+interface IndexAttrs { axis: number; indices: number[] }
+
+const indexOp: OpDef<IndexAttrs> = {
+  name: 'index',
+  arity: 1,
+  attrs: { axis: Int.optional(), indices: IntArray },
+  prepare(wire: { axis?: number; indices: number[] }, [s]) {
+    const axis = normaliseAxis(wire.axis ?? 0, s.length);
+    if (axis < 0) throw new ShapeError(`axis ${wire.axis ?? 0} is out of range for rank ${s.length}`, undefined, 'axis');
+    const n = s[axis];
+    const indices = wire.indices.map((i, k) => {
+      const j = i < 0 ? i + n : i;
+      if (j < 0 || j >= n) throw new ShapeError(`index ${i} is out of range for axis ${axis} of length ${n}`, undefined, `indices[${k}]`);
+      return j;
+    });
+    return { axis, indices };
+  },
+  shape: ([s], a) => s.map((d, i) => (i === a.axis ? a.indices.length : d)),
+  kernel(ins, [s], out, _o, a) {
+    const x = ins[0];
+    const outer = prodOf(s, 0, a.axis);
+    const inner = prodOf(s, a.axis + 1, s.length);
+    const n = s[a.axis];
+    const m = a.indices.length;
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < m; j++) {
+        const src = (o * n + a.indices[j]) * inner;
+        out.set(x.subarray(src, src + inner), (o * m + j) * inner);
+      }
+    }
+  },
+  jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('index', [xDot], attrs)),
+  vjp: ({ e, attrs, inShapes }, yBar) => [e.apply('index_add', [yBar], { ...attrs, size: inShapes[0][attrs.axis] })],
+};
+
+/** Internal: the transpose of index, scatter-adding rows back (repeated indices accumulate). */
+const indexAddOp: OpDef<IndexAttrs & { size: number }> = {
+  name: 'index_add',
+  arity: 1,
+  attrs: {},
+  internal: true,
+  shape: ([s], a) => s.map((d, i) => (i === a.axis ? a.size : d)),
+  kernel(ins, [s], out, _o, a) {
+    const y = ins[0];
+    const outer = prodOf(s, 0, a.axis);
+    const inner = prodOf(s, a.axis + 1, s.length);
+    const m = a.indices.length;
+    out.fill(0);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < m; j++) {
+        const dst = (o * a.size + a.indices[j]) * inner;
+        const src = (o * m + j) * inner;
+        for (let k = 0; k < inner; k++) out[dst + k] += y[src + k];
+      }
+    }
+  },
+  jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('index_add', [xDot], attrs)),
+  vjp: ({ e, attrs }, yBar) => [e.apply('index', [yBar], { axis: attrs.axis, indices: attrs.indices })],
+};
+
+// --- concat and stack ----------------------------------------------------------
+
+interface AxisAttrs { axis: number }
+
+/** Copies each argument's blocks of `inner(i)` elements into the output, side by side along the axis. */
+function joinKernel(ins: readonly Float64Array[], outer: number, inners: number[], out: Float64Array): void {
+  const total = inners.reduce((p, q) => p + q, 0);
+  let offset = 0;
+  for (let i = 0; i < ins.length; i++) {
+    const inner = inners[i];
+    for (let o = 0; o < outer; o++) out.set(ins[i].subarray(o * inner, (o + 1) * inner), o * total + offset);
+    offset += inner;
+  }
+}
+
+const zerosFor = ({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (Val | null)[]): Val[] =>
+  xDots.map((t, i) => t ?? e.zeros(inShapes[i]));
+
+const concatOp: OpDef<AxisAttrs> = {
+  name: 'concat',
+  arity: 'variadic',
+  attrs: { axis: Int.optional() },
+  prepare(wire: { axis?: number }, s) {
+    const axis = normaliseAxis(wire.axis ?? 0, s[0].length);
+    if (axis < 0) throw new ShapeError(`axis ${wire.axis ?? 0} is out of range for rank ${s[0].length}`, undefined, 'axis');
+    return { axis };
+  },
+  shape(s, { axis }) {
+    const first = s[0];
+    let len = 0;
+    s.forEach((si, i) => {
+      if (si.length !== first.length || si.some((d, k) => k !== axis && d !== first[k])) {
+        throw new ShapeError(`cannot concatenate ${formatShape(si)} with ${formatShape(first)} along axis ${axis}`, i);
+      }
+      len += si[axis];
+    });
+    return first.map((d, k) => (k === axis ? len : d));
+  },
+  kernel: (ins, s, out, _o, { axis }) =>
+    joinKernel(ins, prodOf(s[0], 0, axis), s.map((si) => prodOf(si, axis, si.length)), out),
+  jvp: (ctx, xDots) => ctx.e.apply('concat', zerosFor(ctx, xDots), ctx.attrs),
+  vjp({ e, attrs: { axis }, inShapes, outShape }, yBar, wanted) {
+    let offset = 0;
+    return inShapes.map((s, i) => {
+      const begin = outShape.map((_, k) => (k === axis ? offset : 0));
+      offset += s[axis];
+      return wanted[i] ? e.apply('slice', [yBar], { begin, step: outShape.map(() => 1), count: [...s] }) : null;
+    });
+  },
+};
+
+const stackOp: OpDef<AxisAttrs> = {
+  name: 'stack',
+  arity: 'variadic',
+  attrs: { axis: Int.optional() },
+  prepare(wire: { axis?: number }, s) {
+    const axis = normaliseAxis(wire.axis ?? 0, s[0].length + 1);
+    if (axis < 0) throw new ShapeError(`axis ${wire.axis ?? 0} is out of range for stacking rank ${s[0].length}`, undefined, 'axis');
+    return { axis };
+  },
+  shape(s, { axis }) {
+    s.forEach((si, i) => {
+      if (!sameShape(si, s[0])) throw new ShapeError(`cannot stack ${formatShape(si)} with ${formatShape(s[0])}: shapes must be equal`, i);
+    });
+    const out = [...s[0]];
+    out.splice(axis, 0, s.length);
+    return out;
+  },
+  kernel: (ins, s, out, _o, { axis }) =>
+    joinKernel(ins, prodOf(s[0], 0, axis), s.map((si) => prodOf(si, axis, si.length)), out),
+  jvp: (ctx, xDots) => ctx.e.apply('stack', zerosFor(ctx, xDots), ctx.attrs),
+  vjp: ({ e, attrs: { axis }, inShapes }, yBar, wanted) =>
+    inShapes.map((s, i) => (wanted[i] ? e.reshape(e.apply('index', [yBar], { axis, indices: [i] }), s) : null)),
+};
+
+// --- stop_gradient ---------------------------------------------------------------
+
+/** The value passes; the derivative is zero at every order (no jvp: never active). */
+const stopGradientOp: OpDef<object> = {
+  name: 'stop_gradient',
+  arity: 1,
+  attrs: {},
+  shape: ([s]) => s,
+  kernel: copyKernel,
+};
+
+export const shapeOps: OpDef[] = [
+  reshapeOp, broadcastToOp, sliceOp, sliceScatterOp, indexOp, indexAddOp, concatOp, stackOp, stopGradientOp,
+];

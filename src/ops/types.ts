@@ -1,0 +1,56 @@
+/**
+ * An op is defined once, in one entry: its wire attributes, shape rule, primal
+ * kernel, and its JVP and VJP rules. Derivative rules are written in terms of ops
+ * (they emit equations through an Emit), so a derivative program can itself be
+ * differentiated: that is how Hessians are exact (forward-over-reverse).
+ */
+import type { z } from 'zod';
+import type { Shape } from '../tensor/tensor.js';
+import type { Emit } from './emit.js';
+
+export type Val = number;
+
+export interface RuleCtx<A> {
+  readonly e: Emit;
+  /** Primal argument values. */
+  readonly xs: readonly Val[];
+  /** Primal output value. */
+  readonly y: Val;
+  readonly attrs: A;
+  readonly inShapes: readonly Shape[];
+  readonly outShape: Shape;
+}
+
+/** Thrown by shape rules and attribute preparation; `arg` names the offending argument. */
+export class ShapeError extends Error {
+  constructor(message: string, readonly arg?: number, readonly attr?: string) {
+    super(message);
+  }
+}
+
+export interface OpDef<A = any> {
+  readonly name: string;
+  /** Number of tensor arguments; 'variadic' means one or more. */
+  readonly arity: number | 'variadic';
+  /** zod shape of the wire attributes (beside id, op, args). */
+  readonly attrs: z.ZodRawShape;
+  /** Internal ops are made by derivative rules and are not accepted on the wire. */
+  readonly internal?: boolean;
+  /** Elementwise ops broadcast their arguments; the evaluator batches them in one kernel call. */
+  readonly elementwise?: boolean;
+  /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */
+  prepare?(wire: any, inShapes: readonly Shape[]): A;
+  /** Output shape; throws ShapeError naming the argument when the arguments do not fit. */
+  shape(inShapes: readonly Shape[], attrs: A): Shape;
+  /** Primal kernel: writes the result into `out` (row-major, already sized). */
+  kernel(ins: readonly Float64Array[], inShapes: readonly Shape[], out: Float64Array, outShape: Shape, attrs: A): void;
+  /** Units of work of the primal (elements, or flops for contractions), for the cost model. */
+  work?(inShapes: readonly Shape[], outShape: Shape, attrs: A): number;
+  /**
+   * Tangent of the output from the tangents of the arguments (null = symbolic zero).
+   * Absent: the op is not differentiable and its output is never active.
+   */
+  jvp?(ctx: RuleCtx<A>, xDots: readonly (Val | null)[]): Val | null;
+  /** Cotangents of the arguments that are `wanted`, from the output cotangent (null = zero). */
+  vjp?(ctx: RuleCtx<A>, yBar: Val, wanted: readonly boolean[]): (Val | null)[];
+}

@@ -1,0 +1,142 @@
+/**
+ * Conversion between wire tensors (JSON numbers for shape [], nested arrays of the
+ * exact shape otherwise) and Float64Array. JSON cannot say NaN or Infinity, so the
+ * strings "NaN", "Infinity" and "-Infinity" stand for them wherever a float goes.
+ */
+import { z } from 'zod';
+import { formatShape, sizeOf, type Shape, type Tensor } from './tensor.js';
+
+export const SPECIAL_FLOATS = ['NaN', 'Infinity', '-Infinity'] as const;
+export const WireFloatSchema = z.union([z.number(), z.enum(SPECIAL_FLOATS)]);
+
+export type NestedValue = number | string | NestedValue[];
+export type NestedNumbers = number | NestedNumbers[];
+/** Structure only; shapes and element types are checked by parseTensor with exact paths. */
+export const NestedValueSchema: z.ZodType<NestedValue> = z.lazy(() =>
+  z.union([WireFloatSchema, z.array(NestedValueSchema)]),
+);
+
+/** The library's fast form: shape plus data, no nesting. */
+export interface PackedTensor {
+  shape: readonly number[];
+  data: Float64Array;
+}
+
+export function isPacked(v: unknown): v is PackedTensor {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as PackedTensor).data instanceof Float64Array;
+}
+
+export interface TensorIssue {
+  path: string;
+  message: string;
+  /** 'type': not a tensor at all (a schema error); 'shape': a tensor of the wrong shape. */
+  kind: 'type' | 'shape';
+}
+
+function wireFloat(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return undefined;
+}
+
+/** The shape a nested value claims, read along its first elements. */
+export function inferShape(v: unknown): number[] {
+  const shape: number[] = [];
+  let cur = v;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    cur = cur[0];
+  }
+  return shape;
+}
+
+/**
+ * Reads a wire tensor. With `expected`, the value must have exactly that shape;
+ * without, its shape is inferred and must be rectangular. Issues name the exact
+ * element (`args.d[3]`) and say what was expected and found.
+ */
+export function parseTensor(raw: unknown, path: string, expected?: Shape): Tensor | TensorIssue {
+  if (isPacked(raw)) {
+    const shape = raw.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      return { path: `${path}.shape`, message: 'expected an array of non-negative integers', kind: 'type' };
+    }
+    if (raw.data.length !== sizeOf(shape)) {
+      return { path: `${path}.data`, message: `expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, found ${raw.data.length}`, kind: 'shape' };
+    }
+    if (expected && !sameDims(shape, expected)) {
+      return { path, message: `expected shape ${formatShape(expected)}, found ${formatShape(shape)}`, kind: 'shape' };
+    }
+    return { shape: [...shape], data: raw.data };
+  }
+  const shape = expected ? [...expected] : inferShape(raw);
+  const data = new Float64Array(sizeOf(shape));
+  let k = 0;
+  const walk = (v: unknown, depth: number, p: string): TensorIssue | undefined => {
+    if (depth === shape.length) {
+      const x = wireFloat(v);
+      if (x === undefined) {
+        return Array.isArray(v)
+          ? { path: p, message: `expected a number (shape ${formatShape(shape)} has rank ${shape.length}), found an array`, kind: 'shape' }
+          : { path: p, message: `expected a number or "NaN", "Infinity", "-Infinity", found ${describe(v)}`, kind: 'type' };
+      }
+      data[k++] = x;
+      return undefined;
+    }
+    if (!Array.isArray(v)) {
+      const kind = typeof v === 'number' || SPECIAL_FLOATS.includes(v as never) ? 'shape' : 'type';
+      return { path: p, message: `expected an array of length ${shape[depth]} (shape ${formatShape(shape)}), found ${describe(v)}`, kind };
+    }
+    if (v.length !== shape[depth]) {
+      return { path: p, message: `expected an array of length ${shape[depth]} (shape ${formatShape(shape)}), found length ${v.length}`, kind: 'shape' };
+    }
+    for (let i = 0; i < v.length; i++) {
+      const issue = walk(v[i], depth + 1, `${p}[${i}]`);
+      if (issue) return issue;
+    }
+    return undefined;
+  };
+  const issue = walk(raw, 0, path);
+  return issue ?? { shape, data };
+}
+
+export function isTensorIssue(v: Tensor | TensorIssue): v is TensorIssue {
+  return (v as TensorIssue).message !== undefined;
+}
+
+function sameDims(a: readonly number[], b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number') return `the number ${v}`;
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  return `a ${typeof v}`;
+}
+
+/**
+ * Tensor to nested form: a bare number for shape [], nested arrays otherwise.
+ * NaN and ±Infinity stay JavaScript numbers here; writing them as JSON strings is
+ * the serialiser's job.
+ */
+export function toNested(t: Tensor): NestedNumbers {
+  const { shape, data } = t;
+  const enc = (x: number): number => x;
+  if (shape.length === 0) return enc(data[0]);
+  let k = 0;
+  const build = (depth: number): NestedNumbers[] => {
+    const n = shape[depth];
+    const arr = new Array<NestedNumbers>(n);
+    if (depth === shape.length - 1) {
+      for (let i = 0; i < n; i++) arr[i] = enc(data[k++]);
+    } else {
+      for (let i = 0; i < n; i++) arr[i] = build(depth + 1);
+    }
+    return arr;
+  };
+  return build(0);
+}
