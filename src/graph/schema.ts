@@ -52,8 +52,9 @@ export const TensorMapSchema = z.custom<Record<string, TensorInput>>(
   { message: 'expected an object keyed by name' },
 );
 
+/** The built-in modes; engines registered later are accepted by name too. */
 export const MODES = ['auto', 'forward', 'reverse', 'fd'] as const;
-export type Mode = (typeof MODES)[number];
+export type Mode = (typeof MODES)[number] | (string & {});
 
 export const OPERATIONS = ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -62,7 +63,7 @@ const base = {
   graph: GraphSchema,
   args: TensorMapSchema,
   constant: z.array(NameSchema).optional(),
-  mode: z.enum(MODES).optional(),
+  mode: z.string().min(1).optional(),
   check: z.boolean().optional(),
   outputs: z.array(NameSchema).min(1).optional(),
 };

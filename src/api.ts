@@ -1,0 +1,202 @@
+/**
+ * The one door: evaluate, jacobian, gradient, jvp, vjp, hessian, hvp. Each takes
+ * the request envelope (the same object the HTTP service receives) and resolves
+ * to the result envelope, with timings for each stage.
+ *
+ *   validate   zod structure, graph semantics, arguments      (validateMs)
+ *   plan       activity analysis, cost model, engine choice    (planMs)
+ *   evaluate   the primal, once                                (evaluateMs)
+ *   differentiate  the chosen engine                          (differentiateMs)
+ */
+import { chooseMode } from './engines/auto.js';
+import { engineNames, findEngine } from './engines/registry.js';
+import { runPrimal } from './engines/sweeps.js';
+import type { Engine } from './engines/types.js';
+import { makePlan, type Plan } from './analysis/plan.js';
+import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
+import { DerivdError } from './graph/errors.js';
+import { checkRequest, type CheckedRequest } from './graph/request.js';
+import type { Operation, Request } from './graph/schema.js';
+import { toNested, type NestedNumbers } from './tensor/nested.js';
+import type { Tensor } from './tensor/tensor.js';
+
+export interface Options {
+  limits?: Partial<Limits>;
+  /** 'nested' (default): JSON-ready nested arrays; 'packed': {shape, data: Float64Array}. */
+  output?: 'nested' | 'packed';
+}
+
+export type OutTensor = NestedNumbers | Tensor;
+
+export interface Timings {
+  validateMs: number;
+  planMs: number;
+  evaluateMs: number;
+  differentiateMs: number;
+  totalMs: number;
+  /** Time spent on the fd reference when `check` is asked. */
+  checkMs?: number;
+}
+
+export interface Stats {
+  /** Tangent or cotangent directions propagated (fd: perturbation directions), summed over chunks. */
+  directions: number;
+  /** Graph nodes that carry derivatives (varied and useful); inputs and literals are not counted. */
+  activeNodes: number;
+  inactiveNodes: number;
+}
+
+export interface Result {
+  values: Record<string, OutTensor>;
+  jacobian?: Record<string, Record<string, OutTensor>>;
+  gradient?: Record<string, OutTensor>;
+  jvp?: Record<string, OutTensor>;
+  vjp?: Record<string, OutTensor>;
+  hessian?: Record<string, Record<string, OutTensor>>;
+  hvp?: Record<string, OutTensor>;
+  /** The engine that ran: forward, reverse or fd (never auto). Absent for evaluate. */
+  mode?: string;
+  /** Why this engine ran. */
+  reason?: string;
+  stats: Stats;
+  timings: Timings;
+  check?: { maxAbsError: number; maxRelError: number };
+}
+
+/** What an engine computed, before it is named and encoded. */
+interface Computed {
+  /** Flat list of derivative tensors in the order `encode` lays them out. */
+  tensors: Tensor[];
+  directions: number;
+}
+
+const now = (): number => performance.now();
+
+async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
+  const t0 = now();
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const req = checkRequest(operation, request, limits);
+  const t1 = now();
+  const plan = makePlan(req);
+  const { engine, mode, reason } = pickEngine(plan, req);
+  const t2 = now();
+  const primal = runPrimal(plan, req.args);
+  const t3 = now();
+  const computed = operation === 'evaluate' ? { tensors: [], directions: 0 } : compute(engine, plan, primal);
+  const t4 = now();
+
+  let check: Result['check'];
+  let checkMs: number | undefined;
+  if (req.check && operation !== 'evaluate') {
+    const fdEngine = findEngine('fd') as Engine;
+    const reference = compute(fdEngine, plan, primal);
+    check = compare(computed.tensors, reference.tensors);
+    checkMs = now() - t4;
+  }
+
+  const enc = options.output === 'packed' ? (t: Tensor): OutTensor => t : (t: Tensor): OutTensor => toNested(t);
+  const result: Result = {
+    values: named(req.outputs.map((o) => o.name), primal.values.map(enc)),
+    ...encode(operation, plan, computed.tensors, enc),
+    ...(operation === 'evaluate' ? {} : { mode, reason }),
+    stats: { directions: computed.directions, activeNodes: plan.activeNodes, inactiveNodes: plan.inactiveNodes },
+    timings: { validateMs: t1 - t0, planMs: t2 - t1, evaluateMs: t3 - t2, differentiateMs: t4 - t3, totalMs: 0 },
+  };
+  if (check) {
+    result.check = check;
+    result.timings.checkMs = checkMs;
+  }
+  result.timings.totalMs = now() - t0;
+  return result;
+}
+
+function pickEngine(plan: Plan, req: CheckedRequest): { engine: Engine; mode: string; reason: string } {
+  if (req.mode === 'auto') {
+    const choice = chooseMode(plan, req.operation);
+    return { engine: findEngine(choice.mode) as Engine, mode: choice.mode, reason: choice.reason };
+  }
+  const engine = findEngine(req.mode);
+  if (!engine) {
+    const known = ['auto', ...engineNames()].map((n) => JSON.stringify(n)).join(', ');
+    throw new DerivdError('invalid_request', [{ path: 'mode', message: `unknown mode "${req.mode}": expected one of ${known}` }]);
+  }
+  return { engine, mode: engine.name, reason: `mode "${req.mode}" was requested` };
+}
+
+function compute(engine: Engine, plan: Plan, primal: ReturnType<typeof runPrimal>): Computed {
+  const req = plan.request;
+  switch (req.operation) {
+    case 'jacobian':
+    case 'gradient': {
+      const r = engine.jacobian(plan, primal);
+      return { tensors: r.blocks.flat(), directions: r.directions };
+    }
+    case 'hessian': {
+      const r = engine.hessian(plan, primal);
+      return { tensors: r.blocks.flat(), directions: r.directions };
+    }
+    case 'jvp':
+      return engine.jvp(plan, primal, req.directions as Tensor[]);
+    case 'vjp':
+      return engine.vjp(plan, primal, req.cotangents as Tensor[]);
+    case 'hvp':
+      return engine.hvp(plan, primal, req.directions as Tensor[]);
+    case 'evaluate':
+      return { tensors: [], directions: 0 };
+  }
+}
+
+/** Lays computed tensors out under the operation's name, keyed by output and input names. */
+function encode(operation: Operation, plan: Plan, tensors: Tensor[], enc: (t: Tensor) => OutTensor): Partial<Result> {
+  const req = plan.request;
+  const inNames = req.active.map((i) => req.graph.inputs[i].name);
+  const outNames = req.outputs.map((o) => o.name);
+  const t = tensors.map(enc);
+  const grid = (rows: string[], cols: string[]) =>
+    named(rows, rows.map((_, r) => named(cols, t.slice(r * cols.length, (r + 1) * cols.length))));
+  switch (operation) {
+    case 'evaluate': return {};
+    case 'jacobian': return { jacobian: grid(outNames, inNames) };
+    case 'gradient': return { gradient: named(inNames, t) };
+    case 'hessian': return { hessian: grid(inNames, inNames) };
+    case 'jvp': return { jvp: named(outNames, t) };
+    case 'vjp': return { vjp: named(inNames, t) };
+    case 'hvp': return { hvp: named(inNames, t) };
+  }
+}
+
+/** An object from names: Object.fromEntries keeps `__proto__` an ordinary own key. */
+function named<T>(names: readonly string[], items: readonly T[]): Record<string, T> {
+  return Object.fromEntries(names.map((n, i) => [n, items[i]]));
+}
+
+function compare(got: readonly Tensor[], ref: readonly Tensor[]): { maxAbsError: number; maxRelError: number } {
+  let maxAbs = 0;
+  let refMax = 0;
+  got.forEach((g, i) => {
+    const r = ref[i].data;
+    for (let k = 0; k < r.length; k++) {
+      const d = Math.abs(g.data[k] - r[k]);
+      if (d > maxAbs || Number.isNaN(d)) maxAbs = Number.isNaN(d) ? NaN : d;
+      refMax = Math.max(refMax, Math.abs(r[k]));
+    }
+  });
+  return { maxAbsError: maxAbs, maxRelError: maxAbs / Math.max(1, refMax) };
+}
+
+/** Values of the outputs (derivatives are not computed). */
+export const evaluate = (request: Request | unknown, options?: Options): Promise<Result> => run('evaluate', request, options);
+/** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape. */
+export const jacobian = (request: Request | unknown, options?: Options): Promise<Result> => run('jacobian', request, options);
+/** Gradient of the one scalar output, per active input. */
+export const gradient = (request: Request | unknown, options?: Options): Promise<Result> => run('gradient', request, options);
+/** Jacobian times `tangents`, per output. */
+export const jvp = (request: Request | unknown, options?: Options): Promise<Result> => run('jvp', request, options);
+/** `cotangents` times the Jacobian, per active input. */
+export const vjp = (request: Request | unknown, options?: Options): Promise<Result> => run('vjp', request, options);
+/** Hessian of the one scalar output, a block per ordered pair of active inputs. */
+export const hessian = (request: Request | unknown, options?: Options): Promise<Result> => run('hessian', request, options);
+/** Hessian times `vector`, per active input. */
+export const hvp = (request: Request | unknown, options?: Options): Promise<Result> => run('hvp', request, options);
+
+export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;
