@@ -13,7 +13,12 @@ import { usefulFor, variedFrom } from './activity.js';
 import weights from './cost-weights.json' with { type: 'json' };
 import type { Plan } from './plan.js';
 
-export interface OpWeights { primal: number; jvp: number; vjp: number }
+/**
+ * Nanoseconds per unit of work: `primal` once; `jvp`/`vjp` per direction; and
+ * `jvpFixed`/`vjpFixed` once per sweep, whatever the number of directions (partials
+ * such as cos(x) for sin, computed once and shared by every direction).
+ */
+export interface OpWeights { primal: number; jvp: number; vjp: number; jvpFixed: number; vjpFixed: number }
 export interface CostWeights {
   eqnOverheadNs: number;
   default: OpWeights;
@@ -29,14 +34,16 @@ export function workOf(plan: Plan, q: Eqn): number {
   return q.op.work ? q.op.work(inShapes, outShape, q.attrs) : sizeOf(outShape);
 }
 
-type Kind = keyof OpWeights;
+type Kind = 'primal' | 'jvp' | 'vjp';
 
+/** A sweep over the `touched` equations carrying k directions (the primal: k = 1, no fixed part). */
 function sweepNs(plan: Plan, w: CostWeights, kind: Kind, touched: Uint8Array | null, k: number): number {
   let ns = 0;
   for (const q of plan.schedule) {
     if (touched && !touched[q.out]) continue;
     const ow = w.ops[q.op.name] ?? w.default;
-    ns += w.eqnOverheadNs + ow[kind] * workOf(plan, q) * k;
+    const fixed = kind === 'jvp' ? ow.jvpFixed : kind === 'vjp' ? ow.vjpFixed : 0;
+    ns += w.eqnOverheadNs + (fixed + ow[kind] * k) * workOf(plan, q);
   }
   return ns;
 }

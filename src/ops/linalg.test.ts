@@ -258,10 +258,44 @@ describe('outer', () => {
   });
 });
 
-it('defines derivatives for every linalg op', () => {
+it('defines derivatives for every linalg op (internal ones need only a JVP)', () => {
   for (const o of linalgOps) {
-    expect(o.internal).toBeFalsy();
     expect(o.jvp).toBeDefined();
-    expect(o.vjp).toBeDefined();
+    if (!o.internal) expect(o.vjp).toBeDefined();
   }
+  expect(linalgOps.filter((o) => o.internal).map((o) => o.name)).toEqual(['matmul_nt', 'matmul_tn']);
+});
+
+describe('matmul_nt and matmul_tn (internal, for reverse rules)', () => {
+  /** Row-major transpose of the last two axes of a batch of [r, c] matrices. */
+  function swapLast(x: Float64Array, s: Shape): { data: Float64Array; shape: Shape } {
+    const [r, c] = s.slice(-2);
+    const batch = sizeOf(s) / (r * c);
+    const out = new Float64Array(x.length);
+    for (let t = 0; t < batch; t++) for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[t * r * c + j * r + i] = x[t * r * c + i * c + j];
+    return { data: out, shape: [...s.slice(0, -2), c, r] };
+  }
+  const dims = fc.integer({ min: 1, max: 4 });
+  it('equal matmul with the stored operand transposed, batch broadcasting included', () => {
+    fc.assert(fc.property(dims, dims, dims, fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [2], [1, 2]), (m, k, n, ba, bb) => {
+      if (ba.length === 2 && bb.length === 1 && ba[1] !== 1 && bb[0] !== 2) return;
+      const as: Shape = [...ba, m, k];
+      const bsStored: Shape = [...bb, n, k];
+      const a = iota(sizeOf(as));
+      const b = iota(sizeOf(bsStored)).map((v) => v - 0.5);
+      const bT = swapLast(b, bsStored);
+      const ref = refMatmul(a, as, bT.data, bT.shape);
+      const nt = run('matmul_nt', [a, b], [as, bsStored]);
+      expect(nt.shape).toEqual(ref.shape);
+      close(nt.data, ref.data, 1e-12);
+      const aStored = swapLast(a, as);
+      const tn = run('matmul_tn', [aStored.data, bT.data], [aStored.shape, bT.shape]);
+      expect(tn.shape).toEqual(ref.shape);
+      close(tn.data, ref.data, 1e-12);
+    }));
+  });
+  it('reject mismatched inner dimensions, naming argument 1', () => {
+    expect(() => op('matmul_nt').shape([[2, 3], [4, 2]], {})).toThrow(/inner dimensions 3 and 2 differ/);
+    expect(() => op('matmul_tn').shape([[3], [3, 2]], {})).toThrow(/rank 2 or more/);
+  });
 });

@@ -7,7 +7,6 @@
 import { z } from 'zod';
 import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
 import { formatShape, normaliseAxis, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
-import type { Emit } from './emit.js';
 import { ShapeError, type OpDef, type Val } from './types.js';
 
 export interface TransposeAttrs {
@@ -42,8 +41,15 @@ function matmulDims(as: Shape, bs: Shape): MatmulDims {
   return { a2, b2, batch, m, k, n, out };
 }
 
-function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array): void {
-  const { a2, b2, batch, m, k, n } = matmulDims(as, bs);
+/**
+ * Which operand is stored transposed: 'nn' is a b, 'nt' is a bᵀ (b stored [n, k]),
+ * 'tn' is aᵀ b (a stored [k, m]). The reverse rules use nt and tn so that a
+ * cotangent never waits for a transposed copy of a (possibly large) operand.
+ */
+type Layout = 'nn' | 'nt' | 'tn';
+
+function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array, layout: Layout = 'nn'): void {
+  const { a2, b2, batch, m, k, n } = layout === 'nn' ? matmulDims(as, bs) : storedDims(as, bs, layout);
   // Strides in whole matrices; 0 along batch dimensions an argument is broadcast over.
   const sa = broadcastStrides(a2.slice(0, -2), batch);
   const sb = broadcastStrides(b2.slice(0, -2), batch);
@@ -60,23 +66,77 @@ function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, ou
     const ao = ia * m * k;
     const bo = ib * k * n;
     const oo = t * m * n;
-    // i-l-j: the inner loop runs along rows of b and of out.
-    for (let i = 0; i < m; i++) {
+    if (layout === 'nn') {
+      // i-l-j: the inner loop runs along rows of b and of out.
+      for (let i = 0; i < m; i++) {
+        for (let l = 0; l < k; l++) {
+          const av = a[ao + i * k + l];
+          const br = bo + l * n;
+          const or = oo + i * n;
+          for (let j = 0; j < n; j++) out[or + j] += av * b[br + j];
+        }
+      }
+    } else if (layout === 'nt') {
+      // out[i, j] = Σ_l a[i, l] b[j, l]: dot products of contiguous rows.
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          const ar = ao + i * k;
+          const br = bo + j * k;
+          for (let l = 0; l < k; l++) acc += a[ar + l] * b[br + l];
+          out[oo + i * n + j] = acc;
+        }
+      }
+    } else {
+      // out[i, j] = Σ_l a[l, i] b[l, j]: l-i-j keeps both inner reads contiguous.
       for (let l = 0; l < k; l++) {
-        const av = a[ao + i * k + l];
-        const br = bo + l * n;
-        const or = oo + i * n;
-        for (let j = 0; j < n; j++) out[or + j] += av * b[br + j];
+        for (let i = 0; i < m; i++) {
+          const av = a[ao + l * m + i];
+          const br = bo + l * n;
+          const or = oo + i * n;
+          for (let j = 0; j < n; j++) out[or + j] += av * b[br + j];
+        }
       }
     }
   }
 }
 
-function swapLast2(e: Emit, v: Val): Val {
-  const perm = e.shapeOf(v).map((_, i) => i);
-  const r = perm.length;
-  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-  return e.apply('transpose', [v], { perm });
+/** Dims of an nt or tn product of rank >= 2 arguments, in the kernel's a2 [.., m, k], b2 [.., k, n] terms. */
+function storedDims(as: Shape, bs: Shape, layout: 'nt' | 'tn'): MatmulDims {
+  const what = `matmul_${layout} of ${formatShape(as)} and ${formatShape(bs)}`;
+  if (as.length < 2 || bs.length < 2) throw new ShapeError(`${what}: arguments need rank 2 or more`, as.length < 2 ? 0 : 1);
+  const [a0, a1] = as.slice(-2);
+  const [b0, b1] = bs.slice(-2);
+  const [m, k, kb, n] = layout === 'nt' ? [a0, a1, b1, b0] : [a1, a0, b0, b1];
+  if (k !== kb) throw new ShapeError(`${what}: inner dimensions ${k} and ${kb} differ`, 1);
+  const batch = broadcastShapes([as.slice(0, -2), bs.slice(0, -2)]);
+  if (batch === null) throw new ShapeError(`${what}: batch dimensions do not broadcast`, 1);
+  return { a2: [...as.slice(0, -2), m, k], b2: [...bs.slice(0, -2), k, n], batch, m, k, n, out: [...batch, m, n] };
+}
+
+/**
+ * Internal: a bᵀ ('nt') and aᵀ b ('tn') for the reverse rules of matmul. Bilinear,
+ * so the tangent is the same product of tangents. They get no VJP: they appear
+ * only in reverse programs, which are differentiated forward, never in reverse.
+ */
+function transposedMatmul(layout: 'nt' | 'tn'): OpDef<object> {
+  const name = `matmul_${layout}`;
+  return {
+    name,
+    arity: 2,
+    attrs: {},
+    internal: true,
+    shape: ([as, bs]) => storedDims(as, bs, layout).out,
+    kernel: ([a, b], [as, bs], out) => matmulKernel(a, as, b, bs, out, layout),
+    work([as, bs]) {
+      const { batch, m, k, n } = storedDims(as, bs, layout);
+      return sizeOf(batch) * m * k * n;
+    },
+    jvp({ e, xs: [a, b], outShape }, [aDot, bDot]) {
+      const terms = [aDot === null ? null : e.apply(name, [aDot, b]), bDot === null ? null : e.apply(name, [a, bDot])];
+      return e.sumTerms(terms, outShape);
+    },
+  };
 }
 
 function preparePerm(wire: readonly number[] | undefined, rank: number): number[] {
@@ -138,8 +198,8 @@ const matmul: OpDef<object> = {
     const { a2, b2, batch, m, n } = matmulDims(as, bs);
     const yBar2 = e.reshape(yBar, [...batch, m, n]);
     return [
-      wanted[0] ? e.reshape(e.sumTo(e.apply('matmul', [yBar2, swapLast2(e, e.reshape(b, b2))]), a2), as) : null,
-      wanted[1] ? e.reshape(e.sumTo(e.apply('matmul', [swapLast2(e, e.reshape(a, a2)), yBar2]), b2), bs) : null,
+      wanted[0] ? e.reshape(e.sumTo(e.apply('matmul_nt', [yBar2, e.reshape(b, b2)]), a2), as) : null,
+      wanted[1] ? e.reshape(e.sumTo(e.apply('matmul_tn', [e.reshape(a, a2), yBar2]), b2), bs) : null,
     ];
   },
 };
@@ -201,4 +261,4 @@ const outer: OpDef<object> = {
   },
 };
 
-export const linalgOps: OpDef[] = [dot, matmul, transpose, outer];
+export const linalgOps: OpDef[] = [dot, matmul, transposedMatmul('nt'), transposedMatmul('tn'), transpose, outer];

@@ -1,0 +1,149 @@
+/**
+ * Measures the cost model's weights on this machine and writes
+ * src/analysis/cost-weights.json (run: npm run calibrate).
+ *
+ * For each wire op, a representative graph is timed in three sweeps: the primal,
+ * a forward sweep and a reverse sweep, each at k = 1 and k = K directions. The
+ * per-direction weight is the slope (t(K) - t(1)) / (K - 1), the per-sweep weight
+ * the intercept t(1) - slope, both divided by the op's work units; the
+ * per-equation overhead comes from a long chain of scalar ops.
+ * Times are medians of repeated runs.
+ */
+import { writeFileSync } from 'node:fs';
+import { makePlan, type Plan } from '../src/analysis/plan.js';
+import { workOf, type CostWeights, type OpWeights } from '../src/analysis/cost.js';
+import { checkRequest } from '../src/graph/request.js';
+import { WIRE_OPS } from '../src/ops/registry.js';
+import { runEqns } from '../src/engines/interpret.js';
+import { forwardProgram, reverseProgram, runPrimal } from '../src/engines/sweeps.js';
+
+const K = 9;
+const N = 4096;
+
+type Node = Record<string, unknown>;
+interface Case { inputs: { name: string; shape: number[] }[]; node: Node }
+
+const vec = (name: string, shape: number[] = [N]) => ({ name, shape });
+
+/** A representative call of each wire op on inputs x (and y, z). */
+function caseFor(op: string): Case | undefined {
+  const unary = { inputs: [vec('x')], node: { op, args: ['x'] } };
+  const binary = { inputs: [vec('x'), vec('y')], node: { op, args: ['x', 'y'] } };
+  const m = [vec('x', [64, 64])];
+  switch (op) {
+    case 'const': case 'range': case 'fill': return undefined; // never varied
+    case 'where': return { inputs: [vec('c'), vec('x'), vec('y')], node: { op, args: ['c', 'x', 'y'] } };
+    case 'sum': case 'mean': case 'prod': case 'max': case 'min': case 'logsumexp':
+      return { inputs: m, node: { op, args: ['x'], axes: [1] } };
+    case 'dot': return binary;
+    case 'matmul': return { inputs: [vec('x', [48, 48]), vec('y', [48, 48])], node: { op, args: ['x', 'y'] } };
+    case 'transpose': return { inputs: m, node: { op, args: ['x'] } };
+    case 'outer': return { inputs: [vec('x', [64]), vec('y', [64])], node: { op, args: ['x', 'y'] } };
+    case 'reshape': return { inputs: m, node: { op, args: ['x'], shape: [N] } };
+    case 'broadcast_to': return { inputs: [vec('x', [64])], node: { op, args: ['x'], shape: [64, 64] } };
+    case 'slice': return { inputs: m, node: { op, args: ['x'], start: [0, 0], stop: [64, 32], step: [1, 1] } };
+    case 'index': return { inputs: m, node: { op, args: ['x'], axis: 0, indices: Array.from({ length: 32 }, (_, i) => 2 * i) } };
+    case 'concat': return { inputs: [vec('x', [32, 64]), vec('y', [32, 64])], node: { op, args: ['x', 'y'] } };
+    case 'stack': return { inputs: [vec('x', [64, 64]), vec('y', [64, 64])], node: { op, args: ['x', 'y'] } };
+    default: {
+      const def = WIRE_OPS.find((o) => o.name === op);
+      if (def?.arity === 1) return unary;
+      if (def?.arity === 2) return binary;
+      return undefined;
+    }
+  }
+}
+
+/** Values in (0.2, 0.8): inside every unary op's domain, away from kinks. */
+function argFor(shape: number[], seed: number): number | unknown[] {
+  let s = seed;
+  const next = (): number => 0.2 + 0.6 * (((s = (s * 16807) % 2147483647) / 2147483647));
+  const build = (d: number): number | unknown[] => (d === shape.length ? next() : Array.from({ length: shape[d] }, () => build(d + 1)));
+  return build(0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median nanoseconds of `f`, repeated until about 40 ms are spent. */
+function timeNs(f: () => void): number {
+  for (let i = 0; i < 3; i++) f();
+  const samples: number[] = [];
+  const end = performance.now() + 40;
+  while (performance.now() < end || samples.length < 5) {
+    const t = process.hrtime.bigint();
+    f();
+    samples.push(Number(process.hrtime.bigint() - t));
+  }
+  return median(samples);
+}
+
+function planFor(c: Case): Plan {
+  const graph = { inputs: c.inputs, nodes: [{ id: 'y_out', ...c.node }], outputs: ['y_out'] };
+  const args = Object.fromEntries(c.inputs.map((inp, i) => [inp.name, argFor(inp.shape, i + 1)]));
+  const constant = c.node.op === 'where' ? ['c'] : [];
+  return makePlan(checkRequest('evaluate', { graph, args, constant }));
+}
+
+function sweepNs(plan: Plan, kind: 'jvp' | 'vjp', k: number): number {
+  const primal = runPrimal(plan, plan.request.args);
+  const d = kind === 'jvp' ? forwardProgram(plan, plan.activeValues.map((_, j) => j)) : reverseProgram(plan, [0]);
+  const seeds = d.seeds.map((s) => Float64Array.from({ length: k * d.emit.values[s].shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
+  return timeNs(() => {
+    const env = primal.env.slice();
+    d.seeds.forEach((s, i) => { env[s] = seeds[i]; });
+    runEqns(d.eqns, d.emit.values, env, k);
+  });
+}
+
+function measure(op: string): OpWeights | undefined {
+  const c = caseFor(op);
+  if (!c) return undefined;
+  const plan = planFor(c);
+  const q = plan.schedule[plan.schedule.length - 1];
+  const work = workOf(plan, q);
+  const primal = timeNs(() => runPrimal(plan, plan.request.args)) / work;
+  if (!q.op.jvp) return { primal, jvp: 0, vjp: 0, jvpFixed: 0, vjpFixed: 0 };
+  const fit = (kind: 'jvp' | 'vjp'): [number, number] => {
+    const t1 = sweepNs(plan, kind, 1);
+    const slope = Math.max(0, (sweepNs(plan, kind, K) - t1) / (K - 1));
+    return [slope / work, Math.max(0, t1 - slope) / work];
+  };
+  const [jvp, jvpFixed] = fit('jvp');
+  const [vjp, vjpFixed] = fit('vjp');
+  return { primal, jvp, vjp, jvpFixed, vjpFixed };
+}
+
+/** Nanoseconds per equation of a chain of scalar negations: the fixed cost of running any equation. */
+function overheadNs(): number {
+  const n = 200;
+  const nodes = Array.from({ length: n }, (_, i) => ({ id: `n${i}`, op: 'neg', args: [i === 0 ? 'x' : `n${i - 1}`] }));
+  const plan = makePlan(checkRequest('evaluate', { graph: { inputs: [{ name: 'x', shape: [] }], nodes, outputs: [`n${n - 1}`] }, args: { x: 0.5 } }));
+  return timeNs(() => runPrimal(plan, plan.request.args)) / n;
+}
+
+const round = (x: number): number => Number(x.toPrecision(3));
+const ops: Record<string, OpWeights> = {};
+for (const op of WIRE_OPS) {
+  const w = measure(op.name);
+  if (w) ops[op.name] = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, round(v)])) as unknown as OpWeights;
+}
+const all = Object.values(ops);
+const weights: CostWeights & { note: string } = {
+  note: `Measured by npm run calibrate (scripts/calibrate-cost.ts) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}; nanoseconds per unit of work (per direction for jvp and vjp).`,
+  eqnOverheadNs: round(overheadNs()),
+  default: {
+    primal: round(median(all.map((w) => w.primal))),
+    jvp: round(median(all.map((w) => w.jvp).filter((x) => x > 0))),
+    vjp: round(median(all.map((w) => w.vjp).filter((x) => x > 0))),
+    jvpFixed: round(median(all.map((w) => w.jvpFixed))),
+    vjpFixed: round(median(all.map((w) => w.vjpFixed))),
+  },
+  ops,
+};
+const out = new URL('../src/analysis/cost-weights.json', import.meta.url);
+writeFileSync(out, `${JSON.stringify(weights, null, 2)}\n`);
+console.table(ops);
+console.log(`eqnOverheadNs ${weights.eqnOverheadNs}; written to ${out.pathname}`);
