@@ -1,7 +1,8 @@
 /**
  * Activity analysis (Autodidax's known/unknown split). A value is
  *   varied  when it depends on an active input through differentiable ops
- *           (ops without a JVP rule, such as comparisons and stop_gradient, cut it);
+ *           (ops without a JVP rule, such as comparisons and stop_gradient, cut it,
+ *           and so does an op's constant argument, such as where's condition);
  *   useful  when a requested output depends on it.
  * Only useful equations are evaluated at all; only varied-and-useful ones get
  * tangents or cotangents. Constants therefore cost one primal evaluation and
@@ -13,7 +14,8 @@ export function variedFrom(eqns: readonly Eqn[], valueCount: number, seeds: Iter
   const varied = new Uint8Array(valueCount);
   for (const v of seeds) varied[v] = 1;
   for (const q of eqns) {
-    if (q.op.jvp && q.args.some((a) => varied[a])) varied[q.out] = 1;
+    const cut = q.op.constantArgs;
+    if (q.op.jvp && q.args.some((a, i) => varied[a] && !cut?.includes(i))) varied[q.out] = 1;
   }
   return varied;
 }

@@ -27,7 +27,12 @@ export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   const env: Env = new Array(program.values.length);
   request.graph.inputs.forEach((inp, i) => { env[inp.value] = args[i].data; });
   runEqns(plan.schedule, program.values, env, 1);
-  const values = plan.outputValues.map((v) => ({ shape: program.values[v].shape, data: env[v] as Float64Array }));
+  // An output that is an input would alias the caller's argument: copy it.
+  const inputValues = new Set(request.graph.inputs.map((inp) => inp.value));
+  const values = plan.outputValues.map((v) => {
+    const data = env[v] as Float64Array;
+    return { shape: program.values[v].shape, data: inputValues.has(v) ? data.slice() : data };
+  });
   return { env, values };
 }
 

@@ -40,7 +40,10 @@ export function vjpEqns(e: Emit, eqns: readonly Eqn[], varied: Uint8Array, cotan
   for (let i = eqns.length - 1; i >= 0; i--) {
     const q = eqns[i];
     const yBar = cotangents.get(q.out);
-    if (yBar === undefined || !q.op.vjp || !varied[q.out]) continue;
+    // No JVP: not differentiable, nothing flows back. A JVP but no VJP: an internal op
+    // that only appears in programs differentiated forward; reversing it is a bug.
+    if (yBar === undefined || !varied[q.out] || !q.op.jvp) continue;
+    if (!q.op.vjp) throw new Error(`internal error: ${q.op.name} has no VJP and cannot be reversed`);
     const wanted = q.args.map((a) => varied[a] === 1);
     const bars = q.op.vjp(ctxOf(e, q), yBar, wanted);
     q.args.forEach((a, j) => {

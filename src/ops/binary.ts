@@ -93,6 +93,7 @@ export const whereOp: OpDef<object> = {
   name: 'where',
   arity: 3,
   attrs: {},
+  constantArgs: [0],
   elementwise: true,
   shape: binaryShape,
   kernel: (ins, s, out, os) =>

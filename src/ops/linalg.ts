@@ -1,12 +1,14 @@
 /**
  * Contractions and axis permutation, with NumPy semantics: dot of two vectors,
  * matmul (1-D promotion, broadcast batch dimensions), transpose, outer.
- * Chain-rule products with a tangent or cotangent go through zmul or matmul, so
- * a zero tangent never meets an infinite factor elementwise.
+ * Chain-rule products with a tangent or cotangent go through zmul, or through
+ * matmul with strongZero (and matmul_nt/matmul_tn, always strong), so a zero
+ * tangent times an infinite factor is 0 in contractions too.
  */
 import { z } from 'zod';
 import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
 import { formatShape, normaliseAxis, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
+import { zmulScalar } from './binary.js';
 import { ShapeError, type OpDef, type Val } from './types.js';
 
 export interface TransposeAttrs {
@@ -48,8 +50,10 @@ function matmulDims(as: Shape, bs: Shape): MatmulDims {
  */
 type Layout = 'nn' | 'nt' | 'tn';
 
-function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array, layout: Layout = 'nn'): void {
+function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array, layout: Layout = 'nn', strongZero = false): void {
   const { a2, b2, batch, m, k, n } = layout === 'nn' ? matmulDims(as, bs) : storedDims(as, bs, layout);
+  // With only finite operands a strong zero changes nothing, so the fast loops serve.
+  const careful = strongZero && !(allFinite(a) && allFinite(b));
   // Strides in whole matrices; 0 along batch dimensions an argument is broadcast over.
   const sa = broadcastStrides(a2.slice(0, -2), batch);
   const sb = broadcastStrides(b2.slice(0, -2), batch);
@@ -66,7 +70,18 @@ function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, ou
     const ao = ia * m * k;
     const bo = ib * k * n;
     const oo = t * m * n;
-    if (layout === 'nn') {
+    if (careful) {
+      // Element (i, l) of a and (l, j) of b in the stored layouts; 0 times ±Infinity or NaN is 0.
+      const [ai, al] = layout === 'tn' ? [1, m] : [k, 1];
+      const [bl, bj] = layout === 'nt' ? [1, k] : [n, 1];
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let l = 0; l < k; l++) acc += zmulScalar(a[ao + i * ai + l * al], b[bo + l * bl + j * bj]);
+          out[oo + i * n + j] = acc;
+        }
+      }
+    } else if (layout === 'nn') {
       // i-l-j: the inner loop runs along rows of b and of out.
       for (let i = 0; i < m; i++) {
         for (let l = 0; l < k; l++) {
@@ -101,6 +116,11 @@ function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, ou
   }
 }
 
+function allFinite(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
+  return true;
+}
+
 /** Dims of an nt or tn product of rank >= 2 arguments, in the kernel's a2 [.., m, k], b2 [.., k, n] terms. */
 function storedDims(as: Shape, bs: Shape, layout: 'nt' | 'tn'): MatmulDims {
   const what = `matmul_${layout} of ${formatShape(as)} and ${formatShape(bs)}`;
@@ -127,7 +147,7 @@ function transposedMatmul(layout: 'nt' | 'tn'): OpDef<object> {
     attrs: {},
     internal: true,
     shape: ([as, bs]) => storedDims(as, bs, layout).out,
-    kernel: ([a, b], [as, bs], out) => matmulKernel(a, as, b, bs, out, layout),
+    kernel: ([a, b], [as, bs], out) => matmulKernel(a, as, b, bs, out, layout, true),
     work([as, bs]) {
       const { batch, m, k, n } = storedDims(as, bs, layout);
       return sizeOf(batch) * m * k * n;
@@ -179,19 +199,26 @@ const dot: OpDef<object> = {
   vjp: ({ e, xs: [a, b] }, yBar, wanted) => [wanted[0] ? e.zmul(yBar, b) : null, wanted[1] ? e.zmul(yBar, a) : null],
 };
 
-const matmul: OpDef<object> = {
+/**
+ * Kernel attributes: strongZero is set only by derivative rules (never on the wire):
+ * a tangent's zeros then annihilate infinite factors, as zmul does elementwise.
+ */
+interface MatmulAttrs { strongZero?: boolean }
+const STRONG = { strongZero: true } as const;
+
+const matmul: OpDef<MatmulAttrs> = {
   name: 'matmul',
   arity: 2,
   attrs: {},
   shape: ([as, bs]) => matmulDims(as, bs).out,
-  kernel: ([a, b], [as, bs], out) => matmulKernel(a, as, b, bs, out),
+  kernel: ([a, b], [as, bs], out, _o, attrs) => matmulKernel(a, as, b, bs, out, 'nn', attrs.strongZero === true),
   work([as, bs]) {
     const { batch, m, k, n } = matmulDims(as, bs);
     return sizeOf(batch) * m * k * n;
   },
   // y = a b; ẏ = ȧ b + a ḃ; ā = ȳ bᵀ; b̄ = aᵀ ȳ (in promoted 2-D views, summed over broadcast batch dims)
   jvp({ e, xs: [a, b], outShape }, [aDot, bDot]) {
-    const terms = [aDot === null ? null : e.apply('matmul', [aDot, b]), bDot === null ? null : e.apply('matmul', [a, bDot])];
+    const terms = [aDot === null ? null : e.apply('matmul', [aDot, b], STRONG), bDot === null ? null : e.apply('matmul', [a, bDot], STRONG)];
     return e.sumTerms(terms, outShape);
   },
   vjp({ e, xs: [a, b], inShapes: [as, bs] }, yBar, wanted) {

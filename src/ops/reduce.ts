@@ -199,8 +199,8 @@ export const reduceOps: OpDef[] = [
   }),
 
   // Exclusive product of each group, by a prefix pass and a suffix pass.
-  // y_i = Π_{j≠i} x_j; ẏ = prod_others_jvp(x, ẋ). No vjp: Hessians are forward
-  // over reverse, so this op (made by prod's rules) is never reversed.
+  // y_i = Π_{j≠i} x_j; ẏ = prod_others_jvp(x, ẋ); its Jacobian is symmetric
+  // (∂y_i/∂x_j = Π_{k≠i,j} x_k), so x̄ = prod_others_jvp(x, ȳ).
   {
     ...groupwise<GroupAttrs>('prod_others', 1, ([x], g, count, out) => {
       const acc = new Float64Array(count).fill(1);
@@ -216,6 +216,7 @@ export const reduceOps: OpDef[] = [
     }),
     jvp: ({ e, xs, attrs }, [xDot]) =>
       xDot === null ? null : e.apply('prod_others_jvp', [xs[0], xDot], { axes: attrs.axes }),
+    vjp: ({ e, xs, attrs }, yBar) => [e.apply('prod_others_jvp', [xs[0], yBar], { axes: attrs.axes })],
   },
   // The tangent of prod_others, with dual-number prefix and suffix products
   // (a, ȧ)(b, ḃ) = (ab, aḃ + ȧb). Not differentiable: third order is never asked for.

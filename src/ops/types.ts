@@ -36,6 +36,8 @@ export interface OpDef<A = any> {
   readonly attrs: z.ZodRawShape;
   /** Internal ops are made by derivative rules and are not accepted on the wire. */
   readonly internal?: boolean;
+  /** Arguments no derivative flows through (where's condition): they never make the output active. */
+  readonly constantArgs?: readonly number[];
   /** Elementwise ops broadcast their arguments; the evaluator batches them in one kernel call. */
   readonly elementwise?: boolean;
   /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */

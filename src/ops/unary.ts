@@ -4,7 +4,8 @@
  */
 import { erf } from './erf.js';
 import { unaryOp } from './elementwise.js';
-import type { OpDef } from './types.js';
+import type { Emit } from './emit.js';
+import type { OpDef, Val } from './types.js';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
@@ -18,6 +19,11 @@ export function sigmoid(x: number): number {
 /** log(1 + e^x) for every x: max(x, 0) + log1p(e^-|x|), no cut-off. */
 export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/** √((1 - x)(1 + x)) as ops. */
+function oneMinusSquareRoot(e: Emit, x: Val): Val {
+  return e.apply('sqrt', [e.mul(e.sub(e.scalar(1), x), e.add(e.scalar(1), x))]);
 }
 
 export const unaryOps: OpDef[] = [
@@ -41,20 +47,18 @@ export const unaryOps: OpDef[] = [
   unaryOp('cos', Math.cos, ({ e }, x) => e.neg(e.apply('sin', [x]))),
   // y = tan x; y' = 1 + y²
   unaryOp('tan', Math.tan, ({ e }, _x, y) => e.add(e.scalar(1), e.apply('square', [y]))),
-  // y = tanh x; y' = 1 - y²
-  unaryOp('tanh', Math.tanh, ({ e }, _x, y) => e.sub(e.scalar(1), e.apply('square', [y]))),
+  // y = tanh x; y' = 1/cosh²x (not 1 - y², which rounds to 0 for |x| > 19)
+  unaryOp('tanh', Math.tanh, ({ e }, x) => e.div(e.scalar(1), e.apply('square', [e.apply('cosh', [x])]))),
   unaryOp('sinh', Math.sinh, ({ e }, x) => e.apply('cosh', [x])),
   unaryOp('cosh', Math.cosh, ({ e }, x) => e.apply('sinh', [x])),
-  // y = asin x; y' = 1/√(1 - x²)
-  unaryOp('asin', Math.asin, ({ e }, x) =>
-    e.div(e.scalar(1), e.apply('sqrt', [e.sub(e.scalar(1), e.apply('square', [x]))]))),
-  // y = acos x; y' = -1/√(1 - x²)
-  unaryOp('acos', Math.acos, ({ e }, x) =>
-    e.div(e.scalar(-1), e.apply('sqrt', [e.sub(e.scalar(1), e.apply('square', [x]))]))),
+  // y = asin x; y' = 1/√((1 - x)(1 + x)), factored to keep precision near ±1
+  unaryOp('asin', Math.asin, ({ e }, x) => e.div(e.scalar(1), oneMinusSquareRoot(e, x))),
+  // y = acos x; y' = -1/√((1 - x)(1 + x))
+  unaryOp('acos', Math.acos, ({ e }, x) => e.div(e.scalar(-1), oneMinusSquareRoot(e, x))),
   // y = atan x; y' = 1/(1 + x²)
   unaryOp('atan', Math.atan, ({ e }, x) => e.div(e.scalar(1), e.add(e.scalar(1), e.apply('square', [x])))),
-  // y = σ(x); y' = y (1 - y)
-  unaryOp('sigmoid', sigmoid, ({ e }, _x, y) => e.mul(y, e.sub(e.scalar(1), y))),
+  // y = σ(x); y' = σ(x) σ(-x) (not y (1 - y), which rounds to 0 for x > 37)
+  unaryOp('sigmoid', sigmoid, ({ e }, x, y) => e.mul(y, e.apply('sigmoid', [e.neg(x)]))),
   // y = max(x, 0); y' = 1 for x > 0, else 0 (so relu'(0) = 0)
   unaryOp('relu', (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x), ({ e }, x) => e.apply('gt', [x, e.scalar(0)])),
   // y = log(1 + e^x); y' = σ(x)
