@@ -4,8 +4,8 @@
  *           (ops without a JVP rule, such as comparisons and stop_gradient, cut it,
  *           and so does an op's constant argument, such as where's condition);
  *   useful  when a requested output depends on it.
- * Only useful equations are evaluated at all; only varied-and-useful ones get
- * tangents or cotangents. Constants therefore cost one primal evaluation and
+ * Only useful equations are evaluated at all; only those that are varied and
+ * useful for derivatives (see usefulFor) are active and get tangents or cotangents. Constants therefore cost one primal evaluation and
  * nothing else.
  */
 import type { Eqn, ValueId } from '../graph/program.js';
@@ -20,12 +20,20 @@ export function variedFrom(eqns: readonly Eqn[], valueCount: number, seeds: Iter
   return varied;
 }
 
-export function usefulFor(eqns: readonly Eqn[], valueCount: number, outputs: Iterable<ValueId>): Uint8Array {
+/**
+ * Values the outputs depend on. With `forDerivatives`, only dependence a derivative
+ * can flow along counts: not through ops without a JVP, nor through constant
+ * arguments (where's condition is needed for the value, not for the derivative).
+ */
+export function usefulFor(eqns: readonly Eqn[], valueCount: number, outputs: Iterable<ValueId>, forDerivatives = false): Uint8Array {
   const useful = new Uint8Array(valueCount);
   for (const v of outputs) useful[v] = 1;
   for (let i = eqns.length - 1; i >= 0; i--) {
     const q = eqns[i];
-    if (useful[q.out]) for (const a of q.args) useful[a] = 1;
+    if (!useful[q.out] || (forDerivatives && !q.op.jvp)) continue;
+    q.args.forEach((a, j) => {
+      if (!(forDerivatives && q.op.constantArgs?.includes(j))) useful[a] = 1;
+    });
   }
   return useful;
 }

@@ -68,15 +68,19 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
 
   // Full Jacobians: forward per active input over what it varies; reverse per output over what it uses.
   const fwdJac = (): number =>
-    plan.activeValues.reduce((acc, v, j) => acc + sweepNs(plan, w, 'jvp', variedFrom(plan.schedule, nValues, [v]), inSizes[j]), 0);
+    plan.activeValues.reduce((acc, v, j) => {
+      const touched = variedFrom(plan.schedule, nValues, [v]);
+      for (let i = 0; i < nValues; i++) touched[i] &= plan.active[i];
+      return acc + sweepNs(plan, w, 'jvp', touched, inSizes[j]);
+    }, 0);
   const revJac = (): number =>
     plan.outputValues.reduce((acc, v, o) => {
-      const useful = usefulFor(plan.schedule, nValues, [v]);
-      for (let i = 0; i < nValues; i++) useful[i] &= plan.varied[i];
-      return acc + sweepNs(plan, w, 'vjp', useful, outSizes[o]);
+      const touched = usefulFor(plan.schedule, nValues, [v], true);
+      for (let i = 0; i < nValues; i++) touched[i] &= plan.active[i];
+      return acc + sweepNs(plan, w, 'vjp', touched, outSizes[o]);
     }, 0);
-  const fwdOne = sweepNs(plan, w, 'jvp', plan.varied, 1);
-  const revOne = sweepNs(plan, w, 'vjp', plan.varied, 1);
+  const fwdOne = sweepNs(plan, w, 'jvp', plan.active, 1);
+  const revOne = sweepNs(plan, w, 'vjp', plan.active, 1);
 
   let forwardNs: number;
   let reverseNs: number;

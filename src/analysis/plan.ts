@@ -18,6 +18,10 @@ export interface Plan {
   readonly outputValues: readonly ValueId[];
   /** Varied with respect to all active inputs. */
   readonly varied: Uint8Array;
+  /** Varied and useful for derivatives: the values that carry tangents and cotangents. */
+  readonly active: Uint8Array;
+  /** The active equations of the schedule, in order: all a forward sweep needs to visit. */
+  readonly activeSchedule: readonly Eqn[];
   readonly activeNodes: number;
   readonly inactiveNodes: number;
 }
@@ -30,8 +34,11 @@ export function makePlan(request: CheckedRequest): Plan {
   const useful = usefulFor(program.eqns, n, outputValues);
   const schedule = program.eqns.filter((q) => useful[q.out]);
   const varied = variedFrom(schedule, n, activeValues);
+  const active = usefulFor(schedule, n, outputValues, true);
+  for (let i = 0; i < n; i++) active[i] &= varied[i];
+  const activeSchedule = schedule.filter((q) => active[q.out]);
   let activeNodes = 0;
-  for (const q of schedule) if (q.node >= 0 && varied[q.out]) activeNodes++;
+  for (const q of activeSchedule) if (q.node >= 0) activeNodes++;
   return {
     request,
     program,
@@ -39,6 +46,8 @@ export function makePlan(request: CheckedRequest): Plan {
     activeValues,
     outputValues,
     varied,
+    active,
+    activeSchedule,
     activeNodes,
     inactiveNodes: request.graph.nodeCount - activeNodes,
   };

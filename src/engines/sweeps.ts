@@ -68,7 +68,7 @@ export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
     return s;
   });
   const start = e.eqns.length;
-  jvpEqns(e, plan.schedule, tangents);
+  jvpEqns(e, plan.activeSchedule, tangents);
   return { emit: e, eqns: e.eqns.slice(start), seeds, results: plan.outputValues.map((v) => tangents.get(v) ?? null) };
 }
 

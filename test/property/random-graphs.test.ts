@@ -10,8 +10,8 @@
  *   - jvp = J t and vjp = cᵀ J in forward and reverse mode (and fd's jvp);
  *   - gradient of sum(output) agrees between modes and with the Jacobian;
  *   - activity: activeNodes + inactiveNodes is the node count, and activeNodes is
- *     what the documented rule gives (useful and varied through differentiable ops,
- *     where's condition carrying nothing);
+ *     what the documented rule gives (varied, and useful for derivatives, both
+ *     through differentiable ops only; where's condition carries nothing);
  *   - on graphs with a scalar output sum(square(o)): Hessians by forward-over-reverse,
  *     forward-over-forward and fd agree (1e-10 / 1e-6), are symmetric, and hvp = H v.
  *
@@ -96,11 +96,16 @@ function expectedActiveNodes(c: CaseRequest): number {
     if (!NOT_DIFFERENTIABLE.has(n.op) && (n.args ?? []).some(carries)) varied.add(n.id);
   }
   const byId = new Map(c.graph.nodes.map((n) => [n.id, n]));
+  // Useful for derivatives: reaches an output along edges a derivative can flow on.
   const useful = new Set<string>();
   const visit = (id: string): void => {
     if (useful.has(id)) return;
     useful.add(id);
-    for (const a of byId.get(id)?.args ?? []) if (typeof a === 'string') visit(a);
+    const n = byId.get(id);
+    if (!n || NOT_DIFFERENTIABLE.has(n.op)) return;
+    (n.args ?? []).forEach((a, i) => {
+      if (typeof a === 'string' && !(n.op === 'where' && i === 0)) visit(a);
+    });
   };
   c.graph.outputs.forEach(visit);
   return c.graph.nodes.filter((n) => useful.has(n.id) && varied.has(n.id)).length;
