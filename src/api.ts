@@ -14,7 +14,6 @@ import { runPrimal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
-import { DerivdError } from './graph/errors.js';
 import { checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
 import { toNested, type NestedNumbers } from './tensor/nested.js';
@@ -75,7 +74,7 @@ const now = (): number => performance.now();
 async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
   const t0 = now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits);
+  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()]);
   const t1 = now();
   const plan = makePlan(req);
   const { engine, mode, reason } = pickEngine(plan, req);
@@ -115,11 +114,7 @@ function pickEngine(plan: Plan, req: CheckedRequest): { engine: Engine; mode: st
     const choice = chooseMode(plan, req.operation);
     return { engine: findEngine(choice.mode) as Engine, mode: choice.mode, reason: choice.reason };
   }
-  const engine = findEngine(req.mode);
-  if (!engine) {
-    const known = ['auto', ...engineNames()].map((n) => JSON.stringify(n)).join(', ');
-    throw new DerivdError('invalid_request', [{ path: 'mode', message: `unknown mode "${req.mode}": expected one of ${known}` }]);
-  }
+  const engine = findEngine(req.mode) as Engine; // checkRequest accepted only registered names
   return { engine, mode: engine.name, reason: `mode "${req.mode}" was requested` };
 }
 

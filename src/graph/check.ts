@@ -7,6 +7,7 @@
 import { Emit } from '../ops/emit.js';
 import { getOp } from '../ops/registry.js';
 import { ShapeError, type OpDef } from '../ops/types.js';
+import { MAX_RANK } from '../tensor/nested.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { childPath, DerivdError, type ErrorKind, type Issue } from './errors.js';
 import type { Program, ValueId } from './program.js';
@@ -36,6 +37,8 @@ export interface CheckedGraph {
 }
 
 const WIRE_KEYS = new Set(['id', 'op', 'args']);
+/** Longest cycle spelled out in full in a message. */
+const MAX_CYCLE_SHOWN = 12;
 
 export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): CheckedGraph {
   const issues: Issue[] = [];
@@ -50,10 +53,15 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
 
   // Names: inputs and node ids share one namespace. A Map keeps `__proto__` an ordinary key.
   const where = new Map<string, { kind: 'input' | 'node'; index: number }>();
+  /** Inputs over a limit: nodes using them are skipped, not reported again. */
+  const oversized = new Set<string>();
   graph.inputs.forEach((inp, i) => {
-    if (where.has(inp.name)) issues.push({ path: `graph.inputs[${i}].name`, message: `duplicate input name "${inp.name}"` });
+    if (where.has(inp.name)) issues.push({ path: `graph.inputs[${i}].name`, message: `duplicate input name ${JSON.stringify(inp.name)}` });
     else where.set(inp.name, { kind: 'input', index: i });
-    if (sizeOf(inp.shape) > limits.maxElements) {
+    if (inp.shape.length > MAX_RANK || sizeOf(inp.shape) > limits.maxElements) oversized.add(inp.name);
+    if (inp.shape.length > MAX_RANK) {
+      limitIssues.push({ path: `graph.inputs[${i}].shape`, message: `shape has rank ${inp.shape.length}, more than MAX_RANK (${MAX_RANK})` });
+    } else if (sizeOf(inp.shape) > limits.maxElements) {
       limitIssues.push({ path: `graph.inputs[${i}].shape`, message: `shape ${formatShape(inp.shape)} has ${sizeOf(inp.shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
     }
   });
@@ -61,7 +69,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
     const prev = where.get(node.id);
     if (prev) {
       const other = prev.kind === 'input' ? `input graph.inputs[${prev.index}]` : `node graph.nodes[${prev.index}]`;
-      issues.push({ path: `${nodePath(i)}.id`, message: `duplicate id "${node.id}", already used by ${other}` });
+      issues.push({ path: `${nodePath(i)}.id`, message: `duplicate id ${JSON.stringify(node.id)}, already used by ${other}` });
     } else {
       where.set(node.id, { kind: 'node', index: i });
     }
@@ -85,18 +93,20 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
       if (typeof a === 'number') return;
       const w = where.get(a);
       if (!w) {
-        issues.push({ path: `${nodePath(i)}.args[${j}]`, message: `unknown reference "${a}": no input or node has this id` });
+        issues.push({ path: `${nodePath(i)}.args[${j}]`, message: `unknown reference ${JSON.stringify(a)}: no input or node has this id` });
         broken[i] = 1;
       } else if (w.kind === 'node') {
         deps[i].push(w.index);
+      } else if (oversized.has(a)) {
+        broken[i] = 1;
       }
     });
   });
 
   const seenOutputs = new Set<string>();
   graph.outputs.forEach((o, k) => {
-    if (!where.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `unknown output "${o}": no input or node has this id` });
-    else if (seenOutputs.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `duplicate output "${o}"` });
+    if (!where.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `unknown output ${JSON.stringify(o)}: no input or node has this id` });
+    else if (seenOutputs.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `duplicate output ${JSON.stringify(o)}` });
     seenOutputs.add(o);
   });
 
@@ -123,6 +133,11 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
       const wire = Object.fromEntries(Object.entries(node).filter(([k]) => !WIRE_KEYS.has(k)));
       const attrs = op.prepare ? op.prepare(wire, inShapes) : wire;
       const shape = op.shape(inShapes, attrs);
+      if (shape.length > MAX_RANK) {
+        limitIssues.push({ path: nodePath(i), message: `result has rank ${shape.length}, more than MAX_RANK (${MAX_RANK})` });
+        broken[i] = 1;
+        continue;
+      }
       if (sizeOf(shape) > limits.maxElements) {
         limitIssues.push({ path: nodePath(i), message: `result shape ${formatShape(shape)} has ${sizeOf(shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
         broken[i] = 1;
@@ -162,11 +177,13 @@ function attrPath(base: string, attr: string): string {
 }
 
 /**
- * Kahn's algorithm, stable on array order. Nodes left over lie on or behind a
+ * Kahn's algorithm; deterministic for a given node array (not array order: a stack,
+ * not a heap, holds the ready nodes). Nodes left over lie on or behind a
  * cycle; each cycle is reported once, at its first node, with its members.
  */
 function topologicalOrder(deps: number[][], issues: Issue[], graph: WireGraph): number[] {
   const n = deps.length;
+  const name = (i: number): string => JSON.stringify(graph.nodes[i].id);
   const users: number[][] = deps.map(() => []);
   const pending = new Int32Array(n);
   deps.forEach((ds, i) => {
@@ -183,29 +200,39 @@ function topologicalOrder(deps: number[][], issues: Issue[], graph: WireGraph): 
     for (const u of users[i]) if (--pending[u] === 0) ready.push(u);
   }
   if (order.length < n) {
-    const reported = new Uint8Array(n);
+    // searched[i]: node i was walked by an earlier search, so what lies behind it is reported.
+    const searched = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      if (pending[i] === 0 || reported[i]) continue;
-      const cycle = findCycle(i, deps, pending);
-      if (cycle.some((c) => reported[c])) continue;
-      for (const c of cycle) reported[c] = 1;
-      const first = Math.min(...cycle);
-      const ids = [...cycle, cycle[0]].map((c) => JSON.stringify(graph.nodes[c].id)).join(' -> ');
-      issues.push({ path: `graph.nodes[${first}]`, message: `cycle: ${ids}` });
+      if (pending[i] === 0 || searched[i]) continue;
+      const cycle = findCycle(i, deps, pending, searched);
+      if (cycle === undefined) continue;
+      const first = cycle.reduce((a, b) => Math.min(a, b));
+      const at = cycle.indexOf(first);
+      const ring = [...cycle.slice(at), ...cycle.slice(0, at)];
+      const shown = ring.length > MAX_CYCLE_SHOWN ? [...ring.slice(0, MAX_CYCLE_SHOWN - 1).map(name), '…'] : ring.map(name);
+      const size = ring.length > MAX_CYCLE_SHOWN ? ` (${ring.length} nodes)` : '';
+      issues.push({ path: `graph.nodes[${first}]`, message: `cycle: ${[...shown, name(first)].join(' -> ')}${size}; each node uses the next` });
     }
   }
   return order;
 }
 
-/** Follows unresolved dependencies from `start` (each has one) and returns the cycle it runs into. */
-function findCycle(start: number, deps: number[][], pending: Int32Array): number[] {
+/**
+ * Follows unresolved dependencies from `start` (each has one) and returns the cycle it
+ * runs into, or undefined when it reaches a node an earlier search walked (that cycle
+ * is reported already). Marks what it walks, so all searches together are linear.
+ */
+function findCycle(start: number, deps: number[][], pending: Int32Array, searched: Uint8Array): number[] | undefined {
   const path: number[] = [];
   const pos = new Map<number, number>();
   let cur = start;
   while (!pos.has(cur)) {
+    if (searched[cur]) break;
     pos.set(cur, path.length);
     path.push(cur);
     cur = deps[cur].find((d) => pending[d] > 0) as number;
   }
-  return path.slice(pos.get(cur));
+  for (const p of path) searched[p] = 1;
+  const at = pos.get(cur);
+  return at === undefined ? undefined : path.slice(at);
 }

@@ -4,12 +4,12 @@
  * the constant set, the output subset, and tangents, cotangents or vector.
  */
 import type { z } from 'zod';
-import { formatShape, sizeOf, type Tensor } from '../tensor/tensor.js';
-import { isTensorIssue, parseTensor } from '../tensor/nested.js';
+import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
+import { describe, isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
 import { checkGraph, DEFAULT_LIMITS, type CheckedGraph, type Limits, type NamedValue } from './check.js';
 import { childPath, DerivdError, formatPath, type Issue } from './errors.js';
-import { RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
-import { WIRE_OPS } from '../ops/registry.js';
+import { GraphSchema, InputSchema, MODES, RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
+import { findOp, WIRE_OPS } from '../ops/registry.js';
 
 export interface CheckedRequest {
   operation: Operation;
@@ -29,31 +29,86 @@ export interface CheckedRequest {
 }
 
 const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
+/** Longest list of names spelled out in one message. */
+const MAX_NAMES_SHOWN = 20;
 
-export function checkRequest(operation: Operation, raw: unknown, limits: Limits = DEFAULT_LIMITS): CheckedRequest {
+/** A name and the shape a tensor given for it must have. */
+interface Slot {
+  name: string;
+  shape: Shape;
+}
+
+/**
+ * `modes` lists the names `mode` may take ('auto' and the registered engines); the
+ * caller passes them so that this module needs nothing from the engines.
+ */
+export function checkRequest(
+  operation: Operation,
+  raw: unknown,
+  limits: Limits = DEFAULT_LIMITS,
+  modes: readonly string[] = MODES,
+): CheckedRequest {
+  // Before zod, which would first copy every node of a huge graph.
+  const nodes = (raw as { graph?: { nodes?: unknown } } | null)?.graph?.nodes;
+  if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
+    throw new DerivdError('limit_exceeded', [
+      { path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` },
+    ]);
+  }
   const parsed = RequestSchemas[operation].safeParse(raw);
-  if (!parsed.success) throw new DerivdError('invalid_request', parsed.error.issues.map(zodIssue));
+  const schemaIssues = parsed.success ? [] : parsed.error.issues.flatMap((i) => zodIssue(i, raw, operation));
+  const mode = (raw as { mode?: unknown } | null)?.mode;
+  if (typeof mode === 'string' && mode !== '' && !modes.includes(mode)) {
+    const known = modes.map((n) => JSON.stringify(n)).join(', ');
+    schemaIssues.push({ path: 'mode', message: `unknown mode ${JSON.stringify(mode)}: expected one of ${known}` });
+  }
+  if (!parsed.success || schemaIssues.length > 0) throw new DerivdError('invalid_request', schemaIssues);
   // Name-keyed maps come from the raw request: zod would drop a `__proto__` key.
   const req = { ...(parsed.data as Request) };
   const rawReq = raw as Record<string, unknown>;
   for (const k of ['args', 'tangents', 'cotangents', 'vector'] as const) if (k in req) req[k] = rawReq[k] as never;
 
-  const graph = checkGraph(req.graph, limits);
+  // A broken graph still has declared inputs and outputs: the arguments, constants and
+  // output subset are checked against those, so every independent issue is reported at once.
+  let graph: CheckedGraph | undefined;
+  let graphIssues: Issue[] = [];
+  try {
+    graph = checkGraph(req.graph, limits);
+  } catch (err) {
+    if (!(err instanceof DerivdError) || err.kind !== 'invalid_graph') throw err;
+    graphIssues = err.issues;
+  }
+  const declaredInputs: Slot[] = graph?.inputs ?? uniqueByName(req.graph.inputs);
+  const inputNames = req.graph.inputs.map((x) => x.name);
+  const outputNames = req.graph.outputs;
+
   const typeIssues: Issue[] = [];
   const issues: Issue[] = [];
-  const inputIndex = new Map(graph.inputs.map((inp, i) => [inp.name, i]));
+  // Lists of names in messages are built once per list and cut short: a request may have many names.
+  const oneOf = (names: readonly string[]): string => {
+    if (names.length === 0) return 'expected none';
+    const shown = names.slice(0, MAX_NAMES_SHOWN).map((n) => JSON.stringify(n)).join(', ');
+    return `expected one of ${shown}${names.length > MAX_NAMES_SHOWN ? `, … (${names.length} in all)` : ''}`;
+  };
 
-  const readTensors = (key: string, map: Record<string, unknown>, expected: NamedValue[], what: string): Tensor[] => {
+  /** Reads one tensor per slot from `map`; `explain` says why a name without a slot is not wanted. */
+  const readTensors = (key: string, map: Record<string, unknown>, slots: Slot[], what: string, explain?: (name: string) => string | undefined): Tensor[] => {
     const out: Tensor[] = [];
-    const want = new Set(expected.map((x) => x.name));
+    const want = new Set(slots.map((x) => x.name));
+    let expected: string | undefined;
     for (const name of Object.keys(map)) {
-      if (!want.has(name)) issues.push({ path: childPath(key, name), message: `unexpected ${what} "${name}": expected one of ${[...want].map((n) => JSON.stringify(n)).join(', ') || 'none'}` });
+      if (want.has(name)) continue;
+      const why = explain?.(name);
+      expected ??= oneOf([...want]);
+      issues.push({ path: childPath(key, name), message: `unexpected ${what} ${JSON.stringify(name)}: ${why ? `${why}; ` : ''}${expected}` });
     }
-    for (const x of expected) {
+    for (const x of slots) {
       if (!Object.hasOwn(map, x.name)) {
-        issues.push({ path: childPath(key, x.name), message: `missing ${what} "${x.name}" of shape ${formatShape(x.shape)}` });
+        issues.push({ path: childPath(key, x.name), message: `missing ${what} ${JSON.stringify(x.name)} of shape ${formatShape(x.shape)}` });
         continue;
       }
+      // Only when the graph is broken: an input over MAX_ELEMENTS or MAX_RANK, reported with the graph.
+      if (sizeOf(x.shape) > limits.maxElements || x.shape.length > MAX_RANK) continue;
       const t = parseTensor(map[x.name], childPath(key, x.name), x.shape);
       if (isTensorIssue(t)) (t.kind === 'type' ? typeIssues : issues).push({ path: t.path, message: t.message });
       else out.push(t);
@@ -61,53 +116,68 @@ export function checkRequest(operation: Operation, raw: unknown, limits: Limits 
     return out;
   };
 
-  const args = readTensors('args', req.args, graph.inputs, 'argument');
+  const args = readTensors('args', req.args, declaredInputs, 'argument');
 
+  const inputIndex = new Map(inputNames.map((name, i) => [name, i]));
   const constant = new Set<number>();
+  let inputList: string | undefined;
   (req.constant ?? []).forEach((name, k) => {
     const i = inputIndex.get(name);
-    if (i === undefined) issues.push({ path: `constant[${k}]`, message: `"${name}" names no input: expected one of ${graph.inputs.map((x) => JSON.stringify(x.name)).join(', ') || 'none'}` });
+    if (i === undefined) issues.push({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${(inputList ??= oneOf(inputNames))}` });
     else constant.add(i);
   });
-  const active = graph.inputs.map((_, i) => i).filter((i) => !constant.has(i));
+  const active = inputNames.map((_, i) => i).filter((i) => !constant.has(i));
 
-  let outputs = graph.outputs;
+  // The requested outputs: names always, shapes (slots) only when the graph checked.
+  let outNames = [...outputNames];
   if (req.outputs) {
     const seen = new Set<string>();
-    const byName = new Map(graph.outputs.map((o) => [o.name, o]));
-    outputs = [];
+    const known = new Set(outputNames);
+    let outputList: string | undefined;
+    outNames = [];
     req.outputs.forEach((name, k) => {
-      const o = byName.get(name);
-      if (!o) issues.push({ path: `outputs[${k}]`, message: `"${name}" is not an output of the graph: expected one of ${graph.outputs.map((x) => JSON.stringify(x.name)).join(', ')}` });
-      else if (seen.has(name)) issues.push({ path: `outputs[${k}]`, message: `duplicate output "${name}"` });
-      else outputs.push(o);
+      if (!known.has(name)) issues.push({ path: `outputs[${k}]`, message: `${JSON.stringify(name)} is not an output of the graph: ${(outputList ??= oneOf(outputNames))}` });
+      else if (seen.has(name)) issues.push({ path: `outputs[${k}]`, message: `duplicate output ${JSON.stringify(name)}` });
+      else outNames.push(name);
       seen.add(name);
     });
   }
+  const outputByName = new Map(graph?.outputs.map((o) => [o.name, o]));
+  const outputs = graph ? outNames.map((n) => outputByName.get(n) as NamedValue) : undefined;
 
   if (SCALAR_OPERATIONS.has(operation)) {
     const where = req.outputs ? 'outputs' : 'graph.outputs';
-    if (outputs.length > 1) {
-      issues.push({ path: where, message: `${operation} needs exactly one scalar output, found ${outputs.length}; choose one with "outputs"` });
+    const listed = req.outputs ?? req.graph.outputs;
+    const position = new Map<string, number>();
+    listed.forEach((name, k) => { if (!position.has(name)) position.set(name, k); });
+    if (outNames.length > 1) {
+      issues.push({ path: where, message: `${operation} needs exactly one scalar output, found ${outNames.length}; choose one with "outputs"` });
     }
-    outputs.forEach((o) => {
+    outputs?.forEach((o) => {
       if (o.shape.length !== 0) {
-        const k = (req.outputs ?? req.graph.outputs).indexOf(o.name);
-        issues.push({ path: `${where}[${k}]`, message: `${operation} needs a scalar output (shape []), but "${o.name}" has shape ${formatShape(o.shape)}` });
+        issues.push({ path: `${where}[${position.get(o.name)}]`, message: `${operation} needs a scalar output (shape []), but ${JSON.stringify(o.name)} has shape ${formatShape(o.shape)}` });
       }
     });
   }
 
-  const activeInputs = active.map((i) => graph.inputs[i]);
+  const activeSlots = declaredInputs.filter((x) => !constant.has(inputIndex.get(x.name) as number));
+  const notActive = (name: string): string | undefined =>
+    inputIndex.has(name) && constant.has(inputIndex.get(name) as number) ? `input ${JSON.stringify(name)} is constant` : undefined;
   let directions: Tensor[] | undefined;
   let cotangents: Tensor[] | undefined;
-  if (operation === 'jvp') directions = readTensors('tangents', req.tangents ?? {}, activeInputs, 'tangent for active input');
-  if (operation === 'hvp') directions = readTensors('vector', req.vector ?? {}, activeInputs, 'vector entry for active input');
-  if (operation === 'vjp') cotangents = readTensors('cotangents', req.cotangents ?? {}, outputs, 'cotangent for output');
+  if (operation === 'jvp') directions = readTensors('tangents', req.tangents ?? {}, activeSlots, 'tangent', notActive);
+  if (operation === 'hvp') directions = readTensors('vector', req.vector ?? {}, activeSlots, 'vector entry', notActive);
+  if (operation === 'vjp' && outputs) {
+    const graphOutputs = new Set(outputNames);
+    const notRequested = (name: string): string | undefined =>
+      graphOutputs.has(name) ? `output ${JSON.stringify(name)} is not among the requested outputs` : undefined;
+    cotangents = readTensors('cotangents', req.cotangents ?? {}, outputs, 'cotangent', notRequested);
+  }
 
   if (typeIssues.length > 0) throw new DerivdError('invalid_request', typeIssues);
-  if (issues.length > 0) throw new DerivdError('invalid_graph', issues);
+  if (graphIssues.length > 0 || issues.length > 0 || !graph || !outputs) throw new DerivdError('invalid_graph', [...graphIssues, ...issues]);
 
+  const activeInputs = active.map((i) => graph.inputs[i]);
   checkBlockLimits(operation, activeInputs, outputs, limits);
   return {
     operation, graph, args, active, outputs,
@@ -117,24 +187,150 @@ export function checkRequest(operation: Operation, raw: unknown, limits: Limits 
   };
 }
 
-/** Derivative blocks count against MAX_ELEMENTS like any tensor. */
+function uniqueByName(slots: readonly Slot[]): Slot[] {
+  const byName = new Map<string, Slot>();
+  for (const x of slots) if (!byName.has(x.name)) byName.set(x.name, x);
+  return [...byName.values()];
+}
+
+/** Most limit issues listed one by one; the rest are counted in a last issue. */
+const MAX_BLOCK_ISSUES = 20;
+
+/**
+ * Derivative blocks count against MAX_ELEMENTS like any tensor, and so does the whole
+ * Jacobian or Hessian (many small blocks). Linear in inputs and outputs: sizes are
+ * compared with the largest partner, never pair by pair.
+ */
 function checkBlockLimits(operation: Operation, inputs: NamedValue[], outputs: NamedValue[], limits: Limits): void {
+  if (operation !== 'jacobian' && operation !== 'hessian') return;
+  const rows = operation === 'jacobian' ? outputs : inputs;
+  const what = operation === 'jacobian' ? 'Jacobian' : 'Hessian';
+  const cols = [...inputs].sort((a, b) => sizeOf(b.shape) - sizeOf(a.shape));
   const issues: Issue[] = [];
-  const block = (a: NamedValue, b: NamedValue, what: string): void => {
-    const n = sizeOf(a.shape) * sizeOf(b.shape);
-    if (n > limits.maxElements) {
-      issues.push({ path: 'graph', message: `the ${what} block d${a.name}/d${b.name} would have ${n} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
+  let unlisted = 0;
+  for (const r of rows) {
+    for (const c of cols) {
+      const n = sizeOf(r.shape) * sizeOf(c.shape);
+      if (n <= limits.maxElements) break;
+      if (issues.length >= MAX_BLOCK_ISSUES) {
+        unlisted++;
+        continue;
+      }
+      const block = operation === 'jacobian'
+        ? `the Jacobian block of output ${JSON.stringify(r.name)} with respect to input ${JSON.stringify(c.name)}`
+        : `the Hessian block for inputs ${JSON.stringify(r.name)} and ${JSON.stringify(c.name)}`;
+      issues.push({ path: 'graph', message: `${block} would have shape ${formatShape([...r.shape, ...c.shape])} (${n} elements), more than MAX_ELEMENTS (${limits.maxElements})` });
     }
-  };
-  if (operation === 'jacobian') for (const o of outputs) for (const i of inputs) block(o, i, 'Jacobian');
-  if (operation === 'hessian') for (const a of inputs) for (const b of inputs) block(a, b, 'Hessian');
+  }
+  if (unlisted > 0) issues.push({ path: 'graph', message: `and ${unlisted} more ${what} blocks over MAX_ELEMENTS (${limits.maxElements})` });
+  if (issues.length === 0) {
+    const total = rows.reduce((p, r) => p + sizeOf(r.shape), 0) * inputs.reduce((p, c) => p + sizeOf(c.shape), 0);
+    if (total > limits.maxElements) {
+      issues.push({ path: 'graph', message: `the ${what} would have ${total} elements in all (${rows.length} × ${inputs.length} blocks), more than MAX_ELEMENTS (${limits.maxElements})` });
+    }
+  }
   if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
 }
 
-function zodIssue(issue: z.core.$ZodIssue): Issue {
-  const path = formatPath(issue.path);
-  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator === 'op') {
-    return { path, message: `unknown op: expected one of ${WIRE_OPS.map((o) => o.name).join(', ')}` };
+// --- zod issues, restated with the path of the offending value and what was found ---
+
+/** The value at a path of the raw request (own properties only), or undefined. */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
   }
-  return { path, message: issue.message };
+  return v;
 }
+
+/** Accepted keys of the objects the request schema checks strictly, by where they sit. */
+function knownKeys(path: readonly PropertyKey[], raw: unknown, operation: Operation): { what: string; of?: string; keys: string[] } | undefined {
+  const [a, b] = path;
+  if (path.length === 0) return { what: 'field', keys: Object.keys(RequestSchemas[operation].shape) };
+  if (a === 'graph' && path.length === 1) return { what: 'field', keys: Object.keys(GraphSchema.shape) };
+  if (a === 'graph' && b === 'inputs' && path.length === 3) return { what: 'field', keys: Object.keys(InputSchema.shape) };
+  if (a === 'graph' && b === 'nodes' && path.length === 3) {
+    const op = findOp(String(valueAt(raw, [...path, 'op'])));
+    if (op) return { what: 'attribute', of: op.name, keys: Object.keys(op.attrs) };
+  }
+  return undefined;
+}
+
+function zodIssue(issue: z.core.$ZodIssue, raw: unknown, operation: Operation): Issue[] {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(issue.path, raw, operation);
+    return issue.keys.map((key) => {
+      const expected = !known ? '' : known.keys.length > 0 ? `: expected one of ${known.keys.join(', ')}` : `: ${known.of} takes no ${known.what}s`;
+      const of = known?.of ? ` of ${known.of}` : '';
+      return { path: formatPath([...issue.path, key]), message: `unknown ${known?.what ?? 'field'} ${JSON.stringify(key)}${of}${expected}` };
+    });
+  }
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator === 'op') {
+    const nodeAt = issue.path.at(-1) === 'op' ? issue.path.slice(0, -1) : issue.path;
+    const node = valueAt(raw, nodeAt);
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) {
+      return [{ path: formatPath(nodeAt), message: `expected a node {id, op, args?, ...attributes}, found ${describe(node)}` }];
+    }
+    const op = valueAt(node, ['op']);
+    const opPath = formatPath([...nodeAt, 'op']);
+    const ops = WIRE_OPS.map((o) => o.name).join(', ');
+    if (op === undefined) return [{ path: opPath, message: `missing op: expected one of ${ops}` }];
+    if (typeof op !== 'string') return [{ path: opPath, message: `expected an op name, found ${describe(op)}` }];
+    return [{ path: opPath, message: `unknown op ${JSON.stringify(op)}: expected one of ${ops}` }];
+  }
+  if (issue.code === 'invalid_union') return [unionIssue(issue, issue.path, raw)];
+  const found = valueAt(raw, issue.path);
+  if (issue.code === 'invalid_type') {
+    const expected = issue.expected === 'int' ? 'an integer' : withArticle(issue.expected);
+    return [{ path, message: `expected ${expected}, found ${found === undefined ? 'nothing' : describe(found)}` }];
+  }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'array' && Array.isArray(found)) {
+    const bound = issue.code === 'too_small' ? 'at least' : 'at most';
+    const n = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+    return [{ path, message: `expected ${bound} ${n} item${n === 1 ? '' : 's'}, found ${found.length}` }];
+  }
+  if (issue.code === 'too_big' && issue.origin === 'number') {
+    return [{ path, message: `expected at most ${issue.maximum}, found ${describe(found)}` }];
+  }
+  return [{ path, message: issue.message }];
+}
+
+/**
+ * A union (number | "NaN" | ... | nested arrays, or id | number) failed: follow the
+ * branch that got furthest into the value, then say what the offending element could
+ * have been and what it is.
+ */
+function unionIssue(issue: z.core.$ZodIssueInvalidUnion, at: readonly PropertyKey[], raw: unknown): Issue {
+  let deepest: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    for (const sub of branch) if (sub.path.length > (deepest?.path.length ?? 0)) deepest = sub;
+  }
+  if (deepest) {
+    const p = [...at, ...deepest.path];
+    if (deepest.code === 'invalid_union') return unionIssue(deepest, p, raw);
+    return { path: formatPath(p), message: deepest.message };
+  }
+  const v = valueAt(raw, at);
+  const expected = new Set<string>();
+  collectExpected(issue, expected, typeof v === 'number' && !Number.isFinite(v));
+  const list = [...expected];
+  const alternatives = list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`;
+  return { path: formatPath(at), message: `expected ${alternatives}, found ${describe(v)}` };
+}
+
+function collectExpected(issue: z.core.$ZodIssueInvalidUnion, out: Set<string>, finite: boolean): void {
+  for (const branch of issue.errors) {
+    for (const sub of branch) {
+      if (sub.path.length > 0) continue;
+      if (sub.code === 'invalid_union') collectExpected(sub, out, finite);
+      else if (sub.code === 'invalid_type') out.add(sub.expected === 'number' && finite ? 'a finite number' : withArticle(sub.expected));
+      else if (sub.code === 'invalid_value') for (const x of sub.values) out.add(JSON.stringify(x));
+      else if (sub.code === 'too_small' && sub.origin === 'string') out.add('a non-empty string');
+      else out.add(sub.message);
+    }
+  }
+}
+
+const withArticle = (t: string): string => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);

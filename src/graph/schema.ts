@@ -7,7 +7,7 @@
  * names are plain data here.
  */
 import { z } from 'zod';
-import { NestedValueSchema, isPacked, type PackedTensor, type NestedValue } from '../tensor/nested.js';
+import { describe, NestedValueSchema, isPacked, type PackedTensor, type NestedValue } from '../tensor/nested.js';
 import { WIRE_OPS } from '../ops/registry.js';
 
 export const NameSchema = z.string().min(1);
@@ -49,7 +49,7 @@ export const TensorInputSchema = z.union([NestedValueSchema, z.custom<PackedTens
 /** An object keyed by names; its values are parsed as tensors with exact paths. */
 export const TensorMapSchema = z.custom<Record<string, TensorInput>>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPacked(v),
-  { message: 'expected an object keyed by name' },
+  { error: (iss) => (iss.input === undefined ? 'missing: expected an object keyed by name' : `expected an object keyed by name, found ${describe(iss.input)}`) },
 );
 
 /** The built-in modes; engines registered later are accepted by name too. */

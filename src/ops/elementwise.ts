@@ -38,12 +38,18 @@ export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'
 /** Partial derivatives of a binary op as ops, each broadcastable to the output shape; 'one' and 'minus_one' mark linear arguments. */
 export type BinaryPartial = ((ctx: RuleCtx<object>) => Val) | 'one' | 'minus_one';
 
+/** The broadcast shape of all arguments; a clash is reported at the first argument that does not fit the ones before it. */
 export function binaryShape(s: readonly Shape[]): Shape {
-  const out = broadcastShapes(s);
-  if (out === null) {
-    throw new ShapeError(`shapes ${s.map(formatShape).join(' and ')} do not broadcast`, 1);
+  let acc: Shape = s[0];
+  for (let i = 1; i < s.length; i++) {
+    const next = broadcastShapes([acc, s[i]]);
+    if (next === null) {
+      const before = i === 1 ? formatShape(s[0]) : `${s.slice(0, i).map(formatShape).join(', ')} (broadcast to ${formatShape(acc)})`;
+      throw new ShapeError(`argument shape ${formatShape(s[i])} does not broadcast with ${before}`, i);
+    }
+    acc = next;
   }
-  return out;
+  return acc;
 }
 
 export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<object> {

@@ -138,12 +138,12 @@ describe('matmul', () => {
   });
 
   it.each([
-    [[2, 3], [4, 5], 1, 'matmul of [2, 3] and [4, 5]: inner dimensions 3 and 4 differ'],
-    [[3], [4], 1, 'matmul of [3] and [4]: inner dimensions 3 and 4 differ'],
-    [[2, 2, 3], [3, 3, 4], 1, 'matmul of [2, 2, 3] and [3, 3, 4]: batch dimensions do not broadcast'],
-    [[], [3], 0, 'matmul of [] and [3]: argument 0 is a scalar; matmul needs rank 1 or more'],
-    [[3], [], 1, 'matmul of [3] and []: argument 1 is a scalar; matmul needs rank 1 or more'],
-    [[], [], 0, 'matmul of [] and []: argument 0 is a scalar; matmul needs rank 1 or more'],
+    [[2, 3], [4, 5], 1, '[2, 3] × [4, 5]: inner dimensions 3 and 4 differ'],
+    [[3], [4], 1, '[3] × [4]: inner dimensions 3 and 4 differ'],
+    [[2, 2, 3], [3, 3, 4], 1, '[2, 2, 3] × [3, 3, 4]: batch dimensions do not broadcast'],
+    [[], [3], 0, '[] × [3]: argument 0 is a scalar; expected rank 1 or more'],
+    [[3], [], 1, '[3] × []: argument 1 is a scalar; expected rank 1 or more'],
+    [[], [], 0, '[] × []: argument 0 is a scalar; expected rank 1 or more'],
   ])('rejects %j @ %j', (as, bs, arg, message) => {
     const err = thrown(() => op('matmul').shape([as, bs], {}));
     expect(err).toBeInstanceOf(ShapeError);
@@ -170,10 +170,10 @@ describe('dot', () => {
   });
 
   it.each([
-    [[2, 3], [3], 0, 'dot needs 1-D arguments; argument 0 has shape [2, 3]'],
-    [[], [], 0, 'dot needs 1-D arguments; argument 0 has shape []'],
-    [[3], [1, 3], 1, 'dot needs 1-D arguments; argument 1 has shape [1, 3]'],
-    [[3], [4], 1, 'dot of [3] and [4]: lengths differ'],
+    [[2, 3], [3], 0, 'expected 1-D arguments; argument 0 has shape [2, 3]'],
+    [[], [], 0, 'expected 1-D arguments; argument 0 has shape []'],
+    [[3], [1, 3], 1, 'expected 1-D arguments; argument 1 has shape [1, 3]'],
+    [[3], [4], 1, 'lengths of [3] and [4] differ'],
   ])('rejects %j · %j', (as, bs, arg, message) => {
     const err = thrown(() => op('dot').shape([as, bs], {}));
     expect(err).toBeInstanceOf(ShapeError);
@@ -223,7 +223,7 @@ describe('transpose', () => {
 
   it.each([
     [[0, 1], [2, 3, 4], 'perm [0, 1] has 2 entries; expected 3 for rank 3'],
-    [[0], [], 'perm [0] has 1 entries; expected 0 for rank 0'],
+    [[0], [], 'perm [0] has 1 entry; expected 0 for rank 0'],
     [[0, 3, 1], [2, 3, 4], 'perm entry 3 is out of range for rank 3'],
     [[0, -4, 1], [2, 3, 4], 'perm entry -4 is out of range for rank 3'],
     [[0, 1, 1], [2, 3, 4], 'perm [0, 1, 1] names axis 1 twice'],

@@ -27,9 +27,9 @@ interface MatmulDims {
 }
 
 function matmulDims(as: Shape, bs: Shape): MatmulDims {
-  const what = `matmul of ${formatShape(as)} and ${formatShape(bs)}`;
-  if (as.length === 0) throw new ShapeError(`${what}: argument 0 is a scalar; matmul needs rank 1 or more`, 0);
-  if (bs.length === 0) throw new ShapeError(`${what}: argument 1 is a scalar; matmul needs rank 1 or more`, 1);
+  const what = `${formatShape(as)} × ${formatShape(bs)}`;
+  if (as.length === 0) throw new ShapeError(`${what}: argument 0 is a scalar; expected rank 1 or more`, 0);
+  if (bs.length === 0) throw new ShapeError(`${what}: argument 1 is a scalar; expected rank 1 or more`, 1);
   const a2 = as.length === 1 ? [1, as[0]] : as;
   const b2 = bs.length === 1 ? [bs[0], 1] : bs;
   const [m, k] = a2.slice(-2);
@@ -123,7 +123,7 @@ function allFinite(x: Float64Array): boolean {
 
 /** Dims of an nt or tn product of rank >= 2 arguments, in the kernel's a2 [.., m, k], b2 [.., k, n] terms. */
 function storedDims(as: Shape, bs: Shape, layout: 'nt' | 'tn'): MatmulDims {
-  const what = `matmul_${layout} of ${formatShape(as)} and ${formatShape(bs)}`;
+  const what = `${formatShape(as)} × ${formatShape(bs)} (${layout})`;
   if (as.length < 2 || bs.length < 2) throw new ShapeError(`${what}: arguments need rank 2 or more`, as.length < 2 ? 0 : 1);
   const [a0, a1] = as.slice(-2);
   const [b0, b1] = bs.slice(-2);
@@ -162,7 +162,7 @@ function transposedMatmul(layout: 'nt' | 'tn'): OpDef<object> {
 function preparePerm(wire: readonly number[] | undefined, rank: number): number[] {
   if (wire === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (wire.length !== rank) {
-    throw new ShapeError(`perm ${formatShape(wire)} has ${wire.length} entries; expected ${rank} for rank ${rank}`, undefined, 'perm');
+    throw new ShapeError(`perm ${formatShape(wire)} has ${wire.length} ${wire.length === 1 ? 'entry' : 'entries'}; expected ${rank} for rank ${rank}`, undefined, 'perm');
   }
   const perm: number[] = [];
   for (const p of wire) {
@@ -180,9 +180,9 @@ const dot: OpDef<object> = {
   attrs: {},
   shape([as, bs]) {
     for (const [i, s] of [as, bs].entries()) {
-      if (s.length !== 1) throw new ShapeError(`dot needs 1-D arguments; argument ${i} has shape ${formatShape(s)}`, i);
+      if (s.length !== 1) throw new ShapeError(`expected 1-D arguments; argument ${i} has shape ${formatShape(s)}`, i);
     }
-    if (as[0] !== bs[0]) throw new ShapeError(`dot of ${formatShape(as)} and ${formatShape(bs)}: lengths differ`, 1);
+    if (as[0] !== bs[0]) throw new ShapeError(`lengths of ${formatShape(as)} and ${formatShape(bs)} differ`, 1);
     return [];
   },
   kernel([a, b], _s, out) {

@@ -35,7 +35,12 @@ const reshapeOp: OpDef<{ shape: number[] }> = {
     if (bad >= 0 || holes > 1) {
       throw new ShapeError(`expected non-negative dimensions and at most one -1, found ${formatShape(wire.shape)}`, undefined, 'shape');
     }
-    if (holes === 0) return { shape: wire.shape };
+    if (holes === 0) {
+      if (sizeOf(inShape) !== sizeOf(wire.shape)) {
+        throw new ShapeError(`cannot reshape ${formatShape(inShape)} (${sizeOf(inShape)} elements) to ${formatShape(wire.shape)} (${sizeOf(wire.shape)} elements)`, undefined, 'shape');
+      }
+      return { shape: wire.shape };
+    }
     const known = wire.shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
     const total = sizeOf(inShape);
     if (known === 0 || total % known !== 0) {
@@ -60,6 +65,14 @@ const broadcastToOp: OpDef<{ shape: number[] }> = {
   name: 'broadcast_to',
   arity: 1,
   attrs: { shape: IntArray },
+  // The target shape is what a person got wrong, so wire errors point at it.
+  prepare(wire: { shape: number[] }, inShapes) {
+    try {
+      return { shape: [...broadcastToOp.shape(inShapes, wire)] };
+    } catch (err) {
+      throw err instanceof ShapeError ? new ShapeError(err.message, undefined, 'shape') : err;
+    }
+  },
   shape([s], a) {
     const b = broadcastShapes([s, a.shape]);
     if (a.shape.some((d) => d < 0) || b === null || !sameShape(b, a.shape)) {

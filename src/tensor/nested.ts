@@ -11,10 +11,45 @@ export const WireFloatSchema = z.union([z.number(), z.enum(SPECIAL_FLOATS)]);
 
 export type NestedValue = number | string | NestedValue[];
 export type NestedNumbers = number | NestedNumbers[];
-/** Structure only; shapes and element types are checked by parseTensor with exact paths. */
-export const NestedValueSchema: z.ZodType<NestedValue> = z.lazy(() =>
-  z.union([WireFloatSchema, z.array(NestedValueSchema)]),
-);
+
+/** Most dimensions a tensor may have (NumPy 2's limit); deeper nesting is refused, never recursed into. */
+export const MAX_RANK = 64;
+
+const isWireFloat = (v: unknown): boolean =>
+  (typeof v === 'number' && Number.isFinite(v)) || SPECIAL_FLOATS.includes(v as never);
+
+/**
+ * Structure only (numbers, the special strings, nested arrays at most MAX_RANK deep);
+ * shapes are checked by parseTensor. Walked with an explicit stack, so a deeply nested
+ * or cyclic value is an issue at the offending element, not a stack overflow.
+ */
+export const NestedValueSchema: z.ZodType<NestedValue> = z.custom<NestedValue>().superRefine((v, ctx) => {
+  const expected = 'expected a number, "NaN", "Infinity", "-Infinity" or an array';
+  if (!Array.isArray(v)) {
+    if (!isWireFloat(v)) ctx.addIssue({ code: 'custom', message: `${expected}, found ${describe(v)}` });
+    return;
+  }
+  const stack: { arr: unknown[]; i: number }[] = [{ arr: v, i: 0 }];
+  const path = (): number[] => stack.map((s) => s.i - 1);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.i >= top.arr.length) {
+      stack.pop();
+      continue;
+    }
+    const x = top.arr[top.i++];
+    if (Array.isArray(x)) {
+      if (stack.length >= MAX_RANK) {
+        ctx.addIssue({ code: 'custom', path: path(), message: `expected at most ${MAX_RANK} levels of nested arrays (MAX_RANK), found more` });
+        return;
+      }
+      stack.push({ arr: x, i: 0 });
+    } else if (!isWireFloat(x)) {
+      ctx.addIssue({ code: 'custom', path: path(), message: `${expected}, found ${describe(x)}` });
+      return;
+    }
+  }
+});
 
 /** The library's fast form: shape plus data, no nesting. */
 export interface PackedTensor {
@@ -71,6 +106,9 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape): Tenso
     }
     return { shape: [...shape], data: raw.data };
   }
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'data' in raw && ArrayBuffer.isView(raw.data)) {
+    return { path: `${path}.data`, message: `expected a Float64Array, found ${describe(raw.data)}`, kind: 'type' };
+  }
   const shape = expected ? [...expected] : inferShape(raw);
   const data = new Float64Array(sizeOf(shape));
   let k = 0;
@@ -110,11 +148,18 @@ function sameDims(a: readonly number[], b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function describe(v: unknown): string {
+/** What a value is, for "found ..." in messages: `the string "abc"`, `an object`, `nothing` (missing). */
+export function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (typeof v === 'number') return `the number ${v}`;
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  if (typeof v === 'object') {
+    if (isPacked(v)) return 'a packed tensor {shape, data}';
+    const name = Object.getPrototypeOf(v)?.constructor?.name;
+    return typeof name === 'string' && name !== 'Object' && name !== '' ? `a ${name}` : 'an object';
+  }
   return `a ${typeof v}`;
 }
 
