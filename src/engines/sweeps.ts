@@ -57,16 +57,21 @@ function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k:
   return env;
 }
 
-/** Tangents of the outputs, with batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues). */
-export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
-  const e = new Emit(plan.program);
-  const tangents = new Map<ValueId, ValueId>();
-  const seeds = seeded.map((j) => {
+/** Batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues), recorded in `tangents`. */
+function seedTangents(e: Emit, plan: Plan, seeded: readonly number[], tangents: Map<ValueId, ValueId>): ValueId[] {
+  return seeded.map((j) => {
     const v = plan.activeValues[j];
     const s = e.input(plan.program.values[v].shape, true);
     tangents.set(v, s);
     return s;
   });
+}
+
+/** Tangents of the outputs, with batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues). */
+export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new Emit(plan.program);
+  const tangents = new Map<ValueId, ValueId>();
+  const seeds = seedTangents(e, plan, seeded, tangents);
   const start = e.eqns.length;
   jvpEqns(e, plan.activeSchedule, tangents);
   return { emit: e, eqns: e.eqns.slice(start), seeds, results: plan.outputValues.map((v) => tangents.get(v) ?? null) };
@@ -100,12 +105,7 @@ export function hessianProgram(plan: Plan, seeded: readonly number[]): Derived {
   const gradients = plan.activeValues.map((v) => cotangents.get(v) ?? null);
   const gradientEqns = e.eqns.slice(start);
   const tangents = new Map<ValueId, ValueId>();
-  const seeds = seeded.map((j) => {
-    const v = plan.activeValues[j];
-    const s = e.input(plan.program.values[v].shape, true);
-    tangents.set(v, s);
-    return s;
-  });
+  const seeds = seedTangents(e, plan, seeded, tangents);
   jvpEqns(e, [...plan.schedule, ...gradientEqns], tangents);
   return {
     emit: e,

@@ -13,6 +13,7 @@ import { checkGraph, DEFAULT_LIMITS, type Limits } from './check.js';
 import { DerivdError, type ErrorKind } from './errors.js';
 import { checkRequest } from './request.js';
 import type { WireGraph } from './schema.js';
+import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';
 
 const seed: WireGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
 const d = Array.from({ length: 21 }, (_, i) => Math.cos(i) / 2);
@@ -37,28 +38,7 @@ function check(graph: unknown, limits: Limits = DEFAULT_LIMITS): ReturnType<type
   return checkRequest('evaluate', { graph, args }, limits);
 }
 
-function caught(fn: () => unknown): DerivdError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DerivdError);
-    return err as DerivdError;
-  }
-  throw new Error('expected a DerivdError, but the call succeeded');
-}
 
-/** Each expected issue: [path, ...words its message must contain]; the issue list must match exactly. */
-type Expected = [path: string, ...words: string[]];
-
-function expectIssues(fn: () => unknown, kind: ErrorKind, expected: Expected[]): DerivdError {
-  const err = caught(fn);
-  expect({ kind: err.kind, paths: err.issues.map((i) => i.path).sort() }).toEqual({ kind, paths: expected.map((e) => e[0]).sort() });
-  for (const [path, ...words] of expected) {
-    const messages = err.issues.filter((i) => i.path === path).map((i) => i.message);
-    expect(messages.some((m) => words.every((w) => m.includes(w))), `${path}: ${JSON.stringify(messages)} should contain ${JSON.stringify(words)}`).toBe(true);
-  }
-  return err;
-}
 
 const graphIssues = (nodes: unknown[], expected: Expected[], outputs?: string[]): DerivdError =>
   expectIssues(() => check(graphOf(nodes, outputs)), 'invalid_graph', expected);

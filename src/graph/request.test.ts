@@ -13,6 +13,7 @@ import * as api from '../index.js';
 import { DerivdError, type ErrorKind } from './errors.js';
 import { checkRequest } from './request.js';
 import { OPERATIONS, type Operation, type WireGraph } from './schema.js';
+import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';
 
 const seed: WireGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
 const scalarSeed: WireGraph = {
@@ -40,28 +41,7 @@ const valid: Record<Operation, Record<string, unknown>> = {
   hvp: { graph, args, outputs: ['s'], vector: { x: [1, 0], k: 0 } },
 };
 
-function caught(fn: () => unknown): DerivdError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DerivdError);
-    return err as DerivdError;
-  }
-  throw new Error('expected a DerivdError, but the call succeeded');
-}
 
-type Expected = [path: string, ...words: string[]];
-
-/** The error has this kind and exactly these issue paths; each message contains its words. */
-function expectIssues(fn: () => unknown, kind: ErrorKind, expected: Expected[]): DerivdError {
-  const err = caught(fn);
-  expect({ kind: err.kind, paths: err.issues.map((i) => i.path).sort() }).toEqual({ kind, paths: expected.map((e) => e[0]).sort() });
-  for (const [path, ...words] of expected) {
-    const messages = err.issues.filter((i) => i.path === path).map((i) => i.message);
-    expect(messages.some((m) => words.every((w) => m.includes(w))), `${path}: ${JSON.stringify(messages)} should contain ${JSON.stringify(words)}`).toBe(true);
-  }
-  return err;
-}
 
 const rejects = (op: Operation, request: unknown, kind: ErrorKind, expected: Expected[]): DerivdError =>
   expectIssues(() => checkRequest(op, request), kind, expected);

@@ -3,8 +3,8 @@
  * maximum and minimum route the derivative by selection to the winner, to the
  * first argument on ties, so nothing is multiplied by a 0/1 mask.
  */
-import { binaryOp, constantBinaryOp, binaryShape } from './elementwise.js';
-import { mapBinary, mapTernary } from '../tensor/elementwise.js';
+import { binaryBase, binaryOp, constantBinaryOp, binaryShape } from './elementwise.js';
+import { mapTernary } from '../tensor/elementwise.js';
 import type { OpDef, RuleCtx, Val } from './types.js';
 
 /** a * b, except that 0 times anything (±Infinity, NaN) is 0: the chain-rule product. */
@@ -16,13 +16,7 @@ export function zmulScalar(a: number, b: number): number {
 function selecting(name: string, f: (a: number, b: number) => number, firstWins: string): OpDef<object> {
   const cond = ({ e, xs }: RuleCtx<object>): Val => e.apply(firstWins, [xs[0], xs[1]]);
   return {
-    name,
-    arity: 2,
-    attrs: {},
-    elementwise: true,
-    shape: binaryShape,
-    kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
-    work: (_s, out) => out.reduce((p, d) => p * d, 1),
+    ...binaryBase(name, f),
     jvp(ctx, [aDot, bDot]) {
       const { e } = ctx;
       const zero = e.scalar(0);

@@ -52,13 +52,8 @@ export function binaryShape(s: readonly Shape[]): Shape {
   return acc;
 }
 
-export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<object> {
-  const scaled = (ctx: RuleCtx<object>, i: number, t: Val): Val => {
-    const p = partials[i];
-    if (p === 'one') return t;
-    if (p === 'minus_one') return ctx.e.neg(t);
-    return ctx.e.zmul(p(ctx), t);
-  };
+/** The parts every broadcasting binary op shares: shape rule, kernel, work. */
+export function binaryBase(name: string, f: Binary): OpDef<object> {
   return {
     name,
     arity: 2,
@@ -67,6 +62,18 @@ export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, Bina
     shape: binaryShape,
     kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
     work: (_s, out) => sizeOfShape(out),
+  };
+}
+
+export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<object> {
+  const scaled = (ctx: RuleCtx<object>, i: number, t: Val): Val => {
+    const p = partials[i];
+    if (p === 'one') return t;
+    if (p === 'minus_one') return ctx.e.neg(t);
+    return ctx.e.zmul(p(ctx), t);
+  };
+  return {
+    ...binaryBase(name, f),
     jvp(ctx, xDots) {
       const terms = xDots.map((t, i) => (t === null ? null : scaled(ctx, i, t)));
       return ctx.e.sumTerms(terms, ctx.outShape);
@@ -78,17 +85,7 @@ export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, Bina
 }
 
 /** An elementwise op with no derivative (comparisons): its output is never active. */
-export function constantBinaryOp(name: string, f: Binary): OpDef<object> {
-  return {
-    name,
-    arity: 2,
-    attrs: noAttrs,
-    elementwise: true,
-    shape: binaryShape,
-    kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
-    work: (_s, out) => sizeOfShape(out),
-  };
-}
+export const constantBinaryOp = binaryBase;
 
 function sizeOfShape(s: Shape): number {
   let n = 1;

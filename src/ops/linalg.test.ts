@@ -4,21 +4,10 @@ import { z } from 'zod';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { linalgOps } from './linalg.js';
 import { ShapeError, type OpDef } from './types.js';
+import { flat, indices } from '../../test/helpers/shapes.js';
 
 const op = (name: string): OpDef => linalgOps.find((o) => o.name === name)!;
 
-function* indices(shape: Shape): Generator<number[]> {
-  if (shape.some((d) => d === 0)) return;
-  const idx = shape.map(() => 0);
-  for (;;) {
-    yield [...idx];
-    let ax = shape.length - 1;
-    while (ax >= 0 && ++idx[ax] === shape[ax]) idx[ax--] = 0;
-    if (ax < 0) return;
-  }
-}
-
-const flat = (idx: number[], shape: Shape): number => idx.reduce((acc, i, ax) => acc * shape[ax] + i, 0);
 const iota = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => ((i * 7) % 11) - 5);
 
 /** prepare (when the op has one), shape and kernel, as the evaluator runs them. */

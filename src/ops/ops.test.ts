@@ -43,6 +43,7 @@ import {
   type Rng,
 } from '../../test/helpers/numeric.js';
 import { ADJOINT_REL, ANALYTIC_REL, BATCH_REL, FD_REL, FD_STEP, FORMULA_REL } from '../../test/helpers/tolerances.js';
+import { indices } from '../../test/helpers/shapes.js';
 
 const FC = { seed: 0x5eed, numRuns: 30 } as const;
 const K = 3;
@@ -982,16 +983,6 @@ describe('binary and ternary primal kernels (with broadcasting)', () => {
     return data[flat];
   };
 
-  function* indices(shape: Shape): Generator<number[]> {
-    if (shape.some((d) => d === 0)) return;
-    const idx = shape.map(() => 0);
-    for (;;) {
-      yield [...idx];
-      let ax = shape.length - 1;
-      while (ax >= 0 && ++idx[ax] === shape[ax]) idx[ax--] = 0;
-      if (ax < 0) return;
-    }
-  }
 
   const check = (name: string, f: (...v: number[]) => number, n: number): void => {
     fc.assert(

@@ -4,22 +4,10 @@ import { z } from 'zod';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { reduceOps } from './reduce.js';
 import { ShapeError, type OpDef } from './types.js';
+import { flat, indices } from '../../test/helpers/shapes.js';
 
 const op = (name: string): OpDef => reduceOps.find((o) => o.name === name)!;
 
-/** Every multi-index of a shape in row-major order. */
-function* indices(shape: Shape): Generator<number[]> {
-  if (shape.some((d) => d === 0)) return;
-  const idx = shape.map(() => 0);
-  for (;;) {
-    yield [...idx];
-    let ax = shape.length - 1;
-    while (ax >= 0 && ++idx[ax] === shape[ax]) idx[ax--] = 0;
-    if (ax < 0) return;
-  }
-}
-
-const flat = (idx: number[], shape: Shape): number => idx.reduce((acc, i, ax) => acc * shape[ax] + i, 0);
 
 /** Groups of flat input indices, one per output element in row-major order, each in row-major order. */
 function refGroups(shape: Shape, axes: number[]): number[][] {
