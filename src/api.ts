@@ -14,18 +14,23 @@ import { runPrimal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
-import { checkRequest, type CheckedRequest } from './graph/request.js';
+import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
-import { toNested, type NestedNumbers } from './tensor/nested.js';
+import { toNested, type NestedNumbers, type NestedValue } from './tensor/nested.js';
 import type { Tensor } from './tensor/tensor.js';
 
 export interface Options {
   limits?: Partial<Limits>;
-  /** 'nested' (default): JSON-ready nested arrays; 'packed': {shape, data: Float64Array}. */
-  output?: 'nested' | 'packed';
+  /**
+   * 'nested' (default): nested arrays of numbers (NaN and ±Infinity as numbers);
+   * 'json': the same with NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity",
+   * ready for JSON.stringify (what the HTTP service sends);
+   * 'packed': {shape, data: Float64Array}.
+   */
+  output?: 'nested' | 'json' | 'packed';
 }
 
-export type OutTensor = NestedNumbers | Tensor;
+export type OutTensor = NestedNumbers | NestedValue | Tensor;
 
 export interface Timings {
   validateMs: number;
@@ -78,6 +83,9 @@ async function run(operation: Operation, request: Request | unknown, options: Op
   const t1 = now();
   const plan = makePlan(req);
   const { engine, mode, reason } = pickEngine(plan, req);
+  // Some engines get a jvp or vjp from the full Jacobian: it counts against the limits then.
+  const viaJacobian = (operation === 'jvp' && mode === 'reverse') || (operation === 'vjp' && (mode !== 'reverse' || req.check));
+  if (viaJacobian) checkBlockLimits('jacobian', req.active.map((i) => req.graph.inputs[i]), req.outputs, limits);
   const t2 = now();
   const primal = runPrimal(plan, req.args);
   const t3 = now();
@@ -93,7 +101,8 @@ async function run(operation: Operation, request: Request | unknown, options: Op
     checkMs = now() - t4;
   }
 
-  const enc = options.output === 'packed' ? (t: Tensor): OutTensor => t : (t: Tensor): OutTensor => toNested(t);
+  const json = options.output === 'json';
+  const enc = options.output === 'packed' ? (t: Tensor): OutTensor => t : (t: Tensor): OutTensor => toNested(t, json);
   const result: Result = {
     values: named(req.outputs.map((o) => o.name), primal.values.map(enc)),
     ...encode(operation, plan, computed.tensors, enc),

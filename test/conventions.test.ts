@@ -1,6 +1,6 @@
 /** Conventions that only show through whole engines (per-op ones live in src/ops/ops.test.ts). */
 import { describe, expect, test } from 'vitest';
-import { jacobian, evaluate } from '../src/index.js';
+import { jacobian, evaluate, jvp, vjp } from '../src/index.js';
 
 describe('zero-annihilating contractions', () => {
   const graph = { inputs: [{ name: 'A', shape: [2, 2] }, { name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'matmul', args: ['A', 'x'] }], outputs: ['y'] };
@@ -40,5 +40,23 @@ describe('where: the condition carries no derivative', () => {
     const res = await jacobian({ graph, args: { x: 0.5 } });
     expect(res.stats).toMatchObject({ activeNodes: 0, inactiveNodes: 2 });
     expect(res.jacobian!.w.x).toBe(0);
+  });
+});
+
+describe('limits that depend on the engine', () => {
+  const graph = { inputs: [{ name: 'x', shape: [40] }], nodes: [{ id: 'y', op: 'exp', args: ['x'] }], outputs: ['y'] };
+  const x = new Array(40).fill(0.1);
+  const limits = { maxElements: 1000 }; // the 40 x 40 Jacobian has 1600 elements
+
+  test('vjp by forward mode builds the Jacobian, so the Jacobian limit applies', async () => {
+    await expect(vjp({ graph, args: { x }, cotangents: { y: x }, mode: 'forward' }, { limits })).rejects.toMatchObject({ kind: 'limit_exceeded' });
+    await expect(jvp({ graph, args: { x }, tangents: { x }, mode: 'reverse' }, { limits })).rejects.toMatchObject({ kind: 'limit_exceeded' });
+  });
+
+  test('vjp by reverse mode and jvp by forward mode do not', async () => {
+    const a = await vjp({ graph, args: { x }, cotangents: { y: x }, mode: 'reverse' }, { limits });
+    expect((a.vjp!.x as number[])[0]).toBeCloseTo(0.1 * Math.exp(0.1), 12);
+    const b = await jvp({ graph, args: { x }, tangents: { x }, mode: 'forward' }, { limits });
+    expect((b.jvp!.y as number[])[0]).toBeCloseTo(0.1 * Math.exp(0.1), 12);
   });
 });

@@ -21,6 +21,7 @@ function formatNs(ns: number): string {
 export function chooseMode(plan: Plan, operation: Operation, weights: CostWeights = MEASURED_WEIGHTS): Choice {
   const est = estimate(plan, operation, weights);
   const counts = `${plural(est.inputElements, 'active input element')} vs ${plural(est.outputElements, 'output element')}`;
+  if (est.forwardNs === 0 && est.reverseNs === 0) return { mode: 'forward', reason: `${counts}; nothing to propagate` };
   const mode = est.forwardNs <= est.reverseNs ? 'forward' : 'reverse';
   const what =
     operation === 'hessian' || operation === 'hvp'

@@ -284,7 +284,7 @@ describe('graph structure (invalid_request)', () => {
   });
 
   it('bad inputs: name, shape, extra fields', () => {
-    bad({ inputs: [{ name: '', shape: [] }], nodes: [], outputs: ['x'] }, [['graph.inputs[0].name', '>=1 characters']]);
+    bad({ inputs: [{ name: '', shape: [] }], nodes: [], outputs: ['x'] }, [['graph.inputs[0].name', 'expected a non-empty string']]);
     bad({ inputs: [{ name: 3, shape: [] }], nodes: [], outputs: ['x'] }, [['graph.inputs[0].name', 'expected a string', 'number']]);
     bad({ inputs: [{ name: 'x', shape: '2' }], nodes: [], outputs: ['x'] }, [['graph.inputs[0].shape', 'expected an array', 'string']]);
     bad({ inputs: [{ name: 'x', shape: [2, -1] }], nodes: [], outputs: ['x'] }, [['graph.inputs[0].shape[1]', '>=0']]);
@@ -307,7 +307,7 @@ describe('graph structure (invalid_request)', () => {
 
   it('node id missing or not a non-empty string', () => {
     bad(withNode({ op: 'exp', args: ['x'] }), [['graph.nodes[0].id', 'expected a string', 'nothing']]);
-    bad(withNode({ id: '', op: 'exp', args: ['x'] }), [['graph.nodes[0].id', '>=1 characters']]);
+    bad(withNode({ id: '', op: 'exp', args: ['x'] }), [['graph.nodes[0].id', 'expected a non-empty string']]);
     bad(withNode({ id: ['y'], op: 'exp', args: ['x'] }), [['graph.nodes[0].id', 'expected a string', 'array']]);
   });
 
@@ -317,7 +317,7 @@ describe('graph structure (invalid_request)', () => {
     bad(withNode({ id: 'y', op: 'add', args: ['x', null] }), [['graph.nodes[0].args[1]', 'expected a string or a number', 'found null']]);
     bad(withNode({ id: 'y', op: 'dot', args: ['x', [1, 2]] }), [['graph.nodes[0].args[1]', 'expected a string or a number', 'found an array']]);
     bad(withNode({ id: 'y', op: 'add', args: ['x', Infinity] }), [['graph.nodes[0].args[1]', 'a finite number', 'found the number Infinity']]);
-    bad(withNode({ id: 'y', op: 'add', args: ['', 1] }), [['graph.nodes[0].args[0]', 'expected string to have >=1 characters']]);
+    bad(withNode({ id: 'y', op: 'add', args: ['', 1] }), [['graph.nodes[0].args[0]', 'expected a non-empty string']]);
   });
 
   it('unknown attributes, at the attribute, with the op\'s attributes', () => {

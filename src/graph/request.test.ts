@@ -80,14 +80,14 @@ describe('the envelope (invalid_request)', () => {
       ['outputs', 'at least 1 item'],
       ['mode', 'expected a string', 'number'],
     ]);
-    rejects('evaluate', { graph, args, constant: [1], outputs: [''] }, 'invalid_request', [['constant[0]', 'expected a string', 'number'], ['outputs[0]', '>=1 characters']]);
+    rejects('evaluate', { graph, args, constant: [1], outputs: [''] }, 'invalid_request', [['constant[0]', 'expected a string', 'number'], ['outputs[0]', 'expected a non-empty string']]);
   });
 
   it('rejects an unknown mode for every operation, naming the known ones', () => {
     for (const op of OPERATIONS) {
       rejects(op, { ...valid[op], mode: 'bogus' }, 'invalid_request', [['mode', 'unknown mode "bogus"', 'expected one of "auto", "forward", "reverse", "fd"']]);
     }
-    rejects('evaluate', { graph, args, mode: '' }, 'invalid_request', [['mode', '>=1 characters']]);
+    rejects('evaluate', { graph, args, mode: '' }, 'invalid_request', [['mode', 'expected a non-empty string']]);
   });
 
   it('reports an unknown mode with the other schema issues, and before graph issues', () => {

@@ -201,7 +201,7 @@ const MAX_BLOCK_ISSUES = 20;
  * Jacobian or Hessian (many small blocks). Linear in inputs and outputs: sizes are
  * compared with the largest partner, never pair by pair.
  */
-function checkBlockLimits(operation: Operation, inputs: NamedValue[], outputs: NamedValue[], limits: Limits): void {
+export function checkBlockLimits(operation: Operation, inputs: NamedValue[], outputs: NamedValue[], limits: Limits): void {
   if (operation !== 'jacobian' && operation !== 'hessian') return;
   const rows = operation === 'jacobian' ? outputs : inputs;
   const what = operation === 'jacobian' ? 'Jacobian' : 'Hessian';
@@ -290,6 +290,9 @@ function zodIssue(issue: z.core.$ZodIssue, raw: unknown, operation: Operation): 
     const bound = issue.code === 'too_small' ? 'at least' : 'at most';
     const n = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
     return [{ path, message: `expected ${bound} ${n} item${n === 1 ? '' : 's'}, found ${found.length}` }];
+  }
+  if (issue.code === 'too_small' && issue.origin === 'string') {
+    return [{ path, message: `expected a non-empty string, found ${describe(found)}` }];
   }
   if (issue.code === 'too_big' && issue.origin === 'number') {
     return [{ path, message: `expected at most ${issue.maximum}, found ${describe(found)}` }];

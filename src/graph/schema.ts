@@ -23,18 +23,18 @@ function nodeSchemaFor(op: (typeof WIRE_OPS)[number]) {
     .strict();
 }
 
-export const NodeSchema = z.discriminatedUnion(
-  'op',
-  WIRE_OPS.map(nodeSchemaFor) as unknown as [ReturnType<typeof nodeSchemaFor>, ...ReturnType<typeof nodeSchemaFor>[]],
-);
+export const NodeSchema = z
+  .discriminatedUnion('op', WIRE_OPS.map(nodeSchemaFor) as unknown as [ReturnType<typeof nodeSchemaFor>, ...ReturnType<typeof nodeSchemaFor>[]])
+  .meta({ id: 'Node', description: 'One operation: its id, its op, its arguments (ids or number literals) and its attributes' });
 
 export const GraphSchema = z
   .object({
-    inputs: z.array(InputSchema),
-    nodes: z.array(NodeSchema),
-    outputs: z.array(NameSchema).min(1),
+    inputs: z.array(InputSchema).describe('the arguments, by name and shape ([] is a scalar)'),
+    nodes: z.array(NodeSchema).describe('operations, in any order'),
+    outputs: z.array(NameSchema).min(1).describe('ids of the nodes or inputs to return'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'Graph' });
 
 export type WireGraph = {
   inputs: { name: string; shape: number[] }[];
@@ -50,7 +50,7 @@ export const TensorInputSchema = z.union([NestedValueSchema, z.custom<PackedTens
 export const TensorMapSchema = z.custom<Record<string, TensorInput>>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPacked(v),
   { error: (iss) => (iss.input === undefined ? 'missing: expected an object keyed by name' : `expected an object keyed by name, found ${describe(iss.input)}`) },
-);
+).meta({ type: 'object', additionalProperties: { $ref: '#/components/schemas/Tensor' } } as Record<string, unknown>);
 
 /** The built-in modes; engines registered later are accepted by name too. */
 export const MODES = ['auto', 'forward', 'reverse', 'fd'] as const;
@@ -61,21 +61,23 @@ export type Operation = (typeof OPERATIONS)[number];
 
 const base = {
   graph: GraphSchema,
-  args: TensorMapSchema,
-  constant: z.array(NameSchema).optional(),
-  mode: z.string().min(1).optional(),
-  check: z.boolean().optional(),
-  outputs: z.array(NameSchema).min(1).optional(),
+  args: TensorMapSchema.describe('one tensor per graph input, by name'),
+  constant: z.array(NameSchema).optional().describe('inputs not differentiated (default: none)'),
+  mode: z.string().min(1).optional().describe('auto (default), forward, reverse, fd, or the name of a registered engine'),
+  check: z.boolean().optional().describe('also run fd and report the error (default false)'),
+  outputs: z.array(NameSchema).min(1).optional().describe("a subset of the graph's outputs to compute (default: all)"),
 };
 
+const request = <S extends z.ZodRawShape>(id: string, shape: S) => z.object(shape).strict().meta({ id });
+
 export const RequestSchemas = {
-  evaluate: z.object(base).strict(),
-  jacobian: z.object(base).strict(),
-  gradient: z.object(base).strict(),
-  jvp: z.object({ ...base, tangents: TensorMapSchema }).strict(),
-  vjp: z.object({ ...base, cotangents: TensorMapSchema }).strict(),
-  hessian: z.object(base).strict(),
-  hvp: z.object({ ...base, vector: TensorMapSchema }).strict(),
+  evaluate: request('EvaluateRequest', base),
+  jacobian: request('JacobianRequest', base),
+  gradient: request('GradientRequest', base),
+  jvp: request('JvpRequest', { ...base, tangents: TensorMapSchema.describe('one tangent per active input') }),
+  vjp: request('VjpRequest', { ...base, cotangents: TensorMapSchema.describe('one cotangent per requested output') }),
+  hessian: request('HessianRequest', base),
+  hvp: request('HvpRequest', { ...base, vector: TensorMapSchema.describe('one entry per active input') }),
 } satisfies Record<Operation, z.ZodType>;
 
 export interface Request {

@@ -1,14 +1,11 @@
 /** Leaf ops: no arguments, never active. */
 import { z } from 'zod';
-import { isTensorIssue, NestedValueSchema, parseTensor, WireFloatSchema } from '../tensor/nested.js';
+import { isTensorIssue, NestedValueSchema, parseTensor, readWireFloat, WireFloatSchema } from '../tensor/nested.js';
 import { formatShape, type Tensor } from '../tensor/tensor.js';
 import { ShapeError, type OpDef } from './types.js';
 
 const IntSchema = z.number().int();
 
-function wireFloat(v: number | string): number {
-  return typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity;
-}
 
 /** const: a literal tensor, a bare number for shape []. */
 const constOp: OpDef<{ value: Tensor }> = {
@@ -56,7 +53,7 @@ const fillOp: OpDef<{ shape: number[]; value: number }> = {
   prepare(wire: { shape: number[]; value: number | string }) {
     const bad = wire.shape.findIndex((d) => d < 0);
     if (bad >= 0) throw new ShapeError(`expected a non-negative dimension, found ${wire.shape[bad]} in ${formatShape(wire.shape)}`, undefined, `shape[${bad}]`);
-    return { shape: wire.shape, value: wireFloat(wire.value) };
+    return { shape: wire.shape, value: readWireFloat(wire.value) as number };
   },
   shape: (_s, a) => a.shape,
   kernel: (_i, _s, out, _o, a) => out.fill(a.value),

@@ -23,7 +23,18 @@ const isWireFloat = (v: unknown): boolean =>
  * shapes are checked by parseTensor. Walked with an explicit stack, so a deeply nested
  * or cyclic value is an issue at the offending element, not a stack overflow.
  */
-export const NestedValueSchema: z.ZodType<NestedValue> = z.custom<NestedValue>().superRefine((v, ctx) => {
+export const NestedValueSchema: z.ZodType<NestedValue> = z.custom<NestedValue>().meta({
+  // What JSON Schema (and so OpenAPI) says of it; the check itself is the walk below.
+  id: 'Tensor',
+  description:
+    'A tensor: a JSON number for shape [], otherwise nested arrays of exactly its shape (row-major). ' +
+    'The strings "NaN", "Infinity" and "-Infinity" stand for the floats JSON cannot write.',
+  anyOf: [
+    { type: 'number' },
+    { type: 'string', enum: [...SPECIAL_FLOATS] },
+    { type: 'array', items: { $ref: '#/components/schemas/Tensor' } },
+  ],
+} as Record<string, unknown>).superRefine((v, ctx) => {
   const expected = 'expected a number, "NaN", "Infinity", "-Infinity" or an array';
   if (!Array.isArray(v)) {
     if (!isWireFloat(v)) ctx.addIssue({ code: 'custom', message: `${expected}, found ${describe(v)}` });
@@ -68,7 +79,8 @@ export interface TensorIssue {
   kind: 'type' | 'shape';
 }
 
-function wireFloat(v: unknown): number | undefined {
+/** A wire float as a number (the special strings included), or undefined. */
+export function readWireFloat(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (v === 'NaN') return NaN;
   if (v === 'Infinity') return Infinity;
@@ -114,7 +126,7 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape): Tenso
   let k = 0;
   const walk = (v: unknown, depth: number, p: string): TensorIssue | undefined => {
     if (depth === shape.length) {
-      const x = wireFloat(v);
+      const x = readWireFloat(v);
       if (x === undefined) {
         return Array.isArray(v)
           ? { path: p, message: `expected a number (shape ${formatShape(shape)} has rank ${shape.length}), found an array`, kind: 'shape' }
@@ -163,19 +175,24 @@ export function describe(v: unknown): string {
   return `a ${typeof v}`;
 }
 
+/** A number as a wire float: JSON's stand-ins for the floats it cannot write. */
+export function writeWireFloat(x: number): number | string {
+  return Number.isFinite(x) ? x : Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
+}
+
 /**
  * Tensor to nested form: a bare number for shape [], nested arrays otherwise.
- * NaN and ±Infinity stay JavaScript numbers here; writing them as JSON strings is
- * the serialiser's job.
+ * With `json`, NaN and ±Infinity become "NaN", "Infinity" and "-Infinity", so that
+ * JSON.stringify writes every value (it would write null); otherwise they stay numbers.
  */
-export function toNested(t: Tensor): NestedNumbers {
+export function toNested(t: Tensor, json = false): NestedNumbers | NestedValue {
   const { shape, data } = t;
-  const enc = (x: number): number => x;
+  const enc = json ? writeWireFloat : (x: number): number => x;
   if (shape.length === 0) return enc(data[0]);
   let k = 0;
-  const build = (depth: number): NestedNumbers[] => {
+  const build = (depth: number): NestedValue[] => {
     const n = shape[depth];
-    const arr = new Array<NestedNumbers>(n);
+    const arr = new Array<NestedValue>(n);
     if (depth === shape.length - 1) {
       for (let i = 0; i < n; i++) arr[i] = enc(data[k++]);
     } else {
