@@ -1,0 +1,44 @@
+// What `npm start` and `npm test` need on a fresh clone with only Node.js and npm:
+// dependencies installed (npm ci) and, for start, dist/ built from src/.
+// Usage: node scripts/bootstrap.mjs [install|build]
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const at = (p) => join(root, p);
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function run(cmd) {
+  process.stderr.write(`derivd: ${cmd}\n`);
+  execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** npm ci when node_modules is missing or older than package-lock.json. */
+export function ensureInstalled() {
+  // npm writes node_modules/.package-lock.json on every install.
+  if (mtime(at('node_modules/.package-lock.json')) < mtime(at('package-lock.json'))) run('npm ci --no-audit --no-fund');
+}
+
+/** tsc when dist/ is missing or older than any source, the tsconfig or the lock file. */
+export function ensureBuilt() {
+  const built = mtime(at('dist/server/main.js'));
+  const sources = Math.max(newest(at('src')), mtime(at('tsconfig.json')), mtime(at('package-lock.json')));
+  if (built < sources) run('npx tsc -p tsconfig.json');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const what = process.argv[2] ?? 'install';
+  ensureInstalled();
+  if (what === 'build') ensureBuilt();
+}

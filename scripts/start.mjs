@@ -1,0 +1,7 @@
+// `npm start`: install and build what is missing, then run the service in this
+// process (so SIGTERM reaches the server's own handler).
+import { ensureBuilt, ensureInstalled } from './bootstrap.mjs';
+
+ensureInstalled();
+ensureBuilt();
+await import('../dist/server/main.js');

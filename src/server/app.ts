@@ -1,0 +1,141 @@
+/**
+ * buildApp(config) makes the Fastify instance and never listens (main.ts does):
+ * tests drive it with inject. Registration order follows the Fastify guide:
+ * ecosystem plugins, hooks, then routes.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import type { Timings } from '../api.js';
+import type { Operation } from '../graph/schema.js';
+import type { Config } from './config.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { PROBLEMS, sendProblem, toProblem } from './problem.js';
+import { computeRoutes } from './routes/compute.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
+import { seedExample } from './seed-example.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the compute handler learnt, for the request's log line. */
+    derivd?: { operation: Operation; mode?: string; timings: Timings };
+  }
+}
+
+/** Puts each example request and response on its operation's media types (where OpenAPI shows them). */
+function withExamples(doc: OpenAPIV3_1.Document, examples: Partial<Record<Operation, { request: unknown; response: unknown }>>): OpenAPIV3_1.Document {
+  for (const [op, ex] of Object.entries(examples)) {
+    const post = doc.paths?.[`/v1/${op}`]?.post;
+    const body = post?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
+    const ok = post?.responses?.['200'] as OpenAPIV3_1.ResponseObject | undefined;
+    if (body?.content['application/json']) body.content['application/json'].example = ex.request;
+    if (ok?.content?.['application/json']) ok.content['application/json'].example = ex.response;
+  }
+  return doc;
+}
+
+/** An incoming x-request-id is honoured when it is a sane token; otherwise a UUID. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+export const API_VERSION = '1.0.0';
+
+export interface App {
+  app: FastifyInstance;
+  readiness: Readiness;
+  metrics: Metrics;
+}
+
+export async function buildApp(config: Config): Promise<App> {
+  const readiness: Readiness = { state: 'starting' };
+  const metrics = createMetrics();
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    logController: new LogController({ disableRequestLogging: true }), // one line per request, written in onResponse below
+    bodyLimit: config.bodyLimit,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Ids and names such as "__proto__" are plain data in derivd. JSON.parse makes them
+    // own properties (no prototype is touched); the code reads them with Maps and hasOwn.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+  // JSON only: Fastify would also parse text/plain; anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+
+  // The library validates request bodies (every issue, with its path); the zod schemas
+  // on the routes document them and type the handlers.
+  app.setValidatorCompiler(() => (data) => ({ value: data }));
+  // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const examples = { jacobian: await seedExample() };
+  if (config.corsOrigins !== null) await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'derivd',
+        version: API_VERSION,
+        description:
+          'Derivatives on demand: POST a function as a JSON expression graph with argument values and get values, ' +
+          'Jacobians, gradients, JVPs, VJPs, Hessians and Hessian-vector products, computed by forward-mode, ' +
+          'reverse-mode or finite-difference engines. Inputs named in `constant` are not differentiated. ' +
+          'Numbers: JSON has no NaN or Infinity, so the strings "NaN", "Infinity" and "-Infinity" stand for them, ' +
+          'in requests and responses; finite numbers are written with shortest round-trip precision. ' +
+          'Errors are application/problem+json (RFC 9457) with `errors[].path` in dot-and-bracket notation.',
+      },
+      tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: (input) => withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, examples),
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { route, method: request.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    const d = request.derivd;
+    // Never argument data: the route, the outcome and where the time went.
+    request.log.info(
+      { route, method: request.method, status: reply.statusCode, durationMs: Number(reply.elapsedTime.toFixed(3)), ...(d ? { operation: d.operation, mode: d.mode, timings: d.timings } : {}) },
+      'request',
+    );
+  });
+  app.addHook('onReady', async () => {
+    readiness.state = 'ready';
+  });
+  app.addHook('preClose', async () => {
+    readiness.state = 'draining';
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const p = toProblem(err, request);
+    if (p.status >= 500) request.log.error({ err }, 'unhandled error');
+    else request.log.debug({ err: { message: (err as Error).message } }, 'client error');
+    return sendProblem(reply, p);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { type, title, status } = PROBLEMS.not_found;
+    return sendProblem(reply, { type, title, status, detail: `no route for ${request.method} ${request.url.split('?')[0]}`, instance: request.id });
+  });
+
+  await app.register(healthRoutes, { readiness, metrics });
+  await app.register(computeRoutes, { config, metrics });
+  return { app, readiness, metrics };
+}

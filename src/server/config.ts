@@ -1,0 +1,67 @@
+/**
+ * Configuration from environment variables, validated once at start-up. Only
+ * main.ts reads the environment; everything else takes a Config object.
+ */
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting: its variable, default and meaning (the README's table is this list). */
+export const ConfigSchema = z.object({
+  PORT: int(0, 65535).default(8080).describe('TCP port to listen on'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('address to bind'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  BODY_LIMIT: int(1, 1024 * MiB).default(16 * MiB).describe('largest request body, in bytes (413 above)'),
+  MAX_NODES: int(1, 1_000_000).default(10_000).describe('most nodes a graph may have (413 above)'),
+  MAX_ELEMENTS: int(1, 1_000_000_000).default(10_000_000).describe('most elements of any tensor, derivative blocks included (413 above)'),
+  CORS_ORIGINS: z.string().default('').describe('comma-separated origins allowed by CORS, or * for any; empty: CORS off'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('longest wait for in-flight requests after SIGTERM/SIGINT'),
+  KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe('idle keep-alive timeout (above common load balancers\' 60 s)'),
+});
+
+export type Env = z.input<typeof ConfigSchema>;
+export type RawConfig = z.output<typeof ConfigSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: RawConfig['LOG_LEVEL'];
+  bodyLimit: number;
+  maxNodes: number;
+  maxElements: number;
+  /** null: CORS off; true: any origin; otherwise the allowed origins. */
+  corsOrigins: string[] | true | null;
+  shutdownTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses variables (unset or empty means default); throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const origins = c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    logLevel: c.LOG_LEVEL,
+    bodyLimit: c.BODY_LIMIT,
+    maxNodes: c.MAX_NODES,
+    maxElements: c.MAX_ELEMENTS,
+    corsOrigins: origins.length === 0 ? null : origins.includes('*') ? true : origins,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
+  };
+}
+
+/** The defaults, for tests and tools. */
+export const DEFAULT_CONFIG: Config = loadConfig({});

@@ -1,0 +1,33 @@
+/**
+ * The service's entry point, and the only module that reads the environment,
+ * listens, or handles signals. On SIGTERM or SIGINT: /readyz turns 503, the
+ * listener closes (new connections are refused), in-flight requests finish, and
+ * the process exits 0; past SHUTDOWN_TIMEOUT_MS it exits 1.
+ */
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`derivd: ${err.message}\n`);
+  process.exit(2);
+}
+
+const { app } = await buildApp(config);
+
+closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after an error');
+  else app.log.info({ signal }, 'shutting down: draining in-flight requests');
+  await app.close();
+});
+
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (err) {
+  app.log.error({ err }, 'could not listen');
+  process.exit(1);
+}

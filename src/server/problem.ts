@@ -1,0 +1,66 @@
+/**
+ * Every error leaves as application/problem+json (RFC 9457), never as HTML or a
+ * stack trace. One catalogue maps what went wrong to a status, a type URI and a
+ * title; the handler maps derivd's errors, Fastify's own (bad JSON, media type,
+ * body size) and anything unexpected (a masked 500) onto it.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors?: Issue[];
+}
+
+interface Entry { status: number; type: string; title: string }
+
+export const PROBLEMS = {
+  invalid_request: { status: 400, type: 'urn:derivd:problem:invalid-request', title: 'The request does not match the schema' },
+  malformed_body: { status: 400, type: 'urn:derivd:problem:malformed-body', title: 'The body is not valid JSON' },
+  invalid_graph: { status: 422, type: 'urn:derivd:problem:invalid-graph', title: 'The graph or the call is not valid' },
+  limit_exceeded: { status: 413, type: 'urn:derivd:problem:limit-exceeded', title: 'The request is over a configured limit' },
+  unsupported_media_type: { status: 415, type: 'urn:derivd:problem:unsupported-media-type', title: 'Only application/json is accepted' },
+  not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
+  internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
+} satisfies Record<string, Entry>;
+
+const KIND_TO_PROBLEM: Record<ErrorKind, keyof typeof PROBLEMS> = {
+  invalid_request: 'invalid_request',
+  invalid_graph: 'invalid_graph',
+  limit_exceeded: 'limit_exceeded',
+};
+
+function problem(entry: Entry, detail: string, request: FastifyRequest, errors?: Issue[]): Problem {
+  return { type: entry.type, title: entry.title, status: entry.status, detail, instance: request.id, ...(errors ? { errors } : {}) };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.code(p.status).type('application/problem+json').send(p);
+}
+
+/** Maps any error thrown while handling a request to a problem. */
+export function toProblem(err: unknown, request: FastifyRequest): Problem {
+  if (err instanceof DerivdError) {
+    const n = err.issues.length;
+    return problem(PROBLEMS[KIND_TO_PROBLEM[err.kind]], `${n} issue${n === 1 ? '' : 's'}: see errors`, request, err.issues);
+  }
+  const e = err as FastifyError;
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(PROBLEMS.unsupported_media_type, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`, request);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(PROBLEMS.limit_exceeded, `the body is larger than BODY_LIMIT (${request.routeOptions.bodyLimit ?? '?'} bytes)`, request);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem(PROBLEMS.malformed_body, 'the body is empty; expected a JSON object', request);
+  }
+  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+    // JSON syntax errors and the other client errors Fastify raises before a handler runs.
+    const entry = e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? PROBLEMS.malformed_body : { ...PROBLEMS.invalid_request, status: e.statusCode };
+    return problem(entry, e.message, request);
+  }
+  return problem(PROBLEMS.internal, 'an unexpected error occurred; it has been logged with this request id', request);
+}

@@ -1,0 +1,60 @@
+/**
+ * The HTTP contract's response side, in zod (the request side is the library's
+ * RequestSchemas). openapi.yaml is generated from these and the routes; a test
+ * checks real responses against them.
+ */
+import { z } from 'zod';
+import { NestedValueSchema } from '../tensor/nested.js';
+
+const Named = z.record(z.string(), NestedValueSchema);
+const NamedGrid = z.record(z.string(), Named);
+
+export const StatsSchema = z.object({
+  directions: z.number().int().describe('tangent or cotangent directions propagated (fd: perturbation directions), summed over chunks'),
+  activeNodes: z.number().int().describe('graph nodes that carry derivatives'),
+  inactiveNodes: z.number().int().describe('the other graph nodes'),
+});
+
+export const TimingsSchema = z.object({
+  validateMs: z.number(),
+  planMs: z.number(),
+  evaluateMs: z.number(),
+  differentiateMs: z.number(),
+  totalMs: z.number(),
+  checkMs: z.number().optional().describe('time spent on the fd reference when `check` is true'),
+});
+
+const common = {
+  values: Named.describe('value of each requested output'),
+  mode: z.string().optional().describe('the engine that ran: forward, reverse or fd (never auto); absent for evaluate'),
+  reason: z.string().optional().describe('why this engine ran, in words'),
+  stats: StatsSchema,
+  timings: TimingsSchema.describe('milliseconds per stage; also sent as a Server-Timing header'),
+  check: z.object({ maxAbsError: z.number(), maxRelError: z.number() }).optional().describe('error against fd, when `check` is true'),
+};
+
+export const ResultSchemas = {
+  evaluate: z.object(common),
+  jacobian: z.object({ ...common, jacobian: NamedGrid.describe('[output][active input]: a tensor of shape output.shape ++ input.shape') }),
+  gradient: z.object({ ...common, gradient: Named.describe('[active input]: the gradient of the one scalar output') }),
+  jvp: z.object({ ...common, jvp: Named.describe('[output]: J · tangents') }),
+  vjp: z.object({ ...common, vjp: Named.describe('[active input]: cotangents · J') }),
+  hessian: z.object({ ...common, hessian: NamedGrid.describe('[a][b] for every ordered pair of active inputs: shape a.shape ++ b.shape') }),
+  hvp: z.object({ ...common, hvp: Named.describe('[active input]: H · vector') }),
+};
+
+/** RFC 9457 problem details, with derivd's validation issues. */
+export const ProblemSchema = z
+  .object({
+    type: z.string().describe('a URI naming the kind of problem'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional().describe('the request id'),
+    errors: z
+      .array(z.object({ path: z.string().describe('dot-and-bracket path from the body root, e.g. graph.nodes[3].args[1]'), message: z.string() }))
+      .optional(),
+  })
+  .meta({ id: 'Problem' });
+
+export const HealthSchema = z.object({ status: z.string() });

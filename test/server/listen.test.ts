@@ -1,0 +1,113 @@
+/**
+ * The service as it really runs: a listening server on 127.0.0.1 answered with
+ * fetch, and the real entry point (src/server/main.ts) in a child process for
+ * graceful shutdown: a request in flight at SIGTERM completes with 200, then the
+ * process exits 0.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildApp, type App } from '../../src/server/app.js';
+import { DEFAULT_CONFIG } from '../../src/server/config.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const graph = JSON.parse(readFileSync(new URL('../fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
+const x = Array.from({ length: 21 }, (_, i) => i - 10);
+const d = x.map((xi, i) => Math.exp(-1.5 * (xi - 0.3) ** 2) + 0.01 * Math.sin(i));
+
+describe('a listening server', () => {
+  let built: App;
+  let base: string;
+  beforeAll(async () => {
+    built = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent' });
+    base = await built.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => built.app.close());
+
+  test('answers the seed Jacobian over real HTTP', async () => {
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const res = await fetch(`${base}/v1/jacobian`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'listen-test-1' },
+      body: JSON.stringify({ graph, args: { d, xs: 0.1 }, constant: ['d'] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('listen-test-1');
+    expect(res.headers.get('server-timing')).toMatch(/^validate;dur=[\d.]+, plan;dur=[\d.]+, evaluate;dur=[\d.]+, differentiate;dur=[\d.]+, total;dur=[\d.]+$/);
+    const body = await res.json();
+    expect(body.mode).toBe('forward');
+    // dr/dxs at the peak, against the analytic derivative -(c' f + c f') (test/seed.test.ts)
+    expect(body.jacobian.r.xs[10]).toBeCloseTo(-0.030953959118006247, 14);
+    expect(body.stats).toEqual({ directions: 1, activeNodes: 9, inactiveNodes: 1 });
+  });
+});
+
+/** Starts src/server/main.ts on a free port; resolves with its base URL once it listens. */
+function startService(env: Record<string, string>): Promise<{ child: ReturnType<typeof spawn>; base: string; exited: Promise<number | null>; log: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 20_000);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1], exited, log: () => out });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', () => reject(new Error(`service exited early:\n${out}`)));
+  });
+}
+
+describe('graceful shutdown', () => {
+  test('a request in flight at SIGTERM completes with 200, then the process exits 0', async () => {
+    const svc = await startService({});
+    // About a second of work: a 700 x 700 product of two fills (no large body to send).
+    const heavy = {
+      graph: {
+        inputs: [],
+        nodes: [
+          { id: 'a', op: 'fill', shape: [700, 700], value: 0.5 },
+          { id: 'b', op: 'fill', shape: [700, 700], value: 2 },
+          { id: 'p', op: 'matmul', args: ['a', 'b'] },
+          { id: 's', op: 'sum', args: ['p'] },
+        ],
+        outputs: ['s'],
+      },
+      args: {},
+    };
+    let answeredAt = 0;
+    const inFlight = fetch(`${svc.base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(heavy) })
+      .then((r) => ((answeredAt = performance.now()), r));
+    await new Promise((r) => setTimeout(r, 300));
+    const killedAt = performance.now();
+    svc.child.kill('SIGTERM');
+    const res = await inFlight;
+    expect(answeredAt).toBeGreaterThan(killedAt); // the signal really came while the request was in flight
+    expect(res.status).toBe(200);
+    expect((await res.json()).values.s).toBe(700 * 700 * 700);
+    expect(await svc.exited).toBe(0);
+    expect(svc.log()).toMatch(/"signal":"SIGTERM".*shutting down/);
+    await expect(fetch(`${svc.base}/healthz`)).rejects.toThrow();
+  }, 30_000);
+
+  test('a bad configuration stops start-up with a clear message and exit code 2', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], { cwd: root, env: { ...process.env, PORT: 'abc', MAX_NODES: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(2);
+    expect(err).toMatch(/invalid configuration/);
+    expect(err).toMatch(/PORT="abc"/);
+    expect(err).toMatch(/MAX_NODES="0"/);
+  }, 30_000);
+});
