@@ -35,7 +35,7 @@ describe('a listening server', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('listen-test-1');
     expect(res.headers.get('server-timing')).toMatch(/^validate;dur=[\d.]+, plan;dur=[\d.]+, evaluate;dur=[\d.]+, differentiate;dur=[\d.]+, total;dur=[\d.]+$/);
-    const body = await res.json();
+    const body = (await res.json()) as { mode: string; jacobian: { r: { xs: number[] } }; stats: unknown };
     expect(body.mode).toBe('forward');
     // dr/dxs at the peak, against the analytic derivative -(c' f + c f') (test/seed.test.ts)
     expect(body.jacobian.r.xs[10]).toBeCloseTo(-0.030953959118006247, 14);
@@ -94,7 +94,7 @@ describe('graceful shutdown', () => {
     const res = await inFlight;
     expect(answeredAt).toBeGreaterThan(killedAt); // the signal really came while the request was in flight
     expect(res.status).toBe(200);
-    expect((await res.json()).values.s).toBe(700 * 700 * 700);
+    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(700 * 700 * 700);
     expect(await svc.exited).toBe(0);
     expect(svc.log()).toMatch(/"signal":"SIGTERM".*shutting down/);
     await expect(fetch(`${svc.base}/healthz`)).rejects.toThrow();
