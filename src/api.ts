@@ -75,6 +75,8 @@ interface Computed {
 }
 
 const now = (): number => performance.now();
+/** Milliseconds to the microsecond: finer digits are noise. */
+const ms = (t: number): number => Math.round(t * 1000) / 1000;
 
 async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
   const t0 = now();
@@ -108,13 +110,13 @@ async function run(operation: Operation, request: Request | unknown, options: Op
     ...encode(operation, plan, computed.tensors, enc),
     ...(operation === 'evaluate' ? {} : { mode, reason }),
     stats: { directions: computed.directions, activeNodes: plan.activeNodes, inactiveNodes: plan.inactiveNodes },
-    timings: { validateMs: t1 - t0, planMs: t2 - t1, evaluateMs: t3 - t2, differentiateMs: t4 - t3, totalMs: 0 },
+    timings: { validateMs: ms(t1 - t0), planMs: ms(t2 - t1), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
   };
   if (check) {
     result.check = check;
-    result.timings.checkMs = checkMs;
+    result.timings.checkMs = ms(checkMs as number);
   }
-  result.timings.totalMs = now() - t0;
+  result.timings.totalMs = ms(now() - t0);
   return result;
 }
 

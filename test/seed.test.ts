@@ -70,7 +70,8 @@ describe('seed graph, d constant', () => {
       expect(res.timings[k]).toBeGreaterThanOrEqual(0);
     }
     const t = res.timings;
-    expect(t.totalMs).toBeGreaterThanOrEqual(t.validateMs + t.planMs + t.evaluateMs + t.differentiateMs - 1e-9);
+    // each figure is rounded to the microsecond
+    expect(t.totalMs).toBeGreaterThanOrEqual(t.validateMs + t.planMs + t.evaluateMs + t.differentiateMs - 0.003);
   });
 });
 
