@@ -16,7 +16,7 @@ import { makePlan, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
-import { toNested, type NestedNumbers, type NestedValue } from './tensor/nested.js';
+import { toNested, writeWireFloat, type NestedNumbers, type NestedValue } from './tensor/nested.js';
 import type { Tensor } from './tensor/tensor.js';
 
 export interface Options {
@@ -64,7 +64,8 @@ export interface Result {
   reason?: string;
   stats: Stats;
   timings: Timings;
-  check?: { maxAbsError: number; maxRelError: number };
+  /** Error against fd; with output 'json', NaN and ±Infinity are written as strings. */
+  check?: { maxAbsError: number | string; maxRelError: number | string };
 }
 
 /** What an engine computed, before it is named and encoded. */
@@ -94,7 +95,7 @@ async function run(operation: Operation, request: Request | unknown, options: Op
   const computed = operation === 'evaluate' ? { tensors: [], directions: 0 } : compute(engine, plan, primal);
   const t4 = now();
 
-  let check: Result['check'];
+  let check: ReturnType<typeof compare> | undefined;
   let checkMs: number | undefined;
   if (req.check && operation !== 'evaluate') {
     const fdEngine = findEngine('fd') as Engine;
@@ -113,7 +114,7 @@ async function run(operation: Operation, request: Request | unknown, options: Op
     timings: { validateMs: ms(t1 - t0), planMs: ms(t2 - t1), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
   };
   if (check) {
-    result.check = check;
+    result.check = json ? { maxAbsError: writeWireFloat(check.maxAbsError), maxRelError: writeWireFloat(check.maxRelError) } : check;
     result.timings.checkMs = ms(checkMs as number);
   }
   result.timings.totalMs = ms(now() - t0);
@@ -176,15 +177,23 @@ function named<T>(names: readonly string[], items: readonly T[]): Record<string,
   return Object.fromEntries(names.map((n, i) => [n, items[i]]));
 }
 
+/**
+ * Max-norm error against the fd reference, relative to max(1, max|ref|). Entries
+ * that agree exactly (the same infinity, or NaN in both) count as no error; a
+ * disagreement involving NaN makes the error NaN.
+ */
 function compare(got: readonly Tensor[], ref: readonly Tensor[]): { maxAbsError: number; maxRelError: number } {
   let maxAbs = 0;
   let refMax = 0;
   got.forEach((g, i) => {
     const r = ref[i].data;
     for (let k = 0; k < r.length; k++) {
-      const d = Math.abs(g.data[k] - r[k]);
-      if (d > maxAbs || Number.isNaN(d)) maxAbs = Number.isNaN(d) ? NaN : d;
-      refMax = Math.max(refMax, Math.abs(r[k]));
+      const a = g.data[k];
+      const b = r[k];
+      if (Object.is(a, b) || a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+      const d = Math.abs(a - b);
+      maxAbs = Number.isNaN(d) || Number.isNaN(maxAbs) ? NaN : Math.max(maxAbs, d);
+      if (Number.isFinite(b)) refMax = Math.max(refMax, Math.abs(b));
     }
   });
   return { maxAbsError: maxAbs, maxRelError: maxAbs / Math.max(1, refMax) };

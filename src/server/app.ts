@@ -49,11 +49,12 @@ export interface App {
   metrics: Metrics;
 }
 
-export async function buildApp(config: Config): Promise<App> {
+/** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
+export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const readiness: Readiness = { state: 'starting' };
   const metrics = createMetrics();
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }), // one line per request, written in onResponse below
     bodyLimit: config.bodyLimit,
     keepAliveTimeout: config.keepAliveTimeoutMs,
@@ -127,7 +128,8 @@ export async function buildApp(config: Config): Promise<App> {
   app.setErrorHandler((err, request, reply) => {
     const p = toProblem(err, request);
     if (p.status >= 500) request.log.error({ err }, 'unhandled error');
-    else request.log.debug({ err: { message: (err as Error).message } }, 'client error');
+    // Issue messages quote offending values (argument data): only their paths are logged.
+    else request.log.debug({ problem: { type: p.type, status: p.status, code: (err as { code?: unknown }).code, paths: p.errors?.map((i) => i.path) } }, 'client error');
     return sendProblem(reply, p);
   });
   app.setNotFoundHandler((request, reply) => {

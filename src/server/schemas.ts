@@ -4,7 +4,7 @@
  * checks real responses against them.
  */
 import { z } from 'zod';
-import { NestedValueSchema } from '../tensor/nested.js';
+import { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
 
 const Named = z.record(z.string(), NestedValueSchema);
 const NamedGrid = z.record(z.string(), Named);
@@ -30,7 +30,7 @@ const common = {
   reason: z.string().optional().describe('why this engine ran, in words'),
   stats: StatsSchema,
   timings: TimingsSchema.describe('milliseconds per stage; also sent as a Server-Timing header'),
-  check: z.object({ maxAbsError: z.number(), maxRelError: z.number() }).optional().describe('error against fd, when `check` is true'),
+  check: z.object({ maxAbsError: WireFloatSchema, maxRelError: WireFloatSchema }).optional().describe('error against fd, when `check` is true (a wire float: "NaN" when a difference is not a number)'),
 };
 
 export const ResultSchemas = {

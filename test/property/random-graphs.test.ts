@@ -177,7 +177,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   // check: true compares with fd on the same graph, which cannot see stop_gradient.
   if (!c.graph.nodes.some((n) => n.op === 'stop_gradient')) {
     const checked = await jacobian(request(c, 'reverse', { check: true }), PACKED);
-    const err = checked.check?.maxRelError ?? NaN;
+    const err = Number(checked.check?.maxRelError ?? NaN);
     if (!(err <= FD_REL)) throw new Error(`jacobian check: true: maxRelError ${err} > ${FD_REL}`);
   }
   checkStats('jacobian reverse', jr, c, outputElements);

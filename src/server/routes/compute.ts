@@ -57,7 +57,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics }: C
         request.derivd = { operation: op, mode: result.mode, timings: result.timings };
         if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
         reply.header('server-timing', serverTiming(result.timings));
-        // output 'json' makes every tensor a NestedValue, which is what the schema says
+        // output 'json' makes every number a wire float, which is what the schema says
         return result as never;
       },
     });
