@@ -15,6 +15,7 @@ import { workOf, type CostWeights, type OpWeights } from '../src/analysis/cost.j
 import { checkRequest } from '../src/graph/request.js';
 import { WIRE_OPS } from '../src/ops/registry.js';
 import { runEqns } from '../src/engines/interpret.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { forwardProgram, reverseProgram, runPrimal } from '../src/engines/sweeps.js';
 
 const K = 9;
@@ -80,15 +81,16 @@ function timeNs(f: () => void): number {
   return median(samples);
 }
 
-function planFor(c: Case): Plan {
+function planFor(c: Case): Plan & { args: Tensor[] } {
   const graph = { inputs: c.inputs, nodes: [{ id: 'y_out', ...c.node }], outputs: ['y_out'] };
   const args = Object.fromEntries(c.inputs.map((inp, i) => [inp.name, argFor(inp.shape, i + 1)]));
   const constant = c.node.op === 'where' ? ['c'] : [];
-  return makePlan(checkRequest('evaluate', { graph, args, constant }));
+  const req = checkRequest('evaluate', { graph, args, constant });
+  return { ...makePlan(req), args: req.args };
 }
 
-function sweepNs(plan: Plan, kind: 'jvp' | 'vjp', k: number): number {
-  const primal = runPrimal(plan, plan.request.args);
+function sweepNs(plan: Plan & { args: Tensor[] }, kind: 'jvp' | 'vjp', k: number): number {
+  const primal = runPrimal(plan, plan.args);
   const d = kind === 'jvp' ? forwardProgram(plan, plan.activeValues.map((_, j) => j)) : reverseProgram(plan, [0]);
   const seeds = d.seeds.map((s) => Float64Array.from({ length: k * d.emit.values[s].shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
   return timeNs(() => {
@@ -104,7 +106,7 @@ function measure(op: string): OpWeights | undefined {
   const plan = planFor(c);
   const q = plan.schedule[plan.schedule.length - 1];
   const work = workOf(plan, q);
-  const primal = timeNs(() => runPrimal(plan, plan.request.args)) / work;
+  const primal = timeNs(() => runPrimal(plan, plan.args)) / work;
   if (!q.op.jvp) return { primal, jvp: 0, vjp: 0, jvpFixed: 0, vjpFixed: 0 };
   const fit = (kind: 'jvp' | 'vjp'): [number, number] => {
     const t1 = sweepNs(plan, kind, 1);
@@ -120,8 +122,9 @@ function measure(op: string): OpWeights | undefined {
 function overheadNs(): number {
   const n = 200;
   const nodes = Array.from({ length: n }, (_, i) => ({ id: `n${i}`, op: 'neg', args: [i === 0 ? 'x' : `n${i - 1}`] }));
-  const plan = makePlan(checkRequest('evaluate', { graph: { inputs: [{ name: 'x', shape: [] }], nodes, outputs: [`n${n - 1}`] }, args: { x: 0.5 } }));
-  return timeNs(() => runPrimal(plan, plan.request.args)) / n;
+  const req = checkRequest('evaluate', { graph: { inputs: [{ name: 'x', shape: [] }], nodes, outputs: [`n${n - 1}`] }, args: { x: 0.5 } });
+  const plan = makePlan(req);
+  return timeNs(() => runPrimal(plan, req.args)) / n;
 }
 
 const round = (x: number): number => Number(x.toPrecision(3));

@@ -10,7 +10,7 @@
  */
 import { chooseMode } from './engines/auto.js';
 import { engineNames, findEngine } from './engines/registry.js';
-import { runPrimal } from './engines/sweeps.js';
+import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
@@ -84,33 +84,30 @@ async function run(operation: Operation, request: Request | unknown, options: Op
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const req = checkRequest(operation, request, limits, ['auto', ...engineNames()]);
   const t1 = now();
-  const plan = makePlan(req);
-  const { engine, mode, reason } = pickEngine(plan, req);
-  // Some engines get a jvp or vjp from the full Jacobian: it counts against the limits then.
-  const viaJacobian = (operation === 'jvp' && mode === 'reverse') || (operation === 'vjp' && (mode !== 'reverse' || req.check));
-  if (viaJacobian) checkBlockLimits('jacobian', req.active.map((i) => req.graph.inputs[i]), req.outputs, limits);
+  const call = prepareChecked(req, limits);
   const t2 = now();
-  const primal = runPrimal(plan, req.args);
+  const primal = runPrimal(call.plan, req.args);
   const t3 = now();
-  const computed = operation === 'evaluate' ? { tensors: [], directions: 0 } : compute(engine, plan, primal);
+  const computed = call.differentiate(primal, extraOf(req));
   const t4 = now();
 
   let check: ReturnType<typeof compare> | undefined;
   let checkMs: number | undefined;
   if (req.check && operation !== 'evaluate') {
-    const fdEngine = findEngine('fd') as Engine;
-    const reference = compute(fdEngine, plan, primal);
+    const reference = compute(findEngine('fd') as Engine, operation, call.plan, primal, extraOf(req));
     check = compare(computed.tensors, reference.tensors);
     checkMs = now() - t4;
   }
 
   const json = options.output === 'json';
   const enc = options.output === 'packed' ? (t: Tensor): OutTensor => t : (t: Tensor): OutTensor => toNested(t, json);
+  const inNames = req.active.map((i) => req.graph.inputs[i].name);
+  const outNames = req.outputs.map((o) => o.name);
   const result: Result = {
-    values: named(req.outputs.map((o) => o.name), primal.values.map(enc)),
-    ...encode(operation, plan, computed.tensors, enc),
-    ...(operation === 'evaluate' ? {} : { mode, reason }),
-    stats: { directions: computed.directions, activeNodes: plan.activeNodes, inactiveNodes: plan.inactiveNodes },
+    values: named(outNames, primal.values.map(enc)),
+    ...encode(operation, inNames, outNames, computed.tensors.map(enc)),
+    ...(operation === 'evaluate' ? {} : { mode: call.mode, reason: call.reason }),
+    stats: { directions: computed.directions, activeNodes: call.plan.activeNodes, inactiveNodes: call.plan.inactiveNodes },
     timings: { validateMs: ms(t1 - t0), planMs: ms(t2 - t1), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
   };
   if (check) {
@@ -119,6 +116,55 @@ async function run(operation: Operation, request: Request | unknown, options: Op
   }
   result.timings.totalMs = ms(now() - t0);
   return result;
+}
+
+/** tangents (jvp), cotangents (vjp) or vector (hvp): the tensors an operation takes beside the arguments. */
+function extraOf(req: CheckedRequest): readonly Tensor[] {
+  return req.directions ?? req.cotangents ?? [];
+}
+
+/**
+ * A call planned once and run many times: the plan, the engine chosen for it, and
+ * a function from the primal (and tangents, cotangents or vector) to the
+ * derivative tensors, in the order the result lays them out.
+ */
+export interface PreparedCall {
+  readonly operation: Operation;
+  readonly plan: Plan;
+  readonly mode: string;
+  readonly reason: string;
+  differentiate(primal: Primal, extra: readonly Tensor[]): Computed;
+}
+
+function prepareChecked(req: CheckedRequest, limits: Limits): PreparedCall {
+  const plan = makePlan(req);
+  const { engine, mode, reason } = pickEngine(plan, req);
+  // Some engines get a jvp or vjp from the full Jacobian: it counts against the limits then.
+  const operation = req.operation;
+  const viaJacobian = (operation === 'jvp' && mode === 'reverse') || (operation === 'vjp' && (mode !== 'reverse' || req.check));
+  if (viaJacobian) checkBlockLimits('jacobian', req.active.map((i) => req.graph.inputs[i]), req.outputs, limits);
+  return { operation, plan, mode, reason, differentiate: (primal, extra) => compute(engine, operation, plan, primal, extra) };
+}
+
+/**
+ * Validates and plans `request` once; `run` then evaluates and differentiates at
+ * new argument values (and tangents, cotangents or vector), as packed tensors in
+ * graph input order. What the benchmarks time as "the cached plan's execution".
+ */
+export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): PreparedCall & {
+  run(args: readonly Tensor[], extra?: readonly Tensor[]): { values: Tensor[]; derivatives: Tensor[]; directions: number };
+} {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()]);
+  const call = prepareChecked(req, limits);
+  return {
+    ...call,
+    run(args, extra = extraOf(req)) {
+      const primal = runPrimal(call.plan, args);
+      const d = call.differentiate(primal, extra);
+      return { values: primal.values, derivatives: d.tensors, directions: d.directions };
+    },
+  };
 }
 
 function pickEngine(plan: Plan, req: CheckedRequest): { engine: Engine; mode: string; reason: string } {
@@ -130,9 +176,8 @@ function pickEngine(plan: Plan, req: CheckedRequest): { engine: Engine; mode: st
   return { engine, mode: engine.name, reason: `mode "${req.mode}" was requested` };
 }
 
-function compute(engine: Engine, plan: Plan, primal: ReturnType<typeof runPrimal>): Computed {
-  const req = plan.request;
-  switch (req.operation) {
+function compute(engine: Engine, operation: Operation, plan: Plan, primal: Primal, extra: readonly Tensor[]): Computed {
+  switch (operation) {
     case 'jacobian':
     case 'gradient': {
       const r = engine.jacobian(plan, primal);
@@ -143,22 +188,18 @@ function compute(engine: Engine, plan: Plan, primal: ReturnType<typeof runPrimal
       return { tensors: r.blocks.flat(), directions: r.directions };
     }
     case 'jvp':
-      return engine.jvp(plan, primal, req.directions as Tensor[]);
+      return engine.jvp(plan, primal, extra);
     case 'vjp':
-      return engine.vjp(plan, primal, req.cotangents as Tensor[]);
+      return engine.vjp(plan, primal, extra);
     case 'hvp':
-      return engine.hvp(plan, primal, req.directions as Tensor[]);
+      return engine.hvp(plan, primal, extra);
     case 'evaluate':
       return { tensors: [], directions: 0 };
   }
 }
 
-/** Lays computed tensors out under the operation's name, keyed by output and input names. */
-function encode(operation: Operation, plan: Plan, tensors: Tensor[], enc: (t: Tensor) => OutTensor): Partial<Result> {
-  const req = plan.request;
-  const inNames = req.active.map((i) => req.graph.inputs[i].name);
-  const outNames = req.outputs.map((o) => o.name);
-  const t = tensors.map(enc);
+/** Lays derivative tensors out under the operation's name, keyed by output and input names. */
+function encode(operation: Operation, inNames: string[], outNames: string[], t: OutTensor[]): Partial<Result> {
   const grid = (rows: string[], cols: string[]) =>
     named(rows, rows.map((_, r) => named(cols, t.slice(r * cols.length, (r + 1) * cols.length))));
   switch (operation) {

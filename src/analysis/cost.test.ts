@@ -47,7 +47,7 @@ function twoRegionPlan(): Plan {
 /** The rule that counts elements only: every equation costs its output elements, per direction. */
 function elementCountChoice(plan: Plan): 'forward' | 'reverse' {
   const region = (inputName: string): number => {
-    const input = plan.request.graph.inputs.find((i) => i.name === inputName)!;
+    const input = plan.graph.inputs.find((i) => i.name === inputName)!;
     const reached = new Set([input.value]);
     let el = 0;
     for (const q of plan.schedule) {

@@ -1,18 +1,24 @@
 /**
  * A plan is everything derivd knows about a call before any arithmetic: the
  * program, which equations must run (useful), which carry derivatives (varied),
- * and the cost estimates auto chooses by. Engines accept only plans.
+ * and the cost estimates auto chooses by. Engines accept only plans. A plan does
+ * not depend on argument values, so one plan serves every call with the same
+ * graph, constant set and outputs; `memo` keeps what engines derive from it.
  */
-import type { CheckedRequest } from '../graph/request.js';
+import type { CheckedGraph, NamedValue } from '../graph/check.js';
 import type { Eqn, Program, ValueId } from '../graph/program.js';
 import { usefulFor, variedFrom } from './activity.js';
 
 export interface Plan {
-  readonly request: CheckedRequest;
+  readonly graph: CheckedGraph;
+  /** Indices into graph.inputs of the differentiated inputs. */
+  readonly activeInputs: readonly number[];
+  /** The requested outputs. */
+  readonly outputs: readonly NamedValue[];
   readonly program: Program;
   /** Useful equations of the primal program, in order. */
   readonly schedule: readonly Eqn[];
-  /** Value ids of the active inputs, in request.active order. */
+  /** Value ids of the active inputs, in activeInputs order. */
   readonly activeValues: readonly ValueId[];
   /** Value ids of the requested outputs. */
   readonly outputValues: readonly ValueId[];
@@ -24,13 +30,15 @@ export interface Plan {
   readonly activeSchedule: readonly Eqn[];
   readonly activeNodes: number;
   readonly inactiveNodes: number;
+  /** Derivative programs and compiled code, built on first use and kept with the plan. */
+  readonly memo: Map<string, unknown>;
 }
 
-export function makePlan(request: CheckedRequest): Plan {
-  const { program } = request.graph;
+export function makePlan({ graph, active: activeInputs, outputs }: { graph: CheckedGraph; active: readonly number[]; outputs: readonly NamedValue[] }): Plan {
+  const { program } = graph;
   const n = program.values.length;
-  const activeValues = request.active.map((i) => request.graph.inputs[i].value);
-  const outputValues = request.outputs.map((o) => o.value);
+  const activeValues = activeInputs.map((i) => graph.inputs[i].value);
+  const outputValues = outputs.map((o) => o.value);
   const useful = usefulFor(program.eqns, n, outputValues);
   const schedule = program.eqns.filter((q) => useful[q.out]);
   const varied = variedFrom(schedule, n, activeValues);
@@ -40,7 +48,9 @@ export function makePlan(request: CheckedRequest): Plan {
   let activeNodes = 0;
   for (const q of activeSchedule) if (q.node >= 0) activeNodes++;
   return {
-    request,
+    graph,
+    activeInputs,
+    outputs,
     program,
     schedule,
     activeValues,
@@ -49,6 +59,7 @@ export function makePlan(request: CheckedRequest): Plan {
     active,
     activeSchedule,
     activeNodes,
-    inactiveNodes: request.graph.nodeCount - activeNodes,
+    inactiveNodes: graph.nodeCount - activeNodes,
+    memo: new Map(),
   };
 }

@@ -14,16 +14,17 @@ import type { Engine, TensorsResult } from './types.js';
 
 const CBRT_EPS = Math.cbrt(Number.EPSILON);
 
-function argsOf(primalArgs: readonly Tensor[], plan: Plan): Tensor[] {
-  return primalArgs.map((t) => ({ shape: t.shape, data: t.data.slice() }));
+/** Copies of the arguments, to perturb in place. */
+function argsOf(args: readonly Tensor[]): Tensor[] {
+  return args.map((t) => ({ shape: t.shape, data: t.data.slice() }));
 }
 
 /**
  * For every active input element, evaluates `f` at x ± h and writes the central
  * difference of each of f's results into column q of blocks[r][i].
  */
-function differenceColumns(plan: Plan, f: (args: Tensor[]) => Tensor[], resultShapes: readonly (readonly number[])[]): BlockResult {
-  const args = argsOf(plan.request.args, plan);
+function differenceColumns(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) => Tensor[], resultShapes: readonly (readonly number[])[]): BlockResult {
+  const args = argsOf(at);
   let directions = 0;
   const blocks: Tensor[][] = resultShapes.map((rs) =>
     plan.activeValues.map((v) => {
@@ -31,7 +32,7 @@ function differenceColumns(plan: Plan, f: (args: Tensor[]) => Tensor[], resultSh
       return { shape: [...rs, ...is], data: new Float64Array(sizeOf(rs) * sizeOf(is)) };
     }),
   );
-  plan.request.active.forEach((inputIndex, i) => {
+  plan.activeInputs.forEach((inputIndex, i) => {
     const x = args[inputIndex].data;
     const n = x.length;
     for (let q = 0; q < n; q++) {
@@ -56,11 +57,11 @@ function differenceColumns(plan: Plan, f: (args: Tensor[]) => Tensor[], resultSh
 }
 
 /** Central difference of `f` along the direction `dir` (per active input). */
-function differenceAlong(plan: Plan, f: (args: Tensor[]) => Tensor[], dir: readonly Tensor[]): TensorsResult {
-  const args = argsOf(plan.request.args, plan);
+function differenceAlong(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) => Tensor[], dir: readonly Tensor[]): TensorsResult {
+  const args = argsOf(at);
   let xMax = 0;
   let dMax = 0;
-  plan.request.active.forEach((inputIndex, i) => {
+  plan.activeInputs.forEach((inputIndex, i) => {
     for (const x of args[inputIndex].data) xMax = Math.max(xMax, Math.abs(x));
     for (const d of dir[i].data) dMax = Math.max(dMax, Math.abs(d));
   });
@@ -68,8 +69,8 @@ function differenceAlong(plan: Plan, f: (args: Tensor[]) => Tensor[], dir: reado
   if (dMax === 0) return { tensors: base.map((t) => ({ shape: t.shape, data: new Float64Array(t.data.length) })), directions: 0 };
   const h = (CBRT_EPS * Math.max(1, xMax)) / dMax;
   const shifted = (sign: number): Tensor[] => {
-    const a = argsOf(args, plan);
-    plan.request.active.forEach((inputIndex, i) => {
+    const a = argsOf(args);
+    plan.activeInputs.forEach((inputIndex, i) => {
       const x = a[inputIndex].data;
       for (let q = 0; q < x.length; q++) x[q] += sign * h * dir[i].data[q];
     });
@@ -92,10 +93,10 @@ const activeShapes = (plan: Plan) => plan.activeValues.map((v) => plan.program.v
 
 export const fdEngine: Engine = {
   name: 'fd',
-  jacobian: (plan) => differenceColumns(plan, outputsAt(plan), outputShapes(plan)),
-  jvp: (plan, _p, tangents) => differenceAlong(plan, outputsAt(plan), tangents),
-  vjp: (plan, _p, cotangents: readonly Tensor[]) =>
-    timesJacobian(plan, differenceColumns(plan, outputsAt(plan), outputShapes(plan)), cotangents),
-  hessian: (plan) => differenceColumns(plan, gradientAt(plan), activeShapes(plan)),
-  hvp: (plan, _p: Primal, vector) => differenceAlong(plan, gradientAt(plan), vector),
+  jacobian: (plan, p) => differenceColumns(plan, p.args, outputsAt(plan), outputShapes(plan)),
+  jvp: (plan, p, tangents) => differenceAlong(plan, p.args, outputsAt(plan), tangents),
+  vjp: (plan, p, cotangents: readonly Tensor[]) =>
+    timesJacobian(plan, differenceColumns(plan, p.args, outputsAt(plan), outputShapes(plan)), cotangents),
+  hessian: (plan, p) => differenceColumns(plan, p.args, gradientAt(plan), activeShapes(plan)),
+  hvp: (plan, p: Primal, vector) => differenceAlong(plan, p.args, gradientAt(plan), vector),
 };

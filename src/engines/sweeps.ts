@@ -18,22 +18,24 @@ import { jvpEqns, vjpEqns } from './transform.js';
 const BATCH_BUDGET = 1 << 22;
 
 export interface Primal {
+  /** The arguments, in graph input order. */
+  args: readonly Tensor[];
   env: Env;
   values: Tensor[];
 }
 
 export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
-  const { program, request } = plan;
+  const { program, graph } = plan;
   const env: Env = new Array(program.values.length);
-  request.graph.inputs.forEach((inp, i) => { env[inp.value] = args[i].data; });
+  graph.inputs.forEach((inp, i) => { env[inp.value] = args[i].data; });
   runEqns(plan.schedule, program.values, env, 1);
   // An output that is an input would alias the caller's argument: copy it.
-  const inputValues = new Set(request.graph.inputs.map((inp) => inp.value));
+  const inputValues = new Set(graph.inputs.map((inp) => inp.value));
   const values = plan.outputValues.map((v) => {
     const data = env[v] as Float64Array;
     return { shape: program.values[v].shape, data: inputValues.has(v) ? data.slice() : data };
   });
-  return { env, values };
+  return { args, env, values };
 }
 
 /** A derivative program: equations to run after the primal, seeds to fill, results to read. */
@@ -67,8 +69,22 @@ function seedTangents(e: Emit, plan: Plan, seeded: readonly number[], tangents: 
   });
 }
 
+/** Builds a derivative program once per plan and key. */
+function memo(plan: Plan, key: string, build: () => Derived): Derived {
+  let d = plan.memo.get(key) as Derived | undefined;
+  if (d === undefined) {
+    d = build();
+    plan.memo.set(key, d);
+  }
+  return d;
+}
+
 /** Tangents of the outputs, with batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues). */
 export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
+  return memo(plan, `forward:${seeded.join(',')}`, () => buildForward(plan, seeded));
+}
+
+function buildForward(plan: Plan, seeded: readonly number[]): Derived {
   const e = new Emit(plan.program);
   const tangents = new Map<ValueId, ValueId>();
   const seeds = seedTangents(e, plan, seeded, tangents);
@@ -79,6 +95,10 @@ export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
 
 /** Cotangents of the active inputs, with batched cotangent inputs for the outputs `seeded` (indices into plan.outputValues). */
 export function reverseProgram(plan: Plan, seeded: readonly number[]): Derived {
+  return memo(plan, `reverse:${seeded.join(',')}`, () => buildReverse(plan, seeded));
+}
+
+function buildReverse(plan: Plan, seeded: readonly number[]): Derived {
   const e = new Emit(plan.program);
   const cotangents = new Map<ValueId, ValueId>();
   const seeds = seeded.map((o) => {
@@ -98,6 +118,10 @@ export function reverseProgram(plan: Plan, seeded: readonly number[]): Derived {
  * `seeded`. results[a] is the tangent of the gradient of active input a.
  */
 export function hessianProgram(plan: Plan, seeded: readonly number[]): Derived {
+  return memo(plan, `hessian:${seeded.join(',')}`, () => buildHessian(plan, seeded));
+}
+
+function buildHessian(plan: Plan, seeded: readonly number[]): Derived {
   const e = new Emit(plan.program);
   const start = e.eqns.length;
   const cotangents = new Map<ValueId, ValueId>([[plan.outputValues[0], e.scalar(1)]]);
@@ -247,6 +271,10 @@ function resultTensor(env: Env, v: ValueId | null, shape: Shape): Tensor {
  * tangents for active input `group` are one row of H u.
  */
 function forwardOverForwardProgram(plan: Plan, group: number): Derived {
+  return memo(plan, `forward-over-forward:${group}`, () => buildForwardOverForward(plan, group));
+}
+
+function buildForwardOverForward(plan: Plan, group: number): Derived {
   const e = new Emit(plan.program);
   const start = e.eqns.length;
   const first = new Map<ValueId, ValueId>();
