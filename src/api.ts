@@ -14,6 +14,7 @@ import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
+import { GraphCache } from './graph/cache.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
 import { toNested, writeWireFloat, type NestedNumbers, type NestedValue } from './tensor/nested.js';
@@ -21,6 +22,11 @@ import type { Tensor } from './tensor/tensor.js';
 
 export interface Options {
   limits?: Partial<Limits>;
+  /**
+   * Where checked graphs, plans and derivative programs are kept between calls:
+   * a GraphCache of your own, false for none, or by default one shared cache.
+   */
+  cache?: GraphCache | false;
   /**
    * 'nested' (default): nested arrays of numbers (NaN and ±Infinity as numbers);
    * 'json': the same with NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity",
@@ -48,6 +54,8 @@ export interface Stats {
   /** Graph nodes that carry derivatives (varied and useful); inputs and literals are not counted. */
   activeNodes: number;
   inactiveNodes: number;
+  /** Whether the checked graph and its plans came from the cache. */
+  cache?: 'hit' | 'miss';
 }
 
 export interface Result {
@@ -82,7 +90,7 @@ const ms = (t: number): number => Math.round(t * 1000) / 1000;
 async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
   const t0 = now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()]);
+  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options));
   const t1 = now();
   const call = prepareChecked(req, limits);
   const t2 = now();
@@ -107,7 +115,13 @@ async function run(operation: Operation, request: Request | unknown, options: Op
     values: named(outNames, primal.values.map(enc)),
     ...encode(operation, inNames, outNames, computed.tensors.map(enc)),
     ...(operation === 'evaluate' ? {} : { mode: call.mode, reason: call.reason }),
-    stats: { directions: computed.directions, activeNodes: call.plan.activeNodes, inactiveNodes: call.plan.inactiveNodes },
+    stats: {
+      directions: computed.directions,
+      activeNodes: call.plan.activeNodes,
+      inactiveNodes: call.plan.inactiveNodes,
+      // a hit: neither the graph's checks nor the planning ran again
+      ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
+    },
     timings: { validateMs: ms(t1 - t0), planMs: ms(t2 - t1), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
   };
   if (check) {
@@ -136,14 +150,28 @@ export interface PreparedCall {
   differentiate(primal: Primal, extra: readonly Tensor[]): Computed;
 }
 
-function prepareChecked(req: CheckedRequest, limits: Limits): PreparedCall {
+/** The shared cache, unless the caller brings one or asks for none. */
+export const SHARED_CACHE = new GraphCache(64 * 1024 * 1024);
+const cacheOf = (options: Options): GraphCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
+
+/** One plan per graph, constant set and output subset, kept with the graph; `cached` says whether it was there. */
+function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
+  const key = `plan:${req.active.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
+  const found = req.graphMemo.get(key) as Plan | undefined;
+  if (found) return { plan: found, cached: true };
   const plan = makePlan(req);
+  req.graphMemo.set(key, plan);
+  return { plan, cached: false };
+}
+
+function prepareChecked(req: CheckedRequest, limits: Limits): PreparedCall & { cached: boolean } {
+  const { plan, cached } = planOf(req);
   const { engine, mode, reason } = pickEngine(plan, req);
   // Some engines get a jvp or vjp from the full Jacobian: it counts against the limits then.
   const operation = req.operation;
   const viaJacobian = (operation === 'jvp' && mode === 'reverse') || (operation === 'vjp' && (mode !== 'reverse' || req.check));
   if (viaJacobian) checkBlockLimits('jacobian', req.active.map((i) => req.graph.inputs[i]), req.outputs, limits);
-  return { operation, plan, mode, reason, differentiate: (primal, extra) => compute(engine, operation, plan, primal, extra) };
+  return { operation, plan, mode, reason, cached, differentiate: (primal, extra) => compute(engine, operation, plan, primal, extra) };
 }
 
 /**
@@ -155,7 +183,7 @@ export function prepare(operation: Operation, request: Request | unknown, option
   run(args: readonly Tensor[], extra?: readonly Tensor[]): { values: Tensor[]; derivatives: Tensor[]; directions: number };
 } {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()]);
+  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options));
   const call = prepareChecked(req, limits);
   return {
     ...call,
@@ -169,7 +197,12 @@ export function prepare(operation: Operation, request: Request | unknown, option
 
 function pickEngine(plan: Plan, req: CheckedRequest): { engine: Engine; mode: string; reason: string } {
   if (req.mode === 'auto') {
-    const choice = chooseMode(plan, req.operation);
+    const key = `auto:${req.operation}`;
+    let choice = plan.memo.get(key) as ReturnType<typeof chooseMode> | undefined;
+    if (choice === undefined) {
+      choice = chooseMode(plan, req.operation);
+      plan.memo.set(key, choice);
+    }
     return { engine: findEngine(choice.mode) as Engine, mode: choice.mode, reason: choice.reason };
   }
   const engine = findEngine(req.mode) as Engine; // checkRequest accepted only registered names

@@ -3,9 +3,10 @@
  * the graph (422), then everything the call adds: arguments of the declared shapes,
  * the constant set, the output subset, and tangents, cotangents or vector.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { describe, isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
+import { GraphCache, graphKey, type GraphEntry } from './cache.js';
 import { checkGraph, DEFAULT_LIMITS, type CheckedGraph, type Limits, type NamedValue } from './check.js';
 import { childPath, DerivdError, formatPath, type Issue } from './errors.js';
 import { GraphSchema, InputSchema, MODES, RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
@@ -26,6 +27,10 @@ export interface CheckedRequest {
   directions?: Tensor[];
   /** vjp cotangents, per requested output. */
   cotangents?: Tensor[];
+  /** Shared by every request with this graph (see GraphCache); a fresh map when not cached. */
+  graphMemo: Map<string, unknown>;
+  /** Whether the checked graph came from the cache (undefined: no cache in use). */
+  cacheHit?: boolean;
 }
 
 const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
@@ -47,7 +52,30 @@ export function checkRequest(
   raw: unknown,
   limits: Limits = DEFAULT_LIMITS,
   modes: readonly string[] = MODES,
+  cache?: GraphCache,
 ): CheckedRequest {
+  const key = cache ? graphKey((raw as { graph?: unknown } | null)?.graph, limits) : undefined;
+  const entry = key !== undefined ? cache?.get(key) : undefined;
+  const checked = checkUncached(operation, raw, limits, modes, entry);
+  if (cache && key !== undefined && !entry) {
+    const stored = cache.set(key, checked.graph);
+    return { ...checked, graphMemo: stored.memo, cacheHit: false };
+  }
+  return { ...checked, graphMemo: entry?.memo ?? new Map(), cacheHit: cache ? entry !== undefined : undefined };
+}
+
+/** The request schemas with the graph taken as already checked (a cache hit). */
+const WITHOUT_GRAPH = Object.fromEntries(
+  Object.entries(RequestSchemas).map(([op, schema]) => [op, schema.extend({ graph: z.unknown() })]),
+) as unknown as Record<Operation, z.ZodType>;
+
+function checkUncached(
+  operation: Operation,
+  raw: unknown,
+  limits: Limits,
+  modes: readonly string[],
+  cached: GraphEntry | undefined,
+): Omit<CheckedRequest, 'graphMemo' | 'cacheHit'> {
   // Before zod, which would first copy every node of a huge graph.
   const nodes = (raw as { graph?: { nodes?: unknown } } | null)?.graph?.nodes;
   if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
@@ -55,7 +83,7 @@ export function checkRequest(
       { path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` },
     ]);
   }
-  const parsed = RequestSchemas[operation].safeParse(raw);
+  const parsed = (cached ? WITHOUT_GRAPH : (RequestSchemas as Record<Operation, z.ZodType>))[operation].safeParse(raw);
   const schemaIssues = parsed.success ? [] : parsed.error.issues.flatMap((i) => zodIssue(i, raw, operation));
   const mode = (raw as { mode?: unknown } | null)?.mode;
   if (typeof mode === 'string' && mode !== '' && !modes.includes(mode)) {
@@ -73,7 +101,7 @@ export function checkRequest(
   let graph: CheckedGraph | undefined;
   let graphIssues: Issue[] = [];
   try {
-    graph = checkGraph(req.graph, limits);
+    graph = cached?.graph ?? checkGraph(req.graph, limits);
   } catch (err) {
     if (!(err instanceof DerivdError) || err.kind !== 'invalid_graph') throw err;
     graphIssues = err.issues;

@@ -13,6 +13,7 @@ export const StatsSchema = z.object({
   directions: z.number().int().describe('tangent or cotangent directions propagated (fd: perturbation directions), summed over chunks'),
   activeNodes: z.number().int().describe('graph nodes that carry derivatives'),
   inactiveNodes: z.number().int().describe('the other graph nodes'),
+  cache: z.enum(['hit', 'miss']).optional().describe('whether the checked graph and its plans came from the plan cache'),
 });
 
 export const TimingsSchema = z.object({

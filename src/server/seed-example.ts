@@ -5,6 +5,7 @@
  * run to run, so the documented ones are fixed illustrative numbers.
  */
 import { jacobian } from '../api.js';
+import { GraphCache } from '../graph/cache.js';
 
 const x = Array.from({ length: 21 }, (_, i) => i - 10);
 
@@ -36,6 +37,7 @@ export const SEED_REQUEST = {
 export const ILLUSTRATIVE_TIMINGS = { validateMs: 0.05, planMs: 0.02, evaluateMs: 0.01, differentiateMs: 0.01, totalMs: 0.1 };
 
 export async function seedExample(): Promise<{ request: unknown; response: unknown }> {
-  const response = await jacobian(SEED_REQUEST, { output: 'json' });
+  // A cache of its own, so the example always shows a first call ("miss").
+  const response = await jacobian(SEED_REQUEST, { output: 'json', cache: new GraphCache(1 << 20) });
   return { request: SEED_REQUEST, response: { ...response, timings: ILLUSTRATIVE_TIMINGS } };
 }

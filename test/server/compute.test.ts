@@ -234,7 +234,8 @@ describe.each(MODES)('mode %s', (mode) => {
 describe('auto picks and explains', () => {
   test('jacobian with d constant runs forward with one direction', async () => {
     const res = await ok('jacobian', { graph, args: { d, xs }, constant: ['d'] });
-    expect([res.mode, res.stats]).toEqual(['forward', { directions: 1, activeNodes: 9, inactiveNodes: 1 }]);
+    expect(res.mode).toBe('forward');
+    expect(res.stats).toMatchObject({ directions: 1, activeNodes: 9, inactiveNodes: 1 });
     expect(res.reason).toMatch(/^1 active input element vs 21 output elements/);
   });
 

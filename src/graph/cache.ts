@@ -1,0 +1,121 @@
+/**
+ * Checked graphs, cached by content. The key is a SHA-256 of the graph in a
+ * canonical form: object keys sorted, nodes sorted by id (array order and JSON key
+ * order do not matter), literal values and const data included (so a changed
+ * literal is a different graph), plus the limits it was checked under. A hit skips
+ * the structural and semantic checks of the graph; arguments are still checked.
+ *
+ * Each entry also carries a memo that plans, derivative programs and compiled code
+ * built for the graph hang on, so they are computed once per distinct graph. The
+ * cache is an LRU bounded by an estimate of the bytes it holds, not by entries.
+ */
+import { createHash } from 'node:crypto';
+import type { CheckedGraph, Limits } from './check.js';
+
+export interface GraphEntry {
+  readonly graph: CheckedGraph;
+  /** What later stages derive from this graph (plans by constant set and outputs, ...). */
+  readonly memo: Map<string, unknown>;
+  bytes: number;
+}
+
+/** Rough bytes per equation once plans and derivative programs hang on it. */
+const BYTES_PER_EQUATION = 2048;
+
+export class GraphCache {
+  private readonly entries = new Map<string, GraphEntry>();
+  private used = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  get(key: string): GraphEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    // Map keeps insertion order: re-inserting marks the entry most recently used.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.hits++;
+    return entry;
+  }
+
+  set(key: string, graph: CheckedGraph): GraphEntry {
+    const entry: GraphEntry = { graph, memo: new Map(), bytes: estimateBytes(graph) };
+    const old = this.entries.get(key);
+    if (old) this.used -= old.bytes;
+    this.entries.delete(key);
+    if (entry.bytes > this.maxBytes) return entry; // too big to keep: used once, not cached
+    this.entries.set(key, entry);
+    this.used += entry.bytes;
+    for (const [k, e] of this.entries) {
+      if (this.used <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.used -= e.bytes;
+    }
+    return entry;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.used = 0;
+  }
+}
+
+function estimateBytes(graph: CheckedGraph): number {
+  let bytes = 0;
+  for (const q of graph.program.eqns) {
+    bytes += BYTES_PER_EQUATION;
+    const value = (q.attrs as { value?: { data?: Float64Array } }).value;
+    if (value?.data instanceof Float64Array) bytes += value.data.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * The cache key of a raw (unchecked) graph, or undefined when it is not even
+ * shaped like a graph (the full checks will say what is wrong).
+ */
+export function graphKey(raw: unknown, limits: Limits): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { nodes } = raw as { nodes?: unknown };
+  if (!Array.isArray(nodes) || nodes.length > limits.maxNodes) return undefined;
+  const ids: string[] = [];
+  for (const n of nodes) {
+    if (typeof n !== 'object' || n === null || typeof (n as { id?: unknown }).id !== 'string') return undefined;
+    ids.push((n as { id: string }).id);
+  }
+  const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : a - b));
+  const hash = createHash('sha256');
+  hash.update(`limits:${limits.maxNodes},${limits.maxElements};`);
+  try {
+    for (const k of Object.keys(raw).sort()) if (k !== 'nodes') hash.update(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])};`);
+    for (const i of order) hash.update(`node:${canonical(nodes[i])};`);
+  } catch {
+    return undefined;
+  }
+  return hash.digest('hex');
+}
+
+/** JSON with object keys sorted; arrays in order. Throws on cycles (the caller treats that as "no key"). */
+function canonical(v: unknown, depth = 0): string {
+  if (depth > 100) throw new Error('too deep');
+  if (Array.isArray(v)) return `[${v.map((x) => canonical(x, depth + 1)).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k], depth + 1)}`).join(',')}}`;
+  }
+  if (Object.is(v, -0)) return '-0'; // JSON.stringify(-0) is "0", and 1/-0 is not 1/0
+  return JSON.stringify(v) ?? 'undefined';
+}

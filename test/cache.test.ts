@@ -1,0 +1,103 @@
+/**
+ * The plan cache: a graph resent (also with JSON keys and nodes reordered) is a hit,
+ * any real change is a miss, a changed literal changes the result, and the cache is
+ * bounded by bytes.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { GraphCache, jacobian, evaluate, gradient } from '../src/index.js';
+
+const graph = JSON.parse(readFileSync(new URL('./fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
+const x = Array.from({ length: 21 }, (_, i) => i - 10);
+const d = x.map((xi, i) => Math.exp(-1.5 * (xi - 0.3) ** 2) + 0.01 * Math.sin(i));
+const request = (g: unknown = graph, extra: object = {}) => ({ graph: g, args: { d, xs: 0.1 }, constant: ['d'], ...extra });
+
+/** Every object's keys in reverse order, recursively (JSON means the same). */
+function reverseKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(reverseKeys);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)]));
+  return v;
+}
+
+describe('plan cache', () => {
+  test('the same graph resent is a hit, and gives the same numbers', async () => {
+    const cache = new GraphCache(1 << 24);
+    const first = await jacobian(request(), { cache });
+    const second = await jacobian(request(), { cache });
+    expect([first.stats.cache, second.stats.cache]).toEqual(['miss', 'hit']);
+    expect(second.jacobian).toEqual(first.jacobian);
+    expect([cache.hits, cache.misses, cache.size]).toEqual([1, 1, 1]);
+  });
+
+  test('reordered JSON keys and a reordered node array are still a hit', async () => {
+    const cache = new GraphCache(1 << 24);
+    const first = await jacobian(request(), { cache });
+    const shuffled = { ...graph, nodes: [...graph.nodes].reverse() };
+    const res = await jacobian(request(reverseKeys(shuffled)), { cache });
+    expect(res.stats.cache).toBe('hit');
+    expect(res.jacobian).toEqual(first.jacobian);
+  });
+
+  test('every real change is a miss', async () => {
+    const cache = new GraphCache(1 << 24);
+    await jacobian(request(), { cache });
+    const changedLiteral = { ...graph, nodes: graph.nodes.map((n: { id: string }) => (n.id === 'a' ? { ...n, args: [-1.25, 't2'] } : n)) };
+    const changedConst = { ...graph, nodes: graph.nodes.map((n: { id: string; value?: number[] }) => (n.id === 'x' ? { ...n, value: n.value!.map((v) => v + 1) } : n)) };
+    const changedShape = { ...graph, inputs: [{ name: 'd', shape: [21] }, { name: 'xs', shape: [1] }] };
+    const scalar = { ...graph, nodes: [...graph.nodes, { id: 'r2', op: 'square', args: ['r'] }, { id: 's', op: 'sum', args: ['r2'] }], outputs: ['r', 's'] };
+    expect((await jacobian(request(changedLiteral), { cache })).stats.cache).toBe('miss');
+    expect((await jacobian(request(changedConst), { cache })).stats.cache).toBe('miss');
+    expect((await jacobian({ ...request(changedShape), args: { d, xs: [0.1] } }, { cache })).stats.cache).toBe('miss');
+    // same graph, other constant set or output subset: the graph's checks are reused, but the plan is new
+    expect((await jacobian(request(graph, { constant: [] }), { cache })).stats.cache).toBe('miss');
+    expect((await jacobian(request(graph, { constant: [] }), { cache })).stats.cache).toBe('hit');
+    expect((await gradient(request(scalar, { outputs: ['s'] }), { cache })).stats.cache).toBe('miss');
+    expect((await jacobian(request(scalar, { outputs: ['r'] }), { cache })).stats.cache).toBe('miss');
+  });
+
+  test('changing a literal changes the result (nothing stale is served)', async () => {
+    const cache = new GraphCache(1 << 24);
+    const g = (k: number) => ({ inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'mul', args: [k, 'x'] }], outputs: ['y'] });
+    const a = await jacobian({ graph: g(2), args: { x: 1 } }, { cache });
+    const b = await jacobian({ graph: g(3), args: { x: 1 } }, { cache });
+    const c = await evaluate({ graph: g(-0), args: { x: 1 } }, { cache });
+    const e = await evaluate({ graph: g(0), args: { x: 1 } }, { cache });
+    expect([a.jacobian!.y.x, b.jacobian!.y.x]).toEqual([2, 3]);
+    expect(Object.is(c.values.y, -0) && Object.is(e.values.y, 0)).toBe(true);
+  });
+
+  test('argument values never come from the cache', async () => {
+    const cache = new GraphCache(1 << 24);
+    const g = { inputs: [{ name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'exp', args: ['x'] }], outputs: ['y'] };
+    await evaluate({ graph: g, args: { x: [0, 1] } }, { cache });
+    const res = await evaluate({ graph: g, args: { x: [1, 2] } }, { cache });
+    expect(res.stats.cache).toBe('hit');
+    expect(res.values.y).toEqual([Math.exp(1), Math.exp(2)]);
+  });
+
+  test('is bounded by bytes, evicting the least recently used graph', async () => {
+    const g = (k: number) => ({ inputs: [], nodes: [{ id: 'c', op: 'const', value: new Array(1000).fill(k) }], outputs: ['c'] });
+    // one entry: about 8 kB of const data plus the per-equation estimate
+    const cache = new GraphCache(3 * 12_000);
+    for (const k of [1, 2, 3]) await evaluate({ graph: g(k), args: {} }, { cache });
+    expect(cache.size).toBe(3);
+    await evaluate({ graph: g(1), args: {} }, { cache }); // 1 is now the most recent
+    await evaluate({ graph: g(4), args: {} }, { cache }); // evicts 2, the least recent
+    expect(cache.size).toBe(3);
+    expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
+    expect((await evaluate({ graph: g(1), args: {} }, { cache })).stats.cache).toBe('hit');
+    expect((await evaluate({ graph: g(2), args: {} }, { cache })).stats.cache).toBe('miss');
+    const tiny = new GraphCache(100);
+    await evaluate({ graph: g(5), args: {} }, { cache: tiny });
+    expect(tiny.size).toBe(0); // too big to keep: used once, not cached
+  });
+
+  test('invalid graphs are never cached, and errors are the same on every try', async () => {
+    const cache = new GraphCache(1 << 24);
+    const bad = { ...graph, nodes: [...graph.nodes, { id: 'loop', op: 'neg', args: ['loop'] }] };
+    const a = await jacobian(request(bad), { cache }).catch((e) => e);
+    const b = await jacobian(request(bad), { cache }).catch((e) => e);
+    expect(a.issues).toEqual(b.issues);
+    expect(cache.size).toBe(0);
+  });
+});
