@@ -4,6 +4,9 @@
  * ([k, ...shape], batch-major, each direction contiguous). Ops never see the
  * batch: elementwise ops get it as an extra broadcast axis in one kernel call,
  * every other op is called once per direction on subarray views.
+ *
+ * The compiler (src/compile/) fuses elementwise chains into loops and calls
+ * evalEqn for the rest; this loop stays as the reference it is tested against.
  */
 import type { Eqn, ValueInfo } from '../graph/program.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
@@ -11,33 +14,36 @@ import { sizeOf, type Shape } from '../tensor/tensor.js';
 export type Env = (Float64Array | undefined)[];
 
 export function runEqns(eqns: readonly Eqn[], values: readonly ValueInfo[], env: Env, k: number): void {
-  for (const q of eqns) {
-    const info = values[q.out];
-    const size = sizeOf(info.shape);
-    const ins = q.args.map((a) => env[a] as Float64Array);
-    const inShapes = q.args.map((a) => values[a].shape);
-    if (!info.batched) {
-      const out = new Float64Array(size);
-      q.op.kernel(ins, inShapes, out, info.shape, q.attrs);
-      env[q.out] = out;
-      continue;
-    }
-    const out = new Float64Array(size * k);
-    if (q.op.elementwise) {
-      // The batch is a leading axis: batched operands are [k, 1.., ...shape] padded to the output's rank.
-      const rank = info.shape.length;
-      const physical = q.args.map((a, i): Shape =>
-        values[a].batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
-      );
-      q.op.kernel(ins, physical, out, [k, ...info.shape], q.attrs);
-    } else {
-      const sizes = inShapes.map(sizeOf);
-      const batched = q.args.map((a) => values[a].batched);
-      for (let b = 0; b < k; b++) {
-        const slices = ins.map((x, i) => (batched[i] ? x.subarray(b * sizes[i], (b + 1) * sizes[i]) : x));
-        q.op.kernel(slices, inShapes, out.subarray(b * size, (b + 1) * size), info.shape, q.attrs);
-      }
-    }
-    env[q.out] = out;
+  for (const q of eqns) evalEqn(q, values, env, k);
+}
+
+/** Runs one equation, writing its value into `out` (of the right size) or a new array, and into env. */
+export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: number, out?: Float64Array): void {
+  const info = values[q.out];
+  const size = sizeOf(info.shape);
+  const ins = q.args.map((a) => env[a] as Float64Array);
+  const inShapes = q.args.map((a) => values[a].shape);
+  if (!info.batched) {
+    const o = out ?? new Float64Array(size);
+    q.op.kernel(ins, inShapes, o, info.shape, q.attrs);
+    env[q.out] = o;
+    return;
   }
+  const o = out ?? new Float64Array(size * k);
+  if (q.op.elementwise) {
+    // The batch is a leading axis: batched operands are [k, 1.., ...shape] padded to the output's rank.
+    const rank = info.shape.length;
+    const physical = q.args.map((a, i): Shape =>
+      values[a].batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
+    );
+    q.op.kernel(ins, physical, o, [k, ...info.shape], q.attrs);
+  } else {
+    const sizes = inShapes.map(sizeOf);
+    const batched = q.args.map((a) => values[a].batched);
+    for (let b = 0; b < k; b++) {
+      const slices = ins.map((x, i) => (batched[i] ? x.subarray(b * sizes[i], (b + 1) * sizes[i]) : x));
+      q.op.kernel(slices, inShapes, o.subarray(b * size, (b + 1) * size), info.shape, q.attrs);
+    }
+  }
+  env[q.out] = o;
 }

@@ -11,7 +11,8 @@ import type { Plan } from '../analysis/plan.js';
 import type { Eqn, ValueId } from '../graph/program.js';
 import { Emit } from '../ops/emit.js';
 import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
-import { runEqns, type Env } from './interpret.js';
+import { execute } from '../compile/execute.js';
+import type { Env } from './interpret.js';
 import { jvpEqns, vjpEqns } from './transform.js';
 
 /** Most elements one batched tensor may hold; bounds chunk sizes. */
@@ -28,13 +29,9 @@ export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   const { program, graph } = plan;
   const env: Env = new Array(program.values.length);
   graph.inputs.forEach((inp, i) => { env[inp.value] = args[i].data; });
-  runEqns(plan.schedule, program.values, env, 1);
-  // An output that is an input would alias the caller's argument: copy it.
-  const inputValues = new Set(graph.inputs.map((inp) => inp.value));
-  const values = plan.outputValues.map((v) => {
-    const data = env[v] as Float64Array;
-    return { shape: program.values[v].shape, data: inputValues.has(v) ? data.slice() : data };
-  });
+  execute(plan.schedule, program.values, env, 1);
+  // Copies: an output may be an argument (the caller's array) or a buffer compiled code reuses.
+  const values = plan.outputValues.map((v) => ({ shape: program.values[v].shape, data: (env[v] as Float64Array).slice() }));
   return { args, env, values };
 }
 
@@ -55,7 +52,7 @@ function chunkSize(emit: Emit, total: number): number {
 function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k: number): Env {
   const env = base.slice();
   d.seeds.forEach((s, i) => { env[s] = seedData[i]; });
-  runEqns(d.eqns, d.emit.values, env, k);
+  execute(d.eqns, d.emit.values, env, k);
   return env;
 }
 

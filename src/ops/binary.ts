@@ -4,7 +4,7 @@
  * first argument on ties, so nothing is multiplied by a 0/1 mask.
  */
 import { binaryBase, binaryOp, constantBinaryOp, binaryShape } from './elementwise.js';
-import { mapTernary } from '../tensor/elementwise.js';
+import { mapTernary, mapUnary } from '../tensor/elementwise.js';
 import type { OpDef, RuleCtx, Val } from './types.js';
 
 /** a * b, except that 0 times anything (±Infinity, NaN) is 0: the chain-rule product. */
@@ -78,6 +78,8 @@ export const comparisonOps: OpDef[] = [
   constantBinaryOp('ne', (a, b) => (a !== b ? 1 : 0)),
 ];
 
+const select = (c: number, a: number, b: number): number => (c !== 0 ? a : b);
+
 /**
  * where(cond, a, b): a where cond != 0, else b. Its derivative selects the
  * tangent of the branch taken, so a NaN or Infinity in the other branch (or in
@@ -89,9 +91,9 @@ export const whereOp: OpDef<object> = {
   attrs: {},
   constantArgs: [0],
   elementwise: true,
+  scalar: select,
   shape: binaryShape,
-  kernel: (ins, s, out, os) =>
-    mapTernary((c, a, b) => (c !== 0 ? a : b), ins[0], s[0], ins[1], s[1], ins[2], s[2], out, os),
+  kernel: (ins, s, out, os) => mapTernary(select, ins[0], s[0], ins[1], s[1], ins[2], s[2], out, os),
   work: (_s, out) => out.reduce((p, d) => p * d, 1),
   jvp({ e, xs, outShape }, [, aDot, bDot]) {
     if (aDot === null && bDot === null) return null;
@@ -108,6 +110,8 @@ export const whereOp: OpDef<object> = {
   },
 };
 
+const sign = (x: number): number => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
+
 /** sign(x): -1, 0 or 1 (NaN for NaN). Internal: the derivative of abs. Never active. */
 export const signOp: OpDef<object> = {
   name: 'sign',
@@ -115,9 +119,7 @@ export const signOp: OpDef<object> = {
   attrs: {},
   internal: true,
   elementwise: true,
+  scalar: sign,
   shape: (s) => s[0],
-  kernel: (ins, _s, out) => {
-    const x = ins[0];
-    for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i] === 0 ? 0 : NaN;
-  },
+  kernel: (ins, _s, out) => mapUnary(sign, ins[0], out),
 };

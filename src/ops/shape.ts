@@ -81,6 +81,7 @@ const broadcastToOp: OpDef<{ shape: number[] }> = {
     return a.shape;
   },
   elementwise: true,
+  scalar: (x) => x,
   kernel: (ins, s, out, os) => mapBinary((x) => x, ins[0], s[0], ZERO, [], out, os),
   work: (_s, out) => sizeOf(out),
   jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.broadcastTo(xDot, outShape)),

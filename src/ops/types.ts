@@ -40,6 +40,12 @@ export interface OpDef<A = any> {
   readonly constantArgs?: readonly number[];
   /** Elementwise ops broadcast their arguments; the evaluator batches them in one kernel call. */
   readonly elementwise?: boolean;
+  /**
+   * For elementwise ops: the function of one element of each argument, which the
+   * kernel maps and the compiler calls inside fused loops. The same function, so
+   * compiled and interpreted results are the same bits.
+   */
+  readonly scalar?: (...xs: number[]) => number;
   /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */
   prepare?(wire: any, inShapes: readonly Shape[]): A;
   /** Output shape; throws ShapeError naming the argument when the arguments do not fit. */

@@ -1,0 +1,149 @@
+/**
+ * Compiles a run of equations (a primal or derivative program segment, for one
+ * batch size k) into one JavaScript function. Chains of elementwise equations of
+ * one shape are fused into a single loop that keeps intermediates in locals and
+ * calls each op's own scalar function; every other equation runs the
+ * interpreter's evalEqn into a buffer allocated once. So compiled and interpreted
+ * results are the same bits.
+ *
+ * Safety: the source is built from fixed text, identifiers minted from integers
+ * (`a3` array, `s3` scalar, `v12` value, `f3` scalar function) and safe integers,
+ * all checked by `int` below. Ids, names, attributes and literal values never
+ * reach the source: literals are const equations whose values live in buffers.
+ */
+import type { Eqn, ValueId, ValueInfo } from '../graph/program.js';
+import { sameShape, sizeOf } from '../tensor/tensor.js';
+import { evalEqn, type Env } from '../engines/interpret.js';
+import { instantiate } from './new-function.js';
+
+export interface Segment {
+  /** Runs the equations, reading arguments from env and writing every value into env. */
+  run(env: Env): void;
+  /** The generated source, for debugging and snapshot tests. */
+  readonly source: string;
+}
+
+/** Buffers larger than this are allocated per run rather than kept with the compiled code. */
+const KEEP_BUFFERS_UP_TO_ELEMENTS = 1 << 16;
+
+/** A safe non-negative integer, as source text; anything else is a bug in the generator. */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`codegen: not a safe integer: ${n}`);
+  return String(n);
+}
+
+interface Group {
+  eqns: Eqn[];
+  n: number;
+  batched: boolean;
+}
+
+/** Can q join a fused loop over `n` elements (batched or not)? */
+function fusible(q: Eqn, values: readonly ValueInfo[], group: Group | undefined): boolean {
+  if (!q.op.scalar || !q.op.elementwise) return false;
+  const out = values[q.out];
+  const n = sizeOf(out.shape);
+  if (group && (group.n !== n || group.batched !== out.batched)) return false;
+  // Every argument has the output's shape, or is a single element (hoisted out of the loop).
+  return q.args.every((a) => sameShape(values[a].shape, out.shape) || sizeOf(values[a].shape) === 1);
+}
+
+/** How many segments have been compiled in this process (tests use it to see the compiler ran). */
+export const compileStats = { segments: 0 };
+
+export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[], k: number): Segment {
+  compileStats.segments++;
+  const scalarFns: ((...xs: number[]) => number)[] = [];
+  const steps: ((env: Env) => void)[] = [];
+  const buffers: (Float64Array | number)[] = [];
+  const lines: string[] = ['return function run(env) {'];
+
+  const fnIndex = new Map<unknown, number>();
+  const fn = (f: (...xs: number[]) => number): string => {
+    let i = fnIndex.get(f);
+    if (i === undefined) {
+      i = scalarFns.length;
+      scalarFns.push(f);
+      fnIndex.set(f, i);
+    }
+    return `F[${int(i)}]`;
+  };
+  /** A buffer for value v: kept with the code if small, otherwise its length, allocated per run. */
+  const buffer = (v: ValueId): string => {
+    const len = sizeOf(values[v].shape) * (values[v].batched ? k : 1);
+    buffers.push(len <= KEEP_BUFFERS_UP_TO_ELEMENTS ? new Float64Array(len) : len);
+    const b = buffers.length - 1;
+    return len <= KEEP_BUFFERS_UP_TO_ELEMENTS ? `B[${int(b)}]` : `new Float64Array(${int(len)})`;
+  };
+
+  const emitGroup = (g: Group): void => {
+    const produced = new Set(g.eqns.map((q) => q.out));
+    const arrays = new Map<ValueId, string>(); // full-size external arguments
+    const scalars = new Map<ValueId, string>(); // single-element arguments, hoisted
+    const body: string[] = [];
+    const pre: string[] = [];
+    const perDirection: string[] = [];
+    for (const q of g.eqns) {
+      for (const a of q.args) {
+        if (produced.has(a) || arrays.has(a) || scalars.has(a)) continue;
+        const info = values[a];
+        if (sizeOf(info.shape) === 1 && !(sizeOf(info.shape) === g.n && g.n === 1)) {
+          const name = `s${int(a)}`;
+          scalars.set(a, name);
+          if (info.batched) perDirection.push(`const ${name} = env[${int(a)}][b];`);
+          else pre.push(`const ${name} = env[${int(a)}][0];`);
+        } else {
+          const name = `a${int(a)}`;
+          arrays.set(a, name);
+          pre.push(`const ${name} = env[${int(a)}];`);
+        }
+      }
+    }
+    const index = (a: ValueId): string => (values[a].batched ? 'o + i' : 'i');
+    const operand = (a: ValueId): string =>
+      produced.has(a) ? `v${int(a)}` : scalars.get(a) ?? `${arrays.get(a)}[${index(a)}]`;
+    for (const q of g.eqns) {
+      const name = `v${int(q.out)}`;
+      pre.push(`const f${int(q.out)} = ${fn(q.op.scalar as (...xs: number[]) => number)};`);
+      pre.push(`const r${int(q.out)} = ${buffer(q.out)};`);
+      body.push(`const ${name} = f${int(q.out)}(${q.args.map(operand).join(', ')});`);
+      body.push(`r${int(q.out)}[o + i] = ${name};`);
+    }
+    const directions = g.batched ? k : 1;
+    lines.push('{', ...pre.map((l) => `  ${l}`));
+    lines.push(`  for (let b = 0; b < ${int(directions)}; b++) {`, `    const o = b * ${int(g.n)};`, ...perDirection.map((l) => `    ${l}`));
+    lines.push(`    for (let i = 0; i < ${int(g.n)}; i++) {`, ...body.map((l) => `      ${l}`), '    }', '  }');
+    for (const q of g.eqns) lines.push(`  env[${int(q.out)}] = r${int(q.out)};`);
+    lines.push('}');
+  };
+
+  const emitStep = (q: Eqn): void => {
+    const len = sizeOf(values[q.out].shape) * (values[q.out].batched ? k : 1);
+    const keep = len <= KEEP_BUFFERS_UP_TO_ELEMENTS ? new Float64Array(len) : undefined;
+    steps.push(keep ? (env) => evalEqn(q, values, env, k, keep) : (env) => evalEqn(q, values, env, k));
+    lines.push(`S[${int(steps.length - 1)}](env);`);
+  };
+
+  let group: Group | undefined;
+  for (const q of eqns) {
+    if (fusible(q, values, group)) {
+      const info = values[q.out];
+      group ??= { eqns: [], n: sizeOf(info.shape), batched: info.batched };
+      group.eqns.push(q);
+      continue;
+    }
+    if (group) emitGroup(group);
+    group = undefined;
+    if (fusible(q, values, undefined)) {
+      group = { eqns: [q], n: sizeOf(values[q.out].shape), batched: values[q.out].batched };
+    } else {
+      emitStep(q);
+    }
+  }
+  if (group) emitGroup(group);
+  lines.push('};');
+
+  const source = lines.join('\n');
+  const run = instantiate<(env: Env) => void>(['F', 'B', 'S'], source, [scalarFns, buffers, steps]);
+  return { run, source };
+}

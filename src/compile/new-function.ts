@@ -1,0 +1,13 @@
+/**
+ * The one place derivd turns generated source into a function. The source comes
+ * only from src/compile/codegen.ts, which writes fixed template text, identifiers
+ * it mints from integers, and safe integers: nothing from a request. Runtime
+ * values (scalar functions, buffers, kernel steps) come in as parameters.
+ */
+export type Generated<R> = (...params: unknown[]) => R;
+
+export function instantiate<R>(paramNames: readonly string[], body: string, params: readonly unknown[]): R {
+  // eslint-disable-next-line no-new-func -- the single, audited code-generation site
+  const factory = new Function(...paramNames, `'use strict';\n${body}`) as Generated<R>;
+  return factory(...params);
+}

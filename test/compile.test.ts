@@ -1,0 +1,155 @@
+/**
+ * The compiler against its reference, the interpreter: the same numbers on random
+ * graphs, readable generated source (snapshots), and no request string ever in it.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, test } from 'vitest';
+import { GraphCache, hessian, jacobian, jvp, vjp, prepare, type Result } from '../src/index.js';
+import { compiledSource, setExecutionMode } from '../src/compile/execute.js';
+import { compileStats } from '../src/compile/codegen.js';
+import { forwardProgram, reverseProgram } from '../src/engines/sweeps.js';
+import { randomGraphCase, withScalarOutput, type GraphCase } from './helpers/random-graph.js';
+
+const SEED = 20261127;
+const PACKED = { output: 'packed' as const };
+type Packed = { shape: number[]; data: Float64Array };
+
+afterEach(() => setExecutionMode('compiled'));
+
+/** Every number of a result (values and derivatives), in a fixed order. */
+function numbers(r: Result): number[] {
+  const out: number[] = [];
+  const walk = (v: unknown): void => {
+    if (v && typeof v === 'object' && 'data' in (v as object)) out.push(...(v as Packed).data);
+    else if (v && typeof v === 'object') for (const k of Object.keys(v as object).sort()) walk((v as Record<string, unknown>)[k]);
+  };
+  walk({ values: r.values, jacobian: r.jacobian, gradient: r.gradient, jvp: r.jvp, vjp: r.vjp, hessian: r.hessian, hvp: r.hvp });
+  return out;
+}
+
+function agree(a: number[], b: number[], label: string): void {
+  expect(a.length, label).toBe(b.length);
+  const scale = Math.max(1, ...b.map((x) => (Number.isFinite(x) ? Math.abs(x) : 0)));
+  for (let i = 0; i < a.length; i++) {
+    if (Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
+    expect(Math.abs(a[i] - b[i]) / scale, `${label}[${i}]: ${a[i]} vs ${b[i]}`).toBeLessThanOrEqual(1e-12);
+  }
+}
+
+/** Runs `call` interpreted, then compiled twice (the first run of a small list is interpreted). */
+async function bothWays(call: () => Promise<Result>): Promise<[number[], number[]]> {
+  setExecutionMode('interpreted');
+  const reference = numbers(await call());
+  setExecutionMode('compiled');
+  await call();
+  const before = compileStats.segments;
+  const compiled = numbers(await call());
+  compiledRuns += compileStats.segments > before ? 1 : 0;
+  return [compiled, reference];
+}
+let compiledRuns = 0;
+
+describe('compiled code agrees with the interpreter', () => {
+  test('on 200 random graphs: values, Jacobians (forward and reverse), jvp and vjp', async () => {
+    await fc.assert(
+      fc.asyncProperty(randomGraphCase(), async (c: GraphCase) => {
+        const base = { graph: c.graph, args: c.args, constant: c.constant };
+        for (const mode of ['forward', 'reverse'] as const) {
+          const [got, ref] = await bothWays(() => jacobian({ ...base, mode }, PACKED));
+          agree(got, ref, `jacobian ${mode}`);
+        }
+        const [j, jr] = await bothWays(() => jvp({ ...base, tangents: c.tangents }, PACKED));
+        agree(j, jr, 'jvp');
+        const [v, vr] = await bothWays(() => vjp({ ...base, cotangents: c.cotangents }, PACKED));
+        agree(v, vr, 'vjp');
+      }),
+      { numRuns: 200, seed: SEED },
+    );
+    expect(compiledRuns).toBeGreaterThan(200); // the compiled path really ran
+  });
+
+  test('on 40 random graphs: Hessians (forward-over-reverse and forward-over-forward)', async () => {
+    await fc.assert(
+      fc.asyncProperty(randomGraphCase({ maxNodes: 12 }), async (c0: GraphCase) => {
+        const c = withScalarOutput(c0, 'sumsq');
+        for (const mode of ['reverse', 'forward'] as const) {
+          const [got, ref] = await bothWays(() => hessian({ graph: c.graph, args: c.args, constant: c.constant, mode }, PACKED));
+          agree(got, ref, `hessian ${mode}`);
+        }
+      }),
+      { numRuns: 40, seed: SEED + 1 },
+    );
+  });
+
+  test('large tensors (compiled on their first run) give the interpreter\'s numbers', async () => {
+    const n = 10_000;
+    const graph = {
+      inputs: [{ name: 'x', shape: [n] }],
+      nodes: [
+        { id: 's', op: 'sin', args: ['x'] }, { id: 'e', op: 'exp', args: ['x'] }, { id: 'y', op: 'mul', args: ['s', 'e'] },
+        { id: 'q', op: 'square', args: ['y'] }, { id: 'L', op: 'sum', args: ['q'] },
+      ],
+      outputs: ['L'],
+    };
+    const x = Array.from({ length: n }, (_, i) => Math.sin(i) * 2);
+    setExecutionMode('interpreted');
+    const ref = numbers(await jacobian({ graph, args: { x } }, { ...PACKED, cache: false }));
+    setExecutionMode('compiled');
+    agree(numbers(await jacobian({ graph, args: { x } }, { ...PACKED, cache: false })), ref, 'first run');
+  });
+});
+
+describe('generated source', () => {
+  const small = (nodes: object[], inputs = [{ name: 'x', shape: [3] }], outputs = ['y']) => ({ graph: { inputs, nodes, outputs }, args: Object.fromEntries(inputs.map((i) => [i.name, i.shape.length ? [0.5, 1, 1.5] : 0.5])) });
+
+  const cases: Record<string, ReturnType<typeof small>> = {
+    'a fused elementwise chain': small([{ id: 's', op: 'sin', args: ['x'] }, { id: 'y', op: 'mul', args: ['s', 2] }]),
+    'a reduction between two loops': small([{ id: 'e', op: 'exp', args: ['x'] }, { id: 't', op: 'sum', args: ['e'] }, { id: 'y', op: 'div', args: ['e', 't'] }]),
+    'a matrix product': {
+      ...small([{ id: 'y', op: 'matmul', args: ['A', 'x'] }], [{ name: 'A', shape: [2, 3] }, { name: 'x', shape: [3] }]),
+      args: { A: [[1, 2, 3], [4, 5, 6]], x: [0.5, 1, 1.5] },
+    },
+  };
+
+  for (const [name, req] of Object.entries(cases)) {
+    test(`snapshot: ${name} (primal, forward and reverse sweeps)`, () => {
+      const call = prepare('jacobian', req, { cache: false, limits: {} });
+      const plan = call.plan;
+      const fwd = forwardProgram(plan, [0]);
+      const rev = reverseProgram(plan, [0]);
+      expect({
+        primal: compiledSource(plan.schedule, plan.program.values, 1),
+        forward: compiledSource(fwd.eqns, fwd.emit.values, 3),
+        reverse: compiledSource(rev.eqns, rev.emit.values, 2),
+      }).toMatchSnapshot();
+    });
+  }
+
+  test('hostile ids, names and attribute values never reach the source, and results stay right', async () => {
+    const evil = ['"; process.exit(1); "', '`${process.exit(1)}`', '*/ process.exit(1) /*', '__proto__', 'constructor', 'a\nb\u2028c', "'); throw 1; ('"];
+    const nodes = [
+      { id: evil[0], op: 'sin', args: [evil[3]] },
+      { id: evil[1], op: 'mul', args: [evil[0], 3] },
+      { id: evil[2], op: 'sum', args: [evil[1]], axes: [0] },
+      { id: evil[4], op: 'add', args: [evil[2], evil[5]] },
+      { id: evil[6], op: 'exp', args: [evil[4]] },
+    ];
+    const graph = { inputs: [{ name: evil[3], shape: [3] }, { name: evil[5], shape: [] }], nodes, outputs: [evil[6]] };
+    const x = [0.1, 0.2, 0.3];
+    const args = Object.fromEntries([[evil[3], x], [evil[5], 0.5]]);
+    const cache = new GraphCache(1 << 20);
+    let res: Result | undefined;
+    for (let i = 0; i < 3; i++) res = await jacobian({ graph, args }, { cache }); // compiled by the second run
+    const y = Math.exp(3 * x.reduce((s, v) => s + Math.sin(v), 0) + 0.5);
+    const dx = (res!.jacobian![evil[6]] as Record<string, number[]>)[evil[3]];
+    x.forEach((v, i) => expect(dx[i]).toBeCloseTo(3 * Math.cos(v) * y, 12));
+    const call = prepare('jacobian', { graph, args }, { cache });
+    const sources = [
+      compiledSource(call.plan.schedule, call.plan.program.values, 1),
+      compiledSource(forwardProgram(call.plan, [0]).eqns, forwardProgram(call.plan, [0]).emit.values, 3),
+      compiledSource(reverseProgram(call.plan, [0]).eqns, reverseProgram(call.plan, [0]).emit.values, 1),
+    ].join('\n');
+    for (const s of evil) expect(sources.includes(s)).toBe(false);
+    expect(sources).not.toMatch(/process|exit|throw|constructor|__proto__|[`'"\\]/);
+  });
+});
