@@ -23,8 +23,16 @@ export interface Segment {
   readonly source: string;
 }
 
-/** Buffers larger than this are allocated per run rather than kept with the compiled code. */
-const KEEP_BUFFERS_UP_TO_ELEMENTS = 1 << 16;
+/**
+ * Buffers are allocated once and kept with the compiled code, while all kept
+ * buffers together stay under this many bytes (freed as compiled code is
+ * collected); past it, buffers are allocated per run.
+ */
+const KEPT_BYTES_CAP = 256 * 1024 * 1024;
+let keptBytes = 0;
+const release = new FinalizationRegistry<number>((bytes) => {
+  keptBytes -= bytes;
+});
 
 /** A safe non-negative integer, as source text; anything else is a bug in the generator. */
 function int(n: number): string {
@@ -57,6 +65,14 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   const steps: ((env: Env) => void)[] = [];
   const buffers: (Float64Array | number)[] = [];
   const lines: string[] = ['return function run(env) {'];
+  let bytes = 0;
+  /** A buffer of len elements to keep, or undefined when over the cap. */
+  const keep = (len: number): Float64Array | undefined => {
+    if (keptBytes + len * 8 > KEPT_BYTES_CAP) return undefined;
+    keptBytes += len * 8;
+    bytes += len * 8;
+    return new Float64Array(len);
+  };
 
   const fnIndex = new Map<unknown, number>();
   const fn = (f: (...xs: number[]) => number): string => {
@@ -71,9 +87,10 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   /** A buffer for value v: kept with the code if small, otherwise its length, allocated per run. */
   const buffer = (v: ValueId): string => {
     const len = sizeOf(values[v].shape) * (values[v].batched ? k : 1);
-    buffers.push(len <= KEEP_BUFFERS_UP_TO_ELEMENTS ? new Float64Array(len) : len);
-    const b = buffers.length - 1;
-    return len <= KEEP_BUFFERS_UP_TO_ELEMENTS ? `B[${int(b)}]` : `new Float64Array(${int(len)})`;
+    const kept = keep(len);
+    if (kept === undefined) return `new Float64Array(${int(len)})`;
+    buffers.push(kept);
+    return `B[${int(buffers.length - 1)}]`;
   };
 
   const emitGroup = (g: Group): void => {
@@ -118,9 +135,8 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   };
 
   const emitStep = (q: Eqn): void => {
-    const len = sizeOf(values[q.out].shape) * (values[q.out].batched ? k : 1);
-    const keep = len <= KEEP_BUFFERS_UP_TO_ELEMENTS ? new Float64Array(len) : undefined;
-    steps.push(keep ? (env) => evalEqn(q, values, env, k, keep) : (env) => evalEqn(q, values, env, k));
+    const kept = keep(sizeOf(values[q.out].shape) * (values[q.out].batched ? k : 1));
+    steps.push(kept ? (env) => evalEqn(q, values, env, k, kept) : (env) => evalEqn(q, values, env, k));
     lines.push(`S[${int(steps.length - 1)}](env);`);
   };
 
@@ -145,5 +161,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
 
   const source = lines.join('\n');
   const run = instantiate<(env: Env) => void>(['F', 'B', 'S'], source, [scalarFns, buffers, steps]);
-  return { run, source };
+  const segment = { run, source };
+  release.register(segment, bytes);
+  return segment;
 }

@@ -53,8 +53,26 @@ export function reducedShape(s: Shape, axes: readonly number[], keepdims: boolea
   return out;
 }
 
-/** The group (flat output index) of every element of an array of shape s, and the number of groups. */
+/**
+ * The group (flat output index) of every element of an array of shape s, and the
+ * number of groups. Kept per shape and axes (kernels run many times on the same
+ * shapes), up to a bound.
+ */
+const groupCache = new Map<string, { index: Int32Array; count: number }>();
+const GROUP_CACHE_ENTRIES = 256;
+
 function groups(s: Shape, axes: readonly number[]): { index: Int32Array; count: number } {
+  const key = `${s.join(',')}|${axes.join(',')}`;
+  let g = groupCache.get(key);
+  if (g === undefined) {
+    g = computeGroups(s, axes);
+    if (groupCache.size >= GROUP_CACHE_ENTRIES) groupCache.delete(groupCache.keys().next().value as string);
+    groupCache.set(key, g);
+  }
+  return g;
+}
+
+function computeGroups(s: Shape, axes: readonly number[]): { index: Int32Array; count: number } {
   const kept = reducedShape(s, axes, true);
   const strides = stridesOf(kept);
   for (const a of axes) strides[a] = 0;
@@ -101,6 +119,13 @@ function reduction(name: string, fold: Fold, link: Link): OpDef<ReduceAttrs> {
 }
 
 function sumFold(x: Float64Array, g: Int32Array, out: Float64Array): void {
+  if (out.length === 1) {
+    // the common full reduction: one accumulator, no group lookups
+    let acc = 0;
+    for (let i = 0; i < x.length; i++) acc += x[i];
+    out[0] = acc;
+    return;
+  }
   out.fill(0);
   for (let i = 0; i < x.length; i++) out[g[i]] += x[i];
 }

@@ -207,7 +207,9 @@ const indexOp: OpDef<IndexAttrs> = {
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < m; j++) {
         const src = (o * n + a.indices[j]) * inner;
-        out.set(x.subarray(src, src + inner), (o * m + j) * inner);
+        const dst = (o * m + j) * inner;
+        // A loop, not subarray + set: rows are often a single element.
+        for (let t = 0; t < inner; t++) out[dst + t] = x[src + t];
       }
     }
   },
