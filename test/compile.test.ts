@@ -100,7 +100,8 @@ describe('compiled code agrees with the interpreter', () => {
 });
 
 describe('generated source', () => {
-  const small = (nodes: object[], inputs = [{ name: 'x', shape: [3] }], outputs = ['y']) => ({ graph: { inputs, nodes, outputs }, args: Object.fromEntries(inputs.map((i) => [i.name, i.shape.length ? [0.5, 1, 1.5] : 0.5])) });
+  const small = (nodes: object[], inputs = [{ name: 'x', shape: [3] }], outputs = ['y']) =>
+    ({ graph: { inputs, nodes, outputs }, args: Object.fromEntries(inputs.map((i) => [i.name, i.shape.length ? [0.5, 1, 1.5] : 0.5])) as Record<string, unknown> });
 
   const cases: Record<string, ReturnType<typeof small>> = {
     'a fused elementwise chain': small([{ id: 's', op: 'sin', args: ['x'] }, { id: 'y', op: 'mul', args: ['s', 2] }]),

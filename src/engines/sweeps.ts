@@ -43,9 +43,16 @@ interface Derived {
   results: (ValueId | null)[];
 }
 
+/** Widest batched value of each derivative program, computed once. */
+const widestOf = new WeakMap<Emit, number>();
+
 function chunkSize(emit: Emit, total: number): number {
-  let widest = 1;
-  for (const v of emit.values) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
+  let widest = widestOf.get(emit);
+  if (widest === undefined) {
+    widest = 1;
+    for (const v of emit.values) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
+    widestOf.set(emit, widest);
+  }
   return Math.max(1, Math.min(total, Math.floor(BATCH_BUDGET / widest)));
 }
 

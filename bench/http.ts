@@ -1,0 +1,107 @@
+/**
+ * HTTP load: autocannon (in a worker thread, so it does not share the event loop
+ * with the servers; 10 connections, loopback) against derivd built in-process (LOG_LEVEL
+ * warn) with the P1 body POSTed to /v1/jacobian, and against a bare Fastify route
+ * that parses the same body and returns a 21-number array. Targets alternate:
+ * a 1 s warm-up each, then `rounds` × (derivd, bare) runs of `seconds` / `rounds` each.
+ * Latency percentiles are over every 2xx response of a target's runs.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { DEFAULT_CONFIG } from '../src/server/config.js';
+import { buildApp } from '../src/server/app.js';
+
+export interface HttpRecord {
+  problem: 'HTTP-P1';
+  target: 'derivd' | 'bare';
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+  /** derivd / bare, for each figure. */
+  ratio: { reqPerSec: number; p50Ms: number; p99Ms: number; meanMs: number };
+  /** Set when the derivd response did not match the hand-written Jacobian. */
+  wrong?: string;
+}
+
+interface Cannon {
+  requests: number;
+  seconds: number;
+  /** Each 2xx response's latency in ms (autocannon's own histogram keeps whole ms only). */
+  latencies: Float64Array;
+  non2xx: number;
+  errors: number;
+}
+
+/** autocannon in a worker thread (its own event loop and core), latencies from its 'response' events. */
+const LOAD = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const latencies = [];
+const inst = require(w.autocannon)({ url: w.url, connections: 10, duration: w.seconds, method: 'POST',
+  headers: { 'content-type': 'application/json' }, body: w.body }, (err, r) => {
+  if (err) throw err;
+  parentPort.postMessage({ requests: r.totalCompletedRequests, seconds: r.duration, latencies: Float64Array.from(latencies),
+    non2xx: r.non2xx, errors: r.errors + r.timeouts });
+});
+inst.on('response', (client, status, bytes, ms) => { if (status >= 200 && status < 300) latencies.push(ms); });
+`;
+const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon');
+
+function cannon(url: string, body: string, seconds: number): Promise<Cannon> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD, { eval: true, workerData: { autocannon: AUTOCANNON, url, body, seconds } });
+    worker.once('message', (m: Cannon) => void worker.terminate().then(() => resolve(m)));
+    worker.once('error', reject);
+  });
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  return `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1/jacobian`;
+}
+
+export async function runHttp(body: unknown, expected: ArrayLike<number>, seconds: number, rounds: number): Promise<HttpRecord[]> {
+  const { app: derivd } = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'warn' });
+  const bare = Fastify({ logger: false });
+  bare.post('/v1/jacobian', async (req) => (req.body as { args: { d: number[] } }).args.d);
+  const urls = { derivd: await listen(derivd), bare: await listen(bare) };
+  const text = JSON.stringify(body);
+  try {
+    // One request each first: derivd's answer must be the right Jacobian.
+    const res = await fetch(urls.derivd, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+    const json = (await res.json()) as { jacobian?: { r?: { xs?: number[] } } };
+    const got = json.jacobian?.r?.xs ?? [];
+    const err = Math.max(...Array.from(expected, (e, i) => Math.abs((got[i] ?? NaN) - e)));
+    const wrong = res.status !== 200 || !(err <= 1e-8) ? `status ${res.status}, max abs error ${err}` : undefined;
+
+    const runs: Record<'derivd' | 'bare', Cannon[]> = { derivd: [], bare: [] };
+    for (const t of ['derivd', 'bare'] as const) await cannon(urls[t], text, 1); // warm-up
+    for (let r = 0; r < rounds; r++) for (const t of ['derivd', 'bare'] as const) runs[t].push(await cannon(urls[t], text, seconds / rounds));
+
+    const summary = (t: 'derivd' | 'bare') => {
+      const rs = runs[t];
+      const lat = Float64Array.from(rs.flatMap((c) => Array.from(c.latencies))).sort();
+      const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] ?? NaN;
+      return {
+        reqPerSec: rs.reduce((s, c) => s + c.requests, 0) / rs.reduce((s, c) => s + c.seconds, 0),
+        p50Ms: q(0.5),
+        p99Ms: q(0.99),
+        meanMs: lat.reduce((a, b) => a + b, 0) / lat.length,
+        non2xx: rs.reduce((s, c) => s + c.non2xx, 0),
+        errors: rs.reduce((s, c) => s + c.errors, 0),
+      };
+    };
+    const d = summary('derivd');
+    const b = summary('bare');
+    const ratio = { reqPerSec: d.reqPerSec / b.reqPerSec, p50Ms: d.p50Ms / b.p50Ms, p99Ms: d.p99Ms / b.p99Ms, meanMs: d.meanMs / b.meanMs };
+    return [
+      { problem: 'HTTP-P1', target: 'derivd', ...d, seconds, ratio, ...(wrong ? { wrong } : {}) },
+      { problem: 'HTTP-P1', target: 'bare', ...b, seconds, ratio },
+    ];
+  } finally {
+    await Promise.all([derivd.close(), bare.close()]);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The benchmark problems (issue 4): each graph is bench/problems/<id>.json in the
+ * public format; here are its arguments (deterministic), constants, operation and
+ * which derivd engines run on it.
+ */
+import { readFileSync } from 'node:fs';
+import type { Tensor } from '../src/index.js';
+
+export type Kind = 'seed' | 'seedScalar' | 'rosenbrock' | 'net' | 'sinexp';
+export type EngineName = 'forward' | 'reverse' | 'fd' | 'auto';
+
+export interface Graph {
+  inputs: { name: string; shape: number[] }[];
+  nodes: unknown[];
+  outputs: string[];
+}
+
+export interface Problem {
+  id: string;
+  kind: Kind;
+  title: string;
+  operation: 'jacobian' | 'gradient';
+  graph: Graph;
+  /** One packed tensor per graph input, in graph input order. */
+  args: Tensor[];
+  constant: string[];
+  /** Indices (into graph.inputs) of the active inputs, in order. */
+  active: number[];
+  engines: EngineName[];
+  /** Part of `--quick`. */
+  quick: boolean;
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const packed = (shape: number[], f: (i: number) => number): Tensor => ({ shape, data: Float64Array.from({ length: size(shape) }, (_, i) => f(i)) });
+
+/** mulberry32: uniform in [0, 1), deterministic. */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function make(id: string, kind: Kind, title: string, operation: Problem['operation'], args: Tensor[], constant: string[], quick: boolean): Problem {
+  const graph = JSON.parse(readFileSync(new URL(`./problems/${id}.json`, import.meta.url), 'utf8')) as Graph;
+  const active = graph.inputs.flatMap((inp, i) => (constant.includes(inp.name) ? [] : [i]));
+  const activeElements = active.reduce((s, i) => s + size(graph.inputs[i].shape), 0);
+  // forward: one direction per active element, run up to 1e3 of them; fd: two primal evaluations each, up to 1e4.
+  const engines: EngineName[] = [...(activeElements <= 1e3 ? ['forward' as const] : []), 'reverse', ...(2 * activeElements <= 1e4 ? ['fd' as const] : []), 'auto'];
+  return { id, kind, title, operation, graph, args, constant, active, engines, quick };
+}
+
+// The seed data: d = f(0.3) + 0.01 sin(i) on x = -10..10, xs = 0.1 (as in test/seed.test.ts).
+const seedD = packed([21], (i) => Math.exp(-1.5 * (i - 10 - 0.3) ** 2) + 0.01 * Math.sin(i));
+const seedXs = packed([], () => 0.1);
+
+function rosenbrock(n: number, id: string, quick: boolean): Problem {
+  const u = uniform(n);
+  return make(id, 'rosenbrock', `extended Rosenbrock gradient, n = ${n}`, 'gradient', [packed([n], () => 3 * u() - 1.5)], [], quick);
+}
+
+/** sin-based pseudo-random data, scaled so that W1 X has unit variance (tanh not saturated). */
+const wave = (shape: number[], freq: number, phase: number, scale: number): Tensor => packed(shape, (i) => scale * Math.sin(freq * i + phase));
+
+function sinexp(n: number, id: string): Problem {
+  return make(id, 'sinexp', `Jacobian of sin(x) exp(x), n = ${n}`, 'jacobian', [packed([n], (i) => Math.sin(0.7 * i + 0.3))], [], false);
+}
+
+export const PROBLEMS: Problem[] = [
+  make('P1', 'seed', 'seed Jacobian dr/dxs, 1 -> 21', 'jacobian', [seedD, seedXs], ['d'], true),
+  make('P2', 'seedScalar', 'seed scalar s = sum(r^2), ds/dxs', 'gradient', [seedD, seedXs], ['d'], true),
+  rosenbrock(1e3, 'P3-1e3', false),
+  rosenbrock(1e5, 'P3-1e5', true),
+  rosenbrock(1e6, 'P3-1e6', false),
+  make('P4', 'net', 'dense net loss, 9,472 parameters', 'gradient', [
+    wave([128, 64], 1.2345, 0.1, 0.25), // W1
+    wave([10, 128], 2.3456, 0.2, 0.1), // W2
+    wave([64, 256], 0.5678, 0.3, 1), // X
+    wave([10, 256], 3.4567, 0.4, 0.5), // Y
+  ], ['X', 'Y'], true),
+  sinexp(100, 'P5-100'),
+  sinexp(1000, 'P5-1000'),
+];
+
+/** The wire request for derivd's public API: nested arrays (a bare number for shape []). */
+export function request(p: Problem, mode: string): { graph: Graph; args: Record<string, unknown>; constant: string[]; mode: string } {
+  const nest = (t: Tensor): unknown => {
+    let k = 0;
+    const build = (d: number): unknown => (d === t.shape.length ? t.data[k++] : Array.from({ length: t.shape[d] }, () => build(d + 1)));
+    return build(0);
+  };
+  return { graph: p.graph, args: Object.fromEntries(p.graph.inputs.map((inp, i) => [inp.name, nest(p.args[i])])), constant: p.constant, mode };
+}
+
+export { size };

@@ -1,0 +1,113 @@
+/**
+ * The benchmark suite (issue 4): `npm run bench` (every problem, ~10 s of HTTP per
+ * target) or `npm run bench -- --quick` (P1, P2, P3-1e5, P4, shortened HTTP); `-- --only P1,P4`
+ * runs just those problems (and HTTP).
+ * Prints the table and writes bench/results.json and bench/results.md. Exits 1 if a
+ * derivative is wrong, a hand derivative fails its fd check, or HTTP saw non-2xx.
+ */
+import { gradient, jacobian, prepare } from '../src/index.js';
+import { checkHand, maxRelError } from './hand/check.js';
+import { hand, type Impl } from './hand/index.js';
+import { runHttp } from './http.js';
+import { PROBLEMS, request, type Problem } from './problems.js';
+import { printReport, problems, writeResults, type EngineRecord } from './report.js';
+import { initTfjs, tfjs } from './tfjs.js';
+import { measure, type Entry } from './timing.js';
+
+const quick = process.argv.includes('--quick');
+/** `--only P1,P5-1000`: just these problems (and HTTP), e.g. while working on one. */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.split(',') : undefined;
+/** Max rel error above which a derivative is wrong: exact engines, fd, and tfjs (float32). */
+const TOLERANCE: Record<EngineRecord['engine'], number> = { forward: 1e-8, reverse: 1e-8, auto: 1e-8, fd: 1e-5, hand: 0, tfjs: 1e-4 };
+/** tfjs is skipped on a problem where one derivative call takes longer than this. */
+const TFJS_MAX_CALL_MS = 20_000;
+
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+async function bench(p: Problem): Promise<EngineRecord[]> {
+  const args = p.args.map((t) => t.data);
+  const h = hand(p);
+  const ref = h.derivative(args);
+  const fdCheck = checkHand(p, h);
+  const api = p.operation === 'jacobian' ? jacobian : gradient;
+  const wire = request(p, 'auto');
+
+  const primal = prepare('evaluate', wire);
+  const calls = p.engines.map((mode) => ({ mode, call: prepare(p.operation, { ...wire, mode }) }));
+  const errors = new Map(calls.map(({ mode, call }) => [mode, maxRelError(call.run(p.args).derivatives.map((t) => t.data), ref)]));
+
+  let tf: Impl | undefined;
+  let tfSkip: string | undefined;
+  let tfError = NaN;
+  try {
+    tf = tfjs(p);
+    const t0 = performance.now();
+    tfError = maxRelError(tf.derivative(args), ref);
+    if (performance.now() - t0 > TFJS_MAX_CALL_MS) [tf, tfSkip] = [undefined, `one tfjs derivative call took over ${TFJS_MAX_CALL_MS / 1000} s`];
+  } catch (e) {
+    [tf, tfSkip] = [undefined, `tfjs failed: ${(e as Error).message}`];
+  }
+
+  const entries: Entry[] = [
+    { name: 'derivd:primal', fn: () => primal.run(p.args) },
+    ...calls.map(({ mode, call }) => ({ name: mode, fn: () => call.run(p.args) })),
+    ...calls.map(({ mode }) => ({ name: `api:${mode}`, fn: () => api({ ...wire, mode }) })),
+    { name: 'hand:primal', fn: () => h.primal(args) },
+    { name: 'hand', fn: () => h.derivative(args) },
+    ...(tf ? [{ name: 'tfjs:primal', fn: () => tf.primal(args) }, { name: 'tfjs', fn: () => tf.derivative(args) }] : []),
+  ];
+  const m = await measure(entries);
+  const med = (name: string): number | null => m.get(name)?.medianUs ?? null;
+  const div = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a / b);
+  const handUs = med('hand');
+
+  const derivd: EngineRecord[] = calls.map(({ mode, call }) => ({
+    problem: p.id,
+    engine: mode,
+    medianUs: med(mode),
+    apiMedianUs: med(`api:${mode}`),
+    ratioToPrimal: div(med(mode), med('derivd:primal')),
+    ratioToHand: div(med(mode), handUs),
+    maxRelError: errors.get(mode) as number,
+    ...(mode === 'auto' ? { picked: call.mode } : {}),
+    primalUs: med('derivd:primal'),
+    samples: m.get(mode)?.samples,
+  }));
+  const auto = derivd.find((r) => r.engine === 'auto');
+  const [fwd, rev] = [med('forward'), med('reverse')];
+  if (auto && fwd !== null && rev !== null) auto.pickedVsBest = (auto.picked === 'forward' ? fwd : rev) / Math.min(fwd, rev);
+
+  const handRecord: EngineRecord = {
+    problem: p.id, engine: 'hand', medianUs: handUs, apiMedianUs: null, ratioToPrimal: div(handUs, med('hand:primal')), ratioToHand: 1,
+    maxRelError: 0, primalUs: med('hand:primal'), samples: m.get('hand')?.samples, fdCheck,
+  };
+  const tfRecord: EngineRecord = tf
+    ? {
+        problem: p.id, engine: 'tfjs', medianUs: med('tfjs'), apiMedianUs: null, ratioToPrimal: div(med('tfjs'), med('tfjs:primal')),
+        ratioToHand: div(med('tfjs'), handUs), maxRelError: tfError, primalUs: med('tfjs:primal'), samples: m.get('tfjs')?.samples,
+      }
+    : { problem: p.id, engine: 'tfjs', medianUs: null, apiMedianUs: null, ratioToPrimal: null, ratioToHand: null, maxRelError: null, skipped: tfSkip };
+  const records = [...derivd, handRecord, tfRecord];
+  for (const r of records) if (r.maxRelError !== null && !(r.maxRelError <= TOLERANCE[r.engine])) r.wrong = true;
+  return records;
+}
+
+const t0 = performance.now();
+const tfVersion = await initTfjs();
+const records: EngineRecord[] = [];
+for (const p of PROBLEMS.filter((q) => (only ? only.includes(q.id) : !quick || q.quick))) {
+  const t = performance.now();
+  records.push(...(await bench(p)));
+  log(`${p.id} (${p.title}): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+const p1 = PROBLEMS.find((p) => p.id === 'P1') as Problem;
+const httpSeconds = quick ? 4 : 10;
+const t = performance.now();
+const http = await runHttp(request(p1, 'forward'), hand(p1).derivative(p1.args.map((a) => a.data))[0], httpSeconds, 2);
+log(`HTTP-P1: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+const info = { command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), quick, tfjs: tfVersion, httpSeconds, wallSeconds: (performance.now() - t0) / 1000 };
+printReport(records, http, info);
+writeResults(records, http, info);
+log(`wrote bench/results.json and bench/results.md (${info.wallSeconds.toFixed(0)} s)`);
+if (problems(records, http).length > 0) process.exitCode = 1;
