@@ -111,7 +111,12 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
 /** JSON with object keys sorted; arrays in order. Throws on cycles (the caller treats that as "no key"). */
 function canonical(v: unknown, depth = 0): string {
   if (depth > 100) throw new Error('too deep');
-  if (Array.isArray(v)) return `[${v.map((x) => canonical(x, depth + 1)).join(',')}]`;
+  if (Array.isArray(v)) {
+    // arrays of plain numbers (const data, shapes, args) are most of a graph's bytes
+    let plain = true;
+    for (const x of v) if (typeof x !== 'number' || Object.is(x, -0)) { plain = false; break; }
+    return plain ? `[${v.join(',')}]` : `[${v.map((x) => canonical(x, depth + 1)).join(',')}]`;
+  }
   if (typeof v === 'object' && v !== null) {
     const keys = Object.keys(v).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k], depth + 1)}`).join(',')}}`;
