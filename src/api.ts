@@ -88,11 +88,12 @@ const now = (): number => performance.now();
 const ms = (t: number): number => Math.round(t * 1000) / 1000;
 
 async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
-  const t0 = now();
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options));
-  const t1 = now();
-  const call = prepareChecked(req, limits);
+  return respond(prepare(operation, request, options), options);
+}
+
+/** Evaluates and differentiates a prepared call at its own arguments, into the result envelope. */
+export function respond(call: Prepared, options: Options = {}): Result {
+  const { request: req, operation } = call;
   const t2 = now();
   const primal = runPrimal(call.plan, req.args);
   const t3 = now();
@@ -122,13 +123,13 @@ async function run(operation: Operation, request: Request | unknown, options: Op
       // a hit: neither the graph's checks nor the planning ran again
       ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
     },
-    timings: { validateMs: ms(t1 - t0), planMs: ms(t2 - t1), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
+    timings: { validateMs: ms(call.validateMs), planMs: ms(call.planMs), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
   };
   if (check) {
     result.check = json ? { maxAbsError: writeWireFloat(check.maxAbsError), maxRelError: writeWireFloat(check.maxRelError) } : check;
     result.timings.checkMs = ms(checkMs as number);
   }
-  result.timings.totalMs = ms(now() - t0);
+  result.timings.totalMs = ms(call.validateMs + call.planMs + (now() - t2));
   return result;
 }
 
@@ -174,19 +175,33 @@ function prepareChecked(req: CheckedRequest, limits: Limits): PreparedCall & { c
   return { operation, plan, mode, reason, cached, differentiate: (primal, extra) => compute(engine, operation, plan, primal, extra) };
 }
 
-/**
- * Validates and plans `request` once; `run` then evaluates and differentiates at
- * new argument values (and tangents, cotangents or vector), as packed tensors in
- * graph input order. What the benchmarks time as "the cached plan's execution".
- */
-export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): PreparedCall & {
+/** A call validated and planned once: what respond() and run() need, with the time each stage took. */
+export interface Prepared extends PreparedCall {
+  readonly request: CheckedRequest;
+  /** Whether the plan came from the cache. */
+  readonly cached: boolean;
+  readonly validateMs: number;
+  readonly planMs: number;
+  /** Evaluates and differentiates at new arguments (packed, graph input order): what the benchmarks time. */
   run(args: readonly Tensor[], extra?: readonly Tensor[]): { values: Tensor[]; derivatives: Tensor[]; directions: number };
-} {
+}
+
+/**
+ * Validates and plans `request` once (through the cache). respond() then gives its
+ * result envelope; run() evaluates and differentiates at other argument values.
+ */
+export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): Prepared {
+  const t0 = now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options));
+  const t1 = now();
   const call = prepareChecked(req, limits);
+  const t2 = now();
   return {
     ...call,
+    request: req,
+    validateMs: t1 - t0,
+    planMs: t2 - t1,
     run(args, extra = extraOf(req)) {
       const primal = runPrimal(call.plan, args);
       const d = call.differentiate(primal, extra);

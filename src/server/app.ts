@@ -14,6 +14,7 @@ import type { Timings } from '../api.js';
 import type { Operation } from '../graph/schema.js';
 import type { Config } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
@@ -22,7 +23,17 @@ import { seedExample } from './seed-example.js';
 declare module 'fastify' {
   interface FastifyRequest {
     /** What the compute handler learnt, for the request's log line. */
-    derivd?: { operation: Operation; mode?: string; timings: Timings };
+    derivd?: {
+      operation: Operation;
+      mode?: string;
+      timings?: Timings;
+      /** inline (on the event loop) or pool (a worker thread); the cost model's estimate that decided it. */
+      where?: 'inline' | 'pool';
+      estimatedMs?: number;
+      /** Pooled: milliseconds waiting for a worker, and the worker's thread id. */
+      queueMs?: number;
+      threadId?: number;
+    };
   }
 }
 
@@ -47,12 +58,25 @@ export interface App {
   app: FastifyInstance;
   readiness: Readiness;
   metrics: Metrics;
+  /** The worker pool for heavy requests; null when WORKERS is 0. */
+  pool: ComputePool | null;
 }
 
 /** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
 export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const readiness: Readiness = { state: 'starting' };
-  const metrics = createMetrics();
+  // Threads start lazily (first pooled request, or main.ts's start()): building an app costs none.
+  const pool =
+    config.workers > 0
+      ? new ComputePool({
+          size: config.workers,
+          budgetMs: config.computeBudgetMs,
+          onThreadStart: () => metrics.poolThreadsStarted.inc(),
+          onCancel: (reason) => metrics.poolCancelled.inc({ reason }),
+          onError: (err) => app.log.error({ err }, 'compute pool error'),
+        })
+      : null;
+  const metrics = createMetrics(pool); // the pool's callbacks above run only once threads start, after this
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }), // one line per request, written in onResponse below
@@ -105,6 +129,10 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A response finished while draining closes its connection: close() reaps only idle
+    // keep-alive connections, so one busy when it began (a pooled request computing)
+    // would otherwise hold the server open until its keep-alive timeout.
+    if (readiness.state === 'draining') reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -114,7 +142,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     const d = request.derivd;
     // Never argument data: the route, the outcome and where the time went.
     request.log.info(
-      { route, method: request.method, status: reply.statusCode, durationMs: Number(reply.elapsedTime.toFixed(3)), ...(d ? { operation: d.operation, mode: d.mode, timings: d.timings } : {}) },
+      { route, method: request.method, status: reply.statusCode, durationMs: Number(reply.elapsedTime.toFixed(3)), ...(d ? { ...d, queueMs: d.queueMs === undefined ? undefined : Number(d.queueMs.toFixed(3)) } : {}) },
       'request',
     );
   });
@@ -124,10 +152,16 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   app.addHook('preClose', async () => {
     readiness.state = 'draining';
   });
+  // onClose runs once in-flight requests have been answered; pool.close() still lets
+  // any task left running finish before the threads are terminated.
+  app.addHook('onClose', async () => {
+    await pool?.close();
+  });
 
   app.setErrorHandler((err, request, reply) => {
     const p = toProblem(err, request);
-    if (p.status >= 500) request.log.error({ err }, 'unhandled error');
+    if (p.status === 504 || p.status === 499) request.log.warn({ problem: { type: p.type, status: p.status }, ...(request.derivd ?? {}) }, p.detail);
+    else if (p.status >= 500) request.log.error({ err }, 'unhandled error');
     // Issue messages quote offending values (argument data): only their paths are logged.
     else request.log.debug({ problem: { type: p.type, status: p.status, code: (err as { code?: unknown }).code, paths: p.errors?.map((i) => i.path) } }, 'client error');
     return sendProblem(reply, p);
@@ -138,6 +172,6 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   });
 
   await app.register(healthRoutes, { readiness, metrics });
-  await app.register(computeRoutes, { config, metrics });
-  return { app, readiness, metrics };
+  await app.register(computeRoutes, { config, metrics, pool });
+  return { app, readiness, metrics, pool };
 }

@@ -2,6 +2,7 @@
  * Configuration from environment variables, validated once at start-up. Only
  * main.ts reads the environment; everything else takes a Config object.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -18,6 +19,12 @@ export const ConfigSchema = z.object({
   CORS_ORIGINS: z.string().default('').describe('comma-separated origins allowed by CORS, or * for any; empty: CORS off'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('longest wait for in-flight requests after SIGTERM/SIGINT'),
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe('idle keep-alive timeout (above common load balancers\' 60 s)'),
+  WORKERS: z
+    .union([z.literal('auto'), int(0, 256)], { error: 'expected auto or a whole number from 0 to 256' })
+    .default('auto')
+    .describe('worker threads for heavy requests; auto: one per core (os.availableParallelism()); 0: no pool, everything runs inline'),
+  INLINE_MAX_COST_MS: z.coerce.number().min(0).max(60_000).default(5).describe('requests estimated (cost model) above this run in the worker pool; it bounds the work done on the event loop'),
+  COMPUTE_BUDGET_MS: int(1, 3_600_000).default(30_000).describe('longest computation of a pooled request (504 above; its worker is replaced)'),
 });
 
 export type Env = z.input<typeof ConfigSchema>;
@@ -34,6 +41,12 @@ export interface Config {
   corsOrigins: string[] | true | null;
   shutdownTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Worker threads in the compute pool; 0: no pool, every request runs inline. */
+  workers: number;
+  /** Requests whose estimated cost is above this many milliseconds run in the pool. */
+  inlineMaxCostMs: number;
+  /** A pooled computation running longer than this is cut (504) and its worker terminated. */
+  computeBudgetMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -60,6 +73,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: origins.length === 0 ? null : origins.includes('*') ? true : origins,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
+    workers: c.WORKERS === 'auto' ? availableParallelism() : c.WORKERS,
+    inlineMaxCostMs: c.INLINE_MAX_COST_MS,
+    computeBudgetMs: c.COMPUTE_BUDGET_MS,
   };
 }
 

@@ -17,7 +17,7 @@ try {
   process.exit(2);
 }
 
-const { app } = await buildApp(config);
+const { app, pool } = await buildApp(config);
 
 closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
@@ -31,3 +31,6 @@ try {
   app.log.error({ err }, 'could not listen');
   process.exit(1);
 }
+// Start the worker threads now rather than on the first heavy request.
+pool?.start();
+app.log.info({ workers: config.workers, inlineMaxCostMs: config.inlineMaxCostMs, computeBudgetMs: config.computeBudgetMs }, pool ? 'compute pool started' : 'compute pool off: every request runs inline');

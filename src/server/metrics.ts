@@ -1,20 +1,44 @@
 /**
  * Prometheus metrics, one registry per app (tests build many apps): request counts
  * and latency by route pattern, method and status; engine runs by operation and
- * mode; and the default process metrics.
+ * mode; where computations ran (inline or in the worker pool), pool cuts, and the
+ * pool's threads, queue and utilisation; and the default process metrics.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   requests: Counter<'route' | 'method' | 'status'>;
   duration: Histogram<'route' | 'method' | 'status'>;
   engineRuns: Counter<'operation' | 'mode'>;
+  planCache: Counter<'result'>;
+  computations: Counter<'operation' | 'where'>;
+  poolCancelled: Counter<'reason'>;
+  poolThreadsStarted: Counter;
 }
 
-export function createMetrics(): Metrics {
+/** What the pool gauges read at scrape time. */
+export interface PoolGauges {
+  size: number;
+  threadIds: readonly number[];
+  queued: number;
+  running: number;
+  utilization: number;
+}
+
+export function createMetrics(pool?: PoolGauges | null): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (pool) {
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    };
+    gauge('derivd_pool_size', 'Worker threads the compute pool keeps (WORKERS)', () => pool.size);
+    gauge('derivd_pool_threads', 'Worker threads alive now (0 until the pool starts)', () => pool.threadIds.length);
+    gauge('derivd_pool_queue_size', 'Pooled requests waiting for a worker', () => pool.queued);
+    gauge('derivd_pool_running', 'Pooled requests computing in a worker now', () => pool.running);
+    gauge('derivd_pool_utilization', 'Fraction of the pool\'s capacity spent running tasks since it started (piscina)', () => pool.utilization);
+  }
   return {
     registry,
     requests: new Counter({
@@ -34,6 +58,29 @@ export function createMetrics(): Metrics {
       name: 'derivd_engine_runs_total',
       help: 'Computations by operation and the engine that ran (auto resolves to forward or reverse)',
       labelNames: ['operation', 'mode'],
+      registers: [registry],
+    }),
+    planCache: new Counter({
+      name: 'derivd_plan_cache_total',
+      help: 'Compute requests whose checked graph and plan came from the plan cache (hit) or were built (miss)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    computations: new Counter({
+      name: 'derivd_computations_total',
+      help: 'Computations by operation and where they ran: inline (on the event loop) or pool (a worker thread)',
+      labelNames: ['operation', 'where'],
+      registers: [registry],
+    }),
+    poolCancelled: new Counter({
+      name: 'derivd_pool_cancelled_total',
+      help: 'Pooled computations cut short, by reason: budget (over COMPUTE_BUDGET_MS; the worker was replaced) or disconnect (the client left)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    poolThreadsStarted: new Counter({
+      name: 'derivd_pool_threads_started_total',
+      help: 'Worker threads started, initially and to replace terminated ones',
       registers: [registry],
     }),
   };

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
+import { ComputeBudgetExceeded, ComputeCancelled } from './pool.js';
 
 export interface Problem {
   type: string;
@@ -24,6 +25,9 @@ export const PROBLEMS = {
   invalid_graph: { status: 422, type: 'urn:derivd:problem:invalid-graph', title: 'The graph or the call is not valid' },
   limit_exceeded: { status: 413, type: 'urn:derivd:problem:limit-exceeded', title: 'The request is over a configured limit' },
   unsupported_media_type: { status: 415, type: 'urn:derivd:problem:unsupported-media-type', title: 'Only application/json is accepted' },
+  compute_budget_exceeded: { status: 504, type: 'urn:derivd:problem:compute-budget-exceeded', title: 'The computation exceeded the compute budget' },
+  // nginx's "client closed request": only logs and metrics ever see it.
+  client_closed: { status: 499, type: 'urn:derivd:problem:client-closed-request', title: 'The client closed the connection before the result' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
@@ -48,6 +52,8 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     const n = err.issues.length;
     return problem(PROBLEMS[KIND_TO_PROBLEM[err.kind]], `${n} issue${n === 1 ? '' : 's'}: see errors`, request, err.issues);
   }
+  if (err instanceof ComputeBudgetExceeded) return problem(PROBLEMS.compute_budget_exceeded, err.message, request);
+  if (err instanceof ComputeCancelled) return problem(PROBLEMS.client_closed, err.message, request);
   const e = err as FastifyError;
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

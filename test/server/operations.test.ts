@@ -3,6 +3,7 @@
  * document and Swagger UI, CORS, configuration from the environment, and the one
  * JSON log line per request (which never carries argument data).
  */
+import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
@@ -127,7 +128,7 @@ describe('the OpenAPI document and Swagger UI', () => {
     for (const op of OPS) {
       const post = doc.paths[`/v1/${op}`]?.post;
       expect(post, op).toBeDefined();
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415', '422']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415', '422', '504']);
       expect(post.responses['400'].content).toHaveProperty(['application/problem+json']);
     }
     expect(doc.paths).not.toHaveProperty(['/openapi.json']);
@@ -194,7 +195,8 @@ describe('CORS', () => {
 
 describe('configuration', () => {
   const MiB = 1024 * 1024;
-  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 };
+  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
+    workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000 };
 
   test('defaults are the documented ones', () => {
     expect(loadConfig({})).toEqual(DOCUMENTED);
@@ -209,11 +211,15 @@ describe('configuration', () => {
     const c = loadConfig({
       PORT: '3000', HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: '1024', MAX_NODES: '50', MAX_ELEMENTS: '1000',
       CORS_ORIGINS: ' https://a.example , https://b.example,', SHUTDOWN_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '0',
+      WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000',
     });
     expect(c).toEqual({
       port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
       corsOrigins: ['https://a.example', 'https://b.example'], shutdownTimeoutMs: 500, keepAliveTimeoutMs: 0,
+      workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000,
     });
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: '0' }).workers).toBe(0);
     expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe(true);
     expect(loadConfig({ PORT: '0' }).port).toBe(0);
   });
@@ -237,6 +243,11 @@ describe('configuration', () => {
     [{ MAX_ELEMENTS: '-1' }, 'MAX_ELEMENTS="-1"'],
     [{ BODY_LIMIT: 'lots' }, 'BODY_LIMIT="lots"'],
     [{ SHUTDOWN_TIMEOUT_MS: '1e9' }, 'SHUTDOWN_TIMEOUT_MS="1e9"'],
+    [{ WORKERS: 'many' }, 'WORKERS="many"'],
+    [{ WORKERS: '-1' }, 'WORKERS="-1"'],
+    [{ WORKERS: '1.5' }, 'WORKERS="1.5"'],
+    [{ INLINE_MAX_COST_MS: '-1' }, 'INLINE_MAX_COST_MS="-1"'],
+    [{ COMPUTE_BUDGET_MS: '0' }, 'COMPUTE_BUDGET_MS="0"'],
   ])('%o is a ConfigError naming the variable and its value', (env, named) => {
     const err = error(env);
     expect(err.message).toMatch(/^invalid configuration:\n/);
@@ -338,5 +349,26 @@ describe('logging: one JSON line per request, never argument data', () => {
     await app.inject({ method: 'POST', url: '/v1/jacobian', payload: SEED_REQUEST });
     await app.inject({ method: 'POST', url: '/v1/jacobian', payload: '{', headers: { 'content-type': 'application/json' } });
     expect(log.text()).toBe('');
+  });
+});
+
+describe('plan cache in /metrics', () => {
+  test('counts a miss, then hits for the same graph resent', async () => {
+    const { buildApp } = await import('../../src/server/app.js');
+    const { DEFAULT_CONFIG } = await import('../../src/server/config.js');
+    const { SEED_REQUEST } = await import('../../src/server/seed-example.js');
+    const { SHARED_CACHE } = await import('../../src/api.js');
+    SHARED_CACHE.clear();
+    const built = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await built.app.inject({ method: 'POST', url: '/v1/jacobian', payload: SEED_REQUEST })).json().stats.cache);
+      expect(statuses).toEqual(['miss', 'hit', 'hit']);
+      const text = (await built.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(text).toMatch(/derivd_plan_cache_total\{result="miss"\} 1/);
+      expect(text).toMatch(/derivd_plan_cache_total\{result="hit"\} 2/);
+    } finally {
+      await built.app.close();
+    }
   });
 });

@@ -2,13 +2,25 @@
  * POST /v1/<operation> for every operation: the body is the library's request,
  * the response its result. Validation happens in the library (one place, every
  * issue with its path); the zod schemas here document the contract.
+ *
+ * With a worker pool (WORKERS > 0), each request is first validated and planned
+ * inline (`prepare`), and the cost model estimates the call (placement.ts). Calls
+ * estimated at most INLINE_MAX_COST_MS run inline, so the event loop never does
+ * more than about that much compute for one request and needs no budget for them;
+ * the others are re-run in a worker from the same body (a structured clone), which
+ * returns the same envelope (timings from its run) already serialized. A pooled
+ * call past COMPUTE_BUDGET_MS is cut with a 504 and its worker replaced; one whose
+ * client goes away is dropped. Without a pool, requests run inline unestimated.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { operations, type Result, type Timings } from '../../api.js';
+import { prepare, respond, type Result, type Timings } from '../../api.js';
+import { DerivdError } from '../../graph/errors.js';
 import { OPERATIONS, RequestSchemas, type Operation } from '../../graph/schema.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { callCost } from '../placement.js';
+import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
 const SUMMARIES: Record<Operation, string> = {
@@ -27,19 +39,23 @@ const PROBLEM_RESPONSES = {
   413: problem('The body or the graph is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_ELEMENTS)'),
   415: problem('The content type is not application/json'),
   422: problem('Valid structure, but not a valid graph or call (cycle, shape mismatch, unknown reference, ...)'),
+  504: problem('A computation run in the worker pool took longer than COMPUTE_BUDGET_MS and was stopped'),
 };
 
-/** Server-Timing: one metric per stage, durations in milliseconds. */
-export function serverTiming(t: Timings): string {
+/** Server-Timing: one metric per stage, durations in milliseconds (pooled: then the wait for a worker). */
+export function serverTiming(t: Timings, queueMs?: number): string {
   const parts = [['validate', t.validateMs], ['plan', t.planMs], ['evaluate', t.evaluateMs], ['differentiate', t.differentiateMs]];
   if (t.checkMs !== undefined) parts.push(['check', t.checkMs]);
   parts.push(['total', t.totalMs]);
+  if (queueMs !== undefined) parts.push(['queue', queueMs]);
   return parts.map(([name, ms]) => `${name};dur=${(ms as number).toFixed(3)}`).join(', ');
 }
 
-export interface ComputeOptions { config: Config; metrics: Metrics }
+export interface ComputeOptions { config: Config; metrics: Metrics; pool: ComputePool | null }
 
-export async function computeRoutes(app: FastifyInstance, { config, metrics }: ComputeOptions): Promise<void> {
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+export async function computeRoutes(app: FastifyInstance, { config, metrics, pool }: ComputeOptions): Promise<void> {
   const limits = { maxNodes: config.maxNodes, maxElements: config.maxElements };
   for (const op of OPERATIONS) {
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/${op}`, {
@@ -53,8 +69,45 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics }: C
         },
       },
       handler: async (request, reply) => {
-        const result: Result = await operations[op](request.body, { limits, output: 'json' });
-        request.derivd = { operation: op, mode: result.mode, timings: result.timings };
+        const body: unknown = request.body;
+        // Validation errors (4xx) leave from here, before any worker is involved.
+        const prepared = prepare(op, body, { limits });
+        metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
+        if (pool) {
+          const check = (body as { check?: unknown }).check === true;
+          const cost = callCost(prepared.plan, op, prepared.mode, check);
+          request.derivd = { operation: op, mode: op === 'evaluate' ? undefined : prepared.mode, where: 'inline', estimatedMs: round3(cost.ms) };
+          if (cost.ms > config.inlineMaxCostMs) {
+            request.derivd.where = 'pool';
+            // A client that leaves (the response closes unfinished) cancels the task.
+            const gone = new AbortController();
+            const onClose = (): void => {
+              if (!reply.raw.writableFinished) gone.abort();
+            };
+            reply.raw.once('close', onClose);
+            let run;
+            try {
+              run = await pool.run({ operation: op, body, limits }, gone.signal);
+            } catch (err) {
+              if (err instanceof ComputeBudgetExceeded) request.derivd.threadId = err.threadId; // the worker terminated
+              throw err;
+            } finally {
+              reply.raw.off('close', onClose);
+            }
+            const { outcome } = run;
+            if (!outcome.ok) throw new DerivdError(outcome.kind, outcome.issues);
+            Object.assign(request.derivd, { mode: outcome.mode, timings: outcome.timings, queueMs: run.queueMs, threadId: run.threadId });
+            metrics.computations.inc({ operation: op, where: 'pool' });
+            if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });
+            reply.header('server-timing', serverTiming(outcome.timings, run.queueMs === undefined ? undefined : round3(run.queueMs)));
+            // The worker serialized the same envelope the inline path returns; a string is sent as is.
+            reply.type('application/json');
+            return outcome.json as never;
+          }
+        }
+        const result: Result = respond(prepared, { output: 'json' });
+        request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
+        metrics.computations.inc({ operation: op, where: 'inline' });
         if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
         reply.header('server-timing', serverTiming(result.timings));
         // output 'json' makes every number a wire float, which is what the schema says

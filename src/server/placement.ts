@@ -1,0 +1,102 @@
+/**
+ * Where a compute request runs: inline on the event loop, or in the worker pool.
+ *
+ * The handler validates and plans every request inline (`prepare`: cheap next to
+ * heavy work, and 4xx errors come back without a round-trip to a worker), then
+ * asks the cost model what the call will cost:
+ *
+ *   primal once, plus the engine that will run —
+ *     forward / reverse   the model's estimate for that mode (auto already chose
+ *                         the cheaper one, so this is min(forward, reverse));
+ *     fd                  two primals per direction (a Hessian or HVP: per
+ *                         direction, a primal and a reverse gradient);
+ *   plus the fd reference when `check` is asked;
+ *   plus encoding the result (nested arrays, then JSON text): about
+ *     ENCODE_NS_PER_ELEMENT per number of the result, which matters for results of
+ *     many elements from little arithmetic (a large `fill`, a large Jacobian).
+ *
+ * Calls estimated above INLINE_MAX_COST_MS go to the pool, so the work done on the
+ * event loop per request is bounded by that threshold (up to the model's error)
+ * plus parsing and validating the body, which BODY_LIMIT bounds.
+ */
+import { estimate, type Estimate } from '../analysis/cost.js';
+import type { Plan } from '../analysis/plan.js';
+import type { Operation } from '../graph/schema.js';
+
+/**
+ * Encoding one result number: toNested (~10 ns) and JSON.stringify of a
+ * shortest-round-trip double (~120 ns for 17 significant digits), measured on the
+ * development machine; rounded up.
+ */
+export const ENCODE_NS_PER_ELEMENT = 150;
+
+export interface CallCost {
+  /** Estimated milliseconds for the whole call: primal, derivatives, check, encoding. */
+  ms: number;
+  /** Numbers in the result (values and derivative blocks). */
+  resultElements: number;
+}
+
+/** Numbers in the result: the values of every output plus the derivative blocks. */
+function resultElements(operation: Operation, e: Estimate): number {
+  const n = e.inputElements;
+  const m = e.outputElements;
+  switch (operation) {
+    case 'evaluate': return m;
+    case 'jacobian': return m + m * n;
+    case 'gradient': return m + n;
+    case 'jvp': return m + m;
+    case 'vjp': return m + n;
+    case 'hessian': return m + n * n;
+    case 'hvp': return m + n;
+  }
+}
+
+/**
+ * Estimates per plan and operation. A plan is the same object for every request with
+ * the same graph, constant set and outputs (the library's plan cache), so a graph
+ * seen before costs no second analysis here; the WeakMap lets evicted plans go.
+ */
+const ESTIMATES = new WeakMap<Plan, Map<Operation, Estimate>>();
+function estimateOf(plan: Plan, operation: Operation): Estimate {
+  let byOp = ESTIMATES.get(plan);
+  if (!byOp) ESTIMATES.set(plan, (byOp = new Map()));
+  let e = byOp.get(operation);
+  if (!e) byOp.set(operation, (e = estimate(plan, operation)));
+  return e;
+}
+
+/** Finite differences: what the fd engine does for `operation` (src/engines/fd.ts). */
+function fdNs(plan: Plan, operation: Operation, e: Estimate): number {
+  const n = e.inputElements;
+  switch (operation) {
+    case 'evaluate': return 0;
+    case 'jacobian':
+    case 'gradient':
+    case 'vjp':
+      return 2 * n * e.primalNs;
+    case 'jvp':
+      return 3 * e.primalNs;
+    case 'hessian':
+    case 'hvp': {
+      const gradientNs = e.primalNs + estimateOf(plan, 'gradient').reverseNs;
+      return (operation === 'hessian' ? 2 * n : 3) * gradientNs;
+    }
+  }
+}
+
+/** The estimated cost of running `operation` with the prepared plan and engine `mode`. */
+export function callCost(plan: Plan, operation: Operation, mode: string, check: boolean): CallCost {
+  const e = estimateOf(plan, operation);
+  let ns = e.primalNs;
+  if (operation !== 'evaluate') {
+    if (mode === 'forward') ns += e.forwardNs;
+    else if (mode === 'reverse') ns += e.reverseNs;
+    else if (mode === 'fd') ns += fdNs(plan, operation, e);
+    else ns += Math.max(e.forwardNs, e.reverseNs); // an engine the model does not know: assume the worse mode
+    if (check) ns += fdNs(plan, operation, e); // the fd reference, whatever engine ran
+  }
+  const elements = resultElements(operation, e);
+  ns += elements * ENCODE_NS_PER_ELEMENT;
+  return { ms: ns / 1e6, resultElements: elements };
+}

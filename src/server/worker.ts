@@ -1,0 +1,38 @@
+/**
+ * The worker pool's task (piscina loads this file in each worker thread; from
+ * dist/server/worker.js when built, from this .ts file through tsx under vitest or
+ * tsx). It re-runs the public operation on the request body the handler has
+ * already validated, exactly as the inline path does (output 'json'), and returns
+ * the result already serialized: JSON text is cheap to hand back (one string copy)
+ * and keeps JSON.stringify of a large result off the event loop.
+ */
+import { threadId, type MessagePort } from 'node:worker_threads';
+import { operations, type Timings } from '../api.js';
+import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
+import type { Limits } from '../graph/check.js';
+import type { Operation } from '../graph/schema.js';
+
+export interface PoolTask {
+  operation: Operation;
+  /** The parsed request body (a structured clone of it). */
+  body: unknown;
+  limits: Partial<Limits>;
+  /** Told `{ threadId }` when the computation begins: the compute budget runs from then. */
+  started?: MessagePort;
+}
+
+export type PoolOutcome =
+  | { ok: true; json: string; mode?: string; timings: Timings }
+  /** A DerivdError does not survive structured cloning as one: it comes back as data. */
+  | { ok: false; kind: ErrorKind; issues: Issue[] };
+
+export default async function compute(task: PoolTask): Promise<PoolOutcome> {
+  task.started?.postMessage({ threadId });
+  try {
+    const result = await operations[task.operation](task.body, { limits: task.limits, output: 'json' });
+    return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings };
+  } catch (err) {
+    if (err instanceof DerivdError) return { ok: false, kind: err.kind, issues: err.issues };
+    throw err;
+  }
+}

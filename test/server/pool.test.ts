@@ -1,0 +1,248 @@
+/**
+ * The worker pool (issue 4): requests the cost model calls heavy run in worker
+ * threads, so the event loop keeps answering; cheap ones and every 4xx stay
+ * inline; a pooled computation over COMPUTE_BUDGET_MS is cut with a 504 and its
+ * worker replaced; a client that leaves cancels its task; shutdown lets pooled
+ * work finish; pooled results are the inline ones; WORKERS=0 turns the pool off.
+ *
+ * The heavy request is a 700 x 700 matrix product of two fills (no large body to
+ * send; about 0.4 s here), estimated far above INLINE_MAX_COST_MS.
+ */
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, test } from 'vitest';
+import { buildApp, type App } from '../../src/server/app.js';
+import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
+import { callCost } from '../../src/server/placement.js';
+import { SEED_REQUEST } from '../../src/server/seed-example.js';
+import { prepare } from '../../src/api.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** sum(fill(n×n, 0.5) · fill(n×n, 2)) = n³. */
+const matmul = (n: number) => ({
+  graph: {
+    inputs: [],
+    nodes: [
+      { id: 'a', op: 'fill', shape: [n, n], value: 0.5 },
+      { id: 'b', op: 'fill', shape: [n, n], value: 2 },
+      { id: 'p', op: 'matmul', args: ['a', 'b'] },
+      { id: 's', op: 'sum', args: ['p'] },
+    ],
+    outputs: ['s'],
+  },
+  args: {},
+});
+const HEAVY = matmul(700);
+/** Estimated at about 9 ms (pooled at the default threshold), computed in a few tens of ms. */
+const MEDIUM = matmul(200);
+
+const open: App[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((a) => a.app.close()));
+});
+async function appWith(config: Partial<Config> = {}, logStream?: NodeJS.WritableStream): Promise<App> {
+  const a = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', ...config }, logStream);
+  open.push(a);
+  return a;
+}
+async function listening(config: Partial<Config> = {}): Promise<App & { base: string }> {
+  const a = await appWith(config);
+  return { ...a, base: await a.app.listen({ port: 0, host: '127.0.0.1' }) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** From the Prometheus text: the sum of the samples of `name` with (at least) these labels; 0 when none. */
+async function metric({ app }: App, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+const post = (base: string, op: string, body: unknown, signal?: AbortSignal) =>
+  fetch(`${base}/v1/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+
+describe('placement by the cost model', () => {
+  test('the seed Jacobian is estimated far below the threshold, the 700 x 700 product far above', () => {
+    const seed = prepare('jacobian', SEED_REQUEST);
+    expect(callCost(seed.plan, 'jacobian', seed.mode, false).ms).toBeLessThan(0.1);
+    const heavy = prepare('evaluate', HEAVY);
+    expect(callCost(heavy.plan, 'evaluate', heavy.mode, false).ms).toBeGreaterThan(100);
+    const medium = prepare('evaluate', MEDIUM);
+    expect(callCost(medium.plan, 'evaluate', medium.mode, false).ms).toBeGreaterThan(DEFAULT_CONFIG.inlineMaxCostMs);
+  });
+
+  test('fd, check and the size of the result count', () => {
+    const n = 2000;
+    const req = { graph: { inputs: [{ name: 'x', shape: [n] }], nodes: [{ id: 'q', op: 'square', args: ['x'] }, { id: 's', op: 'sum', args: ['q'] }], outputs: ['s'] }, args: { x: Array(n).fill(1) } };
+    const rev = prepare('gradient', req);
+    const fd = prepare('gradient', { ...req, mode: 'fd' });
+    const revMs = callCost(rev.plan, 'gradient', rev.mode, false).ms;
+    expect(callCost(fd.plan, 'gradient', 'fd', false).ms).toBeGreaterThan(50 * revMs); // 2n primals
+    expect(callCost(rev.plan, 'gradient', rev.mode, true).ms).toBeGreaterThan(50 * revMs); // check runs fd too
+    // a million numbers to encode, from almost no arithmetic
+    const fill = prepare('evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: [1000, 1000], value: 0.1 }], outputs: ['f'] }, args: {} });
+    expect(callCost(fill.plan, 'evaluate', fill.mode, false)).toMatchObject({ resultElements: 1e6 });
+    expect(callCost(fill.plan, 'evaluate', fill.mode, false).ms).toBeGreaterThan(100);
+  });
+});
+
+describe('the event loop stays free', () => {
+  test('a heavy request runs in the pool while /healthz answers within 50 ms', async () => {
+    const svc = await listening(); // the default configuration: WORKERS = cores, INLINE_MAX_COST_MS = 5
+    let done = false;
+    const heavy = post(svc.base, 'evaluate', HEAVY).then((r) => ((done = true), r));
+    await waitFor('the heavy request to start computing', () => svc.pool!.running === 1);
+    const latencies: number[] = [];
+    while (!done) {
+      const t0 = performance.now();
+      const res = await fetch(`${svc.base}/healthz`);
+      const ms = performance.now() - t0;
+      expect(res.status).toBe(200);
+      if (!done) latencies.push(ms); // measured entirely while the heavy request was in flight
+      await sleep(10);
+    }
+    expect(latencies.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...latencies)).toBeLessThan(50);
+
+    const res = await heavy;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).values.s).toBe(700 ** 3);
+    expect(res.headers.get('server-timing')).toMatch(/, total;dur=[\d.]+, queue;dur=[\d.]+$/);
+    expect(await metric(svc, 'derivd_computations_total', { operation: 'evaluate', where: 'pool' })).toBe(1);
+    expect(await metric(svc, 'derivd_computations_total', { where: 'inline' })).toBe(0);
+  });
+
+  test('cheap requests run inline and never start the pool; 4xx come from validation, inline', async () => {
+    const a = await appWith();
+    const ok = await a.app.inject({ method: 'POST', url: '/v1/jacobian', payload: SEED_REQUEST });
+    expect(ok.statusCode).toBe(200);
+    const bad = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: { ...HEAVY, graph: { ...HEAVY.graph, outputs: ['nope'] } } });
+    expect(bad.statusCode).toBe(422);
+    expect(await metric(a, 'derivd_computations_total', { operation: 'jacobian', where: 'inline' })).toBe(1);
+    expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(0);
+    expect(a.pool!.threadIds).toEqual([]);
+    expect(await metric(a, 'derivd_pool_threads')).toBe(0);
+  });
+
+  test('WORKERS=0: no pool; every request runs inline, heavy ones too', async () => {
+    const a = await appWith({ workers: 0 });
+    expect(a.pool).toBeNull();
+    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().values.s).toBe(200 ** 3);
+    expect(res.headers['server-timing']).not.toMatch(/queue/);
+    expect(await metric(a, 'derivd_computations_total', { operation: 'evaluate', where: 'inline' })).toBe(1);
+    expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(0);
+    expect((await a.app.inject({ method: 'GET', url: '/metrics' })).body).not.toMatch(/derivd_pool_threads /);
+  });
+});
+
+describe('pooled results are the inline results', () => {
+  // Timings are each run's own; stats.cache says whether the graph was in the cache of
+  // the thread that ran it (each worker has its own).
+  const strip = ({ timings: _t, stats: { cache: _c, ...stats }, ...rest }: Json) => ({ ...rest, stats });
+
+  test('the seed Jacobian, and fd with check, through the pool equal the inline ones', async () => {
+    const pooled = await appWith({ workers: 1, inlineMaxCostMs: 0 }); // everything to the pool
+    const inline = await appWith({ workers: 0 });
+    const requests: [string, unknown][] = [
+      ['jacobian', SEED_REQUEST],
+      ['jacobian', { ...SEED_REQUEST, constant: [], mode: 'fd', check: true }],
+      ['evaluate', { ...SEED_REQUEST, args: { ...SEED_REQUEST.args, xs: 'NaN' } }],
+    ];
+    for (const [op, body] of requests) {
+      const p = await pooled.app.inject({ method: 'POST', url: `/v1/${op}`, payload: body as object });
+      const i = await inline.app.inject({ method: 'POST', url: `/v1/${op}`, payload: body as object });
+      expect(p.statusCode).toBe(200);
+      expect(i.statusCode).toBe(200);
+      expect(p.headers['content-type']).toBe(i.headers['content-type']);
+      expect(strip(p.json())).toEqual(strip(i.json()));
+      expect(Object.keys(p.json().timings)).toEqual(Object.keys(i.json().timings));
+      expect(p.headers['server-timing']).toContain(`total;dur=${p.json().timings.totalMs.toFixed(3)}`); // the worker's own timings
+    }
+    expect(await metric(pooled, 'derivd_computations_total', { where: 'pool' })).toBe(requests.length);
+    expect(await metric(pooled, 'derivd_computations_total', { where: 'inline' })).toBe(0);
+    expect(await metric(pooled, 'derivd_engine_runs_total', { operation: 'jacobian', mode: 'fd' })).toBe(1);
+  });
+});
+
+describe('the compute budget', () => {
+  test('a pooled request over COMPUTE_BUDGET_MS gets a 504 problem, its worker is replaced, and the next request succeeds', async () => {
+    const lines: Json[] = [];
+    const log = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter(Boolean).map((l) => JSON.parse(l))); cb(); } });
+    const a = await appWith({ workers: 1, computeBudgetMs: 150, logLevel: 'info' }, log);
+    a.pool!.start();
+    const [before] = a.pool!.threadIds;
+    expect(a.pool!.threadIds).toHaveLength(1);
+
+    const t0 = performance.now();
+    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: HEAVY, headers: { 'x-request-id': 'over-budget' } });
+    const elapsed = performance.now() - t0;
+    expect(res.statusCode).toBe(504);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', status: 504, instance: 'over-budget', detail: expect.stringContaining('COMPUTE_BUDGET_MS (150 ms)') });
+    expect(elapsed).toBeGreaterThanOrEqual(150);
+    const line = lines.find((l) => l.reqId === 'over-budget' && l.msg === 'request');
+    expect(line).toMatchObject({ status: 504, where: 'pool', threadId: before }); // the worker that ran it
+
+    // the worker that ran it is gone, and a new one took its place
+    await waitFor('a replacement worker', () => a.pool!.threadIds.length === 1 && a.pool!.threadIds[0] !== before);
+    expect(a.pool!.threadIds).not.toContain(before);
+    expect(await metric(a, 'derivd_pool_cancelled_total', { reason: 'budget' })).toBe(1);
+    await waitFor('the replacement to be up', async () => (await metric(a, 'derivd_pool_threads_started_total')) === 2);
+
+    const next = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM });
+    expect(next.statusCode).toBe(200);
+    expect(next.json().values.s).toBe(200 ** 3);
+    expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(1);
+  });
+
+  test('a client that goes away cancels its pooled computation', async () => {
+    const svc = await listening({ workers: 1 });
+    svc.pool!.start();
+    const [before] = svc.pool!.threadIds;
+    const client = new AbortController();
+    const heavy = post(svc.base, 'evaluate', HEAVY, client.signal).catch((err: Error) => err);
+    await waitFor('the heavy request to start computing', () => svc.pool!.running === 1);
+    client.abort();
+    expect(await heavy).toBeInstanceOf(Error);
+    await waitFor('the cancellation', async () => (await metric(svc, 'derivd_pool_cancelled_total', { reason: 'disconnect' })) === 1);
+    await waitFor('a replacement worker', () => svc.pool!.threadIds.length === 1 && svc.pool!.threadIds[0] !== before);
+    const next = await post(svc.base, 'evaluate', MEDIUM);
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as Json).values.s).toBe(200 ** 3);
+    // The aborted request's server socket lingers some 4 s after a fetch abort (plain
+    // Fastify does the same), which close() would wait for: not this test's subject.
+    svc.app.server.closeAllConnections();
+  });
+});
+
+describe('shutdown', () => {
+  test('close() lets a pooled request in flight finish, then terminates the workers', async () => {
+    const svc = await listening({ workers: 1 });
+    const threads = svc.pool!.start().threads;
+    const heavy = post(svc.base, 'evaluate', HEAVY);
+    await waitFor('the heavy request to start computing', () => svc.pool!.running === 1);
+    const closing = svc.app.close();
+    const res = await heavy;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).values.s).toBe(700 ** 3);
+    await closing;
+    expect(svc.pool!.threadIds).toEqual([]);
+    expect(threads.map((t) => t.threadId)).toEqual([-1]); // a Worker's threadId is -1 once it has exited
+  });
+});
