@@ -6,29 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { gradient, jacobian, evaluate, jvp, vjp } from '../src/index.js';
 
-const graph = JSON.parse(readFileSync(new URL('./fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
-const scalarGraph = {
-  ...graph,
-  nodes: [...graph.nodes, { id: 'r2', op: 'square', args: ['r'] }, { id: 's', op: 'sum', args: ['r2'] }],
-  outputs: ['s'],
-};
-
-const x = Array.from({ length: 21 }, (_, i) => i - 10);
-const xs = 0.1;
-const fAt = (m: number): number[] => x.map((xi) => Math.exp(-1.5 * (xi - m) ** 2));
-const d = fAt(0.3).map((v, i) => v + 0.01 * Math.sin(i));
-const dotp = (a: number[], b: number[]): number => a.reduce((s, ai, i) => s + ai * b[i], 0);
-
-// Analytic reference: f' = 3 (x - xs) f, c = d·f / f·f, dr/dxs = -(c' f + c f'), dr/dd = I - f fᵀ/(f·f).
-const f = fAt(xs);
-const fp = f.map((fi, i) => 3 * (x[i] - xs) * fi);
-const A = dotp(d, f);
-const B = dotp(f, f);
-const c = A / B;
-const cp = (dotp(d, fp) * B - A * 2 * dotp(f, fp)) / (B * B);
-const rRef = d.map((di, i) => di - c * f[i]);
-const drdxsRef = f.map((fi, i) => -(cp * fi + c * fp[i]));
-const drddRef = f.map((fi, i) => f.map((fj, j) => (i === j ? 1 : 0) - (fi * fj) / B));
+import { d, dot as dotp, drdd as drddRef, drdxs as drdxsRef, graph, rRef, scalarGraph, xs } from './helpers/seed.js';
 
 function maxRel(got: number[], ref: number[]): number {
   const scale = Math.max(1, ...ref.map(Math.abs));

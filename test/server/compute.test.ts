@@ -14,35 +14,8 @@ import { ResultSchemas } from '../../src/server/schemas.js';
 type Op = keyof typeof ResultSchemas;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const graph = JSON.parse(readFileSync(new URL('../fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
-const scalarGraph = {
-  ...graph,
-  nodes: [...graph.nodes, { id: 'r2', op: 'square', args: ['r'] }, { id: 's', op: 'sum', args: ['r2'] }],
-  outputs: ['s'],
-};
+import { B, d, dot, drdd, drdxs, dsdd, dsdxs, f, graph, rRef, scalarGraph, sdd, sdx, sRef, sxx, x, xs } from '../helpers/seed.js';
 
-// --- analytic references (test/seed.test.ts, test/hessian.test.ts) ---
-const x = Array.from({ length: 21 }, (_, i) => i - 10);
-const xs = 0.1;
-const dot = (a: number[], b: number[]): number => a.reduce((s, ai, i) => s + ai * b[i], 0);
-const d = x.map((xi, i) => Math.exp(-1.5 * (xi - 0.3) ** 2) + 0.01 * Math.sin(i));
-const f = x.map((xi) => Math.exp(-1.5 * (xi - xs) ** 2));
-const f1 = f.map((fi, i) => 3 * (x[i] - xs) * fi);
-const f2 = f.map((fi, i) => (9 * (x[i] - xs) ** 2 - 3) * fi);
-const A = dot(d, f), A1 = dot(d, f1), A2 = dot(d, f2);
-const B = dot(f, f), B1 = 2 * dot(f, f1), B2 = 2 * (dot(f1, f1) + dot(f, f2));
-const c = A / B;
-const cp = (A1 * B - A * B1) / (B * B);
-const rRef = d.map((di, i) => di - c * f[i]);
-const sRef = dot(rRef, rRef);
-const drdxs = f.map((fi, i) => -(cp * fi + c * f1[i]));
-const drdd = f.map((fi, i) => f.map((fj, j) => (i === j ? 1 : 0) - (fi * fj) / B));
-const dsdd = rRef.map((ri) => 2 * ri);
-const dsdxs = 2 * dot(rRef, drdxs);
-// Hessian of s = d·d - A²/B
-const sxx = -(2 * (A1 * A1 + A * A2) / B - (4 * A * A1 * B1) / B ** 2 - (A * A * B2) / B ** 2 + (2 * A * A * B1 * B1) / B ** 3);
-const sdd = f.map((fi, i) => f.map((fj, j) => 2 * ((i === j ? 1 : 0) - (fi * fj) / B)));
-const sdx = f.map((fi, i) => (-2 * (A1 * fi + A * f1[i])) / B + (2 * A * fi * B1) / B ** 2);
 // directions: tangents / hvp vector, and cotangents
 const td = d.map((_, i) => Math.cos(i));
 const txs = 0.7;
