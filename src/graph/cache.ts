@@ -1,6 +1,6 @@
 /**
- * Checked graphs, cached by content. The key is a SHA-256 of the graph in a
- * canonical form: object keys sorted, nodes sorted by id (array order and JSON key
+ * Checked graphs, cached by content. The key is the graph in a canonical form
+ * (for large graphs, its SHA-256): object keys sorted, nodes sorted by id (array order and JSON key
  * order do not matter), literal values and const data included (so a changed
  * literal is a different graph), plus the limits it was checked under. A hit skips
  * the structural and semantic checks of the graph; arguments are still checked.
@@ -18,6 +18,9 @@ export interface GraphEntry {
   readonly memo: Map<string, unknown>;
   bytes: number;
 }
+
+/** Canonical texts up to this length are used as keys directly. */
+const SMALL_KEY_CHARS = 4096;
 
 /** Rough bytes per equation once plans and derivative programs hang on it. */
 const BYTES_PER_EQUATION = 2048;
@@ -52,7 +55,7 @@ export class GraphCache {
   }
 
   set(key: string, graph: CheckedGraph): GraphEntry {
-    const entry: GraphEntry = { graph, memo: new Map(), bytes: estimateBytes(graph) };
+    const entry: GraphEntry = { graph, memo: new Map(), bytes: estimateBytes(graph) + key.length * 2 };
     const old = this.entries.get(key);
     if (old) this.used -= old.bytes;
     this.entries.delete(key);
@@ -97,15 +100,16 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
     ids.push((n as { id: string }).id);
   }
   const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : a - b));
-  const hash = createHash('sha256');
-  hash.update(`limits:${limits.maxNodes},${limits.maxElements};`);
+  const parts = [`limits:${limits.maxNodes},${limits.maxElements}`];
   try {
-    for (const k of Object.keys(raw).sort()) if (k !== 'nodes') hash.update(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])};`);
-    for (const i of order) hash.update(`node:${canonical(nodes[i])};`);
+    for (const k of Object.keys(raw).sort()) if (k !== 'nodes') parts.push(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])}`);
+    for (const i of order) parts.push(`node:${canonical(nodes[i])}`);
   } catch {
     return undefined;
   }
-  return hash.digest('hex');
+  const text = parts.join(';');
+  // A small graph's canonical text is its own key (no hashing); a large one's is its SHA-256.
+  return text.length <= SMALL_KEY_CHARS ? `c:${text}` : `h:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 /** JSON with object keys sorted; arrays in order. Throws on cycles (the caller treats that as "no key"). */
