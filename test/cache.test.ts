@@ -77,8 +77,10 @@ describe('plan cache', () => {
 
   test('is bounded by bytes, evicting the least recently used graph', async () => {
     const g = (k: number) => ({ inputs: [], nodes: [{ id: 'c', op: 'const', value: new Array(1000).fill(k) }], outputs: ['c'] });
-    // one entry: about 8 kB of const data plus the per-equation estimate
-    const cache = new GraphCache(3 * 12_000);
+    // room for three entries of this size (const data, equations and key, as the cache estimates them)
+    const probe = new GraphCache(1 << 24);
+    await evaluate({ graph: g(9), args: {} }, { cache: probe });
+    const cache = new GraphCache(3.5 * probe.bytes);
     for (const k of [1, 2, 3]) await evaluate({ graph: g(k), args: {} }, { cache });
     expect(cache.size).toBe(3);
     await evaluate({ graph: g(1), args: {} }, { cache }); // 1 is now the most recent
