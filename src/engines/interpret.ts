@@ -20,6 +20,10 @@ export function runEqns(eqns: readonly Eqn[], values: readonly ValueInfo[], env:
 /** Runs one equation, writing its value into `out` (of the right size) or a new array, and into env. */
 export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: number, out?: Float64Array): void {
   const info = values[q.out];
+  if (q.op.sameData && values[q.args[0]].batched === info.batched) {
+    env[q.out] = env[q.args[0]];
+    return;
+  }
   const size = sizeOf(info.shape);
   const ins = q.args.map((a) => env[a] as Float64Array);
   const inShapes = q.args.map((a) => values[a].shape);

@@ -55,6 +55,7 @@ const reshapeOp: OpDef<{ shape: number[] }> = {
     return a.shape;
   },
   kernel: copyKernel,
+  sameData: true,
   jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.reshape(xDot, outShape)),
   vjp: ({ e, inShapes }, yBar) => [e.reshape(yBar, inShapes[0])],
 };
@@ -110,17 +111,35 @@ function resolveSlice(start: number, stop: number, step: number, n: number): [nu
   return [b, count];
 }
 
-/** Visits the input offset of every element of a strided box, in row-major order. */
-function forEachInBox(inShape: Shape, a: SliceAttrs, visit: (outIndex: number, inOffset: number) => void): void {
+/**
+ * The input offset of every element of a strided box, in row-major order. Kept per
+ * shape and box (kernels run many times on the same ones), up to a bound.
+ */
+const boxCache = new Map<string, Int32Array>();
+const BOX_CACHE_ENTRIES = 256;
+
+function boxOffsets(inShape: Shape, a: SliceAttrs): Int32Array {
+  const key = `${inShape.join(',')}|${a.begin.join(',')}|${a.step.join(',')}|${a.count.join(',')}`;
+  let offsets = boxCache.get(key);
+  if (offsets === undefined) {
+    offsets = computeBoxOffsets(inShape, a);
+    if (boxCache.size >= BOX_CACHE_ENTRIES) boxCache.delete(boxCache.keys().next().value as string);
+    boxCache.set(key, offsets);
+  }
+  return offsets;
+}
+
+function computeBoxOffsets(inShape: Shape, a: SliceAttrs): Int32Array {
   const rank = inShape.length;
   const strides = stridesOf(inShape);
   const n = sizeOf(a.count);
-  if (n === 0) return;
+  const offsets = new Int32Array(n);
+  if (n === 0) return offsets;
   const idx = new Int32Array(rank);
   let off = 0;
   for (let d = 0; d < rank; d++) off += a.begin[d] * strides[d];
   for (let o = 0; o < n; o++) {
-    visit(o, off);
+    offsets[o] = off;
     for (let d = rank - 1; d >= 0; d--) {
       idx[d]++;
       off += a.step[d] * strides[d];
@@ -129,6 +148,7 @@ function forEachInBox(inShape: Shape, a: SliceAttrs, visit: (outIndex: number, i
       idx[d] = 0;
     }
   }
+  return offsets;
 }
 
 const sliceOp: OpDef<SliceAttrs> = {
@@ -156,7 +176,8 @@ const sliceOp: OpDef<SliceAttrs> = {
   shape: (_s, a) => a.count,
   kernel(ins, [s], out, _o, a) {
     const x = ins[0];
-    forEachInBox(s, a, (o, off) => { out[o] = x[off]; });
+    const offsets = boxOffsets(s, a);
+    for (let o = 0; o < offsets.length; o++) out[o] = x[offsets[o]];
   },
   jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('slice', [xDot], attrs)),
   vjp: ({ e, attrs, inShapes }, yBar) => [e.apply('slice_scatter', [yBar], { ...attrs, shape: [...inShapes[0]] })],
@@ -172,7 +193,8 @@ const sliceScatterOp: OpDef<SliceAttrs & { shape: number[] }> = {
   kernel(ins, _s, out, _o, a) {
     const y = ins[0];
     out.fill(0);
-    forEachInBox(a.shape, a, (o, off) => { out[off] = y[o]; });
+    const offsets = boxOffsets(a.shape, a);
+    for (let o = 0; o < offsets.length; o++) out[offsets[o]] = y[o];
   },
   jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('slice_scatter', [xDot], attrs)),
   vjp: ({ e, attrs }, yBar) => [e.apply('slice', [yBar], { begin: attrs.begin, step: attrs.step, count: attrs.count })],
@@ -326,6 +348,7 @@ const stopGradientOp: OpDef<object> = {
   attrs: {},
   shape: ([s]) => s,
   kernel: copyKernel,
+  sameData: true,
 };
 
 export const shapeOps: OpDef[] = [

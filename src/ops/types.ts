@@ -46,6 +46,12 @@ export interface OpDef<A = any> {
    * compiled and interpreted results are the same bits.
    */
   readonly scalar?: (...xs: number[]) => number;
+  /**
+   * The output's elements are the argument's, in the same order (reshape,
+   * stop_gradient): the evaluator passes the argument's array on instead of copying.
+   * Safe because values are never written after they are computed.
+   */
+  readonly sameData?: boolean;
   /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */
   prepare?(wire: any, inShapes: readonly Shape[]): A;
   /** Output shape; throws ShapeError naming the argument when the arguments do not fit. */
