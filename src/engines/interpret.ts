@@ -25,8 +25,12 @@ export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: numbe
     return;
   }
   const size = sizeOf(info.shape);
-  const ins = q.args.map((a) => env[a] as Float64Array);
-  const inShapes = q.args.map((a) => values[a].shape);
+  const ins: Float64Array[] = [];
+  const inShapes: Shape[] = [];
+  for (const a of q.args) {
+    ins.push(env[a] as Float64Array);
+    inShapes.push(values[a].shape);
+  }
   if (!info.batched) {
     const o = out ?? new Float64Array(size);
     q.op.kernel(ins, inShapes, o, info.shape, q.attrs);

@@ -56,9 +56,15 @@ function chunkSize(emit: Emit, total: number): number {
   return Math.max(1, Math.min(total, Math.floor(BATCH_BUDGET / widest)));
 }
 
+/**
+ * Runs a derivative program on top of the primal's environment. It writes only
+ * slots past the primal's (every derivative program numbers its values from
+ * there), and computes every slot before reading it, so programs can share the
+ * environment one after another without copying it.
+ */
 function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k: number): Env {
-  const env = base.slice();
-  d.seeds.forEach((s, i) => { env[s] = seedData[i]; });
+  const env = base;
+  for (let i = 0; i < d.seeds.length; i++) env[d.seeds[i]] = seedData[i];
   execute(d.eqns, d.emit.values, env, k);
   return env;
 }
@@ -145,10 +151,20 @@ function buildHessian(plan: Plan, seeded: readonly number[]): Derived {
 
 /** Identity rows start..start+count of an n-element basis, as one batched seed. */
 function basisChunk(n: number, start: number, count: number): Float64Array {
+  const small = count * n <= SMALL_BASIS_ELEMENTS;
+  const key = `${n},${start},${count}`;
+  const hit = small ? basisCache.get(key) : undefined;
+  if (hit) return hit;
   const seed = new Float64Array(count * n);
   for (let r = 0; r < count; r++) seed[r * n + start + r] = 1;
+  if (small && basisCache.size < BASIS_CACHE_ENTRIES) basisCache.set(key, seed);
   return seed;
 }
+
+/** Small identity chunks are kept: programs only read their seeds, never write them. */
+const SMALL_BASIS_ELEMENTS = 4096;
+const BASIS_CACHE_ENTRIES = 1024;
+const basisCache = new Map<string, Float64Array>();
 
 function readResult(env: Env, v: ValueId | null, batched: boolean, size: number, k: number): Float64Array | null {
   if (v === null) return null;
@@ -180,35 +196,42 @@ function basisSweeps(
   directionIsRow: boolean,
 ): BlockResult {
   // blocks[g][r] holds d(result r)/d(group g) directions; we lay them out as the caller asks.
+  // Plain loops: for small graphs this bookkeeping costs as much as the arithmetic.
   const blocks: Tensor[][] = [];
   let directions = 0;
-  groupShapes.forEach((gShape, g) => {
+  const resultSizes = resultShapes.map(sizeOf);
+  for (let g = 0; g < groupShapes.length; g++) {
+    const gShape = groupShapes[g];
     const n = sizeOf(gShape);
-    const row: Tensor[] = resultShapes.map((rShape) => ({
-      shape: directionIsRow ? [...gShape, ...rShape] : [...rShape, ...gShape],
-      data: new Float64Array(n * sizeOf(rShape)),
-    }));
+    const row: Tensor[] = [];
+    for (let r = 0; r < resultShapes.length; r++) {
+      const shape = directionIsRow ? [...gShape, ...resultShapes[r]] : [...resultShapes[r], ...gShape];
+      row.push({ shape, data: new Float64Array(n * resultSizes[r]) });
+    }
     blocks.push(row);
-    if (n === 0) return;
+    if (n === 0) continue;
     const d = build(g);
     const c = chunkSize(d.emit, n);
     for (let start = 0; start < n; start += c) {
       const k = Math.min(c, n - start);
       const env = runDerived(d, base, [basisChunk(n, start, k)], k);
       directions += k;
-      d.results.forEach((v, r) => {
-        const m = sizeOf(resultShapes[r]);
+      for (let r = 0; r < d.results.length; r++) {
+        const v = d.results[r];
+        const m = resultSizes[r];
         const data = readResult(env, v, v !== null && d.emit.isBatched(v), m, k);
-        if (data === null) return;
+        if (data === null) continue;
         const out = row[r].data;
         if (directionIsRow) {
-          out.set(data.subarray(0, k * m), start * m);
+          out.set(k * m === data.length ? data : data.subarray(0, k * m), start * m);
+        } else if (k === 1 && n === 1) {
+          out.set(data.length === m ? data : data.subarray(0, m));
         } else {
           for (let q = 0; q < k; q++) for (let p = 0; p < m; p++) out[p * n + start + q] = data[q * m + p];
         }
-      });
+      }
     }
-  });
+  }
   return { blocks, directions };
 }
 
@@ -235,7 +258,13 @@ export function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResu
 }
 
 function transposeBlocks(blocks: Tensor[][], rows: number): Tensor[][] {
-  return Array.from({ length: rows }, (_, r) => blocks.map((row) => row[r]));
+  const out: Tensor[][] = [];
+  for (let r = 0; r < rows; r++) {
+    const row: Tensor[] = [];
+    for (const b of blocks) row.push(b[r]);
+    out.push(row);
+  }
+  return out;
 }
 
 /** One forward sweep with the given tangents (k = 1): the JVP of every output. */

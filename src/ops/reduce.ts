@@ -72,6 +72,18 @@ function groups(s: Shape, axes: readonly number[]): { index: Int32Array; count: 
   return g;
 }
 
+/** Every element in group 0: a reduction to one value needs no group map. */
+const oneGroups = new Map<number, Int32Array>();
+function oneGroup(n: number): Int32Array {
+  let g = oneGroups.get(n);
+  if (g === undefined) {
+    g = new Int32Array(n);
+    if (oneGroups.size >= GROUP_CACHE_ENTRIES) oneGroups.delete(oneGroups.keys().next().value as number);
+    oneGroups.set(n, g);
+  }
+  return g;
+}
+
 function computeGroups(s: Shape, axes: readonly number[]): { index: Int32Array; count: number } {
   const kept = reducedShape(s, axes, true);
   const strides = stridesOf(kept);
@@ -107,7 +119,8 @@ function reduction(name: string, fold: Fold, link: Link): OpDef<ReduceAttrs> {
     attrs: { axes: z.array(z.number().int()).optional(), keepdims: z.boolean().optional() },
     prepare: (wire, s) => ({ axes: prepareAxes(wire.axes, s[0].length), keepdims: wire.keepdims ?? false }),
     shape: (s, { axes, keepdims }) => reducedShape(s[0], axes, keepdims),
-    kernel: (ins, s, out, _os, { axes }) => fold(ins[0], groups(s[0], axes).index, out, groupSize(s[0], axes)),
+    kernel: (ins, s, out, _os, { axes }) =>
+      fold(ins[0], out.length === 1 ? oneGroup(ins[0].length) : groups(s[0], axes).index, out, groupSize(s[0], axes)),
     work: (s) => sizeOf(s[0]),
     jvp(ctx, [xDot]) {
       return xDot === null ? null : ctx.e.sum(link(ctx, xDot), ctx.attrs.axes, ctx.attrs.keepdims);
