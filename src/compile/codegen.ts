@@ -46,12 +46,15 @@ interface Group {
   batched: boolean;
 }
 
-/** Can q join a fused loop over `n` elements (batched or not)? */
-function fusible(q: Eqn, values: readonly ValueInfo[], group: Group | undefined): boolean {
+/**
+ * Can q join a fused loop over `n` elements? Batched and unbatched equations share
+ * a loop only when k = 1, where a batched value has the unbatched layout.
+ */
+function fusible(q: Eqn, values: readonly ValueInfo[], group: Group | undefined, k: number): boolean {
   if (!q.op.scalar || !q.op.elementwise) return false;
   const out = values[q.out];
   const n = sizeOf(out.shape);
-  if (group && (group.n !== n || group.batched !== out.batched)) return false;
+  if (group && (group.n !== n || (k > 1 && group.batched !== out.batched))) return false;
   // Every argument has the output's shape, or is a single element (hoisted out of the loop).
   return q.args.every((a) => sameShape(values[a].shape, out.shape) || sizeOf(values[a].shape) === 1);
 }
@@ -142,7 +145,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
 
   let group: Group | undefined;
   for (const q of eqns) {
-    if (fusible(q, values, group)) {
+    if (fusible(q, values, group, k)) {
       const info = values[q.out];
       group ??= { eqns: [], n: sizeOf(info.shape), batched: info.batched };
       group.eqns.push(q);
@@ -150,7 +153,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
     }
     if (group) emitGroup(group);
     group = undefined;
-    if (fusible(q, values, undefined)) {
+    if (fusible(q, values, undefined, k)) {
       group = { eqns: [q], n: sizeOf(values[q.out].shape), batched: values[q.out].batched };
     } else {
       emitStep(q);
