@@ -103,13 +103,52 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
   const parts = [`limits:${limits.maxNodes},${limits.maxElements}`];
   try {
     for (const k of Object.keys(raw).sort()) if (k !== 'nodes') parts.push(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])}`);
-    for (const i of order) parts.push(`node:${canonical(nodes[i])}`);
+    for (const i of order) parts.push(`node:${nodeText(nodes[i] as Record<string, unknown>)}`);
   } catch {
     return undefined;
   }
   const text = parts.join(';');
   // A small graph's canonical text is its own key (no hashing); a large one's is its SHA-256.
   return text.length <= SMALL_KEY_CHARS ? `c:${text}` : `h:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/**
+ * A node's canonical text: its keys sorted, each value as JSON.stringify writes it
+ * (fast, native), plus a note of every number JSON cannot tell apart (-0, NaN,
+ * ±Infinity), so that no two different nodes share a text. A nested object whose
+ * keys come in another order only gives another text: a miss, never a wrong hit.
+ */
+function nodeText(node: Record<string, unknown>): string {
+  let text = '';
+  for (const k of Object.keys(node).sort()) {
+    const v = node[k];
+    text += `${JSON.stringify(k)}:${JSON.stringify(v) ?? 'undefined'}${specialNumbers(v)},`;
+  }
+  return text;
+}
+
+/** Positions and kinds of -0, NaN and ±Infinity in a value ('' when there are none, as usual). */
+function specialNumbers(v: unknown, path = '', depth = 0): string {
+  if (depth > 100) throw new Error('too deep');
+  if (typeof v === 'number') {
+    if (Number.isFinite(v) && !Object.is(v, -0)) return '';
+    return `<${path}=${Object.is(v, -0) ? '-0' : String(v)}>`;
+  }
+  if (Array.isArray(v)) {
+    let out = '';
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'number' && Number.isFinite(x) && !Object.is(x, -0)) continue;
+      out += specialNumbers(x, `${path}.${i}`, depth + 1);
+    }
+    return out;
+  }
+  if (typeof v === 'object' && v !== null) {
+    let out = '';
+    for (const k of Object.keys(v)) out += specialNumbers((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+    return out;
+  }
+  return '';
 }
 
 /** JSON with object keys sorted; arrays in order. Throws on cycles (the caller treats that as "no key"). */
