@@ -7,14 +7,14 @@
  * per-direction weight is the slope (t(K) - t(1)) / (K - 1), the per-sweep weight
  * the intercept t(1) - slope, both divided by the op's work units; the
  * per-equation overhead comes from a long chain of scalar ops.
- * Times are medians of repeated runs.
+ * Times are medians of repeated runs of the compiled code (what the engines run).
  */
 import { writeFileSync } from 'node:fs';
 import { makePlan, type Plan } from '../src/analysis/plan.js';
 import { workOf, type CostWeights, type OpWeights } from '../src/analysis/cost.js';
 import { checkRequest } from '../src/graph/request.js';
 import { WIRE_OPS } from '../src/ops/registry.js';
-import { runEqns } from '../src/engines/interpret.js';
+import { execute } from '../src/compile/execute.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { forwardProgram, reverseProgram, runPrimal } from '../src/engines/sweeps.js';
 
@@ -96,7 +96,7 @@ function sweepNs(plan: Plan & { args: Tensor[] }, kind: 'jvp' | 'vjp', k: number
   return timeNs(() => {
     const env = primal.env.slice();
     d.seeds.forEach((s, i) => { env[s] = seeds[i]; });
-    runEqns(d.eqns, d.emit.values, env, k);
+    execute(d.eqns, d.emit.values, env, k);
   });
 }
 

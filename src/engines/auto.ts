@@ -15,7 +15,7 @@ export interface Choice {
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function formatNs(ns: number): string {
-  return ns < 1e3 ? `${ns.toPrecision(2)} ns` : ns < 1e6 ? `${(ns / 1e3).toPrecision(3)} µs` : `${(ns / 1e6).toPrecision(3)} ms`;
+  return ns < 1e3 ? `${Math.round(ns)} ns` : ns < 1e6 ? `${(ns / 1e3).toPrecision(3)} µs` : `${(ns / 1e6).toPrecision(3)} ms`;
 }
 
 export function chooseMode(plan: Plan, operation: Operation, weights: CostWeights = MEASURED_WEIGHTS): Choice {
