@@ -25,13 +25,20 @@ export interface Primal {
   values: Tensor[];
 }
 
+/** Slots an environment needs for the plan and every derivative program built on it so far. */
+const envSizes = new WeakMap<Plan, number>();
+
 export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   const { program, graph } = plan;
-  const env: Env = new Array(program.values.length);
-  graph.inputs.forEach((inp, i) => { env[inp.value] = args[i].data; });
+  // Sized for the derivative programs that will share it (see runDerived), and filled,
+  // so the array stays a dense one as they write their slots.
+  const env: Env = new Array(envSizes.get(plan) ?? program.values.length).fill(undefined);
+  const inputs = graph.inputs;
+  for (let i = 0; i < inputs.length; i++) env[inputs[i].value] = args[i].data;
   execute(plan.schedule, program.values, env, 1);
   // Copies: an output may be an argument (the caller's array) or a buffer compiled code reuses.
-  const values = plan.outputValues.map((v) => ({ shape: program.values[v].shape, data: (env[v] as Float64Array).slice() }));
+  const values: Tensor[] = [];
+  for (const v of plan.outputValues) values.push({ shape: program.values[v].shape, data: (env[v] as Float64Array).slice() });
   return { args, env, values };
 }
 
@@ -85,6 +92,7 @@ function memo(plan: Plan, key: string, build: () => Derived): Derived {
   if (d === undefined) {
     d = build();
     plan.memo.set(key, d);
+    envSizes.set(plan, Math.max(envSizes.get(plan) ?? 0, d.emit.values.length));
   }
   return d;
 }
