@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
+import { matmulRequest } from '../helpers/server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const graph = JSON.parse(readFileSync(new URL('../fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
@@ -72,19 +73,7 @@ describe('graceful shutdown', () => {
   test('a request in flight at SIGTERM completes with 200, then the process exits 0', async () => {
     const svc = await startService({});
     // About a second of work: a 700 x 700 product of two fills (no large body to send).
-    const heavy = {
-      graph: {
-        inputs: [],
-        nodes: [
-          { id: 'a', op: 'fill', shape: [700, 700], value: 0.5 },
-          { id: 'b', op: 'fill', shape: [700, 700], value: 2 },
-          { id: 'p', op: 'matmul', args: ['a', 'b'] },
-          { id: 's', op: 'sum', args: ['p'] },
-        ],
-        outputs: ['s'],
-      },
-      args: {},
-    };
+    const heavy = matmulRequest(700);
     let answeredAt = 0;
     const inFlight = fetch(`${svc.base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(heavy) })
       .then((r) => ((answeredAt = performance.now()), r));

@@ -9,19 +9,12 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, type Config } from '../../src/server/config.js';
 import { SEED_GRAPH, SEED_REQUEST } from '../../src/server/seed-example.js';
+import { useApps } from '../helpers/server.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const OPS = ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'] as const;
 
-const open: App[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((a) => a.app.close()));
-});
-async function appWith(config: Partial<Config> = {}, logStream?: NodeJS.WritableStream): Promise<App> {
-  const a = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', ...config }, logStream);
-  open.push(a);
-  return a;
-}
+const appWith = useApps();
 
 describe('health and readiness', () => {
   test('GET /healthz is 200 {status: ok}', async () => {

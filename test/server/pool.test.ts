@@ -15,36 +15,16 @@ import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
 import { callCost } from '../../src/server/placement.js';
 import { SEED_REQUEST } from '../../src/server/seed-example.js';
 import { prepare } from '../../src/api.js';
+import { matmulRequest, useApps } from '../helpers/server.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** sum(fill(n×n, 0.5) · fill(n×n, 2)) = n³. */
-const matmul = (n: number) => ({
-  graph: {
-    inputs: [],
-    nodes: [
-      { id: 'a', op: 'fill', shape: [n, n], value: 0.5 },
-      { id: 'b', op: 'fill', shape: [n, n], value: 2 },
-      { id: 'p', op: 'matmul', args: ['a', 'b'] },
-      { id: 's', op: 'sum', args: ['p'] },
-    ],
-    outputs: ['s'],
-  },
-  args: {},
-});
+const matmul = matmulRequest;
 const HEAVY = matmul(700);
 /** Estimated at about 9 ms (pooled at the default threshold), computed in a few tens of ms. */
 const MEDIUM = matmul(200);
 
-const open: App[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((a) => a.app.close()));
-});
-async function appWith(config: Partial<Config> = {}, logStream?: NodeJS.WritableStream): Promise<App> {
-  const a = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', ...config }, logStream);
-  open.push(a);
-  return a;
-}
+const appWith = useApps();
 async function listening(config: Partial<Config> = {}): Promise<App & { base: string }> {
   const a = await appWith(config);
   return { ...a, base: await a.app.listen({ port: 0, host: '127.0.0.1' }) };
