@@ -25,6 +25,7 @@ import { Worker } from 'node:worker_threads';
 import { buildApp } from '../src/server/app.js';
 import { DEFAULT_CONFIG } from '../src/server/config.js';
 import { PROBLEMS, request } from './problems.js';
+import { matmulRequest } from '../test/helpers/requests.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,19 +34,7 @@ const arg = (name: string, fallback: number): number => {
 const SECONDS = arg('seconds', 5);
 const CONNECTIONS = arg('connections', 4);
 
-const matmul = (n: number) => ({
-  graph: {
-    inputs: [],
-    nodes: [
-      { id: 'a', op: 'fill', shape: [n, n], value: 0.5 },
-      { id: 'b', op: 'fill', shape: [n, n], value: 2 },
-      { id: 'p', op: 'matmul', args: ['a', 'b'] },
-      { id: 's', op: 'sum', args: ['p'] },
-    ],
-    outputs: ['s'],
-  },
-  args: {},
-});
+const matmul = matmulRequest;
 const rosenbrock = PROBLEMS.find((p) => p.id === 'P3-1e5');
 if (!rosenbrock) throw new Error('bench/problems has no P3-1e5');
 
