@@ -5,6 +5,7 @@ import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { linalgOps } from './linalg.js';
 import { ShapeError, type OpDef } from './types.js';
 import { flat, indices } from '../../test/helpers/shapes.js';
+import { expectClose } from '../../test/helpers/numeric.js';
 
 const op = (name: string): OpDef => linalgOps.find((o) => o.name === name)!;
 
@@ -29,15 +30,7 @@ function thrown(f: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-function close(actual: Float64Array, expected: number[], tol = 1e-12): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    const a = actual[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) return;
-    const ok = Number.isFinite(e) && Math.abs(a - e) <= tol * Math.max(1, Math.abs(e));
-    expect(ok, `element ${i}: got ${a}, expected ${e}`).toBe(true);
-  });
-}
+const close = (actual: Float64Array, expected: number[], tol = 1e-12): void => expectClose(actual, expected, tol);
 
 /** NumPy matmul, spelled out: promote, broadcast batch indices one by one, triple loop, demote. */
 function refMatmul(a: Float64Array, as: Shape, b: Float64Array, bs: Shape): { shape: Shape; data: number[] } {

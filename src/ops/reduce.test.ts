@@ -5,6 +5,7 @@ import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { reduceOps } from './reduce.js';
 import { ShapeError, type OpDef } from './types.js';
 import { flat, indices } from '../../test/helpers/shapes.js';
+import { expectClose } from '../../test/helpers/numeric.js';
 
 const op = (name: string): OpDef => reduceOps.find((o) => o.name === name)!;
 
@@ -45,16 +46,7 @@ function run(name: string, x: Float64Array, shape: Shape, wire: object): { shape
   return { shape: outShape, data, attrs };
 }
 
-/** Equal elementwise (0 and -0 alike, NaN equals NaN), or within a relative tolerance when finite. */
-function close(actual: Float64Array, expected: number[], tol = 0): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    const a = actual[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) return;
-    const ok = Number.isFinite(e) && Math.abs(a - e) <= tol * Math.max(1, Math.abs(e));
-    expect(ok, `element ${i}: got ${a}, expected ${e}`).toBe(true);
-  });
-}
+const close = (actual: Float64Array, expected: number[], tol = 0): void => expectClose(actual, expected, tol);
 
 const arbShape = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 });
 const special = fc.constantFrom(0, -0, 1, -1, 2, 0.5, -3, Infinity, -Infinity, NaN);

@@ -16,7 +16,11 @@
  *                                  0 equals -0)
  *   ulpDistance(a, b)              how many doubles lie between a and b (0 when equal; Infinity when
  *                                  one is NaN and the other is not)
+ *   expectClose(actual, expected, tol)
+ *                                  asserts equal element for element (0 and -0 alike, NaN equals NaN)
+ *                                  or, when finite, within tol · max(1, |expected|), naming the element
  */
+import { expect } from 'vitest';
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -134,4 +138,14 @@ export function ulpDistance(a: number, b: number): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
   const d = ordinal(a) - ordinal(b);
   return Number(d < 0n ? -d : d);
+}
+
+export function expectClose(actual: Float64Array, expected: number[], tol: number): void {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => {
+    const a = actual[i];
+    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) return;
+    const ok = Number.isFinite(e) && Math.abs(a - e) <= tol * Math.max(1, Math.abs(e));
+    expect(ok, `element ${i}: got ${a}, expected ${e}`).toBe(true);
+  });
 }
