@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, jacobian } from '../index.js';
 import { checkGraph, DEFAULT_LIMITS, type Limits } from './check.js';
-import { DerivdError, type ErrorKind } from './errors.js';
+import { DerivdError } from './errors.js';
 import { checkRequest } from './request.js';
 import type { WireGraph } from './schema.js';
 import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';

@@ -102,7 +102,6 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  const examples = { jacobian: await seedExample() };
   if (config.corsOrigins !== null) await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
   await app.register(swagger, {
@@ -122,7 +121,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (input) => withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, examples),
+    transformObject: (input) => withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
