@@ -12,13 +12,15 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { Timings } from '../api.js';
 import type { Operation } from '../graph/schema.js';
+import { admission, clientError } from './admission.js';
 import type { Config } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
-import { computeRoutes } from './routes/compute.js';
+import { computeRoutes, withRetryAfter } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { seedExample } from './seed-example.js';
+import { Unavailable } from './shed.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,17 +73,32 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       ? new ComputePool({
           size: config.workers,
           budgetMs: config.computeBudgetMs,
+          maxQueue: config.maxQueue,
+          queueTimeoutMs: config.queueTimeoutMs,
+          heapMb: config.workerHeapMb,
           onThreadStart: () => metrics.poolThreadsStarted.inc(),
           onCancel: (reason) => metrics.poolCancelled.inc({ reason }),
+          onShed: (reason) => metrics.shed.inc({ reason }),
           onError: (err) => app.log.error({ err }, 'compute pool error'),
         })
       : null;
-  const metrics = createMetrics(pool); // the pool's callbacks above run only once threads start, after this
+  // The pool's callbacks above, and these gauges, run only later (threads, scrapes), once both exist.
+  const metrics = createMetrics(pool, { eventLoopDelayMs: () => app.memoryUsage().eventLoopDelay, saturated: () => readiness.state === 'ready' && readiness.saturated?.() === true });
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }), // one line per request, written in onResponse below
     bodyLimit: config.bodyLimit,
     keepAliveTimeout: config.keepAliveTimeoutMs,
+    // The whole request must arrive within requestTimeout. Node checks it every
+    // connectionsCheckingInterval (30 s by default): a tenth of the timeout, at most
+    // a second, keeps the real bound close to the configured one.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    http: { headersTimeout: Math.min(60_000, config.requestTimeoutMs), connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.ceil(config.requestTimeoutMs / 10))) },
+    clientErrorHandler: clientError,
+    // While draining, admission.ts answers compute requests 503 shutting-down as a
+    // problem, and /healthz, /readyz and /metrics keep answering (Fastify's own 503 would cover them all).
+    return503OnClosing: false,
     // Ids and names such as "__proto__" are plain data in derivd. JSON.parse makes them
     // own properties (no prototype is touched); the code reads them with Maps and hasOwn.
     onProtoPoisoning: 'ignore',
@@ -92,6 +109,9 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
+
+  // Beyond the cap Node drops new connections at once (0: no cap).
+  if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 
   // JSON only: Fastify would also parse text/plain; anything else is a 415.
   app.removeContentTypeParser('text/plain');
@@ -121,7 +141,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (input) => withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() }),
+    transformObject: (input) => withRetryAfter(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -150,6 +170,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   });
   app.addHook('preClose', async () => {
     readiness.state = 'draining';
+    pool?.drain(); // queued-but-unstarted pooled requests: 503 shutting-down
   });
   // onClose runs once in-flight requests have been answered; pool.close() still lets
   // any task left running finish before the threads are terminated.
@@ -159,7 +180,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
 
   app.setErrorHandler((err, request, reply) => {
     const p = toProblem(err, request);
-    if (p.status === 504 || p.status === 499) request.log.warn({ problem: { type: p.type, status: p.status }, ...(request.derivd ?? {}) }, p.detail);
+    if (err instanceof Unavailable) reply.header('retry-after', String(err.retryAfterS));
+    if (p.status === 504 || p.status === 503 || p.status === 499) request.log.warn({ problem: { type: p.type, status: p.status }, ...(request.derivd ?? {}) }, p.detail);
     else if (p.status >= 500) request.log.error({ err }, 'unhandled error');
     // Issue messages quote offending values (argument data): only their paths are logged.
     else request.log.debug({ problem: { type: p.type, status: p.status, code: (err as { code?: unknown }).code, paths: p.errors?.map((i) => i.path) } }, 'client error');
@@ -170,6 +192,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     return sendProblem(reply, { type, title, status, detail: `no route for ${request.method} ${request.url.split('?')[0]}`, instance: request.id });
   });
 
+  await admission(app, { config, pool, readiness, metrics });
   await app.register(healthRoutes, { readiness, metrics });
   await app.register(computeRoutes, { config, metrics, pool });
   return { app, readiness, metrics, pool };

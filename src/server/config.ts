@@ -2,7 +2,7 @@
  * Configuration from environment variables, validated once at start-up. Only
  * main.ts reads the environment; everything else takes a Config object.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -25,6 +25,20 @@ export const ConfigSchema = z.object({
     .describe('worker threads for heavy requests; auto: one per core (os.availableParallelism()); 0: no pool, everything runs inline'),
   INLINE_MAX_COST_MS: z.coerce.number().min(0).max(60_000).default(5).describe('requests estimated (cost model) above this run in the worker pool; it bounds the work done on the event loop'),
   COMPUTE_BUDGET_MS: int(1, 3_600_000).default(30_000).describe('longest computation of a pooled request (504 above; its worker is replaced)'),
+  MAX_QUEUE: z
+    .union([z.literal('auto'), int(0, 100_000)], { error: 'expected auto or a whole number from 0 to 100000' })
+    .default('auto')
+    .describe('pooled requests that may wait for a worker; beyond them, 503 overloaded; auto: 4 × WORKERS, at least 8'),
+  QUEUE_TIMEOUT_MS: int(1, 600_000).default(10_000).describe('longest wait for a worker: a pooled request not started by then gets 503 overloaded'),
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000).describe('compute requests get 503 overloaded while the event-loop delay is above this; 0: off'),
+  MEMORY_BUDGET_MB: z
+    .union([z.literal('auto'), int(0, 16 * 1024 * 1024)], { error: 'expected auto or a whole number of MiB' })
+    .default('auto')
+    .describe('process RSS in MiB above which compute requests get 503 overloaded; auto: 80 % of the memory limit (cgroup, else physical memory); 0: off'),
+  WORKER_HEAP_MB: int(16, 1024 * 1024).default(640).describe('V8 old-generation limit of each worker thread, in MiB; a worker past it is replaced and its request gets 503'),
+  REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000).describe('the whole request (headers and body) must arrive within this; else 408 and the connection is closed'),
+  CONNECTION_TIMEOUT_MS: int(0, 3_600_000).default(60_000).describe('a socket with no traffic for this long is closed (0: never); must exceed QUEUE_TIMEOUT_MS + COMPUTE_BUDGET_MS + the cut\'s grace'),
+  MAX_CONNECTIONS: int(0, 1_000_000).default(1024).describe('most open connections; further ones are refused at once (0: no cap)'),
 });
 
 export type Env = z.input<typeof ConfigSchema>;
@@ -47,6 +61,36 @@ export interface Config {
   inlineMaxCostMs: number;
   /** A pooled computation running longer than this is cut (504) and its worker terminated. */
   computeBudgetMs: number;
+  /** Pooled requests that may wait for a worker (503 beyond), and for how long at most. */
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** Shed compute requests above this event-loop delay (0: off). */
+  maxEventLoopDelayMs: number;
+  /** Shed compute requests while the process RSS is above this many MiB (0: off). */
+  memoryBudgetMb: number;
+  /** Each worker thread's old-generation heap limit, in MiB. */
+  workerHeapMb: number;
+  requestTimeoutMs: number;
+  /** Socket inactivity timeout (0: none). */
+  connectionTimeoutMs: number;
+  /** Connection cap (0: none). */
+  maxConnections: number;
+}
+
+/**
+ * How long past COMPUTE_BUDGET_MS a pooled computation may run before its worker is
+ * terminated (the cooperative check in the engines should have stopped it by then):
+ * a quarter of the budget, at least a second, so a cut worker is a rare fallback.
+ */
+export function cutGraceMs(budgetMs: number): number {
+  return Math.max(1000, Math.ceil(budgetMs / 4));
+}
+
+/** MEMORY_BUDGET_MB=auto: 80 % of the cgroup limit, or of physical memory when there is none. */
+function autoMemoryBudgetMb(): number {
+  const total = totalmem();
+  const limit = process.constrainedMemory(); // 0 or 2^64 when unconstrained, depending on the Node version
+  return Math.floor((0.8 * (limit > 0 && limit < total ? limit : total)) / MiB);
 }
 
 export class ConfigError extends Error {}
@@ -62,6 +106,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  // Clients waiting for a worker and then computing send and receive nothing: the idle
+  // socket timeout must outlast the longest wait plus the longest cut computation.
+  const longestMs = c.QUEUE_TIMEOUT_MS + c.COMPUTE_BUDGET_MS + cutGraceMs(c.COMPUTE_BUDGET_MS);
+  if (c.CONNECTION_TIMEOUT_MS > 0 && c.CONNECTION_TIMEOUT_MS <= longestMs) {
+    throw new ConfigError(
+      `invalid configuration:\n  CONNECTION_TIMEOUT_MS=${JSON.stringify(String(c.CONNECTION_TIMEOUT_MS))}: must exceed QUEUE_TIMEOUT_MS + COMPUTE_BUDGET_MS + max(1 s, COMPUTE_BUDGET_MS / 4) = ${longestMs} ms, or a waiting client's connection would be cut`,
+    );
+  }
+  const workers = c.WORKERS === 'auto' ? availableParallelism() : c.WORKERS;
   const origins = c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
   return {
     port: c.PORT,
@@ -73,9 +126,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: origins.length === 0 ? null : origins.includes('*') ? true : origins,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
-    workers: c.WORKERS === 'auto' ? availableParallelism() : c.WORKERS,
+    workers,
     inlineMaxCostMs: c.INLINE_MAX_COST_MS,
     computeBudgetMs: c.COMPUTE_BUDGET_MS,
+    // At least 8, so that 8 concurrent ordinary requests never see a 503 even with one worker.
+    maxQueue: c.MAX_QUEUE === 'auto' ? Math.max(8, 4 * workers) : c.MAX_QUEUE,
+    queueTimeoutMs: c.QUEUE_TIMEOUT_MS,
+    maxEventLoopDelayMs: c.MAX_EVENT_LOOP_DELAY_MS,
+    memoryBudgetMb: c.MEMORY_BUDGET_MB === 'auto' ? autoMemoryBudgetMb() : c.MEMORY_BUDGET_MB,
+    workerHeapMb: c.WORKER_HEAP_MB,
+    requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: c.CONNECTION_TIMEOUT_MS,
+    maxConnections: c.MAX_CONNECTIONS,
   };
 }
 

@@ -1,12 +1,14 @@
 /**
  * The service's entry point, and the only module that reads the environment,
  * listens, or handles signals. On SIGTERM or SIGINT: /readyz turns 503, the
- * listener closes (new connections are refused), in-flight requests finish, and
- * the process exits 0; past SHUTDOWN_TIMEOUT_MS it exits 1.
+ * listener closes (new connections are refused), in-flight requests finish, queued
+ * ones get 503, and the process exits 0 within SHUTDOWN_TIMEOUT_MS (shutdown.ts
+ * cuts what would overrun it); exit 1 only if even that fails.
  */
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { shutdown } from './shutdown.js';
 
 let config: Config;
 try {
@@ -22,7 +24,7 @@ const { app, pool } = await buildApp(config);
 closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down: draining in-flight requests');
-  await app.close();
+  await shutdown({ app, pool }, config.shutdownTimeoutMs);
 });
 
 try {
@@ -33,4 +35,4 @@ try {
 }
 // Start the worker threads now rather than on the first heavy request.
 pool?.start();
-app.log.info({ workers: config.workers, inlineMaxCostMs: config.inlineMaxCostMs, computeBudgetMs: config.computeBudgetMs }, pool ? 'compute pool started' : 'compute pool off: every request runs inline');
+app.log.info({ workers: config.workers, inlineMaxCostMs: config.inlineMaxCostMs, computeBudgetMs: config.computeBudgetMs, maxQueue: config.maxQueue, workerHeapMb: config.workerHeapMb, memoryBudgetMb: config.memoryBudgetMb }, pool ? 'compute pool started' : 'compute pool off: every request runs inline');

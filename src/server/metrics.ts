@@ -2,7 +2,8 @@
  * Prometheus metrics, one registry per app (tests build many apps): request counts
  * and latency by route pattern, method and status; engine runs by operation and
  * mode; where computations ran (inline or in the worker pool), pool cuts, and the
- * pool's threads, queue and utilisation; and the default process metrics.
+ * pool's threads, queue and utilisation; sheds, event-loop delay and saturation;
+ * and the default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -15,6 +16,16 @@ export interface Metrics {
   computations: Counter<'operation' | 'where'>;
   poolCancelled: Counter<'reason'>;
   poolThreadsStarted: Counter;
+  /** Compute requests turned away by admission control, by reason (shed.ts ShedReason). */
+  shed: Counter<'reason'>;
+}
+
+/** What the pressure gauges read at scrape time (under-pressure's latest sample). */
+export interface PressureGauges {
+  /** Mean event-loop delay over the last sample, in ms: what MAX_EVENT_LOOP_DELAY_MS is compared with. */
+  eventLoopDelayMs(): number;
+  /** 1 while /readyz says saturated. */
+  saturated(): boolean;
 }
 
 /** What the pool gauges read at scrape time. */
@@ -26,9 +37,14 @@ export interface PoolGauges {
   utilization: number;
 }
 
-export function createMetrics(pool?: PoolGauges | null): Metrics {
+export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauges): Metrics {
   const registry = new Registry();
+  // Among them nodejs_eventloop_lag_seconds and its min/max/mean/stddev/p50/p90/p99 since the last scrape.
   collectDefaultMetrics({ register: registry });
+  if (pressure) {
+    new Gauge({ name: 'derivd_event_loop_delay_seconds', help: 'Mean event-loop delay over the last second, as compared with MAX_EVENT_LOOP_DELAY_MS', registers: [registry], collect() { this.set(pressure.eventLoopDelayMs() / 1000); } });
+    new Gauge({ name: 'derivd_saturated', help: '1 while the service sheds compute requests (queue full or under pressure; /readyz says saturated)', registers: [registry], collect() { this.set(pressure.saturated() ? 1 : 0); } });
+  }
   if (pool) {
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
@@ -81,6 +97,12 @@ export function createMetrics(pool?: PoolGauges | null): Metrics {
     poolThreadsStarted: new Counter({
       name: 'derivd_pool_threads_started_total',
       help: 'Worker threads started, initially and to replace terminated ones',
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'derivd_shed_total',
+      help: 'Compute requests turned away by admission control, by reason: queue_full, queue_timeout, event_loop_delay, memory, shutting_down, worker_oom (503) or estimated_over_budget (422)',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

@@ -21,6 +21,7 @@
  */
 import { estimate, type Estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
+import type { Issue } from '../graph/errors.js';
 import type { Operation } from '../graph/schema.js';
 
 /**
@@ -99,4 +100,38 @@ export function callCost(plan: Plan, operation: Operation, mode: string, check: 
   const elements = resultElements(operation, e);
   ns += elements * ENCODE_NS_PER_ELEMENT;
   return { ms: ns / 1e6, resultElements: elements };
+}
+
+/**
+ * Cost-based admission: a pooled call is refused (422 estimated-over-budget) when
+ * its estimate alone is over OVER_BUDGET_FACTOR × COMPUTE_BUDGET_MS, instead of
+ * holding a worker for the whole budget and then getting a 504.
+ *
+ * The factor is 1 because the model errs low on heavy calls, never high: it prices
+ * compiled arithmetic calibrated on small, cache-resident tensors, and large ones
+ * run slower (measured estimate / CPU time 0.03 to 0.62 over ten heavy shapes:
+ * matmuls of 300 to 1000, elementwise chains over 10^6, large results, Hessians).
+ * So a call estimated over the budget would be cut anyway. A larger factor would
+ * let through the issue's reproducer, a 3162 × 3162 matmul estimated at 34 s
+ * against the 30 s budget (1.14 ×). On hardware faster than the calibration
+ * machine the model can err high: recalibrate there (npm run calibrate).
+ */
+export const OVER_BUDGET_FACTOR = 1;
+
+/** The issue to refuse a call with, or undefined when it may run. Pure: the worker calls it too. */
+export function overBudget(estimatedMs: number, budgetMs: number): Issue | undefined {
+  if (!(estimatedMs > OVER_BUDGET_FACTOR * budgetMs)) return undefined;
+  const s = (ms: number): string => `${Number((ms / 1000).toPrecision(3))} s`;
+  return {
+    path: 'graph',
+    message: `the cost model estimated ${s(estimatedMs)} of computation for this call, over COMPUTE_BUDGET_MS (${budgetMs} ms): it would be stopped before it finished. Send a smaller graph, or run it with a larger COMPUTE_BUDGET_MS`,
+  };
+}
+
+/** A call refused by overBudget (422, urn:derivd:problem:estimated-over-budget). */
+export class EstimatedOverBudget extends Error {
+  constructor(readonly issues: Issue[]) {
+    super(issues.map((i) => i.message).join('; '));
+    this.name = 'EstimatedOverBudget';
+  }
 }

@@ -6,7 +6,9 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
+import { EstimatedOverBudget } from './placement.js';
 import { ComputeBudgetExceeded, ComputeCancelled } from './pool.js';
+import { Overloaded, ShuttingDown, WorkerOutOfMemory } from './shed.js';
 
 export interface Problem {
   type: string;
@@ -28,6 +30,11 @@ export const PROBLEMS = {
   compute_budget_exceeded: { status: 504, type: 'urn:derivd:problem:compute-budget-exceeded', title: 'The computation exceeded the compute budget' },
   // nginx's "client closed request": only logs and metrics ever see it.
   client_closed: { status: 499, type: 'urn:derivd:problem:client-closed-request', title: 'The client closed the connection before the result' },
+  overloaded: { status: 503, type: 'urn:derivd:problem:overloaded', title: 'The service is saturated; retry after Retry-After seconds' },
+  shutting_down: { status: 503, type: 'urn:derivd:problem:shutting-down', title: 'The service is shutting down; retry on another instance' },
+  estimated_over_budget: { status: 422, type: 'urn:derivd:problem:estimated-over-budget', title: 'The call is estimated to take longer than the compute budget' },
+  worker_out_of_memory: { status: 503, type: 'urn:derivd:problem:worker-out-of-memory', title: 'The worker computing the request ran out of memory' },
+  request_timeout: { status: 408, type: 'about:blank', title: 'Request Timeout' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
@@ -54,6 +61,10 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   }
   if (err instanceof ComputeBudgetExceeded) return problem(PROBLEMS.compute_budget_exceeded, err.message, request);
   if (err instanceof ComputeCancelled) return problem(PROBLEMS.client_closed, err.message, request);
+  if (err instanceof EstimatedOverBudget) return problem(PROBLEMS.estimated_over_budget, err.message, request, err.issues);
+  if (err instanceof Overloaded) return problem(PROBLEMS.overloaded, err.message, request);
+  if (err instanceof ShuttingDown) return problem(PROBLEMS.shutting_down, err.message, request);
+  if (err instanceof WorkerOutOfMemory) return problem(PROBLEMS.worker_out_of_memory, err.message, request);
   const e = err as FastifyError;
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -11,6 +11,7 @@ import { operations, type Timings } from '../api.js';
 import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
 import type { Limits } from '../graph/check.js';
 import type { Operation } from '../graph/schema.js';
+import { warmUp } from './warmup.js';
 
 export interface PoolTask {
   operation: Operation;
@@ -23,10 +24,14 @@ export interface PoolTask {
 
 export type PoolOutcome =
   | { ok: true; json: string; mode?: string; timings: Timings }
-  /** A DerivdError does not survive structured cloning as one: it comes back as data. */
-  | { ok: false; kind: ErrorKind; issues: Issue[] };
+  /**
+   * A DerivdError does not survive structured cloning as one: it comes back as data.
+   * `estimated_over_budget`: refused by placement.ts's overBudget (422) for a graph
+   * first planned here.
+   */
+  | { ok: false; kind: ErrorKind | 'estimated_over_budget'; issues: Issue[] };
 
-export default async function compute(task: PoolTask): Promise<PoolOutcome> {
+export async function compute(task: PoolTask): Promise<PoolOutcome> {
   task.started?.postMessage({ threadId });
   try {
     const result = await operations[task.operation](task.body, { limits: task.limits, output: 'json' });
@@ -36,3 +41,11 @@ export default async function compute(task: PoolTask): Promise<PoolOutcome> {
     throw err;
   }
 }
+
+/**
+ * Piscina awaits a default export that is a promise before it reports the thread
+ * ready, so no task reaches this thread before the warm-up is done (warmup.ts).
+ * Not a top-level await: under tsx the worker loads through its CommonJS hook,
+ * which cannot compile one.
+ */
+export default warmUp().then(() => compute);

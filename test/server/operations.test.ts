@@ -3,7 +3,7 @@
  * document and Swagger UI, CORS, configuration from the environment, and the one
  * JSON log line per request (which never carries argument data).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
@@ -121,7 +121,7 @@ describe('the OpenAPI document and Swagger UI', () => {
     for (const op of OPS) {
       const post = doc.paths[`/v1/${op}`]?.post;
       expect(post, op).toBeDefined();
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415', '422', '504']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415', '422', '503', '504']);
       expect(post.responses['400'].content).toHaveProperty(['application/problem+json']);
     }
     expect(doc.paths).not.toHaveProperty(['/openapi.json']);
@@ -188,8 +188,13 @@ describe('CORS', () => {
 
 describe('configuration', () => {
   const MiB = 1024 * 1024;
+  // MEMORY_BUDGET_MB=auto: 80 % of the cgroup limit, else of physical memory.
+  const limit = process.constrainedMemory();
+  const autoBudgetMb = Math.floor((0.8 * (limit > 0 && limit < totalmem() ? limit : totalmem())) / MiB);
   const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
-    workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000 };
+    workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
+    maxQueue: Math.max(8, 4 * availableParallelism()), queueTimeoutMs: 10_000, maxEventLoopDelayMs: 1000, memoryBudgetMb: autoBudgetMb, workerHeapMb: 640,
+    requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024 };
 
   test('defaults are the documented ones', () => {
     expect(loadConfig({})).toEqual(DOCUMENTED);
@@ -205,12 +210,21 @@ describe('configuration', () => {
       PORT: '3000', HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: '1024', MAX_NODES: '50', MAX_ELEMENTS: '1000',
       CORS_ORIGINS: ' https://a.example , https://b.example,', SHUTDOWN_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '0',
       WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000',
+      MAX_QUEUE: '5', QUEUE_TIMEOUT_MS: '2000', MAX_EVENT_LOOP_DELAY_MS: '0', MEMORY_BUDGET_MB: '900', WORKER_HEAP_MB: '300',
+      REQUEST_TIMEOUT_MS: '4000', CONNECTION_TIMEOUT_MS: '5000', MAX_CONNECTIONS: '0',
     });
     expect(c).toEqual({
       port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
       corsOrigins: ['https://a.example', 'https://b.example'], shutdownTimeoutMs: 500, keepAliveTimeoutMs: 0,
       workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000,
+      maxQueue: 5, queueTimeoutMs: 2000, maxEventLoopDelayMs: 0, memoryBudgetMb: 900, workerHeapMb: 300,
+      requestTimeoutMs: 4000, connectionTimeoutMs: 5000, maxConnections: 0,
     });
+    expect(loadConfig({ WORKERS: '1' }).maxQueue).toBe(8); // auto: 4 × WORKERS, at least 8
+    expect(loadConfig({ WORKERS: '4' }).maxQueue).toBe(16);
+    expect(loadConfig({ MEMORY_BUDGET_MB: '0' }).memoryBudgetMb).toBe(0);
+    expect(loadConfig({ CONNECTION_TIMEOUT_MS: '0', COMPUTE_BUDGET_MS: '600000' }).connectionTimeoutMs).toBe(0); // 0: no idle timeout, nothing to outlast
+    expect(loadConfig({ QUEUE_TIMEOUT_MS: '1000', COMPUTE_BUDGET_MS: '1000', CONNECTION_TIMEOUT_MS: '3001' }).connectionTimeoutMs).toBe(3001); // 1 + 1 + 1 s
     expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
     expect(loadConfig({ WORKERS: '0' }).workers).toBe(0);
     expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe(true);
@@ -241,6 +255,15 @@ describe('configuration', () => {
     [{ WORKERS: '1.5' }, 'WORKERS="1.5"'],
     [{ INLINE_MAX_COST_MS: '-1' }, 'INLINE_MAX_COST_MS="-1"'],
     [{ COMPUTE_BUDGET_MS: '0' }, 'COMPUTE_BUDGET_MS="0"'],
+    [{ MAX_QUEUE: 'lots' }, 'MAX_QUEUE="lots"'],
+    [{ QUEUE_TIMEOUT_MS: '0' }, 'QUEUE_TIMEOUT_MS="0"'],
+    [{ MEMORY_BUDGET_MB: '-1' }, 'MEMORY_BUDGET_MB="-1"'],
+    [{ WORKER_HEAP_MB: '8' }, 'WORKER_HEAP_MB="8"'],
+    [{ REQUEST_TIMEOUT_MS: '0' }, 'REQUEST_TIMEOUT_MS="0"'],
+    [{ MAX_CONNECTIONS: '-5' }, 'MAX_CONNECTIONS="-5"'],
+    // the idle-socket timeout must outlast a queue wait plus a cut computation: 10 s + 30 s + 7.5 s
+    [{ CONNECTION_TIMEOUT_MS: '40000' }, 'CONNECTION_TIMEOUT_MS="40000": must exceed QUEUE_TIMEOUT_MS + COMPUTE_BUDGET_MS'],
+    [{ COMPUTE_BUDGET_MS: '60000' }, 'CONNECTION_TIMEOUT_MS="60000": must exceed'],
   ])('%o is a ConfigError naming the variable and its value', (env, named) => {
     const err = error(env);
     expect(err.message).toMatch(/^invalid configuration:\n/);

@@ -9,17 +9,20 @@
  * more than about that much compute for one request and needs no budget for them;
  * the others are re-run in a worker from the same body (a structured clone), which
  * returns the same envelope (timings from its run) already serialized. A pooled
- * call past COMPUTE_BUDGET_MS is cut with a 504 and its worker replaced; one whose
- * client goes away is dropped. Without a pool, requests run inline unestimated.
+ * call estimated over COMPUTE_BUDGET_MS is refused at once (422); one past it is
+ * cut with a 504 and its worker replaced; one whose client goes away is dropped;
+ * the pool sheds (503) when its queue is full or the wait too long. Without a
+ * pool, requests run inline unestimated.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { prepare, respond, type Result, type Timings } from '../../api.js';
 import { DerivdError } from '../../graph/errors.js';
 import { OPERATIONS, RequestSchemas, type Operation } from '../../graph/schema.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { callCost } from '../placement.js';
+import { callCost, EstimatedOverBudget, overBudget } from '../placement.js';
 import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
@@ -38,9 +41,19 @@ const PROBLEM_RESPONSES = {
   400: problem('The body is not JSON, or does not match the schema (unknown op, wrongly typed attribute, ...)'),
   413: problem('The body or the graph is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_ELEMENTS)'),
   415: problem('The content type is not application/json'),
-  422: problem('Valid structure, but not a valid graph or call (cycle, shape mismatch, unknown reference, ...)'),
+  422: problem('Valid structure, but not a valid graph or call (cycle, shape mismatch, unknown reference, ...), or a call the cost model estimates over COMPUTE_BUDGET_MS (urn:derivd:problem:estimated-over-budget)'),
+  503: problem('Not computed: the service is saturated (urn:derivd:problem:overloaded: queue full, queue wait over QUEUE_TIMEOUT_MS, event-loop delay or memory over budget), shutting down (urn:derivd:problem:shutting-down), or the worker ran out of memory (urn:derivd:problem:worker-out-of-memory); retry after Retry-After seconds'),
   504: problem('A computation run in the worker pool took longer than COMPUTE_BUDGET_MS and was stopped'),
 };
+
+/** Adds the Retry-After header to every 503 of the compute routes (the zod transform keeps only content). */
+export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+  for (const op of OPERATIONS) {
+    const unavailable = doc.paths?.[`/v1/${op}`]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
+    if (unavailable) unavailable.headers = { 'Retry-After': { description: 'whole seconds to wait before retrying (at least 1)', schema: { type: 'integer', minimum: 1 } } };
+  }
+  return doc;
+}
 
 /** Server-Timing: one metric per stage, durations in milliseconds (pooled: then the wait for a worker). */
 export function serverTiming(t: Timings, queueMs?: number): string {
@@ -79,6 +92,11 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
           request.derivd = { operation: op, mode: op === 'evaluate' ? undefined : prepared.mode, where: 'inline', estimatedMs: round3(cost.ms) };
           if (cost.ms > config.inlineMaxCostMs) {
             request.derivd.where = 'pool';
+            const refusal = overBudget(cost.ms, config.computeBudgetMs);
+            if (refusal) {
+              metrics.shed.inc({ reason: 'estimated_over_budget' });
+              throw new EstimatedOverBudget([refusal]);
+            }
             // A client that leaves (the response closes unfinished) cancels the task.
             const gone = new AbortController();
             const onClose = (): void => {
@@ -87,7 +105,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
             reply.raw.once('close', onClose);
             let run;
             try {
-              run = await pool.run({ operation: op, body, limits }, gone.signal);
+              run = await pool.run({ operation: op, body, limits }, { signal: gone.signal, estimatedMs: cost.ms });
             } catch (err) {
               if (err instanceof ComputeBudgetExceeded) request.derivd.threadId = err.threadId; // the worker terminated
               throw err;
@@ -95,7 +113,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
               reply.raw.off('close', onClose);
             }
             const { outcome } = run;
-            if (!outcome.ok) throw new DerivdError(outcome.kind, outcome.issues);
+            if (!outcome.ok) throw outcome.kind === 'estimated_over_budget' ? new EstimatedOverBudget(outcome.issues) : new DerivdError(outcome.kind, outcome.issues);
             Object.assign(request.derivd, { mode: outcome.mode, timings: outcome.timings, queueMs: run.queueMs, threadId: run.threadId });
             metrics.computations.inc({ operation: op, where: 'pool' });
             if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });

@@ -4,16 +4,25 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../metrics.js';
 import { HealthSchema } from '../schemas.js';
 
-/** starting: not yet taking compute requests; ready; draining: shutting down. */
-export interface Readiness { state: 'starting' | 'ready' | 'draining' }
+/**
+ * starting: not yet taking compute requests; ready; draining: shutting down.
+ * `saturated` (admission.ts): true while compute requests would be shed.
+ */
+export interface Readiness {
+  state: 'starting' | 'ready' | 'draining';
+  saturated?: () => boolean;
+}
 
 export async function healthRoutes(app: FastifyInstance, { readiness, metrics }: { readiness: Readiness; metrics: Metrics }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }));
   typed.get(
     '/readyz',
-    { schema: { summary: 'Ready for compute requests (503 while starting or draining)', tags: ['operations'], response: { 200: HealthSchema, 503: HealthSchema } } },
-    async (_req, reply) => reply.code(readiness.state === 'ready' ? 200 : 503).send({ status: readiness.state }),
+    { schema: { summary: 'Ready for compute requests (503 while starting, draining or saturated)', tags: ['operations'], response: { 200: HealthSchema, 503: HealthSchema } } },
+    async (_req, reply) => {
+      const status = readiness.state === 'ready' && readiness.saturated?.() ? 'saturated' : readiness.state;
+      return reply.code(status === 'ready' ? 200 : 503).send({ status });
+    },
   );
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_req, reply) => {
     reply.type(metrics.registry.contentType);
