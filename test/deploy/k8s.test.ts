@@ -1,7 +1,7 @@
 /**
  * deploy/k8s: every manifest parses, is valid against the Kubernetes API schemas
  * (kubernetes-models), and keeps the invariants that tie the resources to each other
- * and to derivd (ports, probes, drain timing, workers, security).
+ * and to derivd (ports, probes, drain timing, workers, memory, security).
  *
  * The schemas catch wrong types and missing required fields, not unknown fields (a
  * misspelt key is ignored, as the API server would drop it): the invariants below
@@ -25,6 +25,15 @@ const KUSTOMIZATION = 'kustomization.yaml';
 const COMMON_LABELS = { 'app.kubernetes.io/name': 'derivd', 'app.kubernetes.io/instance': 'derivd' };
 /** Seconds left between the end of the drain (SHUTDOWN_TIMEOUT_MS) and SIGKILL, at least. */
 const GRACE_MARGIN_S = 2;
+
+/**
+ * README "Sizing memory": MiB for Node, the code and the idle main thread, and a
+ * worker's own overhead beside its heap (measured idle RSS: 104 MiB without workers,
+ * about 25 more per warm worker); a worker's heap must hold a response 2.5 times; the
+ * memory budget sheds at 80 % of the limit at most.
+ */
+const MEMORY = { baseMiB: 100, perWorkerMiB: 30, heapPerResponse: 2.5, maxBudgetShare: 0.8 };
+const MiB = 2 ** 20;
 
 interface Kustomization {
   apiVersion?: string;
@@ -109,6 +118,18 @@ function container(m: Manifests): IContainer {
 
 function env(c: IContainer, name: string): string | undefined {
   return c.env?.find((e) => e.name === name)?.value;
+}
+
+/**
+ * A setting's value in the manifest, else its default from the config schema, else
+ * `fallback` (the issue's default, for CACHE_BYTES and MAX_RESPONSE_BYTES until they
+ * are in the schema of this branch).
+ */
+function setting(c: IContainer, name: string, fallback?: number): number {
+  const given = env(c, name);
+  if (given !== undefined) return Number(given);
+  const schema = (ConfigSchema.shape as Record<string, { parse(v: unknown): unknown } | undefined>)[name];
+  return schema ? Number(schema.parse(undefined)) : Number(fallback);
 }
 
 /** The container port a probe or Service targets, by name or number. */
@@ -264,6 +285,31 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     return p;
   },
 
+  'the memory limit covers the process (heaps, cache, a response in flight), WORKER_HEAP_MB holds a response, MEMORY_BUDGET_MB sheds below the limit': (m) => {
+    const p: string[] = [];
+    const c = container(m);
+    const limitMiB = bytes(c.resources?.limits?.memory) / MiB;
+    const workersVar = c.env?.find((e) => e.name === 'WORKERS');
+    const workers = workersVar?.valueFrom?.resourceFieldRef ? Math.ceil(cpuCores(c.resources?.limits?.cpu)) : Number(workersVar?.value);
+    const heapMiB = setting(c, 'WORKER_HEAP_MB');
+    const cacheMiB = setting(c, 'CACHE_BYTES', 64 * MiB) / MiB;
+    const responseMiB = setting(c, 'MAX_RESPONSE_BYTES', 256 * MiB) / MiB;
+    const budget = env(c, 'MEMORY_BUDGET_MB');
+    if (!(limitMiB > 0) || !(workers > 0)) return [`memory limit ${c.resources?.limits?.memory} or WORKERS ${workers} unreadable`];
+    const need = MEMORY.baseMiB + cacheMiB + workers * (heapMiB + MEMORY.perWorkerMiB) + 2 * responseMiB;
+    if (need > limitMiB) p.push(`memory limit ${limitMiB} MiB < ${MEMORY.baseMiB} + CACHE_BYTES ${cacheMiB} + ${workers} x (WORKER_HEAP_MB ${heapMiB} + ${MEMORY.perWorkerMiB}) + 2 x MAX_RESPONSE_BYTES ${responseMiB} = ${need} MiB`);
+    if (heapMiB < MEMORY.heapPerResponse * responseMiB) p.push(`WORKER_HEAP_MB ${heapMiB} < ${MEMORY.heapPerResponse} x MAX_RESPONSE_BYTES ${responseMiB} MiB: a worker could not build the largest response`);
+    // auto is 80 % of the cgroup limit, which is this limit: in step by construction.
+    if (budget !== 'auto') {
+      const budgetMiB = Number(budget);
+      const idleMiB = MEMORY.baseMiB + cacheMiB + workers * MEMORY.perWorkerMiB;
+      if (!(budgetMiB > 0)) p.push(`MEMORY_BUDGET_MB is ${budget ?? 'unset (auto)'}; set it, sized to the limit`);
+      else if (budgetMiB > MEMORY.maxBudgetShare * limitMiB) p.push(`MEMORY_BUDGET_MB ${budgetMiB} above ${MEMORY.maxBudgetShare * 100} % of the ${limitMiB} MiB limit: no room left for admitted work`);
+      else if (budgetMiB < 2 * idleMiB) p.push(`MEMORY_BUDGET_MB ${budgetMiB} under twice the idle process (${idleMiB} MiB): it would shed ordinary load`);
+    }
+    return p;
+  },
+
   'every env var is a derivd setting, and the literal values pass its configuration check': (m) => {
     const p: string[] = [];
     const known = Object.keys(ConfigSchema.shape);
@@ -379,6 +425,9 @@ describe('the checks reject broken manifests', () => {
     ['a PDB selecting other pods', (m) => void (m.pdb.spec!.selector!.matchLabels = { 'app.kubernetes.io/name': 'other' }), /PDB selector/],
     ['a file left out of the kustomization', (m) => void m.kustomization.resources!.pop(), /does not list/],
     ['a misspelt setting', (m) => void container(m).env!.push({ name: 'SHUTDOWN_TIMEOUT', value: '5000' }), /SHUTDOWN_TIMEOUT is not a derivd setting/],
+    ['the old 1Gi limit with 640 MiB worker heaps', (m) => void (container(m).resources!.limits!.memory = '1Gi'), /memory limit 1024 MiB < .* = 2016 MiB/],
+    ['a worker heap too small for a response', (m) => void (container(m).env!.find((e) => e.name === 'WORKER_HEAP_MB')!.value = '256'), /WORKER_HEAP_MB 256 < 2.5 x MAX_RESPONSE_BYTES 256 MiB/],
+    ['a memory budget at the limit', (m) => void (container(m).env!.find((e) => e.name === 'MEMORY_BUDGET_MB')!.value = '2048'), /MEMORY_BUDGET_MB 2048 above 80 %/],
   ];
   for (const [what, mutate, problem] of mutations) {
     test(`an invariant reports ${what}`, () => {
