@@ -1,6 +1,8 @@
 /**
  * Shared pieces of the HTTP tests (heavy requests are in requests.ts):
  *   useApps()          an appWith(config, logStream?) that builds apps (silent logs) and closes them after each test
+ *   waitFor, sleep     polling with a bound
+ *   metric(app, name, labels?)  a sample sum from /metrics
  */
 import { afterEach } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
@@ -18,4 +20,28 @@ export function useApps(): (config?: Partial<Config>, logStream?: NodeJS.Writabl
     open.push(a);
     return a;
   };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 5 ms; throws after `timeoutMs`. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** From /metrics: the sum of the samples of `name` with (at least) these labels; 0 when none. */
+export async function metric({ app }: Pick<App, 'app'>, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
+import { startService } from '../helpers/process.js';
 import { matmulRequest } from '../helpers/server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,31 +44,6 @@ describe('a listening server', () => {
     expect(body.stats).toMatchObject({ directions: 1, activeNodes: 9, inactiveNodes: 1 });
   });
 });
-
-/** Starts src/server/main.ts on a free port; resolves with its base URL once it listens. */
-function startService(env: Record<string, string>): Promise<{ child: ReturnType<typeof spawn>; base: string; exited: Promise<number | null>; log: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 20_000);
-    const onData = (chunk: Buffer): void => {
-      out += chunk.toString();
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: m[1], exited, log: () => out });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', () => reject(new Error(`service exited early:\n${out}`)));
-  });
-}
 
 describe('graceful shutdown', () => {
   test('a request in flight at SIGTERM completes with 200, then the process exits 0', async () => {

@@ -1,0 +1,81 @@
+/**
+ * Graceful shutdown that loses nothing (issue 8, item 7), with the real entry point
+ * in a child process: at SIGTERM the request computing finishes (200), the requests
+ * queued behind it get 503 shutting-down with Retry-After, an idle keep-alive
+ * connection is closed cleanly, and the process exits 0. Work that would overrun
+ * SHUTDOWN_TIMEOUT_MS is cut in time with the same 503, and the exit is still 0.
+ * (Before: 70 in-flight requests were reset and the process exited 1.)
+ */
+import { connect } from 'node:net';
+import { describe, expect, test } from 'vitest';
+import { startService } from '../helpers/process.js';
+import { matmulRequest, sleep, waitFor } from '../helpers/server.js';
+
+const post = (base: string, body: unknown) =>
+  fetch(`${base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** A sample from the service's /metrics (0 when absent). */
+async function gauge(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** A keep-alive connection that has been answered once and now sits idle; resolves how it ended. */
+async function idleKeepAlive(base: string): Promise<{ closed: Promise<{ error: boolean; extra: string }> }> {
+  const { port } = new URL(base);
+  const socket = connect(Number(port), '127.0.0.1');
+  let data = '';
+  let error = false;
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (data += d));
+  socket.on('error', () => (error = true));
+  socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+  await waitFor('the keep-alive answer', () => data.includes('{"status":"ok"}'));
+  const answered = data.length;
+  return { closed: new Promise((resolve) => socket.on('close', () => resolve({ error, extra: data.slice(answered) }))) };
+}
+
+describe('SIGTERM', () => {
+  test('in-flight finishes, queued gets 503 shutting-down, idle keep-alive closes cleanly, exit 0', async () => {
+    const svc = await startService({ WORKERS: '1', SHUTDOWN_TIMEOUT_MS: '8000' });
+    const idle = await idleKeepAlive(svc.base);
+    const inFlight = post(svc.base, matmulRequest(700));
+    await waitFor('the first request to compute', async () => (await gauge(svc.base, 'derivd_pool_running')) === 1);
+    const queued = [post(svc.base, matmulRequest(200)), post(svc.base, matmulRequest(201))];
+    await waitFor('two requests queued', async () => (await gauge(svc.base, 'derivd_pool_queue_size')) === 2);
+
+    const t0 = performance.now();
+    svc.child.kill('SIGTERM');
+    for (const res of await Promise.all(queued)) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(await res.json()).toMatchObject({ type: 'urn:derivd:problem:shutting-down', status: 503 });
+    }
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(700 ** 3);
+    expect(await idle.closed).toEqual({ error: false, extra: '' }); // a clean FIN, nothing more written
+    expect(await svc.exited).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(8000);
+  }, 60_000);
+
+  test('a computation that would overrun SHUTDOWN_TIMEOUT_MS is cut with 503 shutting-down, and the exit is 0 in time', async () => {
+    const timeoutMs = 2000;
+    const svc = await startService({ WORKERS: '1', SHUTDOWN_TIMEOUT_MS: String(timeoutMs) });
+    // Seconds of work (estimated under the 30 s budget, so admitted).
+    const long = post(svc.base, matmulRequest(1500));
+    await waitFor('the long request to compute', async () => (await gauge(svc.base, 'derivd_pool_running')) === 1);
+    await sleep(100);
+    const t0 = performance.now();
+    svc.child.kill('SIGTERM');
+    const res = await long;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.json()).toMatchObject({ type: 'urn:derivd:problem:shutting-down', detail: expect.stringContaining('in time') });
+    expect(await svc.exited).toBe(0); // close-with-grace exits 1 if the drain overruns the timeout
+    expect(performance.now() - t0).toBeLessThan(timeoutMs + 1000);
+    expect(svc.log()).toMatch(/cutting pooled computations still running/);
+  }, 60_000);
+});
