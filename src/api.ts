@@ -9,6 +9,7 @@
  *   differentiate  the chosen engine                          (differentiateMs)
  */
 import { chooseMode } from './engines/auto.js';
+import { withDeadline } from './engines/deadline.js';
 import { engineNames, findEngine } from './engines/registry.js';
 import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
@@ -34,6 +35,11 @@ export interface Options {
    * 'packed': {shape, data: Float64Array}.
    */
   output?: 'nested' | 'json' | 'packed';
+  /**
+   * Milliseconds the call may compute: past them it stops between two steps and
+   * throws ComputeDeadlineExceeded (the thread stays usable). Default: no limit.
+   */
+  budgetMs?: number;
 }
 
 export type OutTensor = NestedNumbers | NestedValue | Tensor;
@@ -88,11 +94,15 @@ const now = (): number => performance.now();
 const ms = (t: number): number => Math.round(t * 1000) / 1000;
 
 async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
-  return respond(prepare(operation, request, options), options);
+  return withDeadline(options.budgetMs, () => respond(prepare(operation, request, options), options));
 }
 
 /** Evaluates and differentiates a prepared call at its own arguments, into the result envelope. */
 export function respond(call: Prepared, options: Options = {}): Result {
+  return withDeadline(options.budgetMs, () => respondNow(call, options));
+}
+
+function respondNow(call: Prepared, options: Options): Result {
   const { request: req, operation } = call;
   const t2 = now();
   const primal = runPrimal(call.plan, req.args);
@@ -309,5 +319,7 @@ export const vjp = (request: Request | unknown, options?: Options): Promise<Resu
 export const hessian = (request: Request | unknown, options?: Options): Promise<Result> => run('hessian', request, options);
 /** Hessian times `vector`, per active input. */
 export const hvp = (request: Request | unknown, options?: Options): Promise<Result> => run('hvp', request, options);
+
+export { ComputeDeadlineExceeded } from './engines/deadline.js';
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

@@ -13,6 +13,7 @@
  */
 import type { Eqn, ValueId, ValueInfo } from '../graph/program.js';
 import { sameShape, sizeOf } from '../tensor/tensor.js';
+import { checkDeadline } from '../engines/deadline.js';
 import { evalEqn, type Env } from '../engines/interpret.js';
 import { instantiate } from './new-function.js';
 
@@ -130,7 +131,8 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
       body.push(`r${int(q.out)}[o + i] = ${name};`);
     }
     const directions = g.batched ? k : 1;
-    lines.push('{', ...pre.map((l) => `  ${l}`));
+    lines.push('{', '  C();'); // a fused loop is the longest stretch without an evalEqn check
+    for (const l of pre) lines.push(`  ${l}`);
     lines.push(`  for (let b = 0; b < ${int(directions)}; b++) {`, `    const o = b * ${int(g.n)};`, ...perDirection.map((l) => `    ${l}`));
     lines.push(`    for (let i = 0; i < ${int(g.n)}; i++) {`, ...body.map((l) => `      ${l}`), '    }', '  }');
     for (const q of g.eqns) lines.push(`  env[${int(q.out)}] = r${int(q.out)};`);
@@ -163,7 +165,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   lines.push('};');
 
   const source = lines.join('\n');
-  const run = instantiate<(env: Env) => void>(['F', 'B', 'S'], source, [scalarFns, buffers, steps]);
+  const run = instantiate<(env: Env) => void>(['F', 'B', 'S', 'C'], source, [scalarFns, buffers, steps, checkDeadline]);
   const segment = { run, source };
   release.register(segment, bytes);
   return segment;

@@ -10,6 +10,7 @@
  */
 import type { Eqn, ValueInfo } from '../graph/program.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
+import { checkDeadline } from './deadline.js';
 
 export type Env = (Float64Array | undefined)[];
 
@@ -19,6 +20,7 @@ export function runEqns(eqns: readonly Eqn[], values: readonly ValueInfo[], env:
 
 /** Runs one equation, writing its value into `out` (of the right size) or a new array, and into env. */
 export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: number, out?: Float64Array): void {
+  checkDeadline(); // compiled code runs every non-fused equation through here too
   const info = values[q.out];
   if (q.op.sameData && values[q.args[0]].batched === info.batched) {
     env[q.out] = env[q.args[0]];
