@@ -40,6 +40,12 @@ export interface Options {
    * throws ComputeDeadlineExceeded (the thread stays usable). Default: no limit.
    */
   budgetMs?: number;
+  /**
+   * Refuse non-finite JavaScript numbers in arguments, tangents, cotangents and
+   * vectors (default false). For requests parsed from JSON text, where such a number
+   * can only be a literal too large for a double (1e999): the HTTP service sets it.
+   */
+  strictFloats?: boolean;
 }
 
 export type OutTensor = NestedNumbers | NestedValue | Tensor;
@@ -203,7 +209,7 @@ export interface Prepared extends PreparedCall {
 export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): Prepared {
   const t0 = now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options));
+  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options), options.strictFloats);
   const t1 = now();
   const call = prepareChecked(req, limits);
   const t2 = now();

@@ -94,13 +94,15 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { nodes } = raw as { nodes?: unknown };
   if (!Array.isArray(nodes) || nodes.length > limits.maxNodes) return undefined;
+  const { inputs } = raw as { inputs?: unknown };
+  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) return undefined;
   const ids: string[] = [];
   for (const n of nodes) {
     if (typeof n !== 'object' || n === null || typeof (n as { id?: unknown }).id !== 'string') return undefined;
     ids.push((n as { id: string }).id);
   }
   const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : a - b));
-  const parts = [`limits:${limits.maxNodes},${limits.maxElements}`];
+  const parts = [`limits:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}`];
   try {
     for (const k of Object.keys(raw).sort()) if (k !== 'nodes') parts.push(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])}`);
     for (const i of order) parts.push(`node:${nodeText(nodes[i] as Record<string, unknown>)}`);

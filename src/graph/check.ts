@@ -14,13 +14,30 @@ import type { Program, ValueId } from './program.js';
 import type { WireGraph } from './schema.js';
 
 export interface Limits {
-  /** Most nodes a graph may have. */
+  /** Most nodes a graph may have (inputs not counted). */
   maxNodes: number;
-  /** Most elements any one tensor may have, derivative blocks included. */
+  /** Most inputs a graph may have. */
+  maxInputs: number;
+  /** Most elements any one tensor may have, and all the numbers of a result together. */
   maxElements: number;
+  /** Most bytes a result may take as JSON, by an upper bound computed before any arithmetic. */
+  maxResponseBytes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxElements: 10_000_000 };
+export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxInputs: 10_000, maxElements: 10_000_000, maxResponseBytes: 256 * 1024 * 1024 };
+
+/** The counts a request is refused for before anything else is read (no zod, no copies): nodes and inputs. */
+export function checkCounts(graph: unknown, limits: Limits): void {
+  const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
+  const issues: Issue[] = [];
+  if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
+    issues.push({ path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` });
+  }
+  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) {
+    issues.push({ path: 'graph.inputs', message: `expected at most ${limits.maxInputs} inputs (MAX_INPUTS), found ${inputs.length}` });
+  }
+  if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
+}
 
 export interface NamedValue {
   name: string;
@@ -45,11 +62,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
   const limitIssues: Issue[] = [];
   const nodePath = (i: number): string => `graph.nodes[${i}]`;
 
-  if (graph.nodes.length > limits.maxNodes) {
-    throw new DerivdError('limit_exceeded', [
-      { path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${graph.nodes.length}` },
-    ]);
-  }
+  checkCounts(graph, limits);
 
   // Names: inputs and node ids share one namespace. A Map keeps `__proto__` an ordinary key.
   const where = new Map<string, { kind: 'input' | 'node'; index: number }>();

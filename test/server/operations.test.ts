@@ -188,7 +188,7 @@ describe('CORS', () => {
 
 describe('configuration', () => {
   const MiB = 1024 * 1024;
-  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
+  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
     workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000 };
 
   test('defaults are the documented ones', () => {
@@ -204,12 +204,12 @@ describe('configuration', () => {
     const c = loadConfig({
       PORT: '3000', HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: '1024', MAX_NODES: '50', MAX_ELEMENTS: '1000',
       CORS_ORIGINS: ' https://a.example , https://b.example,', SHUTDOWN_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '0',
-      WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000',
+      WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000', MAX_INPUTS: '7', MAX_RESPONSE_BYTES: '4096',
     });
     expect(c).toEqual({
       port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
       corsOrigins: ['https://a.example', 'https://b.example'], shutdownTimeoutMs: 500, keepAliveTimeoutMs: 0,
-      workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000,
+      workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000, maxInputs: 7, maxResponseBytes: 4096,
     });
     expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
     expect(loadConfig({ WORKERS: '0' }).workers).toBe(0);
