@@ -13,7 +13,7 @@ import { withDeadline } from './engines/deadline.js';
 import { engineNames, findEngine } from './engines/registry.js';
 import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
-import { makePlan, type Plan } from './analysis/plan.js';
+import { makePlan, planBytes, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
 import { GraphCache } from './graph/cache.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
@@ -177,7 +177,7 @@ function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
   const found = req.graphMemo.get(key) as Plan | undefined;
   if (found) return { plan: found, cached: true };
   const plan = makePlan(req);
-  req.graphMemo.set(key, plan);
+  if (req.account.charge(planBytes(plan))) req.graphMemo.set(key, plan);
   return { plan, cached: false };
 }
 

@@ -29,8 +29,8 @@ export const MEASURED_WEIGHTS: CostWeights = weights;
 
 export function workOf(plan: Plan, q: Eqn): number {
   const values = plan.program.values;
-  const inShapes = q.args.map((a) => values[a].shape);
-  const outShape = values[q.out].shape;
+  const inShapes = q.args.map((a) => values.info(a).shape);
+  const outShape = values.info(q.out).shape;
   return q.op.work ? q.op.work(inShapes, outShape, q.attrs) : sizeOf(outShape);
 }
 
@@ -69,8 +69,8 @@ interface Sweeps {
 function sweeps(plan: Plan, w: CostWeights): Sweeps {
   const values = plan.program.values;
   const nValues = values.length;
-  const inSizes = plan.activeValues.map((v) => sizeOf(values[v].shape));
-  const outSizes = plan.outputValues.map((v) => sizeOf(values[v].shape));
+  const inSizes = plan.activeValues.map((v) => sizeOf(values.info(v).shape));
+  const outSizes = plan.outputValues.map((v) => sizeOf(values.info(v).shape));
   const fwd = reach(nValues, plan.activeValues, inSizes, plan.schedule, false, plan.active);
   const rev = reach(nValues, plan.outputValues, outSizes, plan.schedule, true, plan.active);
   const out: Sweeps = {

@@ -23,7 +23,7 @@ function byDefinition(plan: Plan, backward: boolean): { count: number[]; size: n
     for (let i = 0; i < n; i++) {
       if (!(touched[i] && plan.active[i])) continue;
       count[i]++;
-      size[i] += sizeOf(plan.program.values[v].shape);
+      size[i] += sizeOf(plan.program.values.info(v).shape);
     }
   }
   return { count, size };
@@ -32,7 +32,7 @@ function byDefinition(plan: Plan, backward: boolean): { count: number[]; size: n
 function counts(plan: Plan, backward: boolean, budget?: number) {
   const values = plan.program.values;
   const sources = backward ? plan.outputValues : plan.activeValues;
-  const r = reach(values.length, sources, sources.map((v) => sizeOf(values[v].shape)), plan.schedule, backward, plan.active, budget);
+  const r = reach(values.length, sources, sources.map((v) => sizeOf(values.info(v).shape)), plan.schedule, backward, plan.active, budget);
   return { count: [...r.count], size: [...r.size] };
 }
 
@@ -55,7 +55,7 @@ describe('sweep counts in one pass', () => {
           const exact = byDefinition(plan, backward);
           const bound = counts(plan, backward, 0);
           const sources = backward ? plan.outputValues : plan.activeValues;
-          const total = sources.reduce((a, v) => a + sizeOf(plan.program.values[v].shape), 0);
+          const total = sources.reduce((a, v) => a + sizeOf(plan.program.values.info(v).shape), 0);
           bound.count.forEach((b, i) => {
             expect(b).toBeGreaterThanOrEqual(exact.count[i]);
             expect(b).toBeLessThanOrEqual(sources.length);

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { describe, isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
-import { GraphCache, graphKey, type GraphEntry } from './cache.js';
+import { detached, GraphCache, graphKey, type GraphEntry, type MemoryAccount } from './cache.js';
 import { checkCounts, checkGraph, DEFAULT_LIMITS, type CheckedGraph, type Limits, type NamedValue } from './check.js';
 import { childPath, DerivdError, formatPath, IssueList, type Issue } from './errors.js';
 import { GraphSchema, InputSchema, MODES, RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
@@ -29,11 +29,15 @@ export interface CheckedRequest {
   cotangents?: Tensor[];
   /** Shared by every request with this graph (see GraphCache); a fresh map when not cached. */
   graphMemo: Map<string, unknown>;
+  /** What plans and programs built for this graph keep is charged here (see MemoryAccount). */
+  account: MemoryAccount;
   /** Whether the checked graph came from the cache (undefined: no cache in use). */
   cacheHit?: boolean;
 }
 
 const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
+/** What one call without a cache may keep while it runs (programs, compiled code, buffers). */
+const UNCACHED_LIMIT = 64 * 1024 * 1024;
 /** Longest list of names spelled out in one message. */
 const MAX_NAMES_SHOWN = 20;
 
@@ -61,9 +65,10 @@ export function checkRequest(
   const checked = checkUncached(operation, raw, limits, modes, entry, strictFloats);
   if (cache && key !== undefined && !entry) {
     const stored = cache.set(key, checked.graph);
-    return { ...checked, graphMemo: stored.memo, cacheHit: false };
+    return { ...checked, graphMemo: stored.memo, account: stored.account, cacheHit: false };
   }
-  return { ...checked, graphMemo: entry?.memo ?? new Map(), cacheHit: cache ? entry !== undefined : undefined };
+  const used = entry ?? detached(checked.graph, cache?.maxEntryBytes ?? UNCACHED_LIMIT);
+  return { ...checked, graphMemo: used.memo, account: used.account, cacheHit: cache ? entry !== undefined : undefined };
 }
 
 /** The request schemas with the graph taken as already checked (a cache hit). */
@@ -78,7 +83,7 @@ function checkUncached(
   modes: readonly string[],
   cached: GraphEntry | undefined,
   strictFloats: boolean,
-): Omit<CheckedRequest, 'graphMemo' | 'cacheHit'> {
+): Omit<CheckedRequest, 'graphMemo' | 'account' | 'cacheHit'> {
   // Before zod, which would first copy every node of a huge graph.
   checkCounts((raw as { graph?: unknown } | null)?.graph, limits);
   const parsed = (cached ? WITHOUT_GRAPH : (RequestSchemas as Record<Operation, z.ZodType>))[operation].safeParse(raw);
