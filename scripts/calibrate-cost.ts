@@ -92,11 +92,11 @@ function planFor(c: Case): Plan & { args: Tensor[] } {
 function sweepNs(plan: Plan & { args: Tensor[] }, kind: 'jvp' | 'vjp', k: number): number {
   const primal = runPrimal(plan, plan.args);
   const d = kind === 'jvp' ? forwardProgram(plan, plan.activeValues.map((_, j) => j)) : reverseProgram(plan, [0]);
-  const seeds = d.seeds.map((s) => Float64Array.from({ length: k * d.emit.values[s].shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
+  const seeds = d.seeds.map((s) => Float64Array.from({ length: k * d.values.info(s).shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
   return timeNs(() => {
     const env = primal.env.slice();
     d.seeds.forEach((s, i) => { env[s] = seeds[i]; });
-    execute(d.eqns, d.emit.values, env, k);
+    execute(d.eqns, d.values, env, k, plan.account);
   });
 }
 

@@ -9,10 +9,11 @@
  *   differentiate  the chosen engine                          (differentiateMs)
  */
 import { chooseMode } from './engines/auto.js';
+import { withDeadline } from './engines/deadline.js';
 import { engineNames, findEngine } from './engines/registry.js';
 import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
-import { makePlan, type Plan } from './analysis/plan.js';
+import { makePlan, planBytes, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
 import { GraphCache } from './graph/cache.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
@@ -34,6 +35,17 @@ export interface Options {
    * 'packed': {shape, data: Float64Array}.
    */
   output?: 'nested' | 'json' | 'packed';
+  /**
+   * Milliseconds the call may compute: past them it stops between two steps and
+   * throws ComputeDeadlineExceeded (the thread stays usable). Default: no limit.
+   */
+  budgetMs?: number;
+  /**
+   * Refuse non-finite JavaScript numbers in arguments, tangents, cotangents and
+   * vectors (default false). For requests parsed from JSON text, where such a number
+   * can only be a literal too large for a double (1e999): the HTTP service sets it.
+   */
+  strictFloats?: boolean;
 }
 
 export type OutTensor = NestedNumbers | NestedValue | Tensor;
@@ -88,11 +100,15 @@ const now = (): number => performance.now();
 const ms = (t: number): number => Math.round(t * 1000) / 1000;
 
 async function run(operation: Operation, request: Request | unknown, options: Options = {}): Promise<Result> {
-  return respond(prepare(operation, request, options), options);
+  return withDeadline(options.budgetMs, () => respond(prepare(operation, request, options), options));
 }
 
 /** Evaluates and differentiates a prepared call at its own arguments, into the result envelope. */
 export function respond(call: Prepared, options: Options = {}): Result {
+  return withDeadline(options.budgetMs, () => respondNow(call, options));
+}
+
+function respondNow(call: Prepared, options: Options): Result {
   const { request: req, operation } = call;
   const t2 = now();
   const primal = runPrimal(call.plan, req.args);
@@ -161,7 +177,7 @@ function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
   const found = req.graphMemo.get(key) as Plan | undefined;
   if (found) return { plan: found, cached: true };
   const plan = makePlan(req);
-  req.graphMemo.set(key, plan);
+  if (req.account.charge(planBytes(plan))) req.graphMemo.set(key, plan);
   return { plan, cached: false };
 }
 
@@ -193,7 +209,7 @@ export interface Prepared extends PreparedCall {
 export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): Prepared {
   const t0 = now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options));
+  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options), options.strictFloats);
   const t1 = now();
   const call = prepareChecked(req, limits);
   const t2 = now();
@@ -309,5 +325,7 @@ export const vjp = (request: Request | unknown, options?: Options): Promise<Resu
 export const hessian = (request: Request | unknown, options?: Options): Promise<Result> => run('hessian', request, options);
 /** Hessian times `vector`, per active input. */
 export const hvp = (request: Request | unknown, options?: Options): Promise<Result> => run('hvp', request, options);
+
+export { ComputeDeadlineExceeded } from './engines/deadline.js';
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

@@ -6,7 +6,7 @@
  *   const r = await jacobian({ graph, args: { d, xs: 0.1 }, constant: ['d'] });
  *   r.jacobian.r.xs   // dr/dxs, 21 numbers; r.mode === 'forward'
  */
-export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, prepare, respond, SHARED_CACHE } from './api.js';
+export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, prepare, respond, SHARED_CACHE, ComputeDeadlineExceeded } from './api.js';
 export type { Options, Result, Stats, Timings, OutTensor, PreparedCall, Prepared } from './api.js';
 export { DerivdError, type ErrorKind, type Issue } from './graph/errors.js';
 export { DEFAULT_LIMITS, type Limits } from './graph/check.js';

@@ -120,8 +120,8 @@ describe('generated source', () => {
       const rev = reverseProgram(plan, [0]);
       expect({
         primal: compiledSource(plan.schedule, plan.program.values, 1),
-        forward: compiledSource(fwd.eqns, fwd.emit.values, 3),
-        reverse: compiledSource(rev.eqns, rev.emit.values, 2),
+        forward: compiledSource(fwd.eqns, fwd.values, 3),
+        reverse: compiledSource(rev.eqns, rev.values, 2),
       }).toMatchSnapshot();
     });
   }
@@ -147,8 +147,8 @@ describe('generated source', () => {
     const call = prepare('jacobian', { graph, args }, { cache });
     const sources = [
       compiledSource(call.plan.schedule, call.plan.program.values, 1),
-      compiledSource(forwardProgram(call.plan, [0]).eqns, forwardProgram(call.plan, [0]).emit.values, 3),
-      compiledSource(reverseProgram(call.plan, [0]).eqns, reverseProgram(call.plan, [0]).emit.values, 1),
+      compiledSource(forwardProgram(call.plan, [0]).eqns, forwardProgram(call.plan, [0]).values, 3),
+      compiledSource(reverseProgram(call.plan, [0]).eqns, reverseProgram(call.plan, [0]).values, 1),
     ].join('\n');
     for (const s of evil) expect(sources.includes(s)).toBe(false);
     expect(sources).not.toMatch(/process|exit|throw|constructor|__proto__|[`'"\\]/);

@@ -53,7 +53,7 @@ function elementCountChoice(plan: Plan): 'forward' | 'reverse' {
     for (const q of plan.schedule) {
       if (q.args.some((a) => reached.has(a))) {
         reached.add(q.out);
-        el += sizeOf(plan.program.values[q.out].shape);
+        el += sizeOf(plan.program.values.info(q.out).shape);
       }
     }
     return el;

@@ -3,15 +3,15 @@
  * overhead plus a per-op weight times the equation's work (elements, or flops for
  * contractions) times the directions it carries. Forward mode touches, for each
  * active input, what that input varies; reverse mode, for each output, what that
- * output uses. The weights are measured by `npm run calibrate` (scripts/calibrate-cost.ts)
+ * output uses (reach.ts counts both in one pass). The weights are measured by `npm run calibrate` (scripts/calibrate-cost.ts)
  * and stored in cost-weights.json.
  */
 import type { Eqn } from '../graph/program.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { usefulFor, variedFrom } from './activity.js';
 import weights from './cost-weights.json' with { type: 'json' };
 import type { Plan } from './plan.js';
+import { reach } from './reach.js';
 
 /**
  * Nanoseconds per unit of work: `primal` once; `jvp`/`vjp` per direction; and
@@ -29,23 +29,9 @@ export const MEASURED_WEIGHTS: CostWeights = weights;
 
 export function workOf(plan: Plan, q: Eqn): number {
   const values = plan.program.values;
-  const inShapes = q.args.map((a) => values[a].shape);
-  const outShape = values[q.out].shape;
+  const inShapes = q.args.map((a) => values.info(a).shape);
+  const outShape = values.info(q.out).shape;
   return q.op.work ? q.op.work(inShapes, outShape, q.attrs) : sizeOf(outShape);
-}
-
-type Kind = 'primal' | 'jvp' | 'vjp';
-
-/** A sweep over the `touched` equations carrying k directions (the primal: k = 1, no fixed part). */
-function sweepNs(plan: Plan, w: CostWeights, kind: Kind, touched: Uint8Array | null, k: number): number {
-  let ns = 0;
-  for (const q of plan.schedule) {
-    if (touched && !touched[q.out]) continue;
-    const ow = w.ops[q.op.name] ?? w.default;
-    const fixed = kind === 'jvp' ? ow.jvpFixed : kind === 'vjp' ? ow.vjpFixed : 0;
-    ns += w.eqnOverheadNs + (fixed + ow[kind] * k) * workOf(plan, q);
-  }
-  return ns;
 }
 
 export interface Estimate {
@@ -55,62 +41,108 @@ export interface Estimate {
   /** Active input elements and output elements: what a count-only rule compares. */
   inputElements: number;
   outputElements: number;
+  /**
+   * Equations the derivative programs of each mode would build (and compile) for
+   * this operation: what a call costs beyond arithmetic the first time it runs.
+   */
+  forwardBuildEqns: number;
+  reverseBuildEqns: number;
 }
 
-export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEASURED_WEIGHTS): Estimate {
+/** What every operation's estimate is made of; one pass over the plan, kept with it. */
+interface Sweeps {
+  primalNs: number;
+  /** Full Jacobians: forward (one sweep per active input) and reverse (one per output). */
+  fwdJacNs: number;
+  revJacNs: number;
+  /** One sweep carrying one direction through every active equation. */
+  fwdOneNs: number;
+  revOneNs: number;
+  n: number;
+  m: number;
+  /** Equations touched by all forward sweeps together, by all reverse ones, and the active ones. */
+  fwdJacEqns: number;
+  revJacEqns: number;
+  activeEqns: number;
+}
+
+function sweeps(plan: Plan, w: CostWeights): Sweeps {
   const values = plan.program.values;
   const nValues = values.length;
-  const inSizes = plan.activeValues.map((v) => sizeOf(values[v].shape));
-  const outSizes = plan.outputValues.map((v) => sizeOf(values[v].shape));
-  const n = inSizes.reduce((a, b) => a + b, 0);
-  const m = outSizes.reduce((a, b) => a + b, 0);
-  const primalNs = sweepNs(plan, w, 'primal', null, 1);
+  const inSizes = plan.activeValues.map((v) => sizeOf(values.info(v).shape));
+  const outSizes = plan.outputValues.map((v) => sizeOf(values.info(v).shape));
+  const fwd = reach(nValues, plan.activeValues, inSizes, plan.schedule, false, plan.active);
+  const rev = reach(nValues, plan.outputValues, outSizes, plan.schedule, true, plan.active);
+  const out: Sweeps = {
+    primalNs: 0, fwdJacNs: 0, revJacNs: 0, fwdOneNs: 0, revOneNs: 0,
+    n: inSizes.reduce((a, b) => a + b, 0), m: outSizes.reduce((a, b) => a + b, 0),
+    fwdJacEqns: 0, revJacEqns: 0, activeEqns: 0,
+  };
+  for (const q of plan.schedule) {
+    const ow = w.ops[q.op.name] ?? w.default;
+    const work = workOf(plan, q);
+    out.primalNs += w.eqnOverheadNs + ow.primal * work;
+    if (!plan.active[q.out]) continue;
+    // A sweep over q costs overhead + (fixed + weight × directions) × work; summed over the sweeps touching q.
+    out.fwdJacNs += fwd.count[q.out] * (w.eqnOverheadNs + ow.jvpFixed * work) + ow.jvp * work * fwd.size[q.out];
+    out.revJacNs += rev.count[q.out] * (w.eqnOverheadNs + ow.vjpFixed * work) + ow.vjp * work * rev.size[q.out];
+    out.fwdOneNs += w.eqnOverheadNs + (ow.jvpFixed + ow.jvp) * work;
+    out.revOneNs += w.eqnOverheadNs + (ow.vjpFixed + ow.vjp) * work;
+    out.fwdJacEqns += fwd.count[q.out];
+    out.revJacEqns += rev.count[q.out];
+    out.activeEqns++;
+  }
+  return out;
+}
 
-  // Full Jacobians: forward per active input over what it varies; reverse per output over what it uses.
-  const fwdJac = (): number =>
-    plan.activeValues.reduce((acc, v, j) => {
-      const touched = variedFrom(plan.schedule, nValues, [v]);
-      for (let i = 0; i < nValues; i++) touched[i] &= plan.active[i];
-      return acc + sweepNs(plan, w, 'jvp', touched, inSizes[j]);
-    }, 0);
-  const revJac = (): number =>
-    plan.outputValues.reduce((acc, v, o) => {
-      const touched = usefulFor(plan.schedule, nValues, [v], true);
-      for (let i = 0; i < nValues; i++) touched[i] &= plan.active[i];
-      return acc + sweepNs(plan, w, 'vjp', touched, outSizes[o]);
-    }, 0);
-  const fwdOne = sweepNs(plan, w, 'jvp', plan.active, 1);
-  const revOne = sweepNs(plan, w, 'vjp', plan.active, 1);
-
+/**
+ * The estimate of `operation` on `plan`: linear in the plan whatever its numbers of
+ * inputs and outputs, and computed once per plan (kept in plan.memo) for the
+ * measured weights, so auto's choice and the service's placement share it.
+ */
+export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEASURED_WEIGHTS): Estimate {
+  let s: Sweeps;
+  if (w === MEASURED_WEIGHTS) {
+    s = plan.memo.get('cost:sweeps') as Sweeps | undefined ?? sweeps(plan, w);
+    plan.memo.set('cost:sweeps', s);
+  } else {
+    s = sweeps(plan, w);
+  }
+  const { n, m, fwdOneNs: fwdOne, revOneNs: revOne } = s;
+  const one = s.activeEqns;
   let forwardNs: number;
   let reverseNs: number;
+  let forwardBuildEqns: number;
+  let reverseBuildEqns: number;
   switch (operation) {
     case 'evaluate':
-      forwardNs = reverseNs = 0;
+      forwardNs = reverseNs = forwardBuildEqns = reverseBuildEqns = 0;
       break;
     case 'jacobian':
     case 'gradient':
-      forwardNs = fwdJac();
-      reverseNs = revJac();
+      [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [s.fwdJacNs, s.revJacNs, s.fwdJacEqns, s.revJacEqns];
       break;
     case 'jvp':
-      forwardNs = fwdOne;
-      reverseNs = revJac();
+      [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [fwdOne, s.revJacNs, one, s.revJacEqns];
       break;
     case 'vjp':
-      forwardNs = fwdJac();
-      reverseNs = revOne;
+      [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [s.fwdJacNs, revOne, s.fwdJacEqns, one];
       break;
     case 'hessian':
       // forward-over-forward: n first-level directions, each with n second-level ones;
       // forward-over-reverse: one gradient program (about a forward and a reverse sweep) per direction.
       forwardNs = n * n * 2 * fwdOne;
       reverseNs = n * (fwdOne + revOne) * 2;
+      // a program per active input, each about twice (fof) or three times (for) the active equations
+      forwardBuildEqns = plan.activeValues.length * 2 * one;
+      reverseBuildEqns = plan.activeValues.length * 3 * one;
       break;
     case 'hvp':
       forwardNs = n * 2 * fwdOne;
       reverseNs = (fwdOne + revOne) * 2;
+      forwardBuildEqns = plan.activeValues.length * 2 * one;
+      reverseBuildEqns = 3 * one;
       break;
   }
-  return { primalNs, forwardNs, reverseNs, inputElements: n, outputElements: m };
+  return { primalNs: s.primalNs, forwardNs, reverseNs, inputElements: n, outputElements: m, forwardBuildEqns, reverseBuildEqns };
 }

@@ -5,6 +5,7 @@
  * not depend on argument values, so one plan serves every call with the same
  * graph, constant set and outputs; `memo` keeps what engines derive from it.
  */
+import { MemoryAccount } from '../graph/cache.js';
 import type { CheckedGraph, NamedValue } from '../graph/check.js';
 import type { Eqn, Program, ValueId } from '../graph/program.js';
 import { usefulFor, variedFrom } from './activity.js';
@@ -32,9 +33,16 @@ export interface Plan {
   readonly inactiveNodes: number;
   /** Derivative programs and compiled code, built on first use and kept with the plan. */
   readonly memo: Map<string, unknown>;
+  /** What the plan keeps (in memo, and compiled code with its buffers) is charged here: the graph's account. */
+  readonly account: MemoryAccount;
 }
 
-export function makePlan({ graph, active: activeInputs, outputs }: { graph: CheckedGraph; active: readonly number[]; outputs: readonly NamedValue[] }): Plan {
+/** Bytes a plan keeps beyond the program it shares: per value (flags) and per scheduled equation (list slots). */
+export function planBytes(plan: Plan): number {
+  return 512 + 2 * plan.program.values.length + 16 * (plan.schedule.length + plan.activeSchedule.length);
+}
+
+export function makePlan({ graph, active: activeInputs, outputs, account }: { graph: CheckedGraph; active: readonly number[]; outputs: readonly NamedValue[]; account?: MemoryAccount }): Plan {
   const { program } = graph;
   const n = program.values.length;
   const activeValues = activeInputs.map((i) => graph.inputs[i].value);
@@ -61,5 +69,6 @@ export function makePlan({ graph, active: activeInputs, outputs }: { graph: Chec
     activeNodes,
     inactiveNodes: graph.nodeCount - activeNodes,
     memo: new Map(),
+    account: account ?? new MemoryAccount(Infinity),
   };
 }

@@ -11,8 +11,10 @@
  * all checked by `int` below. Ids, names, attributes and literal values never
  * reach the source: literals are const equations whose values live in buffers.
  */
-import type { Eqn, ValueId, ValueInfo } from '../graph/program.js';
+import type { MemoryAccount } from '../graph/cache.js';
+import type { Eqn, ValueId, ValueTable } from '../graph/program.js';
 import { sameShape, sizeOf } from '../tensor/tensor.js';
+import { checkDeadline } from '../engines/deadline.js';
 import { evalEqn, type Env } from '../engines/interpret.js';
 import { instantiate } from './new-function.js';
 
@@ -24,15 +26,14 @@ export interface Segment {
 }
 
 /**
- * Buffers are allocated once and kept with the compiled code, while all kept
- * buffers together stay under this many bytes (freed as compiled code is
- * collected); past it, buffers are allocated per run.
+ * Most equations fused into one loop. A loop body is straight-line code with a
+ * local per equation; past a few hundred V8 stops optimising it well, and an
+ * unbounded one (a 10,000-node chain) would only make one huge function.
  */
-const KEPT_BYTES_CAP = 256 * 1024 * 1024;
-let keptBytes = 0;
-const release = new FinalizationRegistry<number>((bytes) => {
-  keptBytes -= bytes;
-});
+export const MAX_GROUP_EQNS = 256;
+
+/** Bytes of generated code and closures per equation, charged with the code (measured order of magnitude). */
+const CODE_BYTES_PER_EQN = 512;
 
 /** A safe non-negative integer, as source text; anything else is a bug in the generator. */
 function int(n: number): string {
@@ -50,32 +51,34 @@ interface Group {
  * Can q join a fused loop over `n` elements? Batched and unbatched equations share
  * a loop only when k = 1, where a batched value has the unbatched layout.
  */
-function fusible(q: Eqn, values: readonly ValueInfo[], group: Group | undefined, k: number): boolean {
+function fusible(q: Eqn, values: ValueTable, group: Group | undefined, k: number): boolean {
   if (!q.op.scalar || !q.op.elementwise) return false;
-  const out = values[q.out];
+  const out = values.info(q.out);
   const n = sizeOf(out.shape);
-  if (group && (group.n !== n || (k > 1 && group.batched !== out.batched))) return false;
+  if (group && (group.n !== n || (k > 1 && group.batched !== out.batched) || group.eqns.length >= MAX_GROUP_EQNS)) return false;
   // Every argument has the output's shape, or is a single element (hoisted out of the loop).
-  return q.args.every((a) => sameShape(values[a].shape, out.shape) || sizeOf(values[a].shape) === 1);
+  return q.args.every((a) => sameShape(values.info(a).shape, out.shape) || sizeOf(values.info(a).shape) === 1);
 }
 
 /** How many segments have been compiled in this process (tests use it to see the compiler ran). */
 export const compileStats = { segments: 0 };
 
-export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[], k: number): Segment {
+/**
+ * Compiles `eqns` for batch size k, charging `account` for the code and for every
+ * buffer it keeps (a buffer the account cannot pay for is allocated per run
+ * instead); undefined when the account cannot pay for the code itself.
+ * Generated text is appended line by line: never spread into a call, whose
+ * argument count the stack bounds.
+ */
+export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: number, account?: MemoryAccount): Segment | undefined {
+  if (account && !account.charge(CODE_BYTES_PER_EQN * eqns.length)) return undefined;
   compileStats.segments++;
   const scalarFns: ((...xs: number[]) => number)[] = [];
   const steps: ((env: Env) => void)[] = [];
   const buffers: (Float64Array | number)[] = [];
   const lines: string[] = ['return function run(env) {'];
-  let bytes = 0;
-  /** A buffer of len elements to keep, or undefined when over the cap. */
-  const keep = (len: number): Float64Array | undefined => {
-    if (keptBytes + len * 8 > KEPT_BYTES_CAP) return undefined;
-    keptBytes += len * 8;
-    bytes += len * 8;
-    return new Float64Array(len);
-  };
+  /** A buffer of len elements to keep, or undefined when the account cannot pay for it. */
+  const keep = (len: number): Float64Array | undefined => (!account || account.charge(len * 8) ? new Float64Array(len) : undefined);
 
   const fnIndex = new Map<unknown, number>();
   const fn = (f: (...xs: number[]) => number): string => {
@@ -89,7 +92,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   };
   /** A buffer for value v: kept with the code if small, otherwise its length, allocated per run. */
   const buffer = (v: ValueId): string => {
-    const len = sizeOf(values[v].shape) * (values[v].batched ? k : 1);
+    const len = sizeOf(values.info(v).shape) * (values.info(v).batched ? k : 1);
     const kept = keep(len);
     if (kept === undefined) return `new Float64Array(${int(len)})`;
     buffers.push(kept);
@@ -106,7 +109,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
     for (const q of g.eqns) {
       for (const a of q.args) {
         if (produced.has(a) || arrays.has(a) || scalars.has(a)) continue;
-        const info = values[a];
+        const info = values.info(a);
         if (sizeOf(info.shape) === 1 && !(sizeOf(info.shape) === g.n && g.n === 1)) {
           const name = `s${int(a)}`;
           scalars.set(a, name);
@@ -119,7 +122,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
         }
       }
     }
-    const index = (a: ValueId): string => (values[a].batched ? 'o + i' : 'i');
+    const index = (a: ValueId): string => (values.info(a).batched ? 'o + i' : 'i');
     const operand = (a: ValueId): string =>
       produced.has(a) ? `v${int(a)}` : scalars.get(a) ?? `${arrays.get(a)}[${index(a)}]`;
     for (const q of g.eqns) {
@@ -130,15 +133,19 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
       body.push(`r${int(q.out)}[o + i] = ${name};`);
     }
     const directions = g.batched ? k : 1;
-    lines.push('{', ...pre.map((l) => `  ${l}`));
-    lines.push(`  for (let b = 0; b < ${int(directions)}; b++) {`, `    const o = b * ${int(g.n)};`, ...perDirection.map((l) => `    ${l}`));
-    lines.push(`    for (let i = 0; i < ${int(g.n)}; i++) {`, ...body.map((l) => `      ${l}`), '    }', '  }');
+    lines.push('{', '  C();'); // a fused loop is the longest stretch without an evalEqn check
+    for (const l of pre) lines.push(`  ${l}`);
+    lines.push(`  for (let b = 0; b < ${int(directions)}; b++) {`, `    const o = b * ${int(g.n)};`);
+    for (const l of perDirection) lines.push(`    ${l}`);
+    lines.push(`    for (let i = 0; i < ${int(g.n)}; i++) {`);
+    for (const l of body) lines.push(`      ${l}`);
+    lines.push('    }', '  }');
     for (const q of g.eqns) lines.push(`  env[${int(q.out)}] = r${int(q.out)};`);
     lines.push('}');
   };
 
   const emitStep = (q: Eqn): void => {
-    const kept = keep(sizeOf(values[q.out].shape) * (values[q.out].batched ? k : 1));
+    const kept = keep(sizeOf(values.info(q.out).shape) * (values.info(q.out).batched ? k : 1));
     steps.push(kept ? (env) => evalEqn(q, values, env, k, kept) : (env) => evalEqn(q, values, env, k));
     lines.push(`S[${int(steps.length - 1)}](env);`);
   };
@@ -146,7 +153,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   let group: Group | undefined;
   for (const q of eqns) {
     if (fusible(q, values, group, k)) {
-      const info = values[q.out];
+      const info = values.info(q.out);
       group ??= { eqns: [], n: sizeOf(info.shape), batched: info.batched };
       group.eqns.push(q);
       continue;
@@ -154,7 +161,7 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
     if (group) emitGroup(group);
     group = undefined;
     if (fusible(q, values, undefined, k)) {
-      group = { eqns: [q], n: sizeOf(values[q.out].shape), batched: values[q.out].batched };
+      group = { eqns: [q], n: sizeOf(values.info(q.out).shape), batched: values.info(q.out).batched };
     } else {
       emitStep(q);
     }
@@ -163,8 +170,6 @@ export function compileSegment(eqns: readonly Eqn[], values: readonly ValueInfo[
   lines.push('};');
 
   const source = lines.join('\n');
-  const run = instantiate<(env: Env) => void>(['F', 'B', 'S'], source, [scalarFns, buffers, steps]);
-  const segment = { run, source };
-  release.register(segment, bytes);
-  return segment;
+  const run = instantiate<(env: Env) => void>(['F', 'B', 'S', 'C'], source, [scalarFns, buffers, steps, checkDeadline]);
+  return { run, source };
 }

@@ -3,9 +3,13 @@
  * (the lists belong to cached plans and derivative programs, so their identity is
  * stable) and per batch size. Small lists are interpreted on their first run and
  * compiled on their second, so a graph seen once does not pay for compilation.
- * The interpreter remains the reference: setExecutionMode('interpreted') forces it.
+ * Compiled code and the buffers it keeps are charged to the graph's account; a
+ * list whose code the account cannot pay for, or whose compilation fails, is
+ * interpreted. The interpreter remains the reference: setExecutionMode('interpreted')
+ * forces it.
  */
-import type { Eqn, ValueInfo } from '../graph/program.js';
+import type { MemoryAccount } from '../graph/cache.js';
+import type { Eqn, ValueTable } from '../graph/program.js';
 import { runEqns, type Env } from '../engines/interpret.js';
 import { sizeOf } from '../tensor/tensor.js';
 import { compileSegment, type Segment } from './codegen.js';
@@ -26,12 +30,23 @@ const COMPILE_AT_ONCE_ELEMENTS = 4096;
 
 interface Tier {
   runs: number;
-  segment?: Segment;
+  /** null: interpreted for good (the account could not pay for code, or compiling failed). */
+  segment?: Segment | null;
 }
 
 const tiers = new WeakMap<readonly Eqn[], Map<number, Tier>>();
 
-export function execute(eqns: readonly Eqn[], values: readonly ValueInfo[], env: Env, k: number): void {
+/** Called once, the first time compiling a list fails (the list is then interpreted): the service logs it. */
+let onCompileError: (err: unknown) => void = (err) => {
+  process.emitWarning(`derivd: compiling an equation list failed; it runs interpreted: ${String(err)}`);
+};
+let compileErrorSeen = false;
+
+export function setCompileErrorHandler(handler: (err: unknown) => void): void {
+  onCompileError = handler;
+}
+
+export function execute(eqns: readonly Eqn[], values: ValueTable, env: Env, k: number, account: MemoryAccount): void {
   if (executionMode === 'interpreted' || eqns.length === 0) {
     runEqns(eqns, values, env, k);
     return;
@@ -48,17 +63,31 @@ export function execute(eqns: readonly Eqn[], values: readonly ValueInfo[], env:
   }
   if (tier.segment === undefined) {
     tier.runs++;
-    const big = eqns.reduce((n, q) => n + sizeOf(values[q.out].shape), 0) * k >= COMPILE_AT_ONCE_ELEMENTS;
-    if (tier.runs < 2 && !big) {
+    let work = 0;
+    for (const q of eqns) work += sizeOf(values.info(q.out).shape);
+    if (tier.runs < 2 && work * k < COMPILE_AT_ONCE_ELEMENTS) {
       runEqns(eqns, values, env, k);
       return;
     }
-    tier.segment = compileSegment(eqns, values, k);
+    tier.segment = compileOrNull(eqns, values, k, account);
   }
-  tier.segment.run(env);
+  if (tier.segment === null) runEqns(eqns, values, env, k);
+  else tier.segment.run(env);
+}
+
+function compileOrNull(eqns: readonly Eqn[], values: ValueTable, k: number, account: MemoryAccount): Segment | null {
+  try {
+    return compileSegment(eqns, values, k, account) ?? null;
+  } catch (err) {
+    if (!compileErrorSeen) {
+      compileErrorSeen = true;
+      onCompileError(err);
+    }
+    return null;
+  }
 }
 
 /** The compiled source for a list at batch size k (compiling it if needed): the debug view. */
-export function compiledSource(eqns: readonly Eqn[], values: readonly ValueInfo[], k: number): string {
-  return compileSegment(eqns, values, k).source;
+export function compiledSource(eqns: readonly Eqn[], values: ValueTable, k: number): string {
+  return (compileSegment(eqns, values, k) as Segment).source;
 }

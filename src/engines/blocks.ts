@@ -7,7 +7,7 @@ import type { TensorsResult } from './types.js';
 /** (J t)_o = Σ_i J[o][i] · t_i */
 export function jacobianTimes(plan: Plan, jac: BlockResult, tangents: readonly Tensor[]): TensorsResult {
   const tensors = plan.outputValues.map((v, o) => {
-    const shape = plan.program.values[v].shape;
+    const shape = plan.program.values.info(v).shape;
     const m = sizeOf(shape);
     const data = new Float64Array(m);
     tangents.forEach((t, i) => {
@@ -27,7 +27,7 @@ export function jacobianTimes(plan: Plan, jac: BlockResult, tangents: readonly T
 /** (cᵀ J)_i = Σ_o c_oᵀ · J[o][i] */
 export function timesJacobian(plan: Plan, jac: BlockResult, cotangents: readonly Tensor[]): TensorsResult {
   const tensors = plan.activeValues.map((v, i) => {
-    const shape = plan.program.values[v].shape;
+    const shape = plan.program.values.info(v).shape;
     const n = sizeOf(shape);
     const data = new Float64Array(n);
     cotangents.forEach((c, o) => {

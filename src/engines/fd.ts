@@ -28,7 +28,7 @@ function differenceColumns(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]
   let directions = 0;
   const blocks: Tensor[][] = resultShapes.map((rs) =>
     plan.activeValues.map((v) => {
-      const is = plan.program.values[v].shape;
+      const is = plan.program.values.info(v).shape;
       return { shape: [...rs, ...is], data: new Float64Array(sizeOf(rs) * sizeOf(is)) };
     }),
   );
@@ -88,8 +88,8 @@ function differenceAlong(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) 
 
 const outputsAt = (plan: Plan) => (args: Tensor[]): Tensor[] => runPrimal(plan, args).values;
 const gradientAt = (plan: Plan) => (args: Tensor[]): Tensor[] => reverseGradient(plan, runPrimal(plan, args));
-const outputShapes = (plan: Plan) => plan.outputValues.map((v) => plan.program.values[v].shape);
-const activeShapes = (plan: Plan) => plan.activeValues.map((v) => plan.program.values[v].shape);
+const outputShapes = (plan: Plan) => plan.outputValues.map((v) => plan.program.values.info(v).shape);
+const activeShapes = (plan: Plan) => plan.activeValues.map((v) => plan.program.values.info(v).shape);
 
 export const fdEngine: Engine = {
   name: 'fd',

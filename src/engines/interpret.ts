@@ -8,19 +8,21 @@
  * The compiler (src/compile/) fuses elementwise chains into loops and calls
  * evalEqn for the rest; this loop stays as the reference it is tested against.
  */
-import type { Eqn, ValueInfo } from '../graph/program.js';
+import type { Eqn, ValueTable } from '../graph/program.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
+import { checkDeadline } from './deadline.js';
 
 export type Env = (Float64Array | undefined)[];
 
-export function runEqns(eqns: readonly Eqn[], values: readonly ValueInfo[], env: Env, k: number): void {
+export function runEqns(eqns: readonly Eqn[], values: ValueTable, env: Env, k: number): void {
   for (const q of eqns) evalEqn(q, values, env, k);
 }
 
 /** Runs one equation, writing its value into `out` (of the right size) or a new array, and into env. */
-export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: number, out?: Float64Array): void {
-  const info = values[q.out];
-  if (q.op.sameData && values[q.args[0]].batched === info.batched) {
+export function evalEqn(q: Eqn, values: ValueTable, env: Env, k: number, out?: Float64Array): void {
+  checkDeadline(); // compiled code runs every non-fused equation through here too
+  const info = values.info(q.out);
+  if (q.op.sameData && values.info(q.args[0]).batched === info.batched) {
     env[q.out] = env[q.args[0]];
     return;
   }
@@ -29,7 +31,7 @@ export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: numbe
   const inShapes: Shape[] = [];
   for (const a of q.args) {
     ins.push(env[a] as Float64Array);
-    inShapes.push(values[a].shape);
+    inShapes.push(values.info(a).shape);
   }
   if (!info.batched) {
     const o = out ?? new Float64Array(size);
@@ -42,12 +44,12 @@ export function evalEqn(q: Eqn, values: readonly ValueInfo[], env: Env, k: numbe
     // The batch is a leading axis: batched operands are [k, 1.., ...shape] padded to the output's rank.
     const rank = info.shape.length;
     const physical = q.args.map((a, i): Shape =>
-      values[a].batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
+      values.info(a).batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
     );
     q.op.kernel(ins, physical, o, [k, ...info.shape], q.attrs);
   } else {
     const sizes = inShapes.map(sizeOf);
-    const batched = q.args.map((a) => values[a].batched);
+    const batched = q.args.map((a) => values.info(a).batched);
     for (let b = 0; b < k; b++) {
       const slices = ins.map((x, i) => (batched[i] ? x.subarray(b * sizes[i], (b + 1) * sizes[i]) : x));
       q.op.kernel(slices, inShapes, o.subarray(b * size, (b + 1) * size), info.shape, q.attrs);

@@ -8,7 +8,8 @@
  * output at a time. Batches are chunked so no batched tensor grows past a budget.
  */
 import type { Plan } from '../analysis/plan.js';
-import type { Eqn, ValueId } from '../graph/program.js';
+import type { MemoryAccount } from '../graph/cache.js';
+import type { Eqn, ValueId, ValueTable } from '../graph/program.js';
 import { Emit } from '../ops/emit.js';
 import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { execute } from '../compile/execute.js';
@@ -35,32 +36,45 @@ export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   const env: Env = new Array(envSizes.get(plan) ?? program.values.length).fill(undefined);
   const inputs = graph.inputs;
   for (let i = 0; i < inputs.length; i++) env[inputs[i].value] = args[i].data;
-  execute(plan.schedule, program.values, env, 1);
+  execute(plan.schedule, program.values, env, 1, plan.account);
   // Copies: an output may be an argument (the caller's array) or a buffer compiled code reuses.
   const values: Tensor[] = [];
-  for (const v of plan.outputValues) values.push({ shape: program.values[v].shape, data: (env[v] as Float64Array).slice() });
+  for (const v of plan.outputValues) values.push({ shape: program.values.info(v).shape, data: (env[v] as Float64Array).slice() });
   return { args, env, values };
 }
 
-/** A derivative program: equations to run after the primal, seeds to fill, results to read. */
+/**
+ * A derivative program: equations to run after the primal, seeds to fill, results
+ * to read. Its value table extends the primal's; the Emit that built it (with its
+ * common-subexpression map) is dropped once it is built.
+ */
 interface Derived {
-  emit: Emit;
+  values: ValueTable;
   eqns: Eqn[];
   seeds: ValueId[];
   results: (ValueId | null)[];
+  /** Widest batched value: bounds chunk sizes. */
+  widest: number;
+  /** The plan's account, which its compiled code charges too. */
+  account: MemoryAccount;
 }
 
-/** Widest batched value of each derivative program, computed once. */
-const widestOf = new WeakMap<Emit, number>();
+function derived(plan: Plan, e: Emit, eqns: Eqn[], seeds: ValueId[], results: (ValueId | null)[]): Derived {
+  let widest = 1;
+  // batched values are the program's own: the primal it extends has none
+  for (const v of e.values.ownValues()) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
+  return { values: e.values, eqns, seeds, results, widest, account: plan.account };
+}
 
-function chunkSize(emit: Emit, total: number): number {
-  let widest = widestOf.get(emit);
-  if (widest === undefined) {
-    widest = 1;
-    for (const v of emit.values) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
-    widestOf.set(emit, widest);
-  }
-  return Math.max(1, Math.min(total, Math.floor(BATCH_BUDGET / widest)));
+/** Bytes a derivative program keeps: its equations (with their argument lists) and its own values. */
+function derivedBytes(d: Derived): number {
+  let bytes = 256 + 96 * d.values.ownValues().length;
+  for (const q of d.eqns) bytes += 160 + 8 * q.args.length;
+  return bytes;
+}
+
+function chunkSize(d: Derived, total: number): number {
+  return Math.max(1, Math.min(total, Math.floor(BATCH_BUDGET / d.widest)));
 }
 
 /**
@@ -72,7 +86,7 @@ function chunkSize(emit: Emit, total: number): number {
 function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k: number): Env {
   const env = base;
   for (let i = 0; i < d.seeds.length; i++) env[d.seeds[i]] = seedData[i];
-  execute(d.eqns, d.emit.values, env, k);
+  execute(d.eqns, d.values, env, k, d.account);
   return env;
 }
 
@@ -80,19 +94,24 @@ function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k:
 function seedTangents(e: Emit, plan: Plan, seeded: readonly number[], tangents: Map<ValueId, ValueId>): ValueId[] {
   return seeded.map((j) => {
     const v = plan.activeValues[j];
-    const s = e.input(plan.program.values[v].shape, true);
+    const s = e.input(plan.program.values.info(v).shape, true);
     tangents.set(v, s);
     return s;
   });
 }
 
-/** Builds a derivative program once per plan and key. */
+/**
+ * Builds a derivative program once per plan and key, and keeps it when the graph's
+ * account can pay for it; otherwise it is used for this call and built again next
+ * time (a plan with thousands of per-input programs keeps what fits).
+ */
 function memo(plan: Plan, key: string, build: () => Derived): Derived {
   let d = plan.memo.get(key) as Derived | undefined;
   if (d === undefined) {
     d = build();
-    plan.memo.set(key, d);
-    envSizes.set(plan, Math.max(envSizes.get(plan) ?? 0, d.emit.values.length));
+    if (plan.account.charge(derivedBytes(d))) plan.memo.set(key, d);
+    else plan.memo.set('programs-dropped', true);
+    envSizes.set(plan, Math.max(envSizes.get(plan) ?? 0, d.values.length));
   }
   return d;
 }
@@ -108,7 +127,7 @@ function buildForward(plan: Plan, seeded: readonly number[]): Derived {
   const seeds = seedTangents(e, plan, seeded, tangents);
   const start = e.eqns.length;
   jvpEqns(e, plan.activeSchedule, tangents);
-  return { emit: e, eqns: e.eqns.slice(start), seeds, results: plan.outputValues.map((v) => tangents.get(v) ?? null) };
+  return derived(plan, e, e.eqns.slice(start), seeds, plan.outputValues.map((v) => tangents.get(v) ?? null));
 }
 
 /** Cotangents of the active inputs, with batched cotangent inputs for the outputs `seeded` (indices into plan.outputValues). */
@@ -121,13 +140,13 @@ function buildReverse(plan: Plan, seeded: readonly number[]): Derived {
   const cotangents = new Map<ValueId, ValueId>();
   const seeds = seeded.map((o) => {
     const v = plan.outputValues[o];
-    const s = e.input(plan.program.values[v].shape, true);
+    const s = e.input(plan.program.values.info(v).shape, true);
     cotangents.set(v, cotangents.has(v) ? e.add(cotangents.get(v) as ValueId, s) : s);
     return s;
   });
   const start = e.eqns.length;
   vjpEqns(e, plan.schedule, plan.varied, cotangents);
-  return { emit: e, eqns: e.eqns.slice(start), seeds, results: plan.activeValues.map((v) => cotangents.get(v) ?? null) };
+  return derived(plan, e, e.eqns.slice(start), seeds, plan.activeValues.map((v) => cotangents.get(v) ?? null));
 }
 
 /**
@@ -149,12 +168,7 @@ function buildHessian(plan: Plan, seeded: readonly number[]): Derived {
   const tangents = new Map<ValueId, ValueId>();
   const seeds = seedTangents(e, plan, seeded, tangents);
   jvpEqns(e, [...plan.schedule, ...gradientEqns], tangents);
-  return {
-    emit: e,
-    eqns: e.eqns.slice(start),
-    seeds,
-    results: gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)),
-  };
+  return derived(plan, e, e.eqns.slice(start), seeds, gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)));
 }
 
 /** Identity rows start..start+count of an n-element basis, as one batched seed. */
@@ -219,7 +233,7 @@ function basisSweeps(
     blocks.push(row);
     if (n === 0) continue;
     const d = build(g);
-    const c = chunkSize(d.emit, n);
+    const c = chunkSize(d, n);
     for (let start = 0; start < n; start += c) {
       const k = Math.min(c, n - start);
       const env = runDerived(d, base, [basisChunk(n, start, k)], k);
@@ -227,7 +241,7 @@ function basisSweeps(
       for (let r = 0; r < d.results.length; r++) {
         const v = d.results[r];
         const m = resultSizes[r];
-        const data = readResult(env, v, v !== null && d.emit.isBatched(v), m, k);
+        const data = readResult(env, v, v !== null && d.values.info(v).batched, m, k);
         if (data === null) continue;
         const out = row[r].data;
         if (directionIsRow) {
@@ -245,22 +259,22 @@ function basisSweeps(
 
 /** Jacobian blocks [output][active input] by forward mode: one direction per active input element. */
 export function forwardJacobian(plan: Plan, primal: Primal): BlockResult {
-  const inShapes = plan.activeValues.map((v) => plan.program.values[v].shape);
-  const outShapes = plan.outputValues.map((v) => plan.program.values[v].shape);
+  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
+  const outShapes = plan.outputValues.map((v) => plan.program.values.info(v).shape);
   const r = basisSweeps(primal.env, inShapes, outShapes, (g) => forwardProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, outShapes.length), directions: r.directions };
 }
 
 /** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */
 export function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
-  const inShapes = plan.activeValues.map((v) => plan.program.values[v].shape);
-  const outShapes = plan.outputValues.map((v) => plan.program.values[v].shape);
+  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
+  const outShapes = plan.outputValues.map((v) => plan.program.values.info(v).shape);
   return basisSweeps(primal.env, outShapes, inShapes, (o) => reverseProgram(plan, [o]), true);
 }
 
 /** Hessian blocks [a][b] = d(grad_a)/d(x_b), forward-over-reverse: one direction per active input element. */
 export function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
-  const inShapes = plan.activeValues.map((v) => plan.program.values[v].shape);
+  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
   const r = basisSweeps(primal.env, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, inShapes.length), directions: r.directions };
 }
@@ -279,21 +293,21 @@ function transposeBlocks(blocks: Tensor[][], rows: number): Tensor[][] {
 export function forwardJvp(plan: Plan, primal: Primal, tangents: readonly Tensor[]): Tensor[] {
   const d = forwardProgram(plan, plan.activeValues.map((_, j) => j));
   const env = runDerived(d, primal.env, tangents.map((t) => t.data), 1);
-  return d.results.map((v, o) => resultTensor(env, v, plan.program.values[plan.outputValues[o]].shape));
+  return d.results.map((v, o) => resultTensor(env, v, plan.program.values.info(plan.outputValues[o]).shape));
 }
 
 /** One reverse sweep with the given cotangents (k = 1): the VJP for every active input. */
 export function reverseVjp(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): Tensor[] {
   const d = reverseProgram(plan, plan.outputValues.map((_, o) => o));
   const env = runDerived(d, primal.env, cotangents.map((t) => t.data), 1);
-  return d.results.map((v, j) => resultTensor(env, v, plan.program.values[plan.activeValues[j]].shape));
+  return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
 }
 
 /** One forward-over-reverse sweep along `vector` (k = 1): H v for every active input. */
 export function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tensor[]): Tensor[] {
   const d = hessianProgram(plan, plan.activeValues.map((_, j) => j));
   const env = runDerived(d, primal.env, vector.map((t) => t.data), 1);
-  return d.results.map((v, j) => resultTensor(env, v, plan.program.values[plan.activeValues[j]].shape));
+  return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
 }
 
 /** The gradient of the scalar output by one reverse sweep (used by fd's Hessian). */
@@ -320,7 +334,7 @@ function buildForwardOverForward(plan: Plan, group: number): Derived {
   const start = e.eqns.length;
   const first = new Map<ValueId, ValueId>();
   const us = plan.activeValues.map((v) => {
-    const u = e.input(plan.program.values[v].shape, false);
+    const u = e.input(plan.program.values.info(v).shape, false);
     first.set(v, u);
     return u;
   });
@@ -328,27 +342,27 @@ function buildForwardOverForward(plan: Plan, group: number): Derived {
   const firstEqns = e.eqns.slice(start);
   const dir = first.get(plan.outputValues[0]) ?? null;
   const v = plan.activeValues[group];
-  const seed = e.input(plan.program.values[v].shape, true);
+  const seed = e.input(plan.program.values.info(v).shape, true);
   const second = new Map<ValueId, ValueId>([[v, seed]]);
   jvpEqns(e, [...plan.schedule, ...firstEqns], second);
-  return { emit: e, eqns: e.eqns.slice(start), seeds: [...us, seed], results: [dir === null ? null : second.get(dir) ?? null] };
+  return derived(plan, e, e.eqns.slice(start), [...us, seed], [dir === null ? null : second.get(dir) ?? null]);
 }
 
 /** H u for every active input block, by forward-over-forward (one sweep per active input element). */
 export function hvpForwardOverForward(plan: Plan, primal: Primal, u: readonly Tensor[]): { tensors: Tensor[]; directions: number } {
   let directions = 0;
   const tensors = plan.activeValues.map((v, g) => {
-    const shape = plan.program.values[v].shape;
+    const shape = plan.program.values.info(v).shape;
     const n = sizeOf(shape);
     const data = new Float64Array(n);
     if (n === 0) return { shape, data };
     const d = forwardOverForwardProgram(plan, g);
-    const c = chunkSize(d.emit, n);
+    const c = chunkSize(d, n);
     for (let start = 0; start < n; start += c) {
       const k = Math.min(c, n - start);
       const env = runDerived(d, primal.env, [...u.map((t) => t.data), basisChunk(n, start, k)], k);
       directions += k;
-      const r = readResult(env, d.results[0], d.results[0] !== null && d.emit.isBatched(d.results[0]), 1, k);
+      const r = readResult(env, d.results[0], d.results[0] !== null && d.values.info(d.results[0]).batched, 1, k);
       if (r !== null) data.set(r.subarray(0, k), start);
     }
     return { shape, data };
@@ -358,7 +372,7 @@ export function hvpForwardOverForward(plan: Plan, primal: Primal, u: readonly Te
 
 /** Hessian blocks [a][b] by forward-over-forward: H e_i for every active input element i. */
 export function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
-  const shapes = plan.activeValues.map((v) => plan.program.values[v].shape);
+  const shapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
   const blocks = shapes.map((a) => shapes.map((b) => ({ shape: [...a, ...b], data: new Float64Array(sizeOf(a) * sizeOf(b)) })));
   let directions = 0;
   shapes.forEach((aShape, a) => {

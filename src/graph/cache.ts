@@ -6,24 +6,47 @@
  * the structural and semantic checks of the graph; arguments are still checked.
  *
  * Each entry also carries a memo that plans, derivative programs and compiled code
- * built for the graph hang on, so they are computed once per distinct graph. The
- * cache is an LRU bounded by an estimate of the bytes it holds, not by entries.
+ * built for the graph hang on, so they are computed once per distinct graph, and
+ * an account they charge with what they keep. The cache is an LRU bounded by the
+ * bytes its entries' accounts hold, not by entries; one entry holds at most half.
  */
 import { createHash } from 'node:crypto';
 import type { CheckedGraph, Limits } from './check.js';
+
+/**
+ * Bytes kept on behalf of one graph: its plans, derivative programs and compiled
+ * code (with their buffers) charge it as they are built. A charge that would pass
+ * the limit is refused and records nothing: the caller then keeps nothing (builds
+ * again next time, or allocates per run), so what a graph keeps stays bounded
+ * however large its programs grow.
+ */
+export class MemoryAccount {
+  bytes = 0;
+
+  /** `onCharge` (the cache's) sees every accepted charge, to keep its total and evict. */
+  constructor(readonly limit: number, private readonly onCharge?: (bytes: number) => void) {}
+
+  charge(bytes: number): boolean {
+    if (this.bytes + bytes > this.limit) return false;
+    this.bytes += bytes;
+    this.onCharge?.(bytes);
+    return true;
+  }
+}
 
 export interface GraphEntry {
   readonly graph: CheckedGraph;
   /** What later stages derive from this graph (plans by constant set and outputs, ...). */
   readonly memo: Map<string, unknown>;
-  bytes: number;
+  /** What they keep, counted against the cache. */
+  readonly account: MemoryAccount;
 }
 
 /** Canonical texts up to this length are used as keys directly. */
 const SMALL_KEY_CHARS = 4096;
 
-/** Rough bytes per equation once plans and derivative programs hang on it. */
-const BYTES_PER_EQUATION = 2048;
+/** Rough bytes of a checked equation (its object, arguments, attributes, value info); const data is counted apart. */
+const BYTES_PER_EQUATION = 256;
 
 export class GraphCache {
   private readonly entries = new Map<string, GraphEntry>();
@@ -31,7 +54,22 @@ export class GraphCache {
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(private limit: number) {}
+
+  get maxBytes(): number {
+    return this.limit;
+  }
+
+  /** One graph may keep at most this much, so that a cache always holds a few. */
+  get maxEntryBytes(): number {
+    return Math.floor(this.limit / 2);
+  }
+
+  /** A new budget (the service splits CACHE_BYTES across its threads); evicts down to it. */
+  resize(maxBytes: number): void {
+    this.limit = maxBytes;
+    this.evict();
+  }
 
   get size(): number {
     return this.entries.size;
@@ -55,19 +93,38 @@ export class GraphCache {
   }
 
   set(key: string, graph: CheckedGraph): GraphEntry {
-    const entry: GraphEntry = { graph, memo: new Map(), bytes: estimateBytes(graph) + key.length * 2 };
     const old = this.entries.get(key);
-    if (old) this.used -= old.bytes;
-    this.entries.delete(key);
-    if (entry.bytes > this.maxBytes) return entry; // too big to keep: used once, not cached
-    this.entries.set(key, entry);
-    this.used += entry.bytes;
-    for (const [k, e] of this.entries) {
-      if (this.used <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.used -= e.bytes;
+    if (old) {
+      this.entries.delete(key);
+      this.used -= old.account.bytes;
     }
+    const base = estimateBytes(graph) + key.length * 2;
+    if (base > this.maxEntryBytes) return detached(graph, this.maxEntryBytes); // too big to keep: used once
+    const entry: GraphEntry = {
+      graph,
+      memo: new Map(),
+      // charges arrive while the entry is most recently used (its request is running): evict others
+      account: new MemoryAccount(this.maxEntryBytes, (bytes) => {
+        if (this.entries.get(key) !== entry) return; // evicted meanwhile: no longer counted
+        this.used += bytes;
+        this.evict(key);
+      }),
+    };
+    entry.account.charge(base);
+    this.entries.set(key, entry);
+    this.used += base;
+    this.evict(key);
     return entry;
+  }
+
+  /** Drops least recently used entries (never `keep`) until the total fits. */
+  private evict(keep?: string): void {
+    for (const [k, e] of this.entries) {
+      if (this.used <= this.limit) break;
+      if (k === keep) continue;
+      this.entries.delete(k);
+      this.used -= e.account.bytes;
+    }
   }
 
   clear(): void {
@@ -76,10 +133,15 @@ export class GraphCache {
   }
 }
 
+/** An entry for a graph kept nowhere: its account still bounds what one call may keep while it runs. */
+export function detached(graph: CheckedGraph, limit: number): GraphEntry {
+  return { graph, memo: new Map(), account: new MemoryAccount(limit) };
+}
+
 function estimateBytes(graph: CheckedGraph): number {
   let bytes = 0;
   for (const q of graph.program.eqns) {
-    bytes += BYTES_PER_EQUATION;
+    bytes += BYTES_PER_EQUATION + 8 * q.args.length;
     const value = (q.attrs as { value?: { data?: Float64Array } }).value;
     if (value?.data instanceof Float64Array) bytes += value.data.byteLength;
   }
@@ -94,13 +156,15 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { nodes } = raw as { nodes?: unknown };
   if (!Array.isArray(nodes) || nodes.length > limits.maxNodes) return undefined;
+  const { inputs } = raw as { inputs?: unknown };
+  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) return undefined;
   const ids: string[] = [];
   for (const n of nodes) {
     if (typeof n !== 'object' || n === null || typeof (n as { id?: unknown }).id !== 'string') return undefined;
     ids.push((n as { id: string }).id);
   }
   const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : a - b));
-  const parts = [`limits:${limits.maxNodes},${limits.maxElements}`];
+  const parts = [`limits:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}`];
   try {
     for (const k of Object.keys(raw).sort()) if (k !== 'nodes') parts.push(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])}`);
     for (const i of order) parts.push(`node:${nodeText(nodes[i] as Record<string, unknown>)}`);

@@ -435,8 +435,8 @@ describe('limits (limit_exceeded), refused before work', () => {
 
   it('honours a configured maxNodes', () => {
     const nodes = [{ id: 'a', op: 'exp', args: ['x'] }, { id: 'b', op: 'exp', args: ['a'] }];
-    expectIssues(() => check(graphOf(nodes), { maxNodes: 1, maxElements: 100 }), 'limit_exceeded', [['graph.nodes', 'at most 1 nodes', 'found 2']]);
-    expect(() => check(graphOf(nodes), { maxNodes: 2, maxElements: 100 })).not.toThrow();
+    expectIssues(() => check(graphOf(nodes), { ...DEFAULT_LIMITS, maxNodes: 1, maxElements: 100 }), 'limit_exceeded', [['graph.nodes', 'at most 1 nodes', 'found 2']]);
+    expect(() => check(graphOf(nodes), { ...DEFAULT_LIMITS, maxNodes: 2, maxElements: 100 })).not.toThrow();
   });
 
   it('refuses a 10^8-element fill without allocating it', () => {
@@ -455,7 +455,7 @@ describe('limits (limit_exceeded), refused before work', () => {
 
   it('refuses an input declared over MAX_ELEMENTS, with a configured limit', () => {
     const graph = { inputs: [{ name: 'x', shape: [10, 11] }], nodes: [], outputs: ['x'] };
-    expectIssues(() => checkRequest('evaluate', { graph, args: {} }, { maxNodes: 10, maxElements: 100 }), 'limit_exceeded', [
+    expectIssues(() => checkRequest('evaluate', { graph, args: {} }, { ...DEFAULT_LIMITS, maxNodes: 10, maxElements: 100 }), 'limit_exceeded', [
       ['graph.inputs[0].shape', 'shape [10, 11] has 110 elements', 'more than MAX_ELEMENTS (100)'],
     ]);
   });

@@ -14,13 +14,30 @@ import type { Program, ValueId } from './program.js';
 import type { WireGraph } from './schema.js';
 
 export interface Limits {
-  /** Most nodes a graph may have. */
+  /** Most nodes a graph may have (inputs not counted). */
   maxNodes: number;
-  /** Most elements any one tensor may have, derivative blocks included. */
+  /** Most inputs a graph may have. */
+  maxInputs: number;
+  /** Most elements any one tensor may have, and all the numbers of a result together. */
   maxElements: number;
+  /** Most bytes a result may take as JSON, by an upper bound computed before any arithmetic. */
+  maxResponseBytes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxElements: 10_000_000 };
+export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxInputs: 10_000, maxElements: 10_000_000, maxResponseBytes: 256 * 1024 * 1024 };
+
+/** The counts a request is refused for before anything else is read (no zod, no copies): nodes and inputs. */
+export function checkCounts(graph: unknown, limits: Limits): void {
+  const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
+  const issues: Issue[] = [];
+  if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
+    issues.push({ path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` });
+  }
+  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) {
+    issues.push({ path: 'graph.inputs', message: `expected at most ${limits.maxInputs} inputs (MAX_INPUTS), found ${inputs.length}` });
+  }
+  if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
+}
 
 export interface NamedValue {
   name: string;
@@ -45,11 +62,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
   const limitIssues: Issue[] = [];
   const nodePath = (i: number): string => `graph.nodes[${i}]`;
 
-  if (graph.nodes.length > limits.maxNodes) {
-    throw new DerivdError('limit_exceeded', [
-      { path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${graph.nodes.length}` },
-    ]);
-  }
+  checkCounts(graph, limits);
 
   // Names: inputs and node ids share one namespace. A Map keeps `__proto__` an ordinary key.
   const where = new Map<string, { kind: 'input' | 'node'; index: number }>();
@@ -177,9 +190,12 @@ function attrPath(base: string, attr: string): string {
 }
 
 /**
- * Kahn's algorithm; deterministic for a given node array (not array order: a stack,
- * not a heap, holds the ready nodes). Nodes left over lie on or behind a
- * cycle; each cycle is reported once, at its first node, with its members.
+ * Kahn's algorithm with the ready nodes in a min-heap keyed by id, so the order is
+ * a function of the graph alone, never of the order of `nodes` in the JSON: the
+ * program, and so every floating-point sum (reverse mode adds fan-out
+ * contributions in program order), is the same for any node order, on any thread
+ * or replica. Nodes left over lie on or behind a cycle; each cycle is reported
+ * once, at its first node, with its members.
  */
 function topologicalOrder(deps: number[][], issues: Issue[], graph: WireGraph): number[] {
   const n = deps.length;
@@ -191,11 +207,10 @@ function topologicalOrder(deps: number[][], issues: Issue[], graph: WireGraph): 
     for (const d of ds) users[d].push(i);
   });
   const order: number[] = [];
-  const ready: number[] = [];
+  const ready = new NodeHeap(graph.nodes.map((node) => node.id));
   for (let i = 0; i < n; i++) if (pending[i] === 0) ready.push(i);
-  // A min-heap would keep strict array order; a stack is enough for determinism.
-  while (ready.length > 0) {
-    const i = ready.pop() as number;
+  while (ready.size > 0) {
+    const i = ready.pop();
     order.push(i);
     for (const u of users[i]) if (--pending[u] === 0) ready.push(u);
   }
@@ -235,4 +250,57 @@ function findCycle(start: number, deps: number[][], pending: Int32Array, searche
   for (const p of path) searched[p] = 1;
   const at = pos.get(cur);
   return at === undefined ? undefined : path.slice(at);
+}
+
+/**
+ * A binary min-heap of node indices ordered by id (UTF-16 code units, as `<`
+ * compares strings), then by index: duplicate ids are reported as errors, but
+ * the order stays defined for them too.
+ */
+class NodeHeap {
+  private readonly items: number[] = [];
+
+  constructor(private readonly ids: readonly string[]) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private less(a: number, b: number): boolean {
+    const x = this.ids[a];
+    const y = this.ids[b];
+    return x < y || (x === y && a < b);
+  }
+
+  push(i: number): void {
+    const h = this.items;
+    let at = h.length;
+    h.push(i);
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.less(i, h[parent])) break;
+      h[at] = h[parent];
+      at = parent;
+    }
+    h[at] = i;
+  }
+
+  pop(): number {
+    const h = this.items;
+    const top = h[0];
+    const last = h.pop() as number;
+    if (h.length > 0) {
+      let at = 0;
+      for (;;) {
+        const l = 2 * at + 1;
+        if (l >= h.length) break;
+        const c = l + 1 < h.length && this.less(h[l + 1], h[l]) ? l + 1 : l;
+        if (!this.less(h[c], last)) break;
+        h[at] = h[c];
+        at = c;
+      }
+      h[at] = last;
+    }
+    return top;
+  }
 }

@@ -16,10 +16,67 @@ export interface Issue {
   message: string;
 }
 
+/**
+ * Most issues an error lists; the rest are counted in one last issue. A request can
+ * be wrong in millions of places (a million unknown argument keys): its error stays
+ * small (under 1 MB as JSON) and cheap to build.
+ */
+export const MAX_ISSUES = 100;
+
 export class DerivdError extends Error {
-  constructor(readonly kind: ErrorKind, readonly issues: Issue[]) {
-    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+  readonly issues: Issue[];
+
+  /**
+   * `unlisted`: issues found beyond those given (an IssueList counts them), the first
+   * of them at `unlistedPath`.
+   */
+  constructor(readonly kind: ErrorKind, issues: readonly Issue[], unlisted = 0, unlistedPath?: string) {
+    const listed = issues.slice(0, MAX_ISSUES);
+    const more = unlisted + issues.length - listed.length;
+    if (more > 0) {
+      const at = issues[MAX_ISSUES]?.path ?? unlistedPath ?? listed[listed.length - 1]?.path ?? '';
+      listed.push({ path: at, message: `and ${more} more issue${more === 1 ? '' : 's'} (only the first ${MAX_ISSUES} are listed)` });
+    }
+    super(listed.map((i) => `${i.path}: ${i.message}`).join('; '));
     this.name = 'DerivdError';
+    this.issues = listed;
+  }
+}
+
+/**
+ * Issues collected up to MAX_ISSUES; past that they are only counted, so checking
+ * a request with a million faults costs a million counts, not a million messages.
+ * `add` takes a function so that an issue past the cap builds no message.
+ */
+export class IssueList {
+  readonly items: Issue[] = [];
+  unlisted = 0;
+  /** Where the first issue past the cap was: the summary issue points there. */
+  unlistedPath?: string;
+
+  get length(): number {
+    return this.items.length + this.unlisted;
+  }
+
+  get full(): boolean {
+    return this.items.length >= MAX_ISSUES;
+  }
+
+  add(issue: Issue | (() => Issue)): void {
+    if (!this.full) this.items.push(typeof issue === 'function' ? issue() : issue);
+    else if (this.unlisted++ === 0) this.unlistedPath = (typeof issue === 'function' ? issue() : issue).path;
+  }
+
+  /** Appends another list (its counted issues too). */
+  addAll(issues: readonly Issue[] | IssueList): void {
+    const list = Array.isArray(issues) ? { items: issues, unlisted: 0, unlistedPath: undefined } : (issues as IssueList);
+    for (const i of list.items) this.add(i);
+    if (list.unlisted > 0 && this.unlisted === 0) this.unlistedPath ??= list.unlistedPath;
+    this.unlisted += list.unlisted;
+  }
+
+  error(kind: ErrorKind): DerivdError {
+    return new DerivdError(kind, this.items, this.unlisted, this.unlistedPath);
   }
 }
 

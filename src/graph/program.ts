@@ -7,8 +7,9 @@
  * (k chosen at run time); its `shape` is always the logical, unbatched shape, so op
  * rules never see the batch dimension: the evaluator maps ops over it.
  *
- * Derivative programs are built by appending equations to a copy of the primal
- * program, so primal values are shared residuals and never recomputed.
+ * Derivative programs are built by appending equations after the primal program
+ * (sharing its value table, not copying it), so primal values are shared
+ * residuals and never recomputed.
  */
 import type { Shape } from '../tensor/tensor.js';
 import type { OpDef } from '../ops/types.js';
@@ -29,7 +30,41 @@ export interface Eqn {
   readonly node: number;
 }
 
+/**
+ * Value infos by id. A derivative program's table extends the primal's without
+ * copying it: ids below the base's length are the base's (shared, never written),
+ * the rest its own. A plan may have one derivative program per active input, so a
+ * copy each would cost inputs × values.
+ */
+export class ValueTable {
+  private readonly own: ValueInfo[] = [];
+  private readonly baseLength: number;
+
+  constructor(private readonly base?: ValueTable) {
+    this.baseLength = base ? base.length : 0;
+  }
+
+  get length(): number {
+    return this.baseLength + this.own.length;
+  }
+
+  info(v: ValueId): ValueInfo {
+    return v < this.baseLength ? (this.base as ValueTable).info(v) : this.own[v - this.baseLength];
+  }
+
+  push(info: ValueInfo): ValueId {
+    this.own.push(info);
+    return this.length - 1;
+  }
+
+  /** The values this table adds to its base (ids from the base's length on). */
+  ownValues(): readonly ValueInfo[] {
+    return this.own;
+  }
+}
+
 export interface Program {
-  readonly values: readonly ValueInfo[];
+  readonly values: ValueTable;
+  /** A derivative program's own equations, after its base's. */
   readonly eqns: readonly Eqn[];
 }

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as api from '../index.js';
 import { DerivdError, type ErrorKind } from './errors.js';
+import { DEFAULT_LIMITS } from './check.js';
 import { checkRequest } from './request.js';
 import { OPERATIONS, type Operation, type WireGraph } from './schema.js';
 import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';
@@ -296,7 +297,7 @@ describe('tangents, cotangents and vector', () => {
 describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
   const wide: WireGraph = { inputs: [{ name: 'v', shape: [100] }], nodes: [{ id: 'e', op: 'exp', args: ['v'] }, { id: 't', op: 'sum', args: ['e'] }], outputs: ['e', 't'] };
   const v = { shape: [100], data: new Float64Array(100) };
-  const limits = { maxNodes: 100, maxElements: 1000 };
+  const limits = { ...DEFAULT_LIMITS, maxNodes: 100, maxElements: 1000 };
 
   it('refuses a Jacobian block larger than the limit before computing it', () => {
     expectIssues(() => checkRequest('jacobian', { graph: wide, args: { v } }, limits), 'limit_exceeded', [
@@ -329,7 +330,9 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
       ['graph', 'the Hessian block for inputs "v" and "v"', '(10000 elements)'],
     ]);
     await expect(api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 9999 } })).rejects.toMatchObject({ kind: 'limit_exceeded' });
-    const h = await api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 10000 } });
+    // the whole result counts: 10000 Hessian entries and the one value
+    await expect(api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 10000 } })).rejects.toMatchObject({ kind: 'limit_exceeded', issues: [{ path: 'outputs' }] });
+    const h = await api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 10001 } });
     expect((h.hessian!.v.v as number[][])[3][3]).toBe(1);
   });
 });

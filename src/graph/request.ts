@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { describe, isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
-import { GraphCache, graphKey, type GraphEntry } from './cache.js';
-import { checkGraph, DEFAULT_LIMITS, type CheckedGraph, type Limits, type NamedValue } from './check.js';
-import { childPath, DerivdError, formatPath, type Issue } from './errors.js';
+import { detached, GraphCache, graphKey, type GraphEntry, type MemoryAccount } from './cache.js';
+import { checkCounts, checkGraph, DEFAULT_LIMITS, type CheckedGraph, type Limits, type NamedValue } from './check.js';
+import { childPath, DerivdError, formatPath, IssueList, type Issue } from './errors.js';
 import { GraphSchema, InputSchema, MODES, RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
 import { findOp, WIRE_OPS } from '../ops/registry.js';
 
@@ -29,11 +29,15 @@ export interface CheckedRequest {
   cotangents?: Tensor[];
   /** Shared by every request with this graph (see GraphCache); a fresh map when not cached. */
   graphMemo: Map<string, unknown>;
+  /** What plans and programs built for this graph keep is charged here (see MemoryAccount). */
+  account: MemoryAccount;
   /** Whether the checked graph came from the cache (undefined: no cache in use). */
   cacheHit?: boolean;
 }
 
 const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
+/** What one call without a cache may keep while it runs (programs, compiled code, buffers). */
+const UNCACHED_LIMIT = 64 * 1024 * 1024;
 /** Longest list of names spelled out in one message. */
 const MAX_NAMES_SHOWN = 20;
 
@@ -46,6 +50,7 @@ interface Slot {
 /**
  * `modes` lists the names `mode` may take ('auto' and the registered engines); the
  * caller passes them so that this module needs nothing from the engines.
+ * `strictFloats`: refuse non-finite JavaScript numbers in tensors (see parseTensor).
  */
 export function checkRequest(
   operation: Operation,
@@ -53,15 +58,17 @@ export function checkRequest(
   limits: Limits = DEFAULT_LIMITS,
   modes: readonly string[] = MODES,
   cache?: GraphCache,
+  strictFloats = false,
 ): CheckedRequest {
   const key = cache ? graphKey((raw as { graph?: unknown } | null)?.graph, limits) : undefined;
   const entry = key !== undefined ? cache?.get(key) : undefined;
-  const checked = checkUncached(operation, raw, limits, modes, entry);
+  const checked = checkUncached(operation, raw, limits, modes, entry, strictFloats);
   if (cache && key !== undefined && !entry) {
     const stored = cache.set(key, checked.graph);
-    return { ...checked, graphMemo: stored.memo, cacheHit: false };
+    return { ...checked, graphMemo: stored.memo, account: stored.account, cacheHit: false };
   }
-  return { ...checked, graphMemo: entry?.memo ?? new Map(), cacheHit: cache ? entry !== undefined : undefined };
+  const used = entry ?? detached(checked.graph, cache?.maxEntryBytes ?? UNCACHED_LIMIT);
+  return { ...checked, graphMemo: used.memo, account: used.account, cacheHit: cache ? entry !== undefined : undefined };
 }
 
 /** The request schemas with the graph taken as already checked (a cache hit). */
@@ -75,22 +82,19 @@ function checkUncached(
   limits: Limits,
   modes: readonly string[],
   cached: GraphEntry | undefined,
-): Omit<CheckedRequest, 'graphMemo' | 'cacheHit'> {
+  strictFloats: boolean,
+): Omit<CheckedRequest, 'graphMemo' | 'account' | 'cacheHit'> {
   // Before zod, which would first copy every node of a huge graph.
-  const nodes = (raw as { graph?: { nodes?: unknown } } | null)?.graph?.nodes;
-  if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
-    throw new DerivdError('limit_exceeded', [
-      { path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` },
-    ]);
-  }
+  checkCounts((raw as { graph?: unknown } | null)?.graph, limits);
   const parsed = (cached ? WITHOUT_GRAPH : (RequestSchemas as Record<Operation, z.ZodType>))[operation].safeParse(raw);
-  const schemaIssues = parsed.success ? [] : parsed.error.issues.flatMap((i) => zodIssue(i, raw, operation));
+  const schemaIssues = new IssueList();
+  if (!parsed.success) for (const i of parsed.error.issues) zodIssue(i, raw, operation, schemaIssues);
   const mode = (raw as { mode?: unknown } | null)?.mode;
   if (typeof mode === 'string' && mode !== '' && !modes.includes(mode)) {
     const known = modes.map((n) => JSON.stringify(n)).join(', ');
-    schemaIssues.push({ path: 'mode', message: `unknown mode ${JSON.stringify(mode)}: expected one of ${known}` });
+    schemaIssues.add({ path: 'mode', message: `unknown mode ${JSON.stringify(mode)}: expected one of ${known}` });
   }
-  if (!parsed.success || schemaIssues.length > 0) throw new DerivdError('invalid_request', schemaIssues);
+  if (!parsed.success || schemaIssues.length > 0) throw schemaIssues.error('invalid_request');
   // Name-keyed maps come from the raw request: zod would drop a `__proto__` key.
   const req = { ...(parsed.data as Request) };
   const rawReq = raw as Record<string, unknown>;
@@ -110,8 +114,8 @@ function checkUncached(
   const inputNames = req.graph.inputs.map((x) => x.name);
   const outputNames = req.graph.outputs;
 
-  const typeIssues: Issue[] = [];
-  const issues: Issue[] = [];
+  const typeIssues = new IssueList();
+  const issues = new IssueList();
   // Lists of names in messages are built once per list and cut short: a request may have many names.
   const oneOf = (names: readonly string[]): string => {
     if (names.length === 0) return 'expected none';
@@ -126,19 +130,21 @@ function checkUncached(
     let expected: string | undefined;
     for (const name of Object.keys(map)) {
       if (want.has(name)) continue;
-      const why = explain?.(name);
-      expected ??= oneOf([...want]);
-      issues.push({ path: childPath(key, name), message: `unexpected ${what} ${JSON.stringify(name)}: ${why ? `${why}; ` : ''}${expected}` });
+      issues.add(() => {
+        const why = explain?.(name);
+        expected ??= oneOf([...want]);
+        return { path: childPath(key, name), message: `unexpected ${what} ${JSON.stringify(name)}: ${why ? `${why}; ` : ''}${expected}` };
+      });
     }
     for (const x of slots) {
       if (!Object.hasOwn(map, x.name)) {
-        issues.push({ path: childPath(key, x.name), message: `missing ${what} ${JSON.stringify(x.name)} of shape ${formatShape(x.shape)}` });
+        issues.add(() => ({ path: childPath(key, x.name), message: `missing ${what} ${JSON.stringify(x.name)} of shape ${formatShape(x.shape)}` }));
         continue;
       }
       // Only when the graph is broken: an input over MAX_ELEMENTS or MAX_RANK, reported with the graph.
       if (sizeOf(x.shape) > limits.maxElements || x.shape.length > MAX_RANK) continue;
-      const t = parseTensor(map[x.name], childPath(key, x.name), x.shape);
-      if (isTensorIssue(t)) (t.kind === 'type' ? typeIssues : issues).push({ path: t.path, message: t.message });
+      const t = parseTensor(map[x.name], childPath(key, x.name), x.shape, strictFloats);
+      if (isTensorIssue(t)) (t.kind === 'type' ? typeIssues : issues).add({ path: t.path, message: t.message });
       else out.push(t);
     }
     return out;
@@ -151,7 +157,7 @@ function checkUncached(
   let inputList: string | undefined;
   (req.constant ?? []).forEach((name, k) => {
     const i = inputIndex.get(name);
-    if (i === undefined) issues.push({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${(inputList ??= oneOf(inputNames))}` });
+    if (i === undefined) issues.add(() => ({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${(inputList ??= oneOf(inputNames))}` }));
     else constant.add(i);
   });
   const active = inputNames.map((_, i) => i).filter((i) => !constant.has(i));
@@ -164,8 +170,8 @@ function checkUncached(
     let outputList: string | undefined;
     outNames = [];
     req.outputs.forEach((name, k) => {
-      if (!known.has(name)) issues.push({ path: `outputs[${k}]`, message: `${JSON.stringify(name)} is not an output of the graph: ${(outputList ??= oneOf(outputNames))}` });
-      else if (seen.has(name)) issues.push({ path: `outputs[${k}]`, message: `duplicate output ${JSON.stringify(name)}` });
+      if (!known.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `${JSON.stringify(name)} is not an output of the graph: ${(outputList ??= oneOf(outputNames))}` }));
+      else if (seen.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `duplicate output ${JSON.stringify(name)}` }));
       else outNames.push(name);
       seen.add(name);
     });
@@ -179,11 +185,11 @@ function checkUncached(
     const position = new Map<string, number>();
     listed.forEach((name, k) => { if (!position.has(name)) position.set(name, k); });
     if (outNames.length > 1) {
-      issues.push({ path: where, message: `${operation} needs exactly one scalar output, found ${outNames.length}; choose one with "outputs"` });
+      issues.add({ path: where, message: `${operation} needs exactly one scalar output, found ${outNames.length}; choose one with "outputs"` });
     }
     outputs?.forEach((o) => {
       if (o.shape.length !== 0) {
-        issues.push({ path: `${where}[${position.get(o.name)}]`, message: `${operation} needs a scalar output (shape []), but ${JSON.stringify(o.name)} has shape ${formatShape(o.shape)}` });
+        issues.add(() => ({ path: `${where}[${position.get(o.name)}]`, message: `${operation} needs a scalar output (shape []), but ${JSON.stringify(o.name)} has shape ${formatShape(o.shape)}` }));
       }
     });
   }
@@ -202,11 +208,17 @@ function checkUncached(
     cotangents = readTensors('cotangents', req.cotangents ?? {}, outputs, 'cotangent', notRequested);
   }
 
-  if (typeIssues.length > 0) throw new DerivdError('invalid_request', typeIssues);
-  if (graphIssues.length > 0 || issues.length > 0 || !graph || !outputs) throw new DerivdError('invalid_graph', [...graphIssues, ...issues]);
+  if (typeIssues.length > 0) throw typeIssues.error('invalid_request');
+  if (graphIssues.length > 0 || issues.length > 0 || !graph || !outputs) {
+    const all = new IssueList();
+    all.addAll(graphIssues);
+    all.addAll(issues);
+    throw all.error('invalid_graph');
+  }
 
   const activeInputs = active.map((i) => graph.inputs[i]);
   checkBlockLimits(operation, activeInputs, outputs, limits);
+  checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs');
   return {
     operation, graph, args, active, outputs,
     mode: req.mode ?? 'auto',
@@ -260,6 +272,73 @@ export function checkBlockLimits(operation: Operation, inputs: NamedValue[], out
   if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
 }
 
+/** Longest JSON text of one result number and its comma: "-2.2250738585072014e-308," (strings such as "-Infinity" are shorter). */
+const BYTES_PER_NUMBER = 25;
+/** Room for mode, reason, stats, timings and check around the tensors. */
+const ENVELOPE_BYTES = 4096;
+
+/** Counts over a list of tensors: how many, their elements, their nested arrays, their names' bytes as JSON keys. */
+function tally(values: readonly NamedValue[]): { count: number; elements: number; arrays: number; names: number } {
+  let elements = 0;
+  let arrays = 0;
+  let names = 0;
+  for (const v of values) {
+    elements += sizeOf(v.shape);
+    let rows = 1;
+    for (let d = 0; d < v.shape.length; d++) {
+      arrays += rows;
+      rows *= v.shape[d];
+    }
+    names += Buffer.byteLength(JSON.stringify(v.name)) + 2; // the key as JSON, its colon and comma
+  }
+  return { count: values.length, elements, arrays, names };
+}
+
+/**
+ * Numbers in a result (values, derivatives) and an upper bound of its size as JSON.
+ * Linear in inputs and outputs: block structure is summed, never enumerated pair by pair.
+ */
+export function resultSize(operation: Operation, inputs: readonly NamedValue[], outputs: readonly NamedValue[]): { values: number; derivatives: number; bytes: number } {
+  const o = tally(outputs);
+  const i = tally(inputs);
+  // A block of shape out ++ in has out.size × in.arrays nested arrays more than out has: summed over all pairs.
+  // Each nested array costs at most 3 bytes: its brackets and the comma after it.
+  const grid = (rows: typeof o, cols: typeof o) => ({
+    elements: rows.elements * cols.elements,
+    arrays: rows.arrays * cols.count + rows.elements * cols.arrays,
+    names: rows.names + rows.count * cols.names,
+  });
+  const derivative =
+    operation === 'jacobian' ? grid(o, i)
+      : operation === 'hessian' ? grid(i, i)
+        : operation === 'jvp' ? o
+          : operation === 'evaluate' ? { elements: 0, arrays: 0, names: 0 }
+            : i; // gradient, vjp, hvp: one tensor per active input
+  const bytes = ENVELOPE_BYTES + BYTES_PER_NUMBER * (o.elements + derivative.elements) + 3 * (o.arrays + derivative.arrays) + o.names + derivative.names;
+  return { values: o.elements, derivatives: derivative.elements, bytes };
+}
+
+/**
+ * Everything a result returns counts: the values of every requested output and all
+ * derivative blocks together stay within MAX_ELEMENTS, and an upper bound of the
+ * JSON they make (resultSize) within MAX_RESPONSE_BYTES, so a small request cannot
+ * ask for a huge response. Checked before any arithmetic.
+ */
+export function checkResultSize(operation: Operation, inputs: NamedValue[], outputs: NamedValue[], limits: Limits, outputsPath: string): void {
+  const size = resultSize(operation, inputs, outputs);
+  const numbers = size.values + size.derivatives;
+  const bytes = size.bytes;
+  const issues: Issue[] = [];
+  const parts = operation === 'evaluate' ? '' : ` (values ${size.values}, derivatives ${size.derivatives})`;
+  if (numbers > limits.maxElements) {
+    issues.push({ path: outputsPath, message: `the result would hold ${numbers} numbers${parts}, more than MAX_ELEMENTS (${limits.maxElements}); request fewer outputs or mark inputs constant` });
+  }
+  if (bytes > limits.maxResponseBytes) {
+    issues.push({ path: outputsPath, message: `the result could take up to ${bytes} bytes as JSON${parts}, more than MAX_RESPONSE_BYTES (${limits.maxResponseBytes})` });
+  }
+  if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
+}
+
 // --- zod issues, restated with the path of the offending value and what was found ---
 
 /** The value at a path of the raw request (own properties only), or undefined. */
@@ -285,16 +364,22 @@ function knownKeys(path: readonly PropertyKey[], raw: unknown, operation: Operat
   return undefined;
 }
 
-function zodIssue(issue: z.core.$ZodIssue, raw: unknown, operation: Operation): Issue[] {
-  const path = formatPath(issue.path);
+/** Restates one zod issue as derivd issues (an unknown-keys issue is one per key) into `out`. */
+function zodIssue(issue: z.core.$ZodIssue, raw: unknown, operation: Operation, out: IssueList): void {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(issue.path, raw, operation);
-    return issue.keys.map((key) => {
-      const expected = !known ? '' : known.keys.length > 0 ? `: expected one of ${known.keys.join(', ')}` : `: ${known.of} takes no ${known.what}s`;
-      const of = known?.of ? ` of ${known.of}` : '';
-      return { path: formatPath([...issue.path, key]), message: `unknown ${known?.what ?? 'field'} ${JSON.stringify(key)}${of}${expected}` };
-    });
+    const expected = !known ? '' : known.keys.length > 0 ? `: expected one of ${known.keys.join(', ')}` : `: ${known.of} takes no ${known.what}s`;
+    const of = known?.of ? ` of ${known.of}` : '';
+    for (const key of issue.keys) {
+      out.add(() => ({ path: formatPath([...issue.path, key]), message: `unknown ${known?.what ?? 'field'} ${JSON.stringify(key)}${of}${expected}` }));
+    }
+    return;
   }
+  out.addAll(restate(issue, raw));
+}
+
+function restate(issue: z.core.$ZodIssue, raw: unknown): Issue[] {
+  const path = formatPath(issue.path);
   if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator === 'op') {
     const nodeAt = issue.path.at(-1) === 'op' ? issue.path.slice(0, -1) : issue.path;
     const node = valueAt(raw, nodeAt);

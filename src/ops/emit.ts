@@ -7,20 +7,21 @@
  * Identical equations are emitted once (common-subexpression elimination), so a
  * rule may ask for cos(x) without caring whether another rule already did.
  */
-import type { Eqn, Program, ValueId, ValueInfo } from '../graph/program.js';
+import { ValueTable, type Eqn, type Program, type ValueId } from '../graph/program.js';
 import { broadcastAxes } from '../tensor/broadcast.js';
 import { sameShape, type Shape, type Tensor } from '../tensor/tensor.js';
 import { getOp } from './registry.js';
 import type { Val } from './types.js';
 
 export class Emit {
-  readonly values: ValueInfo[];
-  readonly eqns: Eqn[];
+  readonly values: ValueTable;
+  /** The equations emitted here (a derivative program's own, after its base's). */
+  readonly eqns: Eqn[] = [];
   private readonly seen = new Map<string, Val>();
 
+  /** With a base program, values are numbered after its values, which are shared (see ValueTable). */
   constructor(base?: Program) {
-    this.values = base ? [...base.values] : [];
-    this.eqns = base ? [...base.eqns] : [];
+    this.values = new ValueTable(base?.values);
   }
 
   program(): Program {
@@ -28,16 +29,15 @@ export class Emit {
   }
 
   input(shape: Shape, batched = false): Val {
-    this.values.push({ shape, batched });
-    return this.values.length - 1;
+    return this.values.push({ shape, batched });
   }
 
   shapeOf(v: Val): Shape {
-    return this.values[v].shape;
+    return this.values.info(v).shape;
   }
 
   isBatched(v: Val): boolean {
-    return this.values[v].batched;
+    return this.values.info(v).batched;
   }
 
   /** Appends `name(args; attrs)`; `node` ties the equation to a wire node. */
@@ -48,11 +48,10 @@ export class Emit {
       const hit = this.seen.get(key);
       if (hit !== undefined) return hit;
     }
-    const inShapes = args.map((a) => this.values[a].shape);
+    const inShapes = args.map((a) => this.values.info(a).shape);
     const shape = op.shape(inShapes, attrs);
-    const batched = args.some((a) => this.values[a].batched);
-    const out = this.values.length;
-    this.values.push({ shape, batched });
+    const batched = args.some((a) => this.values.info(a).batched);
+    const out = this.values.push({ shape, batched });
     this.eqns.push({ op, args: [...args], attrs, out, node });
     if (key !== undefined) this.seen.set(key, out);
     return out;

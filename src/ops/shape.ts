@@ -274,13 +274,28 @@ function joinKernel(ins: readonly Float64Array[], outer: number, inners: number[
   let offset = 0;
   for (let i = 0; i < ins.length; i++) {
     const inner = inners[i];
-    for (let o = 0; o < outer; o++) out.set(ins[i].subarray(o * inner, (o + 1) * inner), o * total + offset);
+    const x = ins[i];
+    if (inner < 32) {
+      // short runs (a stack of scalars): a plain loop, not a subarray view per run
+      for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) out[o * total + offset + j] = x[o * inner + j];
+    } else {
+      for (let o = 0; o < outer; o++) out.set(x.subarray(o * inner, (o + 1) * inner), o * total + offset);
+    }
     offset += inner;
   }
 }
 
-const zerosFor = ({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (Val | null)[]): Val[] =>
-  xDots.map((t, i) => t ?? e.zeros(inShapes[i]));
+/** Tangents with zeros for the null ones: one zeros value per shape (a wide stack has thousands of null tangents). */
+function zerosFor({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (Val | null)[]): Val[] {
+  const zeros = new Map<string, Val>();
+  return xDots.map((t, i) => {
+    if (t !== null) return t;
+    const key = inShapes[i].join(',');
+    let z = zeros.get(key);
+    if (z === undefined) zeros.set(key, (z = e.zeros(inShapes[i])));
+    return z;
+  });
+}
 
 const concatOp: OpDef<AxisAttrs> = {
   name: 'concat',

@@ -15,7 +15,9 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   BODY_LIMIT: int(1, 1024 * MiB).default(16 * MiB).describe('largest request body, in bytes (413 above)'),
   MAX_NODES: int(1, 1_000_000).default(10_000).describe('most nodes a graph may have (413 above)'),
-  MAX_ELEMENTS: int(1, 1_000_000_000).default(10_000_000).describe('most elements of any tensor, derivative blocks included (413 above)'),
+  MAX_ELEMENTS: int(1, 1_000_000_000).default(10_000_000).describe('most elements of any tensor, and of a whole result: values and derivative blocks together (413 above)'),
+  MAX_INPUTS: int(1, 1_000_000).default(10_000).describe('most inputs a graph may have (413 above)'),
+  MAX_RESPONSE_BYTES: int(1024, 2 * 1024 * MiB).default(256 * MiB).describe('largest response a request may ask for, by an upper bound computed before any arithmetic (413 above)'),
   CORS_ORIGINS: z.string().default('').describe('comma-separated origins allowed by CORS, or * for any; empty: CORS off'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('longest wait for in-flight requests after SIGTERM/SIGINT'),
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe('idle keep-alive timeout (above common load balancers\' 60 s)'),
@@ -51,6 +53,8 @@ export interface Config {
   bodyLimit: number;
   maxNodes: number;
   maxElements: number;
+  maxInputs: number;
+  maxResponseBytes: number;
   /** null: CORS off; true: any origin; otherwise the allowed origins. */
   corsOrigins: string[] | true | null;
   shutdownTimeoutMs: number;
@@ -123,6 +127,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimit: c.BODY_LIMIT,
     maxNodes: c.MAX_NODES,
     maxElements: c.MAX_ELEMENTS,
+    maxInputs: c.MAX_INPUTS,
+    maxResponseBytes: c.MAX_RESPONSE_BYTES,
     corsOrigins: origins.length === 0 ? null : origins.includes('*') ? true : origins,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,

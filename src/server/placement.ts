@@ -53,19 +53,8 @@ function resultElements(operation: Operation, e: Estimate): number {
   }
 }
 
-/**
- * Estimates per plan and operation. A plan is the same object for every request with
- * the same graph, constant set and outputs (the library's plan cache), so a graph
- * seen before costs no second analysis here; the WeakMap lets evicted plans go.
- */
-const ESTIMATES = new WeakMap<Plan, Map<Operation, Estimate>>();
-function estimateOf(plan: Plan, operation: Operation): Estimate {
-  let byOp = ESTIMATES.get(plan);
-  if (!byOp) ESTIMATES.set(plan, (byOp = new Map()));
-  let e = byOp.get(operation);
-  if (!e) byOp.set(operation, (e = estimate(plan, operation)));
-  return e;
-}
+/** The cost model's estimate, computed once per plan and shared with auto's choice (see analysis/cost.ts). */
+const estimateOf = (plan: Plan, operation: Operation): Estimate => estimate(plan, operation);
 
 /** Finite differences: what the fd engine does for `operation` (src/engines/fd.ts). */
 function fdNs(plan: Plan, operation: Operation, e: Estimate): number {

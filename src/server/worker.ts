@@ -34,7 +34,7 @@ export type PoolOutcome =
 export async function compute(task: PoolTask): Promise<PoolOutcome> {
   task.started?.postMessage({ threadId });
   try {
-    const result = await operations[task.operation](task.body, { limits: task.limits, output: 'json' });
+    const result = await operations[task.operation](task.body, { limits: task.limits, output: 'json', strictFloats: true });
     return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings };
   } catch (err) {
     if (err instanceof DerivdError) return { ok: false, kind: err.kind, issues: err.issues };

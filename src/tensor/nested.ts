@@ -102,9 +102,13 @@ export function inferShape(v: unknown): number[] {
 /**
  * Reads a wire tensor. With `expected`, the value must have exactly that shape;
  * without, its shape is inferred and must be rectangular. Issues name the exact
- * element (`args.d[3]`) and say what was expected and found.
+ * element (`args.d[3]`) and say what was expected and found. With `strictFloats`,
+ * a number that is not finite is refused: in a value parsed from JSON text it can
+ * only be a literal too large for a double (JSON.parse reads 1e999 as Infinity),
+ * which must not silently become an infinity. (Library callers may pass JavaScript
+ * infinities on purpose.)
  */
-export function parseTensor(raw: unknown, path: string, expected?: Shape): Tensor | TensorIssue {
+export function parseTensor(raw: unknown, path: string, expected?: Shape, strictFloats = false): Tensor | TensorIssue {
   if (isPacked(raw)) {
     const shape = raw.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -127,7 +131,8 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape): Tenso
   const walk = (v: unknown, depth: number, p: string): TensorIssue | undefined => {
     if (depth === shape.length) {
       const x = readWireFloat(v);
-      if (x === undefined) {
+      if (x === undefined || (strictFloats && !Number.isFinite(x) && typeof v === 'number')) {
+        if (typeof v === 'number') return { path: p, message: OVERFLOW, kind: 'type' };
         return Array.isArray(v)
           ? { path: p, message: `expected a number (shape ${formatShape(shape)} has rank ${shape.length}), found an array`, kind: 'shape' }
           : { path: p, message: `expected a number or "NaN", "Infinity", "-Infinity", found ${describe(v)}`, kind: 'type' };
@@ -151,6 +156,8 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape): Tenso
   const issue = walk(raw, 0, path);
   return issue ?? { shape, data };
 }
+
+const OVERFLOW = 'expected a finite number, found a literal too large for a double (such as 1e999); write "Infinity" or "-Infinity" for an infinity';
 
 export function isTensorIssue(v: Tensor | TensorIssue): v is TensorIssue {
   return (v as TensorIssue).message !== undefined;

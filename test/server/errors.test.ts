@@ -245,6 +245,54 @@ describe('413: over a configured limit', () => {
   });
 });
 
+describe('413: what the result returns counts', () => {
+  test('a graph over MAX_INPUTS', async () => {
+    const { app } = await appWith({ maxInputs: 1 });
+    const body = expectProblem(await postJson('jacobian', SEED_REQUEST, app), PROBLEMS.limit_exceeded);
+    expect(body.errors).toEqual([{ path: 'graph.inputs', message: 'expected at most 1 inputs (MAX_INPUTS), found 2' }]);
+  });
+
+  test('values of every output and the derivatives together count against MAX_ELEMENTS', async () => {
+    // d constant: 21 values + 21 × 1 Jacobian entries
+    const { app } = await appWith({ maxElements: 41 });
+    const body = expectProblem(await postJson('jacobian', SEED_REQUEST, app), PROBLEMS.limit_exceeded);
+    expect(body.errors).toEqual([{ path: 'graph.outputs', message: expect.stringContaining('42 numbers (values 21, derivatives 21), more than MAX_ELEMENTS (41)') }]);
+    const { app: roomy } = await appWith({ maxElements: 42 });
+    expect((await postJson('jacobian', SEED_REQUEST, roomy)).res.statusCode).toBe(200);
+  });
+
+  test('a small request for a huge response is refused by MAX_RESPONSE_BYTES', async () => {
+    const { app } = await appWith({ maxResponseBytes: 1 << 20 });
+    const raw = { graph: { inputs: [], nodes: [{ id: 'r', op: 'range', stop: 1e6 }], outputs: ['r'] }, args: {} };
+    const body = expectProblem(await postJson('evaluate', raw, app), PROBLEMS.limit_exceeded);
+    expect(body.errors[0]).toMatchObject({ path: 'graph.outputs', message: expect.stringContaining('more than MAX_RESPONSE_BYTES (1048576)') });
+  });
+
+  test('200,000 unknown argument keys: the first 100 issues and a count, a small body', async () => {
+    const args = SEED_REQUEST.args as Record<string, unknown>;
+    const keys = ['{"d":', JSON.stringify(args.d), ',"xs":', JSON.stringify(args.xs)];
+    for (let i = 0; i < 200_000; i++) keys.push(`,"k${i}":0`);
+    const raw = `{"graph":${JSON.stringify(SEED_REQUEST.graph)},"constant":["d"],"args":${keys.join('')}}}`;
+    const sent = await send('/v1/jacobian', raw);
+    const body = expectProblem(sent, PROBLEMS.invalid_graph);
+    const { res } = sent;
+    expect(body.errors).toHaveLength(101);
+    expect(body.errors[100]).toEqual({ path: 'args.k100', message: 'and 199900 more issues (only the first 100 are listed)' });
+    expect(res.body.length).toBeLessThan(64 * 1024);
+  });
+});
+
+describe('400: number literals too large for a double', () => {
+  test('1e999 in an argument is refused with its path, not read as Infinity', async () => {
+    const raw = JSON.stringify({ ...SEED_REQUEST, args: { ...(SEED_REQUEST.args as object), xs: 0 } }).replace('"xs":0', '"xs":1e999');
+    const body = expectProblem(await send('/v1/jacobian', raw), PROBLEMS.invalid_request);
+    expect(body.errors).toEqual([{ path: 'args.xs', message: expect.stringContaining('too large for a double (such as 1e999)') }]);
+    // the string still means infinity
+    const ok = await postJson('evaluate', { ...SEED_REQUEST, args: { ...(SEED_REQUEST.args as object), xs: 'Infinity' } });
+    expect(ok.res.statusCode).toBe(200);
+  });
+});
+
 describe('415: only application/json', () => {
   for (const [what, headers] of [
     ['text/plain', { 'content-type': 'text/plain' }],

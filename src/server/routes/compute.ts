@@ -39,7 +39,7 @@ const SUMMARIES: Record<Operation, string> = {
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 const PROBLEM_RESPONSES = {
   400: problem('The body is not JSON, or does not match the schema (unknown op, wrongly typed attribute, ...)'),
-  413: problem('The body or the graph is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_ELEMENTS)'),
+  413: problem('The body, the graph or the result asked for is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_INPUTS, MAX_ELEMENTS, MAX_RESPONSE_BYTES)'),
   415: problem('The content type is not application/json'),
   422: problem('Valid structure, but not a valid graph or call (cycle, shape mismatch, unknown reference, ...), or a call the cost model estimates over COMPUTE_BUDGET_MS (urn:derivd:problem:estimated-over-budget)'),
   503: problem('Not computed: the service is saturated (urn:derivd:problem:overloaded: queue full, queue wait over QUEUE_TIMEOUT_MS, event-loop delay or memory over budget), shutting down (urn:derivd:problem:shutting-down), or the worker ran out of memory (urn:derivd:problem:worker-out-of-memory); retry after Retry-After seconds'),
@@ -69,7 +69,7 @@ export interface ComputeOptions { config: Config; metrics: Metrics; pool: Comput
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function computeRoutes(app: FastifyInstance, { config, metrics, pool }: ComputeOptions): Promise<void> {
-  const limits = { maxNodes: config.maxNodes, maxElements: config.maxElements };
+  const limits = { maxNodes: config.maxNodes, maxInputs: config.maxInputs, maxElements: config.maxElements, maxResponseBytes: config.maxResponseBytes };
   for (const op of OPERATIONS) {
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/${op}`, {
       schema: {
@@ -84,7 +84,8 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       handler: async (request, reply) => {
         const body: unknown = request.body;
         // Validation errors (4xx) leave from here, before any worker is involved.
-        const prepared = prepare(op, body, { limits });
+        // strictFloats: a non-finite number in a parsed JSON body was a literal such as 1e999
+        const prepared = prepare(op, body, { limits, strictFloats: true });
         metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
         if (pool) {
           const check = (body as { check?: unknown }).check === true;
