@@ -35,6 +35,8 @@ declare module 'fastify' {
       /** Pooled: milliseconds waiting for a worker, and the worker's thread id. */
       queueMs?: number;
       threadId?: number;
+      /** Past the budget: whether the worker had to be terminated (a step ran past the grace period). */
+      terminated?: boolean;
     };
   }
 }

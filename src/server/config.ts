@@ -26,7 +26,7 @@ export const ConfigSchema = z.object({
     .default('auto')
     .describe('worker threads for heavy requests; auto: one per core (os.availableParallelism()); 0: no pool, everything runs inline'),
   INLINE_MAX_COST_MS: z.coerce.number().min(0).max(60_000).default(5).describe('requests estimated (cost model) above this run in the worker pool; it bounds the work done on the event loop'),
-  COMPUTE_BUDGET_MS: int(1, 3_600_000).default(30_000).describe('longest computation of a pooled request (504 above; its worker is replaced)'),
+  COMPUTE_BUDGET_MS: int(1, 3_600_000).default(30_000).describe('longest computation of a pooled request (504 above: stopped between two steps, or its worker replaced a grace period later)'),
   MAX_QUEUE: z
     .union([z.literal('auto'), int(0, 100_000)], { error: 'expected auto or a whole number from 0 to 100000' })
     .default('auto')
@@ -63,7 +63,7 @@ export interface Config {
   workers: number;
   /** Requests whose estimated cost is above this many milliseconds run in the pool. */
   inlineMaxCostMs: number;
-  /** A pooled computation running longer than this is cut (504) and its worker terminated. */
+  /** A pooled computation running longer than this is stopped (504); its worker is terminated only past cutGraceMs more. */
   computeBudgetMs: number;
   /** Pooled requests that may wait for a worker (503 beyond), and for how long at most. */
   maxQueue: number;

@@ -17,9 +17,12 @@
  * - Budget: each pooled computation may run COMPUTE_BUDGET_MS, counted from the
  *   moment its worker begins it (the worker says so over a MessagePort), not from
  *   when it was queued: a request waiting behind others is not cut for their work.
- *   Past the budget the task is aborted, which makes piscina terminate the worker
- *   (a synchronous computation cannot be interrupted any other way) and start a
- *   new one; the request fails with ComputeBudgetExceeded (504).
+ *   The worker passes the budget to the library, which stops the call between two
+ *   steps once it is spent; the request fails with ComputeBudgetExceeded (504) and
+ *   the worker, warm and healthy, takes the next task. A single step that runs on
+ *   (one huge kernel) is stopped the hard way a grace period later (cutGraceMs:
+ *   a quarter of the budget, at least 1 s): the task is aborted, which makes
+ *   piscina terminate the worker and start a new one (warmed up before it works).
  * - Disconnects: the caller may pass an AbortSignal (the handler aborts it when
  *   the client goes away); a queued task is then dropped, a running one cut the
  *   same way.
@@ -34,13 +37,14 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { cutGraceMs } from './config.js';
 import { Overloaded, ShuttingDown, WorkerOutOfMemory, type ShedReason } from './shed.js';
 import type { PoolOutcome, PoolTask } from './worker.js';
 
 /** A pooled computation ran past COMPUTE_BUDGET_MS and was stopped. */
 export class ComputeBudgetExceeded extends Error {
-  /** `threadId`: the worker that was terminated. */
-  constructor(readonly budgetMs: number, readonly threadId?: number) {
+  /** `threadId`: the worker that ran it; `terminated`: whether it had to be (the fallback). */
+  constructor(readonly budgetMs: number, readonly threadId?: number, readonly terminated = false) {
     super(`the computation ran longer than COMPUTE_BUDGET_MS (${budgetMs} ms) and was stopped`);
     this.name = 'ComputeBudgetExceeded';
   }
@@ -55,7 +59,8 @@ export class ComputeCancelled extends Error {
 }
 
 export interface PoolRun {
-  outcome: PoolOutcome;
+  /** What the worker returned; a cooperative budget stop is thrown instead (ComputeBudgetExceeded). */
+  outcome: Exclude<PoolOutcome, { kind: 'deadline_exceeded' }>;
   /** Milliseconds between submission and the worker starting it (undefined if that was not seen). */
   queueMs?: number;
   /** The worker thread that ran it. */
@@ -177,7 +182,7 @@ export class ComputePool {
   retryAfterS(): number {
     const mean = this.#meanRunMs ?? 1000;
     const drainMs = ((this.#queue.length + this.#dispatched) * mean) / this.size;
-    const longestMs = (this.options.queueTimeoutMs ?? 0) + this.options.budgetMs;
+    const longestMs = (this.options.queueTimeoutMs ?? 0) + this.options.budgetMs + cutGraceMs(this.options.budgetMs);
     return Math.max(1, Math.min(Math.ceil(drainMs / 1000), Math.ceil(longestMs / 1000)));
   }
 
@@ -276,13 +281,14 @@ export class ComputePool {
       startedAt = performance.now();
       threadId = message.threadId;
       this.#running++;
-      budget = setTimeout(() => cancel('budget'), this.options.budgetMs);
+      // The fallback: the worker stops itself at the budget, between two steps.
+      budget = setTimeout(() => cancel('budget'), this.options.budgetMs + cutGraceMs(this.options.budgetMs));
     });
+    let outcome: PoolOutcome;
     try {
-      const outcome = await piscina.run({ ...task, started: port2 }, { signal: abort.signal, transferList: [port2] });
-      return { outcome, queueMs: startedAt === undefined ? undefined : startedAt - submitted, threadId };
+      outcome = await piscina.run({ ...task, budgetMs: this.options.budgetMs, started: port2 }, { signal: abort.signal, transferList: [port2] });
     } catch (err) {
-      if (cut === 'budget') throw new ComputeBudgetExceeded(this.options.budgetMs, threadId);
+      if (cut === 'budget') throw new ComputeBudgetExceeded(this.options.budgetMs, threadId, true);
       if (cut === 'disconnect') throw new ComputeCancelled();
       if (cut === 'shutdown') throw new ShuttingDown('the service is shutting down and could not finish this computation in time; retry on another instance');
       if ((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
@@ -302,6 +308,11 @@ export class ComputePool {
       signal?.removeEventListener('abort', onDisconnect);
       this.#active.delete(cancel);
     }
+    if (!outcome.ok && outcome.kind === 'deadline_exceeded') {
+      this.options.onCancel?.('budget');
+      throw new ComputeBudgetExceeded(outcome.budgetMs, threadId); // the worker stays
+    }
+    return { outcome, queueMs: startedAt === undefined ? undefined : startedAt - submitted, threadId };
   }
 
   /** Shutdown begins: every waiting request gets ShuttingDown, and so does every new one. */

@@ -1,8 +1,9 @@
 /**
  * The worker pool (issue 4): requests the cost model calls heavy run in worker
  * threads, so the event loop keeps answering; cheap ones and every 4xx stay
- * inline; a pooled computation over COMPUTE_BUDGET_MS is cut with a 504 and its
- * worker replaced; a client that leaves cancels its task; shutdown lets pooled
+ * inline; a pooled computation over COMPUTE_BUDGET_MS is stopped with a 504 and its
+ * worker goes on (issue 8: between two steps), or is replaced when one step runs
+ * past the grace period; a client that leaves cancels its task; shutdown lets pooled
  * work finish; pooled results are the inline ones; WORKERS=0 turns the pool off.
  *
  * The heavy request is a 700 x 700 matrix product of two fills (no large body to
@@ -28,6 +29,19 @@ const matmul = matmulRequest;
 const HEAVY = matmul(700);
 /** Estimated at about 9 ms (pooled at the default threshold), computed in a few tens of ms. */
 const MEDIUM = matmul(200);
+/** Twenty 300 x 300 products in a row, tens of ms each: a budget check between every two. */
+const MATMUL_CHAIN = {
+  graph: {
+    inputs: [],
+    nodes: [
+      { id: 'm0', op: 'fill', shape: [300, 300], value: 1 / 300 },
+      ...Array.from({ length: 20 }, (_, i) => ({ id: `m${i + 1}`, op: 'matmul', args: [`m${i}`, 'm0'] })),
+      { id: 's', op: 'sum', args: ['m20'] },
+    ],
+    outputs: ['s'],
+  },
+  args: {},
+};
 
 const appWith = useApps();
 async function listening(config: Partial<Config> = {}): Promise<App & { base: string }> {
@@ -172,34 +186,55 @@ describe('pooled results are the inline results', () => {
 });
 
 describe('the compute budget', () => {
-  test('a pooled request over COMPUTE_BUDGET_MS gets a 504 problem, its worker is replaced, and the next request succeeds', async () => {
+  /** The app with its log lines collected. */
+  async function logged(config: Partial<Config>): Promise<App & { lines: Json[] }> {
     const lines: Json[] = [];
     const log = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter(Boolean).map((l) => JSON.parse(l))); cb(); } });
-    const a = await appWith({ workers: 1, computeBudgetMs: 150, logLevel: 'info' }, log);
+    return { ...(await appWith({ ...config, logLevel: 'info' }, log)), lines };
+  }
+
+  test('past COMPUTE_BUDGET_MS a pooled computation stops between two steps: 504, and the same worker takes the next request', async () => {
+    const a = await logged({ workers: 1, computeBudgetMs: 150 });
     a.pool!.start();
     const [before] = a.pool!.threadIds;
-    expect(a.pool!.threadIds).toHaveLength(1);
-
     const t0 = performance.now();
-    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: HEAVY, headers: { 'x-request-id': 'over-budget' } });
-    const elapsed = performance.now() - t0;
+    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MATMUL_CHAIN, headers: { 'x-request-id': 'over-budget' } });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
     expect(res.statusCode).toBe(504);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', status: 504, instance: 'over-budget', detail: expect.stringContaining('COMPUTE_BUDGET_MS (150 ms)') });
-    expect(elapsed).toBeGreaterThanOrEqual(150);
-    const line = lines.find((l) => l.reqId === 'over-budget' && l.msg === 'request');
-    expect(line).toMatchObject({ status: 504, where: 'pool', threadId: before }); // the worker that ran it
+    const line = a.lines.find((l) => l.reqId === 'over-budget' && l.msg === 'request');
+    expect(line).toMatchObject({ status: 504, where: 'pool', threadId: before, terminated: false });
+    expect(await metric(a, 'derivd_pool_cancelled_total', { reason: 'budget' })).toBe(1);
+
+    // No replacement: the worker that stopped runs the next request.
+    const next = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM, headers: { 'x-request-id': 'next' } });
+    expect(next.statusCode).toBe(200);
+    expect(next.json().values.s).toBe(200 ** 3);
+    expect(a.lines.find((l) => l.reqId === 'next' && l.msg === 'request')).toMatchObject({ threadId: before });
+    expect(a.pool!.threadIds).toEqual([before]);
+    expect(await metric(a, 'derivd_pool_threads_started_total')).toBe(1);
+  });
+
+  test('a single step that runs on past the grace period gets its worker replaced (504), and the next request succeeds', async () => {
+    // budget 100 ms + grace max(1 s, 25 %) = 1.1 s; one 1500 x 1500 matmul kernel takes seconds.
+    const a = await logged({ workers: 1, computeBudgetMs: 100 });
+    a.pool!.start();
+    const [before] = a.pool!.threadIds;
+    const t0 = performance.now();
+    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: matmul(1500), headers: { 'x-request-id': 'one-kernel' } });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1100);
+    expect(res.statusCode).toBe(504);
+    expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', detail: expect.stringContaining('COMPUTE_BUDGET_MS (100 ms)') });
+    expect(a.lines.find((l) => l.reqId === 'one-kernel' && l.msg === 'request')).toMatchObject({ status: 504, threadId: before, terminated: true });
 
     // the worker that ran it is gone, and a new one took its place
     await waitFor('a replacement worker', () => a.pool!.threadIds.length === 1 && a.pool!.threadIds[0] !== before);
-    expect(a.pool!.threadIds).not.toContain(before);
     expect(await metric(a, 'derivd_pool_cancelled_total', { reason: 'budget' })).toBe(1);
-    await waitFor('the replacement to be up', async () => (await metric(a, 'derivd_pool_threads_started_total')) === 2);
-
     const next = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM });
     expect(next.statusCode).toBe(200);
     expect(next.json().values.s).toBe(200 ** 3);
-    expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(1);
+    expect(await metric(a, 'derivd_pool_threads_started_total')).toBe(2);
   });
 
   test('a client that goes away cancels its pooled computation', async () => {

@@ -10,7 +10,8 @@
  * the others are re-run in a worker from the same body (a structured clone), which
  * returns the same envelope (timings from its run) already serialized. A pooled
  * call estimated over COMPUTE_BUDGET_MS is refused at once (422); one past it is
- * cut with a 504 and its worker replaced; one whose client goes away is dropped;
+ * stopped with a 504 (cooperatively, or by replacing its worker a grace period
+ * later); one whose client goes away is dropped;
  * the pool sheds (503) when its queue is full or the wait too long. Without a
  * pool, requests run inline unestimated.
  */
@@ -108,7 +109,8 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
             try {
               run = await pool.run({ operation: op, body, limits }, { signal: gone.signal, estimatedMs: cost.ms });
             } catch (err) {
-              if (err instanceof ComputeBudgetExceeded) request.derivd.threadId = err.threadId; // the worker terminated
+              // For the log line: the worker that ran it, and whether it had to be terminated.
+              if (err instanceof ComputeBudgetExceeded) Object.assign(request.derivd, { threadId: err.threadId, terminated: err.terminated });
               throw err;
             } finally {
               reply.raw.off('close', onClose);
