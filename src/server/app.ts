@@ -18,6 +18,8 @@ import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { identityBodiesOnly } from './plugins/content-encoding.js';
+import { withAccessControl } from './plugins/openapi-access.js';
 import { seedExample } from './seed-example.js';
 
 declare module 'fastify' {
@@ -102,6 +104,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  // Root hooks, before any route: 415 for encoded bodies before parsing.
+  await identityBodiesOnly(app);
   if (config.corsOrigins !== null) await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
   await app.register(swagger, {
@@ -121,7 +125,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (input) => withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() }),
+    transformObject: (input) => withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
