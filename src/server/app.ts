@@ -20,6 +20,7 @@ import { computeRoutes } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { identityBodiesOnly } from './plugins/content-encoding.js';
 import { withAccessControl } from './plugins/openapi-access.js';
+import { securityHeaders } from './plugins/security-headers.js';
 import { seedExample } from './seed-example.js';
 
 declare module 'fastify' {
@@ -104,7 +105,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // Root hooks, before any route: 415 for encoded bodies before parsing.
+  // Root hooks, before any route: security headers on every response; 415 for encoded bodies before parsing.
+  await securityHeaders(app);
   await identityBodiesOnly(app);
   if (config.corsOrigins !== null) await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
