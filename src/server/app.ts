@@ -18,7 +18,9 @@ import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { apiKeys } from './plugins/access.js';
 import { identityBodiesOnly } from './plugins/content-encoding.js';
+import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
 import { withAccessControl } from './plugins/openapi-access.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import { seedExample } from './seed-example.js';
@@ -63,6 +65,8 @@ export interface App {
   metrics: Metrics;
   /** The worker pool for heavy requests; null when WORKERS is 0. */
   pool: ComputePool | null;
+  /** The /metrics listener for METRICS_PORT (main.ts starts it; the app's close stops it); null: /metrics is on the app. */
+  metricsServer: FastifyInstance | null;
 }
 
 /** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
@@ -176,7 +180,15 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     return sendProblem(reply, { type, title, status, detail: `no route for ${request.method} ${request.url.split('?')[0]}`, instance: request.id });
   });
 
-  await app.register(healthRoutes, { readiness, metrics });
-  await app.register(computeRoutes, { config, metrics, pool });
-  return { app, readiness, metrics, pool };
+  await app.register(healthRoutes, { readiness });
+  const metricsOptions = { metrics, token: config.metricsToken };
+  const metricsServer = config.metricsPort === 0 ? null : await buildMetricsServer(metricsOptions, app.log);
+  if (metricsServer) app.addHook('onClose', () => metricsServer.close());
+  else await metricsEndpoint(app, metricsOptions);
+  // API keys on the compute routes only.
+  await app.register(async (v1) => {
+    await apiKeys(v1, config.apiKeyDigests);
+    await v1.register(computeRoutes, { config, metrics, pool });
+  });
+  return { app, readiness, metrics, pool, metricsServer };
 }

@@ -29,6 +29,7 @@ export const PROBLEMS = {
   // nginx's "client closed request": only logs and metrics ever see it.
   client_closed: { status: 499, type: 'urn:derivd:problem:client-closed-request', title: 'The client closed the connection before the result' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
+  unauthorized: { status: 401, type: 'urn:derivd:problem:unauthorized', title: 'A valid bearer token is required' },
   unsupported_content_encoding: { status: 415, type: 'urn:derivd:problem:unsupported-content-encoding', title: 'Only the identity content encoding is accepted' },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;

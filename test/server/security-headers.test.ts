@@ -33,11 +33,14 @@ function expectSecurityHeaders(headers: Record<string, unknown>, what: string): 
 
 describe('on every response', () => {
   test('API answers, every kind of problem, 404, health, metrics, the OpenAPI document', async () => {
-    const { app } = await appWith({ bodyLimit: 4096 });
-    const open = app;
+    const { app } = await appWith({ apiKeyDigests: ['0'.repeat(64)], bodyLimit: 4096 });
+    const post = (payload: string, headers: Record<string, string> = {}) =>
+      app.inject({ method: 'POST', url: '/v1/evaluate', payload, headers: { 'content-type': 'application/json', authorization: 'Bearer x', ...headers } });
+    const { app: open } = await appWith({ bodyLimit: 4096 });
     const cases = {
       'compute 200': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json' } }),
       '400 not JSON': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: '{', headers: { 'content-type': 'application/json' } }),
+      '401': await post(tinyRequest),
       '404': await app.inject({ method: 'GET', url: '/nope' }),
       '413': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: 'x'.repeat(5000), headers: { 'content-type': 'application/json' } }),
       '415 encoding': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }),
@@ -46,7 +49,7 @@ describe('on every response', () => {
       metrics: await app.inject({ method: 'GET', url: '/metrics' }),
       'openapi.json': await app.inject({ method: 'GET', url: '/openapi.json' }),
     };
-    const expected: Record<string, number> = { 'compute 200': 200, '400 not JSON': 400, '404': 404, '413': 413, '415 encoding': 415, '415 media type': 415, healthz: 200, metrics: 200, 'openapi.json': 200 };
+    const expected: Record<string, number> = { 'compute 200': 200, '400 not JSON': 400, '401': 401, '404': 404, '413': 413, '415 encoding': 415, '415 media type': 415, healthz: 200, metrics: 200, 'openapi.json': 200 };
     for (const [what, res] of Object.entries(cases)) {
       expect(res.statusCode, what).toBe(expected[what]);
       expectSecurityHeaders(res.headers, what);
