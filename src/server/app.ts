@@ -22,6 +22,7 @@ import { apiKeys } from './plugins/access.js';
 import { identityBodiesOnly } from './plugins/content-encoding.js';
 import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
 import { withAccessControl } from './plugins/openapi-access.js';
+import { rateLimits } from './plugins/rate-limit.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import { seedExample } from './seed-example.js';
 
@@ -185,9 +186,10 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   const metricsServer = config.metricsPort === 0 ? null : await buildMetricsServer(metricsOptions, app.log);
   if (metricsServer) app.addHook('onClose', () => metricsServer.close());
   else await metricsEndpoint(app, metricsOptions);
-  // API keys on the compute routes only.
+  // API keys, then rate limits (counted per key), on the compute routes only.
   await app.register(async (v1) => {
     await apiKeys(v1, config.apiKeyDigests);
+    await rateLimits(v1, config);
     await v1.register(computeRoutes, { config, metrics, pool });
   });
   return { app, readiness, metrics, pool, metricsServer };

@@ -30,6 +30,12 @@ export const ConfigSchema = z.object({
     .default('')
     .refine((s) => s === '' || apiKeyDigests(s) !== null, { error: 'expected comma-separated SHA-256 hex digests (64 hex digits each)' })
     .describe('comma-separated SHA-256 hex digests of accepted API keys (Authorization: Bearer <key> on /v1/*); empty: no key needed'),
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0).describe('requests per minute on /v1/* per API key (per client IP without keys); 0: off'),
+  REDIS_URL: z
+    .string()
+    .default('')
+    .refine((s) => s === '' || /^rediss?:\/\/[^\s]*$/.test(s), { error: 'expected a redis:// or rediss:// URL' })
+    .describe('Redis that replicas share rate-limit counters through (redis:// or rediss://); empty: each replica counts alone'),
   METRICS_PORT: int(0, 65535).default(0).describe('serve /metrics on this port (on HOST) instead of the service port; 0: on the service port'),
   METRICS_TOKEN: z
     .string()
@@ -45,7 +51,7 @@ function apiKeyDigests(s: string): string[] | null {
 }
 
 /** Secrets (or URLs that may carry a password) are never echoed in configuration errors. */
-const HIDDEN = new Set(['API_KEYS', 'METRICS_TOKEN']);
+const HIDDEN = new Set(['API_KEYS', 'REDIS_URL', 'METRICS_TOKEN']);
 
 export type Env = z.input<typeof ConfigSchema>;
 export type RawConfig = z.output<typeof ConfigSchema>;
@@ -69,6 +75,10 @@ export interface Config {
   computeBudgetMs: number;
   /** Lower-case SHA-256 hex digests of the accepted API keys; empty: /v1/* needs no key. */
   apiKeyDigests: string[];
+  /** Requests per minute per API key (per client IP without keys) on /v1/*; 0: no rate limit. */
+  rateLimitPerMinute: number;
+  /** Redis shared by replicas for the rate-limit counters; null: counted in this process. */
+  redisUrl: string | null;
   /** Port of a separate /metrics listener; 0: /metrics is served on the service port. */
   metricsPort: number;
   /** Bearer token /metrics requires; null: open. */
@@ -105,6 +115,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     inlineMaxCostMs: c.INLINE_MAX_COST_MS,
     computeBudgetMs: c.COMPUTE_BUDGET_MS,
     apiKeyDigests: apiKeyDigests(c.API_KEYS) ?? [],
+    rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+    redisUrl: c.REDIS_URL === '' ? null : c.REDIS_URL,
     metricsPort: c.METRICS_PORT,
     metricsToken: c.METRICS_TOKEN === '' ? null : c.METRICS_TOKEN,
   };

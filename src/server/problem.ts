@@ -30,6 +30,7 @@ export const PROBLEMS = {
   client_closed: { status: 499, type: 'urn:derivd:problem:client-closed-request', title: 'The client closed the connection before the result' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
   unauthorized: { status: 401, type: 'urn:derivd:problem:unauthorized', title: 'A valid bearer token is required' },
+  rate_limited: { status: 429, type: 'urn:derivd:problem:rate-limited', title: 'Too many requests' },
   unsupported_content_encoding: { status: 415, type: 'urn:derivd:problem:unsupported-content-encoding', title: 'Only the identity content encoding is accepted' },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;

@@ -190,7 +190,7 @@ describe('API_KEYS configuration', () => {
 });
 
 describe('the OpenAPI document', () => {
-  test('declares the bearer schemes, an optional key on every compute operation, and 401 with its challenge header', async () => {
+  test('declares the bearer schemes, an optional key on every compute operation, and 401/429 with their headers', async () => {
     const { app } = await appWith();
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -199,6 +199,7 @@ describe('the OpenAPI document', () => {
       const post = doc.paths[`/v1/${op}`].post;
       expect(post.security).toEqual([{ apiKey: [] }, {}]);
       expect(post.responses['401'].headers).toHaveProperty('WWW-Authenticate');
+      expect(post.responses['429'].headers).toHaveProperty('Retry-After');
       expect(post.responses['401'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
       expect(post.responses['415'].description).toMatch(/Content-Encoding/);
     }

@@ -1,13 +1,14 @@
 /**
  * What access control adds to the OpenAPI document: the bearer security schemes,
- * and on every compute operation the optional API key, the 401 answer (with its
- * WWW-Authenticate header) and the Content-Encoding case of 415. Done on the generated document (not in the route schemas) because
+ * and on every compute operation the optional API key, the 401 and 429 answers
+ * (with their WWW-Authenticate and Retry-After headers) and the Content-Encoding
+ * case of 415. Done on the generated document (not in the route schemas) because
  * the zod transform keeps only description and content of a response, and so
  * that compute.ts's own response list stays as it is.
  *
  * The document is the same whatever the configuration (it is committed as
  * openapi.yaml): keys and limits are off by default, so the key is optional
- * (`security: [{apiKey: []}, {}]`) and the 401 says when it applies.
+ * (`security: [{apiKey: []}, {}]`) and the 401/429 say when they apply.
  */
 import type { OpenAPIV3_1 } from 'openapi-types';
 
@@ -49,6 +50,11 @@ export function withAccessControl(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
     }
     op.security = [{ apiKey: [] }, {}];
     responses['401'] = unauthorized;
+    responses['429'] = {
+      description: 'Over RATE_LIMIT_PER_MINUTE for this API key (or client address without keys)',
+      headers: { 'Retry-After': { description: 'whole seconds until the window ends', schema: { type: 'integer' } } },
+      content: structuredClone(problemContent),
+    };
     const r415 = responses['415'];
     if (r415) r415.description += ', or the body has a Content-Encoding other than identity (urn:derivd:problem:unsupported-content-encoding)';
   }
