@@ -29,8 +29,23 @@ export const PROBLEMS = {
   // nginx's "client closed request": only logs and metrics ever see it.
   client_closed: { status: 499, type: 'urn:derivd:problem:client-closed-request', title: 'The client closed the connection before the result' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
+  unauthorized: { status: 401, type: 'urn:derivd:problem:unauthorized', title: 'A valid bearer token is required' },
+  rate_limited: { status: 429, type: 'urn:derivd:problem:rate-limited', title: 'Too many requests' },
+  unsupported_content_encoding: { status: 415, type: 'urn:derivd:problem:unsupported-content-encoding', title: 'Only the identity content encoding is accepted' },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
+
+/**
+ * A problem of the catalogue raised before a handler runs (401, 415, 429 from
+ * hooks): thrown into Fastify's error path so it is answered and logged like
+ * every other error. Headers it needs (WWW-Authenticate, Retry-After) are set
+ * on the reply before it is thrown.
+ */
+export class ProblemError extends Error {
+  constructor(readonly entry: keyof typeof PROBLEMS, detail: string) {
+    super(detail);
+  }
+}
 
 const KIND_TO_PROBLEM: Record<ErrorKind, keyof typeof PROBLEMS> = {
   invalid_request: 'invalid_request',
@@ -54,6 +69,7 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   }
   if (err instanceof ComputeBudgetExceeded) return problem(PROBLEMS.compute_budget_exceeded, err.message, request);
   if (err instanceof ComputeCancelled) return problem(PROBLEMS.client_closed, err.message, request);
+  if (err instanceof ProblemError) return problem(PROBLEMS[err.entry], err.message, request);
   const e = err as FastifyError;
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -121,7 +121,7 @@ describe('the OpenAPI document and Swagger UI', () => {
     for (const op of OPS) {
       const post = doc.paths[`/v1/${op}`]?.post;
       expect(post, op).toBeDefined();
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415', '422', '504']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '422', '429', '504']);
       expect(post.responses['400'].content).toHaveProperty(['application/problem+json']);
     }
     expect(doc.paths).not.toHaveProperty(['/openapi.json']);
@@ -189,7 +189,8 @@ describe('CORS', () => {
 describe('configuration', () => {
   const MiB = 1024 * 1024;
   const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
-    workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000 };
+    workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
+    apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null };
 
   test('defaults are the documented ones', () => {
     expect(loadConfig({})).toEqual(DOCUMENTED);
@@ -210,6 +211,7 @@ describe('configuration', () => {
       port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
       corsOrigins: ['https://a.example', 'https://b.example'], shutdownTimeoutMs: 500, keepAliveTimeoutMs: 0,
       workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000, maxInputs: 7, maxResponseBytes: 4096,
+      apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, // access control: test/server/access.test.ts and rate-limit.test.ts
     });
     expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
     expect(loadConfig({ WORKERS: '0' }).workers).toBe(0);

@@ -1,13 +1,12 @@
-/** Liveness, readiness and metrics: what orchestrators and scrapers ask. */
+/** Liveness and readiness: what orchestrators ask (/metrics: plugins/metrics-endpoint.ts). */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Metrics } from '../metrics.js';
 import { HealthSchema } from '../schemas.js';
 
 /** starting: not yet taking compute requests; ready; draining: shutting down. */
 export interface Readiness { state: 'starting' | 'ready' | 'draining' }
 
-export async function healthRoutes(app: FastifyInstance, { readiness, metrics }: { readiness: Readiness; metrics: Metrics }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, { readiness }: { readiness: Readiness }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }));
   typed.get(
@@ -15,8 +14,4 @@ export async function healthRoutes(app: FastifyInstance, { readiness, metrics }:
     { schema: { summary: 'Ready for compute requests (503 while starting or draining)', tags: ['operations'], response: { 200: HealthSchema, 503: HealthSchema } } },
     async (_req, reply) => reply.code(readiness.state === 'ready' ? 200 : 503).send({ status: readiness.state }),
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_req, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
 }
