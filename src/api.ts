@@ -115,6 +115,7 @@ function respondNow(call: Prepared, options: Options): Result {
   const t3 = now();
   const computed = call.differentiate(primal, extraOf(req));
   const t4 = now();
+  countRun(call.plan, operation, call.mode);
 
   let check: ReturnType<typeof compare> | undefined;
   let checkMs: number | undefined;
@@ -147,6 +148,21 @@ function respondNow(call: Prepared, options: Options): Result {
   }
   result.timings.totalMs = ms(call.validateMs + call.planMs + (now() - t2));
   return result;
+}
+
+/**
+ * How often a plan has run an operation with an engine (0, 1, or 2 for "twice or
+ * more"): its first run builds derivative programs, its first two compile them.
+ * A plan that could not keep its programs (see sweeps' memo) counts as never run.
+ */
+export function warmRuns(plan: Plan, operation: Operation, mode: string): number {
+  if (plan.memo.get('programs-dropped')) return 0;
+  return (plan.memo.get(`runs:${operation}:${mode}`) as number | undefined) ?? 0;
+}
+
+function countRun(plan: Plan, operation: Operation, mode: string): void {
+  const key = `runs:${operation}:${mode}`;
+  plan.memo.set(key, Math.min(2, ((plan.memo.get(key) as number | undefined) ?? 0) + 1));
 }
 
 /** tangents (jvp), cotangents (vjp) or vector (hvp): the tensors an operation takes beside the arguments. */
