@@ -15,7 +15,7 @@ import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, planBytes, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
-import { GraphCache } from './graph/cache.js';
+import { GraphCache, graphKey } from './graph/cache.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
 import { toNested, writeWireFloat, type NestedNumbers, type NestedValue } from './tensor/nested.js';
@@ -186,6 +186,17 @@ export interface PreparedCall {
 /** The shared cache, unless the caller brings one or asks for none. */
 export const SHARED_CACHE = new GraphCache(64 * 1024 * 1024);
 const cacheOf = (options: Options): GraphCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
+
+/**
+ * Whether the graph of `request` is in the cache `options` name (the shared one by
+ * default), without touching its recency or the hit counts: what the service asks
+ * before deciding where even validation should run.
+ */
+export function isGraphCached(request: unknown, options: Options = {}): boolean {
+  const cache = cacheOf(options);
+  const key = cache ? graphKey((request as { graph?: unknown } | null)?.graph, { ...DEFAULT_LIMITS, ...options.limits }) : undefined;
+  return key !== undefined && (cache as GraphCache).has(key);
+}
 
 /** One plan per graph, constant set and output subset, kept with the graph; `cached` says whether it was there. */
 function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
