@@ -8,10 +8,18 @@
  * the intercept t(1) - slope, both divided by the op's work units; the
  * per-equation overhead comes from a long chain of scalar ops.
  * Times are medians of repeated runs of the compiled code (what the engines run).
+ *
+ * Then the costs around the arithmetic that a first call pays (`overheads`):
+ * checking a graph per node, reading arguments per byte of JSON, building
+ * derivative programs and compiling equation lists per primal equation they
+ * cover. `npm run calibrate -- --overheads` measures only these and keeps the
+ * op weights as they are.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { makePlan, type Plan } from '../src/analysis/plan.js';
-import { workOf, type CostWeights, type OpWeights } from '../src/analysis/cost.js';
+import { workOf, type CostWeights, type OpWeights, type RequestOverheads } from '../src/analysis/cost.js';
+import { GraphCache, MemoryAccount } from '../src/graph/cache.js';
+import { compileSegment } from '../src/compile/codegen.js';
 import { checkRequest } from '../src/graph/request.js';
 import { WIRE_OPS } from '../src/ops/registry.js';
 import { execute } from '../src/compile/execute.js';
@@ -127,7 +135,50 @@ function overheadNs(): number {
   return timeNs(() => runPrimal(plan, req.args)) / n;
 }
 
+/** A chain of n elementwise ops over a vector of `size`, cycling through ops with different rules. */
+function chainRequest(n: number, size: number) {
+  const cycle = ['sin', 'exp', 'tanh', 'square', 'cos', 'neg'];
+  const nodes = Array.from({ length: n }, (_, i) => ({ id: `n${i}`, op: cycle[i % cycle.length], args: [i === 0 ? 'x' : `n${i - 1}`] }));
+  nodes.push({ id: 'y', op: 'sum', args: [`n${n - 1}`] });
+  return { graph: { inputs: [{ name: 'x', shape: [size] }], nodes, outputs: ['y'] }, args: { x: argFor([size], 7) } };
+}
+
+/** What a first call costs beyond arithmetic, per unit (see RequestOverheads). */
+function requestOverheads(): RequestOverheads {
+  const n = 400;
+  const req = chainRequest(n, 8);
+  const checkNsPerNode = timeNs(() => checkRequest('gradient', req)) / (n + 1);
+
+  const big = chainRequest(2, 100_000);
+  const cache = new GraphCache(1 << 28);
+  checkRequest('gradient', big, undefined, undefined, cache); // the graph is cached: what is left is reading arguments
+  const bytes = JSON.stringify(big.args).length;
+  const validateNsPerByte = timeNs(() => checkRequest('gradient', big, undefined, undefined, cache)) / bytes;
+
+  const checked = checkRequest('gradient', req);
+  const planNs = timeNs(() => makePlan(checked));
+  const eqns = makePlan(checked).activeSchedule.length;
+  const fwd = timeNs(() => forwardProgram(makePlan(checked), [0])) - planNs;
+  const rev = timeNs(() => reverseProgram(makePlan(checked), [0])) - planNs;
+  const buildNsPerEqn = Math.max(fwd, rev) / eqns;
+
+  const plan = makePlan(checked);
+  const programs = [forwardProgram(plan, [0]), reverseProgram(plan, [0])];
+  const compileNs = programs.map((d) => timeNs(() => compileSegment(d.eqns, d.values, 1, new MemoryAccount(Infinity))));
+  const compileNsPerEqn = Math.max(...compileNs) / eqns;
+  return { checkNsPerNode, validateNsPerByte, buildNsPerEqn, compileNsPerEqn };
+}
+
 const round = (x: number): number => Number(x.toPrecision(3));
+const out = new URL('../src/analysis/cost-weights.json', import.meta.url);
+const overheads = Object.fromEntries(Object.entries(requestOverheads()).map(([k, v]) => [k, round(v)])) as unknown as RequestOverheads;
+if (process.argv.includes('--overheads')) {
+  const current = JSON.parse(readFileSync(out, 'utf8')) as CostWeights;
+  writeFileSync(out, `${JSON.stringify({ ...current, overheads }, null, 2)}\n`);
+  console.table(overheads);
+  console.log(`overheads written to ${out.pathname}`);
+  process.exit(0);
+}
 const ops: Record<string, OpWeights> = {};
 for (const op of WIRE_OPS) {
   const w = measure(op.name);
@@ -144,9 +195,9 @@ const weights: CostWeights & { note: string } = {
     jvpFixed: round(median(all.map((w) => w.jvpFixed))),
     vjpFixed: round(median(all.map((w) => w.vjpFixed))),
   },
+  overheads,
   ops,
 };
-const out = new URL('../src/analysis/cost-weights.json', import.meta.url);
 writeFileSync(out, `${JSON.stringify(weights, null, 2)}\n`);
 console.table(ops);
 console.log(`eqnOverheadNs ${weights.eqnOverheadNs}; written to ${out.pathname}`);

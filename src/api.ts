@@ -15,7 +15,7 @@ import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, planBytes, type Plan } from './analysis/plan.js';
 import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
-import { GraphCache } from './graph/cache.js';
+import { GraphCache, graphKey } from './graph/cache.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
 import { toNested, writeWireFloat, type NestedNumbers, type NestedValue } from './tensor/nested.js';
@@ -115,6 +115,7 @@ function respondNow(call: Prepared, options: Options): Result {
   const t3 = now();
   const computed = call.differentiate(primal, extraOf(req));
   const t4 = now();
+  countRun(call.plan, operation, call.mode);
 
   let check: ReturnType<typeof compare> | undefined;
   let checkMs: number | undefined;
@@ -149,6 +150,21 @@ function respondNow(call: Prepared, options: Options): Result {
   return result;
 }
 
+/**
+ * How often a plan has run an operation with an engine (0, 1, or 2 for "twice or
+ * more"): its first run builds derivative programs, its first two compile them.
+ * A plan that could not keep its programs (see sweeps' memo) counts as never run.
+ */
+export function warmRuns(plan: Plan, operation: Operation, mode: string): number {
+  if (plan.memo.get('programs-dropped')) return 0;
+  return (plan.memo.get(`runs:${operation}:${mode}`) as number | undefined) ?? 0;
+}
+
+function countRun(plan: Plan, operation: Operation, mode: string): void {
+  const key = `runs:${operation}:${mode}`;
+  plan.memo.set(key, Math.min(2, ((plan.memo.get(key) as number | undefined) ?? 0) + 1));
+}
+
 /** tangents (jvp), cotangents (vjp) or vector (hvp): the tensors an operation takes beside the arguments. */
 function extraOf(req: CheckedRequest): readonly Tensor[] {
   return req.directions ?? req.cotangents ?? [];
@@ -170,6 +186,17 @@ export interface PreparedCall {
 /** The shared cache, unless the caller brings one or asks for none. */
 export const SHARED_CACHE = new GraphCache(64 * 1024 * 1024);
 const cacheOf = (options: Options): GraphCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
+
+/**
+ * Whether the graph of `request` is in the cache `options` name (the shared one by
+ * default), without touching its recency or the hit counts: what the service asks
+ * before deciding where even validation should run.
+ */
+export function isGraphCached(request: unknown, options: Options = {}): boolean {
+  const cache = cacheOf(options);
+  const key = cache ? graphKey((request as { graph?: unknown } | null)?.graph, { ...DEFAULT_LIMITS, ...options.limits }) : undefined;
+  return key !== undefined && (cache as GraphCache).has(key);
+}
 
 /** One plan per graph, constant set and output subset, kept with the graph; `cached` says whether it was there. */
 function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { GraphCache, jacobian, evaluate, gradient } from '../src/index.js';
+import { isGraphCached } from '../src/api.js';
 
 const graph = JSON.parse(readFileSync(new URL('./fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
 const x = Array.from({ length: 21 }, (_, i) => i - 10);
@@ -96,6 +97,18 @@ describe('plan cache', () => {
     const tiny = new GraphCache(100);
     await evaluate({ graph: g(5), args: {} }, { cache: tiny });
     expect(tiny.size).toBe(0); // too big to keep: used once, not cached
+  });
+
+  test('isGraphCached looks without touching: no hit or miss counted', async () => {
+    const cache = new GraphCache(1 << 24);
+    expect(isGraphCached(request(graph), { cache })).toBe(false);
+    await jacobian(request(graph), { cache });
+    const { hits, misses } = cache;
+    expect(isGraphCached(request(graph), { cache })).toBe(true);
+    expect(isGraphCached({ ...request(graph), graph: { ...graph, nodes: [...graph.nodes].reverse() } }, { cache })).toBe(true);
+    expect(isGraphCached({ graph: 'nonsense' }, { cache })).toBe(false);
+    expect(isGraphCached(request(graph), { cache: false })).toBe(false);
+    expect([cache.hits, cache.misses]).toEqual([hits, misses]);
   });
 
   test('invalid graphs are never cached, and errors are the same on every try', async () => {

@@ -19,9 +19,23 @@ import { reach } from './reach.js';
  * such as cos(x) for sin, computed once and shared by every direction).
  */
 export interface OpWeights { primal: number; jvp: number; vjp: number; jvpFixed: number; vjpFixed: number }
+/**
+ * What a call costs around its arithmetic, measured like the op weights: checking a
+ * graph (per node), reading arguments (per byte of their JSON), building derivative
+ * programs and compiling equation lists (per primal equation they cover). A graph
+ * seen before skips the first; a plan that ran before skips the last two.
+ */
+export interface RequestOverheads {
+  checkNsPerNode: number;
+  validateNsPerByte: number;
+  buildNsPerEqn: number;
+  compileNsPerEqn: number;
+}
+
 export interface CostWeights {
   eqnOverheadNs: number;
   default: OpWeights;
+  overheads: RequestOverheads;
   ops: Record<string, OpWeights>;
 }
 

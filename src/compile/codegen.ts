@@ -32,6 +32,13 @@ export interface Segment {
  */
 export const MAX_GROUP_EQNS = 256;
 
+/**
+ * Most equations in one generated function. Every fused loop's locals live in the
+ * function's frame, so one function for a 30,000-equation Hessian program would
+ * need a frame larger than the stack; longer lists become a run of parts.
+ */
+export const MAX_PART_EQNS = 1024;
+
 /** Bytes of generated code and closures per equation, charged with the code (measured order of magnitude). */
 const CODE_BYTES_PER_EQN = 512;
 
@@ -76,7 +83,17 @@ export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: numb
   const scalarFns: ((...xs: number[]) => number)[] = [];
   const steps: ((env: Env) => void)[] = [];
   const buffers: (Float64Array | number)[] = [];
-  const lines: string[] = ['return function run(env) {'];
+  const lines: string[] = ['const parts = [];', 'parts.push(function (env) {'];
+  let inPart = 0;
+  let partCount = 1;
+  /** Closes the current part and opens the next once it holds MAX_PART_EQNS equations (between groups and steps only). */
+  const partBreak = (added: number): void => {
+    inPart += added;
+    if (inPart < MAX_PART_EQNS) return;
+    lines.push('});', 'parts.push(function (env) {');
+    inPart = 0;
+    partCount++;
+  };
   /** A buffer of len elements to keep, or undefined when the account cannot pay for it. */
   const keep = (len: number): Float64Array | undefined => (!account || account.charge(len * 8) ? new Float64Array(len) : undefined);
 
@@ -142,12 +159,14 @@ export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: numb
     lines.push('    }', '  }');
     for (const q of g.eqns) lines.push(`  env[${int(q.out)}] = r${int(q.out)};`);
     lines.push('}');
+    partBreak(g.eqns.length);
   };
 
   const emitStep = (q: Eqn): void => {
     const kept = keep(sizeOf(values.info(q.out).shape) * (values.info(q.out).batched ? k : 1));
     steps.push(kept ? (env) => evalEqn(q, values, env, k, kept) : (env) => evalEqn(q, values, env, k));
     lines.push(`S[${int(steps.length - 1)}](env);`);
+    partBreak(1);
   };
 
   let group: Group | undefined;
@@ -167,7 +186,8 @@ export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: numb
     }
   }
   if (group) emitGroup(group);
-  lines.push('};');
+  lines.push('});');
+  lines.push(partCount === 1 ? 'return parts[0];' : 'return function run(env) {\n  for (let p = 0; p < parts.length; p++) parts[p](env);\n};');
 
   const source = lines.join('\n');
   const run = instantiate<(env: Env) => void>(['F', 'B', 'S', 'C'], source, [scalarFns, buffers, steps, checkDeadline]);

@@ -42,8 +42,10 @@ let onCompileError: (err: unknown) => void = (err) => {
 };
 let compileErrorSeen = false;
 
+/** A new handler hears of the next failure (once), whatever earlier handlers heard. */
 export function setCompileErrorHandler(handler: (err: unknown) => void): void {
   onCompileError = handler;
+  compileErrorSeen = false;
 }
 
 export function execute(eqns: readonly Eqn[], values: ValueTable, env: Env, k: number, account: MemoryAccount): void {

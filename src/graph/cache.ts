@@ -79,6 +79,11 @@ export class GraphCache {
     return this.used;
   }
 
+  /** Whether `key` is cached, without counting a hit or miss or touching its recency. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   get(key: string): GraphEntry | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) {

@@ -19,6 +19,12 @@ import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes, withRetryAfter } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { apiKeys } from './plugins/access.js';
+import { identityBodiesOnly } from './plugins/content-encoding.js';
+import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
+import { withAccessControl } from './plugins/openapi-access.js';
+import { rateLimits } from './plugins/rate-limit.js';
+import { securityHeaders } from './plugins/security-headers.js';
 import { seedExample } from './seed-example.js';
 import { Unavailable } from './shed.js';
 
@@ -64,6 +70,8 @@ export interface App {
   metrics: Metrics;
   /** The worker pool for heavy requests; null when WORKERS is 0. */
   pool: ComputePool | null;
+  /** The /metrics listener for METRICS_PORT (main.ts starts it; the app's close stops it); null: /metrics is on the app. */
+  metricsServer: FastifyInstance | null;
 }
 
 /** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
@@ -124,6 +132,9 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  // Root hooks, before any route: security headers on every response; 415 for encoded bodies before parsing.
+  await securityHeaders(app);
+  await identityBodiesOnly(app);
   if (config.corsOrigins !== null) await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
   await app.register(swagger, {
@@ -143,7 +154,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (input) => withRetryAfter(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
+    transformObject: (input) => withRetryAfter(withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() }))),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -194,8 +205,19 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     return sendProblem(reply, { type, title, status, detail: `no route for ${request.method} ${request.url.split('?')[0]}`, instance: request.id });
   });
 
+  // Shedding (pressure, saturation, draining) comes first: the cheapest answer, before
+  // API keys and rate limits (which may ask Redis) spend anything on a request.
   await admission(app, { config, pool, readiness, metrics });
-  await app.register(healthRoutes, { readiness, metrics });
-  await app.register(computeRoutes, { config, metrics, pool });
-  return { app, readiness, metrics, pool };
+  await app.register(healthRoutes, { readiness });
+  const metricsOptions = { metrics, token: config.metricsToken };
+  const metricsServer = config.metricsPort === 0 ? null : await buildMetricsServer(metricsOptions, app.log);
+  if (metricsServer) app.addHook('onClose', () => metricsServer.close());
+  else await metricsEndpoint(app, metricsOptions);
+  // API keys, then rate limits (counted per key), on the compute routes only.
+  await app.register(async (v1) => {
+    await apiKeys(v1, config.apiKeyDigests);
+    await rateLimits(v1, config);
+    await v1.register(computeRoutes, { config, metrics, pool });
+  });
+  return { app, readiness, metrics, pool, metricsServer };
 }

@@ -41,7 +41,33 @@ export const ConfigSchema = z.object({
   REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000).describe('the whole request (headers and body) must arrive within this; else 408 and the connection is closed'),
   CONNECTION_TIMEOUT_MS: int(0, 3_600_000).default(60_000).describe('a socket with no traffic for this long is closed (0: never); must exceed QUEUE_TIMEOUT_MS + COMPUTE_BUDGET_MS + the cut\'s grace'),
   MAX_CONNECTIONS: int(0, 1_000_000).default(1024).describe('most open connections; further ones are refused at once (0: no cap)'),
+  API_KEYS: z
+    .string()
+    .default('')
+    .refine((s) => s === '' || apiKeyDigests(s) !== null, { error: 'expected comma-separated SHA-256 hex digests (64 hex digits each)' })
+    .describe('comma-separated SHA-256 hex digests of accepted API keys (Authorization: Bearer <key> on /v1/*); empty: no key needed'),
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0).describe('requests per minute on /v1/* per API key (per client IP without keys); 0: off'),
+  REDIS_URL: z
+    .string()
+    .default('')
+    .refine((s) => s === '' || /^rediss?:\/\/[^\s]*$/.test(s), { error: 'expected a redis:// or rediss:// URL' })
+    .describe('Redis that replicas share rate-limit counters through (redis:// or rediss://); empty: each replica counts alone'),
+  METRICS_PORT: int(0, 65535).default(0).describe('serve /metrics on this port (on HOST) instead of the service port; 0: on the service port'),
+  METRICS_TOKEN: z
+    .string()
+    .default('')
+    .refine((s) => /^[\x21-\x7e]*$/.test(s), { error: 'expected printable ASCII without spaces' })
+    .describe('bearer token that /metrics requires (Authorization: Bearer <token>); empty: /metrics is open'),
 });
+
+/** Lower-case digests of API_KEYS, or null when an entry is not 64 hex digits. */
+function apiKeyDigests(s: string): string[] | null {
+  const entries = s.split(',').map((e) => e.trim()).filter(Boolean);
+  return entries.length > 0 && entries.every((e) => /^[0-9a-fA-F]{64}$/.test(e)) ? entries.map((e) => e.toLowerCase()) : null;
+}
+
+/** Secrets (or URLs that may carry a password) are never echoed in configuration errors. */
+const HIDDEN = new Set(['API_KEYS', 'REDIS_URL', 'METRICS_TOKEN']);
 
 export type Env = z.input<typeof ConfigSchema>;
 export type RawConfig = z.output<typeof ConfigSchema>;
@@ -65,6 +91,16 @@ export interface Config {
   inlineMaxCostMs: number;
   /** A pooled computation running longer than this is stopped (504); its worker is terminated only past cutGraceMs more. */
   computeBudgetMs: number;
+  /** Lower-case SHA-256 hex digests of the accepted API keys; empty: /v1/* needs no key. */
+  apiKeyDigests: string[];
+  /** Requests per minute per API key (per client IP without keys) on /v1/*; 0: no rate limit. */
+  rateLimitPerMinute: number;
+  /** Redis shared by replicas for the rate-limit counters; null: counted in this process. */
+  redisUrl: string | null;
+  /** Port of a separate /metrics listener; 0: /metrics is served on the service port. */
+  metricsPort: number;
+  /** Bearer token /metrics requires; null: open. */
+  metricsToken: string | null;
   /** Pooled requests that may wait for a worker (503 beyond), and for how long at most. */
   maxQueue: number;
   queueTimeoutMs: number;
@@ -106,7 +142,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   );
   const parsed = ConfigSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])])}: ${i.message}`);
+    const shown = (k: string): string => (HIDDEN.has(k) ? '(value hidden)' : JSON.stringify(present[k]));
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}=${shown(String(i.path[0]))}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
@@ -119,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const workers = c.WORKERS === 'auto' ? availableParallelism() : c.WORKERS;
+  if (c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) throw new ConfigError(`invalid configuration:\n  METRICS_PORT=${c.METRICS_PORT}: must differ from PORT`);
   const origins = c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
   return {
     port: c.PORT,
@@ -144,6 +182,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: c.CONNECTION_TIMEOUT_MS,
     maxConnections: c.MAX_CONNECTIONS,
+    apiKeyDigests: apiKeyDigests(c.API_KEYS) ?? [],
+    rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+    redisUrl: c.REDIS_URL === '' ? null : c.REDIS_URL,
+    metricsPort: c.METRICS_PORT,
+    metricsToken: c.METRICS_TOKEN === '' ? null : c.METRICS_TOKEN,
   };
 }
 

@@ -19,7 +19,7 @@ try {
   process.exit(2);
 }
 
-const { app, pool } = await buildApp(config);
+const { app, pool, metricsServer } = await buildApp(config);
 
 closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
@@ -29,6 +29,8 @@ closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
 
 try {
   await app.listen({ port: config.port, host: config.host });
+  // METRICS_PORT: /metrics on its own listener, once the service listens (app.close() closes it).
+  await metricsServer?.listen({ port: config.metricsPort, host: config.host });
 } catch (err) {
   app.log.error({ err }, 'could not listen');
   process.exit(1);

@@ -15,11 +15,19 @@
  *     ENCODE_NS_PER_ELEMENT per number of the result, which matters for results of
  *     many elements from little arithmetic (a large `fill`, a large Jacobian).
  *
+ *   plus, the first times a plan runs an operation, building its derivative
+ *     programs (first run) and compiling its equation lists (first two runs), per
+ *     primal equation they cover (the measured `overheads` of cost-weights.json).
+ *
+ * Before any of that, preflightMs prices validation itself (checking a graph not
+ * seen before, per node; reading arguments, per byte of body), so that a large
+ * first-seen graph is validated and planned in the pool, not on the event loop.
+ *
  * Calls estimated above INLINE_MAX_COST_MS go to the pool, so the work done on the
  * event loop per request is bounded by that threshold (up to the model's error)
- * plus parsing and validating the body, which BODY_LIMIT bounds.
+ * plus parsing the body, which BODY_LIMIT bounds.
  */
-import { estimate, type Estimate } from '../analysis/cost.js';
+import { estimate, MEASURED_WEIGHTS, type Estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Issue } from '../graph/errors.js';
 import type { Operation } from '../graph/schema.js';
@@ -75,10 +83,21 @@ function fdNs(plan: Plan, operation: Operation, e: Estimate): number {
   }
 }
 
-/** The estimated cost of running `operation` with the prepared plan and engine `mode`. */
-export function callCost(plan: Plan, operation: Operation, mode: string, check: boolean): CallCost {
+const { overheads } = MEASURED_WEIGHTS;
+
+/**
+ * The estimated cost of running `operation` with the prepared plan and engine
+ * `mode`; `warm`: how often the plan has run it before (api's warmRuns), 2 or more
+ * meaning nothing is left to build or compile.
+ */
+export function callCost(plan: Plan, operation: Operation, mode: string, check: boolean, warm = 2): CallCost {
   const e = estimateOf(plan, operation);
   let ns = e.primalNs;
+  if (warm < 2) {
+    const built = mode === 'forward' ? e.forwardBuildEqns : mode === 'reverse' ? e.reverseBuildEqns : 0;
+    ns += (plan.schedule.length + built) * overheads.compileNsPerEqn;
+    if (warm === 0) ns += built * overheads.buildNsPerEqn;
+  }
   if (operation !== 'evaluate') {
     if (mode === 'forward') ns += e.forwardNs;
     else if (mode === 'reverse') ns += e.reverseNs;
@@ -89,6 +108,15 @@ export function callCost(plan: Plan, operation: Operation, mode: string, check: 
   const elements = resultElements(operation, e);
   ns += elements * ENCODE_NS_PER_ELEMENT;
   return { ms: ns / 1e6, resultElements: elements };
+}
+
+/**
+ * Milliseconds of validation a request body will cost before any plan exists:
+ * reading its arguments (per byte), and, for a graph not in the cache, checking
+ * it (per node and input). What decides whether even validation belongs in the pool.
+ */
+export function preflightMs(bodyBytes: number, graphItems: number, graphCached: boolean): number {
+  return (bodyBytes * overheads.validateNsPerByte + (graphCached ? 0 : graphItems * overheads.checkNsPerNode)) / 1e6;
 }
 
 /**

@@ -36,8 +36,23 @@ export const PROBLEMS = {
   worker_out_of_memory: { status: 503, type: 'urn:derivd:problem:worker-out-of-memory', title: 'The worker computing the request ran out of memory' },
   request_timeout: { status: 408, type: 'about:blank', title: 'Request Timeout' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
+  unauthorized: { status: 401, type: 'urn:derivd:problem:unauthorized', title: 'A valid bearer token is required' },
+  rate_limited: { status: 429, type: 'urn:derivd:problem:rate-limited', title: 'Too many requests' },
+  unsupported_content_encoding: { status: 415, type: 'urn:derivd:problem:unsupported-content-encoding', title: 'Only the identity content encoding is accepted' },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
+
+/**
+ * A problem of the catalogue raised before a handler runs (401, 415, 429 from
+ * hooks): thrown into Fastify's error path so it is answered and logged like
+ * every other error. Headers it needs (WWW-Authenticate, Retry-After) are set
+ * on the reply before it is thrown.
+ */
+export class ProblemError extends Error {
+  constructor(readonly entry: keyof typeof PROBLEMS, detail: string) {
+    super(detail);
+  }
+}
 
 const KIND_TO_PROBLEM: Record<ErrorKind, keyof typeof PROBLEMS> = {
   invalid_request: 'invalid_request',
@@ -61,6 +76,7 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   }
   if (err instanceof ComputeBudgetExceeded) return problem(PROBLEMS.compute_budget_exceeded, err.message, request);
   if (err instanceof ComputeCancelled) return problem(PROBLEMS.client_closed, err.message, request);
+  if (err instanceof ProblemError) return problem(PROBLEMS[err.entry], err.message, request);
   if (err instanceof EstimatedOverBudget) return problem(PROBLEMS.estimated_over_budget, err.message, request, err.issues);
   if (err instanceof Overloaded) return problem(PROBLEMS.overloaded, err.message, request);
   if (err instanceof ShuttingDown) return problem(PROBLEMS.shutting_down, err.message, request);

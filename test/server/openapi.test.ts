@@ -42,7 +42,7 @@ describe('openapi.yaml', () => {
   test('documents every endpoint', () => {
     const doc = parse(committed);
     for (const op of ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp']) {
-      expect(Object.keys(doc.paths[`/v1/${op}`].post.responses).sort()).toEqual(['200', '400', '413', '415', '422', '503', '504']);
+      expect(Object.keys(doc.paths[`/v1/${op}`].post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '422', '429', '503', '504']);
     }
     for (const path of ['/healthz', '/readyz', '/metrics']) expect(doc.paths[path].get).toBeDefined();
   });

@@ -121,7 +121,7 @@ describe('the OpenAPI document and Swagger UI', () => {
     for (const op of OPS) {
       const post = doc.paths[`/v1/${op}`]?.post;
       expect(post, op).toBeDefined();
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '413', '415', '422', '503', '504']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '422', '429', '503', '504']);
       expect(post.responses['400'].content).toHaveProperty(['application/problem+json']);
     }
     expect(doc.paths).not.toHaveProperty(['/openapi.json']);
@@ -194,7 +194,8 @@ describe('configuration', () => {
   const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
     workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
     maxQueue: Math.max(8, 4 * availableParallelism()), queueTimeoutMs: 10_000, maxEventLoopDelayMs: 1000, memoryBudgetMb: autoBudgetMb, workerHeapMb: 640,
-    requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024 };
+    requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024,
+    apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null };
 
   test('defaults are the documented ones', () => {
     expect(loadConfig({})).toEqual(DOCUMENTED);
@@ -219,6 +220,7 @@ describe('configuration', () => {
       workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000, maxInputs: 7, maxResponseBytes: 4096,
       maxQueue: 5, queueTimeoutMs: 2000, maxEventLoopDelayMs: 0, memoryBudgetMb: 900, workerHeapMb: 300,
       requestTimeoutMs: 4000, connectionTimeoutMs: 5000, maxConnections: 0,
+      apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, // access control: test/server/access.test.ts and rate-limit.test.ts
     });
     expect(loadConfig({ WORKERS: '1' }).maxQueue).toBe(8); // auto: 4 × WORKERS, at least 8
     expect(loadConfig({ WORKERS: '4' }).maxQueue).toBe(16);

@@ -1,7 +1,6 @@
-/** Liveness, readiness and metrics: what orchestrators and scrapers ask. */
+/** Liveness and readiness: what orchestrators ask (/metrics: plugins/metrics-endpoint.ts). */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Metrics } from '../metrics.js';
 import { HealthSchema } from '../schemas.js';
 
 /**
@@ -13,7 +12,7 @@ export interface Readiness {
   saturated?: () => boolean;
 }
 
-export async function healthRoutes(app: FastifyInstance, { readiness, metrics }: { readiness: Readiness; metrics: Metrics }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, { readiness }: { readiness: Readiness }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }));
   typed.get(
@@ -24,8 +23,4 @@ export async function healthRoutes(app: FastifyInstance, { readiness, metrics }:
       return reply.code(status === 'ready' ? 200 : 503).send({ status });
     },
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_req, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
 }
