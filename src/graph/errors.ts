@@ -31,7 +31,9 @@ export class DerivdError extends Error {
    * of them at `unlistedPath`.
    */
   constructor(readonly kind: ErrorKind, issues: readonly Issue[], unlisted = 0, unlistedPath?: string) {
-    const listed = issues.slice(0, MAX_ISSUES);
+    // At most MAX_ISSUES + 1 entries: a list already cut (with its count as the last entry,
+    // as a worker thread sends it back) is kept as it is.
+    const listed = issues.length <= MAX_ISSUES + 1 && unlisted === 0 ? [...issues] : issues.slice(0, MAX_ISSUES);
     const more = unlisted + issues.length - listed.length;
     if (more > 0) {
       const at = issues[MAX_ISSUES]?.path ?? unlistedPath ?? listed[listed.length - 1]?.path ?? '';

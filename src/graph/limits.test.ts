@@ -134,6 +134,8 @@ describe('error lists are capped', () => {
     expect(err.issues).toHaveLength(MAX_ISSUES + 1);
     expect(err.issues[MAX_ISSUES]).toEqual({ path: 'p100', message: 'and 150 more issues (only the first 100 are listed)' });
     expect(new DerivdError('invalid_graph', many.slice(0, 100)).issues).toHaveLength(100);
+    // a list already cut to 100 and a count (as a worker sends one back) is kept as it is
+    expect(new DerivdError('invalid_graph', err.issues).issues).toEqual(err.issues);
   });
 });
 
