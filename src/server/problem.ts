@@ -82,18 +82,21 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   if (err instanceof ShuttingDown) return problem(PROBLEMS.shutting_down, err.message, request);
   if (err instanceof WorkerOutOfMemory) return problem(PROBLEMS.worker_out_of_memory, err.message, request);
   const e = err as FastifyError;
+  // Errors about the body as a whole: like every 400/413/422, they carry errors[], at the body's root (path "").
+  const whole = (entry: Entry, detail: string): Problem => problem(entry, detail, request, [{ path: '', message: detail }]);
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(PROBLEMS.unsupported_media_type, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`, request);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem(PROBLEMS.limit_exceeded, `the body is larger than BODY_LIMIT (${request.routeOptions.bodyLimit ?? '?'} bytes)`, request);
+      return whole(PROBLEMS.limit_exceeded, `the body is larger than BODY_LIMIT (${request.routeOptions.bodyLimit ?? '?'} bytes)`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problem(PROBLEMS.malformed_body, 'the body is empty; expected a JSON object', request);
+      return whole(PROBLEMS.malformed_body, 'the body is empty; expected a JSON object');
   }
   if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
     // JSON syntax errors and the other client errors Fastify raises before a handler runs.
-    const entry = e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? PROBLEMS.malformed_body : { ...PROBLEMS.invalid_request, status: e.statusCode };
-    return problem(entry, e.message, request);
+    if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return whole(PROBLEMS.malformed_body, e.message);
+    const entry = { ...PROBLEMS.invalid_request, status: e.statusCode };
+    return [400, 413, 422].includes(e.statusCode) ? whole(entry, e.message) : problem(entry, e.message, request);
   }
   return problem(PROBLEMS.internal, 'an unexpected error occurred; it has been logged with this request id', request);
 }

@@ -83,13 +83,15 @@ describe('400: not JSON, or not the schema', () => {
   test('a body that is not JSON', async () => {
     for (const raw of ['not json', '{"graph":', '{graph: 1}', "{'a': 1}", '{"a":1,}', 'NaN']) {
       const body = expectProblem(await send('/v1/jacobian', raw), PROBLEMS.malformed_body);
-      expect(body).not.toHaveProperty('errors');
+      // like every 400, an errors[] entry: the whole body, at the root path
+      expect(body.errors).toEqual([{ path: '', message: body.detail }]);
     }
   });
 
   test('an empty body', async () => {
     const body = expectProblem(await send('/v1/jacobian', ''), PROBLEMS.malformed_body);
     expect(body.detail).toMatch(/empty/);
+    expect(body.errors).toEqual([{ path: '', message: body.detail }]);
   });
 
   test('a JSON array, string, number or null body', async () => {
@@ -219,6 +221,7 @@ describe('413: over a configured limit', () => {
     expect(raw.length).toBeGreaterThan(256);
     const body = expectProblem(await send('/v1/jacobian', raw, undefined, app), PROBLEMS.limit_exceeded);
     expect(body.detail).toBe('the body is larger than BODY_LIMIT (256 bytes)');
+    expect(body.errors).toEqual([{ path: '', message: body.detail }]);
     // just under the limit is fine as far as the size goes
     const small = JSON.stringify({ graph: { inputs: [], nodes: [], outputs: ['x'] }, args: {} });
     expect((await send('/v1/evaluate', small, undefined, app)).res.statusCode).toBe(422);
