@@ -14,7 +14,7 @@ import { engineNames, findEngine } from './engines/registry.js';
 import { runPrimal, type Primal } from './engines/sweeps.js';
 import type { Engine } from './engines/types.js';
 import { makePlan, planBytes, type Plan } from './analysis/plan.js';
-import { DEFAULT_LIMITS, type Limits } from './graph/check.js';
+import { checkCounts as checkGraphCounts, DEFAULT_LIMITS, type Limits } from './graph/check.js';
 import { GraphCache, graphKey } from './graph/cache.js';
 import { checkBlockLimits, checkRequest, type CheckedRequest } from './graph/request.js';
 import type { Operation, Request } from './graph/schema.js';
@@ -188,6 +188,14 @@ export const SHARED_CACHE = new GraphCache(64 * 1024 * 1024);
 const cacheOf = (options: Options): GraphCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
 
 /**
+ * Refuses a request over MAX_NODES or MAX_INPUTS (limit_exceeded) by counting
+ * alone: what the service checks before deciding where to validate the rest.
+ */
+export function checkCounts(request: unknown, options: Options = {}): void {
+  checkGraphCounts((request as { graph?: unknown } | null)?.graph, { ...DEFAULT_LIMITS, ...options.limits });
+}
+
+/**
  * Whether the graph of `request` is in the cache `options` name (the shared one by
  * default), without touching its recency or the hit counts: what the service asks
  * before deciding where even validation should run.
@@ -353,6 +361,6 @@ export const hessian = (request: Request | unknown, options?: Options): Promise<
 /** Hessian times `vector`, per active input. */
 export const hvp = (request: Request | unknown, options?: Options): Promise<Result> => run('hvp', request, options);
 
-export { ComputeDeadlineExceeded } from './engines/deadline.js';
+export { ComputeDeadlineExceeded, withDeadline } from './engines/deadline.js';
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

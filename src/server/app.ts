@@ -10,7 +10,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import type { Timings } from '../api.js';
+import { SHARED_CACHE, type Timings } from '../api.js';
+import { setCompileErrorHandler } from '../compile/execute.js';
 import type { Operation } from '../graph/schema.js';
 import { admission, clientError } from './admission.js';
 import type { Config } from './config.js';
@@ -74,9 +75,13 @@ export interface App {
   metricsServer: FastifyInstance | null;
 }
 
+/** Each thread's share of CACHE_BYTES: the main thread's and every worker's plan cache get as much. */
+export const cacheShare = (config: Config): number => Math.floor(config.cacheBytes / (config.workers + 1));
+
 /** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
 export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const readiness: Readiness = { state: 'starting' };
+  SHARED_CACHE.resize(cacheShare(config));
   // Threads start lazily (first pooled request, or main.ts's start()): building an app costs none.
   const pool =
     config.workers > 0
@@ -86,6 +91,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
           maxQueue: config.maxQueue,
           queueTimeoutMs: config.queueTimeoutMs,
           heapMb: config.workerHeapMb,
+          cacheBytes: cacheShare(config),
           onThreadStart: () => metrics.poolThreadsStarted.inc(),
           onCancel: (reason) => metrics.poolCancelled.inc({ reason }),
           onShed: (reason) => metrics.shed.inc({ reason }),
@@ -119,6 +125,9 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
+
+  // A list that fails to compile runs interpreted; say so once (see compile/execute.ts).
+  setCompileErrorHandler((err) => app.log.error({ err }, 'compiling an equation list failed; it runs interpreted'));
 
   // Beyond the cap Node drops new connections at once (0: no cap).
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;

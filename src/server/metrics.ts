@@ -6,6 +6,7 @@
  * and the default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SHARED_CACHE } from '../api.js';
 
 export interface Metrics {
   registry: Registry;
@@ -32,6 +33,8 @@ export interface PressureGauges {
 export interface PoolGauges {
   size: number;
   threadIds: readonly number[];
+  /** Each worker's plan-cache bytes after its last task, by thread id. */
+  cacheBytes: ReadonlyMap<number, number>;
   queued: number;
   running: number;
   utilization: number;
@@ -45,6 +48,18 @@ export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauge
     new Gauge({ name: 'derivd_event_loop_delay_seconds', help: 'Mean event-loop delay over the last second, as compared with MAX_EVENT_LOOP_DELAY_MS', registers: [registry], collect() { this.set(pressure.eventLoopDelayMs() / 1000); } });
     new Gauge({ name: 'derivd_saturated', help: '1 while the service sheds compute requests (queue full or under pressure; /readyz says saturated)', registers: [registry], collect() { this.set(pressure.saturated() ? 1 : 0); } });
   }
+  // Every thread has a plan cache of its own (a share of CACHE_BYTES): one sample each.
+  new Gauge({
+    name: 'derivd_plan_cache_bytes',
+    help: 'Bytes held by each thread\'s plan cache (thread "main", or a worker\'s thread id, as of its last task); their sum stays within CACHE_BYTES',
+    labelNames: ['thread'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ thread: 'main' }, SHARED_CACHE.bytes);
+      if (pool) for (const [id, bytes] of pool.cacheBytes) this.set({ thread: String(id) }, bytes);
+    },
+  });
   if (pool) {
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });

@@ -78,6 +78,8 @@ export interface PoolOptions {
   queueTimeoutMs?: number;
   /** Each worker's old-generation heap limit, in MiB (default: V8's). */
   heapMb?: number;
+  /** Each worker's plan-cache budget, in bytes (default: the library's). */
+  cacheBytes?: number;
   /** Called when a worker thread starts (initially and for each replacement). */
   onThreadStart?: () => void;
   /** Called on cuts: why, for metrics. */
@@ -121,6 +123,7 @@ export class ComputePool {
   #active = new Set<(reason: CancelReason) => void>();
   /** Moving average of run times (ms), for Retry-After; seeded by the first estimate. */
   #meanRunMs: number | undefined;
+  #cacheBytes = new Map<number, number>();
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -137,6 +140,7 @@ export class ComputePool {
       filename,
       ...(execArgv ? { execArgv } : {}),
       ...(this.options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb } } : {}),
+      workerData: { cacheBytes: this.options.cacheBytes },
       minThreads: this.options.size,
       maxThreads: this.options.size,
       // The queue is ours (above): piscina holds a task only while a replacement worker starts.
@@ -147,6 +151,13 @@ export class ComputePool {
     piscina.on('error', (err: unknown) => this.options.onError?.(err));
     this.#piscina = piscina;
     return piscina;
+  }
+
+  /** Bytes each live worker's plan cache held after its last task (by thread id). */
+  get cacheBytes(): ReadonlyMap<number, number> {
+    const live = new Set(this.threadIds);
+    for (const id of this.#cacheBytes.keys()) if (!live.has(id)) this.#cacheBytes.delete(id);
+    return this.#cacheBytes;
   }
 
   /** Thread ids of the live workers (empty before start). */
@@ -312,6 +323,7 @@ export class ComputePool {
       signal?.removeEventListener('abort', onDisconnect);
       this.#active.delete(cancel);
     }
+    if (threadId !== undefined && outcome.cacheBytes !== undefined) this.#cacheBytes.set(threadId, outcome.cacheBytes);
     if (!outcome.ok && outcome.kind === 'deadline_exceeded') {
       this.options.onCancel?.('budget');
       throw new ComputeBudgetExceeded(outcome.budgetMs, threadId); // the worker stays

@@ -11,12 +11,17 @@
  * the thread goes on to its next task. Only a single step longer than the pool's
  * grace period gets the worker terminated (pool.ts).
  */
-import { threadId, type MessagePort } from 'node:worker_threads';
-import { ComputeDeadlineExceeded, operations, type Timings } from '../api.js';
+import { threadId, workerData, type MessagePort } from 'node:worker_threads';
+import { ComputeDeadlineExceeded, prepare, respond, SHARED_CACHE, warmRuns, withDeadline, type Options, type Timings } from '../api.js';
 import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
 import type { Limits } from '../graph/check.js';
 import type { Operation } from '../graph/schema.js';
+import { callCost, overBudget } from './placement.js';
 import { warmUp } from './warmup.js';
+
+// This thread's share of CACHE_BYTES (app.ts's cacheShare), instead of the library's default.
+const cacheBytes = (workerData as { cacheBytes?: number } | null)?.cacheBytes;
+if (cacheBytes) SHARED_CACHE.resize(cacheBytes);
 
 export interface PoolTask {
   operation: Operation;
@@ -25,11 +30,16 @@ export interface PoolTask {
   limits: Partial<Limits>;
   /** COMPUTE_BUDGET_MS, counted from when this thread begins the task. */
   budgetMs?: number;
+  /**
+   * Not validated or planned by the handler (a large graph it had not seen): the
+   * cost-based admission it would have made is made here, before computing.
+   */
+  admit?: boolean;
   /** Told `{ threadId }` when the computation begins: the compute budget runs from then. */
   started?: MessagePort;
 }
 
-export type PoolOutcome =
+export type PoolOutcome = (
   | { ok: true; json: string; mode?: string; timings: Timings }
   /**
    * A DerivdError does not survive structured cloning as one: it comes back as data.
@@ -38,13 +48,34 @@ export type PoolOutcome =
    */
   | { ok: false; kind: ErrorKind | 'estimated_over_budget'; issues: Issue[] }
   /** Stopped cooperatively past `budgetMs`; the thread is fine. */
-  | { ok: false; kind: 'deadline_exceeded'; budgetMs: number };
+  | { ok: false; kind: 'deadline_exceeded'; budgetMs: number }
+) & {
+  /** What this thread's plan cache holds after the task, for /metrics. */
+  cacheBytes?: number;
+};
 
 export async function compute(task: PoolTask): Promise<PoolOutcome> {
+  const outcome = await computeTask(task);
+  return { ...outcome, cacheBytes: SHARED_CACHE.bytes };
+}
+
+async function computeTask(task: PoolTask): Promise<PoolOutcome> {
   task.started?.postMessage({ threadId });
   try {
-    const result = await operations[task.operation](task.body, { limits: task.limits, output: 'json', strictFloats: true, budgetMs: task.budgetMs });
-    return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings };
+    const options: Options = { limits: task.limits, output: 'json', strictFloats: true };
+    const { operation, budgetMs } = task;
+    // The budget covers validation and planning too: here they may be most of the work.
+    const outcome = withDeadline(budgetMs, (): PoolOutcome => {
+      const call = prepare(operation, task.body, options);
+      if (task.admit && budgetMs !== undefined) {
+        const cost = callCost(call.plan, operation, call.mode, call.request.check, warmRuns(call.plan, operation, call.mode));
+        const refusal = overBudget(cost.ms, budgetMs);
+        if (refusal) return { ok: false, kind: 'estimated_over_budget', issues: [refusal] };
+      }
+      const result = respond(call, options);
+      return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings };
+    });
+    return outcome;
   } catch (err) {
     if (err instanceof DerivdError) return { ok: false, kind: err.kind, issues: err.issues };
     if (err instanceof ComputeDeadlineExceeded) return { ok: false, kind: 'deadline_exceeded', budgetMs: err.budgetMs };

@@ -191,7 +191,7 @@ describe('configuration', () => {
   // MEMORY_BUDGET_MB=auto: 80 % of the cgroup limit, else of physical memory.
   const limit = process.constrainedMemory();
   const autoBudgetMb = Math.floor((0.8 * (limit > 0 && limit < totalmem() ? limit : totalmem())) / MiB);
-  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
+  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, cacheBytes: 64 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
     workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
     maxQueue: Math.max(8, 4 * availableParallelism()), queueTimeoutMs: 10_000, maxEventLoopDelayMs: 1000, memoryBudgetMb: autoBudgetMb, workerHeapMb: 640,
     requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024,
@@ -210,14 +210,14 @@ describe('configuration', () => {
     const c = loadConfig({
       PORT: '3000', HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: '1024', MAX_NODES: '50', MAX_ELEMENTS: '1000',
       CORS_ORIGINS: ' https://a.example , https://b.example,', SHUTDOWN_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '0',
-      WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000', MAX_INPUTS: '7', MAX_RESPONSE_BYTES: '4096',
+      WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000', MAX_INPUTS: '7', MAX_RESPONSE_BYTES: '4096', CACHE_BYTES: String(2 * MiB),
       MAX_QUEUE: '5', QUEUE_TIMEOUT_MS: '2000', MAX_EVENT_LOOP_DELAY_MS: '0', MEMORY_BUDGET_MB: '900', WORKER_HEAP_MB: '300',
       REQUEST_TIMEOUT_MS: '4000', CONNECTION_TIMEOUT_MS: '5000', MAX_CONNECTIONS: '0',
     });
     expect(c).toEqual({
       port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
       corsOrigins: ['https://a.example', 'https://b.example'], shutdownTimeoutMs: 500, keepAliveTimeoutMs: 0,
-      workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000, maxInputs: 7, maxResponseBytes: 4096,
+      workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000, maxInputs: 7, maxResponseBytes: 4096, cacheBytes: 2 * MiB,
       maxQueue: 5, queueTimeoutMs: 2000, maxEventLoopDelayMs: 0, memoryBudgetMb: 900, workerHeapMb: 300,
       requestTimeoutMs: 4000, connectionTimeoutMs: 5000, maxConnections: 0,
       apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, // access control: test/server/access.test.ts and rate-limit.test.ts

@@ -3,7 +3,10 @@
  * the response its result. Validation happens in the library (one place, every
  * issue with its path); the zod schemas here document the contract.
  *
- * With a worker pool (WORKERS > 0), each request is first validated and planned
+ * With a worker pool (WORKERS > 0), a request whose validation alone would be
+ * heavy (a large graph the plan cache does not have, or a large body: preflightMs
+ * in placement.ts) goes to a worker as it is, which validates, plans, applies the
+ * cost-based refusal and computes. Every other request is validated and planned
  * inline (`prepare`), and the cost model estimates the call (placement.ts). Calls
  * estimated at most INLINE_MAX_COST_MS run inline, so the event loop never does
  * more than about that much compute for one request and needs no budget for them;
@@ -15,16 +18,17 @@
  * the pool sheds (503) when its queue is full or the wait too long. Without a
  * pool, requests run inline unestimated.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { prepare, respond, type Result, type Timings } from '../../api.js';
+import { checkCounts, isGraphCached, prepare, respond, warmRuns, type Result, type Timings } from '../../api.js';
 import { DerivdError } from '../../graph/errors.js';
 import { OPERATIONS, RequestSchemas, type Operation } from '../../graph/schema.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { callCost, EstimatedOverBudget, overBudget } from '../placement.js';
+import { callCost, EstimatedOverBudget, overBudget, preflightMs } from '../placement.js';
 import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
+import type { PoolTask } from '../worker.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
 const SUMMARIES: Record<Operation, string> = {
@@ -71,6 +75,53 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function computeRoutes(app: FastifyInstance, { config, metrics, pool }: ComputeOptions): Promise<void> {
   const limits = { maxNodes: config.maxNodes, maxInputs: config.maxInputs, maxElements: config.maxElements, maxResponseBytes: config.maxResponseBytes };
+
+  /**
+   * Milliseconds validating `body` would take (placement.ts's preflightMs): reading
+   * its arguments, and checking its graph unless the plan cache has it. The cache
+   * is consulted only when the graph's size alone could matter.
+   */
+  const validationMs = (body: unknown, bodyBytes: number): number => {
+    const graph = (body as { graph?: { nodes?: unknown; inputs?: unknown } } | null)?.graph;
+    const items = (Array.isArray(graph?.nodes) ? graph.nodes.length : 0) + (Array.isArray(graph?.inputs) ? graph.inputs.length : 0);
+    const unseen = preflightMs(bodyBytes, items, false);
+    if (unseen <= config.inlineMaxCostMs) return unseen;
+    return isGraphCached(body, { limits }) ? preflightMs(bodyBytes, items, true) : unseen;
+  };
+
+  /** Runs `task` in the pool and answers with what the worker serialized (or its error). */
+  const pooled = async (op: Operation, task: Omit<PoolTask, 'started' | 'budgetMs'>, estimatedMs: number, request: FastifyRequest, reply: FastifyReply): Promise<never> => {
+    const derivd = request.derivd as NonNullable<FastifyRequest['derivd']>;
+    // A client that leaves (the response closes unfinished) cancels the task.
+    const gone = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) gone.abort();
+    };
+    reply.raw.once('close', onClose);
+    let run;
+    try {
+      run = await (pool as ComputePool).run(task, { signal: gone.signal, estimatedMs });
+    } catch (err) {
+      // For the log line: the worker that ran it, and whether it had to be terminated.
+      if (err instanceof ComputeBudgetExceeded) Object.assign(derivd, { threadId: err.threadId, terminated: err.terminated });
+      throw err;
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+    const { outcome } = run;
+    if (!outcome.ok) {
+      if (outcome.kind === 'estimated_over_budget') metrics.shed.inc({ reason: 'estimated_over_budget' });
+      throw outcome.kind === 'estimated_over_budget' ? new EstimatedOverBudget(outcome.issues) : new DerivdError(outcome.kind, outcome.issues);
+    }
+    Object.assign(derivd, { mode: op === 'evaluate' ? undefined : outcome.mode, timings: outcome.timings, queueMs: run.queueMs, threadId: run.threadId });
+    metrics.computations.inc({ operation: op, where: 'pool' });
+    if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });
+    reply.header('server-timing', serverTiming(outcome.timings, run.queueMs === undefined ? undefined : round3(run.queueMs)));
+    // The worker serialized the same envelope the inline path returns; a string is sent as is.
+    reply.type('application/json');
+    return outcome.json as never;
+  };
+
   for (const op of OPERATIONS) {
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/${op}`, {
       schema: {
@@ -84,13 +135,22 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       },
       handler: async (request, reply) => {
         const body: unknown = request.body;
+        if (pool) {
+          checkCounts(body, { limits }); // MAX_NODES, MAX_INPUTS: refused here, by counting alone
+          // A large graph not seen before, or a large body: even validating it is heavy work, done in the pool.
+          const preflight = validationMs(body, Number(request.headers['content-length']) || 0);
+          if (preflight > config.inlineMaxCostMs) {
+            request.derivd = { operation: op, where: 'pool', estimatedMs: round3(preflight) };
+            return pooled(op, { operation: op, body, limits, admit: true }, preflight, request, reply);
+          }
+        }
         // Validation errors (4xx) leave from here, before any worker is involved.
         // strictFloats: a non-finite number in a parsed JSON body was a literal such as 1e999
         const prepared = prepare(op, body, { limits, strictFloats: true });
         metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
         if (pool) {
           const check = (body as { check?: unknown }).check === true;
-          const cost = callCost(prepared.plan, op, prepared.mode, check);
+          const cost = callCost(prepared.plan, op, prepared.mode, check, warmRuns(prepared.plan, op, prepared.mode));
           request.derivd = { operation: op, mode: op === 'evaluate' ? undefined : prepared.mode, where: 'inline', estimatedMs: round3(cost.ms) };
           if (cost.ms > config.inlineMaxCostMs) {
             request.derivd.where = 'pool';
@@ -99,31 +159,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
               metrics.shed.inc({ reason: 'estimated_over_budget' });
               throw new EstimatedOverBudget([refusal]);
             }
-            // A client that leaves (the response closes unfinished) cancels the task.
-            const gone = new AbortController();
-            const onClose = (): void => {
-              if (!reply.raw.writableFinished) gone.abort();
-            };
-            reply.raw.once('close', onClose);
-            let run;
-            try {
-              run = await pool.run({ operation: op, body, limits }, { signal: gone.signal, estimatedMs: cost.ms });
-            } catch (err) {
-              // For the log line: the worker that ran it, and whether it had to be terminated.
-              if (err instanceof ComputeBudgetExceeded) Object.assign(request.derivd, { threadId: err.threadId, terminated: err.terminated });
-              throw err;
-            } finally {
-              reply.raw.off('close', onClose);
-            }
-            const { outcome } = run;
-            if (!outcome.ok) throw outcome.kind === 'estimated_over_budget' ? new EstimatedOverBudget(outcome.issues) : new DerivdError(outcome.kind, outcome.issues);
-            Object.assign(request.derivd, { mode: outcome.mode, timings: outcome.timings, queueMs: run.queueMs, threadId: run.threadId });
-            metrics.computations.inc({ operation: op, where: 'pool' });
-            if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });
-            reply.header('server-timing', serverTiming(outcome.timings, run.queueMs === undefined ? undefined : round3(run.queueMs)));
-            // The worker serialized the same envelope the inline path returns; a string is sent as is.
-            reply.type('application/json');
-            return outcome.json as never;
+            return pooled(op, { operation: op, body, limits }, cost.ms, request, reply);
           }
         }
         const result: Result = respond(prepared, { output: 'json' });
