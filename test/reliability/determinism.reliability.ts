@@ -81,9 +81,11 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => 
 describe('finding 9: the same graph gives the same bits in any node order, on any worker', () => {
   test(`${ORDERS} shuffled orders, each to fresh caches (inline and pooled), and all to one two-worker process`, async () => {
     const runs: { label: string; patterns: Patterns }[] = [];
+    const INLINE: Record<string, string> = { WORKERS: '0' };
+    const POOLED: Record<string, string> = { WORKERS: '1', INLINE_MAX_COST_MS: '0' };
     const fresh = orders.flatMap((_, k) => [
-      { label: `order ${k}, fresh process, inline`, env: { WORKERS: '0' }, order: k },
-      { label: `order ${k}, fresh process, pooled`, env: { WORKERS: '1', INLINE_MAX_COST_MS: '0' }, order: k },
+      { label: `order ${k}, fresh process, inline`, env: INLINE, order: k },
+      { label: `order ${k}, fresh process, pooled`, env: POOLED, order: k },
     ]);
     const freshRuns = await mapLimit(fresh, PARALLEL, async (f) => {
       const svc = await startService(f.env);

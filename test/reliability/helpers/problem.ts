@@ -82,8 +82,8 @@ export function problemViolations(a: AnswerLike): string[] {
   if (typeof p.detail !== 'string') out.push('no detail');
   if (NEEDS_ERRORS.has(a.status)) {
     if (!Array.isArray(p.errors) || p.errors.length === 0) out.push(`${a.status} without errors[]`);
+    // A path is a string from the body root in dot-and-bracket notation; "" is the root itself.
     else if (!p.errors.every((e) => typeof e?.path === 'string' && typeof e?.message === 'string')) out.push('errors[] entries without path and message');
-    else if (!p.errors.some((e) => e.path !== '')) out.push('errors[] without a path');
   }
   return out;
 }
