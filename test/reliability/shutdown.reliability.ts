@@ -12,7 +12,9 @@
  *   - the process exits 0 within SHUTDOWN_TIMEOUT_MS plus a small bound.
  *
  * Each connection is its own node:http agent with one keep-alive socket, so the
- * test knows the fate of every request it sent.
+ * test knows the fate of every request it sent. A client that gets a 503 waits about
+ * 100 ms before its next request (as a client told to retry would, if less politely
+ * than Retry-After asks).
  */
 import { Agent, request } from 'node:http';
 import { describe, expect, test } from 'vitest';
@@ -26,8 +28,14 @@ const CONNECTIONS = 100;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Exit within SHUTDOWN_TIMEOUT_MS plus this. */
 const EXIT_SLACK_MS = 2_000;
-/** A request written this long before the signal has reached the service. */
-const ACCEPT_MARGIN_MS = 50;
+/**
+ * A request written this long before the signal has reached the service (its event
+ * loop is not that far behind: the clients below back off after a 503, so they do not
+ * keep it busy with refusals).
+ */
+const ACCEPT_MARGIN_MS = 100;
+/** After a 503, a client waits this long (plus up to as much again) before its next request. */
+const BACKOFF_MS = 100;
 
 interface Fate {
   sentAt: number;
@@ -85,6 +93,7 @@ describe('finding 7: SIGTERM under load', () => {
           await sendOne(svc.port, agent, sized.body, fate);
           // A refused or reset connection ends this client; so does a clean close during the drain (the service asked it to go).
           if (fate.error || !svc.alive) break;
+          if (fate.status === 503) await sleep(BACKOFF_MS * (1 + Math.random()));
         }
       } finally {
         agent.destroy();
