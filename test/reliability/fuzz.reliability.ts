@@ -18,13 +18,17 @@
  *              and check flag (valid or 422);
  *   mutation   a variant broken by 1–3 mutations (helpers/mutations.ts).
  *
- * Oracles on every answer: never a 5xx; every 4xx is problem+json with type, title,
- * status and detail, and for 400/413/422 `errors[]` with at least one path, under
- * 1 MB; every 200 is JSON with `values` (and `mode` unless evaluate).
+ * Oracles on every answer: never a 5xx, and an answer within 30 s; every 4xx is
+ * problem+json with type, title, status and detail, and for 400/413/422 `errors[]`
+ * with at least one path, under 1 MB; every 200 is JSON with `values` (and `mode`
+ * unless evaluate); a body with a non-finite literal (1e999) is never a 200.
  *
- * The seed is printed; FUZZ_SEED replays it (each iteration draws from its own
- * generator seeded from the seed and its index, so one iteration replays alone as
- * well: FUZZ_ONLY=<index>). Bounded to about a minute and a half of sending.
+ * The seed is printed; without FUZZ_SEED each run draws a new one (a fuzzer that
+ * repeats itself finds nothing new), and FUZZ_SEED=<seed> replays a run. Each
+ * iteration draws from its own generator seeded from the seed and its index, so
+ * FUZZ_ONLY=<index> replays one failing iteration alone. Failures are grouped by
+ * kind, each with its first request. Sending takes 30-60 s here and is cut at 90 s
+ * (then the test fails: fewer than FUZZ_REQUESTS were sent).
  */
 import fc from 'fast-check';
 import { Agent } from 'node:http';
@@ -34,7 +38,7 @@ import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { maxAbs, rng, type Rng } from '../helpers/numeric.js';
 import { activeInputs, randomGraphCase, withScalarOutput, type CaseRequest, type GraphCase } from '../helpers/random-graph.js';
 import { AD_REL, FD_REL, HESSIAN_REL } from '../helpers/tolerances.js';
-import { post } from './helpers/http.js';
+import { post, within } from './helpers/http.js';
 import { mutate, type Json } from './helpers/mutations.js';
 import { problemViolations, type AnswerLike } from './helpers/problem.js';
 import { startService, type Service } from './helpers/service.js';
@@ -114,7 +118,8 @@ async function send(target: Target, op: string, body: Json | { raw: string }, co
     return { target, status: r.status, headers: r.headers, bytes: r.bytes, text: r.text() };
   }
   const app = target === 'inline' ? inline : pooled;
-  const r = await app.app.inject({ method: 'POST', url: `/v1/${op}`, payload: text, headers: { 'content-type': contentType } });
+  // A request that never gets an answer is a finding too (a stuck worker, a lost promise), not a hung run.
+  const r = await within(app.app.inject({ method: 'POST', url: `/v1/${op}`, payload: text, headers: { 'content-type': contentType } }), 30_000, `POST /v1/${op} (inject, ${target})`);
   return { target, status: r.statusCode, headers: r.headers as AnswerLike['headers'], bytes: r.rawPayload.length, text: r.body };
 }
 
@@ -324,8 +329,8 @@ describe('fuzz: never a 5xx, always a proper problem, forward and reverse agree'
     await Promise.all(Array.from({ length: ONLY !== undefined ? 1 : CONCURRENCY }, async () => {
       while (sent < REQUESTS && next < stopAt && performance.now() < deadline) {
         const index = next++;
-        // A bug of the fuzzer itself is reported like a failure, and the run goes on.
-        await iteration(index).catch((err: Error) => new Iteration(index, rng(0), 'harness').fail(`the fuzzer threw: ${err.stack?.split('\n').slice(0, 3).join(' ')}`, undefined, '-', null));
+        // No answer in time, a broken connection, or a bug of the fuzzer itself: reported like a failure, and the run goes on.
+        await iteration(index).catch((err: Error) => new Iteration(index, rng(0), 'thrown').fail(`the iteration threw: ${err.stack?.split('\n').slice(0, 3).join(' ')}`, undefined, '-', null));
       }
     }));
     const seconds = (performance.now() - t0) / 1000;
