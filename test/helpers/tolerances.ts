@@ -55,3 +55,17 @@ export const ERF_ULPS = 2;
  * catches a wrong constant that FD_REL cannot see.
  */
 export const ANALYTIC_REL = 1e-13;
+
+/**
+ * Forward against reverse mode (Jacobians, gradients), both exact: only rounding
+ * separates them, the same partials summed in a different order, so a few ε per
+ * term relative to max(1, max|J|). test/property/random-graphs.test.ts uses this
+ * bound too; the reliability fuzzer holds every well-conditioned case to it.
+ */
+export const AD_REL = 1e-12;
+
+/**
+ * Hessians by forward-over-reverse against forward-over-forward: two derivative
+ * programs deep, more terms summed in more orders, relative to max(1, max|H|).
+ */
+export const HESSIAN_REL = 1e-10;
