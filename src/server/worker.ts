@@ -11,6 +11,8 @@
  * the thread goes on to its next task. Only a single step longer than the pool's
  * grace period gets the worker terminated (pool.ts).
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { ComputeDeadlineExceeded, prepare, respond, SHARED_CACHE, warmRuns, withDeadline, type Options, type Timings } from '../api.js';
 import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
@@ -18,6 +20,24 @@ import type { Limits } from '../graph/check.js';
 import type { Operation } from '../graph/schema.js';
 import { callCost, overBudget } from './placement.js';
 import { warmUp } from './warmup.js';
+
+/**
+ * Compute threads run at a lower CPU priority than the event loop (nice 10, on
+ * Linux, where a thread has its own nice value): when every core is busy computing,
+ * the scheduler still runs the event loop at once, so /healthz, /readyz and the
+ * 503s of admission control answer in milliseconds instead of waiting for a time
+ * slice behind the workers. Throughput is unchanged while the event loop is idle.
+ */
+export const WORKER_NICE = 10;
+function yieldToEventLoop(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop()); // "<pid>/task/<tid>"
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, WORKER_NICE);
+  } catch {
+    // not Linux, or not allowed: the thread keeps the process's priority
+  }
+}
+yieldToEventLoop();
 
 // This thread's share of CACHE_BYTES (app.ts's cacheShare), instead of the library's default.
 const cacheBytes = (workerData as { cacheBytes?: number } | null)?.cacheBytes;
