@@ -10,7 +10,7 @@
  * Times are medians of repeated runs of the compiled code (what the engines run).
  *
  * Then the costs around the arithmetic that a first call pays (`overheads`):
- * checking a graph per node, reading arguments per byte of JSON, building
+ * parsing a body per byte, checking a graph per node, reading arguments per byte of JSON, building
  * derivative programs and compiling equation lists per primal equation they
  * cover. `npm run calibrate -- --overheads` measures only these and keeps the
  * op weights as they are.
@@ -152,6 +152,8 @@ function requestOverheads(): RequestOverheads {
   const big = chainRequest(2, 100_000);
   const cache = new GraphCache(1 << 28);
   checkRequest('gradient', big, undefined, undefined, cache); // the graph is cached: what is left is reading arguments
+  const text = JSON.stringify(big);
+  const parseNsPerByte = timeNs(() => JSON.parse(text)) / text.length;
   const bytes = JSON.stringify(big.args).length;
   const validateNsPerByte = timeNs(() => checkRequest('gradient', big, undefined, undefined, cache)) / bytes;
 
@@ -166,7 +168,7 @@ function requestOverheads(): RequestOverheads {
   const programs = [forwardProgram(plan, [0]), reverseProgram(plan, [0])];
   const compileNs = programs.map((d) => timeNs(() => compileSegment(d.eqns, d.values, 1, new MemoryAccount(Infinity))));
   const compileNsPerEqn = Math.max(...compileNs) / eqns;
-  return { checkNsPerNode, validateNsPerByte, buildNsPerEqn, compileNsPerEqn };
+  return { parseNsPerByte, checkNsPerNode, validateNsPerByte, buildNsPerEqn, compileNsPerEqn };
 }
 
 const round = (x: number): number => Number(x.toPrecision(3));

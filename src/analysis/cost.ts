@@ -20,12 +20,15 @@ import { reach } from './reach.js';
  */
 export interface OpWeights { primal: number; jvp: number; vjp: number; jvpFixed: number; vjpFixed: number }
 /**
- * What a call costs around its arithmetic, measured like the op weights: checking a
+ * What a call costs around its arithmetic, measured like the op weights: parsing a
+ * body (per byte), checking a
  * graph (per node), reading arguments (per byte of their JSON), building derivative
  * programs and compiling equation lists (per primal equation they cover). A graph
  * seen before skips the first; a plan that ran before skips the last two.
  */
 export interface RequestOverheads {
+  /** JSON.parse of a request body of numbers, per byte (what the event loop spends before any check). */
+  parseNsPerByte: number;
   checkNsPerNode: number;
   validateNsPerByte: number;
   buildNsPerEqn: number;

@@ -26,6 +26,7 @@ import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.
 import { withAccessControl } from './plugins/openapi-access.js';
 import { rateLimits } from './plugins/rate-limit.js';
 import { securityHeaders } from './plugins/security-headers.js';
+import { largeBodiesAsText } from './raw-body.js';
 import { seedExample } from './seed-example.js';
 import { Unavailable } from './shed.js';
 
@@ -134,6 +135,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
 
   // JSON only: Fastify would also parse text/plain; anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  // With a pool, a large body is parsed by a worker, not here (raw-body.ts).
+  if (pool) largeBodiesAsText(app, config.inlineMaxCostMs);
 
   // The library validates request bodies (every issue, with its path); the zod schemas
   // on the routes document them and type the handlers.

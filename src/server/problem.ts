@@ -54,6 +54,9 @@ export class ProblemError extends Error {
   }
 }
 
+/** A body a worker found not to be JSON (a large body is parsed there: raw-body.ts); `message` is JSON.parse's. */
+export class MalformedBody extends Error {}
+
 const KIND_TO_PROBLEM: Record<ErrorKind, keyof typeof PROBLEMS> = {
   invalid_request: 'invalid_request',
   invalid_graph: 'invalid_graph',
@@ -84,6 +87,7 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   const e = err as FastifyError;
   // Errors about the body as a whole: like every 400/413/422, they carry errors[], at the body's root (path "").
   const whole = (entry: Entry, detail: string): Problem => problem(entry, detail, request, [{ path: '', message: detail }]);
+  if (err instanceof MalformedBody) return whole(PROBLEMS.malformed_body, err.message);
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(PROBLEMS.unsupported_media_type, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`, request);

@@ -45,8 +45,10 @@ if (cacheBytes) SHARED_CACHE.resize(cacheBytes);
 
 export interface PoolTask {
   operation: Operation;
-  /** The parsed request body (a structured clone of it). */
-  body: unknown;
+  /** The parsed request body (a structured clone of it), or: */
+  body?: unknown;
+  /** its JSON text, when it was too large to parse on the event loop (raw-body.ts). */
+  text?: string;
   limits: Partial<Limits>;
   /** COMPUTE_BUDGET_MS, counted from when this thread begins the task. */
   budgetMs?: number;
@@ -67,6 +69,8 @@ export type PoolOutcome = (
    * first planned here.
    */
   | { ok: false; kind: ErrorKind | 'estimated_over_budget'; issues: Issue[] }
+  /** `text` was not JSON: JSON.parse's message. */
+  | { ok: false; kind: 'malformed_body'; message: string }
   /** Stopped cooperatively past `budgetMs`; the thread is fine. */
   | { ok: false; kind: 'deadline_exceeded'; budgetMs: number }
 ) & {
@@ -84,9 +88,17 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
   try {
     const options: Options = { limits: task.limits, output: 'json', strictFloats: true };
     const { operation, budgetMs } = task;
+    let body = task.body;
+    if (task.text !== undefined) {
+      try {
+        body = JSON.parse(task.text); // as Fastify's parser does with onProtoPoisoning 'ignore'
+      } catch (err) {
+        return { ok: false, kind: 'malformed_body', message: (err as Error).message };
+      }
+    }
     // The budget covers validation and planning too: here they may be most of the work.
     const outcome = withDeadline(budgetMs, (): PoolOutcome => {
-      const call = prepare(operation, task.body, options);
+      const call = prepare(operation, body, options);
       if (task.admit && budgetMs !== undefined) {
         const cost = callCost(call.plan, operation, call.mode, call.request.check, warmRuns(call.plan, operation, call.mode));
         const refusal = overBudget(cost.ms, budgetMs);

@@ -61,15 +61,22 @@ describe('a large first-seen graph is validated in the pool', () => {
     expect(await metric(a, 'derivd_shed_total', { reason: 'estimated_over_budget' })).toBe(1);
   });
 
-  test('a small graph stays inline; a graph over MAX_INPUTS is refused inline, by counting', async () => {
-    const a = await appWith({ workers: 1 });
+  test('a small graph stays inline; one over MAX_INPUTS is refused inline, by counting, however large its checking would be', async () => {
+    const wide = (n: number) => {
+      const inputs = Array.from({ length: n }, (_, i) => ({ name: `a${i}`, shape: [] }));
+      return { graph: { inputs, nodes: [{ id: 's', op: 'stack', args: inputs.map((x) => x.name) }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] }, args: {} };
+    };
+    const a = await appWith({ workers: 1, maxInputs: 500 });
     expect((await a.app.inject(post('gradient', chain(20)))).statusCode).toBe(200);
-    const inputs = Array.from({ length: 20_000 }, (_, i) => ({ name: `a${i}`, shape: [] }));
-    const wide = { graph: { inputs, nodes: [{ id: 's', op: 'stack', args: inputs.map((x) => x.name) }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] }, args: {} };
-    const res = await a.app.inject(post('gradient', wide));
+    const res = await a.app.inject(post('gradient', wide(3000))); // checking 3,000 inputs is priced far above the threshold
     expect(res.statusCode).toBe(413);
-    expect(res.json().errors).toEqual([{ path: 'graph.inputs', message: 'expected at most 10000 inputs (MAX_INPUTS), found 20000' }]);
+    expect(res.json().errors).toEqual([{ path: 'graph.inputs', message: 'expected at most 500 inputs (MAX_INPUTS), found 3000' }]);
     expect(a.pool!.threadIds).toEqual([]); // nothing reached the pool
+    // a body too large to parse inline is refused by the worker that parses it, just the same
+    const b = await appWith({ workers: 1 });
+    const big = await b.app.inject(post('gradient', wide(20_000)));
+    expect(big.statusCode).toBe(413);
+    expect(big.json().errors).toEqual([{ path: 'graph.inputs', message: 'expected at most 10000 inputs (MAX_INPUTS), found 20000' }]);
   });
 });
 

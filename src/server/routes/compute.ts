@@ -28,6 +28,8 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { callCost, EstimatedOverBudget, overBudget, preflightMs } from '../placement.js';
 import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
+import { MalformedBody } from '../problem.js';
+import { bodyMs, RawJson } from '../raw-body.js';
 import type { PoolTask } from '../worker.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
@@ -110,6 +112,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     }
     const { outcome } = run;
     if (!outcome.ok) {
+      if (outcome.kind === 'malformed_body') throw new MalformedBody(outcome.message);
       if (outcome.kind === 'estimated_over_budget') metrics.shed.inc({ reason: 'estimated_over_budget' });
       throw outcome.kind === 'estimated_over_budget' ? new EstimatedOverBudget(outcome.issues) : new DerivdError(outcome.kind, outcome.issues);
     }
@@ -135,6 +138,12 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       },
       handler: async (request, reply) => {
         const body: unknown = request.body;
+        if (pool && body instanceof RawJson) {
+          // Too large to parse here (raw-body.ts): a worker parses, validates, admits and computes.
+          const estimatedMs = bodyMs(body.text.length);
+          request.derivd = { operation: op, where: 'pool', estimatedMs: round3(estimatedMs) };
+          return pooled(op, { operation: op, text: body.text, limits, admit: true }, estimatedMs, request, reply);
+        }
         if (pool) {
           checkCounts(body, { limits }); // MAX_NODES, MAX_INPUTS: refused here, by counting alone
           // A large graph not seen before, or a large body: even validating it is heavy work, done in the pool.

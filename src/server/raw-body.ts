@@ -1,0 +1,33 @@
+/**
+ * Large JSON bodies are not parsed on the event loop. Parsing is the one step of a
+ * request that no placement decision could move: Fastify parses a body before any
+ * handler sees it, and a 12 MB body took the event loop 0.9 s to parse (and more to
+ * validate and copy to a worker). With a worker pool, a body whose parse and
+ * validation the cost model prices above INLINE_MAX_COST_MS stays text (RawJson)
+ * and goes to a worker as it is, which parses it; smaller bodies are parsed at once
+ * with Fastify's own parser (same errors, same prototype-poisoning policy).
+ */
+import type { FastifyInstance } from 'fastify';
+import { MEASURED_WEIGHTS } from '../analysis/cost.js';
+
+/** A request body kept as its JSON text, for a worker to parse. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** Milliseconds the event loop would spend parsing and reading a body of `chars` characters. */
+export function bodyMs(chars: number): number {
+  const { parseNsPerByte, validateNsPerByte } = MEASURED_WEIGHTS.overheads;
+  return (chars * (parseNsPerByte + validateNsPerByte)) / 1e6;
+}
+
+/** Installs the JSON parser: bodies priced above `inlineMaxCostMs` are kept as RawJson. */
+export function largeBodiesAsText(app: FastifyInstance, inlineMaxCostMs: number): void {
+  const parse = app.getDefaultJsonParser('ignore', 'ignore'); // as app.ts configures onProtoPoisoning
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (bodyMs(text.length) > inlineMaxCostMs) done(null, new RawJson(text));
+    else parse(request, text, done);
+  });
+}
