@@ -96,7 +96,8 @@ export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, PROBLEMS.request_timeout.title, 'the request did not arrive in full within REQUEST_TIMEOUT_MS']
       : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
       : [400, 'Bad Request', 'the request is not valid HTTP'];
-    const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+    // errors[] at the root, as every 4xx about the request as a whole carries
+    const body = JSON.stringify({ type: 'about:blank', title, status, detail, errors: [{ path: '', message: detail }] });
     socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);

@@ -306,6 +306,8 @@ export class ComputePool {
       if (cut === 'budget') throw new ComputeBudgetExceeded(this.options.budgetMs, threadId, true);
       if (cut === 'disconnect') throw new ComputeCancelled();
       if (cut === 'shutdown') throw new ShuttingDown('the service is shutting down and could not finish this computation in time; retry on another instance');
+      // close() terminating a thread that still ran a task (piscina's close timeout): shutdown, not a fault
+      if (this.#closed) throw new ShuttingDown('the service is shutting down and could not finish this computation; retry on another instance');
       if ((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         this.options.onShed?.('worker_oom');
         throw new WorkerOutOfMemory(this.options.heapMb, this.retryAfterS());
