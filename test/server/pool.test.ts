@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
 import { callCost } from '../../src/server/placement.js';
 import { SEED_REQUEST } from '../../src/server/seed-example.js';
 import { prepare } from '../../src/api.js';
-import { matmulRequest, useApps } from '../helpers/server.js';
+import { matmulRequest, metric, sleep, useApps, waitFor } from '../helpers/server.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -47,28 +47,6 @@ const appWith = useApps();
 async function listening(config: Partial<Config> = {}): Promise<App & { base: string }> {
   const a = await appWith(config);
   return { ...a, base: await a.app.listen({ port: 0, host: '127.0.0.1' }) };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!(await cond())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/** From the Prometheus text: the sum of the samples of `name` with (at least) these labels; 0 when none. */
-async function metric({ app }: App, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 const post = (base: string, op: string, body: unknown, signal?: AbortSignal) =>
