@@ -184,7 +184,12 @@ export interface PreparedCall {
 }
 
 /** The shared cache, unless the caller brings one or asks for none. */
-export const SHARED_CACHE = new GraphCache(64 * 1024 * 1024);
+/**
+ * 256 MiB: what compiled code keeps for one large problem (a gradient over 10^6
+ * elements keeps about 115 MB of buffers; allocating them per run instead made it
+ * 8 times slower) fits in the half of it one graph may take.
+ */
+export const SHARED_CACHE = new GraphCache(256 * 1024 * 1024);
 const cacheOf = (options: Options): GraphCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
 
 /**

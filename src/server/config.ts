@@ -18,7 +18,7 @@ export const ConfigSchema = z.object({
   MAX_ELEMENTS: int(1, 1_000_000_000).default(10_000_000).describe('most elements of any tensor, and of a whole result: values and derivative blocks together (413 above)'),
   MAX_INPUTS: int(1, 1_000_000).default(10_000).describe('most inputs a graph may have (413 above)'),
   MAX_RESPONSE_BYTES: int(1024, 2 * 1024 * MiB).default(256 * MiB).describe('largest response a request may ask for, by an upper bound computed before any arithmetic (413 above)'),
-  CACHE_BYTES: int(1024 * 1024, 64 * 1024 * MiB).default(64 * MiB).describe('plan-cache budget for the whole process, split evenly between the main thread and each worker'),
+  CACHE_BYTES: int(1024 * 1024, 64 * 1024 * MiB).default(256 * MiB).describe('plan-cache budget for the whole process, split evenly between the main thread and each worker'),
   CORS_ORIGINS: z.string().default('').describe('comma-separated origins allowed by CORS, or * for any; empty: CORS off'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('longest wait for in-flight requests after SIGTERM/SIGINT'),
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe('idle keep-alive timeout (above common load balancers\' 60 s)'),

@@ -191,7 +191,7 @@ describe('configuration', () => {
   // MEMORY_BUDGET_MB=auto: 80 % of the cgroup limit, else of physical memory.
   const limit = process.constrainedMemory();
   const autoBudgetMb = Math.floor((0.8 * (limit > 0 && limit < totalmem() ? limit : totalmem())) / MiB);
-  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, cacheBytes: 64 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
+  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, cacheBytes: 256 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
     workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
     maxQueue: Math.max(8, 4 * availableParallelism()), queueTimeoutMs: 10_000, maxEventLoopDelayMs: 1000, memoryBudgetMb: autoBudgetMb, workerHeapMb: 640,
     requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024,
