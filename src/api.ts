@@ -367,5 +367,7 @@ export const hessian = (request: Request | unknown, options?: Options): Promise<
 export const hvp = (request: Request | unknown, options?: Options): Promise<Result> => run('hvp', request, options);
 
 export { ComputeDeadlineExceeded, withDeadline } from './engines/deadline.js';
+/** Who hears of a list that failed to compile (it then runs interpreted); the service logs it. */
+export { setCompileErrorHandler } from './compile/execute.js';
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;
