@@ -120,8 +120,9 @@ function sweeps(plan: Plan, w: CostWeights): Sweeps {
 export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEASURED_WEIGHTS): Estimate {
   let s: Sweeps;
   if (w === MEASURED_WEIGHTS) {
-    s = plan.memo.get('cost:sweeps') as Sweeps | undefined ?? sweeps(plan, w);
-    plan.memo.set('cost:sweeps', s);
+    let kept = plan.memo.get('cost:sweeps') as Sweeps | undefined;
+    if (kept === undefined) plan.memo.set('cost:sweeps', (kept = sweeps(plan, w)));
+    s = kept;
   } else {
     s = sweeps(plan, w);
   }

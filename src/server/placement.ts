@@ -110,6 +110,11 @@ export function callCost(plan: Plan, operation: Operation, mode: string, check: 
   return { ms: ns / 1e6, resultElements: elements };
 }
 
+/** Milliseconds the event loop would spend parsing and reading a body of `chars` characters. */
+export function bodyMs(chars: number): number {
+  return (chars * (overheads.parseNsPerByte + overheads.validateNsPerByte)) / 1e6;
+}
+
 /**
  * Milliseconds of validation a request body will cost before any plan exists:
  * reading its arguments (per byte), and, for a graph not in the cache, checking

@@ -8,17 +8,11 @@
  * with Fastify's own parser (same errors, same prototype-poisoning policy).
  */
 import type { FastifyInstance } from 'fastify';
-import { MEASURED_WEIGHTS } from '../analysis/cost.js';
+import { bodyMs } from './placement.js';
 
 /** A request body kept as its JSON text, for a worker to parse. */
 export class RawJson {
   constructor(readonly text: string) {}
-}
-
-/** Milliseconds the event loop would spend parsing and reading a body of `chars` characters. */
-export function bodyMs(chars: number): number {
-  const { parseNsPerByte, validateNsPerByte } = MEASURED_WEIGHTS.overheads;
-  return (chars * (parseNsPerByte + validateNsPerByte)) / 1e6;
 }
 
 /** Installs the JSON parser: bodies priced above `inlineMaxCostMs` are kept as RawJson. */

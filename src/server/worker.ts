@@ -97,7 +97,7 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
       }
     }
     // The budget covers validation and planning too: here they may be most of the work.
-    const outcome = withDeadline(budgetMs, (): PoolOutcome => {
+    return withDeadline(budgetMs, (): PoolOutcome => {
       const call = prepare(operation, body, options);
       if (task.admit && budgetMs !== undefined) {
         const cost = callCost(call.plan, operation, call.mode, call.request.check, warmRuns(call.plan, operation, call.mode));
@@ -107,7 +107,6 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
       const result = respond(call, options);
       return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings };
     });
-    return outcome;
   } catch (err) {
     if (err instanceof DerivdError) return { ok: false, kind: err.kind, issues: err.issues };
     if (err instanceof ComputeDeadlineExceeded) return { ok: false, kind: 'deadline_exceeded', budgetMs: err.budgetMs };

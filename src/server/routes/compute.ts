@@ -26,10 +26,10 @@ import { DerivdError } from '../../graph/errors.js';
 import { OPERATIONS, RequestSchemas, type Operation } from '../../graph/schema.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { callCost, EstimatedOverBudget, overBudget, preflightMs } from '../placement.js';
+import { bodyMs, callCost, EstimatedOverBudget, overBudget, preflightMs } from '../placement.js';
 import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
 import { MalformedBody } from '../problem.js';
-import { bodyMs, RawJson } from '../raw-body.js';
+import { RawJson } from '../raw-body.js';
 import type { PoolTask } from '../worker.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
