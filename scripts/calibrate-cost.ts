@@ -24,7 +24,8 @@ import { checkRequest } from '../src/graph/request.js';
 import { WIRE_OPS } from '../src/ops/registry.js';
 import { execute } from '../src/compile/execute.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { forwardProgram, reverseProgram, runPrimal } from '../src/engines/sweeps.js';
+import { forwardProgram, reverseProgram } from '../src/engines/programs.js';
+import { runPrimal } from '../src/engines/primal.js';
 
 const K = 9;
 const N = 4096;

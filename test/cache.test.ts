@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { GraphCache, jacobian, evaluate, gradient } from '../src/index.js';
-import { isGraphCached } from '../src/api.js';
+import { isGraphCached } from '../src/api/index.js';
 
 const graph = JSON.parse(readFileSync(new URL('./fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
 const x = Array.from({ length: 21 }, (_, i) => i - 10);

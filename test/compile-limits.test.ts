@@ -9,7 +9,7 @@ import { GraphCache, hessian, jacobian } from '../src/index.js';
 import { compiledSource, setCompileErrorHandler } from '../src/compile/execute.js';
 import { MAX_GROUP_EQNS, MAX_PART_EQNS } from '../src/compile/codegen.js';
 import * as newFunction from '../src/compile/new-function.js';
-import { prepare } from '../src/api.js';
+import { prepare } from '../src/api/index.js';
 
 /** y = sum(f_{n-1}(… f_0(x))) with f cycling through sin, cos, tanh. */
 function chain(n: number, shape: number[] = [3]) {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { GraphCache, hessian, jacobian, jvp, vjp, prepare, type Result } from '../src/index.js';
 import { compiledSource, setExecutionMode } from '../src/compile/execute.js';
 import { compileStats } from '../src/compile/codegen.js';
-import { forwardProgram, reverseProgram } from '../src/engines/sweeps.js';
+import { forwardProgram, reverseProgram } from '../src/engines/programs.js';
 import { randomGraphCase, withScalarOutput, type GraphCase } from './helpers/random-graph.js';
 
 const SEED = 20261127;

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { GraphCache, gradient, prepare } from '../src/index.js';
-import { forwardProgram } from '../src/engines/sweeps.js';
+import { forwardProgram } from '../src/engines/programs.js';
 
 /** sum(stack(a0 … a{n-1})) over n scalar inputs, names prefixed so every call is a new graph. */
 function stackedSum(n: number, prefix = 'a') {

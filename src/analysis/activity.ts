@@ -8,7 +8,7 @@
  * useful for derivatives (see usefulFor) are active and get tangents or cotangents. Constants therefore cost one primal evaluation and
  * nothing else.
  */
-import type { Eqn, ValueId } from '../graph/program.js';
+import type { Eqn, ValueId } from '../ir/program.js';
 
 export function variedFrom(eqns: readonly Eqn[], valueCount: number, seeds: Iterable<ValueId>): Uint8Array {
   const varied = new Uint8Array(valueCount);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { checkRequest } from '../graph/request.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { chooseMode } from '../engines/auto.js';
+import { chooseEngine } from '../engines/auto.js';
 import { estimate } from './cost.js';
 import { makePlan, type Plan } from './plan.js';
 
@@ -69,8 +69,8 @@ describe('cost model', () => {
     expect([est.inputElements, est.outputElements]).toEqual([5, 7]);
     expect(elementCountChoice(plan)).toBe('forward');
     expect(est.reverseNs).toBeLessThan(est.forwardNs);
-    const choice = chooseMode(plan, 'jacobian');
-    expect(choice.mode).toBe('reverse');
+    const choice = chooseEngine(plan, 'jacobian');
+    expect(choice.engine.name).toBe('reverse');
     expect(choice.reason).toMatch(/^5 active input elements vs 7 output elements; reverse estimated at/);
   });
 
@@ -82,11 +82,11 @@ describe('cost model', () => {
     };
     const w = Array.from({ length: 1000 }, (_, i) => i / 1000);
     const g = makePlan(checkRequest('gradient', { graph, args: { w } }));
-    expect(chooseMode(g, 'gradient').mode).toBe('reverse');
+    expect(chooseEngine(g, 'gradient').engine.name).toBe('reverse');
     const j = makePlan(checkRequest('jvp', { graph, args: { w }, tangents: { w } }));
-    expect(chooseMode(j, 'jvp').mode).toBe('forward');
+    expect(chooseEngine(j, 'jvp').engine.name).toBe('forward');
     const v = makePlan(checkRequest('vjp', { graph, args: { w }, cotangents: { s: 1 } }));
-    expect(chooseMode(v, 'vjp').mode).toBe('reverse');
+    expect(chooseEngine(v, 'vjp').engine.name).toBe('reverse');
   });
 
   test('constants add nothing to the derivative estimates', () => {

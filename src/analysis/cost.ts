@@ -6,7 +6,7 @@
  * output uses (reach.ts counts both in one pass). The weights are measured by `npm run calibrate` (scripts/calibrate-cost.ts)
  * and stored in cost-weights.json.
  */
-import type { Eqn } from '../graph/program.js';
+import type { Eqn } from '../ir/program.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf } from '../tensor/tensor.js';
 import weights from './cost-weights.json' with { type: 'json' };

@@ -7,7 +7,7 @@
  */
 import { MemoryAccount } from '../graph/cache.js';
 import type { CheckedGraph, NamedValue } from '../graph/check.js';
-import type { Eqn, Program, ValueId } from '../graph/program.js';
+import type { Eqn, Program, ValueId } from '../ir/program.js';
 import { usefulFor, variedFrom } from './activity.js';
 
 export interface Plan {

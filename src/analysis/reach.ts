@@ -13,7 +13,7 @@
  * sources are taken as the sum over its distinct arguments', capped by the total
  * (a diamond then counts a source twice, never more than all of them).
  */
-import type { Eqn, ValueId } from '../graph/program.js';
+import type { Eqn, ValueId } from '../ir/program.js';
 
 /** Bits of set work (sources × values) below which the counts are exact. */
 const EXACT_BUDGET = 1 << 21;

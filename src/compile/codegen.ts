@@ -12,10 +12,10 @@
  * reach the source: literals are const equations whose values live in buffers.
  */
 import type { MemoryAccount } from '../graph/cache.js';
-import type { Eqn, ValueId, ValueTable } from '../graph/program.js';
+import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { sameShape, sizeOf } from '../tensor/tensor.js';
-import { checkDeadline } from '../engines/deadline.js';
-import { evalEqn, type Env } from '../engines/interpret.js';
+import { checkDeadline } from '../ir/deadline.js';
+import { evalEqn, type Env } from '../ir/interpret.js';
 import { instantiate } from './new-function.js';
 
 export interface Segment {

@@ -9,8 +9,8 @@
  * forces it.
  */
 import type { MemoryAccount } from '../graph/cache.js';
-import type { Eqn, ValueTable } from '../graph/program.js';
-import { runEqns, type Env } from '../engines/interpret.js';
+import type { Eqn, ValueTable } from '../ir/program.js';
+import { runEqns, type Env } from '../ir/interpret.js';
 import { sizeOf } from '../tensor/tensor.js';
 import { compileSegment, type Segment } from './codegen.js';
 

@@ -1,14 +1,21 @@
 /**
- * `auto` picks forward or reverse mode from the cost model and says why in words:
- * the element counts first (what a person would compare), then the estimates that
- * decided it, which also weigh what each sweep touches and what each op costs.
+ * `auto` is not an engine but a choice among candidates, by the estimates they
+ * give (engines/types.ts), said in words: the element counts first (what a person
+ * would compare), then the estimates that decided it, which also weigh what each
+ * sweep touches and what each op costs.
  */
-import { estimate, type CostWeights, MEASURED_WEIGHTS } from '../analysis/cost.js';
+import { estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
+import { forwardEngine } from './forward.js';
+import { reverseEngine } from './reverse.js';
+import type { Engine } from './types.js';
+
+/** What auto chooses among, cheaper first on a tie. */
+export const AUTO_CANDIDATES: readonly Engine[] = [forwardEngine, reverseEngine];
 
 export interface Choice {
-  mode: 'forward' | 'reverse';
+  engine: Engine;
   reason: string;
 }
 
@@ -18,17 +25,13 @@ function formatNs(ns: number): string {
   return ns < 1e3 ? `${Math.round(ns)} ns` : ns < 1e6 ? `${(ns / 1e3).toPrecision(3)} µs` : `${(ns / 1e6).toPrecision(3)} ms`;
 }
 
-export function chooseMode(plan: Plan, operation: Operation, weights: CostWeights = MEASURED_WEIGHTS): Choice {
-  const est = estimate(plan, operation, weights);
+export function chooseEngine(plan: Plan, operation: Operation): Choice {
+  const est = estimate(plan, operation);
   const counts = `${plural(est.inputElements, 'active input element')} vs ${plural(est.outputElements, 'output element')}`;
-  if (est.forwardNs === 0 && est.reverseNs === 0) return { mode: 'forward', reason: `${counts}; nothing to propagate` };
-  const mode = est.forwardNs <= est.reverseNs ? 'forward' : 'reverse';
-  const what =
-    operation === 'hessian' || operation === 'hvp'
-      ? mode === 'forward' ? 'forward-over-forward' : 'forward-over-reverse'
-      : mode;
-  return {
-    mode,
-    reason: `${counts}; ${what} estimated at ${formatNs(Math.min(est.forwardNs, est.reverseNs))} vs ${formatNs(Math.max(est.forwardNs, est.reverseNs))}`,
-  };
+  const priced = AUTO_CANDIDATES.map((engine) => ({ engine, ns: engine.estimate?.(plan, operation).ns ?? Infinity }));
+  const best = priced.reduce((a, b) => (b.ns < a.ns ? b : a));
+  if (priced.every((p) => p.ns === 0)) return { engine: best.engine, reason: `${counts}; nothing to propagate` };
+  const others = priced.filter((p) => p !== best).map((p) => formatNs(p.ns)).join(' vs ');
+  const what = best.engine.method?.(operation) ?? best.engine.name;
+  return { engine: best.engine, reason: `${counts}; ${what} estimated at ${formatNs(best.ns)} vs ${others}` };
 }

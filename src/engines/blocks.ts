@@ -1,44 +1,40 @@
-/** Contractions of Jacobian blocks, for engines that get a jvp or vjp from a full Jacobian. */
-import type { Plan } from '../analysis/plan.js';
-import { sizeOf, type Tensor } from '../tensor/tensor.js';
-import type { BlockResult } from './sweeps.js';
-import type { TensorsResult } from './types.js';
+/** Contractions of derivative blocks, for engines that get a jvp, vjp or hvp from a full matrix. */
+import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
+import type { BlockResult, TensorsResult } from './types.js';
 
-/** (J t)_o = Σ_i J[o][i] · t_i */
-export function jacobianTimes(plan: Plan, jac: BlockResult, tangents: readonly Tensor[]): TensorsResult {
-  const tensors = plan.outputValues.map((v, o) => {
-    const shape = plan.program.values.info(v).shape;
-    const m = sizeOf(shape);
-    const data = new Float64Array(m);
-    tangents.forEach((t, i) => {
-      const J = jac.blocks[o][i].data;
+/** (M v)_r = Σ_c M[r][c] · v_c, one result per row; rowShapes are the rows' shapes. */
+export function blocksTimes(rowShapes: readonly Shape[], m: BlockResult, vectors: readonly Tensor[]): TensorsResult {
+  const tensors = rowShapes.map((shape, r) => {
+    const rows = sizeOf(shape);
+    const data = new Float64Array(rows);
+    vectors.forEach((t, c) => {
+      const block = m.blocks[r][c].data;
       const n = t.data.length;
-      for (let p = 0; p < m; p++) {
+      for (let p = 0; p < rows; p++) {
         let acc = 0;
-        for (let q = 0; q < n; q++) if (t.data[q] !== 0) acc += J[p * n + q] * t.data[q];
+        for (let q = 0; q < n; q++) if (t.data[q] !== 0) acc += block[p * n + q] * t.data[q];
         data[p] += acc;
       }
     });
     return { shape, data };
   });
-  return { tensors, directions: jac.directions };
+  return { tensors, directions: m.directions };
 }
 
-/** (cᵀ J)_i = Σ_o c_oᵀ · J[o][i] */
-export function timesJacobian(plan: Plan, jac: BlockResult, cotangents: readonly Tensor[]): TensorsResult {
-  const tensors = plan.activeValues.map((v, i) => {
-    const shape = plan.program.values.info(v).shape;
+/** (cᵀ M)_c = Σ_r c_rᵀ · M[r][c], one result per column; colShapes are the columns' shapes. */
+export function timesBlocks(colShapes: readonly Shape[], m: BlockResult, covectors: readonly Tensor[]): TensorsResult {
+  const tensors = colShapes.map((shape, c) => {
     const n = sizeOf(shape);
     const data = new Float64Array(n);
-    cotangents.forEach((c, o) => {
-      const J = jac.blocks[o][i].data;
-      for (let p = 0; p < c.data.length; p++) {
-        const cp = c.data[p];
-        if (cp === 0) continue;
-        for (let q = 0; q < n; q++) data[q] += cp * J[p * n + q];
+    covectors.forEach((w, r) => {
+      const block = m.blocks[r][c].data;
+      for (let p = 0; p < w.data.length; p++) {
+        const wp = w.data[p];
+        if (wp === 0) continue;
+        for (let q = 0; q < n; q++) data[q] += wp * block[p * n + q];
       }
     });
     return { shape, data };
   });
-  return { tensors, directions: jac.directions };
+  return { tensors, directions: m.directions };
 }

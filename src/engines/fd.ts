@@ -4,13 +4,15 @@
  * balances O(h²) truncation against O(ε/h) rounding (about 1e-10 relative for
  * smooth functions). The step actually taken, (x + h) - (x - h), is what we divide
  * by, so its rounding does not enter. Costs two primal evaluations per direction;
- * a Hessian is fd of the reverse-mode gradient.
+ * a Hessian is fd of the reverse-mode gradient. A vjp goes through the full Jacobian.
  */
+import { estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
+import type { Operation } from '../graph/schema.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
-import { timesJacobian } from './blocks.js';
-import { reverseGradient, runPrimal, type BlockResult, type Primal } from './sweeps.js';
-import type { Engine, TensorsResult } from './types.js';
+import { runPrimal } from './primal.js';
+import { activeShapes, gradientSweep, outputShapes } from './sweeps.js';
+import type { BlockResult, CallEstimate, Engine, TensorsResult } from './types.js';
 
 const CBRT_EPS = Math.cbrt(Number.EPSILON);
 
@@ -87,16 +89,30 @@ function differenceAlong(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) 
 }
 
 const outputsAt = (plan: Plan) => (args: Tensor[]): Tensor[] => runPrimal(plan, args).values;
-const gradientAt = (plan: Plan) => (args: Tensor[]): Tensor[] => reverseGradient(plan, runPrimal(plan, args));
-const outputShapes = (plan: Plan) => plan.outputValues.map((v) => plan.program.values.info(v).shape);
-const activeShapes = (plan: Plan) => plan.activeValues.map((v) => plan.program.values.info(v).shape);
+const gradientAt = (plan: Plan) => (args: Tensor[]): Tensor[] => gradientSweep(plan, runPrimal(plan, args));
+
+/** Two primals per direction; for a Hessian or hvp, a primal and a reverse gradient per direction. */
+function fdEstimate(plan: Plan, operation: Operation): CallEstimate {
+  const e = estimate(plan, operation);
+  const n = e.inputElements;
+  const gradientNs = (): number => e.primalNs + estimate(plan, 'gradient').reverseNs;
+  const ns = {
+    evaluate: 0,
+    jacobian: 2 * n * e.primalNs,
+    gradient: 2 * n * e.primalNs,
+    vjp: 2 * n * e.primalNs,
+    jvp: 3 * e.primalNs,
+    hessian: 2 * n * gradientNs(),
+    hvp: 3 * gradientNs(),
+  }[operation];
+  return { ns, buildEqns: 0 };
+}
 
 export const fdEngine: Engine = {
   name: 'fd',
   jacobian: (plan, p) => differenceColumns(plan, p.args, outputsAt(plan), outputShapes(plan)),
   jvp: (plan, p, tangents) => differenceAlong(plan, p.args, outputsAt(plan), tangents),
-  vjp: (plan, p, cotangents: readonly Tensor[]) =>
-    timesJacobian(plan, differenceColumns(plan, p.args, outputsAt(plan), outputShapes(plan)), cotangents),
   hessian: (plan, p) => differenceColumns(plan, p.args, gradientAt(plan), activeShapes(plan)),
-  hvp: (plan, p: Primal, vector) => differenceAlong(plan, p.args, gradientAt(plan), vector),
+  hvp: (plan, p, vector) => differenceAlong(plan, p.args, gradientAt(plan), vector),
+  estimate: fdEstimate,
 };

@@ -2,17 +2,47 @@
  * Reverse mode: one primal sweep keeps every value, then cotangents flow back, one
  * direction per output element (batched and chunked). Cost ∝ output elements: the
  * right mode for many inputs and few outputs, gradients above all. Hessians and
- * hvp are forward-over-reverse: the gradient program, differentiated forward.
+ * hvp are forward-over-reverse: the gradient program, differentiated forward. A
+ * jvp goes through the full Jacobian (no jvp here).
  */
-import { jacobianTimes } from './blocks.js';
-import { hessianForwardOverReverse, hvpForwardOverReverse, reverseJacobian, reverseVjp } from './sweeps.js';
-import type { Engine } from './types.js';
+import { estimate } from '../analysis/cost.js';
+import type { Plan } from '../analysis/plan.js';
+import type { Operation } from '../graph/schema.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { hessianProgram, reverseProgram, runDerived } from './programs.js';
+import { activeShapes, basisSweeps, outputShapes, resultTensor, transposeBlocks, vjpSweep } from './sweeps.js';
+import type { BlockResult, Engine, Primal } from './types.js';
+
+/** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */
+function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
+  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
+  const outShapes = plan.outputValues.map((v) => plan.program.values.info(v).shape);
+  return basisSweeps(primal.env, outShapes, inShapes, (o) => reverseProgram(plan, [o]), true);
+}
+
+/** Hessian blocks [a][b] = d(grad_a)/d(x_b), forward-over-reverse: one direction per active input element. */
+function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
+  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
+  const r = basisSweeps(primal.env, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
+  return { blocks: transposeBlocks(r.blocks, inShapes.length), directions: r.directions };
+}
+
+/** One forward-over-reverse sweep along `vector` (k = 1): H v for every active input. */
+function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tensor[]): Tensor[] {
+  const d = hessianProgram(plan, plan.activeValues.map((_, j) => j));
+  const env = runDerived(d, primal.env, vector.map((t) => t.data), 1);
+  return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
+}
 
 export const reverseEngine: Engine = {
   name: 'reverse',
   jacobian: reverseJacobian,
-  jvp: (plan, primal, tangents) => jacobianTimes(plan, reverseJacobian(plan, primal), tangents),
-  vjp: (plan, primal, cotangents) => ({ tensors: reverseVjp(plan, primal, cotangents), directions: 1 }),
+  vjp: (plan, primal, cotangents) => ({ tensors: vjpSweep(plan, primal, cotangents), directions: 1 }),
   hessian: hessianForwardOverReverse,
   hvp: (plan, primal, vector) => ({ tensors: hvpForwardOverReverse(plan, primal, vector), directions: 1 }),
+  estimate(plan: Plan, operation: Operation) {
+    const e = estimate(plan, operation);
+    return { ns: e.reverseNs, buildEqns: e.reverseBuildEqns };
+  },
+  method: (operation) => (operation === 'hessian' || operation === 'hvp' ? 'forward-over-reverse' : 'reverse'),
 };

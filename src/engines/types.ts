@@ -1,27 +1,61 @@
 /**
- * The engine interface. An engine computes every derivative operation its own way
- * (forward: one sweep per active input element; reverse: one per output element;
- * fd: two primal evaluations per direction); all share the plan and the primal.
+ * The engine interface: what an engine must compute and what it may declare about
+ * a call before running it. Every type an engine of your own needs is here and is
+ * exported from the package (src/index.ts); register one with registerEngine and
+ * `mode` accepts its name in the library and over HTTP.
  */
 import type { Plan } from '../analysis/plan.js';
+import type { Operation } from '../graph/schema.js';
+import type { Env } from '../ir/interpret.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { BlockResult, Primal } from './sweeps.js';
+
+/** The primal run at the call's arguments: engines start from it and may reuse its environment. */
+export interface Primal {
+  /** The arguments, in graph input order. */
+  readonly args: readonly Tensor[];
+  /** Every value of the plan's program by value id (what derivative programs read). */
+  readonly env: Env;
+  /** The requested outputs' values. */
+  readonly values: Tensor[];
+}
+
+/** Derivative blocks, blocks[row][column]; which rows and columns depends on the operation. */
+export interface BlockResult {
+  blocks: Tensor[][];
+  /** Tangent or cotangent directions propagated (perturbations, for difference engines). */
+  directions: number;
+}
 
 export interface TensorsResult {
   tensors: Tensor[];
   directions: number;
 }
 
+/** What an engine expects a call to cost before it runs it. */
+export interface CallEstimate {
+  /** Nanoseconds of derivative work beyond the one primal evaluation. */
+  ns: number;
+  /** Equations its derivative programs build (and compile) on the plan's first runs. */
+  buildEqns: number;
+}
+
 export interface Engine {
   readonly name: string;
-  /** Blocks [output][active input] of shape output.shape ++ input.shape. */
+  /** Blocks [output][active input], each of shape output.shape ++ input.shape. */
   jacobian(plan: Plan, primal: Primal): BlockResult;
-  /** J t for each output; tangents per active input. */
-  jvp(plan: Plan, primal: Primal, tangents: readonly Tensor[]): TensorsResult;
-  /** cᵀ J for each active input; cotangents per output. */
-  vjp(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): TensorsResult;
-  /** Blocks [a][b] of the scalar output's Hessian, shape a.shape ++ b.shape. */
+  /** Blocks [a][b] of the one scalar output's Hessian, shape a.shape ++ b.shape. */
   hessian(plan: Plan, primal: Primal): BlockResult;
-  /** H v for each active input. */
-  hvp(plan: Plan, primal: Primal, vector: readonly Tensor[]): TensorsResult;
+  /** J t per output, tangents per active input. Absent: computed from the full Jacobian. */
+  jvp?(plan: Plan, primal: Primal, tangents: readonly Tensor[]): TensorsResult;
+  /** cᵀ J per active input, cotangents per output. Absent: computed from the full Jacobian. */
+  vjp?(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): TensorsResult;
+  /** H v per active input. Absent: computed from the full Hessian. */
+  hvp?(plan: Plan, primal: Primal, vector: readonly Tensor[]): TensorsResult;
+  /**
+   * The cost of `operation` on `plan` with this engine, for auto's choice and the
+   * service's placement. Absent: priced as the costlier of auto's candidates.
+   */
+  estimate?(plan: Plan, operation: Operation): CallEstimate;
+  /** How the engine computes `operation`, in words, for auto's reason (e.g. "forward-over-reverse"). Default: its name. */
+  method?(operation: Operation): string;
 }

@@ -11,7 +11,8 @@
  * bytes its entries' accounts hold, not by entries; one entry holds at most half.
  */
 import { createHash } from 'node:crypto';
-import type { CheckedGraph, Limits } from './check.js';
+import type { CheckedGraph } from './check.js';
+import { withinCounts, type Limits } from './limits.js';
 
 /**
  * Bytes kept on behalf of one graph: its plans, derivative programs and compiled
@@ -160,9 +161,7 @@ function estimateBytes(graph: CheckedGraph): number {
 export function graphKey(raw: unknown, limits: Limits): string | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { nodes } = raw as { nodes?: unknown };
-  if (!Array.isArray(nodes) || nodes.length > limits.maxNodes) return undefined;
-  const { inputs } = raw as { inputs?: unknown };
-  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) return undefined;
+  if (!Array.isArray(nodes) || !withinCounts(raw, limits)) return undefined;
   const ids: string[] = [];
   for (const n of nodes) {
     if (typeof n !== 'object' || n === null || typeof (n as { id?: unknown }).id !== 'string') return undefined;

@@ -4,40 +4,15 @@
  * broadcasting, and size limits. Every independent error is collected; a node whose
  * arguments are already broken is skipped rather than reported twice.
  */
-import { Emit } from '../ops/emit.js';
+import { ProgramBuilder } from '../ir/builder.js';
 import { getOp } from '../ops/registry.js';
 import { ShapeError, type OpDef } from '../ops/types.js';
 import { MAX_RANK } from '../tensor/nested.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { childPath, DerivdError, type ErrorKind, type Issue } from './errors.js';
-import type { Program, ValueId } from './program.js';
+import type { Program, ValueId } from '../ir/program.js';
+import { checkCounts, DEFAULT_LIMITS, type Limits } from './limits.js';
 import type { WireGraph } from './schema.js';
-
-export interface Limits {
-  /** Most nodes a graph may have (inputs not counted). */
-  maxNodes: number;
-  /** Most inputs a graph may have. */
-  maxInputs: number;
-  /** Most elements any one tensor may have, and all the numbers of a result together. */
-  maxElements: number;
-  /** Most bytes a result may take as JSON, by an upper bound computed before any arithmetic. */
-  maxResponseBytes: number;
-}
-
-export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxInputs: 10_000, maxElements: 10_000_000, maxResponseBytes: 256 * 1024 * 1024 };
-
-/** The counts a request is refused for before anything else is read (no zod, no copies): nodes and inputs. */
-export function checkCounts(graph: unknown, limits: Limits): void {
-  const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
-  const issues: Issue[] = [];
-  if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
-    issues.push({ path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` });
-  }
-  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) {
-    issues.push({ path: 'graph.inputs', message: `expected at most ${limits.maxInputs} inputs (MAX_INPUTS), found ${inputs.length}` });
-  }
-  if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
-}
 
 export interface NamedValue {
   name: string;
@@ -126,7 +101,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
   const order = topologicalOrder(deps, issues, graph);
 
   // Shapes, in dependency order. A node depending on a broken node is skipped silently.
-  const e = new Emit();
+  const e = new ProgramBuilder();
   const valueOf = new Map<string, ValueId>();
   const inputs: NamedValue[] = graph.inputs.map((inp) => {
     const value = e.input(inp.shape);

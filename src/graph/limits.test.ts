@@ -8,9 +8,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as api from '../index.js';
-import { DEFAULT_LIMITS } from './check.js';
 import { DerivdError, MAX_ISSUES } from './errors.js';
-import { checkRequest, resultSize } from './request.js';
+import { DEFAULT_LIMITS, resultSize } from './limits.js';
+import { checkRequest } from './request.js';
 import { OPERATIONS } from './schema.js';
 import { caught } from '../../test/helpers/issues.js';
 import { randomGraphCase, withScalarOutput } from '../../test/helpers/random-graph.js';

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as api from '../index.js';
 import { DerivdError, type ErrorKind } from './errors.js';
-import { DEFAULT_LIMITS } from './check.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { checkRequest } from './request.js';
 import { OPERATIONS, type Operation, type WireGraph } from './schema.js';
 import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';

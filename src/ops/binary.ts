@@ -5,7 +5,7 @@
  */
 import { binaryBase, binaryOp, constantBinaryOp, binaryShape } from './elementwise.js';
 import { mapTernary, mapUnary } from '../tensor/elementwise.js';
-import type { OpDef, RuleCtx, Val } from './types.js';
+import type { OpDef, RuleCtx, ValueId } from './types.js';
 
 /** a * b, except that 0 times anything (±Infinity, NaN) is 0: the chain-rule product. */
 export function zmulScalar(a: number, b: number): number {
@@ -14,7 +14,7 @@ export function zmulScalar(a: number, b: number): number {
 
 /** Derivative of maximum/minimum: the tangent or cotangent of the winning argument. */
 function selecting(name: string, f: (a: number, b: number) => number, firstWins: string): OpDef<object> {
-  const cond = ({ e, xs }: RuleCtx<object>): Val => e.apply(firstWins, [xs[0], xs[1]]);
+  const cond = ({ e, xs }: RuleCtx<object>): ValueId => e.apply(firstWins, [xs[0], xs[1]]);
   return {
     ...binaryBase(name, f),
     jvp(ctx, [aDot, bDot]) {

@@ -7,12 +7,12 @@ import { z } from 'zod';
 import { broadcastShapes } from '../tensor/broadcast.js';
 import { mapBinary, mapUnary, type Binary, type Unary } from '../tensor/elementwise.js';
 import { formatShape, type Shape } from '../tensor/tensor.js';
-import { ShapeError, type OpDef, type RuleCtx, type Val } from './types.js';
+import { ShapeError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 
 const noAttrs = {} satisfies z.ZodRawShape;
 
 /** ∂y/∂x as ops, from the primal argument x and output y. */
-export type UnaryPartial = (ctx: RuleCtx<object>, x: Val, y: Val) => Val;
+export type UnaryPartial = (ctx: RuleCtx<object>, x: ValueId, y: ValueId) => ValueId;
 
 export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'): OpDef<object> {
   return {
@@ -37,7 +37,7 @@ export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'
 }
 
 /** Partial derivatives of a binary op as ops, each broadcastable to the output shape; 'one' and 'minus_one' mark linear arguments. */
-export type BinaryPartial = ((ctx: RuleCtx<object>) => Val) | 'one' | 'minus_one';
+export type BinaryPartial = ((ctx: RuleCtx<object>) => ValueId) | 'one' | 'minus_one';
 
 /** The broadcast shape of all arguments; a clash is reported at the first argument that does not fit the ones before it. */
 export function binaryShape(s: readonly Shape[]): Shape {
@@ -68,7 +68,7 @@ export function binaryBase(name: string, f: Binary): OpDef<object> {
 }
 
 export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<object> {
-  const scaled = (ctx: RuleCtx<object>, i: number, t: Val): Val => {
+  const scaled = (ctx: RuleCtx<object>, i: number, t: ValueId): ValueId => {
     const p = partials[i];
     if (p === 'one') return t;
     if (p === 'minus_one') return ctx.e.neg(t);

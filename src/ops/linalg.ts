@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
 import { formatShape, normaliseAxis, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { zmulScalar } from './binary.js';
-import { ShapeError, type OpDef, type Val } from './types.js';
+import { ShapeError, type OpDef, type ValueId } from './types.js';
 
 export interface TransposeAttrs {
   readonly perm: readonly number[];
@@ -275,8 +275,8 @@ const outer: OpDef<object> = {
   work: (_s, [n, m]) => n * m,
   // y = a bᵀ (flattened); ẏ = ȧ bᵀ + a ḃᵀ; ā = Σ_j ȳ b; b̄ = Σ_i a ȳ
   jvp({ e, xs: [a, b], outShape: [n, m] }, [aDot, bDot]) {
-    const col = (v: Val): Val => e.reshape(v, [n, 1]);
-    const row = (v: Val): Val => e.reshape(v, [1, m]);
+    const col = (v: ValueId): ValueId => e.reshape(v, [n, 1]);
+    const row = (v: ValueId): ValueId => e.reshape(v, [1, m]);
     const terms = [aDot === null ? null : e.zmul(col(aDot), row(b)), bDot === null ? null : e.zmul(col(a), row(bDot))];
     return e.sumTerms(terms, [n, m]);
   },

@@ -24,13 +24,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runEqns, type Env } from '../engines/interpret.js';
-import { jvpEqns, vjpEqns } from '../engines/transform.js';
-import type { Eqn } from '../graph/program.js';
+import { runEqns, type Env } from '../ir/interpret.js';
+import { jvpEqns, vjpEqns } from '../ir/transform.js';
+import type { Eqn } from '../ir/program.js';
 import { sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
-import { Emit } from './emit.js';
+import { ProgramBuilder } from '../ir/builder.js';
 import { ALL_OPS, getOp } from './registry.js';
-import type { OpDef, Val } from './types.js';
+import type { OpDef, ValueId } from './types.js';
 import {
   absInner,
   along,
@@ -491,10 +491,10 @@ const CASES: Record<string, Case> = {
 
 // --- running programs -------------------------------------------------------------
 
-type Input = [Val, Float64Array];
+type Input = [ValueId, Float64Array];
 
 /** Runs `eqns` (all of e's by default) from the given inputs; batched inputs hold k directions back to back. */
-function evaluate(e: Emit, inputs: readonly Input[], k = 1, eqns: readonly Eqn[] = e.eqns): Env {
+function evaluate(e: ProgramBuilder, inputs: readonly Input[], k = 1, eqns: readonly Eqn[] = e.eqns): Env {
   const env: Env = [];
   for (const [v, d] of inputs) env[v] = d;
   runEqns(eqns, e.values, env, k);
@@ -520,14 +520,14 @@ const part = (a: Float64Array, k: number, q: number): Float64Array => {
 const fmt = (a: ArrayLike<number>): string => `[${Array.from(a, (v) => (Number.isInteger(v) ? v : v.toPrecision(6))).join(', ')}]`;
 
 interface Primal {
-  e: Emit;
-  xs: Val[];
-  y: Val;
+  e: ProgramBuilder;
+  xs: ValueId[];
+  y: ValueId;
   eqns: Eqn[];
 }
 
 function primal(name: string, shapes: readonly Shape[], attrs: object): Primal {
-  const e = new Emit();
+  const e = new ProgramBuilder();
   const xs = shapes.map((s) => e.input(s));
   const y = e.apply(name, xs, attrs);
   return { e, xs, y, eqns: [...e.eqns] };
@@ -539,12 +539,12 @@ function valueAt(p: Primal, X: readonly Float64Array[]): Float64Array {
 
 interface DerivProgram extends Primal {
   /** Tangent input of each seeded argument (batched). */
-  tIn: Val[];
+  tIn: ValueId[];
   /** Cotangent input (batched); undefined for ops without vjp. */
-  cIn: Val | undefined;
-  yDot: Val | undefined;
+  cIn: ValueId | undefined;
+  yDot: ValueId | undefined;
   /** Cotangent of each seeded argument. */
-  bars: (Val | undefined)[];
+  bars: (ValueId | undefined)[];
   /** Whether any argument that was not seeded got a cotangent anyway. */
   strayBar: boolean;
 }
@@ -553,7 +553,7 @@ interface DerivProgram extends Primal {
 function derivProgram(name: string, shapes: readonly Shape[], attrs: object, seeded: readonly number[]): DerivProgram {
   const p = primal(name, shapes, attrs);
   const { e, xs, y } = p;
-  const tangents = new Map<Val, Val>();
+  const tangents = new Map<ValueId, ValueId>();
   const tIn = seeded.map((i) => {
     const t = e.input(shapes[i], true);
     tangents.set(xs[i], t);
@@ -566,7 +566,7 @@ function derivProgram(name: string, shapes: readonly Shape[], attrs: object, see
   const varied = new Uint8Array(e.values.length);
   varied[y] = 1;
   for (const i of seeded) varied[xs[i]] = 1;
-  const cot = new Map<Val, Val>([[y, cIn]]);
+  const cot = new Map<ValueId, ValueId>([[y, cIn]]);
   vjpEqns(e, p.eqns, varied, cot);
   const strayBar = xs.some((v, i) => !seeded.includes(i) && cot.has(v));
   return { ...p, tIn, cIn, yDot, bars: seeded.map((i) => cot.get(xs[i])), strayBar };
@@ -574,18 +574,18 @@ function derivProgram(name: string, shapes: readonly Shape[], attrs: object, see
 
 interface ForwardForward extends Primal {
   /** The first-level tangent inputs (unbatched: constants of the JVP program) and the JVP program. */
-  uIn: Val[];
+  uIn: ValueId[];
   jvpProgram: Eqn[];
-  dir: Val;
-  tIn: Val[];
-  dirDot: Val | undefined;
+  dir: ValueId;
+  tIn: ValueId[];
+  dirDot: ValueId | undefined;
 }
 
 /** Forward-over-forward: the JVP program with tangents u as constant inputs, then jvpEqns over it. */
 function forwardOverForward(name: string, shapes: readonly Shape[], attrs: object, seeded: readonly number[]): ForwardForward {
   const p = primal(name, shapes, attrs);
   const { e, xs, y } = p;
-  const first = new Map<Val, Val>();
+  const first = new Map<ValueId, ValueId>();
   const uIn = seeded.map((i) => {
     const u = e.input(shapes[i]);
     first.set(xs[i], u);
@@ -593,7 +593,7 @@ function forwardOverForward(name: string, shapes: readonly Shape[], attrs: objec
   });
   jvpEqns(e, p.eqns, first);
   const jvpProgram = [...e.eqns];
-  const second = new Map<Val, Val>();
+  const second = new Map<ValueId, ValueId>();
   const tIn = seeded.map((i) => {
     const t = e.input(shapes[i], true);
     second.set(xs[i], t);
@@ -605,12 +605,12 @@ function forwardOverForward(name: string, shapes: readonly Shape[], attrs: objec
 }
 
 interface SecondOrder extends Primal {
-  cIn: Val;
+  cIn: ValueId;
   /** primal + VJP equations: the program whose derivative is taken. */
   vjpProgram: Eqn[];
-  bars: Val[];
-  tIn: Val[];
-  barDots: (Val | undefined)[];
+  bars: ValueId[];
+  tIn: ValueId[];
+  barDots: (ValueId | undefined)[];
 }
 
 /** Forward-over-reverse: the VJP program with the cotangent as a constant input, then jvpEqns over it. */
@@ -621,11 +621,11 @@ function secondOrder(name: string, shapes: readonly Shape[], attrs: object, seed
   const varied = new Uint8Array(e.values.length);
   varied[y] = 1;
   for (const i of seeded) varied[xs[i]] = 1;
-  const cot = new Map<Val, Val>([[y, cIn]]);
+  const cot = new Map<ValueId, ValueId>([[y, cIn]]);
   vjpEqns(e, p.eqns, varied, cot);
   const bars = seeded.map((i) => cot.get(xs[i])!);
   const vjpProgram = [...e.eqns];
-  const tangents = new Map<Val, Val>();
+  const tangents = new Map<ValueId, ValueId>();
   const tIn = seeded.map((i) => {
     const t = e.input(shapes[i], true);
     tangents.set(xs[i], t);
@@ -688,7 +688,7 @@ function checkPoint(name: string, c: DiffCase, { shapes, attrs }: Sample, seed: 
   expect(maxRelErr(yDot, fd), `${where}: jvp ${fmt(yDot)} vs fd ${fmt(fd)}`).toBeLessThanOrEqual(FD_REL);
 
   // 3. k = 3 directions at once equal three single runs.
-  const batchedMatches = (v: Val): void => {
+  const batchedMatches = (v: ValueId): void => {
     for (let q = 0; q < K; q++) {
       const b = part(batched[v]!, K, q);
       const s = single[q][v]!;
@@ -826,12 +826,12 @@ describe.each(diffNames)('%s', (name) => {
         };
         const eqns: Eqn[] = p.eqns.map((q) => ({ ...q, op: spy }));
         const other = p.e.input([2]);
-        const tangents = new Map<Val, Val>([[other, p.e.input([2], true)]]);
+        const tangents = new Map<ValueId, ValueId>([[other, p.e.input([2], true)]]);
         jvpEqns(p.e, eqns, tangents);
         expect(calls.jvp).toBe(0);
         expect(tangents.has(p.y)).toBe(false);
         const varied = new Uint8Array(p.e.values.length).fill(1);
-        const cot = new Map<Val, Val>([[other, p.e.input([2], true)]]);
+        const cot = new Map<ValueId, ValueId>([[other, p.e.input([2], true)]]);
         vjpEqns(p.e, eqns, varied, cot);
         expect(calls.vjp).toBe(0);
         expect(p.xs.some((v) => cot.has(v))).toBe(false);
@@ -845,7 +845,7 @@ describe.each(nondiffNames)('%s (not differentiable)', (name) => {
   const c = CASES[name] as NonDiffCase;
 
   it.each(c.examples.map((ex, i) => [i, ex] as const))('kernel example %i', (_i, ex) => {
-    const e = new Emit();
+    const e = new ProgramBuilder();
     const xs = ex.args.map((a) => e.input(a.shape));
     const y = e.apply(name, xs, ex.attrs);
     expect(e.shapeOf(y)).toEqual(ex.out.shape);
@@ -857,14 +857,14 @@ describe.each(nondiffNames)('%s (not differentiable)', (name) => {
   it('passes no tangent or cotangent', () => {
     const ex = c.examples[0];
     if (ex.args.length === 0) return;
-    const e = new Emit();
+    const e = new ProgramBuilder();
     const xs = ex.args.map((a) => e.input(a.shape));
     const y = e.apply(name, xs, ex.attrs);
     const eqns = [...e.eqns];
-    const tangents = new Map(xs.map((v, i): [Val, Val] => [v, e.input(ex.args[i].shape, true)]));
+    const tangents = new Map(xs.map((v, i): [ValueId, ValueId] => [v, e.input(ex.args[i].shape, true)]));
     jvpEqns(e, eqns, tangents);
     expect(tangents.has(y)).toBe(false);
-    const cot = new Map<Val, Val>([[y, e.input(ex.out.shape, true)]]);
+    const cot = new Map<ValueId, ValueId>([[y, e.input(ex.out.shape, true)]]);
     vjpEqns(e, eqns, new Uint8Array(e.values.length).fill(1), cot);
     expect(xs.some((v) => cot.has(v))).toBe(false);
   });
@@ -895,7 +895,7 @@ describe('prod_others_jvp', () => {
         const r = rng(seed);
         const x = randomArray(sizeOf(s), () => (r.next() < 0.3 ? 0 : r.uniform(-2, 2)));
         const dx = randomArray(sizeOf(s), () => r.uniform(-1, 1));
-        const e = new Emit();
+        const e = new ProgramBuilder();
         const [xv, dv] = [e.input(s), e.input(s)];
         const y = e.apply('prod_others_jvp', [xv, dv], attrs);
         const got = evaluate(e, [[xv, x], [dv, dx]])[y]!;
@@ -910,7 +910,7 @@ describe('prod_others_jvp', () => {
 
 /** Runs one op on the given arguments. */
 function apply(name: string, args: readonly { shape: Shape; data: ArrayLike<number> }[], attrs: object = {}): { shape: Shape; data: Float64Array } {
-  const e = new Emit();
+  const e = new ProgramBuilder();
   const xs = args.map((a) => e.input(a.shape));
   const y = e.apply(name, xs, attrs);
   const env = evaluate(e, xs.map((v, i): Input => [v, Float64Array.from(args[i].data)]));
@@ -947,11 +947,11 @@ describe('unary primal kernels', () => {
     const u = UNARY[name];
     const r = rng(11);
     const x = Float64Array.from(range(100), () => u.domain(r));
-    const e = new Emit();
+    const e = new ProgramBuilder();
     const xv = e.input([x.length]);
     const y = e.apply(name, [xv]);
     const t = e.input([x.length], true);
-    const tangents = new Map<Val, Val>([[xv, t]]);
+    const tangents = new Map<ValueId, ValueId>([[xv, t]]);
     jvpEqns(e, [...e.eqns], tangents);
     const got = evaluate(e, [[xv, x], [t, new Float64Array(x.length).fill(1)]])[tangents.get(y)!]!;
     expect(maxRelErr(got, Array.from(x, u.d), 0)).toBeLessThanOrEqual(ANALYTIC_REL);
@@ -1023,19 +1023,19 @@ interface Derivatives {
  */
 function derivatives(
   shapes: readonly Shape[],
-  build: (e: Emit, xs: Val[]) => Val,
+  build: (e: ProgramBuilder, xs: ValueId[]) => ValueId,
   X: readonly number[][],
   T: readonly (number[] | null)[],
   c: readonly number[],
 ): Derivatives {
   const setup = () => {
-    const e = new Emit();
+    const e = new ProgramBuilder();
     const xs = shapes.map((s) => e.input(s));
     const y = build(e, xs);
     return { e, xs, y, eqns: [...e.eqns] };
   };
-  const seeds = (e: Emit, xs: Val[]): { tangents: Map<Val, Val>; inputs: Input[] } => {
-    const tangents = new Map<Val, Val>();
+  const seeds = (e: ProgramBuilder, xs: ValueId[]): { tangents: Map<ValueId, ValueId>; inputs: Input[] } => {
+    const tangents = new Map<ValueId, ValueId>();
     const inputs: Input[] = [];
     xs.forEach((v, i) => {
       const t = T[i];
@@ -1046,7 +1046,7 @@ function derivatives(
     });
     return { tangents, inputs };
   };
-  const primalInputs = (xs: Val[]): Input[] => xs.map((v, i) => [v, Float64Array.from(X[i])]);
+  const primalInputs = (xs: ValueId[]): Input[] => xs.map((v, i) => [v, Float64Array.from(X[i])]);
 
   // JVP
   const f = setup();
@@ -1063,13 +1063,13 @@ function derivatives(
   for (const v of g.xs) varied[v] = 1;
   for (const q of g.eqns) if (q.op.jvp && q.args.some((a) => varied[a])) varied[q.out] = 1;
   const cIn = g.e.input(g.e.shapeOf(g.y));
-  const cot = new Map<Val, Val>([[g.y, cIn]]);
+  const cot = new Map<ValueId, ValueId>([[g.y, cIn]]);
   vjpEqns(g.e, g.eqns, varied, cot);
   const vjpProgram = [...g.e.eqns];
   const s2 = seeds(g.e, g.xs);
   jvpEqns(g.e, vjpProgram, s2.tangents);
   const env2 = evaluate(g.e, [...primalInputs(g.xs), [cIn, Float64Array.from(c)], ...s2.inputs]);
-  const read = (v: Val | undefined, i: number): number[] =>
+  const read = (v: ValueId | undefined, i: number): number[] =>
     v === undefined ? new Array<number>(sizeOf(shapes[i])).fill(0) : Array.from(env2[v]!);
   return {
     y: Array.from(env1[f.y]!),
@@ -1082,7 +1082,7 @@ function derivatives(
   };
 }
 
-const unary = (name: string) => (e: Emit, [x]: Val[]): Val => e.apply(name, [x]);
+const unary = (name: string) => (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.apply(name, [x]);
 const hasNaN = (d: Derivatives): boolean => [d.jvp, ...d.vjp, ...d.hvp].some((a) => a.some((v) => !Number.isFinite(v)));
 
 describe('conventions', () => {
@@ -1102,7 +1102,7 @@ describe('conventions', () => {
   });
 
   it.each(['maximum', 'minimum'])('%s sends the derivative of a tie to the first argument', (name) => {
-    const op = (e: Emit, [a, b]: Val[]): Val => e.apply(name, [a, b]);
+    const op = (e: ProgramBuilder, [a, b]: ValueId[]): ValueId => e.apply(name, [a, b]);
     // element 0 is a tie; element 1 is won by b
     const b1 = name === 'maximum' ? 3 : -3;
     const X = [[1, 0], [1, b1]];
@@ -1122,7 +1122,7 @@ describe('conventions', () => {
     ['min', [0, 1], [0, 0, 0, 0, 0, 1], [6]],
   ] as const)('%s over axes %j sends the derivative to the first winner in row-major order', (name, axes, bar, dot) => {
     // [[1, 3, 3], [2, 2, 0]]: ties within rows and within the whole
-    const op = (e: Emit, [x]: Val[]): Val => e.apply(name, [x], { axes: [...axes], keepdims: false });
+    const op = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.apply(name, [x], { axes: [...axes], keepdims: false });
     const d = derivatives([[2, 3]], op, [[1, 3, 3, 2, 2, 0]], [[1, 2, 3, 4, 5, 6]], new Array<number>(dot.length).fill(1));
     expect(d.vjp).toEqual([bar]);
     expect(d.jvp).toEqual(dot);
@@ -1149,19 +1149,19 @@ describe('conventions', () => {
   });
 
   it('where(x > 0, sqrt(x), 0) leaks nothing from the branch not taken', () => {
-    const prog = (e: Emit, [x]: Val[]): Val => e.where(e.apply('gt', [x, e.scalar(0)]), e.apply('sqrt', [x]), e.scalar(0));
+    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.scalar(0)]), e.apply('sqrt', [x]), e.scalar(0));
     const d = derivatives([[3]], prog, [[-1, 0, 4]], [[1, 1, 1]], [1, 1, 1]);
     expect(d).toEqual({ y: [0, 0, 2], jvp: [0, 0, 0.25], vjp: [[0, 0, 0.25]], hvp: [[0, 0, -1 / 32]] });
   });
 
   it('where(x > 0, log(x), x) leaks nothing from the branch not taken', () => {
-    const prog = (e: Emit, [x]: Val[]): Val => e.where(e.apply('gt', [x, e.scalar(0)]), e.apply('log', [x]), x);
+    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.scalar(0)]), e.apply('log', [x]), x);
     const d = derivatives([[3]], prog, [[0, -1, 2]], [[1, 1, 1]], [1, 1, 1]);
     expect(d).toEqual({ y: [0, -1, Math.log(2)], jvp: [1, 1, 0.5], vjp: [[1, 1, 0.5]], hvp: [[0, 0, -0.25]] });
   });
 
   it("where's condition gets no tangent and no cotangent", () => {
-    const prog = (e: Emit, [c, a, b]: Val[]): Val => e.where(c, a, b);
+    const prog = (e: ProgramBuilder, [c, a, b]: ValueId[]): ValueId => e.where(c, a, b);
     const d = derivatives([[2], [2], [2]], prog, [[0, 1], [1, 2], [3, 4]], [[1, 1], null, null], [1, 1]);
     expect(d.jvp).toEqual([0, 0]);
     expect(d.vjp).toEqual([[0, 0], [0, 1], [1, 0]]);

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { zmulScalar as zm } from './binary.js';
-import { ShapeError, type OpDef, type RuleCtx, type Val } from './types.js';
+import { ShapeError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 
 export interface ReduceAttrs {
   readonly axes: readonly number[];
@@ -29,7 +29,7 @@ export interface WinnerAttrs extends GroupAttrs {
 /** Writes the reduction of each group of x (group of x[i] is g[i]) into out; n = elements per group. */
 type Fold = (x: Float64Array, g: Int32Array, out: Float64Array, n: number) => void;
 /** The per-element link from an argument-shaped or keepdims-shaped value to argument-shaped terms. */
-type Link = (ctx: RuleCtx<ReduceAttrs>, t: Val) => Val;
+type Link = (ctx: RuleCtx<ReduceAttrs>, t: ValueId) => ValueId;
 
 /** Validates wire axes against a rank: all axes when omitted, negatives normalised, sorted ascending. */
 export function prepareAxes(axes: readonly number[] | undefined, rank: number, attr = 'axes'): number[] {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { broadcastShapes } from '../tensor/broadcast.js';
 import { mapBinary } from '../tensor/elementwise.js';
 import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
-import { ShapeError, type OpDef, type RuleCtx, type Val } from './types.js';
+import { ShapeError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 
 const Int = z.number().int();
 const IntArray = z.array(Int);
@@ -286,8 +286,8 @@ function joinKernel(ins: readonly Float64Array[], outer: number, inners: number[
 }
 
 /** Tangents with zeros for the null ones: one zeros value per shape (a wide stack has thousands of null tangents). */
-function zerosFor({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (Val | null)[]): Val[] {
-  const zeros = new Map<string, Val>();
+function zerosFor({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (ValueId | null)[]): ValueId[] {
+  const zeros = new Map<string, ValueId>();
   return xDots.map((t, i) => {
     if (t !== null) return t;
     const key = inShapes[i].join(',');

@@ -5,17 +5,54 @@
  * differentiated: that is how Hessians are exact (forward-over-reverse).
  */
 import type { z } from 'zod';
-import type { Shape } from '../tensor/tensor.js';
-import type { Emit } from './emit.js';
+import type { Shape, Tensor } from '../tensor/tensor.js';
 
-export type Val = number;
+/** A value of a program: an input or the output of an equation, numbered from 0. */
+export type ValueId = number;
+
+/**
+ * Where derivative rules write their results: each call appends one equation (or
+ * reuses an identical one) and returns the value it defines. The IR's
+ * ProgramBuilder (src/ir/builder.ts) implements it; rules see only this.
+ *
+ * Attributes passed here are kernel attributes (already normalised: explicit
+ * axes, keepdims and so on); only wire attributes go through OpDef.prepare.
+ */
+export interface Emit {
+  /** Appends `name(args; attrs)`; `node` ties the equation to a wire node. */
+  apply(name: string, args: readonly ValueId[], attrs?: object, node?: number): ValueId;
+  /** A new input of the program; `batched` when it carries a batch of directions. */
+  input(shape: Shape, batched?: boolean): ValueId;
+  constant(value: Tensor, node?: number): ValueId;
+  /** A scalar constant (one equation per distinct number). */
+  scalar(x: number): ValueId;
+  shapeOf(v: ValueId): Shape;
+  isBatched(v: ValueId): boolean;
+  add(a: ValueId, b: ValueId): ValueId;
+  sub(a: ValueId, b: ValueId): ValueId;
+  mul(a: ValueId, b: ValueId): ValueId;
+  div(a: ValueId, b: ValueId): ValueId;
+  neg(a: ValueId): ValueId;
+  /** Multiplication in which 0 annihilates ±Infinity and NaN: every chain-rule product uses it. */
+  zmul(a: ValueId, b: ValueId): ValueId;
+  where(cond: ValueId, a: ValueId, b: ValueId): ValueId;
+  /** `a` itself when it already has `shape`. */
+  reshape(a: ValueId, shape: Shape): ValueId;
+  broadcastTo(a: ValueId, shape: Shape): ValueId;
+  sum(a: ValueId, axes: readonly number[], keepdims: boolean): ValueId;
+  /** Sums a cotangent over the axes along which `shape` was broadcast: undoes broadcasting. */
+  sumTo(a: ValueId, shape: Shape): ValueId;
+  zeros(shape: Shape): ValueId;
+  /** Sum of the non-null terms, each broadcast to `shape`; null when all are null. */
+  sumTerms(terms: readonly (ValueId | null)[], shape: Shape): ValueId | null;
+}
 
 export interface RuleCtx<A> {
   readonly e: Emit;
   /** Primal argument values. */
-  readonly xs: readonly Val[];
+  readonly xs: readonly ValueId[];
   /** Primal output value. */
-  readonly y: Val;
+  readonly y: ValueId;
   readonly attrs: A;
   readonly inShapes: readonly Shape[];
   readonly outShape: Shape;
@@ -64,7 +101,7 @@ export interface OpDef<A = any> {
    * Tangent of the output from the tangents of the arguments (null = symbolic zero).
    * Absent: the op is not differentiable and its output is never active.
    */
-  jvp?(ctx: RuleCtx<A>, xDots: readonly (Val | null)[]): Val | null;
+  jvp?(ctx: RuleCtx<A>, xDots: readonly (ValueId | null)[]): ValueId | null;
   /** Cotangents of the arguments that are `wanted`, from the output cotangent (null = zero). */
-  vjp?(ctx: RuleCtx<A>, yBar: Val, wanted: readonly boolean[]): (Val | null)[];
+  vjp?(ctx: RuleCtx<A>, yBar: ValueId, wanted: readonly boolean[]): (ValueId | null)[];
 }

@@ -4,8 +4,7 @@
  */
 import { erf } from './erf.js';
 import { unaryOp } from './elementwise.js';
-import type { Emit } from './emit.js';
-import type { OpDef, Val } from './types.js';
+import type { Emit, OpDef, ValueId } from './types.js';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
@@ -22,7 +21,7 @@ export function softplus(x: number): number {
 }
 
 /** √((1 - x)(1 + x)) as ops. */
-function oneMinusSquareRoot(e: Emit, x: Val): Val {
+function oneMinusSquareRoot(e: Emit, x: ValueId): ValueId {
   return e.apply('sqrt', [e.mul(e.sub(e.scalar(1), x), e.add(e.scalar(1), x))]);
 }
 

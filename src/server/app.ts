@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { setCompileErrorHandler, SHARED_CACHE, type Timings } from '../api.js';
+import { setCompileErrorHandler, SHARED_CACHE, type Timings } from '../api/index.js';
 import type { Operation } from '../graph/schema.js';
 import { admission, clientError } from './admission.js';
 import type { Config } from './config.js';

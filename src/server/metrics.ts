@@ -6,7 +6,7 @@
  * and the default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SHARED_CACHE } from '../api.js';
+import { SHARED_CACHE } from '../api/index.js';
 
 export interface Metrics {
   registry: Registry;

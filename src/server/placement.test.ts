@@ -6,10 +6,10 @@
  * goes to the pool.
  */
 import { describe, expect, test } from 'vitest';
-import { prepare, respond, warmRuns } from '../api.js';
+import { prepare, respond, warmRuns } from '../api/index.js';
 import { GraphCache } from '../graph/cache.js';
 import { DEFAULT_CONFIG } from './config.js';
-import { callCost, preflightMs } from './placement.js';
+import { callCost, preflightMs } from '../api/index.js';
 import { SEED_REQUEST } from './seed-example.js';
 
 const chain = (n: number, shape: number[]) => {

@@ -8,7 +8,7 @@
  * with Fastify's own parser (same errors, same prototype-poisoning policy).
  */
 import type { FastifyInstance } from 'fastify';
-import { bodyMs } from './placement.js';
+import { bodyMs } from '../api/index.js';
 
 /** A request body kept as its JSON text, for a worker to parse. */
 export class RawJson {

@@ -14,11 +14,11 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
-import { ComputeDeadlineExceeded, prepare, respond, SHARED_CACHE, warmRuns, withDeadline, type Options, type Timings } from '../api.js';
+import { ComputeDeadlineExceeded, prepare, respond, SHARED_CACHE, withDeadline, type Options, type Timings } from '../api/index.js';
 import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
-import type { Limits } from '../graph/check.js';
+import type { Limits } from '../graph/limits.js';
 import type { Operation } from '../graph/schema.js';
-import { callCost, overBudget } from './placement.js';
+import { overBudget } from './placement.js';
 import { warmUp } from './warmup.js';
 
 /**
@@ -100,8 +100,7 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
     return withDeadline(budgetMs, (): PoolOutcome => {
       const call = prepare(operation, body, options);
       if (task.admit && budgetMs !== undefined) {
-        const cost = callCost(call.plan, operation, call.mode, call.request.check, warmRuns(call.plan, operation, call.mode));
-        const refusal = overBudget(cost.ms, budgetMs);
+        const refusal = overBudget(call.cost().ms, budgetMs);
         if (refusal) return { ok: false, kind: 'estimated_over_budget', issues: [refusal] };
       }
       const result = respond(call, options);

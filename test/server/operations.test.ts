@@ -375,7 +375,7 @@ describe('plan cache in /metrics', () => {
     const { buildApp } = await import('../../src/server/app.js');
     const { DEFAULT_CONFIG } = await import('../../src/server/config.js');
     const { SEED_REQUEST } = await import('../../src/server/seed-example.js');
-    const { SHARED_CACHE } = await import('../../src/api.js');
+    const { SHARED_CACHE } = await import('../../src/api/index.js');
     SHARED_CACHE.clear();
     const built = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
     try {

@@ -13,9 +13,9 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
-import { callCost } from '../../src/server/placement.js';
+import { callCost } from '../../src/api/index.js';
 import { SEED_REQUEST } from '../../src/server/seed-example.js';
-import { prepare } from '../../src/api.js';
+import { prepare } from '../../src/api/index.js';
 import { matmulRequest, metric, sleep, useApps, waitFor } from '../helpers/server.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

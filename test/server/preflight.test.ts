@@ -6,7 +6,7 @@
  * thread's plan cache gets its share of CACHE_BYTES.
  */
 import { describe, expect, test } from 'vitest';
-import { SHARED_CACHE } from '../../src/api.js';
+import { SHARED_CACHE } from '../../src/api/index.js';
 import { cacheShare } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { metric, useApps } from '../helpers/server.js';

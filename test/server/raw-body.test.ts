@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
-import { bodyMs } from '../../src/server/placement.js';
+import { bodyMs } from '../../src/api/index.js';
 import { metric, useApps } from '../helpers/server.js';
 
 const appWith = useApps();

@@ -4,7 +4,7 @@
  * is not slow on its first requests.
  */
 import { expect, test } from 'vitest';
-import { SHARED_CACHE } from '../../src/api.js';
+import { SHARED_CACHE } from '../../src/api/index.js';
 import { OPERATIONS } from '../../src/graph/schema.js';
 import { warmUp } from '../../src/server/warmup.js';
 

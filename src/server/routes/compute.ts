@@ -21,12 +21,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { checkCounts, isGraphCached, prepare, respond, warmRuns, type Result, type Timings } from '../../api.js';
+import { bodyMs, checkCounts, isGraphCached, preflightMs, prepare, respond, type Result, type Timings } from '../../api/index.js';
 import { DerivdError } from '../../graph/errors.js';
 import { OPERATIONS, RequestSchemas, type Operation } from '../../graph/schema.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { bodyMs, callCost, EstimatedOverBudget, overBudget, preflightMs } from '../placement.js';
+import { EstimatedOverBudget, overBudget } from '../placement.js';
 import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
 import { MalformedBody } from '../problem.js';
 import { RawJson } from '../raw-body.js';
@@ -158,8 +158,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         const prepared = prepare(op, body, { limits, strictFloats: true });
         metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
         if (pool) {
-          const check = (body as { check?: unknown }).check === true;
-          const cost = callCost(prepared.plan, op, prepared.mode, check, warmRuns(prepared.plan, op, prepared.mode));
+          const cost = prepared.cost();
           request.derivd = { operation: op, mode: op === 'evaluate' ? undefined : prepared.mode, where: 'inline', estimatedMs: round3(cost.ms) };
           if (cost.ms > config.inlineMaxCostMs) {
             request.derivd.where = 'pool';

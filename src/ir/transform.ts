@@ -6,9 +6,8 @@
  * null stands for a symbolic zero: a rule is never called when all its inputs are
  * zero, and constants never get a tangent or cotangent.
  */
-import type { Eqn, ValueId } from '../graph/program.js';
-import type { Emit } from '../ops/emit.js';
-import type { RuleCtx } from '../ops/types.js';
+import type { Eqn, ValueId } from './program.js';
+import type { Emit, RuleCtx } from '../ops/types.js';
 
 function ctxOf(e: Emit, q: Eqn): RuleCtx<any> {
   return {

@@ -8,7 +8,7 @@
  * The compiler (src/compile/) fuses elementwise chains into loops and calls
  * evalEqn for the rest; this loop stays as the reference it is tested against.
  */
-import type { Eqn, ValueTable } from '../graph/program.js';
+import type { Eqn, ValueTable } from './program.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { checkDeadline } from './deadline.js';
 

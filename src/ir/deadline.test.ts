@@ -4,7 +4,7 @@
  * budget returns what it returns without one.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { ComputeDeadlineExceeded, gradient } from '../api.js';
+import { ComputeDeadlineExceeded, gradient } from '../api/index.js';
 import { GraphCache } from '../graph/cache.js';
 import { setExecutionMode } from '../compile/execute.js';
 import { checkDeadline, withDeadline } from './deadline.js';

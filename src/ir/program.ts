@@ -12,9 +12,9 @@
  * residuals and never recomputed.
  */
 import type { Shape } from '../tensor/tensor.js';
-import type { OpDef } from '../ops/types.js';
+import type { OpDef, ValueId } from '../ops/types.js';
 
-export type ValueId = number;
+export type { ValueId };
 
 export interface ValueInfo {
   readonly shape: Shape;

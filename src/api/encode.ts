@@ -1,0 +1,34 @@
+/** Laying the computed tensors out as the result envelope: named by output and input, in the asked format. */
+import type { Operation } from '../graph/schema.js';
+import { toNested } from '../tensor/nested.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { OutputFormat, OutTensor, ResultOf } from './types.js';
+
+/** The encoder of one tensor for an output format. */
+export function encoder(format: OutputFormat | undefined): (t: Tensor) => OutTensor {
+  if (format === 'packed') return (t) => t;
+  const json = format === 'json';
+  return (t) => toNested(t, json);
+}
+
+type DerivativeFields = Partial<Omit<ResultOf['jacobian'] & ResultOf['gradient'] & ResultOf['jvp'] & ResultOf['vjp'] & ResultOf['hessian'] & ResultOf['hvp'], keyof ResultOf['evaluate']>>;
+
+/** Lays derivative tensors out under the operation's name, keyed by output and input names. */
+export function encodeDerivatives(operation: Operation, inNames: string[], outNames: string[], t: OutTensor[]): DerivativeFields {
+  const grid = (rows: string[], cols: string[]) =>
+    named(rows, rows.map((_, r) => named(cols, t.slice(r * cols.length, (r + 1) * cols.length))));
+  switch (operation) {
+    case 'evaluate': return {};
+    case 'jacobian': return { jacobian: grid(outNames, inNames) };
+    case 'gradient': return { gradient: named(inNames, t) };
+    case 'hessian': return { hessian: grid(inNames, inNames) };
+    case 'jvp': return { jvp: named(outNames, t) };
+    case 'vjp': return { vjp: named(inNames, t) };
+    case 'hvp': return { hvp: named(inNames, t) };
+  }
+}
+
+/** An object from names: Object.fromEntries keeps `__proto__` an ordinary own key. */
+export function named<T>(names: readonly string[], items: readonly T[]): Record<string, T> {
+  return Object.fromEntries(names.map((n, i) => [n, items[i]]));
+}

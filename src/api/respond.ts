@@ -1,0 +1,92 @@
+/**
+ * The operations: evaluate, jacobian, gradient, jvp, vjp, hessian, hvp. Each takes
+ * the request envelope (the same object the HTTP service receives) and resolves
+ * to the result envelope, with timings for each stage.
+ *
+ *   validate   zod structure, graph semantics, arguments      (validateMs)
+ *   plan       activity analysis, cost model, engine choice    (planMs)
+ *   evaluate   the primal, once                                (evaluateMs)
+ *   differentiate  the chosen engine                          (differentiateMs)
+ */
+import { differentiate } from '../engines/call.js';
+import { runPrimal } from '../engines/primal.js';
+import type { Operation, Request } from '../graph/schema.js';
+import { withDeadline } from '../ir/deadline.js';
+import { writeWireFloat } from '../tensor/nested.js';
+import { checkReference, compareWithReference, type CheckError } from './compare.js';
+import { encodeDerivatives, encoder, named } from './encode.js';
+import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
+import type { Options, OutputFormat, Result, ResultBase } from './types.js';
+
+const now = (): number => performance.now();
+/** Milliseconds to the microsecond: finer digits are noise. */
+const ms = (t: number): number => Math.round(t * 1000) / 1000;
+
+/** Evaluates and differentiates a prepared call at its own arguments, into the result envelope. */
+export function respond<Op extends Operation | 'any' = 'any', F extends OutputFormat = 'nested'>(call: PreparedCall, options: Options<F> = {}): Result<Op, F> {
+  return withDeadline(options.budgetMs, () => respondNow(call, options)) as Result<Op, F>;
+}
+
+function respondNow(call: PreparedCall, options: Options): ResultBase {
+  const { request: req, operation, plan } = call;
+  const t2 = now();
+  const primal = runPrimal(plan, req.args);
+  const t3 = now();
+  const computed = call.differentiate(primal, extraOf(req));
+  const t4 = now();
+  countRun(plan, operation, call.mode);
+
+  let check: CheckError | undefined;
+  let checkMs: number | undefined;
+  if (req.check && operation !== 'evaluate') {
+    const reference = differentiate(checkReference(), operation, plan, primal, extraOf(req));
+    check = compareWithReference(computed.tensors, reference.tensors);
+    checkMs = now() - t4;
+  }
+
+  const json = options.output === 'json';
+  const enc = encoder(options.output);
+  const inNames = req.active.map((i) => req.graph.inputs[i].name);
+  const outNames = req.outputs.map((o) => o.name);
+  const result: ResultBase = {
+    values: named(outNames, primal.values.map(enc)),
+    ...encodeDerivatives(operation, inNames, outNames, computed.tensors.map(enc)),
+    ...(operation === 'evaluate' ? {} : { mode: call.mode, reason: call.reason }),
+    stats: {
+      directions: computed.directions,
+      activeNodes: plan.activeNodes,
+      inactiveNodes: plan.inactiveNodes,
+      // a hit: neither the graph's checks nor the planning ran again
+      ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
+    },
+    timings: { validateMs: ms(call.validateMs), planMs: ms(call.planMs), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
+  };
+  if (check) {
+    result.check = json ? { maxAbsError: writeWireFloat(check.maxAbsError), maxRelError: writeWireFloat(check.maxRelError) } : check;
+    result.timings.checkMs = ms(checkMs as number);
+  }
+  result.timings.totalMs = ms(call.validateMs + call.planMs + (now() - t2));
+  return result;
+}
+
+/** Validates, plans, evaluates and differentiates in one call, within the budget. */
+async function runOperation<Op extends Operation, F extends OutputFormat>(operation: Op, request: Request | unknown, options: Options<F> = {}): Promise<Result<Op, F>> {
+  return withDeadline(options.budgetMs, () => respond<Op, F>(prepare(operation, request, options), options));
+}
+
+/** Values of the outputs (derivatives are not computed). */
+export const evaluate = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('evaluate', request, options);
+/** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape. */
+export const jacobian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('jacobian', request, options);
+/** Gradient of the one scalar output, per active input. */
+export const gradient = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('gradient', request, options);
+/** Jacobian times `tangents`, per output. */
+export const jvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('jvp', request, options);
+/** `cotangents` times the Jacobian, per active input. */
+export const vjp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('vjp', request, options);
+/** Hessian of the one scalar output, a block per ordered pair of active inputs. */
+export const hessian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('hessian', request, options);
+/** Hessian times `vector`, per active input. */
+export const hvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('hvp', request, options);
+
+export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

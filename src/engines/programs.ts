@@ -1,0 +1,178 @@
+/**
+ * Derivative programs: built from a plan by the program transformations
+ * (ir/transform.ts) on top of the primal program, whose values they share and never
+ * recompute, memoised per plan, and run over a batch of k directions.
+ *
+ * Directions are grouped: forward mode seeds one active input at a time, so a
+ * direction only flows through what that input reaches; reverse mode seeds one
+ * output at a time.
+ */
+import type { Plan } from '../analysis/plan.js';
+import type { MemoryAccount } from '../graph/cache.js';
+import { ProgramBuilder } from '../ir/builder.js';
+import type { Env } from '../ir/interpret.js';
+import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
+import { jvpEqns, vjpEqns } from '../ir/transform.js';
+import { sizeOf } from '../tensor/tensor.js';
+import { execute } from '../compile/execute.js';
+
+/** Slots an environment needs for the plan and every derivative program built on it so far. */
+const envSizes = new WeakMap<Plan, number>();
+
+/** Slots a primal environment needs so that every derivative program built so far can extend it. */
+export function envSlots(plan: Plan): number {
+  return envSizes.get(plan) ?? plan.program.values.length;
+}
+
+/**
+ * A derivative program: equations to run after the primal, seeds to fill, results
+ * to read. Its value table extends the primal's; the Emit that built it (with its
+ * common-subexpression map) is dropped once it is built.
+ */
+export interface Derived {
+  values: ValueTable;
+  eqns: Eqn[];
+  seeds: ValueId[];
+  results: (ValueId | null)[];
+  /** Widest batched value: bounds chunk sizes. */
+  widest: number;
+  /** The plan's account, which its compiled code charges too. */
+  account: MemoryAccount;
+}
+
+function derived(plan: Plan, e: ProgramBuilder, eqns: Eqn[], seeds: ValueId[], results: (ValueId | null)[]): Derived {
+  let widest = 1;
+  // batched values are the program's own: the primal it extends has none
+  for (const v of e.values.ownValues()) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
+  return { values: e.values, eqns, seeds, results, widest, account: plan.account };
+}
+
+/** Bytes a derivative program keeps: its equations (with their argument lists) and its own values. */
+function derivedBytes(d: Derived): number {
+  let bytes = 256 + 96 * d.values.ownValues().length;
+  for (const q of d.eqns) bytes += 160 + 8 * q.args.length;
+  return bytes;
+}
+
+/**
+ * Runs a derivative program on top of the primal's environment. It writes only
+ * slots past the primal's (every derivative program numbers its values from
+ * there), and computes every slot before reading it, so programs can share the
+ * environment one after another without copying it.
+ */
+export function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k: number): Env {
+  const env = base;
+  for (let i = 0; i < d.seeds.length; i++) env[d.seeds[i]] = seedData[i];
+  execute(d.eqns, d.values, env, k, d.account);
+  return env;
+}
+
+/** Batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues), recorded in `tangents`. */
+function seedTangents(e: ProgramBuilder, plan: Plan, seeded: readonly number[], tangents: Map<ValueId, ValueId>): ValueId[] {
+  return seeded.map((j) => {
+    const v = plan.activeValues[j];
+    const s = e.input(plan.program.values.info(v).shape, true);
+    tangents.set(v, s);
+    return s;
+  });
+}
+
+/**
+ * Builds a derivative program once per plan and key, and keeps it when the graph's
+ * account can pay for it; otherwise it is used for this call and built again next
+ * time (a plan with thousands of per-input programs keeps what fits).
+ */
+function memo(plan: Plan, key: string, build: () => Derived): Derived {
+  let d = plan.memo.get(key) as Derived | undefined;
+  if (d === undefined) {
+    d = build();
+    if (plan.account.charge(derivedBytes(d))) plan.memo.set(key, d);
+    else plan.memo.set('programs-dropped', true);
+    envSizes.set(plan, Math.max(envSizes.get(plan) ?? 0, d.values.length));
+  }
+  return d;
+}
+
+/** Tangents of the outputs, with batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues). */
+export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
+  return memo(plan, `forward:${seeded.join(',')}`, () => buildForward(plan, seeded));
+}
+
+function buildForward(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new ProgramBuilder(plan.program);
+  const tangents = new Map<ValueId, ValueId>();
+  const seeds = seedTangents(e, plan, seeded, tangents);
+  const start = e.eqns.length;
+  jvpEqns(e, plan.activeSchedule, tangents);
+  return derived(plan, e, e.eqns.slice(start), seeds, plan.outputValues.map((v) => tangents.get(v) ?? null));
+}
+
+/** Cotangents of the active inputs, with batched cotangent inputs for the outputs `seeded` (indices into plan.outputValues). */
+export function reverseProgram(plan: Plan, seeded: readonly number[]): Derived {
+  return memo(plan, `reverse:${seeded.join(',')}`, () => buildReverse(plan, seeded));
+}
+
+function buildReverse(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new ProgramBuilder(plan.program);
+  const cotangents = new Map<ValueId, ValueId>();
+  const seeds = seeded.map((o) => {
+    const v = plan.outputValues[o];
+    const s = e.input(plan.program.values.info(v).shape, true);
+    cotangents.set(v, cotangents.has(v) ? e.add(cotangents.get(v) as ValueId, s) : s);
+    return s;
+  });
+  const start = e.eqns.length;
+  vjpEqns(e, plan.schedule, plan.varied, cotangents);
+  return derived(plan, e, e.eqns.slice(start), seeds, plan.activeValues.map((v) => cotangents.get(v) ?? null));
+}
+
+/**
+ * Forward-over-reverse: the gradient of the (scalar) output as unbatched
+ * equations, then batched tangents of that gradient for the active inputs
+ * `seeded`. results[a] is the tangent of the gradient of active input a.
+ */
+export function hessianProgram(plan: Plan, seeded: readonly number[]): Derived {
+  return memo(plan, `hessian:${seeded.join(',')}`, () => buildHessian(plan, seeded));
+}
+
+function buildHessian(plan: Plan, seeded: readonly number[]): Derived {
+  const e = new ProgramBuilder(plan.program);
+  const start = e.eqns.length;
+  const cotangents = new Map<ValueId, ValueId>([[plan.outputValues[0], e.scalar(1)]]);
+  vjpEqns(e, plan.schedule, plan.varied, cotangents);
+  const gradients = plan.activeValues.map((v) => cotangents.get(v) ?? null);
+  const gradientEqns = e.eqns.slice(start);
+  const tangents = new Map<ValueId, ValueId>();
+  const seeds = seedTangents(e, plan, seeded, tangents);
+  jvpEqns(e, [...plan.schedule, ...gradientEqns], tangents);
+  return derived(plan, e, e.eqns.slice(start), seeds, gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)));
+}
+
+/**
+ * Forward-over-forward: first-level tangents u (unbatched inputs, one per active
+ * input) give the directional derivative of the scalar output; its batched
+ * tangents for active input `group` are one row of H u.
+ */
+export function forwardOverForwardProgram(plan: Plan, group: number): Derived {
+  return memo(plan, `forward-over-forward:${group}`, () => buildForwardOverForward(plan, group));
+}
+
+function buildForwardOverForward(plan: Plan, group: number): Derived {
+  const e = new ProgramBuilder(plan.program);
+  const start = e.eqns.length;
+  const first = new Map<ValueId, ValueId>();
+  const us = plan.activeValues.map((v) => {
+    const u = e.input(plan.program.values.info(v).shape, false);
+    first.set(v, u);
+    return u;
+  });
+  jvpEqns(e, plan.schedule, first);
+  const firstEqns = e.eqns.slice(start);
+  const dir = first.get(plan.outputValues[0]) ?? null;
+  const v = plan.activeValues[group];
+  const seed = e.input(plan.program.values.info(v).shape, true);
+  const second = new Map<ValueId, ValueId>([[v, seed]]);
+  jvpEqns(e, [...plan.schedule, ...firstEqns], second);
+  return derived(plan, e, e.eqns.slice(start), [...us, seed], [dir === null ? null : second.get(dir) ?? null]);
+}
+

@@ -1,0 +1,155 @@
+/**
+ * The limits a request is checked against, and the checks that need only counts
+ * and shapes: nodes and inputs before anything else is read, derivative blocks,
+ * and the size of the result before any arithmetic.
+ */
+import type { Shape } from '../tensor/tensor.js';
+import { formatShape, sizeOf } from '../tensor/tensor.js';
+import { DerivdError, type Issue } from './errors.js';
+import type { Operation } from './schema.js';
+
+/** A named tensor slot: an input or an output, by its shape. */
+export interface NamedShape {
+  readonly name: string;
+  readonly shape: Shape;
+}
+
+export interface Limits {
+  /** Most nodes a graph may have (inputs not counted). */
+  maxNodes: number;
+  /** Most inputs a graph may have. */
+  maxInputs: number;
+  /** Most elements any one tensor may have, and all the numbers of a result together. */
+  maxElements: number;
+  /** Most bytes a result may take as JSON, by an upper bound computed before any arithmetic. */
+  maxResponseBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxInputs: 10_000, maxElements: 10_000_000, maxResponseBytes: 256 * 1024 * 1024 };
+
+/** The counts a request is refused for before anything else is read (no zod, no copies): nodes and inputs. */
+export function checkCounts(graph: unknown, limits: Limits): void {
+  if (withinCounts(graph, limits)) return;
+  const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
+  const issues: Issue[] = [];
+  if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
+    issues.push({ path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` });
+  }
+  if (Array.isArray(inputs) && inputs.length > limits.maxInputs) {
+    issues.push({ path: 'graph.inputs', message: `expected at most ${limits.maxInputs} inputs (MAX_INPUTS), found ${inputs.length}` });
+  }
+  throw new DerivdError('limit_exceeded', issues);
+}
+
+/** Whether a raw graph's nodes and inputs are within MAX_NODES and MAX_INPUTS (what checkCounts refuses). */
+export function withinCounts(graph: unknown, limits: Limits): boolean {
+  const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
+  return !(Array.isArray(nodes) && nodes.length > limits.maxNodes) && !(Array.isArray(inputs) && inputs.length > limits.maxInputs);
+}
+
+/** Most limit issues listed one by one; the rest are counted in a last issue. */
+const MAX_BLOCK_ISSUES = 20;
+
+/**
+ * Derivative blocks count against MAX_ELEMENTS like any tensor, and so does the whole
+ * Jacobian or Hessian (many small blocks). Linear in inputs and outputs: sizes are
+ * compared with the largest partner, never pair by pair.
+ */
+export function checkBlockLimits(operation: Operation, inputs: NamedShape[], outputs: NamedShape[], limits: Limits): void {
+  if (operation !== 'jacobian' && operation !== 'hessian') return;
+  const rows = operation === 'jacobian' ? outputs : inputs;
+  const what = operation === 'jacobian' ? 'Jacobian' : 'Hessian';
+  const cols = [...inputs].sort((a, b) => sizeOf(b.shape) - sizeOf(a.shape));
+  const issues: Issue[] = [];
+  let unlisted = 0;
+  for (const r of rows) {
+    for (const c of cols) {
+      const n = sizeOf(r.shape) * sizeOf(c.shape);
+      if (n <= limits.maxElements) break;
+      if (issues.length >= MAX_BLOCK_ISSUES) {
+        unlisted++;
+        continue;
+      }
+      const block = operation === 'jacobian'
+        ? `the Jacobian block of output ${JSON.stringify(r.name)} with respect to input ${JSON.stringify(c.name)}`
+        : `the Hessian block for inputs ${JSON.stringify(r.name)} and ${JSON.stringify(c.name)}`;
+      issues.push({ path: 'graph', message: `${block} would have shape ${formatShape([...r.shape, ...c.shape])} (${n} elements), more than MAX_ELEMENTS (${limits.maxElements})` });
+    }
+  }
+  if (unlisted > 0) issues.push({ path: 'graph', message: `and ${unlisted} more ${what} blocks over MAX_ELEMENTS (${limits.maxElements})` });
+  if (issues.length === 0) {
+    const total = rows.reduce((p, r) => p + sizeOf(r.shape), 0) * inputs.reduce((p, c) => p + sizeOf(c.shape), 0);
+    if (total > limits.maxElements) {
+      issues.push({ path: 'graph', message: `the ${what} would have ${total} elements in all (${rows.length} × ${inputs.length} blocks), more than MAX_ELEMENTS (${limits.maxElements})` });
+    }
+  }
+  if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
+}
+
+/** Longest JSON text of one result number and its comma: "-2.2250738585072014e-308," (strings such as "-Infinity" are shorter). */
+const BYTES_PER_NUMBER = 25;
+/** Room for mode, reason, stats, timings and check around the tensors. */
+const ENVELOPE_BYTES = 4096;
+
+/** Counts over a list of tensors: how many, their elements, their nested arrays, their names' bytes as JSON keys. */
+function tally(values: readonly NamedShape[]): { count: number; elements: number; arrays: number; names: number } {
+  let elements = 0;
+  let arrays = 0;
+  let names = 0;
+  for (const v of values) {
+    elements += sizeOf(v.shape);
+    let rows = 1;
+    for (let d = 0; d < v.shape.length; d++) {
+      arrays += rows;
+      rows *= v.shape[d];
+    }
+    names += Buffer.byteLength(JSON.stringify(v.name)) + 2; // the key as JSON, its colon and comma
+  }
+  return { count: values.length, elements, arrays, names };
+}
+
+/**
+ * Numbers in a result (values, derivatives) and an upper bound of its size as JSON.
+ * Linear in inputs and outputs: block structure is summed, never enumerated pair by pair.
+ */
+export function resultSize(operation: Operation, inputs: readonly NamedShape[], outputs: readonly NamedShape[]): { values: number; derivatives: number; bytes: number } {
+  const o = tally(outputs);
+  const i = tally(inputs);
+  // A block of shape out ++ in has out.size × in.arrays nested arrays more than out has: summed over all pairs.
+  // Each nested array costs at most 3 bytes: its brackets and the comma after it.
+  const grid = (rows: typeof o, cols: typeof o) => ({
+    elements: rows.elements * cols.elements,
+    arrays: rows.arrays * cols.count + rows.elements * cols.arrays,
+    names: rows.names + rows.count * cols.names,
+  });
+  const derivative =
+    operation === 'jacobian' ? grid(o, i)
+      : operation === 'hessian' ? grid(i, i)
+        : operation === 'jvp' ? o
+          : operation === 'evaluate' ? { elements: 0, arrays: 0, names: 0 }
+            : i; // gradient, vjp, hvp: one tensor per active input
+  const bytes = ENVELOPE_BYTES + BYTES_PER_NUMBER * (o.elements + derivative.elements) + 3 * (o.arrays + derivative.arrays) + o.names + derivative.names;
+  return { values: o.elements, derivatives: derivative.elements, bytes };
+}
+
+/**
+ * Everything a result returns counts: the values of every requested output and all
+ * derivative blocks together stay within MAX_ELEMENTS, and an upper bound of the
+ * JSON they make (resultSize) within MAX_RESPONSE_BYTES, so a small request cannot
+ * ask for a huge response. Checked before any arithmetic.
+ */
+export function checkResultSize(operation: Operation, inputs: NamedShape[], outputs: NamedShape[], limits: Limits, outputsPath: string): void {
+  const size = resultSize(operation, inputs, outputs);
+  const numbers = size.values + size.derivatives;
+  const bytes = size.bytes;
+  const issues: Issue[] = [];
+  const parts = operation === 'evaluate' ? '' : ` (values ${size.values}, derivatives ${size.derivatives})`;
+  if (numbers > limits.maxElements) {
+    issues.push({ path: outputsPath, message: `the result would hold ${numbers} numbers${parts}, more than MAX_ELEMENTS (${limits.maxElements}); request fewer outputs or mark inputs constant` });
+  }
+  if (bytes > limits.maxResponseBytes) {
+    issues.push({ path: outputsPath, message: `the result could take up to ${bytes} bytes as JSON${parts}, more than MAX_RESPONSE_BYTES (${limits.maxResponseBytes})` });
+  }
+  if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
+}
+
