@@ -11,3 +11,18 @@ export type { AnyResult, Differentiated, Options, OutputFormat, OutTensor, Resul
 export { ComputeDeadlineExceeded, withDeadline } from '../ir/deadline.js';
 /** Who hears of a list that failed to compile (it then runs interpreted); the service logs it. */
 export { setCompileErrorHandler } from '../compile/execute.js';
+
+// The wire contract and its errors, for the service and for library users.
+export { DerivdError, MAX_ISSUES, type ErrorKind, type Issue } from '../graph/errors.js';
+export { DEFAULT_LIMITS, type Limits } from '../graph/limits.js';
+export { GraphCache } from '../graph/cache.js';
+export { RequestSchemas, GraphSchema, OPERATIONS, MODES, type Request, type Operation, type Mode, type WireGraph } from '../graph/schema.js';
+export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
+
+// The engine plug: everything an engine of your own needs (see engines/types.ts).
+export { registerEngine, findEngine, engineNames } from '../engines/registry.js';
+export { runPrimal } from '../engines/primal.js';
+export { activeShapes, outputShapes } from '../engines/sweeps.js';
+export type { Engine, Primal, BlockResult, TensorsResult, CallEstimate } from '../engines/types.js';
+export type { Plan } from '../analysis/plan.js';
+export type { Tensor, Shape } from '../tensor/tensor.js';

@@ -21,6 +21,6 @@ export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   // Copies: an output may be an argument (the caller's array) or a buffer compiled code reuses.
   const values: Tensor[] = [];
   for (const v of plan.outputValues) values.push({ shape: program.values.info(v).shape, data: (env[v] as Float64Array).slice() });
-  return { args, env, values };
+  return { args, env, values, evaluate: (at) => runPrimal(plan, at).values };
 }
 

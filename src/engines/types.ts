@@ -17,6 +17,8 @@ export interface Primal {
   readonly env: Env;
   /** The requested outputs' values. */
   readonly values: Tensor[];
+  /** The requested outputs at other arguments (graph input order): for engines that difference or sample. */
+  evaluate(args: readonly Tensor[]): Tensor[];
 }
 
 /** Derivative blocks, blocks[row][column]; which rows and columns depends on the operation. */

@@ -8,6 +8,8 @@
  */
 import type { Eqn, ValueId } from './program.js';
 import type { Emit, RuleCtx } from '../ops/types.js';
+import type { ProgramBuilder } from './builder.js';
+import { printEqn } from './print.js';
 
 function ctxOf(e: Emit, q: Eqn): RuleCtx<any> {
   return {
@@ -35,14 +37,14 @@ export function jvpEqns(e: Emit, eqns: readonly Eqn[], tangents: Map<ValueId, Va
  * Reverse mode: walks `eqns` backwards from the seeded `cotangents`, accumulating
  * by addition where a value fans out. Only `varied` arguments receive cotangents.
  */
-export function vjpEqns(e: Emit, eqns: readonly Eqn[], varied: Uint8Array, cotangents: Map<ValueId, ValueId>): void {
+export function vjpEqns(e: ProgramBuilder, eqns: readonly Eqn[], varied: Uint8Array, cotangents: Map<ValueId, ValueId>): void {
   for (let i = eqns.length - 1; i >= 0; i--) {
     const q = eqns[i];
     const yBar = cotangents.get(q.out);
     // No JVP: not differentiable, nothing flows back. A JVP but no VJP: an internal op
     // that only appears in programs differentiated forward; reversing it is a bug.
     if (yBar === undefined || !varied[q.out] || !q.op.jvp) continue;
-    if (!q.op.vjp) throw new Error(`internal error: ${q.op.name} has no VJP and cannot be reversed`);
+    if (!q.op.vjp) throw new Error(`internal error: ${q.op.name} has no VJP and cannot be reversed: ${printEqn(q, e.values)}`);
     const wanted = q.args.map((a) => varied[a] === 1);
     const bars = q.op.vjp(ctxOf(e, q), yBar, wanted);
     q.args.forEach((a, j) => {

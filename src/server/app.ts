@@ -10,14 +10,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { setCompileErrorHandler, SHARED_CACHE, type Timings } from '../api/index.js';
-import type { Operation } from '../graph/schema.js';
+import { loadEngineModules } from './engine-modules.js';
+import { setCompileErrorHandler, SHARED_CACHE, type Operation, type Timings } from '../api/index.js';
 import { admission, clientError } from './admission.js';
 import type { Config } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
-import { computeRoutes, withRetryAfter } from './routes/compute.js';
+import { computeRoutes, withModes, withRetryAfter } from './routes/compute.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { apiKeys } from './plugins/access.js';
 import { identityBodiesOnly } from './plugins/content-encoding.js';
@@ -81,6 +81,7 @@ export const cacheShare = (config: Config): number => Math.floor(config.cacheByt
 /** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
 export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const readiness: Readiness = { state: 'starting' };
+  await loadEngineModules(config.engineModules);
   SHARED_CACHE.resize(cacheShare(config));
   // Threads start lazily (first pooled request, or main.ts's start()): building an app costs none.
   const pool =
@@ -92,6 +93,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
           queueTimeoutMs: config.queueTimeoutMs,
           heapMb: config.workerHeapMb,
           cacheBytes: cacheShare(config),
+          engineModules: config.engineModules,
           onThreadStart: () => metrics.poolThreadsStarted.inc(),
           onCancel: (reason) => metrics.poolCancelled.inc({ reason }),
           onShed: (reason) => metrics.shed.inc({ reason }),
@@ -165,7 +167,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (input) => withRetryAfter(withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() }))),
+    transformObject: (input) => withModes(withRetryAfter(withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })))),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -59,6 +59,10 @@ export const ConfigSchema = z.object({
     .default('')
     .refine((s) => /^[\x21-\x7e]*$/.test(s), { error: 'expected printable ASCII without spaces' })
     .describe('bearer token that /metrics requires (Authorization: Bearer <token>); empty: /metrics is open'),
+  ENGINE_MODULES: z
+    .string()
+    .default('')
+    .describe('comma-separated modules (paths or package names) whose default export is an engine or a list of engines, registered in every thread; `mode` then accepts their names'),
 });
 
 /** Lower-case digests of API_KEYS, or null when an entry is not 64 hex digits. */
@@ -104,6 +108,8 @@ export interface Config {
   metricsPort: number;
   /** Bearer token /metrics requires; null: open. */
   metricsToken: string | null;
+  /** ENGINE_MODULES, one entry each. */
+  engineModules: string[];
   /** Pooled requests that may wait for a worker (503 beyond), and for how long at most. */
   maxQueue: number;
   queueTimeoutMs: number;
@@ -191,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisUrl: c.REDIS_URL === '' ? null : c.REDIS_URL,
     metricsPort: c.METRICS_PORT,
     metricsToken: c.METRICS_TOKEN === '' ? null : c.METRICS_TOKEN,
+    engineModules: c.ENGINE_MODULES.split(',').map((m) => m.trim()).filter(Boolean),
   };
 }
 

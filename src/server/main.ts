@@ -8,6 +8,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadEngineModules } from './engine-modules.js';
 import { shutdown } from './shutdown.js';
 
 let config: Config;
@@ -16,6 +17,13 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`derivd: ${err.message}\n`);
+  process.exit(2);
+}
+
+try {
+  await loadEngineModules(config.engineModules);
+} catch (err) {
+  process.stderr.write(`derivd: ENGINE_MODULES: ${(err as Error).message}\n`);
   process.exit(2);
 }
 

@@ -6,10 +6,8 @@
  * goes to the pool.
  */
 import { describe, expect, test } from 'vitest';
-import { prepare, respond, warmRuns } from '../api/index.js';
-import { GraphCache } from '../graph/cache.js';
+import { callCost, GraphCache, preflightMs, prepare, respond, warmRuns } from '../api/index.js';
 import { DEFAULT_CONFIG } from './config.js';
-import { callCost, preflightMs } from '../api/index.js';
 import { SEED_REQUEST } from './seed-example.js';
 
 const chain = (n: number, shape: number[]) => {

@@ -18,7 +18,7 @@
  * event loop per request is bounded by that threshold (up to the model's error)
  * plus parsing the body, which BODY_LIMIT bounds.
  */
-import type { Issue } from '../graph/errors.js';
+import type { Issue } from '../api/index.js';
 
 /**
  * Cost-based admission: a pooled call is refused (422 estimated-over-budget) when

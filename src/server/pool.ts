@@ -80,6 +80,8 @@ export interface PoolOptions {
   heapMb?: number;
   /** Each worker's plan-cache budget, in bytes (default: the library's). */
   cacheBytes?: number;
+  /** ENGINE_MODULES: each worker registers their engines before its first task. */
+  engineModules?: readonly string[];
   /** Called when a worker thread starts (initially and for each replacement). */
   onThreadStart?: () => void;
   /** Called on cuts: why, for metrics. */
@@ -140,7 +142,7 @@ export class ComputePool {
       filename,
       ...(execArgv ? { execArgv } : {}),
       ...(this.options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb } } : {}),
-      workerData: { cacheBytes: this.options.cacheBytes },
+      workerData: { cacheBytes: this.options.cacheBytes, engineModules: this.options.engineModules ?? [] },
       minThreads: this.options.size,
       maxThreads: this.options.size,
       // The queue is ours (above): piscina holds a task only while a replacement worker starts.

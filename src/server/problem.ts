@@ -5,10 +5,10 @@
  * body size) and anything unexpected (a masked 500) onto it.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
 import { EstimatedOverBudget } from './placement.js';
 import { ComputeBudgetExceeded, ComputeCancelled } from './pool.js';
 import { Overloaded, ShuttingDown, WorkerOutOfMemory } from './shed.js';
+import { DerivdError, type ErrorKind, type Issue } from '../api/index.js';
 
 export interface Problem {
   type: string;

@@ -4,7 +4,7 @@
  * checks real responses against them.
  */
 import { z } from 'zod';
-import { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
+import { NestedValueSchema, WireFloatSchema } from '../api/index.js';
 
 const Named = z.record(z.string(), NestedValueSchema);
 const NamedGrid = z.record(z.string(), Named);

@@ -4,8 +4,7 @@
  * posted to /v1/jacobian with d constant, and its real response. Timings vary from
  * run to run, so the documented ones are fixed illustrative numbers.
  */
-import { prepare, respond } from '../api/index.js';
-import { GraphCache } from '../graph/cache.js';
+import { GraphCache, prepare, respond } from '../api/index.js';
 
 const x = Array.from({ length: 21 }, (_, i) => i - 10);
 

@@ -6,9 +6,7 @@
  * uncompiled sweeps) and overrun a short COMPUTE_BUDGET_MS that a warm worker meets.
  * It uses a cache of its own, so nothing it plans stays in the worker's plan cache.
  */
-import { operations } from '../api/index.js';
-import { GraphCache } from '../graph/cache.js';
-import { OPERATIONS } from '../graph/schema.js';
+import { GraphCache, OPERATIONS, operations } from '../api/index.js';
 import { SEED_GRAPH, SEED_REQUEST } from './seed-example.js';
 
 /** The seed graph, plus a scalar loss of it for gradient, hessian and hvp; `d` constant keeps each run small. */

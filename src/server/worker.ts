@@ -14,11 +14,9 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
-import { ComputeDeadlineExceeded, prepare, respond, SHARED_CACHE, withDeadline, type Options, type Timings } from '../api/index.js';
-import { DerivdError, type ErrorKind, type Issue } from '../graph/errors.js';
-import type { Limits } from '../graph/limits.js';
-import type { Operation } from '../graph/schema.js';
+import { ComputeDeadlineExceeded, DerivdError, type ErrorKind, type Issue, type Limits, type Operation, type Options, prepare, respond, SHARED_CACHE, type Timings, withDeadline } from '../api/index.js';
 import { overBudget } from './placement.js';
+import { loadEngineModules } from './engine-modules.js';
 import { warmUp } from './warmup.js';
 
 /**
@@ -119,4 +117,5 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
  * Not a top-level await: under tsx the worker loads through its CommonJS hook,
  * which cannot compile one.
  */
-export default warmUp().then(() => compute);
+const engineModules = (workerData as { engineModules?: string[] } | null)?.engineModules ?? [];
+export default loadEngineModules(engineModules).then(warmUp).then(() => compute);

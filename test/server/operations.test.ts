@@ -195,7 +195,7 @@ describe('configuration', () => {
     workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
     maxQueue: Math.max(8, 4 * availableParallelism()), queueTimeoutMs: 10_000, maxEventLoopDelayMs: 1000, memoryBudgetMb: autoBudgetMb, workerHeapMb: 640,
     requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024,
-    apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null };
+    apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, engineModules: [] };
 
   test('defaults are the documented ones', () => {
     expect(loadConfig({})).toEqual(DOCUMENTED);
@@ -212,7 +212,7 @@ describe('configuration', () => {
       CORS_ORIGINS: ' https://a.example , https://b.example,', SHUTDOWN_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '0',
       WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000', MAX_INPUTS: '7', MAX_RESPONSE_BYTES: '4096', CACHE_BYTES: String(2 * MiB),
       MAX_QUEUE: '5', QUEUE_TIMEOUT_MS: '2000', MAX_EVENT_LOOP_DELAY_MS: '0', MEMORY_BUDGET_MB: '900', WORKER_HEAP_MB: '300',
-      REQUEST_TIMEOUT_MS: '4000', CONNECTION_TIMEOUT_MS: '5000', MAX_CONNECTIONS: '0',
+      REQUEST_TIMEOUT_MS: '4000', CONNECTION_TIMEOUT_MS: '5000', MAX_CONNECTIONS: '0', ENGINE_MODULES: ' ./a.mjs, b-engine ,',
     });
     expect(c).toEqual({
       port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
@@ -221,6 +221,7 @@ describe('configuration', () => {
       maxQueue: 5, queueTimeoutMs: 2000, maxEventLoopDelayMs: 0, memoryBudgetMb: 900, workerHeapMb: 300,
       requestTimeoutMs: 4000, connectionTimeoutMs: 5000, maxConnections: 0,
       apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, // access control: test/server/access.test.ts and rate-limit.test.ts
+      engineModules: ['./a.mjs', 'b-engine'],
     });
     expect(loadConfig({ WORKERS: '1' }).maxQueue).toBe(8); // auto: 4 × WORKERS, at least 8
     expect(loadConfig({ WORKERS: '4' }).maxQueue).toBe(16);

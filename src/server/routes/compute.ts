@@ -21,9 +21,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { bodyMs, checkCounts, isGraphCached, preflightMs, prepare, respond, type Result, type Timings } from '../../api/index.js';
-import { DerivdError } from '../../graph/errors.js';
-import { OPERATIONS, RequestSchemas, type Operation } from '../../graph/schema.js';
+import { bodyMs, checkCounts, DerivdError, engineNames, isGraphCached, OPERATIONS, preflightMs, prepare, RequestSchemas, respond, type Operation, type Result, type Timings } from '../../api/index.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { EstimatedOverBudget, overBudget } from '../placement.js';
@@ -58,6 +56,26 @@ export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document 
   for (const op of OPERATIONS) {
     const unavailable = doc.paths?.[`/v1/${op}`]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
     if (unavailable) unavailable.headers = { 'Retry-After': { description: 'whole seconds to wait before retrying (at least 1)', schema: { type: 'integer', minimum: 1 } } };
+  }
+  return doc;
+}
+
+/**
+ * The registered engines as `mode`'s enum: in every request schema (with auto)
+ * and every result (without). The set is known only when the app is built
+ * (ENGINE_MODULES), so it is written into the document then.
+ */
+export function withModes(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+  const engines = engineNames();
+  type Props = Record<string, OpenAPIV3_1.SchemaObject> | undefined;
+  for (const schema of Object.values(doc.components?.schemas ?? {})) {
+    const mode = (schema.properties as Props)?.mode;
+    if (mode && (schema.properties as Props)?.graph) mode.enum = ['auto', ...engines];
+  }
+  for (const op of OPERATIONS) {
+    const ok = doc.paths?.[`/v1/${op}`]?.post?.responses?.['200'] as OpenAPIV3_1.ResponseObject | undefined;
+    const mode = (ok?.content?.['application/json']?.schema as OpenAPIV3_1.SchemaObject | undefined)?.properties?.mode as OpenAPIV3_1.SchemaObject | undefined;
+    if (mode) mode.enum = [...engines];
   }
   return doc;
 }
