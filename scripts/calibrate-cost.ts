@@ -18,7 +18,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { makePlan, type Plan } from '../src/analysis/plan.js';
 import { workOf, type CostWeights, type OpWeights, type RequestOverheads } from '../src/analysis/cost.js';
-import { GraphCache, MemoryAccount } from '../src/graph/cache.js';
+import { PlanCache, MemoryAccount } from '../src/graph/plan-cache.js';
 import { compileSegment } from '../src/compile/codegen.js';
 import { checkRequest } from '../src/graph/request.js';
 import { WIRE_OPS } from '../src/ops/registry.js';
@@ -101,10 +101,10 @@ function planFor(c: Case): Plan & { args: Tensor[] } {
 function sweepNs(plan: Plan & { args: Tensor[] }, kind: 'jvp' | 'vjp', k: number): number {
   const primal = runPrimal(plan, plan.args);
   const d = kind === 'jvp' ? forwardProgram(plan, plan.activeValues.map((_, j) => j)) : reverseProgram(plan, [0]);
-  const seeds = d.seeds.map((s) => Float64Array.from({ length: k * d.values.info(s).shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
+  const seeds = d.directionInputs.map((s) => Float64Array.from({ length: k * d.values.info(s).shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
   return timeNs(() => {
     const env = primal.env.slice();
-    d.seeds.forEach((s, i) => { env[s] = seeds[i]; });
+    d.directionInputs.forEach((s, i) => { env[s] = seeds[i]; });
     execute(d.eqns, d.values, env, k, plan.account);
   });
 }
@@ -151,7 +151,7 @@ function requestOverheads(): RequestOverheads {
   const checkNsPerNode = timeNs(() => checkRequest('gradient', req)) / (n + 1);
 
   const big = chainRequest(2, 100_000);
-  const cache = new GraphCache(1 << 28);
+  const cache = new PlanCache(1 << 28);
   checkRequest('gradient', big, undefined, undefined, cache); // the graph is cached: what is left is reading arguments
   const text = JSON.stringify(big);
   const parseNsPerByte = timeNs(() => JSON.parse(text)) / text.length;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { GraphCache, jacobian, evaluate, gradient } from '../src/index.js';
+import { PlanCache, jacobian, evaluate, gradient } from '../src/index.js';
 import { isGraphCached } from '../src/api/index.js';
 
 const graph = JSON.parse(readFileSync(new URL('./fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
@@ -22,7 +22,7 @@ function reverseKeys(v: unknown): unknown {
 
 describe('plan cache', () => {
   test('the same graph resent is a hit, and gives the same numbers', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const first = await jacobian(request(), { cache });
     const second = await jacobian(request(), { cache });
     expect([first.stats.cache, second.stats.cache]).toEqual(['miss', 'hit']);
@@ -31,7 +31,7 @@ describe('plan cache', () => {
   });
 
   test('reordered JSON keys and a reordered node array are still a hit', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const first = await jacobian(request(), { cache });
     const shuffled = { ...graph, nodes: [...graph.nodes].reverse() };
     const res = await jacobian(request(reverseKeys(shuffled)), { cache });
@@ -40,7 +40,7 @@ describe('plan cache', () => {
   });
 
   test('every real change is a miss', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     await jacobian(request(), { cache });
     const changedLiteral = { ...graph, nodes: graph.nodes.map((n: { id: string }) => (n.id === 'a' ? { ...n, args: [-1.25, 't2'] } : n)) };
     const changedConst = { ...graph, nodes: graph.nodes.map((n: { id: string; value?: number[] }) => (n.id === 'x' ? { ...n, value: n.value!.map((v) => v + 1) } : n)) };
@@ -57,7 +57,7 @@ describe('plan cache', () => {
   });
 
   test('changing a literal changes the result (nothing stale is served)', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const g = (k: number) => ({ inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'mul', args: [k, 'x'] }], outputs: ['y'] });
     const a = await jacobian({ graph: g(2), args: { x: 1 } }, { cache });
     const b = await jacobian({ graph: g(3), args: { x: 1 } }, { cache });
@@ -68,7 +68,7 @@ describe('plan cache', () => {
   });
 
   test('argument values never come from the cache', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const g = { inputs: [{ name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'exp', args: ['x'] }], outputs: ['y'] };
     await evaluate({ graph: g, args: { x: [0, 1] } }, { cache });
     const res = await evaluate({ graph: g, args: { x: [1, 2] } }, { cache });
@@ -80,12 +80,12 @@ describe('plan cache', () => {
     const g = (k: number) => ({ inputs: [], nodes: [{ id: 'c', op: 'const', value: new Array(1000).fill(k) }], outputs: ['c'] });
     // room for three entries of this size (const data, equations, key, plan, and the code compiled
     // on the second run with its buffers, as the cache counts them)
-    const twice = async (k: number, cache: GraphCache): Promise<void> => {
+    const twice = async (k: number, cache: PlanCache): Promise<void> => {
       for (let i = 0; i < 2; i++) await evaluate({ graph: g(k), args: {} }, { cache });
     };
-    const probe = new GraphCache(1 << 24);
+    const probe = new PlanCache(1 << 24);
     await twice(9, probe);
-    const cache = new GraphCache(3.5 * probe.bytes);
+    const cache = new PlanCache(3.5 * probe.bytes);
     for (const k of [1, 2, 3]) await twice(k, cache);
     expect(cache.size).toBe(3);
     await evaluate({ graph: g(1), args: {} }, { cache }); // 1 is now the most recent
@@ -94,13 +94,13 @@ describe('plan cache', () => {
     expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
     expect((await evaluate({ graph: g(1), args: {} }, { cache })).stats.cache).toBe('hit');
     expect((await evaluate({ graph: g(2), args: {} }, { cache })).stats.cache).toBe('miss');
-    const tiny = new GraphCache(100);
+    const tiny = new PlanCache(100);
     await evaluate({ graph: g(5), args: {} }, { cache: tiny });
     expect(tiny.size).toBe(0); // too big to keep: used once, not cached
   });
 
   test('isGraphCached looks without touching: no hit or miss counted', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     expect(isGraphCached(request(graph), { cache })).toBe(false);
     await jacobian(request(graph), { cache });
     const { hits, misses } = cache;
@@ -112,7 +112,7 @@ describe('plan cache', () => {
   });
 
   test('invalid graphs are never cached, and errors are the same on every try', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const bad = { ...graph, nodes: [...graph.nodes, { id: 'loop', op: 'neg', args: ['loop'] }] };
     const a = await jacobian(request(bad), { cache }).catch((e) => e);
     const b = await jacobian(request(bad), { cache }).catch((e) => e);

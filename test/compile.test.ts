@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { GraphCache, hessian, jacobian, jvp, vjp, prepare, type Result } from '../src/index.js';
+import { PlanCache, hessian, jacobian, jvp, vjp, prepare, type Result } from '../src/index.js';
 import { compiledSource, setExecutionMode } from '../src/compile/execute.js';
 import { compileStats } from '../src/compile/codegen.js';
 import { forwardProgram, reverseProgram } from '../src/engines/programs.js';
@@ -138,7 +138,7 @@ describe('generated source', () => {
     const graph = { inputs: [{ name: evil[3], shape: [3] }, { name: evil[5], shape: [] }], nodes, outputs: [evil[6]] };
     const x = [0.1, 0.2, 0.3];
     const args = Object.fromEntries([[evil[3], x], [evil[5], 0.5]]);
-    const cache = new GraphCache(1 << 20);
+    const cache = new PlanCache(1 << 20);
     let res: Result | undefined;
     for (let i = 0; i < 3; i++) res = await jacobian({ graph, args }, { cache }); // compiled by the second run
     const y = Math.exp(3 * x.reduce((s, v) => s + Math.sin(v), 0) + 0.5);

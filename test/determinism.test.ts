@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { GraphCache, gradient, hessian, jacobian, type Result } from '../src/index.js';
+import { PlanCache, gradient, hessian, jacobian, type Result } from '../src/index.js';
 import * as seed from './helpers/seed.js';
 import { randomGraphCase, withScalarOutput, type CaseRequest } from './helpers/random-graph.js';
 
@@ -57,7 +57,7 @@ async function bitsByOrder(req: CaseRequest, scalar: boolean, orders: number, ra
   for (let k = 0; k < orders; k++) {
     const graph = { ...req.graph, nodes: k === 0 ? req.graph.nodes : shuffled(req.graph.nodes, rand) };
     const body = { graph, args: req.args, constant: req.constant };
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const all: string[] = [];
     for (const mode of ['forward', 'reverse'] as const) all.push(...bits(await jacobian({ ...body, mode }, { ...PACKED, cache })));
     if (scalar) {

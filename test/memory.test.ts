@@ -5,7 +5,7 @@
  * the cache's byte count is the truth and one graph cannot take more than half.
  */
 import { describe, expect, test } from 'vitest';
-import { GraphCache, gradient, prepare } from '../src/index.js';
+import { PlanCache, gradient, prepare } from '../src/index.js';
 import { forwardProgram } from '../src/engines/programs.js';
 
 /** sum(stack(a0 … a{n-1})) over n scalar inputs, names prefixed so every call is a new graph. */
@@ -31,7 +31,7 @@ describe('derivative programs', () => {
 
 describe('the plan cache counts everything a graph keeps', () => {
   test('a forward gradient over 800 inputs builds 800 programs, and keeps what its account allows', async () => {
-    const cache = new GraphCache(1 << 20);
+    const cache = new PlanCache(1 << 20);
     for (const prefix of ['p', 'q', 'r']) {
       const req = { ...stackedSum(800, prefix), mode: 'forward' };
       const res = await gradient(req, { cache, output: 'packed' });
@@ -50,7 +50,7 @@ describe('the plan cache counts everything a graph keeps', () => {
   });
 
   test('programs and compiled code are charged: a graph used again weighs more than the checked graph alone', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const req = { ...stackedSum(50), mode: 'forward' };
     await gradient(req, { cache });
     const once = cache.bytes;
@@ -62,7 +62,7 @@ describe('the plan cache counts everything a graph keeps', () => {
   });
 
   test('a cache resized below what it holds evicts down to the new budget', async () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     for (const prefix of ['a', 'b', 'c', 'd']) await gradient(stackedSum(100, prefix), { cache });
     expect(cache.size).toBe(4);
     const one = cache.bytes / 4;

@@ -88,8 +88,8 @@ function sweeps(plan: Plan, w: CostWeights): Sweeps {
   const nValues = values.length;
   const inSizes = plan.activeValues.map((v) => sizeOf(values.info(v).shape));
   const outSizes = plan.outputValues.map((v) => sizeOf(values.info(v).shape));
-  const fwd = reach(nValues, plan.activeValues, inSizes, plan.schedule, false, plan.active);
-  const rev = reach(nValues, plan.outputValues, outSizes, plan.schedule, true, plan.active);
+  const fwd = reach(nValues, plan.activeValues, inSizes, plan.schedule, false, plan.isActive);
+  const rev = reach(nValues, plan.outputValues, outSizes, plan.schedule, true, plan.isActive);
   const out: Sweeps = {
     primalNs: 0, fwdJacNs: 0, revJacNs: 0, fwdOneNs: 0, revOneNs: 0,
     n: inSizes.reduce((a, b) => a + b, 0), m: outSizes.reduce((a, b) => a + b, 0),
@@ -99,7 +99,7 @@ function sweeps(plan: Plan, w: CostWeights): Sweeps {
     const ow = w.ops[q.op.name] ?? w.default;
     const work = workOf(plan, q);
     out.primalNs += w.eqnOverheadNs + ow.primal * work;
-    if (!plan.active[q.out]) continue;
+    if (!plan.isActive[q.out]) continue;
     // A sweep over q costs overhead + (fixed + weight × directions) × work; summed over the sweeps touching q.
     out.fwdJacNs += fwd.count[q.out] * (w.eqnOverheadNs + ow.jvpFixed * work) + ow.jvp * work * fwd.size[q.out];
     out.revJacNs += rev.count[q.out] * (w.eqnOverheadNs + ow.vjpFixed * work) + ow.vjp * work * rev.size[q.out];

@@ -5,7 +5,7 @@
  * not depend on argument values, so one plan serves every call with the same
  * graph, constant set and outputs; `memo` keeps what engines derive from it.
  */
-import { MemoryAccount } from '../graph/cache.js';
+import { MemoryAccount } from '../graph/plan-cache.js';
 import type { CheckedGraph, NamedValue } from '../graph/check.js';
 import type { Eqn, Program, ValueId } from '../ir/program.js';
 import { usefulFor, variedFrom } from './activity.js';
@@ -26,7 +26,7 @@ export interface Plan {
   /** Varied with respect to all active inputs. */
   readonly varied: Uint8Array;
   /** Varied and useful for derivatives: the values that carry tangents and cotangents. */
-  readonly active: Uint8Array;
+  readonly isActive: Uint8Array;
   /** The active equations of the schedule, in order: all a forward sweep needs to visit. */
   readonly activeSchedule: readonly Eqn[];
   readonly activeNodes: number;
@@ -42,7 +42,7 @@ export function planBytes(plan: Plan): number {
   return 512 + 2 * plan.program.values.length + 16 * (plan.schedule.length + plan.activeSchedule.length);
 }
 
-export function makePlan({ graph, active: activeInputs, outputs, account }: { graph: CheckedGraph; active: readonly number[]; outputs: readonly NamedValue[]; account?: MemoryAccount }): Plan {
+export function makePlan({ graph, activeInputs, outputs, account }: { graph: CheckedGraph; activeInputs: readonly number[]; outputs: readonly NamedValue[]; account?: MemoryAccount }): Plan {
   const { program } = graph;
   const n = program.values.length;
   const activeValues = activeInputs.map((i) => graph.inputs[i].value);
@@ -64,7 +64,7 @@ export function makePlan({ graph, active: activeInputs, outputs, account }: { gr
     activeValues,
     outputValues,
     varied,
-    active,
+    isActive: active,
     activeSchedule,
     activeNodes,
     inactiveNodes: graph.nodeCount - activeNodes,

@@ -21,7 +21,7 @@ function byDefinition(plan: Plan, backward: boolean): { count: number[]; size: n
   for (const v of sources) {
     const touched = backward ? usefulFor(plan.schedule, n, [v], true) : variedFrom(plan.schedule, n, [v]);
     for (let i = 0; i < n; i++) {
-      if (!(touched[i] && plan.active[i])) continue;
+      if (!(touched[i] && plan.isActive[i])) continue;
       count[i]++;
       size[i] += sizeOf(plan.program.values.info(v).shape);
     }
@@ -32,7 +32,7 @@ function byDefinition(plan: Plan, backward: boolean): { count: number[]; size: n
 function counts(plan: Plan, backward: boolean, budget?: number) {
   const values = plan.program.values;
   const sources = backward ? plan.outputValues : plan.activeValues;
-  const r = reach(values.length, sources, sources.map((v) => sizeOf(values.info(v).shape)), plan.schedule, backward, plan.active, budget);
+  const r = reach(values.length, sources, sources.map((v) => sizeOf(values.info(v).shape)), plan.schedule, backward, plan.isActive, budget);
   return { count: [...r.count], size: [...r.size] };
 }
 

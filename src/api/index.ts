@@ -5,7 +5,7 @@
 export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, respond } from './respond.js';
 export { prepare, warmRuns, type PreparedCall } from './prepare.js';
 export { CHECK_REFERENCE } from './compare.js';
-export { SHARED_CACHE, checkCounts, isGraphCached } from './plan-cache.js';
+export { SHARED_CACHE, checkCounts, isGraphCached } from './shared-cache.js';
 export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, type CallCost } from './cost.js';
 export type { AnyResult, Differentiated, Options, OutputFormat, OutTensor, Result, ResultBase, ResultOf, Stats, Timings } from './types.js';
 export { ComputeDeadlineExceeded, withDeadline } from '../ir/deadline.js';
@@ -15,7 +15,7 @@ export { setCompileErrorHandler } from '../compile/execute.js';
 // The wire contract and its errors, for the service and for library users.
 export { DerivdError, MAX_ISSUES, type ErrorKind, type Issue } from '../graph/errors.js';
 export { DEFAULT_LIMITS, type Limits } from '../graph/limits.js';
-export { GraphCache } from '../graph/cache.js';
+export { PlanCache } from '../graph/plan-cache.js';
 export { RequestSchemas, GraphSchema, OPERATIONS, MODES, type Request, type Operation, type Mode, type WireGraph } from '../graph/schema.js';
 export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
 

@@ -15,7 +15,7 @@ import type { Operation, Request } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkReference } from './compare.js';
 import { callCost, type CallCost } from './cost.js';
-import { cacheOf } from './plan-cache.js';
+import { cacheOf } from './shared-cache.js';
 import type { Options } from './types.js';
 
 /**
@@ -83,18 +83,18 @@ export function prepare(operation: Operation, request: Request | unknown, option
 /** A call that builds a full Jacobian or Hessian on the way (its engine's, or the check reference's) counts against their limits. */
 function checkFullMatrixLimits(req: CheckedRequest, engine: Engine, limits: Limits): void {
   const matrices = new Set([fullMatrixOf(engine, req.operation), req.check ? fullMatrixOf(checkReference(), req.operation) : undefined]);
-  const inputs = req.active.map((i) => req.graph.inputs[i]);
+  const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
   for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits);
 }
 
 /** tangents (jvp), cotangents (vjp) or vector (hvp): the tensors an operation takes beside the arguments. */
 export function extraOf(req: CheckedRequest): readonly Tensor[] {
-  return req.directions ?? req.cotangents ?? [];
+  return req.tangents ?? req.cotangents ?? [];
 }
 
 /** One plan per graph, constant set and output subset, kept with the graph; `cached` says whether it was there. */
 function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
-  const key = `plan:${req.active.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
+  const key = `plan:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
   const found = req.graphMemo.get(key) as Plan | undefined;
   if (found) return { plan: found, cached: true };
   const plan = makePlan(req);

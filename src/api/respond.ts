@@ -46,7 +46,7 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
 
   const json = options.output === 'json';
   const enc = encoder(options.output);
-  const inNames = req.active.map((i) => req.graph.inputs[i].name);
+  const inNames = req.activeInputs.map((i) => req.graph.inputs[i].name);
   const outNames = req.outputs.map((o) => o.name);
   const result: ResultBase = {
     values: named(outNames, primal.values.map(enc)),

@@ -1,5 +1,5 @@
 /** The library's public shapes: options in, result envelopes out. */
-import type { GraphCache } from '../graph/cache.js';
+import type { PlanCache } from '../graph/plan-cache.js';
 import type { Limits } from '../graph/limits.js';
 import type { Operation } from '../graph/schema.js';
 import type { NestedNumbers, NestedValue } from '../tensor/nested.js';
@@ -23,7 +23,7 @@ export interface Options<F extends OutputFormat = OutputFormat> {
    * Where checked graphs, plans and derivative programs are kept between calls:
    * a plan cache of your own, false for none, or by default one shared cache.
    */
-  cache?: GraphCache | false;
+  cache?: PlanCache | false;
   output?: F;
   /**
    * Milliseconds the call may compute: past them it stops between two steps and

@@ -11,7 +11,7 @@
  * all checked by `int` below. Ids, names, attributes and literal values never
  * reach the source: literals are const equations whose values live in buffers.
  */
-import type { MemoryAccount } from '../graph/cache.js';
+import type { MemoryAccount } from '../graph/plan-cache.js';
 import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { sameShape, sizeOf } from '../tensor/tensor.js';
 import { checkDeadline } from '../ir/deadline.js';
@@ -59,7 +59,7 @@ interface Group {
  * a loop only when k = 1, where a batched value has the unbatched layout.
  */
 function fusible(q: Eqn, values: ValueTable, group: Group | undefined, k: number): boolean {
-  if (!q.op.scalar || !q.op.elementwise) return false;
+  if (!q.op.perElement || !q.op.elementwise) return false;
   const out = values.info(q.out);
   const n = sizeOf(out.shape);
   if (group && (group.n !== n || (k > 1 && group.batched !== out.batched) || group.eqns.length >= MAX_GROUP_EQNS)) return false;
@@ -144,7 +144,7 @@ export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: numb
       produced.has(a) ? `v${int(a)}` : scalars.get(a) ?? `${arrays.get(a)}[${index(a)}]`;
     for (const q of g.eqns) {
       const name = `v${int(q.out)}`;
-      pre.push(`const f${int(q.out)} = ${fn(q.op.scalar as (...xs: number[]) => number)};`);
+      pre.push(`const f${int(q.out)} = ${fn(q.op.perElement as (...xs: number[]) => number)};`);
       pre.push(`const r${int(q.out)} = ${buffer(q.out)};`);
       body.push(`const ${name} = f${int(q.out)}(${q.args.map(operand).join(', ')});`);
       body.push(`r${int(q.out)}[o + i] = ${name};`);

@@ -8,7 +8,7 @@
  * interpreted. The interpreter remains the reference: setExecutionMode('interpreted')
  * forces it.
  */
-import type { MemoryAccount } from '../graph/cache.js';
+import type { MemoryAccount } from '../graph/plan-cache.js';
 import type { Eqn, ValueTable } from '../ir/program.js';
 import { runEqns, type Env } from '../ir/interpret.js';
 import { sizeOf } from '../tensor/tensor.js';

@@ -3,12 +3,12 @@
  * (ir/transform.ts) on top of the primal program, whose values they share and never
  * recompute, memoised per plan, and run over a batch of k directions.
  *
- * Directions are grouped: forward mode seeds one active input at a time, so a
- * direction only flows through what that input reaches; reverse mode seeds one
+ * Directions are grouped: forward mode directionInputs one active input at a time, so a
+ * direction only flows through what that input reaches; reverse mode directionInputs one
  * output at a time.
  */
 import type { Plan } from '../analysis/plan.js';
-import type { MemoryAccount } from '../graph/cache.js';
+import type { MemoryAccount } from '../graph/plan-cache.js';
 import { ProgramBuilder } from '../ir/builder.js';
 import type { Env } from '../ir/interpret.js';
 import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
@@ -25,14 +25,14 @@ export function envSlots(plan: Plan): number {
 }
 
 /**
- * A derivative program: equations to run after the primal, seeds to fill, results
+ * A derivative program: equations to run after the primal, directionInputs to fill, results
  * to read. Its value table extends the primal's; the Emit that built it (with its
  * common-subexpression map) is dropped once it is built.
  */
 export interface Derived {
   values: ValueTable;
   eqns: Eqn[];
-  seeds: ValueId[];
+  directionInputs: ValueId[];
   results: (ValueId | null)[];
   /** Widest batched value: bounds chunk sizes. */
   widest: number;
@@ -40,11 +40,11 @@ export interface Derived {
   account: MemoryAccount;
 }
 
-function derived(plan: Plan, e: ProgramBuilder, eqns: Eqn[], seeds: ValueId[], results: (ValueId | null)[]): Derived {
+function derived(plan: Plan, e: ProgramBuilder, eqns: Eqn[], directionInputs: ValueId[], results: (ValueId | null)[]): Derived {
   let widest = 1;
   // batched values are the program's own: the primal it extends has none
   for (const v of e.values.ownValues()) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
-  return { values: e.values, eqns, seeds, results, widest, account: plan.account };
+  return { values: e.values, eqns, directionInputs, results, widest, account: plan.account };
 }
 
 /** Bytes a derivative program keeps: its equations (with their argument lists) and its own values. */
@@ -60,16 +60,16 @@ function derivedBytes(d: Derived): number {
  * there), and computes every slot before reading it, so programs can share the
  * environment one after another without copying it.
  */
-export function runDerived(d: Derived, base: Env, seedData: readonly Float64Array[], k: number): Env {
+export function runDerived(d: Derived, base: Env, inputData: readonly Float64Array[], k: number): Env {
   const env = base;
-  for (let i = 0; i < d.seeds.length; i++) env[d.seeds[i]] = seedData[i];
+  for (let i = 0; i < d.directionInputs.length; i++) env[d.directionInputs[i]] = inputData[i];
   execute(d.eqns, d.values, env, k, d.account);
   return env;
 }
 
-/** Batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues), recorded in `tangents`. */
-function seedTangents(e: ProgramBuilder, plan: Plan, seeded: readonly number[], tangents: Map<ValueId, ValueId>): ValueId[] {
-  return seeded.map((j) => {
+/** Batched tangent inputs for the active inputs `group` (indices into plan.activeValues), recorded in `tangents`. */
+function tangentInputs(e: ProgramBuilder, plan: Plan, group: readonly number[], tangents: Map<ValueId, ValueId>): ValueId[] {
+  return group.map((j) => {
     const v = plan.activeValues[j];
     const s = e.input(plan.program.values.info(v).shape, true);
     tangents.set(v, s);
@@ -93,29 +93,29 @@ function memo(plan: Plan, key: string, build: () => Derived): Derived {
   return d;
 }
 
-/** Tangents of the outputs, with batched tangent inputs for the active inputs `seeded` (indices into plan.activeValues). */
-export function forwardProgram(plan: Plan, seeded: readonly number[]): Derived {
-  return memo(plan, `forward:${seeded.join(',')}`, () => buildForward(plan, seeded));
+/** Tangents of the outputs, with batched tangent inputs for the active inputs `group` (indices into plan.activeValues). */
+export function forwardProgram(plan: Plan, group: readonly number[]): Derived {
+  return memo(plan, `forward:${group.join(',')}`, () => buildForward(plan, group));
 }
 
-function buildForward(plan: Plan, seeded: readonly number[]): Derived {
+function buildForward(plan: Plan, group: readonly number[]): Derived {
   const e = new ProgramBuilder(plan.program);
   const tangents = new Map<ValueId, ValueId>();
-  const seeds = seedTangents(e, plan, seeded, tangents);
+  const directionInputs = tangentInputs(e, plan, group, tangents);
   const start = e.eqns.length;
   jvpEqns(e, plan.activeSchedule, tangents);
-  return derived(plan, e, e.eqns.slice(start), seeds, plan.outputValues.map((v) => tangents.get(v) ?? null));
+  return derived(plan, e, e.eqns.slice(start), directionInputs, plan.outputValues.map((v) => tangents.get(v) ?? null));
 }
 
-/** Cotangents of the active inputs, with batched cotangent inputs for the outputs `seeded` (indices into plan.outputValues). */
-export function reverseProgram(plan: Plan, seeded: readonly number[]): Derived {
-  return memo(plan, `reverse:${seeded.join(',')}`, () => buildReverse(plan, seeded));
+/** Cotangents of the active inputs, with batched cotangent inputs for the outputs `group` (indices into plan.outputValues). */
+export function reverseProgram(plan: Plan, group: readonly number[]): Derived {
+  return memo(plan, `reverse:${group.join(',')}`, () => buildReverse(plan, group));
 }
 
-function buildReverse(plan: Plan, seeded: readonly number[]): Derived {
+function buildReverse(plan: Plan, group: readonly number[]): Derived {
   const e = new ProgramBuilder(plan.program);
   const cotangents = new Map<ValueId, ValueId>();
-  const seeds = seeded.map((o) => {
+  const directionInputs = group.map((o) => {
     const v = plan.outputValues[o];
     const s = e.input(plan.program.values.info(v).shape, true);
     cotangents.set(v, cotangents.has(v) ? e.add(cotangents.get(v) as ValueId, s) : s);
@@ -123,29 +123,29 @@ function buildReverse(plan: Plan, seeded: readonly number[]): Derived {
   });
   const start = e.eqns.length;
   vjpEqns(e, plan.schedule, plan.varied, cotangents);
-  return derived(plan, e, e.eqns.slice(start), seeds, plan.activeValues.map((v) => cotangents.get(v) ?? null));
+  return derived(plan, e, e.eqns.slice(start), directionInputs, plan.activeValues.map((v) => cotangents.get(v) ?? null));
 }
 
 /**
  * Forward-over-reverse: the gradient of the (scalar) output as unbatched
  * equations, then batched tangents of that gradient for the active inputs
- * `seeded`. results[a] is the tangent of the gradient of active input a.
+ * `group`. results[a] is the tangent of the gradient of active input a.
  */
-export function hessianProgram(plan: Plan, seeded: readonly number[]): Derived {
-  return memo(plan, `hessian:${seeded.join(',')}`, () => buildHessian(plan, seeded));
+export function hessianProgram(plan: Plan, group: readonly number[]): Derived {
+  return memo(plan, `hessian:${group.join(',')}`, () => buildHessian(plan, group));
 }
 
-function buildHessian(plan: Plan, seeded: readonly number[]): Derived {
+function buildHessian(plan: Plan, group: readonly number[]): Derived {
   const e = new ProgramBuilder(plan.program);
   const start = e.eqns.length;
-  const cotangents = new Map<ValueId, ValueId>([[plan.outputValues[0], e.scalar(1)]]);
+  const cotangents = new Map<ValueId, ValueId>([[plan.outputValues[0], e.literal(1)]]);
   vjpEqns(e, plan.schedule, plan.varied, cotangents);
   const gradients = plan.activeValues.map((v) => cotangents.get(v) ?? null);
   const gradientEqns = e.eqns.slice(start);
   const tangents = new Map<ValueId, ValueId>();
-  const seeds = seedTangents(e, plan, seeded, tangents);
+  const directionInputs = tangentInputs(e, plan, group, tangents);
   jvpEqns(e, [...plan.schedule, ...gradientEqns], tangents);
-  return derived(plan, e, e.eqns.slice(start), seeds, gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)));
+  return derived(plan, e, e.eqns.slice(start), directionInputs, gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)));
 }
 
 /**
@@ -170,9 +170,9 @@ function buildForwardOverForward(plan: Plan, group: number): Derived {
   const firstEqns = e.eqns.slice(start);
   const dir = first.get(plan.outputValues[0]) ?? null;
   const v = plan.activeValues[group];
-  const seed = e.input(plan.program.values.info(v).shape, true);
-  const second = new Map<ValueId, ValueId>([[v, seed]]);
+  const input = e.input(plan.program.values.info(v).shape, true);
+  const second = new Map<ValueId, ValueId>([[v, input]]);
   jvpEqns(e, [...plan.schedule, ...firstEqns], second);
-  return derived(plan, e, e.eqns.slice(start), [...us, seed], [dir === null ? null : second.get(dir) ?? null]);
+  return derived(plan, e, e.eqns.slice(start), [...us, input], [dir === null ? null : second.get(dir) ?? null]);
 }
 

@@ -18,19 +18,19 @@ export function chunkSize(d: Derived, total: number): number {
   return Math.max(1, Math.min(total, Math.floor(BATCH_BUDGET / d.widest)));
 }
 
-/** Identity rows start..start+count of an n-element basis, as one batched seed. */
+/** Identity rows start..start+count of an n-element basis, as the batched input of one chunk of directions. */
 export function basisChunk(n: number, start: number, count: number): Float64Array {
   const small = count * n <= SMALL_BASIS_ELEMENTS;
   const key = `${n},${start},${count}`;
   const hit = small ? basisCache.get(key) : undefined;
   if (hit) return hit;
-  const seed = new Float64Array(count * n);
-  for (let r = 0; r < count; r++) seed[r * n + start + r] = 1;
-  if (small && basisCache.size < BASIS_CACHE_ENTRIES) basisCache.set(key, seed);
-  return seed;
+  const basis = new Float64Array(count * n);
+  for (let r = 0; r < count; r++) basis[r * n + start + r] = 1;
+  if (small && basisCache.size < BASIS_CACHE_ENTRIES) basisCache.set(key, basis);
+  return basis;
 }
 
-/** Small identity chunks are kept: programs only read their seeds, never write them. */
+/** Small identity chunks are kept: programs only read their directionInputs, never write them. */
 const SMALL_BASIS_ELEMENTS = 4096;
 const BASIS_CACHE_ENTRIES = 1024;
 const basisCache = new Map<string, Float64Array>();
@@ -46,7 +46,7 @@ export function readResult(env: Env, v: ValueId | null, batched: boolean, size: 
 }
 
 /**
- * Runs `build(seededGroup)` once per group with basis chunks of the group's
+ * Runs `build(group)` once per group with basis chunks of the group's
  * elements, and scatters batched results into blocks of shape
  * rowShape ++ colShape (transpose=false: direction = column, as forward mode)
  * or colShape... (transpose=true: direction = row, as reverse mode).

@@ -6,7 +6,7 @@
  */
 import { ProgramBuilder } from '../ir/builder.js';
 import { getOp } from '../ops/registry.js';
-import { ShapeError, type OpDef } from '../ops/types.js';
+import { OpError, type OpDef } from '../ops/types.js';
 import { MAX_RANK } from '../tensor/nested.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { childPath, DerivdError, type ErrorKind, type Issue } from './errors.js';
@@ -115,7 +115,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
       continue;
     }
     const op = getOp(node.op);
-    const args = (node.args ?? []).map((a) => (typeof a === 'number' ? e.scalar(a) : (valueOf.get(a) as ValueId)));
+    const args = (node.args ?? []).map((a) => (typeof a === 'number' ? e.literal(a) : (valueOf.get(a) as ValueId)));
     const inShapes = args.map((a) => e.shapeOf(a));
     try {
       const wire = Object.fromEntries(Object.entries(node).filter(([k]) => !WIRE_KEYS.has(k)));
@@ -133,7 +133,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
       }
       valueOf.set(node.id, e.apply(node.op, args, attrs as object, i));
     } catch (err) {
-      if (!(err instanceof ShapeError)) throw err;
+      if (!(err instanceof OpError)) throw err;
       const path = err.attr !== undefined ? attrPath(nodePath(i), err.attr)
         : err.arg !== undefined ? `${nodePath(i)}.args[${Math.min(err.arg, Math.max(0, args.length - 1))}]` : nodePath(i);
       issues.push({ path, message: `${node.op}: ${err.message}` });

@@ -90,7 +90,7 @@ describe('everything a result returns counts', () => {
           };
           const prepared = api.prepare(operation, { ...request, check: true });
           const req = prepared.request;
-          const bound = resultSize(operation, req.active.map((i) => req.graph.inputs[i]), req.outputs).bytes;
+          const bound = resultSize(operation, req.activeInputs.map((i) => req.graph.inputs[i]), req.outputs).bytes;
           const json = JSON.stringify(api.respond(prepared, { output: 'json' }));
           expect(Buffer.byteLength(json)).toBeLessThanOrEqual(bound);
         }

@@ -509,7 +509,7 @@ function nestedShape(v: unknown): number[] {
 function expectWellShaped(op: Operation, request: unknown, r: api.Result): void {
   const req = checkRequest(op, request);
   const outs = req.outputs;
-  const ins = req.active.map((i) => req.graph.inputs[i]);
+  const ins = req.activeInputs.map((i) => req.graph.inputs[i]);
   const shapes = (o: Record<string, unknown> | undefined): Record<string, number[]> => Object.fromEntries(Object.entries(o ?? {}).map(([k, t]) => [k, nestedShape(t)]));
   // Nested arrays cannot show the dimensions after a 0: [0, 2] is written [].
   const seen = (shape: number[]): number[] => (shape.includes(0) ? shape.slice(0, shape.indexOf(0) + 1) : shape);

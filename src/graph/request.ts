@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
-import { detached, GraphCache, graphKey, type GraphEntry, type MemoryAccount } from './cache.js';
+import { detached, PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount } from './plan-cache.js';
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -19,16 +19,16 @@ export interface CheckedRequest {
   /** Argument tensors in the order of graph.inputs. */
   args: Tensor[];
   /** Indices into graph.inputs of the inputs that are differentiated. */
-  active: number[];
+  activeInputs: number[];
   /** The requested outputs (the graph's, or the `outputs` subset). */
   outputs: NamedValue[];
   mode: Mode;
   check: boolean;
-  /** jvp tangents or hvp vector, per active input (same order as `active`). */
-  directions?: Tensor[];
+  /** jvp tangents, or hvp vector (a tangent of the gradient), per active input (same order as `activeInputs`). */
+  tangents?: Tensor[];
   /** vjp cotangents, per requested output. */
   cotangents?: Tensor[];
-  /** Shared by every request with this graph (see GraphCache); a fresh map when not cached. */
+  /** Shared by every request with this graph (see PlanCache); a fresh map when not cached. */
   graphMemo: Map<string, unknown>;
   /** What plans and programs built for this graph keep is charged here (see MemoryAccount). */
   account: MemoryAccount;
@@ -58,7 +58,7 @@ export function checkRequest(
   raw: unknown,
   limits: Limits = DEFAULT_LIMITS,
   modes: readonly string[] = MODES,
-  cache?: GraphCache,
+  cache?: PlanCache,
   strictFloats = false,
 ): CheckedRequest {
   const key = cache ? graphKey((raw as { graph?: unknown } | null)?.graph, limits) : undefined;
@@ -82,7 +82,7 @@ function checkUncached(
   raw: unknown,
   limits: Limits,
   modes: readonly string[],
-  cached: GraphEntry | undefined,
+  cached: PlanCacheEntry | undefined,
   strictFloats: boolean,
 ): Omit<CheckedRequest, 'graphMemo' | 'account' | 'cacheHit'> {
   // Before zod, which would first copy every node of a huge graph.
@@ -198,10 +198,10 @@ function checkUncached(
   const activeSlots = declaredInputs.filter((x) => !constant.has(inputIndex.get(x.name) as number));
   const notActive = (name: string): string | undefined =>
     inputIndex.has(name) && constant.has(inputIndex.get(name) as number) ? `input ${JSON.stringify(name)} is constant` : undefined;
-  let directions: Tensor[] | undefined;
+  let tangents: Tensor[] | undefined;
   let cotangents: Tensor[] | undefined;
-  if (operation === 'jvp') directions = readTensors('tangents', req.tangents ?? {}, activeSlots, 'tangent', notActive);
-  if (operation === 'hvp') directions = readTensors('vector', req.vector ?? {}, activeSlots, 'vector entry', notActive);
+  if (operation === 'jvp') tangents = readTensors('tangents', req.tangents ?? {}, activeSlots, 'tangent', notActive);
+  if (operation === 'hvp') tangents = readTensors('vector', req.vector ?? {}, activeSlots, 'vector entry', notActive);
   if (operation === 'vjp' && outputs) {
     const graphOutputs = new Set(outputNames);
     const notRequested = (name: string): string | undefined =>
@@ -221,10 +221,10 @@ function checkUncached(
   checkBlockLimits(operation, activeInputs, outputs, limits);
   checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs');
   return {
-    operation, graph, args, active, outputs,
+    operation, graph, args, activeInputs: active, outputs,
     mode: req.mode ?? 'auto',
     check: req.check ?? false,
-    directions, cotangents,
+    tangents, cotangents,
   };
 }
 

@@ -60,8 +60,8 @@ export class ProgramBuilder implements Emit {
     return this.apply('const', [], { value }, node);
   }
 
-  scalar(x: number): ValueId {
-    const key = `scalar:${Object.is(x, -0) ? '-0' : String(x)}`;
+  literal(x: number): ValueId {
+    const key = `literal:${Object.is(x, -0) ? '-0' : String(x)}`;
     const hit = this.seen.get(key);
     if (hit !== undefined) return hit;
     const v = this.constant({ shape: [], data: Float64Array.of(x) });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { ComputeDeadlineExceeded, gradient } from '../api/index.js';
-import { GraphCache } from '../graph/cache.js';
+import { PlanCache } from '../graph/plan-cache.js';
 import { setExecutionMode } from '../compile/execute.js';
 import { checkDeadline, withDeadline } from './deadline.js';
 
@@ -27,7 +27,7 @@ describe('budgetMs', () => {
   for (const mode of ['compiled', 'interpreted'] as const) {
     test(`stops a ${mode} computation past its budget, and the next call runs normally`, async () => {
       setExecutionMode(mode);
-      const cache = new GraphCache(1 << 26);
+      const cache = new PlanCache(1 << 26);
       await expect(gradient(heavy(), { budgetMs: 1, cache, output: 'packed' })).rejects.toBeInstanceOf(ComputeDeadlineExceeded);
       const small = { graph: { inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'sin', args: ['x'] }], outputs: ['y'] }, args: { x: 0.5 } };
       const r = await gradient(small, { budgetMs: 10_000, cache });

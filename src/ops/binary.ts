@@ -4,7 +4,7 @@
  * first argument on ties, so nothing is multiplied by a 0/1 mask.
  */
 import { binaryBase, binaryOp, constantBinaryOp, binaryShape } from './elementwise.js';
-import { mapTernary, mapUnary } from '../tensor/elementwise.js';
+import { mapTernary, mapUnary } from '../tensor/map.js';
 import type { OpDef, RuleCtx, ValueId } from './types.js';
 
 /** a * b, except that 0 times anything (±Infinity, NaN) is 0: the chain-rule product. */
@@ -19,12 +19,12 @@ function selecting(name: string, f: (a: number, b: number) => number, firstWins:
     ...binaryBase(name, f),
     jvp(ctx, [aDot, bDot]) {
       const { e } = ctx;
-      const zero = e.scalar(0);
+      const zero = e.literal(0);
       return e.broadcastTo(e.where(cond(ctx), aDot ?? zero, bDot ?? zero), ctx.outShape);
     },
     vjp(ctx, yBar, wanted) {
       const { e } = ctx;
-      const zero = e.scalar(0);
+      const zero = e.literal(0);
       const c = cond(ctx);
       return [
         wanted[0] ? e.sumTo(e.where(c, yBar, zero), ctx.inShapes[0]) : null,
@@ -48,12 +48,12 @@ export const binaryOps: OpDef[] = [
   binaryOp('mul', (a, b) => a * b, [({ xs }) => xs[1], ({ xs }) => xs[0]]),
   // y = a / b; ∂a = 1/b, ∂b = -y/b
   binaryOp('div', (a, b) => a / b, [
-    ({ e, xs }) => e.div(e.scalar(1), xs[1]),
+    ({ e, xs }) => e.div(e.literal(1), xs[1]),
     ({ e, xs, y }) => e.neg(e.div(y, xs[1])),
   ]),
   // y = a^b; ∂a = b a^(b-1) (0 when b = 0), ∂b = y ln a (0 when y = 0)
   binaryOp('pow', Math.pow, [
-    ({ e, xs }) => e.zmul(xs[1], e.apply('pow', [xs[0], e.sub(xs[1], e.scalar(1))])),
+    ({ e, xs }) => e.zmul(xs[1], e.apply('pow', [xs[0], e.sub(xs[1], e.literal(1))])),
     ({ e, xs, y }) => e.zmul(y, e.apply('log', [xs[0]])),
   ]),
   // y = atan2(a, b) (NumPy order: a is y, b is x); ∂a = b/(a² + b²), ∂b = -a/(a² + b²)
@@ -91,17 +91,17 @@ export const whereOp: OpDef<object> = {
   attrs: {},
   constantArgs: [0],
   elementwise: true,
-  scalar: select,
+  perElement: select,
   shape: binaryShape,
   kernel: (ins, s, out, os) => mapTernary(select, ins[0], s[0], ins[1], s[1], ins[2], s[2], out, os),
   work: (_s, out) => out.reduce((p, d) => p * d, 1),
   jvp({ e, xs, outShape }, [, aDot, bDot]) {
     if (aDot === null && bDot === null) return null;
-    const zero = e.scalar(0);
+    const zero = e.literal(0);
     return e.broadcastTo(e.where(xs[0], aDot ?? zero, bDot ?? zero), outShape);
   },
   vjp({ e, xs, inShapes }, yBar, wanted) {
-    const zero = e.scalar(0);
+    const zero = e.literal(0);
     return [
       null,
       wanted[1] ? e.sumTo(e.where(xs[0], yBar, zero), inShapes[1]) : null,
@@ -119,7 +119,7 @@ export const signOp: OpDef<object> = {
   attrs: {},
   internal: true,
   elementwise: true,
-  scalar: sign,
+  perElement: sign,
   shape: (s) => s[0],
   kernel: (ins, _s, out) => mapUnary(sign, ins[0], out),
 };

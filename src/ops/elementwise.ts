@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { broadcastShapes } from '../tensor/broadcast.js';
-import { mapBinary, mapUnary, type Binary, type Unary } from '../tensor/elementwise.js';
+import { mapBinary, mapUnary, type Binary, type Unary } from '../tensor/map.js';
 import { formatShape, type Shape } from '../tensor/tensor.js';
-import { ShapeError, type OpDef, type RuleCtx, type ValueId } from './types.js';
+import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 
 const noAttrs = {} satisfies z.ZodRawShape;
 
@@ -20,7 +20,7 @@ export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'
     arity: 1,
     attrs: noAttrs,
     elementwise: true,
-    scalar: f,
+    perElement: f,
     shape: (s) => s[0],
     kernel: (ins, _s, out) => mapUnary(f, ins[0], out),
     work: (_s, out) => sizeOfShape(out),
@@ -46,7 +46,7 @@ export function binaryShape(s: readonly Shape[]): Shape {
     const next = broadcastShapes([acc, s[i]]);
     if (next === null) {
       const before = i === 1 ? formatShape(s[0]) : `${s.slice(0, i).map(formatShape).join(', ')} (broadcast to ${formatShape(acc)})`;
-      throw new ShapeError(`argument shape ${formatShape(s[i])} does not broadcast with ${before}`, i);
+      throw new OpError(`argument shape ${formatShape(s[i])} does not broadcast with ${before}`, i);
     }
     acc = next;
   }
@@ -60,7 +60,7 @@ export function binaryBase(name: string, f: Binary): OpDef<object> {
     arity: 2,
     attrs: noAttrs,
     elementwise: true,
-    scalar: f,
+    perElement: f,
     shape: binaryShape,
     kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
     work: (_s, out) => sizeOfShape(out),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { isTensorIssue, NestedValueSchema, parseTensor, readWireFloat, WireFloatSchema } from '../tensor/nested.js';
 import { formatShape, type Tensor } from '../tensor/tensor.js';
-import { ShapeError, type OpDef } from './types.js';
+import { OpError, type OpDef } from './types.js';
 
 const IntSchema = z.number().int();
 
@@ -14,7 +14,7 @@ const constOp: OpDef<{ value: Tensor }> = {
   attrs: { value: NestedValueSchema },
   prepare(wire: { value: unknown }) {
     const t = parseTensor(wire.value, 'value');
-    if (isTensorIssue(t)) throw new ShapeError(t.message, undefined, t.path);
+    if (isTensorIssue(t)) throw new OpError(t.message, undefined, t.path);
     return { value: t };
   },
   shape: (_s, a) => a.value.shape,
@@ -31,9 +31,9 @@ const rangeOp: OpDef<{ start: number; stop: number; step: number; length: number
     const start = wire.start ?? 0;
     const step = wire.step ?? 1;
     for (const [k, v] of [['start', start], ['stop', wire.stop], ['step', step]] as const) {
-      if (!Number.isFinite(v)) throw new ShapeError(`expected a finite number, found ${v}`, undefined, k);
+      if (!Number.isFinite(v)) throw new OpError(`expected a finite number, found ${v}`, undefined, k);
     }
-    if (step === 0) throw new ShapeError('expected a non-zero step, found 0', undefined, 'step');
+    if (step === 0) throw new OpError('expected a non-zero step, found 0', undefined, 'step');
     // A huge length is left to the MAX_ELEMENTS check, which reports it as a limit.
     const length = Math.max(0, Math.ceil((wire.stop - start) / step));
     return { start, stop: wire.stop, step, length };
@@ -52,7 +52,7 @@ const fillOp: OpDef<{ shape: number[]; value: number }> = {
   attrs: { shape: z.array(IntSchema), value: WireFloatSchema },
   prepare(wire: { shape: number[]; value: number | string }) {
     const bad = wire.shape.findIndex((d) => d < 0);
-    if (bad >= 0) throw new ShapeError(`expected a non-negative dimension, found ${wire.shape[bad]} in ${formatShape(wire.shape)}`, undefined, `shape[${bad}]`);
+    if (bad >= 0) throw new OpError(`expected a non-negative dimension, found ${wire.shape[bad]} in ${formatShape(wire.shape)}`, undefined, `shape[${bad}]`);
     return { shape: wire.shape, value: readWireFloat(wire.value) as number };
   },
   shape: (_s, a) => a.shape,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { linalgOps } from './linalg.js';
-import { ShapeError, type OpDef } from './types.js';
+import { OpError, type OpDef } from './types.js';
 import { flat, indices } from '../../test/helpers/shapes.js';
 import { expectClose } from '../../test/helpers/numeric.js';
 
@@ -128,7 +128,7 @@ describe('matmul', () => {
     [[], [], 0, '[] × []: argument 0 is a scalar; expected rank 1 or more'],
   ])('rejects %j @ %j', (as, bs, arg, message) => {
     const err = thrown(() => op('matmul').shape([as, bs], {}));
-    expect(err).toBeInstanceOf(ShapeError);
+    expect(err).toBeInstanceOf(OpError);
     expect(err).toMatchObject({ arg, message });
   });
 
@@ -158,7 +158,7 @@ describe('dot', () => {
     [[3], [4], 1, 'lengths of [3] and [4] differ'],
   ])('rejects %j · %j', (as, bs, arg, message) => {
     const err = thrown(() => op('dot').shape([as, bs], {}));
-    expect(err).toBeInstanceOf(ShapeError);
+    expect(err).toBeInstanceOf(OpError);
     expect(err).toMatchObject({ arg, message });
   });
 });
@@ -212,7 +212,7 @@ describe('transpose', () => {
     [[0, 2, -1], [2, 3, 4], 'perm [0, 2, -1] names axis 2 twice'],
   ])('rejects perm %j for shape %j', (perm, shape, message) => {
     const err = thrown(() => op('transpose').prepare!({ perm }, [shape]));
-    expect(err).toBeInstanceOf(ShapeError);
+    expect(err).toBeInstanceOf(OpError);
     expect(err).toMatchObject({ attr: 'perm', arg: undefined, message });
   });
 

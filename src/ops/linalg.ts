@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
 import { formatShape, normaliseAxis, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { zmulScalar } from './binary.js';
-import { ShapeError, type OpDef, type ValueId } from './types.js';
+import { OpError, type OpDef, type ValueId } from './types.js';
 
 export interface TransposeAttrs {
   readonly perm: readonly number[];
@@ -28,15 +28,15 @@ interface MatmulDims {
 
 function matmulDims(as: Shape, bs: Shape): MatmulDims {
   const what = `${formatShape(as)} × ${formatShape(bs)}`;
-  if (as.length === 0) throw new ShapeError(`${what}: argument 0 is a scalar; expected rank 1 or more`, 0);
-  if (bs.length === 0) throw new ShapeError(`${what}: argument 1 is a scalar; expected rank 1 or more`, 1);
+  if (as.length === 0) throw new OpError(`${what}: argument 0 is a scalar; expected rank 1 or more`, 0);
+  if (bs.length === 0) throw new OpError(`${what}: argument 1 is a scalar; expected rank 1 or more`, 1);
   const a2 = as.length === 1 ? [1, as[0]] : as;
   const b2 = bs.length === 1 ? [bs[0], 1] : bs;
   const [m, k] = a2.slice(-2);
   const [kb, n] = b2.slice(-2);
-  if (k !== kb) throw new ShapeError(`${what}: inner dimensions ${k} and ${kb} differ`, 1);
+  if (k !== kb) throw new OpError(`${what}: inner dimensions ${k} and ${kb} differ`, 1);
   const batch = broadcastShapes([a2.slice(0, -2), b2.slice(0, -2)]);
-  if (batch === null) throw new ShapeError(`${what}: batch dimensions do not broadcast`, 1);
+  if (batch === null) throw new OpError(`${what}: batch dimensions do not broadcast`, 1);
   const out = [...batch];
   if (as.length > 1) out.push(m);
   if (bs.length > 1) out.push(n);
@@ -124,13 +124,13 @@ function allFinite(x: Float64Array): boolean {
 /** Dims of an nt or tn product of rank >= 2 arguments, in the kernel's a2 [.., m, k], b2 [.., k, n] terms. */
 function storedDims(as: Shape, bs: Shape, layout: 'nt' | 'tn'): MatmulDims {
   const what = `${formatShape(as)} × ${formatShape(bs)} (${layout})`;
-  if (as.length < 2 || bs.length < 2) throw new ShapeError(`${what}: arguments need rank 2 or more`, as.length < 2 ? 0 : 1);
+  if (as.length < 2 || bs.length < 2) throw new OpError(`${what}: arguments need rank 2 or more`, as.length < 2 ? 0 : 1);
   const [a0, a1] = as.slice(-2);
   const [b0, b1] = bs.slice(-2);
   const [m, k, kb, n] = layout === 'nt' ? [a0, a1, b1, b0] : [a1, a0, b0, b1];
-  if (k !== kb) throw new ShapeError(`${what}: inner dimensions ${k} and ${kb} differ`, 1);
+  if (k !== kb) throw new OpError(`${what}: inner dimensions ${k} and ${kb} differ`, 1);
   const batch = broadcastShapes([as.slice(0, -2), bs.slice(0, -2)]);
-  if (batch === null) throw new ShapeError(`${what}: batch dimensions do not broadcast`, 1);
+  if (batch === null) throw new OpError(`${what}: batch dimensions do not broadcast`, 1);
   return { a2: [...as.slice(0, -2), m, k], b2: [...bs.slice(0, -2), k, n], batch, m, k, n, out: [...batch, m, n] };
 }
 
@@ -162,13 +162,13 @@ function transposedMatmul(layout: 'nt' | 'tn'): OpDef<object> {
 function preparePerm(wire: readonly number[] | undefined, rank: number): number[] {
   if (wire === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (wire.length !== rank) {
-    throw new ShapeError(`perm ${formatShape(wire)} has ${wire.length} ${wire.length === 1 ? 'entry' : 'entries'}; expected ${rank} for rank ${rank}`, undefined, 'perm');
+    throw new OpError(`perm ${formatShape(wire)} has ${wire.length} ${wire.length === 1 ? 'entry' : 'entries'}; expected ${rank} for rank ${rank}`, undefined, 'perm');
   }
   const perm: number[] = [];
   for (const p of wire) {
     const a = normaliseAxis(p, rank);
-    if (a < 0) throw new ShapeError(`perm entry ${p} is out of range for rank ${rank}`, undefined, 'perm');
-    if (perm.includes(a)) throw new ShapeError(`perm ${formatShape(wire)} names axis ${a} twice`, undefined, 'perm');
+    if (a < 0) throw new OpError(`perm entry ${p} is out of range for rank ${rank}`, undefined, 'perm');
+    if (perm.includes(a)) throw new OpError(`perm ${formatShape(wire)} names axis ${a} twice`, undefined, 'perm');
     perm.push(a);
   }
   return perm;
@@ -180,9 +180,9 @@ const dot: OpDef<object> = {
   attrs: {},
   shape([as, bs]) {
     for (const [i, s] of [as, bs].entries()) {
-      if (s.length !== 1) throw new ShapeError(`expected 1-D arguments; argument ${i} has shape ${formatShape(s)}`, i);
+      if (s.length !== 1) throw new OpError(`expected 1-D arguments; argument ${i} has shape ${formatShape(s)}`, i);
     }
-    if (as[0] !== bs[0]) throw new ShapeError(`lengths of ${formatShape(as)} and ${formatShape(bs)} differ`, 1);
+    if (as[0] !== bs[0]) throw new OpError(`lengths of ${formatShape(as)} and ${formatShape(bs)} differ`, 1);
     return [];
   },
   kernel([a, b], _s, out) {

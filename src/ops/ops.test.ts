@@ -1149,13 +1149,13 @@ describe('conventions', () => {
   });
 
   it('where(x > 0, sqrt(x), 0) leaks nothing from the branch not taken', () => {
-    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.scalar(0)]), e.apply('sqrt', [x]), e.scalar(0));
+    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.literal(0)]), e.apply('sqrt', [x]), e.literal(0));
     const d = derivatives([[3]], prog, [[-1, 0, 4]], [[1, 1, 1]], [1, 1, 1]);
     expect(d).toEqual({ y: [0, 0, 2], jvp: [0, 0, 0.25], vjp: [[0, 0, 0.25]], hvp: [[0, 0, -1 / 32]] });
   });
 
   it('where(x > 0, log(x), x) leaks nothing from the branch not taken', () => {
-    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.scalar(0)]), e.apply('log', [x]), x);
+    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.literal(0)]), e.apply('log', [x]), x);
     const d = derivatives([[3]], prog, [[0, -1, 2]], [[1, 1, 1]], [1, 1, 1]);
     expect(d).toEqual({ y: [0, -1, Math.log(2)], jvp: [1, 1, 0.5], vjp: [[1, 1, 0.5]], hvp: [[0, 0, -0.25]] });
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { reduceOps } from './reduce.js';
-import { ShapeError, type OpDef } from './types.js';
+import { OpError, type OpDef } from './types.js';
 import { flat, indices } from '../../test/helpers/shapes.js';
 import { expectClose } from '../../test/helpers/numeric.js';
 
@@ -106,7 +106,7 @@ describe('reductions: prepare and shape', () => {
           return e;
         }
       })();
-      expect(err).toBeInstanceOf(ShapeError);
+      expect(err).toBeInstanceOf(OpError);
       expect(err).toMatchObject({ message, attr: 'axes', arg: undefined });
     }
   });
@@ -234,7 +234,7 @@ describe('internal ops', () => {
   });
 
   it('prod_others_jvp needs equal shapes', () => {
-    expect(() => op('prod_others_jvp').shape([[2], [3]], { axes: [0] })).toThrow(ShapeError);
+    expect(() => op('prod_others_jvp').shape([[2], [3]], { axes: [0] })).toThrow(OpError);
   });
 
   for (const kind of ['max', 'min'] as const) {

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { zmulScalar as zm } from './binary.js';
-import { ShapeError, type OpDef, type RuleCtx, type ValueId } from './types.js';
+import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 
 export interface ReduceAttrs {
   readonly axes: readonly number[];
@@ -37,8 +37,8 @@ export function prepareAxes(axes: readonly number[] | undefined, rank: number, a
   const out: number[] = [];
   for (const a of axes) {
     const n = normaliseAxis(a, rank);
-    if (n < 0) throw new ShapeError(`axis ${a} is out of range for rank ${rank}`, undefined, attr);
-    if (out.includes(n)) throw new ShapeError(`axes ${formatShape(axes)} name axis ${n} twice`, undefined, attr);
+    if (n < 0) throw new OpError(`axis ${a} is out of range for rank ${rank}`, undefined, attr);
+    if (out.includes(n)) throw new OpError(`axes ${formatShape(axes)} name axis ${n} twice`, undefined, attr);
     out.push(n);
   }
   return out.sort((a, b) => a - b);
@@ -173,7 +173,7 @@ const prodOthers: Link = ({ e, xs, attrs }, t) => e.zmul(e.apply('prod_others', 
 
 function winner(kind: 'max' | 'min'): Link {
   return ({ e, xs, attrs }, t) =>
-    e.where(e.apply('first_winner', [xs[0]], { axes: attrs.axes, kind }), t, e.scalar(0));
+    e.where(e.apply('first_winner', [xs[0]], { axes: attrs.axes, kind }), t, e.literal(0));
 }
 
 /** Internal ops the rules emit: their output has the argument's shape. */
@@ -190,7 +190,7 @@ function groupwise<A extends GroupAttrs>(
     shape(s) {
       for (let i = 1; i < s.length; i++) {
         if (!sameShape(s[i], s[0])) {
-          throw new ShapeError(`${name}: shape ${formatShape(s[i])} differs from ${formatShape(s[0])}`, i);
+          throw new OpError(`${name}: shape ${formatShape(s[i])} differs from ${formatShape(s[0])}`, i);
         }
       }
       return s[0];
@@ -215,7 +215,7 @@ export const reduceOps: OpDef[] = [
     },
     (ctx, t) => {
       const n = groupSize(ctx.inShapes[0], ctx.attrs.axes);
-      return ctx.e.broadcastTo(ctx.e.zmul(t, ctx.e.scalar(1 / n)), ctx.inShapes[0]);
+      return ctx.e.broadcastTo(ctx.e.zmul(t, ctx.e.literal(1 / n)), ctx.inShapes[0]);
     },
   ),
   // y = Πx; ẏ = Σ prod_others(x) ẋ; x̄ = prod_others(x) ȳ

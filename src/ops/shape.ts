@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import { broadcastShapes } from '../tensor/broadcast.js';
-import { mapBinary } from '../tensor/elementwise.js';
+import { mapBinary } from '../tensor/map.js';
 import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
-import { ShapeError, type OpDef, type RuleCtx, type ValueId } from './types.js';
+import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 
 const Int = z.number().int();
 const IntArray = z.array(Int);
@@ -33,24 +33,24 @@ const reshapeOp: OpDef<{ shape: number[] }> = {
     const holes = wire.shape.filter((d) => d === -1).length;
     const bad = wire.shape.findIndex((d) => d < -1);
     if (bad >= 0 || holes > 1) {
-      throw new ShapeError(`expected non-negative dimensions and at most one -1, found ${formatShape(wire.shape)}`, undefined, 'shape');
+      throw new OpError(`expected non-negative dimensions and at most one -1, found ${formatShape(wire.shape)}`, undefined, 'shape');
     }
     if (holes === 0) {
       if (sizeOf(inShape) !== sizeOf(wire.shape)) {
-        throw new ShapeError(`cannot reshape ${formatShape(inShape)} (${sizeOf(inShape)} elements) to ${formatShape(wire.shape)} (${sizeOf(wire.shape)} elements)`, undefined, 'shape');
+        throw new OpError(`cannot reshape ${formatShape(inShape)} (${sizeOf(inShape)} elements) to ${formatShape(wire.shape)} (${sizeOf(wire.shape)} elements)`, undefined, 'shape');
       }
       return { shape: wire.shape };
     }
     const known = wire.shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
     const total = sizeOf(inShape);
     if (known === 0 || total % known !== 0) {
-      throw new ShapeError(`cannot infer the -1 in ${formatShape(wire.shape)} for ${total} elements`, undefined, 'shape');
+      throw new OpError(`cannot infer the -1 in ${formatShape(wire.shape)} for ${total} elements`, undefined, 'shape');
     }
     return { shape: wire.shape.map((d) => (d === -1 ? total / known : d)) };
   },
   shape([s], a) {
     if (sizeOf(s) !== sizeOf(a.shape)) {
-      throw new ShapeError(`cannot reshape ${formatShape(s)} (${sizeOf(s)} elements) to ${formatShape(a.shape)} (${sizeOf(a.shape)} elements)`, 0);
+      throw new OpError(`cannot reshape ${formatShape(s)} (${sizeOf(s)} elements) to ${formatShape(a.shape)} (${sizeOf(a.shape)} elements)`, 0);
     }
     return a.shape;
   },
@@ -71,18 +71,18 @@ const broadcastToOp: OpDef<{ shape: number[] }> = {
     try {
       return { shape: [...broadcastToOp.shape(inShapes, wire)] };
     } catch (err) {
-      throw err instanceof ShapeError ? new ShapeError(err.message, undefined, 'shape') : err;
+      throw err instanceof OpError ? new OpError(err.message, undefined, 'shape') : err;
     }
   },
   shape([s], a) {
     const b = broadcastShapes([s, a.shape]);
     if (a.shape.some((d) => d < 0) || b === null || !sameShape(b, a.shape)) {
-      throw new ShapeError(`cannot broadcast ${formatShape(s)} to ${formatShape(a.shape)}`, 0);
+      throw new OpError(`cannot broadcast ${formatShape(s)} to ${formatShape(a.shape)}`, 0);
     }
     return a.shape;
   },
   elementwise: true,
-  scalar: (x) => x,
+  perElement: (x) => x,
   kernel: (ins, s, out, os) => mapBinary((x) => x, ins[0], s[0], ZERO, [], out, os),
   work: (_s, out) => sizeOf(out),
   jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.broadcastTo(xDot, outShape)),
@@ -159,11 +159,11 @@ const sliceOp: OpDef<SliceAttrs> = {
     const step = wire.step ?? s.map(() => 1);
     for (const [k, v] of [['start', wire.start], ['stop', wire.stop], ['step', step]] as const) {
       if (v.length !== s.length) {
-        throw new ShapeError(`expected ${s.length} entries (one per axis of ${formatShape(s)}), found ${v.length}`, undefined, k);
+        throw new OpError(`expected ${s.length} entries (one per axis of ${formatShape(s)}), found ${v.length}`, undefined, k);
       }
     }
     const zero = step.indexOf(0);
-    if (zero >= 0) throw new ShapeError('expected a non-zero step, found 0', undefined, `step[${zero}]`);
+    if (zero >= 0) throw new OpError('expected a non-zero step, found 0', undefined, `step[${zero}]`);
     const begin: number[] = [];
     const count: number[] = [];
     for (let d = 0; d < s.length; d++) {
@@ -210,11 +210,11 @@ const indexOp: OpDef<IndexAttrs> = {
   attrs: { axis: Int.optional(), indices: IntArray },
   prepare(wire: { axis?: number; indices: number[] }, [s]) {
     const axis = normaliseAxis(wire.axis ?? 0, s.length);
-    if (axis < 0) throw new ShapeError(`axis ${wire.axis ?? 0} is out of range for rank ${s.length}`, undefined, 'axis');
+    if (axis < 0) throw new OpError(`axis ${wire.axis ?? 0} is out of range for rank ${s.length}`, undefined, 'axis');
     const n = s[axis];
     const indices = wire.indices.map((i, k) => {
       const j = i < 0 ? i + n : i;
-      if (j < 0 || j >= n) throw new ShapeError(`index ${i} is out of range for axis ${axis} of length ${n}`, undefined, `indices[${k}]`);
+      if (j < 0 || j >= n) throw new OpError(`index ${i} is out of range for axis ${axis} of length ${n}`, undefined, `indices[${k}]`);
       return j;
     });
     return { axis, indices };
@@ -303,7 +303,7 @@ const concatOp: OpDef<AxisAttrs> = {
   attrs: { axis: Int.optional() },
   prepare(wire: { axis?: number }, s) {
     const axis = normaliseAxis(wire.axis ?? 0, s[0].length);
-    if (axis < 0) throw new ShapeError(`axis ${wire.axis ?? 0} is out of range for rank ${s[0].length}`, undefined, 'axis');
+    if (axis < 0) throw new OpError(`axis ${wire.axis ?? 0} is out of range for rank ${s[0].length}`, undefined, 'axis');
     return { axis };
   },
   shape(s, { axis }) {
@@ -311,7 +311,7 @@ const concatOp: OpDef<AxisAttrs> = {
     let len = 0;
     s.forEach((si, i) => {
       if (si.length !== first.length || si.some((d, k) => k !== axis && d !== first[k])) {
-        throw new ShapeError(`cannot concatenate ${formatShape(si)} with ${formatShape(first)} along axis ${axis}`, i);
+        throw new OpError(`cannot concatenate ${formatShape(si)} with ${formatShape(first)} along axis ${axis}`, i);
       }
       len += si[axis];
     });
@@ -336,12 +336,12 @@ const stackOp: OpDef<AxisAttrs> = {
   attrs: { axis: Int.optional() },
   prepare(wire: { axis?: number }, s) {
     const axis = normaliseAxis(wire.axis ?? 0, s[0].length + 1);
-    if (axis < 0) throw new ShapeError(`axis ${wire.axis ?? 0} is out of range for stacking rank ${s[0].length}`, undefined, 'axis');
+    if (axis < 0) throw new OpError(`axis ${wire.axis ?? 0} is out of range for stacking rank ${s[0].length}`, undefined, 'axis');
     return { axis };
   },
   shape(s, { axis }) {
     s.forEach((si, i) => {
-      if (!sameShape(si, s[0])) throw new ShapeError(`cannot stack ${formatShape(si)} with ${formatShape(s[0])}: shapes must be equal`, i);
+      if (!sameShape(si, s[0])) throw new OpError(`cannot stack ${formatShape(si)} with ${formatShape(s[0])}: shapes must be equal`, i);
     });
     const out = [...s[0]];
     out.splice(axis, 0, s.length);

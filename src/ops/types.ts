@@ -24,8 +24,8 @@ export interface Emit {
   /** A new input of the program; `batched` when it carries a batch of directions. */
   input(shape: Shape, batched?: boolean): ValueId;
   constant(value: Tensor, node?: number): ValueId;
-  /** A scalar constant (one equation per distinct number). */
-  scalar(x: number): ValueId;
+  /** A number as a scalar constant (one equation per distinct number), as a literal in a wire node's args. */
+  literal(x: number): ValueId;
   shapeOf(v: ValueId): Shape;
   isBatched(v: ValueId): boolean;
   add(a: ValueId, b: ValueId): ValueId;
@@ -58,8 +58,12 @@ export interface RuleCtx<A> {
   readonly outShape: Shape;
 }
 
-/** Thrown by shape rules and attribute preparation; `arg` names the offending argument. */
-export class ShapeError extends Error {
+/**
+ * A use of an op that cannot be computed: arguments that do not fit (shape rules)
+ * or attributes that are wrong (preparation). `arg` or `attr` names the culprit,
+ * which graph checking turns into the issue's path.
+ */
+export class OpError extends Error {
   constructor(message: string, readonly arg?: number, readonly attr?: string) {
     super(message);
   }
@@ -82,7 +86,7 @@ export interface OpDef<A = any> {
    * kernel maps and the compiler calls inside fused loops. The same function, so
    * compiled and interpreted results are the same bits.
    */
-  readonly scalar?: (...xs: number[]) => number;
+  readonly perElement?: (...xs: number[]) => number;
   /**
    * The output's elements are the argument's, in the same order (reshape,
    * stop_gradient): the evaluator passes the argument's array on instead of copying.
@@ -91,7 +95,7 @@ export interface OpDef<A = any> {
   readonly sameData?: boolean;
   /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */
   prepare?(wire: any, inShapes: readonly Shape[]): A;
-  /** Output shape; throws ShapeError naming the argument when the arguments do not fit. */
+  /** Output shape; throws OpError naming the argument when the arguments do not fit. */
   shape(inShapes: readonly Shape[], attrs: A): Shape;
   /** Primal kernel: writes the result into `out` (row-major, already sized). */
   kernel(ins: readonly Float64Array[], inShapes: readonly Shape[], out: Float64Array, outShape: Shape, attrs: A): void;

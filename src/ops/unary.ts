@@ -22,7 +22,7 @@ export function softplus(x: number): number {
 
 /** √((1 - x)(1 + x)) as ops. */
 function oneMinusSquareRoot(e: Emit, x: ValueId): ValueId {
-  return e.apply('sqrt', [e.mul(e.sub(e.scalar(1), x), e.add(e.scalar(1), x))]);
+  return e.apply('sqrt', [e.mul(e.sub(e.literal(1), x), e.add(e.literal(1), x))]);
 }
 
 export const unaryOps: OpDef[] = [
@@ -31,38 +31,38 @@ export const unaryOps: OpDef[] = [
   // y = e^x; y' = y
   unaryOp('exp', Math.exp, (_c, _x, y) => y),
   // y = ln x; y' = 1/x
-  unaryOp('log', Math.log, ({ e }, x) => e.div(e.scalar(1), x)),
+  unaryOp('log', Math.log, ({ e }, x) => e.div(e.literal(1), x)),
   // y = ln(1 + x); y' = 1/(1 + x)
-  unaryOp('log1p', Math.log1p, ({ e }, x) => e.div(e.scalar(1), e.add(e.scalar(1), x))),
+  unaryOp('log1p', Math.log1p, ({ e }, x) => e.div(e.literal(1), e.add(e.literal(1), x))),
   // y = e^x - 1; y' = e^x
   unaryOp('expm1', Math.expm1, ({ e }, x) => e.apply('exp', [x])),
   // y = √x; y' = 1/(2y)
-  unaryOp('sqrt', Math.sqrt, ({ e }, _x, y) => e.div(e.scalar(0.5), y)),
+  unaryOp('sqrt', Math.sqrt, ({ e }, _x, y) => e.div(e.literal(0.5), y)),
   // y = x²; y' = 2x
-  unaryOp('square', (x) => x * x, ({ e }, x) => e.mul(e.scalar(2), x)),
+  unaryOp('square', (x) => x * x, ({ e }, x) => e.mul(e.literal(2), x)),
   // y = |x|; y' = sign(x), 0 at 0
   unaryOp('abs', Math.abs, ({ e }, x) => e.apply('sign', [x])),
   unaryOp('sin', Math.sin, ({ e }, x) => e.apply('cos', [x])),
   unaryOp('cos', Math.cos, ({ e }, x) => e.neg(e.apply('sin', [x]))),
   // y = tan x; y' = 1 + y²
-  unaryOp('tan', Math.tan, ({ e }, _x, y) => e.add(e.scalar(1), e.apply('square', [y]))),
+  unaryOp('tan', Math.tan, ({ e }, _x, y) => e.add(e.literal(1), e.apply('square', [y]))),
   // y = tanh x; y' = 1/cosh²x (not 1 - y², which rounds to 0 for |x| > 19)
-  unaryOp('tanh', Math.tanh, ({ e }, x) => e.div(e.scalar(1), e.apply('square', [e.apply('cosh', [x])]))),
+  unaryOp('tanh', Math.tanh, ({ e }, x) => e.div(e.literal(1), e.apply('square', [e.apply('cosh', [x])]))),
   unaryOp('sinh', Math.sinh, ({ e }, x) => e.apply('cosh', [x])),
   unaryOp('cosh', Math.cosh, ({ e }, x) => e.apply('sinh', [x])),
   // y = asin x; y' = 1/√((1 - x)(1 + x)), factored to keep precision near ±1
-  unaryOp('asin', Math.asin, ({ e }, x) => e.div(e.scalar(1), oneMinusSquareRoot(e, x))),
+  unaryOp('asin', Math.asin, ({ e }, x) => e.div(e.literal(1), oneMinusSquareRoot(e, x))),
   // y = acos x; y' = -1/√((1 - x)(1 + x))
-  unaryOp('acos', Math.acos, ({ e }, x) => e.div(e.scalar(-1), oneMinusSquareRoot(e, x))),
+  unaryOp('acos', Math.acos, ({ e }, x) => e.div(e.literal(-1), oneMinusSquareRoot(e, x))),
   // y = atan x; y' = 1/(1 + x²)
-  unaryOp('atan', Math.atan, ({ e }, x) => e.div(e.scalar(1), e.add(e.scalar(1), e.apply('square', [x])))),
+  unaryOp('atan', Math.atan, ({ e }, x) => e.div(e.literal(1), e.add(e.literal(1), e.apply('square', [x])))),
   // y = σ(x); y' = σ(x) σ(-x) (not y (1 - y), which rounds to 0 for x > 37)
   unaryOp('sigmoid', sigmoid, ({ e }, x, y) => e.mul(y, e.apply('sigmoid', [e.neg(x)]))),
   // y = max(x, 0); y' = 1 for x > 0, else 0 (so relu'(0) = 0)
-  unaryOp('relu', (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x), ({ e }, x) => e.apply('gt', [x, e.scalar(0)])),
+  unaryOp('relu', (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x), ({ e }, x) => e.apply('gt', [x, e.literal(0)])),
   // y = log(1 + e^x); y' = σ(x)
   unaryOp('softplus', softplus, ({ e }, x) => e.apply('sigmoid', [x])),
   // y = erf x; y' = (2/√π) e^(-x²)
   unaryOp('erf', erf, ({ e }, x) =>
-    e.mul(e.scalar(TWO_OVER_SQRT_PI), e.apply('exp', [e.neg(e.apply('square', [x]))]))),
+    e.mul(e.literal(TWO_OVER_SQRT_PI), e.apply('exp', [e.neg(e.apply('square', [x]))]))),
 ];

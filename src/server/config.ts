@@ -74,7 +74,7 @@ function apiKeyDigests(s: string): string[] | null {
 /** Secrets (or URLs that may carry a password) are never echoed in configuration errors. */
 const HIDDEN = new Set(['API_KEYS', 'REDIS_URL', 'METRICS_TOKEN']);
 
-export type Env = z.input<typeof ConfigSchema>;
+export type EnvironmentVariables = z.input<typeof ConfigSchema>;
 export type RawConfig = z.output<typeof ConfigSchema>;
 
 export interface Config {

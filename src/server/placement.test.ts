@@ -6,7 +6,7 @@
  * goes to the pool.
  */
 import { describe, expect, test } from 'vitest';
-import { callCost, GraphCache, preflightMs, prepare, respond, warmRuns } from '../api/index.js';
+import { callCost, PlanCache, preflightMs, prepare, respond, warmRuns } from '../api/index.js';
 import { DEFAULT_CONFIG } from './config.js';
 import { SEED_REQUEST } from './seed-example.js';
 
@@ -20,7 +20,7 @@ const chain = (n: number, shape: number[]) => {
 
 describe('first runs cost more than warm ones', () => {
   test('warmRuns counts runs of an operation and engine per plan, up to 2', () => {
-    const cache = new GraphCache(1 << 24);
+    const cache = new PlanCache(1 << 24);
     const runs: number[] = [];
     for (let i = 0; i < 4; i++) {
       const p = prepare('jacobian', SEED_REQUEST, { cache });

@@ -4,7 +4,7 @@
  * posted to /v1/jacobian with d constant, and its real response. Timings vary from
  * run to run, so the documented ones are fixed illustrative numbers.
  */
-import { GraphCache, prepare, respond } from '../api/index.js';
+import { PlanCache, prepare, respond } from '../api/index.js';
 
 const x = Array.from({ length: 21 }, (_, i) => i - 10);
 
@@ -38,6 +38,6 @@ export const ILLUSTRATIVE_TIMINGS = { validateMs: 0.05, planMs: 0.02, evaluateMs
 /** Computed when the OpenAPI document is first built, not at start-up. */
 export function seedExample(): { request: unknown; response: unknown } {
   // A cache of its own, so the example always shows a first call ("miss").
-  const response = respond(prepare('jacobian', SEED_REQUEST, { cache: new GraphCache(1 << 20) }), { output: 'json' });
+  const response = respond(prepare('jacobian', SEED_REQUEST, { cache: new PlanCache(1 << 20) }), { output: 'json' });
   return { request: SEED_REQUEST, response: { ...response, timings: ILLUSTRATIVE_TIMINGS } };
 }

@@ -6,7 +6,7 @@
  * uncompiled sweeps) and overrun a short COMPUTE_BUDGET_MS that a warm worker meets.
  * It uses a cache of its own, so nothing it plans stays in the worker's plan cache.
  */
-import { GraphCache, OPERATIONS, operations } from '../api/index.js';
+import { PlanCache, OPERATIONS, operations } from '../api/index.js';
 import { SEED_GRAPH, SEED_REQUEST } from './seed-example.js';
 
 /** The seed graph, plus a scalar loss of it for gradient, hessian and hvp; `d` constant keeps each run small. */
@@ -31,7 +31,7 @@ export interface WarmUp {
 /** Runs the warm-up. Never throws: a cold worker still works. */
 export async function warmUp(): Promise<WarmUp> {
   const t0 = performance.now();
-  const cache = new GraphCache(4 * 1024 * 1024);
+  const cache = new PlanCache(4 * 1024 * 1024);
   let runs = 0;
   let failed = 0;
   for (const operation of OPERATIONS) {

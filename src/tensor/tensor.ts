@@ -40,9 +40,6 @@ export function tensor(shape: Shape, data?: Float64Array): Tensor {
   return { shape: [...shape], data: data ?? new Float64Array(sizeOf(shape)) };
 }
 
-export function scalar(x: number): Tensor {
-  return { shape: [], data: Float64Array.of(x) };
-}
 
 /** Normalises a possibly negative axis against a rank; returns -1 when out of range. */
 export function normaliseAxis(axis: number, rank: number): number {

@@ -30,7 +30,7 @@
 import fc from 'fast-check';
 import type { WireGraph } from '../../src/graph/schema.js';
 import { getOp } from '../../src/ops/registry.js';
-import { ShapeError } from '../../src/ops/types.js';
+import { OpError } from '../../src/ops/types.js';
 
 export type Nested = number | Nested[];
 export type WireNode = WireGraph['nodes'][number];
@@ -157,7 +157,7 @@ function evalOp(op: string, ins: readonly T[], wire: Record<string, unknown>): (
     attrs = def.prepare ? def.prepare(wire, inShapes) : wire;
     shape = [...def.shape(inShapes, attrs)];
   } catch (err) {
-    if (err instanceof ShapeError) return null;
+    if (err instanceof OpError) return null;
     throw err;
   }
   if (sizeOf(shape) > 10 * MAX_SIZE) return null;

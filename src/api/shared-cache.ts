@@ -1,5 +1,5 @@
 /** The plan cache the library uses unless a call brings its own, and the questions the service asks of it. */
-import { GraphCache, graphKey } from '../graph/cache.js';
+import { PlanCache, graphKey } from '../graph/plan-cache.js';
 import { checkCounts as checkGraphCounts, DEFAULT_LIMITS } from '../graph/limits.js';
 import type { Options } from './types.js';
 
@@ -8,10 +8,10 @@ import type { Options } from './types.js';
  * (a gradient over 10^6 elements keeps about 115 MB of buffers; allocating them
  * per run instead made it 8 times slower) fits in the half of it one graph may take.
  */
-export const SHARED_CACHE = new GraphCache(256 * 1024 * 1024);
+export const SHARED_CACHE = new PlanCache(256 * 1024 * 1024);
 
 /** The cache a call uses: its own, none (false), or the shared one. */
-export const cacheOf = (options: Options): GraphCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
+export const cacheOf = (options: Options): PlanCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
 
 /**
  * Refuses a request over MAX_NODES or MAX_INPUTS (limit_exceeded) by counting
@@ -29,5 +29,5 @@ export function checkCounts(request: unknown, options: Options = {}): void {
 export function isGraphCached(request: unknown, options: Options = {}): boolean {
   const cache = cacheOf(options);
   const key = cache ? graphKey((request as { graph?: unknown } | null)?.graph, { ...DEFAULT_LIMITS, ...options.limits }) : undefined;
-  return key !== undefined && (cache as GraphCache).has(key);
+  return key !== undefined && (cache as PlanCache).has(key);
 }

@@ -1,5 +1,6 @@
 /**
- * Checked graphs, cached by content. The key is the graph in a canonical form
+ * The plan cache: checked graphs, with the plans, derivative programs and compiled
+ * code built for them, cached by the graph's content. The key is the graph in a canonical form
  * (for large graphs, its SHA-256): object keys sorted, nodes sorted by id (array order and JSON key
  * order do not matter), literal values and const data included (so a changed
  * literal is a different graph), plus the limits it was checked under. A hit skips
@@ -35,7 +36,7 @@ export class MemoryAccount {
   }
 }
 
-export interface GraphEntry {
+export interface PlanCacheEntry {
   readonly graph: CheckedGraph;
   /** What later stages derive from this graph (plans by constant set and outputs, ...). */
   readonly memo: Map<string, unknown>;
@@ -49,8 +50,8 @@ const SMALL_KEY_CHARS = 4096;
 /** Rough bytes of a checked equation (its object, arguments, attributes, value info); const data is counted apart. */
 const BYTES_PER_EQUATION = 256;
 
-export class GraphCache {
-  private readonly entries = new Map<string, GraphEntry>();
+export class PlanCache {
+  private readonly entries = new Map<string, PlanCacheEntry>();
   private used = 0;
   hits = 0;
   misses = 0;
@@ -85,7 +86,7 @@ export class GraphCache {
     return this.entries.has(key);
   }
 
-  get(key: string): GraphEntry | undefined {
+  get(key: string): PlanCacheEntry | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) {
       this.misses++;
@@ -98,7 +99,7 @@ export class GraphCache {
     return entry;
   }
 
-  set(key: string, graph: CheckedGraph): GraphEntry {
+  set(key: string, graph: CheckedGraph): PlanCacheEntry {
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
@@ -106,7 +107,7 @@ export class GraphCache {
     }
     const base = estimateBytes(graph) + key.length * 2;
     if (base > this.maxEntryBytes) return detached(graph, this.maxEntryBytes); // too big to keep: used once
-    const entry: GraphEntry = {
+    const entry: PlanCacheEntry = {
       graph,
       memo: new Map(),
       // charges arrive while the entry is most recently used (its request is running): evict others
@@ -140,7 +141,7 @@ export class GraphCache {
 }
 
 /** An entry for a graph kept nowhere: its account still bounds what one call may keep while it runs. */
-export function detached(graph: CheckedGraph, limit: number): GraphEntry {
+export function detached(graph: CheckedGraph, limit: number): PlanCacheEntry {
   return { graph, memo: new Map(), account: new MemoryAccount(limit) };
 }
 
