@@ -117,13 +117,13 @@ function measure(op: string): OpWeights | undefined {
   const work = workOf(plan, q);
   const primal = timeNs(() => runPrimal(plan, plan.args)) / work;
   if (!q.op.jvp) return { primal, jvp: 0, vjp: 0, jvpFixed: 0, vjpFixed: 0 };
-  const fit = (kind: 'jvp' | 'vjp'): [number, number] => {
+  const fitWeights = (kind: 'jvp' | 'vjp'): [number, number] => {
     const t1 = sweepNs(plan, kind, 1);
     const slope = Math.max(0, (sweepNs(plan, kind, K) - t1) / (K - 1));
     return [slope / work, Math.max(0, t1 - slope) / work];
   };
-  const [jvp, jvpFixed] = fit('jvp');
-  const [vjp, vjpFixed] = fit('vjp');
+  const [jvp, jvpFixed] = fitWeights('jvp');
+  const [vjp, vjpFixed] = fitWeights('vjp');
   return { primal, jvp, vjp, jvpFixed, vjpFixed };
 }
 

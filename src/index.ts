@@ -8,7 +8,7 @@
  */
 export {
   evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, prepare, respond, SHARED_CACHE, ComputeDeadlineExceeded,
-  DerivdError, DEFAULT_LIMITS, PlanCache, RequestSchemas, GraphSchema, OPERATIONS, MODES,
+  DerivdError, DEFAULT_LIMITS, PlanCache, RequestSchemas, GraphSchema, OPERATIONS,
   registerEngine, findEngine, engineNames, runPrimal, activeShapes, outputShapes,
 } from './api/index.js';
 export type {

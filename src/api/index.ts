@@ -16,11 +16,12 @@ export { setCompileErrorHandler } from '../compile/execute.js';
 export { DerivdError, MAX_ISSUES, type ErrorKind, type Issue } from '../graph/errors.js';
 export { DEFAULT_LIMITS, type Limits } from '../graph/limits.js';
 export { PlanCache } from '../graph/plan-cache.js';
-export { RequestSchemas, GraphSchema, OPERATIONS, MODES, type Request, type Operation, type Mode, type WireGraph } from '../graph/schema.js';
+export { RequestSchemas, GraphSchema, OPERATIONS, type Request, type Operation, type Mode, type WireGraph } from '../graph/schema.js';
 export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
 
 // The engine plug: everything an engine of your own needs (see engines/types.ts).
 export { registerEngine, findEngine, engineNames } from '../engines/registry.js';
+export { AUTO_CANDIDATES } from '../engines/auto.js';
 export { runPrimal } from '../engines/primal.js';
 export { activeShapes, outputShapes } from '../engines/sweeps.js';
 export type { Engine, Primal, BlockResult, TensorsResult, CallEstimate } from '../engines/types.js';

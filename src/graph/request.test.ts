@@ -44,8 +44,10 @@ const valid: Record<Operation, Record<string, unknown>> = {
 
 
 
+/** The modes the API passes: auto and the registered engines. */
+const MODES = ['auto', ...api.engineNames()];
 const rejects = (op: Operation, request: unknown, kind: ErrorKind, expected: Expected[]): DerivdError =>
-  expectIssues(() => checkRequest(op, request), kind, expected);
+  expectIssues(() => checkRequest(op, request, DEFAULT_LIMITS, MODES), kind, expected);
 
 describe('the envelope (invalid_request)', () => {
   it.each([null, undefined, 3, 'graph', true, []])('rejects %j as a request, at the root', (request) => {

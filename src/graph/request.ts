@@ -10,7 +10,7 @@ import { detached, PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount 
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
-import { MODES, RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
+import { RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
 import { zodIssue } from './zod-issues.js';
 
 export interface CheckedRequest {
@@ -50,14 +50,15 @@ interface Slot {
 
 /**
  * `modes` lists the names `mode` may take ('auto' and the registered engines); the
- * caller passes them so that this module needs nothing from the engines.
+ * caller passes them so that this module needs nothing from the engines (omitted:
+ * any name passes here, and the caller checks it).
  * `strictFloats`: refuse non-finite JavaScript numbers in tensors (see parseTensor).
  */
 export function checkRequest(
   operation: Operation,
   raw: unknown,
   limits: Limits = DEFAULT_LIMITS,
-  modes: readonly string[] = MODES,
+  modes?: readonly string[],
   cache?: PlanCache,
   strictFloats = false,
 ): CheckedRequest {
@@ -81,7 +82,7 @@ function checkUncached(
   operation: Operation,
   raw: unknown,
   limits: Limits,
-  modes: readonly string[],
+  modes: readonly string[] | undefined,
   cached: PlanCacheEntry | undefined,
   strictFloats: boolean,
 ): Omit<CheckedRequest, 'graphMemo' | 'account' | 'cacheHit'> {
@@ -91,7 +92,7 @@ function checkUncached(
   const schemaIssues = new IssueList();
   if (!parsed.success) for (const i of parsed.error.issues) zodIssue(i, raw, operation, schemaIssues);
   const mode = (raw as { mode?: unknown } | null)?.mode;
-  if (typeof mode === 'string' && mode !== '' && !modes.includes(mode)) {
+  if (modes && typeof mode === 'string' && mode !== '' && !modes.includes(mode)) {
     const known = modes.map((n) => JSON.stringify(n)).join(', ');
     schemaIssues.add({ path: 'mode', message: `unknown mode ${JSON.stringify(mode)}: expected one of ${known}` });
   }

@@ -52,9 +52,11 @@ export const TensorMapSchema = z.custom<Record<string, TensorInput>>(
   { error: (iss) => (iss.input === undefined ? 'missing: expected an object keyed by name' : `expected an object keyed by name, found ${describe(iss.input)}`) },
 ).meta({ type: 'object', additionalProperties: { $ref: '#/components/schemas/Tensor' } } as Record<string, unknown>);
 
-/** The built-in modes; engines registered later are accepted by name too. */
-export const MODES = ['auto', 'forward', 'reverse', 'fd'] as const;
-export type Mode = (typeof MODES)[number] | (string & {});
+/**
+ * 'auto' or an engine's name. Which engines exist is the engines' business
+ * (engines/registry.ts): the API passes their names to checkRequest.
+ */
+export type Mode = 'auto' | (string & {});
 
 export const OPERATIONS = ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'] as const;
 export type Operation = (typeof OPERATIONS)[number];

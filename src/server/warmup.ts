@@ -6,7 +6,7 @@
  * uncompiled sweeps) and overrun a short COMPUTE_BUDGET_MS that a warm worker meets.
  * It uses a cache of its own, so nothing it plans stays in the worker's plan cache.
  */
-import { PlanCache, OPERATIONS, operations } from '../api/index.js';
+import { AUTO_CANDIDATES, PlanCache, OPERATIONS, operations } from '../api/index.js';
 import { SEED_GRAPH, SEED_REQUEST } from './seed-example.js';
 
 /** The seed graph, plus a scalar loss of it for gradient, hessian and hvp; `d` constant keeps each run small. */
@@ -41,7 +41,7 @@ export async function warmUp(): Promise<WarmUp> {
       : operation === 'vjp' ? { cotangents: { r: d } }
       : operation === 'hvp' ? { vector: { xs: 1 } }
       : {};
-    for (const mode of operation === 'evaluate' ? ['auto'] : ['forward', 'reverse']) {
+    for (const mode of operation === 'evaluate' ? ['auto'] : AUTO_CANDIDATES.map((e) => e.name)) {
       for (let i = 0; i < RUNS; i++) {
         runs++;
         try {
