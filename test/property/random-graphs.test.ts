@@ -283,13 +283,23 @@ async function checkSecondOrder(c: GraphCase): Promise<void> {
       expectBlock(`hessian reverse symmetry: d²/d${a}d${b}`, tensor(ref.shape, transposed), ref, HESSIAN_REL, scale);
     }
   }
-  checkStats('hessian reverse', hr, c, sum(active.map((a) => sizeOf(shape(a)))));
-  checkStats('hessian forward (outputs subset)', hf, c, hf.stats.directions);
+  // Directions (docs/graph-format.md, Modes): n for forward-over-reverse and fd, n² for
+  // forward-over-forward (one forward-over-forward hvp of n directions per basis vector).
+  const n = sum(active.map((a) => sizeOf(shape(a))));
+  checkStats('hessian reverse', hr, c, n);
+  checkStats('hessian forward (outputs subset)', hf, c, n * n);
+  checkStats(`hessian auto (${ha.mode})`, ha, c, ha.mode === 'forward' ? n * n : n);
+  equal('hessian fd: stats.directions', hd.stats.directions, n);
 
   // hvp = H v, in both modes.
   const hv = await Promise.all((['reverse', 'forward', 'auto'] as const).map((m) => hvp(request(c, m, { vector: c.vector }), PACKED)));
   for (const r of hv) equal(`hvp ${r.mode}: inputs`, Object.keys(r.hvp ?? {}), active);
+  // one forward-over-reverse sweep, or n forward-over-forward ones
+  for (const r of hv) equal(`hvp ${r.mode}: stats.directions`, r.stats.directions, r.mode === 'forward' ? n : 1);
   const hvFd = await hvp(request(c.fd, 'fd', { vector: c.vector }), PACKED);
+  // one central difference along the vector, none along an all-zero one
+  const moves = active.some((a) => flat(c.vector[a]).some((v) => v !== 0));
+  equal('hvp fd: stats.directions', hvFd.stats.directions, moves ? 1 : 0);
   for (const a of active) {
     const m = sizeOf(shape(a));
     const ref = new Float64Array(m);
