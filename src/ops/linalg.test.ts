@@ -258,8 +258,8 @@ describe('matmul_nt and matmul_tn (internal, for reverse rules)', () => {
   }
   const dims = fc.integer({ min: 1, max: 4 });
   it('equal matmul with the stored operand transposed, batch broadcasting included', () => {
+    // every pair of these batch shapes broadcasts ([3, 1] with [2] or [1, 2] gives [3, 2])
     fc.assert(fc.property(dims, dims, dims, fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [2], [1, 2]), (m, k, n, ba, bb) => {
-      if (ba.length === 2 && bb.length === 1 && ba[1] !== 1 && bb[0] !== 2) return;
       const as: Shape = [...ba, m, k];
       const bsStored: Shape = [...bb, n, k];
       const a = iota(sizeOf(as));
