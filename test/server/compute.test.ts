@@ -243,12 +243,8 @@ describe('headers', () => {
 
   test('an x-request-id with a newline never reaches the response', async () => {
     // Node refuses such a header on a real socket; inject hands it through, and it is replaced.
-    let res;
-    try {
-      res = await post('jacobian', body, { 'x-request-id': 'abc\ndef' });
-    } catch {
-      return; // refused before the app: nothing to echo
-    }
+    const res = await post('jacobian', body, { 'x-request-id': 'abc\ndef' });
+    expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).toMatch(UUID);
   });
 
@@ -287,9 +283,8 @@ describe('NaN and infinities, both ways', () => {
     expect(res.body).not.toContain('null');
     const json = res.json();
     expect(ResultSchemas.jacobian.safeParse(json).success).toBe(true);
-    for (const v of [json.check.maxAbsError, json.check.maxRelError]) {
-      expect(typeof v === 'number' ? Number.isFinite(v) : ['NaN', 'Infinity', '-Infinity'].includes(v)).toBe(true);
-    }
+    // fd is NaN at x = 0 (log of -h) and at -1: a NaN difference, written as the wire string
+    expect(json.check).toEqual({ maxAbsError: 'NaN', maxRelError: 'NaN' });
   });
 
   test('the strings are accepted in args, const values and fill values', async () => {
@@ -400,6 +395,7 @@ describe('__proto__ is an ordinary name over HTTP', () => {
 describe('every 200 is clean', () => {
   test('no JSON null anywhere in a response body', async () => {
     const res = await post('hessian', { graph: scalarGraph, args: { d, xs }, check: true });
+    expect(res.statusCode).toBe(200);
     expect(hasNull(res.json())).toBe(false);
   });
 });
