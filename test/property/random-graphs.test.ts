@@ -108,6 +108,8 @@ function checkStats(label: string, r: Result, c: CaseRequest, directions: number
 
 let nontrivialJacobians = 0;
 let nontrivialHessians = 0;
+/** Cases where `check: true` ran (graphs without stop_gradient, which fd cannot see). */
+let checkedByFd = 0;
 
 async function checkFirstOrder(c: GraphCase): Promise<void> {
   const active = activeInputs(c);
@@ -163,6 +165,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   }
   // check: true compares with fd on the same graph, which cannot see stop_gradient.
   if (!c.graph.nodes.some((n) => n.op === 'stop_gradient')) {
+    checkedByFd++;
     const checked = await jacobian(request(c, 'reverse', { check: true }), PACKED);
     const err = Number(checked.check?.maxRelError ?? NaN);
     if (!(err <= FD_REL)) throw new Error(`jacobian check: true: maxRelError ${err} > ${FD_REL}`);
@@ -339,6 +342,8 @@ describe('random composite graphs', () => {
       { seed: SEED, numRuns: RUNS },
     );
     expect(nontrivialJacobians).toBeGreaterThanOrEqual(NONTRIVIAL_RUNS);
+    // the check: true comparison ran on most graphs, not only on the few without stop_gradient
+    expect(checkedByFd).toBeGreaterThanOrEqual(NONTRIVIAL_RUNS);
   });
 
   it(`second order: Hessians of sum(square(o)) agree on ${HESSIAN_RUNS} graphs (seed ${SEED})`, async () => {
