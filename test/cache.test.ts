@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { PlanCache, jacobian, evaluate, gradient } from '../src/index.js';
+import { DerivdError, PlanCache, jacobian, evaluate, gradient } from '../src/index.js';
 import { isGraphCached } from '../src/api/index.js';
 
 const graph = JSON.parse(readFileSync(new URL('./fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
@@ -116,7 +116,10 @@ describe('plan cache', () => {
     const bad = { ...graph, nodes: [...graph.nodes, { id: 'loop', op: 'neg', args: ['loop'] }] };
     const a = await jacobian(request(bad), { cache }).catch((e) => e);
     const b = await jacobian(request(bad), { cache }).catch((e) => e);
-    expect(a.issues).toEqual(b.issues);
+    // both rejected (a result has no issues either, so undefined against undefined would pass)
+    expect([a, b].map((e) => e instanceof DerivdError && e.kind)).toEqual(['invalid_graph', 'invalid_graph']);
+    expect(a.issues).toEqual([{ path: 'graph.nodes[10]', message: expect.stringContaining('cycle') }]);
+    expect(b.issues).toEqual(a.issues);
     expect(cache.size).toBe(0);
   });
 });

@@ -5,19 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { hessian, hvp } from '../src/index.js';
+import { expectClose } from './helpers/numeric.js';
 
 type Packed = { shape: number[]; data: Float64Array };
 const MODES = ['reverse', 'forward', 'auto'] as const;
 
-function maxRel(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 1;
-  for (let i = 0; i < ref.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return err / scale;
-}
+/** Exact Hessians against closed forms, relative to max(1, max|H|): two derivative programs deep. */
+const NORMWISE = { scale: 'max' } as const;
 
 /** Square matrix from blocks [a][b] of a Hessian over inputs of sizes `sizes`. */
 function assemble(h: Record<string, Record<string, unknown>>, names: string[], sizes: number[]): number[][] {
@@ -37,8 +31,8 @@ function assemble(h: Record<string, Record<string, unknown>>, names: string[], s
 }
 
 function expectSymmetric(H: number[][]): void {
-  const scale = Math.max(1, ...H.flat().map(Math.abs));
-  for (let i = 0; i < H.length; i++) for (let j = 0; j < i; j++) expect(Math.abs(H[i][j] - H[j][i]) / scale).toBeLessThan(1e-12);
+  const transposed = H.map((row, i) => row.map((_, j) => H[j][i]));
+  expectClose(H, transposed, 1e-12, { label: 'H against its transpose', scale: 'max' });
 }
 
 describe('seed scalar variant s = |r|^2 = d·d - (d·f)^2 / (f·f)', () => {
@@ -65,7 +59,7 @@ describe('seed scalar variant s = |r|^2 = d·d - (d·f)^2 / (f·f)', () => {
     test(`${mode}: Hessian matches the closed form to 1e-10 and is symmetric`, async () => {
       const res = await hessian({ graph, args: { d, xs }, mode }, { output: 'packed' });
       const H = assemble(res.hessian as never, ['d', 'xs'], [21, 1]);
-      expect(maxRel(H.flat(), ref.flat())).toBeLessThan(1e-10);
+      expectClose(H.flat(), ref.flat(), 1e-10, NORMWISE);
       expectSymmetric(H);
       expect((res.hessian!.d.xs as Packed).shape).toEqual([21]);
       expect((res.hessian!.xs.d as Packed).shape).toEqual([21]);
@@ -76,7 +70,7 @@ describe('seed scalar variant s = |r|^2 = d·d - (d·f)^2 / (f·f)', () => {
   test('with d constant only the xs block exists', async () => {
     const res = await hessian({ graph, args: { d, xs }, constant: ['d'] });
     expect(Object.keys(res.hessian!)).toEqual(['xs']);
-    expect(res.hessian!.xs.xs as number).toBeCloseTo(sxx, 10);
+    expectClose(res.hessian!.xs.xs as number, sxx, 1e-10);
   });
 });
 
@@ -114,10 +108,10 @@ describe('extended Rosenbrock f(w) = Σ 100 (w[2i+1] - w[2i]²)² + (1 - w[2i])�
     test(`${mode}: Hessian and hvp match the closed form`, async () => {
       const res = await hessian({ graph, args: { w }, mode }, { output: 'packed' });
       const H = assemble(res.hessian as never, ['w'], [2 * n]);
-      expect(maxRel(H.flat(), ref.flat())).toBeLessThan(1e-10);
+      expectClose(H.flat(), ref.flat(), 1e-10, NORMWISE);
       expectSymmetric(H);
       const hv = await hvp({ graph, args: { w }, vector: { w: v }, mode }, { output: 'packed' });
-      expect(maxRel((hv.hvp!.w as Packed).data, Hv)).toBeLessThan(1e-10);
+      expectClose((hv.hvp!.w as Packed).data, Hv, 1e-10, NORMWISE);
     });
   }
 
@@ -132,7 +126,7 @@ describe('extended Rosenbrock f(w) = Σ 100 (w[2i+1] - w[2i]²)² + (1 - w[2i])�
 
   test('fd Hessian (fd of the reverse gradient) agrees to 1e-6', async () => {
     const res = await hessian({ graph, args: { w }, mode: 'fd' }, { output: 'packed' });
-    expect(maxRel(assemble(res.hessian as never, ['w'], [2 * n]).flat(), ref.flat())).toBeLessThan(1e-6);
+    expectClose(assemble(res.hessian as never, ['w'], [2 * n]).flat(), ref.flat(), 1e-6, NORMWISE);
   });
 });
 
@@ -169,7 +163,7 @@ describe('logistic loss L(w, b) = Σ softplus(-y (X w + b)), X and y constant', 
       const res = await hessian({ graph, args: { X, y, w, b }, constant: ['X', 'y'], mode }, { output: 'packed' });
       expect(Object.keys(res.hessian!)).toEqual(['w', 'b']);
       const H = assemble(res.hessian as never, ['w', 'b'], [p, 1]);
-      expect(maxRel(H.flat(), ref.flat())).toBeLessThan(1e-10);
+      expectClose(H.flat(), ref.flat(), 1e-10, NORMWISE);
       expectSymmetric(H);
     });
   }

@@ -30,7 +30,6 @@ function thrown(f: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-const close = (actual: Float64Array, expected: number[], tol = 1e-12): void => expectClose(actual, expected, tol);
 
 /** NumPy matmul, spelled out: promote, broadcast batch indices one by one, triple loop, demote. */
 function refMatmul(a: Float64Array, as: Shape, b: Float64Array, bs: Shape): { shape: Shape; data: number[] } {
@@ -81,7 +80,7 @@ describe('matmul', () => {
     expect(r.shape).toEqual(out);
     const ref = refMatmul(a, as, b, bs);
     expect(ref.shape).toEqual(out);
-    close(r.data, ref.data);
+    expectClose(r.data, ref.data, 1e-12);
   });
 
   it('matches the reference on random broadcast batches', () => {
@@ -110,13 +109,13 @@ describe('matmul', () => {
         const r = run('matmul', [a, b], [as, bs]);
         const ref = refMatmul(a, as, b, bs);
         expect(r.shape).toEqual(ref.shape);
-        close(r.data, ref.data);
+        expectClose(r.data, ref.data, 1e-12);
       }),
     );
   });
 
   it('follows IEEE: 0 · Inf is NaN in the primal', () => {
-    close(run('matmul', [Float64Array.of(0, 1), Float64Array.of(Infinity, 2)], [[1, 2], [2, 1]]).data, [NaN]);
+    expectClose(run('matmul', [Float64Array.of(0, 1), Float64Array.of(Infinity, 2)], [[1, 2], [2, 1]]).data, [NaN], 1e-12);
   });
 
   it.each([
@@ -146,7 +145,7 @@ describe('dot', () => {
         const b = Float64Array.from(pairs.map((p) => p[1]));
         const r = run('dot', [a, b], [[a.length], [b.length]]);
         expect(r.shape).toEqual([]);
-        close(r.data, [pairs.reduce((s, [x, y]) => s + x * y, 0)]);
+        expectClose(r.data, [pairs.reduce((s, [x, y]) => s + x * y, 0)], 1e-12);
       }),
     );
   });
@@ -190,7 +189,7 @@ describe('transpose', () => {
           p.forEach((a, d) => (idx[a] = o[d]));
           expected.push(x[flat(idx, shape)]);
         }
-        close(r.data, expected, 0);
+        expectClose(r.data, expected, 0);
       }),
     );
   });
@@ -235,7 +234,7 @@ describe('outer', () => {
     expect(r.shape).toEqual([sizeOf(as), sizeOf(bs)]);
     const expected: number[] = [];
     for (const x of a) for (const y of b) expected.push(x * y);
-    close(r.data, expected, 0);
+    expectClose(r.data, expected, 0);
     expect(op('outer').work!([as, bs], r.shape, {})).toBe(sizeOf(as) * sizeOf(bs));
   });
 });
@@ -259,8 +258,8 @@ describe('matmul_nt and matmul_tn (internal, for reverse rules)', () => {
   }
   const dims = fc.integer({ min: 1, max: 4 });
   it('equal matmul with the stored operand transposed, batch broadcasting included', () => {
+    // every pair of these batch shapes broadcasts ([3, 1] with [2] or [1, 2] gives [3, 2])
     fc.assert(fc.property(dims, dims, dims, fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [2], [1, 2]), (m, k, n, ba, bb) => {
-      if (ba.length === 2 && bb.length === 1 && ba[1] !== 1 && bb[0] !== 2) return;
       const as: Shape = [...ba, m, k];
       const bsStored: Shape = [...bb, n, k];
       const a = iota(sizeOf(as));
@@ -269,11 +268,11 @@ describe('matmul_nt and matmul_tn (internal, for reverse rules)', () => {
       const ref = refMatmul(a, as, bT.data, bT.shape);
       const nt = run('matmul_nt', [a, b], [as, bsStored]);
       expect(nt.shape).toEqual(ref.shape);
-      close(nt.data, ref.data, 1e-12);
+      expectClose(nt.data, ref.data, 1e-12);
       const aStored = swapLast(a, as);
       const tn = run('matmul_tn', [aStored.data, bT.data], [aStored.shape, bT.shape]);
       expect(tn.shape).toEqual(ref.shape);
-      close(tn.data, ref.data, 1e-12);
+      expectClose(tn.data, ref.data, 1e-12);
     }));
   });
   it('reject mismatched inner dimensions, naming argument 1', () => {

@@ -395,8 +395,9 @@ test.skipIf(!kubectl)('kustomize renders the set: the same four valid resources,
   const models = docs.map((d, i) => toModel(d.toJS(), `rendered document ${i}`));
   expect(models.map((r) => r.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
   const image = (raw[KUSTOMIZATION] as Kustomization).images?.[0];
+  expect(image, 'kustomization.yaml has an images entry').toBeDefined();
   const rendered = models.find((r): r is Deployment => r instanceof Deployment)!;
-  if (image) expect(rendered.spec?.template.spec?.containers[0].image).toBe(`${image.newName ?? image.name}:${image.newTag ?? 'latest'}`);
+  expect(rendered.spec?.template.spec?.containers[0].image).toBe(`${image!.newName ?? image!.name}:${image!.newTag ?? 'latest'}`);
 });
 
 describe('invariants', () => {

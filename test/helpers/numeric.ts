@@ -8,17 +8,15 @@
  *   centralDiff(f, h)              d/ds f(s) at s = 0 for a vector-valued f of one scalar, by
  *                                  Richardson-extrapolated central differences (4-point stencil):
  *                                  (f(-2h) - 8 f(-h) + 8 f(h) - f(2h)) / 12h, error O(h⁴) + O(ε/h)
- *   maxRelErr(actual, expected)    max over elements of |a - e| / max(floor, |e|), floor = 1 by
- *                                  default; NaN and ±Infinity must match exactly (NaN equals NaN)
  *   inner(a, b), absInner(a, b)    Σ aᵢbᵢ and Σ |aᵢbᵢ|
  *   maxAbs(a)                      max |aᵢ| (0 for an empty array)
- *   sameValues(a, b)               true when a and b are equal element for element (NaN equals NaN,
- *                                  0 equals -0)
  *   ulpDistance(a, b)              how many doubles lie between a and b (0 when equal; Infinity when
  *                                  one is NaN and the other is not)
- *   expectClose(actual, expected, tol)
- *                                  asserts equal element for element (0 and -0 alike, NaN equals NaN)
- *                                  or, when finite, within tol · max(1, |expected|), naming the element
+ *   expectClose(actual, expected, tol, { label, scale, floor })
+ *                                  THE closeness assertion of the suite (see its comment): every
+ *                                  element the same double, or within tol · max(floor, s) with
+ *                                  s = |expected| per element by default; tol = 0 means the same
+ *                                  bits. A failure names the worst element.
  */
 import { expect } from 'vitest';
 
@@ -85,19 +83,6 @@ export function centralDiff(f: (s: number) => Float64Array[], h: number): Float6
   return p1.map((p, r) => p.map((_, i) => (m2[r][i] - 8 * m1[r][i] + 8 * p1[r][i] - p2[r][i]) / (12 * h)));
 }
 
-export function maxRelErr(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1): number {
-  if (actual.length !== expected.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    if (!Number.isFinite(a) || !Number.isFinite(e)) return Infinity;
-    worst = Math.max(worst, Math.abs(a - e) / Math.max(floor, Math.abs(e)));
-  }
-  return worst;
-}
-
 export function inner(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -116,14 +101,6 @@ export function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-export function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
-  }
-  return true;
-}
-
 const bits = new Float64Array(1);
 const ints = new BigInt64Array(bits.buffer);
 
@@ -140,12 +117,76 @@ export function ulpDistance(a: number, b: number): number {
   return Number(d < 0n ? -d : d);
 }
 
-export function expectClose(actual: Float64Array, expected: number[], tol: number): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    const a = actual[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) return;
-    const ok = Number.isFinite(e) && Math.abs(a - e) <= tol * Math.max(1, Math.abs(e));
-    expect(ok, `element ${i}: got ${a}, expected ${e}`).toBe(true);
-  });
+/** Plain numbers, typed arrays and nested arrays of them (flattened row-major). */
+export type Numbers = number | ArrayLike<number> | readonly Numbers[];
+
+export interface CloseOptions {
+  /** What is compared: the failure message starts with it. */
+  label?: string;
+  /**
+   * s in the bound below: 'element' (the default) is |eᵢ| for each element, 'max' is
+   * max |eⱼ| over the finite expected elements (a norm-wise bound), a number is that
+   * scale for every element (say Σ|Jᵢⱼ tⱼ| for a product that cancels).
+   */
+  scale?: 'element' | 'max' | number;
+  /** The bound is tol · max(floor, s): 1 by default (relative above 1, absolute below); 0 for purely relative. */
+  floor?: number;
+}
+
+function flatNumbers(x: Numbers): unknown[] {
+  if (typeof x !== 'object' || x === null) return [x]; // a number, or what should have been one
+  if (Array.isArray(x)) return x.flatMap((v: Numbers) => flatNumbers(v));
+  return Array.from(x as ArrayLike<number>);
+}
+
+const show = (v: unknown): string => (Object.is(v, -0) ? '-0' : typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
+
+/**
+ * The one closeness assertion. Element i of `actual` passes when it is
+ *   - the same double as eᵢ (Object.is: NaN matches NaN, -0 does not match 0), or
+ *   - tol > 0, both are finite numbers, and |aᵢ − eᵢ| ≤ tol · max(floor, s)
+ *     (s and floor as in CloseOptions: by default |aᵢ − eᵢ| ≤ tol · max(1, |eᵢ|)).
+ * So tol = 0 asks for the same bits, and ±Infinity and NaN always have to match
+ * exactly. Nested arrays are compared flattened, after a length check (so an empty
+ * result never passes against a non-empty expectation). On failure the message
+ * names the worst element (the largest |aᵢ − eᵢ| / max(floor, s); a non-finite or
+ * non-number mismatch is worst) and how many elements failed.
+ */
+export function expectClose(actual: Numbers, expected: Numbers, tol: number, opts: CloseOptions | string = {}): void {
+  const { label = 'values', scale = 'element', floor = 1 } = typeof opts === 'string' ? { label: opts } : opts;
+  const a = flatNumbers(actual);
+  const e = flatNumbers(expected) as number[];
+  if (a.length !== e.length) expect.fail(`${label}: ${a.length} elements, expected ${e.length}`);
+  let norm = typeof scale === 'number' ? scale : 0;
+  if (scale === 'max') for (const v of e) if (Number.isFinite(v)) norm = Math.max(norm, Math.abs(v));
+  const denominator = (ei: number): number => Math.max(floor, scale === 'element' ? Math.abs(ei) : norm);
+  let failed = 0;
+  let worst = -1;
+  let worstErr = -1;
+  for (let i = 0; i < e.length; i++) {
+    const ai = a[i];
+    const ei = e[i];
+    if (Object.is(ai, ei)) continue;
+    // err is Infinity for what no tolerance admits: a non-number, or a non-finite value that is not the same
+    const finite = typeof ai === 'number' && Number.isFinite(ai) && Number.isFinite(ei);
+    const diff = finite ? Math.abs((ai as number) - ei) : Infinity;
+    const err = !finite ? Infinity : diff === 0 ? 0 : diff / denominator(ei);
+    if (tol > 0 && err <= tol) continue;
+    failed++;
+    if (err > worstErr) {
+      worst = i;
+      worstErr = err;
+    }
+  }
+  if (failed > 0) {
+    const ai = a[worst];
+    const ei = e[worst];
+    const why =
+      typeof ai !== 'number' ? 'not a number'
+      : !Number.isFinite(ai) || !Number.isFinite(ei) ? 'not finite: must match exactly'
+      : tol === 0 ? 'tolerance 0: the same double was expected'
+      : `|a − e| = ${show(Math.abs(ai - ei))} > ${tol} · ${show(denominator(ei))}`;
+    expect.fail(`${label}: ${failed} of ${e.length} elements out of tolerance; worst is element ${worst}: got ${show(ai)}, expected ${show(ei)} (${why})`);
+  }
+  expect(failed).toBe(0);
 }

@@ -2,6 +2,8 @@
  * Shared pieces of the HTTP tests (heavy requests are in requests.ts):
  *   useApps()          an appWith(config, logStream?) that builds apps (silent logs) and closes them after each test
  *   waitFor, sleep     polling with a bound
+ *   timer(ms)          a flag that turns true once ms have passed: "not before the deadline"
+ *                      as an ordering of two events rather than a measured duration
  *   metric(app, name, labels?)  a sample sum from /metrics
  */
 import { afterEach } from 'vitest';
@@ -23,6 +25,17 @@ export function useApps(): (config?: Partial<Config>, logStream?: NodeJS.Writabl
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A timer whose `fired` turns true once `ms` have passed (it never keeps the process
+ * alive). Started before a cause, it orders events: `expect(t.fired)` when the effect
+ * arrives says the effect did not come before the deadline, with no duration measured.
+ */
+export function timer(ms: number): { readonly fired: boolean } {
+  const t = { fired: false };
+  setTimeout(() => (t.fired = true), ms).unref();
+  return t;
+}
 
 /** Polls `cond` every 5 ms; throws after `timeoutMs`. */
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {

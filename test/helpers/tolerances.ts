@@ -1,7 +1,7 @@
 /**
- * Named tolerances for numeric tests, each with the reason for its size. All are
- * relative unless the name says otherwise; "relative" means |a - b| / max(1, |b|)
- * (see maxRelErr in numeric.ts) unless a test documents a different scale.
+ * Named tolerances for numeric tests, each with the reason for its size, all for
+ * expectClose in numeric.ts: |a - b| ≤ tol · max(1, |b|) per element unless a test
+ * passes a different scale or floor (and says why); 0 means the same bits.
  */
 
 /**
@@ -31,7 +31,7 @@ export const ADJOINT_REL = 1e-12;
  * k directions in one batched run against k separate runs. Ops never see the batch:
  * elementwise kernels get it as one more broadcast axis and every other kernel runs
  * once per direction, so each element goes through exactly the same arithmetic and
- * the results must be identical (0 and -0 alike, NaN equal to NaN). Relax to 1e-15
+ * the results must be the same bits (-0 is not 0; NaN matches NaN). Relax to 1e-15
  * (one rounding) only if a kernel ever legitimately reassociates a batched loop.
  */
 export const BATCH_REL = 0;

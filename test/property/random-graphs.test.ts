@@ -22,9 +22,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, gradient, hessian, hvp, jacobian, jvp, vjp, type Result } from '../../src/index.js';
-import { maxAbs, sameValues } from '../helpers/numeric.js';
+import { expectClose, maxAbs } from '../helpers/numeric.js';
 import { activeInputs, pruned, randomGraphCase, withScalarOutput, type CaseRequest, type GraphCase } from '../helpers/random-graph.js';
-import { FD_REL } from '../helpers/tolerances.js';
+import { AD_REL, FD_REL, HESSIAN_REL } from '../helpers/tolerances.js';
 
 const SEED = Number(process.env.RANDOM_GRAPHS_SEED ?? 20_251_127);
 const RUNS = 500;
@@ -32,10 +32,6 @@ const HESSIAN_RUNS = 150;
 /** Cases whose derivatives are not all zero, at least: the properties must not pass vacuously. */
 const NONTRIVIAL_RUNS = 250;
 const NONTRIVIAL_HESSIANS = 30;
-/** Forward against reverse: only rounding separates them. */
-const AD_REL = 1e-12;
-/** Second order: two derivative programs deep, more terms summed in different orders. */
-const HESSIAN_REL = 1e-10;
 
 const PACKED = { output: 'packed' } as const;
 type Packed = { shape: number[]; data: Float64Array };
@@ -47,25 +43,16 @@ const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flat(Infinity as 1)
 
 // --- comparisons ---------------------------------------------------------------------
 
-/** max |got - ref| / max(1, scale); scale defaults to max |ref|. NaN anywhere counts as Infinity. */
-function relErr(got: ArrayLike<number>, ref: ArrayLike<number>, scale = maxAbs(ref)): number {
-  if (got.length !== ref.length) return Infinity;
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(got[i] - ref[i]);
-    if (!(d <= err)) err = Number.isNaN(d) ? Infinity : d;
-  }
-  return err / Math.max(1, Number.isNaN(scale) ? Infinity : scale);
-}
-
-function close(label: string, got: Packed, ref: Packed, tol: number, scale?: number): void {
-  if (JSON.stringify(got.shape) !== JSON.stringify(ref.shape)) {
-    throw new Error(`${label}: shape ${JSON.stringify(got.shape)}, expected ${JSON.stringify(ref.shape)}`);
-  }
-  const err = relErr(got.data, ref.data, scale);
-  if (!(err <= tol)) {
-    throw new Error(`${label}: relative error ${err} > ${tol}\n  got      ${Array.from(got.data).join(', ')}\n  expected ${Array.from(ref.data).join(', ')}`);
-  }
+/**
+ * A derivative block against its reference: the same shape, every reference element
+ * finite (these graphs stay in safe domains, so a NaN or infinity is a bug), and
+ * expectClose with the error relative to max(1, scale), scale defaulting to max |ref|.
+ */
+function expectBlock(label: string, got: Packed, ref: Packed, tol: number, scale?: number): void {
+  equal(`${label}: shape`, got.shape, ref.shape);
+  const bad = Array.from(ref.data).findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`${label}: reference element ${bad} is ${ref.data[bad]}`);
+  expectClose(got.data, ref.data, tol, { label, scale: scale ?? 'max' });
 }
 
 function equal<T>(label: string, got: T, want: T): void {
@@ -121,6 +108,8 @@ function checkStats(label: string, r: Result, c: CaseRequest, directions: number
 
 let nontrivialJacobians = 0;
 let nontrivialHessians = 0;
+/** Cases where `check: true` ran (graphs without stop_gradient, which fd cannot see). */
+let checkedByFd = 0;
 
 async function checkFirstOrder(c: GraphCase): Promise<void> {
   const active = activeInputs(c);
@@ -136,14 +125,14 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   for (const o of outs) equal(`values[${o}].shape`, packed(values[o]).shape, shape(o));
   evals.forEach((e, k) => {
     for (const o of outs) {
-      if (!sameValues(packed(e.values[o]).data, packed(values[o]).data)) throw new Error(`evaluate ${modes[k]}: values of ${o} differ from forward`);
+      expectClose(packed(e.values[o]).data, packed(values[o]).data, 0, `evaluate ${modes[k]}: values of ${o} (vs forward)`);
     }
   });
 
   // Packed arguments give the same values.
   const packedArgs = Object.fromEntries(Object.entries(c.args).map(([k, v]) => [k, { shape: c.shapes[k], data: Float64Array.from(flat(v)) }]));
   const ep = await evaluate({ ...request(c, 'reverse'), args: packedArgs }, PACKED);
-  for (const o of outs) if (!sameValues(packed(ep.values[o]).data, packed(values[o]).data)) throw new Error(`evaluate with packed args: values of ${o} differ`);
+  for (const o of outs) expectClose(packed(ep.values[o]).data, packed(values[o]).data, 0, `evaluate with packed args: values of ${o}`);
 
   // Jacobians in every mode.
   const [jf, jr, jd, ja] = await Promise.all(modes.map((m) => jacobian(request(forMode(c, m), m), PACKED)));
@@ -152,16 +141,16 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
     equal(`jacobian ${m}: outputs`, Object.keys(r.jacobian ?? {}), outs);
     for (const o of outs) {
       equal(`jacobian ${m}: blocks of ${o} (constant inputs have none)`, Object.keys((r.jacobian ?? {})[o] ?? {}), active);
-      if (!sameValues(packed(r.values[o]).data, packed(values[o]).data)) throw new Error(`jacobian ${m}: values of ${o} differ from evaluate`);
+      expectClose(packed(r.values[o]).data, packed(values[o]).data, 0, `jacobian ${m}: values of ${o} (vs evaluate)`);
     }
   }
   for (const o of outs) {
     for (const i of active) {
       const ref = blockOf(jf, o, i);
       equal(`jacobian forward: shape of d${o}/d${i}`, ref.shape, [...shape(o), ...shape(i)]);
-      close(`jacobian reverse vs forward: d${o}/d${i}`, blockOf(jr, o, i), ref, AD_REL);
-      close(`jacobian auto (${ja.mode}) vs forward: d${o}/d${i}`, blockOf(ja, o, i), ref, AD_REL);
-      close(`jacobian fd vs forward: d${o}/d${i}`, blockOf(jd, o, i), ref, FD_REL);
+      expectBlock(`jacobian reverse vs forward: d${o}/d${i}`, blockOf(jr, o, i), ref, AD_REL);
+      expectBlock(`jacobian auto (${ja.mode}) vs forward: d${o}/d${i}`, blockOf(ja, o, i), ref, AD_REL);
+      expectBlock(`jacobian fd vs forward: d${o}/d${i}`, blockOf(jd, o, i), ref, FD_REL);
     }
   }
   if (outs.some((o) => active.some((i) => maxAbs(blockOf(jf, o, i).data) > 0))) nontrivialJacobians++;
@@ -169,13 +158,14 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   // Nested output: the same numbers as packed.
   const nested = await jacobian(request(c, 'reverse'));
   for (const o of outs) {
-    if (!sameValues(flat(nested.values[o]), packed(values[o]).data)) throw new Error(`jacobian nested: values of ${o} differ from packed`);
+    expectClose(flat(nested.values[o]), packed(values[o]).data, 0, `jacobian nested: values of ${o} (vs packed)`);
     for (const i of active) {
-      if (!sameValues(flat((nested.jacobian ?? {})[o][i]), blockOf(jr, o, i).data)) throw new Error(`jacobian nested: d${o}/d${i} differs from packed`);
+      expectClose(flat((nested.jacobian ?? {})[o][i]), blockOf(jr, o, i).data, 0, `jacobian nested: d${o}/d${i} (vs packed)`);
     }
   }
   // check: true compares with fd on the same graph, which cannot see stop_gradient.
   if (!c.graph.nodes.some((n) => n.op === 'stop_gradient')) {
+    checkedByFd++;
     const checked = await jacobian(request(c, 'reverse', { check: true }), PACKED);
     const err = Number(checked.check?.maxRelError ?? NaN);
     if (!(err <= FD_REL)) throw new Error(`jacobian check: true: maxRelError ${err} > ${FD_REL}`);
@@ -187,7 +177,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   const last = outs[outs.length - 1];
   const sub = await jacobian(request(c, 'reverse', { outputs: [last] }), PACKED);
   equal('jacobian outputs subset: outputs', Object.keys(sub.jacobian ?? {}), [last]);
-  for (const i of active) close(`jacobian outputs subset: d${last}/d${i}`, blockOf(sub, last, i), blockOf(jf, last, i), AD_REL);
+  for (const i of active) expectBlock(`jacobian outputs subset: d${last}/d${i}`, blockOf(sub, last, i), blockOf(jf, last, i), AD_REL);
   equal('jacobian outputs subset: directions', sub.stats.directions, sizeOf(shape(last)));
 
   // jvp = J t, per output; the scale is max over rows of Σ|J_pq t_q|.
@@ -209,9 +199,9 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
     }
     const want = tensor(shape(o), ref);
     const scale = maxAbs(abs);
-    close(`jvp forward: ${o}`, packed((t[0].jvp ?? {})[o]), want, AD_REL, scale);
-    close(`jvp reverse: ${o}`, packed((t[1].jvp ?? {})[o]), want, AD_REL, scale);
-    close(`jvp fd: ${o}`, packed((t[2].jvp ?? {})[o]), want, FD_REL, scale);
+    expectBlock(`jvp forward: ${o}`, packed((t[0].jvp ?? {})[o]), want, AD_REL, scale);
+    expectBlock(`jvp reverse: ${o}`, packed((t[1].jvp ?? {})[o]), want, AD_REL, scale);
+    expectBlock(`jvp fd: ${o}`, packed((t[2].jvp ?? {})[o]), want, FD_REL, scale);
   }
 
   // vjp = cᵀ J, per active input.
@@ -232,7 +222,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
       }
     }
     const want = tensor(shape(i), ref);
-    for (const r of v) close(`vjp ${r.mode}: ${i}`, packed((r.vjp ?? {})[i]), want, r.mode === 'fd' ? FD_REL : AD_REL, maxAbs(abs));
+    for (const r of v) expectBlock(`vjp ${r.mode}: ${i}`, packed((r.vjp ?? {})[i]), want, r.mode === 'fd' ? FD_REL : AD_REL, maxAbs(abs));
   }
 
   // gradient of sum(first output): both modes, and the column sums of its Jacobian.
@@ -255,8 +245,8 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
       }
     }
     const want = tensor(shape(i), ref);
-    close(`gradient reverse vs forward: ${i}`, packed((gr.gradient ?? {})[i]), packed((gf.gradient ?? {})[i]), AD_REL);
-    close(`gradient forward vs Jacobian of ${o0}: ${i}`, packed((gf.gradient ?? {})[i]), want, AD_REL, maxAbs(abs));
+    expectBlock(`gradient reverse vs forward: ${i}`, packed((gr.gradient ?? {})[i]), packed((gf.gradient ?? {})[i]), AD_REL);
+    expectBlock(`gradient forward vs Jacobian of ${o0}: ${i}`, packed((gf.gradient ?? {})[i]), want, AD_REL, maxAbs(abs));
   }
 }
 
@@ -285,24 +275,34 @@ async function checkSecondOrder(c: GraphCase): Promise<void> {
     for (const b of active) {
       const ref = H(hr, a, b);
       equal(`hessian reverse: shape of d²/d${a}d${b}`, ref.shape, [...shape(a), ...shape(b)]);
-      close(`hessian forward vs reverse: d²/d${a}d${b}`, H(hf, a, b), ref, HESSIAN_REL, scale);
-      close(`hessian fd vs reverse: d²/d${a}d${b}`, H(hd, a, b), ref, FD_REL, scale);
-      close(`hessian auto (${ha.mode}) vs reverse: d²/d${a}d${b}`, H(ha, a, b), ref, HESSIAN_REL, scale);
+      expectBlock(`hessian forward vs reverse: d²/d${a}d${b}`, H(hf, a, b), ref, HESSIAN_REL, scale);
+      expectBlock(`hessian fd vs reverse: d²/d${a}d${b}`, H(hd, a, b), ref, FD_REL, scale);
+      expectBlock(`hessian auto (${ha.mode}) vs reverse: d²/d${a}d${b}`, H(ha, a, b), ref, HESSIAN_REL, scale);
       // Symmetry: H[a][b][p, q] = H[b][a][q, p].
       const m = sizeOf(shape(a));
       const n = sizeOf(shape(b));
       const other = H(hr, b, a).data;
       const transposed = Float64Array.from({ length: m * n }, (_, k) => other[(k % n) * m + Math.floor(k / n)]);
-      close(`hessian reverse symmetry: d²/d${a}d${b}`, tensor(ref.shape, transposed), ref, HESSIAN_REL, scale);
+      expectBlock(`hessian reverse symmetry: d²/d${a}d${b}`, tensor(ref.shape, transposed), ref, HESSIAN_REL, scale);
     }
   }
-  checkStats('hessian reverse', hr, c, sum(active.map((a) => sizeOf(shape(a)))));
-  checkStats('hessian forward (outputs subset)', hf, c, hf.stats.directions);
+  // Directions (docs/graph-format.md, Modes): n for forward-over-reverse and fd, n² for
+  // forward-over-forward (one forward-over-forward hvp of n directions per basis vector).
+  const n = sum(active.map((a) => sizeOf(shape(a))));
+  checkStats('hessian reverse', hr, c, n);
+  checkStats('hessian forward (outputs subset)', hf, c, n * n);
+  checkStats(`hessian auto (${ha.mode})`, ha, c, ha.mode === 'forward' ? n * n : n);
+  equal('hessian fd: stats.directions', hd.stats.directions, n);
 
   // hvp = H v, in both modes.
   const hv = await Promise.all((['reverse', 'forward', 'auto'] as const).map((m) => hvp(request(c, m, { vector: c.vector }), PACKED)));
   for (const r of hv) equal(`hvp ${r.mode}: inputs`, Object.keys(r.hvp ?? {}), active);
+  // one forward-over-reverse sweep, or n forward-over-forward ones
+  for (const r of hv) equal(`hvp ${r.mode}: stats.directions`, r.stats.directions, r.mode === 'forward' ? n : 1);
   const hvFd = await hvp(request(c.fd, 'fd', { vector: c.vector }), PACKED);
+  // one central difference along the vector, none along an all-zero one
+  const moves = active.some((a) => flat(c.vector[a]).some((v) => v !== 0));
+  equal('hvp fd: stats.directions', hvFd.stats.directions, moves ? 1 : 0);
   for (const a of active) {
     const m = sizeOf(shape(a));
     const ref = new Float64Array(m);
@@ -318,8 +318,8 @@ async function checkSecondOrder(c: GraphCase): Promise<void> {
       }
     }
     const want = tensor(shape(a), ref);
-    for (const r of hv) close(`hvp ${r.mode}: ${a}`, packed((r.hvp ?? {})[a]), want, HESSIAN_REL, maxAbs(abs));
-    close(`hvp fd: ${a}`, packed((hvFd.hvp ?? {})[a]), want, FD_REL, maxAbs(abs));
+    for (const r of hv) expectBlock(`hvp ${r.mode}: ${a}`, packed((r.hvp ?? {})[a]), want, HESSIAN_REL, maxAbs(abs));
+    expectBlock(`hvp fd: ${a}`, packed((hvFd.hvp ?? {})[a]), want, FD_REL, maxAbs(abs));
   }
 }
 
@@ -342,6 +342,8 @@ describe('random composite graphs', () => {
       { seed: SEED, numRuns: RUNS },
     );
     expect(nontrivialJacobians).toBeGreaterThanOrEqual(NONTRIVIAL_RUNS);
+    // the check: true comparison ran on most graphs, not only on the few without stop_gradient
+    expect(checkedByFd).toBeGreaterThanOrEqual(NONTRIVIAL_RUNS);
   });
 
   it(`second order: Hessians of sum(square(o)) agree on ${HESSIAN_RUNS} graphs (seed ${SEED})`, async () => {

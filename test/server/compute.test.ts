@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { ResultSchemas } from '../../src/server/schemas.js';
+import { expectClose } from '../helpers/numeric.js';
 
 type Op = keyof typeof ResultSchemas;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -27,15 +28,6 @@ const vjpXs = dot(cvec, drdxs);
 const hvpD = sdd.map((row, i) => dot(row, td) + sdx[i] * txs);
 const hvpXs = dot(sdx, td) + sxx * txs;
 
-const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
-function maxRel(got: unknown, ref: number | number[] | number[][]): number {
-  const g = flat(got);
-  const r = flat(ref);
-  expect(g).toHaveLength(r.length);
-  expect(g.every((v) => typeof v === 'number')).toBe(true);
-  const scale = Math.max(1, ...r.map(Math.abs));
-  return Math.max(...g.map((v, i) => Math.abs(v - r[i]))) / scale;
-}
 
 /** Every value in a parsed body, recursively: JSON null must never appear. */
 function hasNull(v: unknown): boolean {
@@ -91,7 +83,7 @@ const tol = (mode: string): number => (mode === 'fd' ? 1e-7 : 1e-12);
 describe('evaluate', () => {
   test('the seed graph: values of r, no derivative fields', async () => {
     const res = await ok('evaluate', { graph, args: { d, xs } });
-    expect(maxRel(res.values.r, rRef)).toBeLessThan(1e-12);
+    expectClose(res.values.r, rRef, 1e-12);
     expect(Object.keys(res).sort()).toEqual(['stats', 'timings', 'values']);
     expect(res.stats.directions).toBe(0);
   });
@@ -99,14 +91,14 @@ describe('evaluate', () => {
   test('the scalar variant: a bare number', async () => {
     const res = await ok('evaluate', { graph: scalarGraph, args: { d, xs }, constant: ['d'] });
     expect(typeof res.values.s).toBe('number');
-    expect(maxRel(res.values.s, sRef)).toBeLessThan(1e-12);
+    expectClose(res.values.s, sRef, 1e-12);
   });
 
   for (const mode of MODES) {
     test(`accepts mode ${mode} and still computes no derivative`, async () => {
       const res = await ok('evaluate', { graph, args: { d, xs }, mode });
       expect(res).not.toHaveProperty('mode');
-      expect(maxRel(res.values.r, rRef)).toBeLessThan(1e-12);
+      expectClose(res.values.r, rRef, 1e-12);
     });
   }
 });
@@ -117,9 +109,9 @@ describe.each(MODES)('mode %s', (mode) => {
   test('jacobian, d constant: only dr/dxs', async () => {
     const res = await ok('jacobian', { graph, args: { d, xs }, constant: ['d'], mode });
     expect(res.mode).toBe(mode === 'auto' ? 'forward' : mode);
-    expect(maxRel(res.values.r, rRef)).toBeLessThan(1e-12);
+    expectClose(res.values.r, rRef, 1e-12);
     expect(Object.keys(res.jacobian.r)).toEqual(['xs']);
-    expect(maxRel(res.jacobian.r.xs, drdxs)).toBeLessThan(eps);
+    expectClose(res.jacobian.r.xs, drdxs, eps);
   });
 
   test('jacobian, d active: dr/dd = I - f fᵀ/(f·f) and dr/dxs', async () => {
@@ -127,8 +119,8 @@ describe.each(MODES)('mode %s', (mode) => {
     expect(Object.keys(res.jacobian.r)).toEqual(['d', 'xs']);
     expect(res.jacobian.r.d).toHaveLength(21);
     expect(res.jacobian.r.d[0]).toHaveLength(21);
-    expect(maxRel(res.jacobian.r.d, drdd)).toBeLessThan(eps);
-    expect(maxRel(res.jacobian.r.xs, drdxs)).toBeLessThan(eps);
+    expectClose(res.jacobian.r.d, drdd, eps);
+    expectClose(res.jacobian.r.xs, drdxs, eps);
   });
 
   test('gradient of the scalar variant, d constant: a bare number', async () => {
@@ -136,44 +128,44 @@ describe.each(MODES)('mode %s', (mode) => {
     expect(typeof res.values.s).toBe('number');
     expect(Object.keys(res.gradient)).toEqual(['xs']);
     expect(typeof res.gradient.xs).toBe('number');
-    expect(maxRel(res.gradient.xs, dsdxs)).toBeLessThan(eps);
+    expectClose(res.gradient.xs, dsdxs, eps);
   });
 
   test('gradient of the scalar variant, d active: 2r and 2 r·dr/dxs', async () => {
     const res = await ok('gradient', { graph: scalarGraph, args: { d, xs }, mode });
-    expect(maxRel(res.gradient.d, dsdd)).toBeLessThan(eps);
-    expect(maxRel(res.gradient.xs, dsdxs)).toBeLessThan(eps);
+    expectClose(res.gradient.d, dsdd, eps);
+    expectClose(res.gradient.xs, dsdxs, eps);
   });
 
   test('jvp, d constant and active', async () => {
     const a = await ok('jvp', { graph, args: { d, xs }, constant: ['d'], tangents: { xs: txs }, mode });
-    expect(maxRel(a.jvp.r, jvpConst)).toBeLessThan(eps);
+    expectClose(a.jvp.r, jvpConst, eps);
     const b = await ok('jvp', { graph, args: { d, xs }, tangents: { d: td, xs: txs }, mode });
     expect(Object.keys(b.jvp)).toEqual(['r']);
-    expect(maxRel(b.jvp.r, jvpActive)).toBeLessThan(eps);
+    expectClose(b.jvp.r, jvpActive, eps);
   });
 
   test('jvp of the scalar variant: a bare number', async () => {
     const res = await ok('jvp', { graph: scalarGraph, args: { d, xs }, constant: ['d'], tangents: { xs: 1 }, mode });
     expect(typeof res.jvp.s).toBe('number');
-    expect(maxRel(res.jvp.s, dsdxs)).toBeLessThan(eps);
+    expectClose(res.jvp.s, dsdxs, eps);
   });
 
   test('vjp, d constant and active', async () => {
     const a = await ok('vjp', { graph, args: { d, xs }, constant: ['d'], cotangents: { r: cvec }, mode });
     expect(Object.keys(a.vjp)).toEqual(['xs']);
     expect(typeof a.vjp.xs).toBe('number');
-    expect(maxRel(a.vjp.xs, vjpXs)).toBeLessThan(eps);
+    expectClose(a.vjp.xs, vjpXs, eps);
     const b = await ok('vjp', { graph, args: { d, xs }, cotangents: { r: cvec }, mode });
     expect(Object.keys(b.vjp)).toEqual(['d', 'xs']);
-    expect(maxRel(b.vjp.d, vjpD)).toBeLessThan(eps);
-    expect(maxRel(b.vjp.xs, vjpXs)).toBeLessThan(eps);
+    expectClose(b.vjp.d, vjpD, eps);
+    expectClose(b.vjp.xs, vjpXs, eps);
   });
 
   test('vjp of the scalar variant with a scalar cotangent', async () => {
     const res = await ok('vjp', { graph: scalarGraph, args: { d, xs }, cotangents: { s: 0.5 }, mode });
-    expect(maxRel(res.vjp.d, dsdd.map((v) => v * 0.5))).toBeLessThan(eps);
-    expect(maxRel(res.vjp.xs, dsdxs * 0.5)).toBeLessThan(eps);
+    expectClose(res.vjp.d, dsdd.map((v) => v * 0.5), eps);
+    expectClose(res.vjp.xs, dsdxs * 0.5, eps);
   });
 
   test('hessian, d constant: one bare number', async () => {
@@ -181,26 +173,26 @@ describe.each(MODES)('mode %s', (mode) => {
     expect(Object.keys(res.hessian)).toEqual(['xs']);
     expect(Object.keys(res.hessian.xs)).toEqual(['xs']);
     expect(typeof res.hessian.xs.xs).toBe('number');
-    expect(maxRel(res.hessian.xs.xs, sxx)).toBeLessThan(eps);
+    expectClose(res.hessian.xs.xs, sxx, eps);
   });
 
   test('hessian, d active: every block against the closed form', async () => {
     const res = await ok('hessian', { graph: scalarGraph, args: { d, xs }, mode });
     expect(Object.keys(res.hessian)).toEqual(['d', 'xs']);
     expect(Object.keys(res.hessian.d)).toEqual(['d', 'xs']);
-    expect(maxRel(res.hessian.d.d, sdd)).toBeLessThan(eps);
-    expect(maxRel(res.hessian.d.xs, sdx)).toBeLessThan(eps);
-    expect(maxRel(res.hessian.xs.d, sdx)).toBeLessThan(eps);
-    expect(maxRel(res.hessian.xs.xs, sxx)).toBeLessThan(eps);
+    expectClose(res.hessian.d.d, sdd, eps);
+    expectClose(res.hessian.d.xs, sdx, eps);
+    expectClose(res.hessian.xs.d, sdx, eps);
+    expectClose(res.hessian.xs.xs, sxx, eps);
   });
 
   test('hvp, d constant and active', async () => {
     const a = await ok('hvp', { graph: scalarGraph, args: { d, xs }, constant: ['d'], vector: { xs: txs }, mode });
     expect(Object.keys(a.hvp)).toEqual(['xs']);
-    expect(maxRel(a.hvp.xs, sxx * txs)).toBeLessThan(eps);
+    expectClose(a.hvp.xs, sxx * txs, eps);
     const b = await ok('hvp', { graph: scalarGraph, args: { d, xs }, vector: { d: td, xs: txs }, mode });
-    expect(maxRel(b.hvp.d, hvpD)).toBeLessThan(eps);
-    expect(maxRel(b.hvp.xs, hvpXs)).toBeLessThan(eps);
+    expectClose(b.hvp.d, hvpD, eps);
+    expectClose(b.hvp.xs, hvpXs, eps);
   });
 });
 
@@ -251,12 +243,8 @@ describe('headers', () => {
 
   test('an x-request-id with a newline never reaches the response', async () => {
     // Node refuses such a header on a real socket; inject hands it through, and it is replaced.
-    let res;
-    try {
-      res = await post('jacobian', body, { 'x-request-id': 'abc\ndef' });
-    } catch {
-      return; // refused before the app: nothing to echo
-    }
+    const res = await post('jacobian', body, { 'x-request-id': 'abc\ndef' });
+    expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).toMatch(UUID);
   });
 
@@ -295,9 +283,8 @@ describe('NaN and infinities, both ways', () => {
     expect(res.body).not.toContain('null');
     const json = res.json();
     expect(ResultSchemas.jacobian.safeParse(json).success).toBe(true);
-    for (const v of [json.check.maxAbsError, json.check.maxRelError]) {
-      expect(typeof v === 'number' ? Number.isFinite(v) : ['NaN', 'Infinity', '-Infinity'].includes(v)).toBe(true);
-    }
+    // fd is NaN at x = 0 (log of -h) and at -1: a NaN difference, written as the wire string
+    expect(json.check).toEqual({ maxAbsError: 'NaN', maxRelError: 'NaN' });
   });
 
   test('the strings are accepted in args, const values and fill values', async () => {
@@ -408,6 +395,7 @@ describe('__proto__ is an ordinary name over HTTP', () => {
 describe('every 200 is clean', () => {
   test('no JSON null anywhere in a response body', async () => {
     const res = await post('hessian', { graph: scalarGraph, args: { d, xs }, check: true });
+    expect(res.statusCode).toBe(200);
     expect(hasNull(res.json())).toBe(false);
   });
 });

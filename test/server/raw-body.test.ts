@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { bodyMs } from '../../src/api/index.js';
+import { expectClose } from '../helpers/numeric.js';
 import { metric, useApps } from '../helpers/server.js';
 
 const appWith = useApps();
@@ -29,6 +30,8 @@ describe('large bodies are parsed in the pool', () => {
     const b = await inline.app.inject(post(text));
     expect(a.statusCode).toBe(200);
     expect(a.json().gradient).toEqual(b.json().gradient);
+    // and both are the derivative of Σ sin x
+    expectClose(a.json().gradient.x, sumSin(200_000).args.x.map(Math.cos), 1e-15);
     expect(await metric(pooled, 'derivd_computations_total', { operation: 'gradient', where: 'pool' })).toBe(1);
     expect(await metric(pooled, 'derivd_plan_cache_total')).toBe(0); // the main thread never read it
   });

@@ -1,0 +1,813 @@
+/**
+ * Every example with shown output in README.md and docs/graph-format.md is run, and
+ * its output compared with what the page shows. The examples are read from the
+ * markdown itself (code blocks, and the inline examples of docs/graph-format.md's
+ * op reference), so changing a shown digit, or the behaviour behind it, fails here.
+ *
+ *   - Numbers are compared digit for digit (the pages show shortest round-trip
+ *     doubles, as the service writes them); arrays shown abridged with … are
+ *     compared at the positions the page names.
+ *   - What depends on timing or on the cost model's calibration is compared by form:
+ *     `timings` (the same fields, non-negative milliseconds rounded to the
+ *     microsecond) and the estimates in `reason` ("estimated at 810 ns vs 6.04 µs":
+ *     any two figures, the lower first); the words and counts of `reason` are exact.
+ *   - An example whose request is given in words, not as code (y = sqrt(x) at
+ *     x = [0, 4], the limit messages, ...) is built here from the numbers and
+ *     names the page gives, read from the page; the output is still the page's.
+ *
+ * A last test checks that every json, text and ts block of both pages was used as
+ * an example's input or output, or is listed below as neither (with the reason), so
+ * a new example cannot go unchecked.
+ *
+ * Not checked: measured figures (the README's benchmark table, the timings quoted in
+ * prose such as "planMs was 0.019 on a repeat") and the README's memory-sizing
+ * arithmetic, which is prose (test/deploy/k8s.test.ts checks the rule itself).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import {
+  DerivdError,
+  PlanCache,
+  operations,
+  prepare,
+  respond,
+  SHARED_CACHE,
+  type Operation,
+  type Result,
+} from '../src/index.js';
+import { graph as fixtureGraph } from './helpers/seed.js';
+import { useApps } from './helpers/server.js';
+
+// --- the pages and their blocks ------------------------------------------------------------
+
+interface Block {
+  file: string;
+  /** 1-based line of the opening fence. */
+  line: number;
+  lang: string;
+  text: string;
+  /** The prose between the previous block and this one. */
+  prose: string;
+}
+
+function fenced(file: string): { md: string; blocks: Block[] } {
+  const md = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+  const lines = md.split('\n');
+  const blocks: Block[] = [];
+  let prose: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)```(\w*)\s*$/.exec(lines[i]);
+    if (!open) {
+      prose.push(lines[i]);
+      continue;
+    }
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]); i++) body.push(lines[i].slice(open[1].length));
+    blocks.push({ file, line: start + 1, lang: open[2], text: body.join('\n'), prose: prose.join('\n') });
+    prose = [];
+  }
+  return { md, blocks };
+}
+
+const README = fenced('README.md');
+const GUIDE = fenced('docs/graph-format.md');
+
+/** What each block was used for; the coverage test requires one entry per json, text and ts block. */
+const used = new Map<Block, string>();
+
+/** The one block of `page` that `pick` selects, recorded as used for `what`. */
+function block(page: { blocks: Block[] }, what: string, pick: (b: Block) => boolean): Block {
+  const found = page.blocks.filter(pick);
+  if (found.length !== 1) throw new Error(`${what}: expected one block, found ${found.length} (the page changed: update this test)`);
+  used.set(found[0], what);
+  return found[0];
+}
+
+/** The block right after `b` on its page. */
+function next(page: { blocks: Block[] }, b: Block, what: string): Block {
+  const n = page.blocks[page.blocks.indexOf(b) + 1];
+  if (!n) throw new Error(`${what}: no block after line ${b.line}`);
+  used.set(n, what);
+  return n;
+}
+
+/** The groups of `re` in `text`, or an error naming what the page no longer says. */
+function find(text: string, re: RegExp, what: string): string[] {
+  const m = re.exec(text);
+  if (!m) throw new Error(`${what}: ${re} no longer matches the page (update this test)`);
+  return m.slice(1);
+}
+
+/** Blocks that show no output and feed no example, and why. */
+const NOT_EXAMPLES: [page: { blocks: Block[] }, pick: (b: Block) => boolean, why: string][] = [
+  [GUIDE, (b) => b.lang === 'json' && b.text.includes('"inputs":  [{ "name": "x", "shape": [2] }, ...]'), 'the shape of a graph, with "..." for more entries'],
+];
+
+// --- wire values ---------------------------------------------------------------------------
+
+const ELIDED = '…';
+
+/** A shown JSON value; an elision mark … becomes the string "…". */
+function shown(text: string): any {
+  return JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"|…/g, (m) => (m === ELIDED ? `"${ELIDED}"` : m)));
+}
+
+/** As the service writes it: NaN and ±Infinity as strings. */
+function wire(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (Array.isArray(v)) return v.map(wire);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wire(x)]));
+  return v;
+}
+
+const showNumber = (n: number): string => (Object.is(n, -0) ? '-0' : String(n));
+
+/**
+ * `actual` is what `want` shows: the same keys in the same order, arrays of the same
+ * length, numbers the same doubles (-0 is not 0), strings equal. An array with … is
+ * matched at `positions`: the indices its shown elements stand for, in order.
+ */
+function expectShown(actual: unknown, want: unknown, at: string, positions: Record<string, number[]> = {}): void {
+  if (Array.isArray(want)) {
+    expect(Array.isArray(actual), `${at}: an array`).toBe(true);
+    const a = actual as unknown[];
+    if (want.includes(ELIDED)) {
+      const pos = positions[at];
+      if (!pos) throw new Error(`${at}: abridged on the page, but the page does not say which elements it shows`);
+      const kept = want.filter((w) => w !== ELIDED);
+      expect(kept.length, `${at}: elements shown against positions named`).toBe(pos.length);
+      // the … sit exactly where positions are skipped
+      const gaps: string[] = [];
+      pos.forEach((p, i) => {
+        if (p !== (i === 0 ? 0 : pos[i - 1] + 1)) gaps.push(ELIDED);
+        gaps.push('x');
+      });
+      if (pos[pos.length - 1] !== a.length - 1) gaps.push(ELIDED);
+      expect(want.map((w) => (w === ELIDED ? ELIDED : 'x')), `${at}: where the page elides`).toEqual(gaps);
+      kept.forEach((w, i) => expectShown(a[pos[i]], w, `${at}[${pos[i]}]`));
+      return;
+    }
+    expect(a.length, `${at}: length`).toBe(want.length);
+    want.forEach((w, i) => expectShown(a[i], w, `${at}[${i}]`, positions));
+    return;
+  }
+  if (want !== null && typeof want === 'object') {
+    expect(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${at}: an object`).toBe(true);
+    expect(Object.keys(actual as object), `${at}: keys`).toEqual(Object.keys(want));
+    for (const [k, w] of Object.entries(want)) expectShown((actual as Record<string, unknown>)[k], w, `${at}.${k}`, positions);
+    return;
+  }
+  if (typeof want === 'number') {
+    expect(typeof actual === 'number' ? showNumber(actual) : actual, at).toBe(showNumber(want));
+    return;
+  }
+  expect(actual, at).toEqual(want);
+}
+
+/** A `reason` as shown, with its two estimates (calibration) free: counts and words exact, the lower estimate first. */
+function expectReasonForm(actual: unknown, want: string, at: string): void {
+  const unit = /(\d+(?:\.\d+)?) (ns|µs|ms)/g;
+  const escaped = want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const form = new RegExp(`^${escaped.replace(/\d+(?:\\\.\d+)? (?:ns|µs|ms)/g, '(\\d+(?:\\.\\d+)? (?:ns|µs|ms))')}$`);
+  expect(actual, `${at}: ${want}`).toMatch(form);
+  const ns = [...String(actual).matchAll(unit)].map((m) => Number(m[1]) * { ns: 1, µs: 1e3, ms: 1e6 }[m[2] as 'ns']);
+  if (ns.length === 2) expect(ns[0], `${at}: the chosen (lower) estimate first`).toBeLessThanOrEqual(ns[1]);
+}
+
+/** `timings` as shown: the same fields in the same order, each a non-negative number of milliseconds to the microsecond. */
+function expectTimingsForm(actual: unknown, want: Record<string, unknown>, at: string): void {
+  expect(Object.keys(actual as object), `${at}: fields`).toEqual(Object.keys(want));
+  for (const [k, v] of Object.entries(actual as Record<string, number>)) {
+    expect(typeof v === 'number' && v >= 0 && Math.round(v * 1000) / 1000 === v, `${at}.${k} = ${v}`).toBe(true);
+  }
+}
+
+/**
+ * A result envelope as shown. The page may leave out `reason`, `stats` and `timings`
+ * (it says where it does); every field it shows is there, in the same order.
+ */
+function expectEnvelope(actual: unknown, want: Record<string, unknown>, at: string, positions: Record<string, number[]> = {}): void {
+  const a = actual as Record<string, unknown>;
+  const left = Object.keys(a).filter((k) => !(k in want));
+  expect(left.filter((k) => !['reason', 'stats', 'timings'].includes(k)), `${at}: fields not shown`).toEqual([]);
+  expect(Object.keys(a).filter((k) => k in want), `${at}: fields`).toEqual(Object.keys(want));
+  for (const [k, w] of Object.entries(want)) {
+    if (k === 'timings') expectTimingsForm(a[k], w as Record<string, unknown>, `${at}.timings`);
+    else if (k === 'reason') expectReasonForm(a[k], w as string, `${at}.reason`);
+    else expectShown(a[k], w, `${at}.${k}`, positions);
+  }
+}
+
+/** The indices "0, 1, 7–13 and 20" stand for. */
+function indexList(text: string): number[] {
+  return text.split(/,\s*|\s+and\s+/).flatMap((part) => {
+    const [a, b] = part.split(/[–-]/).map(Number);
+    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  });
+}
+
+// --- running ---------------------------------------------------------------------------------
+
+const fresh = () => ({ output: 'json' as const, cache: new PlanCache(1 << 24) });
+const run = (op: string, request: unknown, options: object = fresh()): Promise<Result> =>
+  operations[op as Operation](request, options);
+/** The DerivdError a call rejects with (fails if it resolves). */
+async function rejection(p: Promise<unknown>): Promise<DerivdError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'the call should have been rejected').toBeInstanceOf(DerivdError);
+  return err as DerivdError;
+}
+const issueLines = (e: DerivdError): string[] => e.issues.map((i) => `${i.path}: ${i.message}`);
+
+const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<unknown>;
+
+/**
+ * Runs a ts block of a page: its imports become the `bindings` of the same names, the
+ * only type annotation the pages use (`: number[]`) is dropped, and each line that is
+ * a bare expression followed by a comment (`p.mode  // "reverse"`) records the
+ * expression's value with the comment, which is what the page shows for it.
+ */
+async function runSnippet(code: string, bindings: Record<string, unknown>, result?: string): Promise<{ outputs: [expr: string, value: unknown, comment: string][]; value: unknown }> {
+  const outputs: [string, unknown, string][] = [];
+  const body = code
+    .split('\n')
+    .filter((l) => !/^import .* from '.*';/.test(l))
+    .map((l) => {
+      const m = /^([A-Za-z_$][\w$.()]*)\s+\/\/ (.*)$/.exec(l);
+      return m ? `__out.push([${JSON.stringify(m[1])}, ${m[1]}, ${JSON.stringify(m[2])}]);` : l;
+    })
+    .join('\n')
+    .replace(/: number\[\]/g, '');
+  const fn = new AsyncFunction(...Object.keys(bindings), '__out', `${body}\nreturn ${result ?? 'undefined'};`);
+  const value = await fn(...Object.values(bindings), outputs);
+  return { outputs, value };
+}
+
+/** A value written as the pages write JavaScript values in comments: `{ x: [6, 12], w: 5 }`, `Float64Array [50]`. */
+function jsText(v: unknown): string {
+  if (typeof v === 'number') return showNumber(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof Float64Array) return `Float64Array [${Array.from(v, showNumber).join(', ')}]`;
+  if (Array.isArray(v)) return `[${v.map(jsText).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v).map(([k, x]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${jsText(x)}`);
+    return entries.length ? `{ ${entries.join(', ')} }` : '{}';
+  }
+  return String(v);
+}
+const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** Each promise once, whichever test asks first. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
+// --- README.md ----------------------------------------------------------------------------------
+
+describe('README.md', () => {
+  const curl = block(README, 'README: the curl request', (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian'));
+  const printed = next(README, curl, 'README: what the curl request prints');
+  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, 'README curl');
+  const request = JSON.parse(body);
+  const why = block(README, 'README: mode, reason and stats of the forum case', (b) => b.lang === 'text' && /^mode: /.test(b.text));
+  const library = block(README, 'README: the library call', (b) => b.lang === 'ts' && b.prose.includes('## As a library'));
+
+  const appWith = useApps();
+  const answer = async (): Promise<Record<string, unknown>> => {
+    SHARED_CACHE.clear(); // the page shows a first call: "cache": "miss"
+    const { app } = await appWith({ workers: 0 });
+    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+
+  test('the curl request prints what the page shows (arrays at their middle entries)', async () => {
+    expect(printed.prose).toMatch(/arrays abridged to their middle entries; timings vary/);
+    const want = shown(printed.text);
+    const json = await answer();
+    // the middle entries: as many as shown, centred in the array
+    const middle = (shownArray: unknown[], n: number): number[] => {
+      const count = shownArray.filter((w) => w !== ELIDED).length;
+      return Array.from({ length: count }, (_, i) => (n - count) / 2 + i);
+    };
+    const positions = {
+      'README.values.r': middle(want.values.r, (json.values as any).r.length),
+      'README.jacobian.r.xs': middle(want.jacobian.r.xs, (json.jacobian as any).r.xs.length),
+    };
+    expectEnvelope(json, want, 'README', positions);
+  });
+
+  test('"tells you which and why": mode, reason and stats of the same request', async () => {
+    const lines = Object.fromEntries(why.text.split('\n').map((l) => find(l, /^(\w+):\s+(.*)$/, 'README mode/reason/stats line')));
+    expect(Object.keys(lines)).toEqual(['mode', 'reason', 'stats']);
+    const json = await answer();
+    expect(json.mode).toBe(lines.mode);
+    expectReasonForm(json.reason, lines.reason, 'README reason');
+    expectShown(json.stats, JSON.parse(lines.stats), 'README stats');
+  });
+
+  test('as a library: the same call gives dr/dxs, "21 numbers"', async () => {
+    SHARED_CACHE.clear();
+    const { outputs } = await runSnippet(library.text, { jacobian: operations.jacobian, graph: request.graph, d: request.args.d });
+    expect(outputs.map((o) => o[0])).toEqual(['res.jacobian.r.xs']);
+    const [, xs, comment] = outputs[0];
+    const [count] = find(comment, /^dr\/dxs, (\d+) numbers$/, 'README library comment');
+    expect(Array.isArray(xs) && (xs as unknown[]).every((v) => typeof v === 'number')).toBe(true);
+    expect(xs).toHaveLength(Number(count));
+    // the library and the service give the same numbers
+    expect(wire(xs)).toEqual(((await answer()).jacobian as any).r.xs);
+  });
+});
+
+// --- docs/graph-format.md, section 1: the first example ------------------------------------------
+
+describe('graph-format.md, 1. The first example', () => {
+  const graphBlock = block(GUIDE, '1: the graph', (b) => b.lang === 'json' && /As a graph\s*\(\[test\/fixtures\/seed-rs\.graph\.json\]/.test(b.prose));
+  const call = next(GUIDE, graphBlock, '1: the call');
+  const result = next(GUIDE, call, '1: the result');
+  const graph = JSON.parse(graphBlock.text);
+  // d as the page defines it, d[i] = exp(-1.5 (x[i] - 0.3)^2) + 0.01 sin(i), evaluated as written
+  const [formula] = find(call.prose, /with `d` as in `test\/seed\.test\.ts`: `d\[i\] = ([^`]*)`/, '1: the formula for d');
+  const js = formula
+    .replace(/\^/g, '**')
+    .replace(/\b(exp|sin)\(/g, 'Math.$1(')
+    .replace(/([\d)]) (\(|Math)/g, '$1 * $2');
+  const x = (graph.nodes.find((n: { id: string }) => n.id === 'x') as { value: number[] }).value;
+  const d = x.map((xi, i) => new Function('x', 'i', `return ${js};`)(x, i) as number);
+  const scalarNodes = next(GUIDE, result, '1: the scalar variant nodes');
+  const gradientBlock = next(GUIDE, scalarNodes, '1: the scalar variant gradient');
+  const hessianBlock = next(GUIDE, gradientBlock, '1: the scalar variant hessian');
+
+  const first = once(async () => {
+    SHARED_CACHE.clear(); // "each from a first call on its graph"
+    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph, d }, 'res');
+    return value as Result;
+  });
+
+  test('the graph is the test fixture, and d is what the call shows', async () => {
+    expect(graph).toEqual(fixtureGraph);
+    const [count, head] = find(call.text, /\/\/ d: (\d+) numbers, (\[[^\]]*\])/, '1: d in the call');
+    expect(d).toHaveLength(Number(count));
+    const h = shown(head) as unknown[];
+    expect(h[h.length - 1]).toBe(ELIDED);
+    h.slice(0, -1).forEach((v, i) => expectShown(d[i], v, `d[${i}]`));
+  });
+
+  test('the result is the one shown (at the elements the page names)', async () => {
+    const [list, bound] = find(result.prose, /abridged to elements ([\d, –and]+?); the elided\s+entries of `jacobian\.r\.xs` are all below ([\d.e-]+) in magnitude/, '1: the abridgement');
+    const res = wire(await first()) as Record<string, any>;
+    const pos = indexList(list);
+    expectEnvelope(res, shown(result.text), '1', { '1.values.r': pos, '1.jacobian.r.xs': pos });
+    const elided = res.jacobian.r.xs.filter((_: number, i: number) => !pos.includes(i));
+    expect(elided.length).toBeGreaterThan(0);
+    for (const v of elided) expect(Math.abs(v)).toBeLessThan(Number(bound));
+  });
+
+  test('"the same call again gives the same result with "cache": "hit", and so does a call with other values"', async () => {
+    expect(result.prose + next(GUIDE, result, '1: the scalar variant nodes').prose).toMatch(/The\s+same call again gives the same result with `"cache": "hit"`, and so does a call\s+with other values of `d` and `xs`/);
+    const before = wire(await first()) as Record<string, any>;
+    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph, d }, 'res');
+    const again = wire(value) as Record<string, any>;
+    expect({ ...again, timings: 0 }).toEqual({ ...before, stats: { ...before.stats, cache: 'hit' }, timings: 0 });
+    const other = await operations.jacobian({ graph, args: { d: d.map((v) => v / 2), xs: 0.2 }, constant: ['d'] });
+    expect(other.stats.cache).toBe('hit');
+  });
+
+  test('the scalar variant: gradient and hessian as shown', async () => {
+    const nodes = JSON.parse(`[${scalarNodes.text}]`);
+    const [outputs] = find(gradientBlock.prose, /with `"outputs": (\[[^\]]*\])`/, '1: the scalar outputs');
+    const scalar = { ...graph, nodes: [...graph.nodes, ...nodes], outputs: JSON.parse(outputs) };
+    const [gOp] = find(gradientBlock.prose, /The same arguments with `(\w+)` give/, '1: the scalar operation');
+    const [hOp] = find(hessianBlock.prose, /^and with `(\w+)`/m, '1: the second scalar operation');
+    const [xs] = find(call.text, /args: \{ d, xs: ([\d.]+) \}/, '1: xs');
+    const [constant] = find(call.text, /constant: (\[[^\]]*\])/, '1: constant');
+    const req = { graph: scalar, args: { d, xs: Number(xs) }, constant: JSON.parse(constant.replace(/'/g, '"')) };
+    expectEnvelope(await run(gOp, req), shown(gradientBlock.text), `1 scalar ${gOp}`);
+    expectEnvelope(await run(hOp, req), shown(hessianBlock.text), `1 scalar ${hOp}`);
+  });
+});
+
+// --- docs/graph-format.md, section 2: tensor encoding ------------------------------------------------
+
+describe('graph-format.md, 2. Tensor encoding', () => {
+  test('each shape comes back in the encoding the table shows', async () => {
+    const table = find(GUIDE.md, /\| shape \| encoding \|\n\| --- \| --- \|\n((?:\|.*\|\n)+)/, '2: the encoding table')[0];
+    const rows = [...table.matchAll(/^\| (.*?) \| (?:a bare number: )?`([^`]*)`.*\|$/gm)];
+    expect(rows).toHaveLength(5);
+    for (const [, shapes, encoding] of rows) {
+      const value = shown(encoding);
+      for (const [s] of shapes.matchAll(/\[[^\]]*\]/g)) {
+        const graph = { inputs: [{ name: 'x', shape: shapeOf(s) }], nodes: [], outputs: ['x'] };
+        expectShown((await run('evaluate', { graph, args: { x: value } })).values.x, value, `shape ${s}`);
+      }
+    }
+  });
+});
+
+// --- docs/graph-format.md, sections 3 and 4: broadcasting and the ops -------------------------------
+
+/** A graph of one node over inputs of the given shapes, called a, b, c. */
+function oneNode(op: string, shapes: number[][], attrs: object = {}): { inputs: { name: string; shape: number[] }[]; nodes: object[]; outputs: string[] } {
+  const inputs = shapes.map((shape, i) => ({ name: 'abc'[i], shape }));
+  return { inputs, nodes: [{ id: 'y', op, args: inputs.map((i) => i.name), ...attrs }], outputs: ['y'] };
+}
+const filled = (shape: number[], v = 1): unknown => (shape.length === 0 ? v : Array.from({ length: shape[0] }, () => filled(shape.slice(1), v)));
+const shapeOf = (text: string): number[] => JSON.parse(text);
+
+describe('graph-format.md, 3. Broadcasting', () => {
+  const tables = GUIDE.blocks.filter((b) => b.lang === 'text' && /^a\s+\[/.test(b.text));
+  for (const t of tables) used.set(t, '3: broadcasting tables');
+
+  /** Columns of a table block: { a, b, result } or { a, b, error: [da, db] }. */
+  function columns(text: string): { a: number[]; b: number[]; result?: number[]; error?: [number, number] }[] {
+    const out: { a: number[]; b: number[]; result?: number[]; error?: [number, number] }[] = [];
+    const groups = text.split(/\n\s*\n/);
+    for (const g of groups) {
+      const [la, lb, , lr] = g.split('\n');
+      const as = [...la.matchAll(/\ba\s+(\[[^\]]*\])/g)].map((m) => shapeOf(m[1]));
+      const bs = [...lb.matchAll(/\bb\s+(\[[^\]]*\])/g)].map((m) => shapeOf(m[1]));
+      const rs = [...lr.matchAll(/result\s+(\[[^\]]*\])|error: (\d+) vs (\d+)/g)];
+      expect([as.length, bs.length]).toEqual([rs.length, rs.length]);
+      rs.forEach((m, i) => out.push(m[1] ? { a: as[i], b: bs[i], result: shapeOf(m[1]) } : { a: as[i], b: bs[i], error: [Number(m[2]), Number(m[3])] }));
+    }
+    return out;
+  }
+
+  test('every table: the result shape, or the error at the first clashing pair of dimensions', async () => {
+    expect(tables).toHaveLength(3);
+    const cases = tables.flatMap((t) => columns(t.text));
+    expect(cases.filter((c) => c.result)).toHaveLength(10);
+    expect(cases.filter((c) => c.error)).toHaveLength(6);
+    for (const c of cases) {
+      const req = { graph: oneNode('add', [c.a, c.b]), args: { a: filled(c.a), b: filled(c.b) } };
+      if (c.result) {
+        const r = await run('evaluate', req, { output: 'packed', cache: false });
+        expect((r.values.y as unknown as { shape: number[] }).shape, `${JSON.stringify(c.a)} + ${JSON.stringify(c.b)}`).toEqual(c.result);
+      } else {
+        const e = await rejection(run('evaluate', req));
+        expect(issueLines(e)).toEqual([`graph.nodes[0].args[1]: add: argument shape ${JSON.stringify(c.b).replace(/,/g, ', ')} does not broadcast with ${JSON.stringify(c.a).replace(/,/g, ', ')}`]);
+        // "error: 3 vs 4": the pair where, aligned on the right, neither dimension is 1 and they differ (the first from the left)
+        const n = Math.max(c.a.length, c.b.length);
+        const pad = (s: number[]) => [...new Array(n - s.length).fill(1), ...s];
+        const [pa, pb] = [pad(c.a), pad(c.b)];
+        const k = pa.findIndex((x, i) => x !== pb[i] && x !== 1 && pb[i] !== 1);
+        expect([pa[k], pb[k]]).toEqual(c.error);
+      }
+    }
+  });
+
+  test('the two error messages in the text', async () => {
+    const messages = [...GUIDE.md.matchAll(/`(graph\.nodes\[0\]\.args\[(\d)\]: (\w+): argument shape (\[[^\]]*\]) does not broadcast with ([^`]*))`/g)];
+    expect(messages.map((m) => m[3])).toEqual(['add', 'where']);
+    for (const [, message, arg, op, bad, rest] of messages) {
+      // "with [2], [3, 1] (broadcast to [3, 2])": the shapes before the offending one
+      const before = [...rest.replace(/\(broadcast to .*\)$/, '').matchAll(/\[[^\]]*\]/g)].map((m) => shapeOf(m[0]));
+      const shapes = [...before, shapeOf(bad)];
+      expect(shapes).toHaveLength(Number(arg) + 1);
+      const args = Object.fromEntries(shapes.map((s, i) => ['abc'[i], filled(s)]));
+      const e = await rejection(run('evaluate', { graph: oneNode(op, shapes), args }));
+      expect(issueLines(e)).toEqual([message]);
+    }
+  });
+});
+
+describe('graph-format.md, 4. Ops', () => {
+  const sqrtBlock = block(GUIDE, '4: sqrt at 0', (b) => b.lang === 'json' && /For `y = sqrt\(x\)` at `x = \[/.test(b.prose));
+  const whereBlock = block(GUIDE, '4: where leaks nothing', (b) => b.lang === 'json' && b.prose.includes('A guarded square root'));
+  const md = GUIDE.md;
+
+  test('zero-annihilating: y = sqrt(x) at x = [0, 4]', async () => {
+    const [op, x, mode] = find(sqrtBlock.prose, /For `y = (\w+)\(x\)` at `x = (\[[^\]]*\])`(?:,\s+with `"mode": "(\w+)"`)?:\s*$/, '4: sqrt');
+    const want = shown(sqrtBlock.text);
+    const operation = Object.keys(want).find((k) => k !== 'values' && k !== 'mode') as string;
+    const xs = JSON.parse(x);
+    const req = { graph: oneNode(op, [[xs.length]]), args: { a: xs }, ...(mode ? { mode } : {}) };
+    // the page names the input x
+    const renamed = JSON.parse(JSON.stringify(req).replace(/"a"/g, '"x"'));
+    expectEnvelope(await run(operation, renamed), want, '4 sqrt');
+  });
+
+  test('domain errors give IEEE results: log at [-1, 0], sqrt(-1)', async () => {
+    const [x, values, derivatives] = find(md, /`log` at `x = (\[[^\]]*\])` gives values `(\[[^\]]*\])`\s+and derivatives `1\/x` = `(\[[^\]]*\])`; `sqrt\(-1\)` is `"NaN"` with derivative `"NaN"`/, '4: domain errors');
+    const xs = JSON.parse(x);
+    const log = wire(await run('jacobian', { graph: oneNode('log', [[xs.length]]), args: { a: xs } })) as any;
+    expectShown(log.values.y, shown(values), 'log values');
+    expectShown(log.jacobian.y.a.map((row: unknown[], i: number) => row[i]), shown(derivatives), 'log derivatives');
+    const sqrt = wire(await run('jacobian', { graph: oneNode('sqrt', [[]]), args: { a: -1 } })) as any;
+    expect([sqrt.values.y, sqrt.jacobian.y.a]).toEqual(['NaN', 'NaN']);
+  });
+
+  test('range', async () => {
+    const examples = [...md.matchAll(/`(\{ "op": "range"[^`]*\})` is `(\[[^`]*\])`/g)];
+    expect(examples).toHaveLength(2);
+    for (const [, node, value] of examples) {
+      const r = await run('evaluate', { graph: { inputs: [], nodes: [{ id: 'r', ...JSON.parse(node) }], outputs: ['r'] }, args: {} });
+      expectShown(r.values.r, shown(value), node);
+    }
+  });
+
+  test('softplus, tanh and sigmoid at large |x|', async () => {
+    const [x, y, dy] = find(md, /`softplus` at `x = (\[[^\]]*\])` is\s+`(\[[^\]]*\])` with\s+derivatives `(\[[^\]]*\])`/, '4: softplus');
+    const xs = JSON.parse(x);
+    const s = wire(await run('jacobian', { graph: oneNode('softplus', [[xs.length]]), args: { a: xs } })) as any;
+    expectShown(s.values.y, shown(y), 'softplus values');
+    expectShown(s.jacobian.y.a.map((row: unknown[], i: number) => row[i]), shown(dy), 'softplus derivatives');
+    const [op1, op2, x2, d1, d2] = find(md, /The `(\w+)` and `(\w+)` derivatives[\s\S]*?at `x = (\[[^\]]*\])` they are `(\[[^\]]*\])`\s+and `(\[[^\]]*\])`/, '4: tanh and sigmoid');
+    for (const [op, want] of [[op1, d1], [op2, d2]]) {
+      const xs2 = JSON.parse(x2);
+      const r = wire(await run('jacobian', { graph: oneNode(op, [[xs2.length]]), args: { a: xs2 } })) as any;
+      expectShown(r.jacobian.y.a.map((row: unknown[], i: number) => row[i]), shown(want), `${op} derivatives`);
+    }
+  });
+
+  test('pow in base and exponent', async () => {
+    const [a, b, y, da, db] = find(md, /With `a = (\[[^\]]*\])`, `b = (\[[^\]]*\])` \(diagonals of the\s+Jacobian blocks\): values `(\[[^\]]*\])`, ∂\/∂a `(\[[^\]]*\])`, ∂\/∂b\s+`(\[[^\]]*\])`/, '4: pow');
+    const [av, bv] = [JSON.parse(a), JSON.parse(b)];
+    const r = wire(await run('jacobian', { graph: oneNode('pow', [[av.length], [bv.length]]), args: { a: av, b: bv } })) as any;
+    const diag = (m: unknown[][]) => m.map((row, i) => row[i]);
+    expectShown(r.values.y, shown(y), 'pow values');
+    expectShown(diag(r.jacobian.y.a), shown(da), 'pow d/da');
+    expectShown(diag(r.jacobian.y.b), shown(db), 'pow d/db');
+  });
+
+  test('maximum: ties go to the first argument', async () => {
+    const [a, b, y, p1, p2, pb] = find(md, /With `a = (\[[^\]]*\])`, `b = (\[[^\]]*\])`: `maximum` is `(\[[^\]]*\])`, its\s+derivative goes to `a` in positions (\d+) \(tie\) and (\d+) and to `b` in position (\d+)/, '4: maximum');
+    const [av, bv] = [JSON.parse(a), JSON.parse(b)];
+    const r = wire(await run('jacobian', { graph: oneNode('maximum', [[av.length], [bv.length]]), args: { a: av, b: bv } })) as any;
+    expectShown(r.values.y, shown(y), 'maximum values');
+    const toA = av.map((_: number, i: number) => (i === Number(p1) || i === Number(p2) ? 1 : 0));
+    const toB = av.map((_: number, i: number) => (i === Number(pb) ? 1 : 0));
+    expectShown(r.jacobian.y.a.map((row: number[], i: number) => row[i]), toA, 'maximum d/da');
+    expectShown(r.jacobian.y.b.map((row: number[], i: number) => row[i]), toB, 'maximum d/db');
+    // "Where either argument is NaN the comparison fails and the derivative goes to `b`."
+    expect(md).toMatch(/Where\s+either argument is NaN the comparison fails and the derivative goes to `b`/);
+    const nan = await run('jacobian', { graph: oneNode('maximum', [[2], [2]]), args: { a: ['NaN', 1], b: [1, 'NaN'] } });
+    expectShown(nan.jacobian!.y, { a: [[0, 0], [0, 0]], b: [[1, 0], [0, 1]] }, 'maximum with NaN');
+  });
+
+  test('where leaks nothing from the branch not taken', async () => {
+    const [x] = find(whereBlock.prose, /`s = Σ where\(x > 0, sqrt\(x\), 0\)` at\s+`x = (\[[^\]]*\])`:/, '4: where');
+    const xs = JSON.parse(x);
+    const graph = {
+      inputs: [{ name: 'x', shape: [xs.length] }],
+      nodes: [
+        { id: 'c', op: 'gt', args: ['x', 0] },
+        { id: 'r', op: 'sqrt', args: ['x'] },
+        { id: 'w', op: 'where', args: ['c', 'r', 0] },
+        { id: 's', op: 'sum', args: ['w'] },
+      ],
+      outputs: ['s'],
+    };
+    const want = shown(whereBlock.text);
+    const operation = Object.keys(want).find((k) => k !== 'values' && k !== 'mode') as string;
+    expectEnvelope(await run(operation, { graph, args: { x: xs } }), want, '4 where');
+  });
+
+  test('reductions: sum with and without axes, prod and max gradients, first winners', async () => {
+    const [x, total, attrs, kept] = find(md, /`sum` of `(\[\[[^`]*\]\])` is `([^`]*)`; with `("axes"[^`]*)`\s+it is `([^`]*)`/, '4: sum');
+    const xv = JSON.parse(x);
+    const shape = [xv.length, xv[0].length];
+    expectShown((await run('evaluate', { graph: oneNode('sum', [shape]), args: { a: xv } })).values.y, shown(total), 'sum');
+    expectShown((await run('evaluate', { graph: oneNode('sum', [shape], JSON.parse(`{${attrs}}`)), args: { a: xv } })).values.y, shown(kept), 'sum with axes');
+    const grads = [...md.matchAll(/`(prod|max)` of `(\[[^`]*\])` has gradient\s+`(\[[^`]*\])`/g)];
+    expect(grads.map((g) => g[1])).toEqual(['prod', 'max']);
+    for (const [, op, v, g] of grads) {
+      const vals = JSON.parse(v);
+      expectShown((await run('gradient', { graph: oneNode(op, [[vals.length]]), args: { a: vals } })).gradient!.a, shown(g), `${op} gradient`);
+    }
+    const [m, maxAt, minAxes, minAt1, minAt2] = find(md, /Over `(\[\[[^`]*\]\])`, `max` picks\s+`(\[\d+, \d+\])`, and `min` with `("axes": \[\d+\])` picks `(\[\d+, \d+\])` and `(\[\d+, \d+\])`/, '4: first winners');
+    const mv = JSON.parse(m);
+    const at = (positions: number[][]): number[][] => mv.map((row: number[], i: number) => row.map((_, j) => (positions.some(([p, q]) => p === i && q === j) ? 1 : 0)));
+    const max = await run('jacobian', { graph: oneNode('max', [[2, 2]]), args: { a: mv } });
+    expectShown(max.jacobian!.y.a, at([JSON.parse(maxAt)]), 'max picks');
+    const min = await run('jacobian', { graph: oneNode('min', [[2, 2]], JSON.parse(`{${minAxes}}`)), args: { a: mv } });
+    // one Jacobian row per output (per row of x), each 1 at that row's winner
+    expectShown(min.jacobian!.y.a, [at([JSON.parse(minAt1)]), at([JSON.parse(minAt2)])], 'min picks');
+  });
+
+  test('reductions of an empty group give the table\'s last column', async () => {
+    const table = find(md, /\| op \| y \| derivative \| empty group \|\n\| --- .*\n((?:\|.*\|\n)+)/, '4: the reductions table')[0];
+    const rows = [...table.matchAll(/^\| `(\w+)` \|.*\| ([^|]+?) \|$/gm)];
+    expect(rows.map((r) => r[1])).toEqual(['sum', 'mean', 'prod', 'max', 'min', 'logsumexp']);
+    for (const [, op, empty] of rows) {
+      const r = await run('evaluate', { graph: oneNode(op, [[0]]), args: { a: [] } });
+      expectShown(r.values.y, shown(empty.replace(/`/g, '')), `${op} of nothing`);
+    }
+  });
+
+  test('matmul: shapes, the inner-dimension error, and zero-annihilating derivatives', async () => {
+    const [pairs] = find(md, /(`matmul` of `[\s\S]*?) give\s/, '4: matmul shapes');
+    const shapes = [...pairs.replace(/\s+/g, ' ').matchAll(/`(\[[^`]*\])` and `(\[[^`]*\])` is `(\[[^`]*\])`/g)];
+    expect(shapes).toHaveLength(3);
+    for (const [, a, b, out] of shapes) {
+      const r = await run('evaluate', { graph: oneNode('matmul', [shapeOf(a), shapeOf(b)]), args: { a: filled(shapeOf(a)), b: filled(shapeOf(b)) } }, { output: 'packed', cache: false });
+      expect((r.values.y as unknown as { shape: number[] }).shape, `${a} @ ${b}`).toEqual(shapeOf(out));
+    }
+    const [a, b, message] = find(md, /`(\[[^`]*\])` and `(\[[^`]*\])` give\s+`(graph\.nodes\[0\]\.args\[1\]: matmul: [^`]*)`/, '4: matmul error');
+    const e = await rejection(run('evaluate', { graph: oneNode('matmul', [shapeOf(a), shapeOf(b)]), args: { a: filled(shapeOf(a)), b: filled(shapeOf(b)) } }));
+    expect(issueLines(e)).toEqual([message]);
+    const [A, dydx] = find(md, /`A = (\[\[[^`]*\]\])` constant and `y = matmul\(A, x\)`, forward and\s+reverse mode both give `dy\/dx = (\[\[[^`]*\]\])`/, '4: matmul with infinity');
+    const Av = JSON.parse(A);
+    for (const mode of ['forward', 'reverse']) {
+      const graph = { inputs: [{ name: 'A', shape: [2, 2] }, { name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'matmul', args: ['A', 'x'] }], outputs: ['y'] };
+      const r = await run('jacobian', { graph, args: { A: Av, x: [1, 2] }, constant: ['A'], mode });
+      expectShown(r.jacobian!.y.x, shown(dydx), `dy/dx (${mode})`);
+    }
+  });
+
+  test('shape ops: the broadcast_to error, the slice table, index and its gradient', async () => {
+    const [message] = find(md, /`(graph\.nodes\[0\]\.shape: broadcast_to: cannot broadcast \[[^\]]*\] to \[[^\]]*\])`/, '4: broadcast_to error');
+    const [from, to] = [...message.matchAll(/\[[^\]]*\]/g)].slice(-2).map((m) => shapeOf(m[0]));
+    const e = await rejection(run('evaluate', { graph: oneNode('broadcast_to', [from], { shape: to }), args: { a: filled(from) } }));
+    expect(issueLines(e)).toEqual([message]);
+
+    const [x] = find(md, /With\s+`x = (\[\[[^`]*\]\])`:\s+\| `start` \| `stop` \| `step` \| result \|/, '4: the slice table');
+    const xv = JSON.parse(x);
+    const rows = [...md.matchAll(/^\| `(\[[^`]*\])` \| `(\[[^`]*\])` \| (?:`(\[[^`]*\])`|–) \| (?:`(\[[^`]*\])`|shape `(\[[^`]*\])` \(empty\)) \|$/gm)];
+    expect(rows).toHaveLength(3);
+    for (const [, start, stop, step, value, emptyShape] of rows) {
+      const attrs = { start: JSON.parse(start), stop: JSON.parse(stop), ...(step ? { step: JSON.parse(step) } : {}) };
+      const r = await run('evaluate', { graph: oneNode('slice', [[2, 3]], attrs), args: { a: xv } }, { output: 'packed', cache: false });
+      const y = r.values.y as { shape: number[]; data: Float64Array };
+      if (emptyShape) expect(y.shape).toEqual(shapeOf(emptyShape));
+      else expectShown(wire((await run('evaluate', { graph: oneNode('slice', [[2, 3]], attrs), args: { a: xv } })).values.y), shown(value), `slice ${JSON.stringify(attrs)}`);
+    }
+
+    const [indexAttrs, picked] = find(md, /`("axis": 1, "indices": \[[^\]]*\])`\s+on `x` gives `(\[\[[^`]*\]\])`/, '4: index');
+    expectShown((await run('evaluate', { graph: oneNode('index', [[2, 3]], JSON.parse(`{${indexAttrs}}`)), args: { a: xv } })).values.y, shown(picked), 'index');
+    const [indices, grad] = find(md, /`sum\(index\(x, (\[[^\]]*\])\)\)` has gradient `(\[[^`]*\])`/, '4: index gradient');
+    const n = JSON.parse(grad).length;
+    const graph = { inputs: [{ name: 'x', shape: [n] }], nodes: [{ id: 'i', op: 'index', args: ['x'], indices: JSON.parse(indices) }, { id: 's', op: 'sum', args: ['i'] }], outputs: ['s'] };
+    expectShown((await run('gradient', { graph, args: { x: new Array(n).fill(0.5) } })).gradient!.x, shown(grad), 'index gradient');
+  });
+});
+
+// --- docs/graph-format.md, sections 5 and 6: envelopes ---------------------------------------------
+
+const graph6Block = block(GUIDE, '6: the graph of every operation', (b) => b.lang === 'json' && b.prose.includes('All examples use this graph'));
+const graph6 = JSON.parse(graph6Block.text);
+/** "**jacobian** `{ ...fields }`" followed by the result. */
+const examples6 = GUIDE.blocks
+  .filter((b) => b.lang === 'json' && /\*\*(\w+)\*\* `(\{.*\})`\s*$/.test(b.prose))
+  .map((b) => {
+    const [op, fields] = find(b.prose, /\*\*(\w+)\*\* `(\{.*\})`\s*$/, '6: an operation');
+    used.set(b, `6: ${op}`);
+    return { op, fields: JSON.parse(fields) as Record<string, unknown>, block: b };
+  });
+const example6 = (op: string) => examples6.find((e) => e.op === op) ?? (() => { throw new Error(`6: no ${op} example`); })();
+
+describe('graph-format.md, 5 and 6. The request and result envelopes', () => {
+  const graph = graph6;
+  const graphBlock = graph6Block;
+  const examples = examples6;
+  const checkBlock = block(GUIDE, '6: check', (b) => b.lang === 'json' && b.prose.includes('With `"check": true`'));
+  const prepared = block(GUIDE, '5: prepared calls', (b) => b.lang === 'ts' && b.text.includes('prepare('));
+
+  test('every operation on one graph, as shown (a first call each)', async () => {
+    expect(examples.map((e) => e.op)).toEqual(['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp']);
+    expect(graphBlock.prose + examples[0].block.prose).toContain('`cache: new PlanCache(1 << 24)`, so `"cache": "miss"`');
+    for (const e of examples) expectEnvelope(await run(e.op, { graph, ...e.fields }), shown(e.block.text), `6 ${e.op}`);
+  });
+
+  test('check: the jacobian of s alone, forward, with check', async () => {
+    const [op, fields] = find(checkBlock.prose, /The `(\w+)`\s+of `s` alone, with `(.*)`:\s*$/, '6: check request');
+    const base = example6(op).fields;
+    expectEnvelope(await run(op, { graph, ...base, ...JSON.parse(`{${fields}}`) }), shown(checkBlock.text), '6 check');
+  });
+
+  test('a requested mode gives its reason, and a constant in tangents is refused as shown', async () => {
+    const [reason] = find(GUIDE.md, /A\s+requested mode gives `reason: ("(?:[^"\\]|\\.)*")`/, '7: requested reason');
+    const requested = JSON.parse(reason) as string;
+    const mode = find(requested, /^mode "(\w+)" was requested$/, '7: requested mode')[0];
+    expect((await run('jacobian', { graph, ...example6('jacobian').fields, mode })).reason).toBe(requested);
+    const [message] = find(GUIDE.md, /\(`(tangents\.k: unexpected tangent "k": input "k" is constant; )…`\)/, '5: constant tangent');
+    const k = { inputs: [{ name: 'x', shape: [] }, { name: 'k', shape: [] }], nodes: [{ id: 'y', op: 'mul', args: ['x', 'k'] }], outputs: ['y'] };
+    const e = await rejection(run('jvp', { graph: k, args: { x: 1, k: 2 }, constant: ['k'], tangents: { x: 1, k: 1 } }));
+    expect(issueLines(e).some((l) => l.startsWith(message)), issueLines(e).join('\n')).toBe(true);
+  });
+
+  test('prepared calls: each commented value is what the page shows', async () => {
+    expect(prepared.prose).toMatch(/With the graph of \[section 6\]/);
+    SHARED_CACHE.clear();
+    const { outputs } = await runSnippet(prepared.text, { prepare, respond, graph });
+    expect(outputs.map((o) => o[0])).toEqual(['p.mode', 'respond(p).gradient', 'r.values', 'r.derivatives', 'r.directions']);
+    for (const [expr, value, comment] of outputs) expect(squash(jsText(value)), expr).toBe(squash(comment));
+  });
+});
+
+// --- docs/graph-format.md, section 7: modes --------------------------------------------------------
+
+describe('graph-format.md, 7. Modes', () => {
+  const reasons = block(GUIDE, '7: auto reasons', (b) => b.lang === 'text' && /the chosen\s+one first/.test(b.prose));
+
+  test('the two auto reasons: the first example\'s Jacobian, and the hessian on the graph of section 6', async () => {
+    const lines = reasons.text.split('\n');
+    expect(lines).toHaveLength(2);
+    const seed = await run('jacobian', { graph: fixtureGraph, args: { d: new Array(21).fill(0.5), xs: 0.1 }, constant: ['d'] });
+    expectReasonForm(seed.reason, lines[0], '7 reason 1');
+    const hessian = await run('hessian', { graph: graph6, ...example6('hessian').fields });
+    expectReasonForm(hessian.reason, lines[1], '7 reason 2');
+  });
+});
+
+// --- docs/graph-format.md, section 8: errors and limits ---------------------------------------------
+
+describe('graph-format.md, 8. Errors and limits', () => {
+  const several = block(GUIDE, '8: an error with several issues (the call)', (b) => b.lang === 'ts' && b.text.includes('console.log({ name: e.name'));
+  const gives = next(GUIDE, several, '8: an error with several issues (what it logs)');
+  const schema = block(GUIDE, '8: schema issues', (b) => b.lang === 'json' && b.prose.includes('Schema issues come in one error too'));
+  const misfit = block(GUIDE, '8: a call that does not fit (the call)', (b) => b.lang === 'ts' && b.prose.includes('A call that does not fit its graph'));
+  const misfitGives = next(GUIDE, misfit, '8: a call that does not fit (the error)');
+  const limits = block(GUIDE, '8: limit messages', (b) => b.lang === 'text' && b.text.startsWith('graph.nodes: expected at most'));
+  const asLogged = (e: DerivdError) => ({ name: e.name, kind: e.kind, issues: e.issues });
+
+  test('an error with several issues: what the catch block logs', async () => {
+    const logged: unknown[] = [];
+    await runSnippet(several.text, { jacobian: operations.jacobian, DerivdError, console: { log: (v: unknown) => logged.push(v) } });
+    expect(logged).toHaveLength(1);
+    expectShown(JSON.parse(JSON.stringify(logged[0])), shown(gives.text), '8 several');
+  });
+
+  test('schema issues in one error (the request as the text describes it)', async () => {
+    const [shape, attr, mode, extra] = find(schema.prose, /`jacobian` with input shape `(\[[^\]]*\])`, a `sum`\s+node with `("axis": \d+)`, `"mode": "(\w+)"` and an extra top-level field `("extra": true)`/, '8: schema request');
+    const graph = { inputs: [{ name: 'x', shape: JSON.parse(shape) }], nodes: [{ id: 's', op: 'sum', args: ['x'], ...JSON.parse(`{${attr}}`) }], outputs: ['s'] };
+    const e = await rejection(run('jacobian', { graph, args: {}, mode, ...JSON.parse(`{${extra}}`) }));
+    expectShown(asLogged(e), shown(schema.text), '8 schema');
+  });
+
+  test('a call that does not fit its graph: the error of the call shown', async () => {
+    const e = await rejection(runSnippet(misfit.text, { gradient: operations.gradient }));
+    expectShown(asLogged(e), shown(misfitGives.text), '8 misfit');
+  });
+
+  test('a hundred issues, then one counting the rest', async () => {
+    const [cap, , message] = find(GUIDE.md, /An error lists at most \*\*(\d+) issues\*\*; when there are more, a (\d+)st issue[\s\S]*?\(`(and \d+ more\s+issues \(only the first \d+ are listed\))`\)/, '8: the issue cap');
+    const [more] = find(message, /^and (\d+) more/, '8: the count');
+    const keys = Object.fromEntries(Array.from({ length: Number(cap) + Number(more) }, (_, i) => [`k${i}`, 0]));
+    // a million unknown argument keys, say: here as many as the message counts, plus the hundred listed
+    const graph = { inputs: [{ name: 'x', shape: [] }], nodes: [], outputs: ['x'] };
+    const e = await rejection(run('evaluate', { graph, args: { x: 1, ...keys } }));
+    expect(e.issues).toHaveLength(Number(cap) + 1);
+    expect(e.issues[Number(cap)].message).toBe(message.replace(/\s+/g, ' '));
+  });
+
+  test('every limit message, from the request the text describes', async () => {
+    const lines = limits.text.split('\n');
+    const after = GUIDE.md.slice(GUIDE.md.indexOf(limits.text));
+    // the requests the text below the messages describes, read from it where it gives numbers
+    const [count] = find(after, /an `evaluate` of (\w+) outputs, each a `range`\s+of 10⁷ numbers/, '8: the range outputs');
+    const ranges = { three: 3 }[count as 'three'];
+    const [lowered] = find(after, /with `maxResponseBytes` lowered to (\d+) MiB/, '8: the lowered limit');
+    const [n4000] = find(after, /`jacobian` of `y = exp\(x\)` with `x` of shape `\[(\d+)\]`/, '8: the block');
+    const [n3000] = find(after, /`y = mul\(x, w\)` and `x` with respect to `x` and `w`, all of shape `\[(\d+)\]`/, '8: the four blocks');
+    // one-letter output names: the byte bound counts each key, and the text does not name them
+    const range = (n: number) => ({ graph: { inputs: [], nodes: Array.from({ length: n }, (_, i) => ({ id: 'rst'[i], op: 'range', stop: 1e7 })), outputs: [...'rst'.slice(0, n)] }, args: {} });
+    const ones = (n: number) => new Array(n).fill(1);
+    // The sizes the text gives only inside the messages are the requests' own (issue 8's
+    // reproducers): they are fixed here, so a message changed on the page fails.
+    const nodes = 10_001;
+    const inputs = 20_000;
+    const bigInput = [10_001, 1000];
+    const bigNode = [4000, 4000];
+    const rank = 65;
+    const requests: [RegExp, () => [string, unknown, object?]][] = [
+      [/^graph\.nodes: expected at most \d+ nodes \(MAX_NODES\), found \d+$/, () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: [] }], nodes: Array.from({ length: nodes }, (_, i) => ({ id: `n${i}`, op: 'neg', args: ['x'] })), outputs: ['n0'] }, args: { x: 1 } }]],
+      [/^graph\.inputs: expected at most \d+ inputs \(MAX_INPUTS\), found \d+$/, () => ['evaluate', { graph: { inputs: Array.from({ length: inputs }, (_, i) => ({ name: `x${i}`, shape: [] })), nodes: [], outputs: ['x0'] }, args: {} }]],
+      [/^graph\.outputs: the result would hold \d+ numbers/, () => ['evaluate', range(ranges)]],
+      [/^graph\.outputs: the result could take up to \d+ bytes as JSON/, () => ['evaluate', range(1), { limits: { maxResponseBytes: Number(lowered) * 1024 * 1024 } }]],
+      [/^graph\.inputs\[0\]\.shape: shape \[[^\]]*\] has/, () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: bigInput }], nodes: [], outputs: ['x'] }, args: {} }]],
+      [/^graph\.nodes\[0\]: result shape \[[^\]]*\] has/, () => ['evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: bigNode, value: 0 }], outputs: ['f'] }, args: {} }]],
+      [/^graph\.inputs\[0\]\.shape: shape has rank \d+/, () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: ones(rank) }], nodes: [], outputs: ['x'] }, args: {} }]],
+      [/^graph\.nodes\[0\]: result has rank \d+/, () => ['evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: ones(rank), value: 0 }], outputs: ['f'] }, args: {} }]],
+      [/^graph: the Jacobian block of output "y" with respect to input "x"/, () => ['jacobian', { graph: { inputs: [{ name: 'x', shape: [Number(n4000)] }], nodes: [{ id: 'y', op: 'exp', args: ['x'] }], outputs: ['y'] }, args: { x: new Array(Number(n4000)).fill(0) } }]],
+      [/^graph: the Jacobian would have \d+ elements in all/, () => {
+        const n = Number(n3000);
+        return ['jacobian', { graph: { inputs: [{ name: 'x', shape: [n] }, { name: 'w', shape: [n] }], nodes: [{ id: 'y', op: 'mul', args: ['x', 'w'] }], outputs: ['y', 'x'] }, args: { x: new Array(n).fill(1), w: new Array(n).fill(1) } }];
+      }],
+    ];
+    expect(lines).toHaveLength(requests.length);
+    lines.forEach((l, i) => find(l, requests[i][0], `8: limit message ${i + 1}`));
+    for (const [i, line] of lines.entries()) {
+      const [op, request, options] = requests[i][1]();
+      const e = await rejection(run(op, request, { cache: false, ...options }));
+      expect(e.kind, line).toBe('limit_exceeded');
+      // the message is one of the error's issues (three ranges of 10⁷ are over MAX_RESPONSE_BYTES too)
+      expect(issueLines(e), line).toContain(line);
+    }
+  });
+});
+
+// --- every block accounted for -----------------------------------------------------------------
+
+test('every json, text and ts block of both pages is an example checked here, or listed as none', () => {
+  for (const [page, pick, why] of NOT_EXAMPLES) block(page, `not an example: ${why}`, pick);
+  const missed = [...README.blocks, ...GUIDE.blocks]
+    .filter((b) => ['json', 'text', 'ts'].includes(b.lang) && !used.has(b))
+    .map((b) => `${b.file}:${b.line} (${b.lang}): ${b.text.split('\n')[0]}`);
+  expect(missed).toEqual([]);
+});
