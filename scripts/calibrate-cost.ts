@@ -67,7 +67,10 @@ function caseFor(op: string): Case | undefined {
 /** Values in (0.2, 0.8): inside every unary op's domain, away from kinks. */
 function argFor(shape: number[], seed: number): number | unknown[] {
   let s = seed;
-  const next = (): number => 0.2 + 0.6 * (((s = (s * 16807) % 2147483647) / 2147483647));
+  const next = (): number => {
+    s = (s * 16807) % 2147483647;
+    return 0.2 + 0.6 * (s / 2147483647);
+  };
   const build = (d: number): number | unknown[] => (d === shape.length ? next() : Array.from({ length: shape[d] }, () => build(d + 1)));
   return build(0);
 }

@@ -5,7 +5,7 @@
  * whose compilation throws runs interpreted, with the same numbers, reported once.
  */
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { PlanCache, hessian, jacobian } from '../src/index.js';
+import { hessian, jacobian } from '../src/index.js';
 import { compiledSource, setCompileErrorHandler } from '../src/compile/execute.js';
 import { MAX_GROUP_EQNS, MAX_PART_EQNS } from '../src/compile/codegen.js';
 import * as newFunction from '../src/compile/new-function.js';

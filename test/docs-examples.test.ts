@@ -338,7 +338,8 @@ describe('graph-format.md, 1. The first example', () => {
     .replace(/\b(exp|sin)\(/g, 'Math.$1(')
     .replace(/([\d)]) (\(|Math)/g, '$1 * $2');
   const x = (graph.nodes.find((n: { id: string }) => n.id === 'x') as { value: number[] }).value;
-  const d = x.map((xi, i) => new Function('x', 'i', `return ${js};`)(x, i) as number);
+  // biome-ignore lint/style/noRestrictedGlobals: the page gives d as a formula; it is evaluated as the page writes it
+  const d = x.map((_xi, i) => new Function('x', 'i', `return ${js};`)(x, i) as number);
   const scalarNodes = next(GUIDE, result, '1: the scalar variant nodes');
   const gradientBlock = next(GUIDE, scalarNodes, '1: the scalar variant gradient');
   const hessianBlock = next(GUIDE, gradientBlock, '1: the scalar variant hessian');

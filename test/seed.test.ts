@@ -2,7 +2,6 @@
  * The forum case (test/fixtures/seed-rs.graph.json): r = d - (d·f / f·f) f with
  * f = exp(-1.5 (x - xs)^2), x = -10..10, checked against its analytic derivatives.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { gradient, jacobian, evaluate, jvp, vjp } from '../src/index.js';
 

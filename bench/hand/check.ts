@@ -71,10 +71,12 @@ export function checkHand(p: Problem, impl: Impl): HandCheck {
   let err = 0;
   let scale = 1;
   const compare = (got: number[][], want: number[][]) =>
-    want.forEach((o, k) => o.forEach((w, i) => {
-      err = Math.max(err, Math.abs(got[k][i] - w));
-      scale = Math.max(scale, Math.abs(w));
-    }));
+    want.forEach((o, k) => {
+      o.forEach((w, i) => {
+        err = Math.max(err, Math.abs(got[k][i] - w));
+        scale = Math.max(scale, Math.abs(w));
+      });
+    });
   const big = total > 1e3;
   for (const [ai, j] of comps) {
     const x = Math.max(1, Math.abs(args[p.active[ai]][j]));

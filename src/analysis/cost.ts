@@ -121,7 +121,10 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
   let s: Sweeps;
   if (w === MEASURED_WEIGHTS) {
     let kept = plan.memo.get('cost:sweeps') as Sweeps | undefined;
-    if (kept === undefined) plan.memo.set('cost:sweeps', (kept = sweeps(plan, w)));
+    if (kept === undefined) {
+      kept = sweeps(plan, w);
+      plan.memo.set('cost:sweeps', kept);
+    }
     s = kept;
   } else {
     s = sweeps(plan, w);

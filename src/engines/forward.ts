@@ -9,7 +9,7 @@ import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
 import { forwardOverForwardProgram, forwardProgram, runDerived } from './programs.js';
-import { activeShapes, basisChunk, basisSweeps, chunkSize, outputShapes, readResult, resultTensor, transposeBlocks } from './sweeps.js';
+import { basisChunk, basisSweeps, chunkSize, readResult, resultTensor, transposeBlocks } from './sweeps.js';
 import type { BlockResult, Engine, Primal, TensorsResult } from './types.js';
 
 /** Jacobian blocks [output][active input] by forward mode: one direction per active input element. */
@@ -61,7 +61,9 @@ function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
       u[a].data[p] = 1;
       const r = hvpForwardOverForward(plan, primal, u);
       directions += r.directions;
-      r.tensors.forEach((t, b) => blocks[a][b].data.set(t.data, p * t.data.length));
+      r.tensors.forEach((t, b) => {
+        blocks[a][b].data.set(t.data, p * t.data.length);
+      });
     }
   });
   return { blocks, directions };

@@ -10,7 +10,7 @@ import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { hessianProgram, reverseProgram, runDerived } from './programs.js';
-import { activeShapes, basisSweeps, outputShapes, resultTensor, transposeBlocks, vjpSweep } from './sweeps.js';
+import { basisSweeps, resultTensor, transposeBlocks, vjpSweep } from './sweeps.js';
 import type { BlockResult, Engine, Primal } from './types.js';
 
 /** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */

@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, jacobian } from '../index.js';
 import { checkGraph } from './check.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
-import { DerivdError } from './errors.js';
+import type { DerivdError } from './errors.js';
 import { checkRequest } from './request.js';
 import type { WireGraph } from './schema.js';
-import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';
+import { expectIssues, type Expected } from '../../test/helpers/issues.js';
 
 const seed: WireGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
 const d = Array.from({ length: 21 }, (_, i) => Math.cos(i) / 2);

@@ -9,7 +9,7 @@ import { getOp } from '../ops/registry.js';
 import { OpError, type OpDef } from '../ops/types.js';
 import { MAX_RANK } from '../tensor/nested.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
-import { childPath, DerivdError, type ErrorKind, type Issue } from './errors.js';
+import { childPath, DerivdError, type Issue } from './errors.js';
 import type { Program, ValueId } from '../ir/program.js';
 import { checkCounts, DEFAULT_LIMITS, type Limits } from './limits.js';
 import type { WireGraph } from './schema.js';
@@ -102,10 +102,10 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
 
   // Shapes, in dependency order. A node depending on a broken node is skipped silently.
   const e = new ProgramBuilder();
-  const valueOf = new Map<string, ValueId>();
+  const valueOfId = new Map<string, ValueId>();
   const inputs: NamedValue[] = graph.inputs.map((inp) => {
     const value = e.input(inp.shape);
-    if (!valueOf.has(inp.name)) valueOf.set(inp.name, value);
+    if (!valueOfId.has(inp.name)) valueOfId.set(inp.name, value);
     return { name: inp.name, value, shape: inp.shape };
   });
   for (const i of order) {
@@ -115,7 +115,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
       continue;
     }
     const op = getOp(node.op);
-    const args = (node.args ?? []).map((a) => (typeof a === 'number' ? e.literal(a) : (valueOf.get(a) as ValueId)));
+    const args = (node.args ?? []).map((a) => (typeof a === 'number' ? e.literal(a) : (valueOfId.get(a) as ValueId)));
     const inShapes = args.map((a) => e.shapeOf(a));
     try {
       const wire = Object.fromEntries(Object.entries(node).filter(([k]) => !WIRE_KEYS.has(k)));
@@ -131,7 +131,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
         broken[i] = 1;
         continue;
       }
-      valueOf.set(node.id, e.apply(node.op, args, attrs as object, i));
+      valueOfId.set(node.id, e.apply(node.op, args, attrs as object, i));
     } catch (err) {
       if (!(err instanceof OpError)) throw err;
       const path = err.attr !== undefined ? attrPath(nodePath(i), err.attr)
@@ -145,7 +145,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
   if (limitIssues.length > 0) throw new DerivdError('limit_exceeded', limitIssues);
 
   const outputs = graph.outputs.map((name) => {
-    const value = valueOf.get(name) as ValueId;
+    const value = valueOfId.get(name) as ValueId;
     return { name, value, shape: e.shapeOf(value) };
   });
   return { program: e.program(), inputs, outputs, nodeCount: graph.nodes.length };

@@ -143,7 +143,7 @@ describe('number literals too large for a double', () => {
   const graph = { inputs: [{ name: 'x', shape: [] }, { name: 'v', shape: [2] }], nodes: [{ id: 'y', op: 'mul', args: ['x', 'v'] }], outputs: ['y'] };
 
   it('are refused with their path, not read as Infinity, in a request parsed from JSON', async () => {
-    const body = JSON.parse('{"graph": ' + JSON.stringify(graph) + ', "args": {"x": 1e999, "v": [1, -1e400]}}');
+    const body = JSON.parse(`{"graph": ${JSON.stringify(graph)}, "args": {"x": 1e999, "v": [1, -1e400]}}`);
     const err = caught(() => checkRequest('evaluate', body, DEFAULT_LIMITS, undefined, undefined, true));
     expect(err.kind).toBe('invalid_request');
     expect(err.issues.map((i) => i.path)).toEqual(['args.x', 'args.v[1]']);

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
-import { detached, PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount } from './plan-cache.js';
+import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount } from './plan-cache.js';
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -124,6 +124,16 @@ function checkUncached(
     const shown = names.slice(0, MAX_NAMES_SHOWN).map((n) => JSON.stringify(n)).join(', ');
     return `expected one of ${shown}${names.length > MAX_NAMES_SHOWN ? `, … (${names.length} in all)` : ''}`;
   };
+  /** A list of names spelled out once per request, however many issues quote it. */
+  const lists = new Map<string, string>();
+  const listOnce = (key: string, names: readonly string[]): string => {
+    let text = lists.get(key);
+    if (text === undefined) {
+      text = oneOf(names);
+      lists.set(key, text);
+    }
+    return text;
+  };
 
   /** Reads one tensor per slot from `map`; `explain` says why a name without a slot is not wanted. */
   const readTensors = (key: string, map: Record<string, unknown>, slots: Slot[], what: string, explain?: (name: string) => string | undefined): Tensor[] => {
@@ -156,10 +166,9 @@ function checkUncached(
 
   const inputIndex = new Map(inputNames.map((name, i) => [name, i]));
   const constant = new Set<number>();
-  let inputList: string | undefined;
   (req.constant ?? []).forEach((name, k) => {
     const i = inputIndex.get(name);
-    if (i === undefined) issues.add(() => ({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${(inputList ??= oneOf(inputNames))}` }));
+    if (i === undefined) issues.add(() => ({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${listOnce('inputs', inputNames)}` }));
     else constant.add(i);
   });
   const active = inputNames.map((_, i) => i).filter((i) => !constant.has(i));
@@ -169,10 +178,9 @@ function checkUncached(
   if (req.outputs) {
     const seen = new Set<string>();
     const known = new Set(outputNames);
-    let outputList: string | undefined;
     outNames = [];
     req.outputs.forEach((name, k) => {
-      if (!known.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `${JSON.stringify(name)} is not an output of the graph: ${(outputList ??= oneOf(outputNames))}` }));
+      if (!known.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `${JSON.stringify(name)} is not an output of the graph: ${listOnce('outputs', outputNames)}` }));
       else if (seen.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `duplicate output ${JSON.stringify(name)}` }));
       else outNames.push(name);
       seen.add(name);

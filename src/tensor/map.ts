@@ -30,7 +30,7 @@ export function mapBinary(
     const av = a[0];
     for (let i = 0; i < n; i++) out[i] = f(av, b[i]);
   } else {
-    mapStrided([a, b], [as, bs], out, outShape, (o, off) => f(a[off[0]], b[off[1]]));
+    mapStrided([a, b], [as, bs], out, outShape, (_o, off) => f(a[off[0]], b[off[1]]));
   }
 }
 
@@ -46,7 +46,7 @@ export function mapTernary(
   if (a.length === n && b.length === n && c.length === n) {
     for (let i = 0; i < n; i++) out[i] = f(a[i], b[i], c[i]);
   } else {
-    mapStrided([a, b, c], [as, bs, cs], out, outShape, (o, off) => f(a[off[0]], b[off[1]], c[off[2]]));
+    mapStrided([a, b, c], [as, bs, cs], out, outShape, (_o, off) => f(a[off[0]], b[off[1]], c[off[2]]));
   }
 }
 

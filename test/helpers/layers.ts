@@ -71,7 +71,7 @@ export function violations(imports: readonly Import[], table: LayerTable, srcDir
       out.push(`${from}: its layer ${a} is not in the table`);
       continue;
     }
-    if (to.startsWith('..') || !to.startsWith(srcDir + '/')) continue; // outside src (package.json, ...): not a layer
+    if (to.startsWith('..') || !to.startsWith(`${srcDir}/`)) continue; // outside src (package.json, ...): not a layer
     const b = layerOf(to, srcDir);
     if (a === b) continue;
     if (!table.get(a)?.has(b)) out.push(`${from} imports ${to}: ${a} may not import ${b}`);

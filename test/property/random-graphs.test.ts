@@ -140,7 +140,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   for (const [m, r] of [['forward', jf], ['reverse', jr], ['fd', jd], ['auto', ja]] as const) {
     equal(`jacobian ${m}: outputs`, Object.keys(r.jacobian ?? {}), outs);
     for (const o of outs) {
-      equal(`jacobian ${m}: blocks of ${o} (constant inputs have none)`, Object.keys((r.jacobian ?? {})[o] ?? {}), active);
+      equal(`jacobian ${m}: blocks of ${o} (constant inputs have none)`, Object.keys(r.jacobian?.[o] ?? {}), active);
       expectClose(packed(r.values[o]).data, packed(values[o]).data, 0, `jacobian ${m}: values of ${o} (vs evaluate)`);
     }
   }
@@ -160,7 +160,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   for (const o of outs) {
     expectClose(flat(nested.values[o]), packed(values[o]).data, 0, `jacobian nested: values of ${o} (vs packed)`);
     for (const i of active) {
-      expectClose(flat((nested.jacobian ?? {})[o][i]), blockOf(jr, o, i).data, 0, `jacobian nested: d${o}/d${i} (vs packed)`);
+      expectClose(flat(nested.jacobian?.[o][i]), blockOf(jr, o, i).data, 0, `jacobian nested: d${o}/d${i} (vs packed)`);
     }
   }
   // check: true compares with fd on the same graph, which cannot see stop_gradient.
@@ -199,9 +199,9 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
     }
     const want = tensor(shape(o), ref);
     const scale = maxAbs(abs);
-    expectBlock(`jvp forward: ${o}`, packed((t[0].jvp ?? {})[o]), want, AD_REL, scale);
-    expectBlock(`jvp reverse: ${o}`, packed((t[1].jvp ?? {})[o]), want, AD_REL, scale);
-    expectBlock(`jvp fd: ${o}`, packed((t[2].jvp ?? {})[o]), want, FD_REL, scale);
+    expectBlock(`jvp forward: ${o}`, packed(t[0].jvp?.[o]), want, AD_REL, scale);
+    expectBlock(`jvp reverse: ${o}`, packed(t[1].jvp?.[o]), want, AD_REL, scale);
+    expectBlock(`jvp fd: ${o}`, packed(t[2].jvp?.[o]), want, FD_REL, scale);
   }
 
   // vjp = cᵀ J, per active input.
@@ -222,7 +222,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
       }
     }
     const want = tensor(shape(i), ref);
-    for (const r of v) expectBlock(`vjp ${r.mode}: ${i}`, packed((r.vjp ?? {})[i]), want, r.mode === 'fd' ? FD_REL : AD_REL, maxAbs(abs));
+    for (const r of v) expectBlock(`vjp ${r.mode}: ${i}`, packed(r.vjp?.[i]), want, r.mode === 'fd' ? FD_REL : AD_REL, maxAbs(abs));
   }
 
   // gradient of sum(first output): both modes, and the column sums of its Jacobian.
@@ -245,8 +245,8 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
       }
     }
     const want = tensor(shape(i), ref);
-    expectBlock(`gradient reverse vs forward: ${i}`, packed((gr.gradient ?? {})[i]), packed((gf.gradient ?? {})[i]), AD_REL);
-    expectBlock(`gradient forward vs Jacobian of ${o0}: ${i}`, packed((gf.gradient ?? {})[i]), want, AD_REL, maxAbs(abs));
+    expectBlock(`gradient reverse vs forward: ${i}`, packed(gr.gradient?.[i]), packed(gf.gradient?.[i]), AD_REL);
+    expectBlock(`gradient forward vs Jacobian of ${o0}: ${i}`, packed(gf.gradient?.[i]), want, AD_REL, maxAbs(abs));
   }
 }
 
@@ -267,7 +267,7 @@ async function checkSecondOrder(c: GraphCase): Promise<void> {
   let scale = 0;
   for (const r of [hr, hf, hd, ha]) {
     equal(`hessian ${r.mode}: rows`, Object.keys(r.hessian ?? {}), active);
-    for (const a of active) equal(`hessian ${r.mode}: columns of ${a}`, Object.keys((r.hessian ?? {})[a] ?? {}), active);
+    for (const a of active) equal(`hessian ${r.mode}: columns of ${a}`, Object.keys(r.hessian?.[a] ?? {}), active);
   }
   for (const a of active) for (const b of active) scale = Math.max(scale, maxAbs(H(hr, a, b).data));
   if (scale > 0) nontrivialHessians++;
@@ -318,8 +318,8 @@ async function checkSecondOrder(c: GraphCase): Promise<void> {
       }
     }
     const want = tensor(shape(a), ref);
-    for (const r of hv) expectBlock(`hvp ${r.mode}: ${a}`, packed((r.hvp ?? {})[a]), want, HESSIAN_REL, maxAbs(abs));
-    expectBlock(`hvp fd: ${a}`, packed((hvFd.hvp ?? {})[a]), want, FD_REL, maxAbs(abs));
+    for (const r of hv) expectBlock(`hvp ${r.mode}: ${a}`, packed(r.hvp?.[a]), want, HESSIAN_REL, maxAbs(abs));
+    expectBlock(`hvp fd: ${a}`, packed(hvFd.hvp?.[a]), want, FD_REL, maxAbs(abs));
   }
 }
 

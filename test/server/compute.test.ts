@@ -5,7 +5,6 @@
  * details: headers, the response schemas, bare scalars, NaN and infinities both
  * ways, exact round-trips of finite numbers, and `__proto__` as a name.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
@@ -15,7 +14,7 @@ import { expectClose } from '../helpers/numeric.js';
 type Op = keyof typeof ResultSchemas;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-import { B, d, dot, drdd, drdxs, dsdd, dsdxs, f, graph, rRef, scalarGraph, sdd, sdx, sRef, sxx, x, xs } from '../helpers/seed.js';
+import { d, dot, drdd, drdxs, dsdd, dsdxs, graph, rRef, scalarGraph, sdd, sdx, sRef, sxx, xs } from '../helpers/seed.js';
 
 // directions: tangents / hvp vector, and cotangents
 const td = d.map((_, i) => Math.cos(i));

@@ -5,9 +5,9 @@
  */
 import { availableParallelism, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, test } from 'vitest';
-import { buildApp, type App } from '../../src/server/app.js';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, type Config } from '../../src/server/config.js';
+import { describe, expect, test } from 'vitest';
+import { buildApp, } from '../../src/server/app.js';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, } from '../../src/server/config.js';
 import { SEED_GRAPH, SEED_REQUEST } from '../../src/server/seed-example.js';
 import { useApps } from '../helpers/server.js';
 

@@ -10,8 +10,8 @@
  * send; about 0.4 s here), estimated far above INLINE_MAX_COST_MS.
  */
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, test, vi } from 'vitest';
-import { buildApp, type App } from '../../src/server/app.js';
+import { describe, expect, test, vi } from 'vitest';
+import type { App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
 import { callCost } from '../../src/api/index.js';
 import { SEED_REQUEST } from '../../src/server/seed-example.js';

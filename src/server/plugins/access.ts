@@ -70,7 +70,8 @@ export async function requireBearer(scope: FastifyInstance, { accepted, detail, 
       return ok;
     },
   });
-  const verify = scope.verifyBearerAuth!;
+  const verify = scope.verifyBearerAuth;
+  if (!verify) throw new Error('@fastify/bearer-auth did not decorate verifyBearerAuth');
   scope.addHook('onRequest', (request, reply, done) => {
     verify(request, reply, (err) => {
       if (!err) return done();

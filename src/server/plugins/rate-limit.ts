@@ -62,7 +62,10 @@ function sharedStore(redis: Redis): new () => FastifyRateLimitStore {
   const local = new LocalStore(false, false);
   return class SharedStore implements FastifyRateLimitStore {
     incr(key: string, cb: Parameters<FastifyRateLimitStore['incr']>[1], timeWindow: number, max: number): void {
-      if (redis.status !== 'ready') return local.incr(key, cb, timeWindow, max);
+      if (redis.status !== 'ready') {
+        local.incr(key, cb, timeWindow, max);
+        return;
+      }
       remote.incr(key, (err, res) => (err ? local.incr(key, cb, timeWindow, max) : cb(null, res)), timeWindow, max);
     }
     child(): FastifyRateLimitStore {

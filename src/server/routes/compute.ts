@@ -25,7 +25,7 @@ import { bodyMs, checkCounts, DerivdError, engineNames, isGraphCached, OPERATION
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { EstimatedOverBudget, overBudget } from '../placement.js';
-import { ComputeBudgetExceeded, type ComputePool } from '../pool.js';
+import { ComputeBudgetExceeded, type ComputePool, type PoolRun } from '../pool.js';
 import { MalformedBody } from '../problem.js';
 import { RawJson } from '../raw-body.js';
 import type { PoolTask } from '../worker.js';
@@ -118,7 +118,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       if (!reply.raw.writableFinished) gone.abort();
     };
     reply.raw.once('close', onClose);
-    let run;
+    let run: PoolRun;
     try {
       run = await (pool as ComputePool).run(task, { signal: gone.signal, estimatedMs });
     } catch (err) {

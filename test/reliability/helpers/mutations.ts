@@ -83,7 +83,7 @@ const asReq = (b: Json): Req | undefined => {
   return Array.isArray(g.inputs) && Array.isArray(g.nodes) && Array.isArray(g.outputs) ? (b as unknown as Req) : undefined;
 };
 
-type Mutation = (b: Req, r: Rng) => Json | { raw: string } | { contentType: string } | void;
+type Mutation = (b: Req, r: Rng) => Json | { raw: string } | { contentType: string } | undefined;
 
 const MUTATIONS: Record<string, Mutation> = {
   dropNode(b, r) {
