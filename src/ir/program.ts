@@ -13,6 +13,7 @@
  */
 import type { Shape } from '../tensor/tensor.js';
 import type { OpDef, ValueId } from '../ops/types.js';
+import type { OpAttrs, OpName } from '../ops/vocabulary.js';
 
 export type { ValueId };
 
@@ -24,7 +25,8 @@ export interface ValueInfo {
 export interface Eqn {
   readonly op: OpDef;
   readonly args: readonly ValueId[];
-  readonly attrs: unknown;
+  /** Attributes of some op: the builder pairs each op with attributes of its own type. */
+  readonly attrs: OpAttrs[OpName];
   readonly out: ValueId;
   /** Index of the wire node this equation came from, or -1 for equations the core made. */
   readonly node: number;
