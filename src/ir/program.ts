@@ -22,14 +22,23 @@ export interface ValueInfo {
   readonly batched: boolean;
 }
 
-export interface Eqn {
-  readonly op: OpDef;
+/**
+ * `out = op(args; attrs)`. Eqn<N> is an equation of op N; Eqn alone is one of any
+ * op, its attributes those of some op (the builder pairs each op with attributes of
+ * its own type, so an op's kernel and rules always get their own). isEqnOf narrows.
+ */
+export interface Eqn<N extends OpName = OpName> {
+  readonly op: OpDef<N>;
   readonly args: readonly ValueId[];
-  /** Attributes of some op: the builder pairs each op with attributes of its own type. */
-  readonly attrs: OpAttrs[OpName];
+  readonly attrs: OpAttrs[N];
   readonly out: ValueId;
   /** Index of the wire node this equation came from, or -1 for equations the core made. */
   readonly node: number;
+}
+
+/** Whether q applies op `name`: then its attributes are that op's. */
+export function isEqnOf<N extends OpName>(q: Eqn, name: N): q is Eqn<N> {
+  return q.op.name === name;
 }
 
 /**
