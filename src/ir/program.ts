@@ -63,9 +63,15 @@ export class ValueTable {
     return v < this.baseLength ? (this.base as ValueTable).info(v) : this.own[v - this.baseLength];
   }
 
+  /** Defines the next value: the one place value ids are made. */
   push(info: ValueInfo): ValueId {
     this.own.push(info);
-    return this.length - 1;
+    return (this.length - 1) as ValueId;
+  }
+
+  /** Every value id of the table, base's first, in order. */
+  *ids(): IterableIterator<ValueId> {
+    for (let v = 0; v < this.length; v++) yield v as ValueId;
   }
 
   /** The values this table adds to its base (ids from the base's length on). */

@@ -9,8 +9,14 @@ import type { z } from 'zod';
 import type { Shape, Tensor } from '../tensor/tensor.js';
 import type { ApplyTail, OpAttrs, OpName } from './vocabulary.js';
 
-/** A value of a program: an input or the output of an equation, numbered from 0. */
-export type ValueId = number;
+declare const brand: unique symbol;
+
+/**
+ * A value of a program: an input or the output of an equation, numbered from 0.
+ * Branded, so a plain number (an index, a count) is not taken for one: ids come
+ * from the IR's value table (src/ir/program.ts), the only place that makes them.
+ */
+export type ValueId = number & { readonly [brand]: 'ValueId' };
 
 /**
  * Where derivative rules write their results: each call appends one equation (or

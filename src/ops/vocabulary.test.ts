@@ -21,6 +21,10 @@ export function mistakes(e: Emit, x: ValueId): void {
   e.apply('sin', [x], { axes: [0] });
   // @ts-expect-error: first_winner's kind is 'max' or 'min'
   e.apply('first_winner', [x], { axes: [0], kind: 'argmax' });
+  // @ts-expect-error: a plain number is not a value id
+  e.apply('neg', [0]);
+  // @ts-expect-error: nor is arithmetic on one
+  e.add(x, x + 1);
   // @ts-expect-error: getOp takes op names only (findOp takes strings from the wire)
   getOp('coss');
   // @ts-expect-error: a definition's name is in the vocabulary
