@@ -5,7 +5,7 @@
  * arguments are already broken is skipped rather than reported twice.
  */
 import { ProgramBuilder } from '../ir/builder.js';
-import { getOp } from '../ops/registry.js';
+import { findOp } from '../ops/registry.js';
 import { OpError, type OpDef } from '../ops/types.js';
 import { MAX_RANK } from '../tensor/nested.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
@@ -70,7 +70,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
   });
   const deps: number[][] = graph.nodes.map(() => []);
   graph.nodes.forEach((node, i) => {
-    const op = getOp(node.op);
+    const op = opOf(node.op);
     const args = node.args ?? [];
     const arityIssue = checkArity(op, args.length);
     if (arityIssue) {
@@ -114,12 +114,14 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
       broken[i] = 1;
       continue;
     }
-    const op = getOp(node.op);
+    const op = opOf(node.op);
     const args = (node.args ?? []).map((a) => (typeof a === 'number' ? e.literal(a) : (valueOfId.get(a) as ValueId)));
     const inShapes = args.map((a) => e.shapeOf(a));
     try {
       const wire = Object.fromEntries(Object.entries(node).filter(([k]) => !WIRE_KEYS.has(k)));
-      const attrs = op.prepare ? op.prepare(wire, inShapes) : wire;
+      // An op without prepare has no wire attributes (the node schema is strict and its
+      // attrs shape empty; vocabulary.test.ts checks this), so its kernel gets {}.
+      const attrs = op.prepare ? op.prepare(wire, inShapes) : {};
       const shape = op.shape(inShapes, attrs);
       if (shape.length > MAX_RANK) {
         limitIssues.push({ path: nodePath(i), message: `result has rank ${shape.length}, more than MAX_RANK (${MAX_RANK})` });
@@ -131,7 +133,7 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
         broken[i] = 1;
         continue;
       }
-      valueOfId.set(node.id, e.apply(node.op, args, attrs as object, i));
+      valueOfId.set(node.id, e.applyOp(op, args, attrs, i));
     } catch (err) {
       if (!(err instanceof OpError)) throw err;
       const path = err.attr !== undefined ? attrPath(nodePath(i), err.attr)
@@ -149,6 +151,13 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
     return { name, value, shape: e.shapeOf(value) };
   });
   return { program: e.program(), inputs, outputs, nodeCount: graph.nodes.length };
+}
+
+/** The op a node names: zod admitted known names only, so none is missing. */
+function opOf(name: string): OpDef {
+  const op = findOp(name);
+  if (op === undefined) throw new Error(`internal error: no op named ${name}`);
+  return op;
 }
 
 function checkArity(op: OpDef, n: number): string | undefined {

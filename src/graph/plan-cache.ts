@@ -12,6 +12,7 @@
  * bytes its entries' accounts hold, not by entries; one entry holds at most half.
  */
 import { createHash } from 'node:crypto';
+import { isEqnOf } from '../ir/program.js';
 import type { CheckedGraph } from './check.js';
 import { withinCounts, type Limits } from './limits.js';
 
@@ -149,8 +150,7 @@ function estimateBytes(graph: CheckedGraph): number {
   let bytes = 0;
   for (const q of graph.program.eqns) {
     bytes += BYTES_PER_EQUATION + 8 * q.args.length;
-    const value = (q.attrs as { value?: { data?: Float64Array } }).value;
-    if (value?.data instanceof Float64Array) bytes += value.data.byteLength;
+    if (isEqnOf(q, 'const')) bytes += q.attrs.value.data.byteLength;
   }
   return bytes;
 }

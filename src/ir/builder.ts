@@ -10,7 +10,8 @@ import { ValueTable, type Eqn, type Program } from './program.js';
 import { broadcastAxes } from '../tensor/broadcast.js';
 import { sameShape, type Shape, type Tensor } from '../tensor/tensor.js';
 import { getOp } from '../ops/registry.js';
-import type { Emit, ValueId } from '../ops/types.js';
+import type { Emit, OpDef, ValueId } from '../ops/types.js';
+import type { ApplyTail, OpAttrs, OpName } from '../ops/vocabulary.js';
 
 export class ProgramBuilder implements Emit {
   readonly values: ValueTable;
@@ -40,8 +41,16 @@ export class ProgramBuilder implements Emit {
   }
 
   /** Appends `name(args; attrs)`; `node` ties the equation to a wire node. */
-  apply(name: string, args: readonly ValueId[], attrs: object = {}, node = -1): ValueId {
-    const op = getOp(name);
+  apply<N extends OpName>(name: N, args: readonly ValueId[], ...[attrs, node]: ApplyTail<N>): ValueId {
+    return this.applyOp(getOp(name), args, attrs ?? {}, node);
+  }
+
+  /**
+   * apply for an op known only at run time (a wire node's): `attrs` must be that
+   * op's, as its prepare made them. Graph checking is the caller.
+   */
+  applyOp(op: OpDef, args: readonly ValueId[], attrs: OpAttrs[OpName], node = -1): ValueId {
+    const name = op.name;
     const key = node < 0 && name !== 'const' ? `${name}(${args.join(',')})${JSON.stringify(attrs)}` : undefined;
     if (key !== undefined) {
       const hit = this.seen.get(key);

@@ -66,7 +66,7 @@ export function printProgram(program: Program): string {
   const read = new Set(eqns.flatMap((q) => q.args));
   const baseLength = values.length - values.ownValues().length;
   const inputs: string[] = [];
-  for (let v = 0; v < values.length; v++) {
+  for (const v of values.ids()) {
     if (!defined.has(v) && (v >= baseLength || read.has(v))) inputs.push(`${name(v)} ${typeOf(values, v)}`);
   }
   return [`in ${inputs.join(', ')}`, printEqns(eqns, values)].filter((l) => l !== '').join('\n');

@@ -13,6 +13,7 @@
  */
 import type { Shape } from '../tensor/tensor.js';
 import type { OpDef, ValueId } from '../ops/types.js';
+import type { OpAttrs, OpName } from '../ops/vocabulary.js';
 
 export type { ValueId };
 
@@ -21,13 +22,23 @@ export interface ValueInfo {
   readonly batched: boolean;
 }
 
-export interface Eqn {
-  readonly op: OpDef;
+/**
+ * `out = op(args; attrs)`. Eqn<N> is an equation of op N; Eqn alone is one of any
+ * op, its attributes those of some op (the builder pairs each op with attributes of
+ * its own type, so an op's kernel and rules always get their own). isEqnOf narrows.
+ */
+export interface Eqn<N extends OpName = OpName> {
+  readonly op: OpDef<N>;
   readonly args: readonly ValueId[];
-  readonly attrs: unknown;
+  readonly attrs: OpAttrs[N];
   readonly out: ValueId;
   /** Index of the wire node this equation came from, or -1 for equations the core made. */
   readonly node: number;
+}
+
+/** Whether q applies op `name`: then its attributes are that op's. */
+export function isEqnOf<N extends OpName>(q: Eqn, name: N): q is Eqn<N> {
+  return q.op.name === name;
 }
 
 /**
@@ -52,9 +63,15 @@ export class ValueTable {
     return v < this.baseLength ? (this.base as ValueTable).info(v) : this.own[v - this.baseLength];
   }
 
+  /** Defines the next value: the one place value ids are made. */
   push(info: ValueInfo): ValueId {
     this.own.push(info);
-    return this.length - 1;
+    return (this.length - 1) as ValueId;
+  }
+
+  /** Every value id of the table, base's first, in order. */
+  *ids(): IterableIterator<ValueId> {
+    for (let v = 0; v < this.length; v++) yield v as ValueId;
   }
 
   /** The values this table adds to its base (ids from the base's length on). */

@@ -8,10 +8,11 @@
  */
 import type { Eqn, ValueId } from './program.js';
 import type { Emit, RuleCtx } from '../ops/types.js';
+import type { OpAttrs, OpName } from '../ops/vocabulary.js';
 import type { ProgramBuilder } from './builder.js';
 import { printEqn } from './print.js';
 
-function ctxOf(e: Emit, q: Eqn): RuleCtx<any> {
+function ctxOf<N extends OpName>(e: Emit, q: Eqn<N>): RuleCtx<OpAttrs[N]> {
   return {
     e,
     xs: q.args,

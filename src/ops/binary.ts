@@ -3,9 +3,10 @@
  * maximum and minimum route the derivative by selection to the winner, to the
  * first argument on ties, so nothing is multiplied by a 0/1 mask.
  */
-import { binaryBase, binaryOp, constantBinaryOp, binaryShape } from './elementwise.js';
+import { binaryBase, binaryOp, constantBinaryOp, binaryShape, type PlainOpName } from './elementwise.js';
 import { mapTernary, mapUnary } from '../tensor/map.js';
 import type { OpDef, RuleCtx, ValueId } from './types.js';
+import type { NoAttrs } from './vocabulary.js';
 
 /** a * b, except that 0 times anything (±Infinity, NaN) is 0: the chain-rule product. */
 export function zmulScalar(a: number, b: number): number {
@@ -13,8 +14,8 @@ export function zmulScalar(a: number, b: number): number {
 }
 
 /** Derivative of maximum/minimum: the tangent or cotangent of the winning argument. */
-function selecting(name: string, f: (a: number, b: number) => number, firstWins: string): OpDef<object> {
-  const cond = ({ e, xs }: RuleCtx<object>): ValueId => e.apply(firstWins, [xs[0], xs[1]]);
+function selecting<N extends PlainOpName>(name: N, f: (a: number, b: number) => number, firstWins: 'ge' | 'le'): OpDef<N> {
+  const cond = ({ e, xs }: RuleCtx<NoAttrs>): ValueId => e.apply(firstWins, [xs[0], xs[1]]);
   return {
     ...binaryBase(name, f),
     jvp(ctx, [aDot, bDot]) {
@@ -41,7 +42,7 @@ function nanMin(a: number, b: number): number {
   return a !== a || b !== b ? NaN : a <= b ? a : b;
 }
 
-export const binaryOps: OpDef[] = [
+export const binaryOps = [
   binaryOp('add', (a, b) => a + b, ['one', 'one']),
   binaryOp('sub', (a, b) => a - b, ['one', 'minus_one']),
   // y = a b; ∂a = b, ∂b = a
@@ -66,17 +67,17 @@ export const binaryOps: OpDef[] = [
   selecting('minimum', nanMin, 'le'),
   // Internal: the chain-rule product (see zmulScalar).
   { ...binaryOp('zmul', zmulScalar, [({ xs }) => xs[1], ({ xs }) => xs[0]]), internal: true },
-];
+] as const;
 
 /** Comparisons return 1.0 or 0.0 and are never active. */
-export const comparisonOps: OpDef[] = [
+export const comparisonOps = [
   constantBinaryOp('lt', (a, b) => (a < b ? 1 : 0)),
   constantBinaryOp('le', (a, b) => (a <= b ? 1 : 0)),
   constantBinaryOp('gt', (a, b) => (a > b ? 1 : 0)),
   constantBinaryOp('ge', (a, b) => (a >= b ? 1 : 0)),
   constantBinaryOp('eq', (a, b) => (a === b ? 1 : 0)),
   constantBinaryOp('ne', (a, b) => (a !== b ? 1 : 0)),
-];
+] as const;
 
 const select = (c: number, a: number, b: number): number => (c !== 0 ? a : b);
 
@@ -85,7 +86,7 @@ const select = (c: number, a: number, b: number): number => (c !== 0 ? a : b);
  * tangent of the branch taken, so a NaN or Infinity in the other branch (or in
  * its derivative) never leaks in.
  */
-export const whereOp: OpDef<object> = {
+export const whereOp: OpDef<'where'> = {
   name: 'where',
   arity: 3,
   attrs: {},
@@ -113,7 +114,7 @@ export const whereOp: OpDef<object> = {
 const sign = (x: number): number => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
 
 /** sign(x): -1, 0 or 1 (NaN for NaN). Internal: the derivative of abs. Never active. */
-export const signOp: OpDef<object> = {
+export const signOp: OpDef<'sign'> = {
   name: 'sign',
   arity: 1,
   attrs: {},

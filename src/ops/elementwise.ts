@@ -8,13 +8,17 @@ import { broadcastShapes } from '../tensor/broadcast.js';
 import { mapBinary, mapUnary, type Binary, type Unary } from '../tensor/map.js';
 import { formatShape, type Shape } from '../tensor/tensor.js';
 import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
+import type { NoAttrs, OpNameWith } from './vocabulary.js';
 
 const noAttrs = {} satisfies z.ZodRawShape;
 
 /** ∂y/∂x as ops, from the primal argument x and output y. */
-export type UnaryPartial = (ctx: RuleCtx<object>, x: ValueId, y: ValueId) => ValueId;
+export type UnaryPartial = (ctx: RuleCtx<NoAttrs>, x: ValueId, y: ValueId) => ValueId;
 
-export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'): OpDef<object> {
+/** The ops without attributes: the elementwise helpers make only these. */
+export type PlainOpName = OpNameWith<NoAttrs>;
+
+export function unaryOp<N extends PlainOpName>(name: N, f: Unary, partial: UnaryPartial | 'linear'): OpDef<N> {
   return {
     name,
     arity: 1,
@@ -24,20 +28,21 @@ export function unaryOp(name: string, f: Unary, partial: UnaryPartial | 'linear'
     shape: (s) => s[0],
     kernel: (ins, _s, out) => mapUnary(f, ins[0], out),
     work: (_s, out) => sizeOfShape(out),
+    // A linear op's rules apply the op itself; its attributes are spelt out ({}) because N is generic here.
     jvp(ctx, [xDot]) {
       if (xDot === null) return null;
-      if (partial === 'linear') return ctx.e.apply(name, [xDot]);
+      if (partial === 'linear') return ctx.e.apply(name, [xDot], {});
       return ctx.e.zmul(partial(ctx, ctx.xs[0], ctx.y), xDot);
     },
     vjp(ctx, yBar) {
-      if (partial === 'linear') return [ctx.e.apply(name, [yBar])];
+      if (partial === 'linear') return [ctx.e.apply(name, [yBar], {})];
       return [ctx.e.zmul(partial(ctx, ctx.xs[0], ctx.y), yBar)];
     },
   };
 }
 
 /** Partial derivatives of a binary op as ops, each broadcastable to the output shape; 'one' and 'minus_one' mark linear arguments. */
-export type BinaryPartial = ((ctx: RuleCtx<object>) => ValueId) | 'one' | 'minus_one';
+export type BinaryPartial = ((ctx: RuleCtx<NoAttrs>) => ValueId) | 'one' | 'minus_one';
 
 /** The broadcast shape of all arguments; a clash is reported at the first argument that does not fit the ones before it. */
 export function binaryShape(s: readonly Shape[]): Shape {
@@ -54,7 +59,7 @@ export function binaryShape(s: readonly Shape[]): Shape {
 }
 
 /** The parts every broadcasting binary op shares: shape rule, kernel, work. */
-export function binaryBase(name: string, f: Binary): OpDef<object> {
+export function binaryBase<N extends PlainOpName>(name: N, f: Binary): OpDef<N> {
   return {
     name,
     arity: 2,
@@ -67,8 +72,8 @@ export function binaryBase(name: string, f: Binary): OpDef<object> {
   };
 }
 
-export function binaryOp(name: string, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<object> {
-  const scaled = (ctx: RuleCtx<object>, i: number, t: ValueId): ValueId => {
+export function binaryOp<N extends PlainOpName>(name: N, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<N> {
+  const scaled = (ctx: RuleCtx<NoAttrs>, i: number, t: ValueId): ValueId => {
     const p = partials[i];
     if (p === 'one') return t;
     if (p === 'minus_one') return ctx.e.neg(t);

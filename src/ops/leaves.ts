@@ -1,14 +1,14 @@
 /** Leaf ops: no arguments, never active. */
 import { z } from 'zod';
 import { isTensorIssue, NestedValueSchema, parseTensor, readWireFloat, WireFloatSchema } from '../tensor/nested.js';
-import { formatShape, type Tensor } from '../tensor/tensor.js';
+import { formatShape } from '../tensor/tensor.js';
 import { OpError, type OpDef } from './types.js';
 
 const IntSchema = z.number().int();
 
 
 /** const: a literal tensor, a bare number for shape []. */
-const constOp: OpDef<{ value: Tensor }> = {
+const constOp: OpDef<'const'> = {
   name: 'const',
   arity: 0,
   attrs: { value: NestedValueSchema },
@@ -23,7 +23,7 @@ const constOp: OpDef<{ value: Tensor }> = {
 };
 
 /** range: NumPy arange(start, stop, step): start + i·step for i < ceil((stop - start) / step). */
-const rangeOp: OpDef<{ start: number; stop: number; step: number; length: number }> = {
+const rangeOp: OpDef<'range'> = {
   name: 'range',
   arity: 0,
   attrs: { start: z.number().optional(), stop: z.number(), step: z.number().optional() },
@@ -46,7 +46,7 @@ const rangeOp: OpDef<{ start: number; stop: number; step: number; length: number
 };
 
 /** fill: a tensor of `shape` with every element `value`. */
-const fillOp: OpDef<{ shape: number[]; value: number }> = {
+const fillOp: OpDef<'fill'> = {
   name: 'fill',
   arity: 0,
   attrs: { shape: z.array(IntSchema), value: WireFloatSchema },
@@ -60,4 +60,4 @@ const fillOp: OpDef<{ shape: number[]; value: number }> = {
   work: (_s, out) => out.reduce((p, d) => p * d, 1),
 };
 
-export const leafOps: OpDef[] = [constOp, rangeOp, fillOp];
+export const leafOps = [constOp, rangeOp, fillOp] as const;

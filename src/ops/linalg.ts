@@ -11,10 +11,6 @@ import { formatShape, normaliseAxis, sizeOf, stridesOf, type Shape } from '../te
 import { zmulScalar } from './binary.js';
 import { OpError, type OpDef, type ValueId } from './types.js';
 
-export interface TransposeAttrs {
-  readonly perm: readonly number[];
-}
-
 /** matmul as a batch of [m, k] × [k, n] products: a2 and b2 are the arguments with 1-D ones promoted. */
 interface MatmulDims {
   a2: Shape;
@@ -139,8 +135,8 @@ function storedDims(as: Shape, bs: Shape, layout: 'nt' | 'tn'): MatmulDims {
  * so the tangent is the same product of tangents. They get no VJP: they appear
  * only in reverse programs, which are differentiated forward, never in reverse.
  */
-function transposedMatmul(layout: 'nt' | 'tn'): OpDef<object> {
-  const name = `matmul_${layout}`;
+function transposedMatmul<L extends 'nt' | 'tn'>(layout: L): OpDef<`matmul_${L}`> {
+  const name = `matmul_${layout}` as const;
   return {
     name,
     arity: 2,
@@ -152,8 +148,9 @@ function transposedMatmul(layout: 'nt' | 'tn'): OpDef<object> {
       const { batch, m, k, n } = storedDims(as, bs, layout);
       return sizeOf(batch) * m * k * n;
     },
+    // Attributes spelt out ({}) because the name is generic here.
     jvp({ e, xs: [a, b], outShape }, [aDot, bDot]) {
-      const terms = [aDot === null ? null : e.apply(name, [aDot, b]), bDot === null ? null : e.apply(name, [a, bDot])];
+      const terms = [aDot === null ? null : e.apply(name, [aDot, b], {}), bDot === null ? null : e.apply(name, [a, bDot], {})];
       return e.sumTerms(terms, outShape);
     },
   };
@@ -174,7 +171,7 @@ function preparePerm(wire: readonly number[] | undefined, rank: number): number[
   return perm;
 }
 
-const dot: OpDef<object> = {
+const dot: OpDef<'dot'> = {
   name: 'dot',
   arity: 2,
   attrs: {},
@@ -199,14 +196,10 @@ const dot: OpDef<object> = {
   vjp: ({ e, xs: [a, b] }, yBar, wanted) => [wanted[0] ? e.zmul(yBar, b) : null, wanted[1] ? e.zmul(yBar, a) : null],
 };
 
-/**
- * Kernel attributes: strongZero is set only by derivative rules (never on the wire):
- * a tangent's zeros then annihilate infinite factors, as zmul does elementwise.
- */
-interface MatmulAttrs { strongZero?: boolean }
+/** Kernel attributes (MatmulAttrs): strongZero is set only by derivative rules, never on the wire. */
 const STRONG = { strongZero: true } as const;
 
-const matmul: OpDef<MatmulAttrs> = {
+const matmul: OpDef<'matmul'> = {
   name: 'matmul',
   arity: 2,
   attrs: {},
@@ -231,11 +224,11 @@ const matmul: OpDef<MatmulAttrs> = {
   },
 };
 
-const transpose: OpDef<TransposeAttrs> = {
+const transpose: OpDef<'transpose'> = {
   name: 'transpose',
   arity: 1,
   attrs: { perm: z.array(z.number().int()).optional() },
-  prepare: (wire, s) => ({ perm: preparePerm(wire.perm, s[0].length) }),
+  prepare: (wire: { perm?: number[] }, s) => ({ perm: preparePerm(wire.perm, s[0].length) }),
   shape: ([s], { perm }) => perm.map((p) => s[p]),
   kernel([x], [s], out, os, { perm }) {
     const inStrides = stridesOf(s);
@@ -263,7 +256,7 @@ const transpose: OpDef<TransposeAttrs> = {
   },
 };
 
-const outer: OpDef<object> = {
+const outer: OpDef<'outer'> = {
   name: 'outer',
   arity: 2,
   attrs: {},
@@ -288,4 +281,4 @@ const outer: OpDef<object> = {
   },
 };
 
-export const linalgOps: OpDef[] = [dot, matmul, transposedMatmul('nt'), transposedMatmul('tn'), transpose, outer];
+export const linalgOps = [dot, matmul, transposedMatmul('nt'), transposedMatmul('tn'), transpose, outer] as const;

@@ -32,6 +32,7 @@ import { sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { ProgramBuilder } from '../ir/builder.js';
 import { ALL_OPS, getOp } from './registry.js';
 import type { OpDef, ValueId } from './types.js';
+import type { GroupAttrs, OpAttrs, OpName } from './vocabulary.js';
 import {
   absInner,
   along,
@@ -524,10 +525,15 @@ interface Primal {
   eqns: Eqn[];
 }
 
+/** Emit.apply by a name known at run time (a case's), with that case's attributes. */
+function applyNamed(e: ProgramBuilder, name: string, xs: readonly ValueId[], attrs: object = {}): ValueId {
+  return e.applyOp(getOp(name as OpName), xs, attrs as OpAttrs[OpName]);
+}
+
 function primal(name: string, shapes: readonly Shape[], attrs: object): Primal {
   const e = new ProgramBuilder();
   const xs = shapes.map((s) => e.input(s));
-  const y = e.apply(name, xs, attrs);
+  const y = applyNamed(e, name, xs, attrs);
   return { e, xs, y, eqns: [...e.eqns] };
 }
 
@@ -559,7 +565,7 @@ function derivProgram(name: string, shapes: readonly Shape[], attrs: object, see
   });
   jvpEqns(e, p.eqns, tangents);
   const yDot = tangents.get(y);
-  if (!getOp(name).vjp) return { ...p, tIn, cIn: undefined, yDot, bars: [], strayBar: false };
+  if (!getOp(name as OpName).vjp) return { ...p, tIn, cIn: undefined, yDot, bars: [], strayBar: false };
   const cIn = e.input(e.shapeOf(y), true);
   const varied = new Uint8Array(e.values.length);
   varied[y] = 1;
@@ -774,7 +780,7 @@ describe('op table', () => {
   });
 
   it.each(names)('%s: its case kind matches its rules', (name) => {
-    const op = getOp(name);
+    const op = getOp(name as OpName);
     const kind = CASES[name].kind;
     expect(op.jvp !== undefined, 'has jvp').toBe(kind !== 'nondiff');
     expect(op.vjp !== undefined, 'has vjp').toBe(kind === 'diff');
@@ -815,7 +821,7 @@ describe.each(diffNames)('%s', (name) => {
     fc.assert(
       fc.property(c.sample, ({ shapes, attrs }) => {
         const p = primal(name, shapes, attrs);
-        const op = getOp(name);
+        const op = getOp(name as OpName);
         const calls = { jvp: 0, vjp: 0 };
         const spy: OpDef = {
           ...op,
@@ -845,7 +851,7 @@ describe.each(nondiffNames)('%s (not differentiable)', (name) => {
   it.each(c.examples.map((ex, i) => [i, ex] as const))('kernel example %i', (_i, ex) => {
     const e = new ProgramBuilder();
     const xs = ex.args.map((a) => e.input(a.shape));
-    const y = e.apply(name, xs, ex.attrs);
+    const y = applyNamed(e, name, xs, ex.attrs);
     expect(e.shapeOf(y)).toEqual(ex.out.shape);
     const env = evaluate(e, xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]));
     // toEqual tells -0 from 0 and takes NaN as equal to NaN
@@ -856,7 +862,7 @@ describe.each(nondiffNames)('%s (not differentiable)', (name) => {
     const ex = c.examples[0];
     const e = new ProgramBuilder();
     const xs = ex.args.map((a) => e.input(a.shape));
-    const y = e.apply(name, xs, ex.attrs);
+    const y = applyNamed(e, name, xs, ex.attrs);
     // z = y + u with u seeded too: a derivative does flow past y (a leaf has no argument
     // to seed at all), so each check below has a positive control
     const u = e.input(ex.out.shape);
@@ -905,7 +911,7 @@ describe('prod_others_jvp', () => {
         const dx = randomArray(sizeOf(s), () => r.uniform(-1, 1));
         const e = new ProgramBuilder();
         const [xv, dv] = [e.input(s), e.input(s)];
-        const y = e.apply('prod_others_jvp', [xv, dv], attrs);
+        const y = e.apply('prod_others_jvp', [xv, dv], attrs as GroupAttrs);
         const got = evaluate(e, [[xv, x], [dv, dx]])[y]!;
         expectClose(got, naive(x, dx, s, (attrs as { axes: number[] }).axes), 1e-14, `prod_others_jvp over axes ${JSON.stringify(attrs)}`);
       }),
@@ -920,7 +926,7 @@ describe('prod_others_jvp', () => {
 function apply(name: string, args: readonly { shape: Shape; data: ArrayLike<number> }[], attrs: object = {}): { shape: Shape; data: Float64Array } {
   const e = new ProgramBuilder();
   const xs = args.map((a) => e.input(a.shape));
-  const y = e.apply(name, xs, attrs);
+  const y = applyNamed(e, name, xs, attrs);
   const env = evaluate(e, xs.map((v, i): Input => [v, Float64Array.from(args[i].data)]));
   return { shape: e.shapeOf(y), data: env[y]! };
 }
@@ -957,7 +963,7 @@ describe('unary primal kernels', () => {
     const x = Float64Array.from(range(100), () => u.domain(r));
     const e = new ProgramBuilder();
     const xv = e.input([x.length]);
-    const y = e.apply(name, [xv]);
+    const y = applyNamed(e, name, [xv]);
     const t = e.input([x.length], true);
     const tangents = new Map<ValueId, ValueId>([[xv, t]]);
     jvpEqns(e, [...e.eqns], tangents);
@@ -1090,7 +1096,7 @@ function derivatives(
   };
 }
 
-const unary = (name: string) => (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.apply(name, [x]);
+const unary = (name: string) => (e: ProgramBuilder, [x]: ValueId[]): ValueId => applyNamed(e, name, [x]);
 const hasNaN = (d: Derivatives): boolean => [d.jvp, ...d.vjp, ...d.hvp].some((a) => a.some((v) => !Number.isFinite(v)));
 
 describe('conventions', () => {
@@ -1110,7 +1116,7 @@ describe('conventions', () => {
   });
 
   it.each(['maximum', 'minimum'])('%s sends the derivative of a tie to the first argument', (name) => {
-    const op = (e: ProgramBuilder, [a, b]: ValueId[]): ValueId => e.apply(name, [a, b]);
+    const op = (e: ProgramBuilder, [a, b]: ValueId[]): ValueId => applyNamed(e, name, [a, b]);
     // element 0 is a tie; element 1 is won by b
     const b1 = name === 'maximum' ? 3 : -3;
     const X = [[1, 0], [1, b1]];
@@ -1209,7 +1215,7 @@ describe('conventions', () => {
       const shapes = X.map(() => [] as Shape);
       let d: Derivatives | undefined;
       expect(() => {
-        d = derivatives(shapes, (e, xs) => e.apply(name, xs), X, X.map(() => [1]), [1]);
+        d = derivatives(shapes, (e, xs) => applyNamed(e, name, xs), X, X.map(() => [1]), [1]);
       }, name).not.toThrow();
       expect(d!.y, `${name}(${X.join(', ')})`).toEqual([want]);
     }

@@ -14,17 +14,7 @@ import { z } from 'zod';
 import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { zmulScalar as zm } from './binary.js';
 import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
-
-export interface ReduceAttrs {
-  readonly axes: readonly number[];
-  readonly keepdims: boolean;
-}
-export interface GroupAttrs {
-  readonly axes: readonly number[];
-}
-export interface WinnerAttrs extends GroupAttrs {
-  readonly kind: 'max' | 'min';
-}
+import type { GroupAttrs, OpAttrs, OpNameWith, ReduceAttrs, WinnerAttrs } from './vocabulary.js';
 
 /** Writes the reduction of each group of x (group of x[i] is g[i]) into out; n = elements per group. */
 type Fold = (x: Float64Array, g: Int32Array, out: Float64Array, n: number) => void;
@@ -112,12 +102,12 @@ function groupSize(s: Shape, axes: readonly number[]): number {
 
 const keepShape = (ctx: RuleCtx<ReduceAttrs>): Shape => reducedShape(ctx.inShapes[0], ctx.attrs.axes, true);
 
-function reduction(name: string, fold: Fold, link: Link): OpDef<ReduceAttrs> {
+function reduction<N extends OpNameWith<ReduceAttrs>>(name: N, fold: Fold, link: Link): OpDef<N> {
   return {
     name,
     arity: 1,
     attrs: { axes: z.array(z.number().int()).optional(), keepdims: z.boolean().optional() },
-    prepare: (wire, s) => ({ axes: prepareAxes(wire.axes, s[0].length), keepdims: wire.keepdims ?? false }),
+    prepare: (wire: { axes?: number[]; keepdims?: boolean }, s) => ({ axes: prepareAxes(wire.axes, s[0].length), keepdims: wire.keepdims ?? false }),
     shape: (s, { axes, keepdims }) => reducedShape(s[0], axes, keepdims),
     kernel: (ins, s, out, _os, { axes }) =>
       fold(ins[0], out.length === 1 ? oneGroup(ins[0].length) : groups(s[0], axes).index, out, groupSize(s[0], axes)),
@@ -177,11 +167,11 @@ function winner(kind: 'max' | 'min'): Link {
 }
 
 /** Internal ops the rules emit: their output has the argument's shape. */
-function groupwise<A extends GroupAttrs>(
-  name: string,
+function groupwise<N extends OpNameWith<GroupAttrs> | OpNameWith<WinnerAttrs>>(
+  name: N,
   arity: number,
-  kernel: (ins: readonly Float64Array[], g: Int32Array, count: number, out: Float64Array, attrs: A) => void,
-): OpDef<A> {
+  kernel: (ins: readonly Float64Array[], g: Int32Array, count: number, out: Float64Array, attrs: OpAttrs[N]) => void,
+): OpDef<N> {
   return {
     name,
     arity,
@@ -203,7 +193,28 @@ function groupwise<A extends GroupAttrs>(
   };
 }
 
-export const reduceOps: OpDef[] = [
+// Exclusive product of each group, by a prefix pass and a suffix pass.
+// y_i = Π_{j≠i} x_j; ẏ = prod_others_jvp(x, ẋ); its Jacobian is symmetric
+// (∂y_i/∂x_j = Π_{k≠i,j} x_k), so x̄ = prod_others_jvp(x, ȳ).
+const prodOthersOp: OpDef<'prod_others'> = {
+  ...groupwise('prod_others', 1, ([x], g, count, out) => {
+    const acc = new Float64Array(count).fill(1);
+    for (let i = 0; i < x.length; i++) {
+      out[i] = acc[g[i]];
+      acc[g[i]] *= x[i];
+    }
+    acc.fill(1);
+    for (let i = x.length - 1; i >= 0; i--) {
+      out[i] *= acc[g[i]];
+      acc[g[i]] *= x[i];
+    }
+  }),
+  jvp: ({ e, xs, attrs }, [xDot]) =>
+    xDot === null ? null : e.apply('prod_others_jvp', [xs[0], xDot], { axes: attrs.axes }),
+  vjp: ({ e, xs, attrs }, yBar) => [e.apply('prod_others_jvp', [xs[0], yBar], { axes: attrs.axes })],
+};
+
+export const reduceOps = [
   // y = Σx; ẏ = Σẋ; x̄ = broadcast ȳ
   reduction('sum', sumFold, ({ e, inShapes }, t) => e.broadcastTo(t, inShapes[0])),
   // y = Σx / n; ẏ = Σẋ / n; x̄ = broadcast ȳ / n
@@ -235,30 +246,10 @@ export const reduceOps: OpDef[] = [
     const { e, xs, y } = ctx;
     return e.zmul(e.apply('exp', [e.sub(xs[0], e.reshape(y, keepShape(ctx)))]), t);
   }),
-
-  // Exclusive product of each group, by a prefix pass and a suffix pass.
-  // y_i = Π_{j≠i} x_j; ẏ = prod_others_jvp(x, ẋ); its Jacobian is symmetric
-  // (∂y_i/∂x_j = Π_{k≠i,j} x_k), so x̄ = prod_others_jvp(x, ȳ).
-  {
-    ...groupwise<GroupAttrs>('prod_others', 1, ([x], g, count, out) => {
-      const acc = new Float64Array(count).fill(1);
-      for (let i = 0; i < x.length; i++) {
-        out[i] = acc[g[i]];
-        acc[g[i]] *= x[i];
-      }
-      acc.fill(1);
-      for (let i = x.length - 1; i >= 0; i--) {
-        out[i] *= acc[g[i]];
-        acc[g[i]] *= x[i];
-      }
-    }),
-    jvp: ({ e, xs, attrs }, [xDot]) =>
-      xDot === null ? null : e.apply('prod_others_jvp', [xs[0], xDot], { axes: attrs.axes }),
-    vjp: ({ e, xs, attrs }, yBar) => [e.apply('prod_others_jvp', [xs[0], yBar], { axes: attrs.axes })],
-  },
+  prodOthersOp,
   // The tangent of prod_others, with dual-number prefix and suffix products
   // (a, ȧ)(b, ḃ) = (ab, aḃ + ȧb). Not differentiable: third order is never asked for.
-  groupwise<GroupAttrs>('prod_others_jvp', 2, ([x, dx], g, count, out) => {
+  groupwise('prod_others_jvp', 2, ([x, dx], g, count, out) => {
     const pre = new Float64Array(x.length);
     const v = new Float64Array(count).fill(1);
     const d = new Float64Array(count);
@@ -280,7 +271,7 @@ export const reduceOps: OpDef[] = [
   }),
   // 1 at the first winner of each group in row-major order (the first NaN if any), else 0.
   // Piecewise constant, so no derivative.
-  groupwise<WinnerAttrs>('first_winner', 1, ([x], g, count, out, { kind }) => {
+  groupwise('first_winner', 1, ([x], g, count, out, { kind }) => {
     const sign = kind === 'max' ? 1 : -1;
     const best = new Int32Array(count).fill(-1);
     for (let i = 0; i < x.length; i++) {
@@ -290,4 +281,4 @@ export const reduceOps: OpDef[] = [
     out.fill(0);
     for (const b of best) if (b >= 0) out[b] = 1;
   }),
-];
+] as const;

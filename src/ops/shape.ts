@@ -9,6 +9,7 @@ import { broadcastShapes } from '../tensor/broadcast.js';
 import { mapBinary } from '../tensor/map.js';
 import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
+import type { AxisAttrs, SliceAttrs } from './vocabulary.js';
 
 const Int = z.number().int();
 const IntArray = z.array(Int);
@@ -25,7 +26,7 @@ const copyKernel: OpDef['kernel'] = (ins, _s, out) => out.set(ins[0]);
 // --- reshape ---------------------------------------------------------------------
 
 /** reshape: same elements, new shape; one dimension may be -1 (inferred). */
-const reshapeOp: OpDef<{ shape: number[] }> = {
+const reshapeOp: OpDef<'reshape'> = {
   name: 'reshape',
   arity: 1,
   attrs: { shape: IntArray },
@@ -62,7 +63,7 @@ const reshapeOp: OpDef<{ shape: number[] }> = {
 
 // --- broadcast_to ----------------------------------------------------------------
 
-const broadcastToOp: OpDef<{ shape: number[] }> = {
+const broadcastToOp: OpDef<'broadcast_to'> = {
   name: 'broadcast_to',
   arity: 1,
   attrs: { shape: IntArray },
@@ -90,9 +91,6 @@ const broadcastToOp: OpDef<{ shape: number[] }> = {
 };
 
 // --- slice -----------------------------------------------------------------------
-
-/** Kernel form of a slice: per axis the first index, the step and the count. */
-interface SliceAttrs { begin: number[]; step: number[]; count: number[] }
 
 /** Python's slice.indices(n) for integer start/stop: clamps, then counts. */
 function resolveSlice(start: number, stop: number, step: number, n: number): [number, number] {
@@ -151,7 +149,7 @@ function computeBoxOffsets(inShape: Shape, a: SliceAttrs): Int32Array {
   return offsets;
 }
 
-const sliceOp: OpDef<SliceAttrs> = {
+const sliceOp: OpDef<'slice'> = {
   name: 'slice',
   arity: 1,
   attrs: { start: IntArray, stop: IntArray, step: IntArray.optional() },
@@ -184,7 +182,7 @@ const sliceOp: OpDef<SliceAttrs> = {
 };
 
 /** Internal: the transpose of slice, zeros of `shape` with the argument written into the box. */
-const sliceScatterOp: OpDef<SliceAttrs & { shape: number[] }> = {
+const sliceScatterOp: OpDef<'slice_scatter'> = {
   name: 'slice_scatter',
   arity: 1,
   attrs: {},
@@ -202,9 +200,7 @@ const sliceScatterOp: OpDef<SliceAttrs & { shape: number[] }> = {
 
 // --- index -----------------------------------------------------------------------
 
-interface IndexAttrs { axis: number; indices: number[] }
-
-const indexOp: OpDef<IndexAttrs> = {
+const indexOp: OpDef<'index'> = {
   name: 'index',
   arity: 1,
   attrs: { axis: Int.optional(), indices: IntArray },
@@ -240,7 +236,7 @@ const indexOp: OpDef<IndexAttrs> = {
 };
 
 /** Internal: the transpose of index, scatter-adding rows back (repeated indices accumulate). */
-const indexAddOp: OpDef<IndexAttrs & { size: number }> = {
+const indexAddOp: OpDef<'index_add'> = {
   name: 'index_add',
   arity: 1,
   attrs: {},
@@ -265,8 +261,6 @@ const indexAddOp: OpDef<IndexAttrs & { size: number }> = {
 };
 
 // --- concat and stack ----------------------------------------------------------
-
-interface AxisAttrs { axis: number }
 
 /** Copies each argument's blocks of `inner(i)` elements into the output, side by side along the axis. */
 function joinKernel(ins: readonly Float64Array[], outer: number, inners: number[], out: Float64Array): void {
@@ -297,7 +291,7 @@ function zerosFor({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (ValueId 
   });
 }
 
-const concatOp: OpDef<AxisAttrs> = {
+const concatOp: OpDef<'concat'> = {
   name: 'concat',
   arity: 'variadic',
   attrs: { axis: Int.optional() },
@@ -330,7 +324,7 @@ const concatOp: OpDef<AxisAttrs> = {
   },
 };
 
-const stackOp: OpDef<AxisAttrs> = {
+const stackOp: OpDef<'stack'> = {
   name: 'stack',
   arity: 'variadic',
   attrs: { axis: Int.optional() },
@@ -357,7 +351,7 @@ const stackOp: OpDef<AxisAttrs> = {
 // --- stop_gradient ---------------------------------------------------------------
 
 /** The value passes; the derivative is zero at every order (no jvp: never active). */
-const stopGradientOp: OpDef<object> = {
+const stopGradientOp: OpDef<'stop_gradient'> = {
   name: 'stop_gradient',
   arity: 1,
   attrs: {},
@@ -366,6 +360,6 @@ const stopGradientOp: OpDef<object> = {
   sameData: true,
 };
 
-export const shapeOps: OpDef[] = [
+export const shapeOps = [
   reshapeOp, broadcastToOp, sliceOp, sliceScatterOp, indexOp, indexAddOp, concatOp, stackOp, stopGradientOp,
-];
+] as const;

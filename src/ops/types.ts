@@ -1,14 +1,22 @@
 /**
- * An op is defined once, in one entry: its wire attributes, shape rule, primal
+ * An op is declared once in vocabulary.ts (its name and kernel attribute types)
+ * and defined once, in one entry: its wire attributes, shape rule, primal
  * kernel, and its JVP and VJP rules. Derivative rules are written in terms of ops
  * (they emit equations through an Emit), so a derivative program can itself be
  * differentiated: that is how Hessians are exact (forward-over-reverse).
  */
 import type { z } from 'zod';
 import type { Shape, Tensor } from '../tensor/tensor.js';
+import type { ApplyTail, OpAttrs, OpName } from './vocabulary.js';
 
-/** A value of a program: an input or the output of an equation, numbered from 0. */
-export type ValueId = number;
+declare const brand: unique symbol;
+
+/**
+ * A value of a program: an input or the output of an equation, numbered from 0.
+ * Branded, so a plain number (an index, a count) is not taken for one: ids come
+ * from the IR's value table (src/ir/program.ts), the only place that makes them.
+ */
+export type ValueId = number & { readonly [brand]: 'ValueId' };
 
 /**
  * Where derivative rules write their results: each call appends one equation (or
@@ -19,8 +27,11 @@ export type ValueId = number;
  * axes, keepdims and so on); only wire attributes go through OpDef.prepare.
  */
 export interface Emit {
-  /** Appends `name(args; attrs)`; `node` ties the equation to a wire node. */
-  apply(name: string, args: readonly ValueId[], attrs?: object, node?: number): ValueId;
+  /**
+   * Appends `name(args; attrs)`; `node` ties the equation to a wire node. `attrs`
+   * is the op's OpAttrs entry, required when that has required attributes.
+   */
+  apply<N extends OpName>(name: N, args: readonly ValueId[], ...tail: ApplyTail<N>): ValueId;
   /** A new input of the program; `batched` when it carries a batch of directions. */
   input(shape: Shape, batched?: boolean): ValueId;
   constant(value: Tensor, node?: number): ValueId;
@@ -69,8 +80,19 @@ export class OpError extends Error {
   }
 }
 
-export interface OpDef<A = any> {
-  readonly name: string;
+/** Parsed wire attributes (beside id, op, args), as zod checked them against OpDef.attrs. */
+export type WireAttrs = Readonly<Record<string, unknown>>;
+
+/**
+ * The definition of op N, its attributes typed by the vocabulary. OpDef without a
+ * name is any op: its attributes are those of some op, which is what the IR's
+ * equations carry (the builder pairs each op with attributes of its own type).
+ * The functions taking attributes are methods, not function-typed properties, on
+ * purpose: method parameters are bivariant, which is what lets OpDef<'sum'> be an
+ * OpDef.
+ */
+export interface OpDef<N extends OpName = OpName> {
+  readonly name: N;
   /** Number of tensor arguments; 'variadic' means one or more. */
   readonly arity: number | 'variadic';
   /** zod shape of the wire attributes (beside id, op, args). */
@@ -94,18 +116,18 @@ export interface OpDef<A = any> {
    */
   readonly sameData?: boolean;
   /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */
-  prepare?(wire: any, inShapes: readonly Shape[]): A;
+  prepare?(wire: WireAttrs, inShapes: readonly Shape[]): OpAttrs[N];
   /** Output shape; throws OpError naming the argument when the arguments do not fit. */
-  shape(inShapes: readonly Shape[], attrs: A): Shape;
+  shape(inShapes: readonly Shape[], attrs: OpAttrs[N]): Shape;
   /** Primal kernel: writes the result into `out` (row-major, already sized). */
-  kernel(ins: readonly Float64Array[], inShapes: readonly Shape[], out: Float64Array, outShape: Shape, attrs: A): void;
+  kernel(ins: readonly Float64Array[], inShapes: readonly Shape[], out: Float64Array, outShape: Shape, attrs: OpAttrs[N]): void;
   /** Units of work of the primal (elements, or flops for contractions), for the cost model. */
-  work?(inShapes: readonly Shape[], outShape: Shape, attrs: A): number;
+  work?(inShapes: readonly Shape[], outShape: Shape, attrs: OpAttrs[N]): number;
   /**
    * Tangent of the output from the tangents of the arguments (null = symbolic zero).
    * Absent: the op is not differentiable and its output is never active.
    */
-  jvp?(ctx: RuleCtx<A>, xDots: readonly (ValueId | null)[]): ValueId | null;
+  jvp?(ctx: RuleCtx<OpAttrs[N]>, xDots: readonly (ValueId | null)[]): ValueId | null;
   /** Cotangents of the arguments that are `wanted`, from the output cotangent (null = zero). */
-  vjp?(ctx: RuleCtx<A>, yBar: ValueId, wanted: readonly boolean[]): (ValueId | null)[];
+  vjp?(ctx: RuleCtx<OpAttrs[N]>, yBar: ValueId, wanted: readonly boolean[]): (ValueId | null)[];
 }

@@ -4,7 +4,7 @@
  */
 import { erf } from './erf.js';
 import { unaryOp } from './elementwise.js';
-import type { Emit, OpDef, ValueId } from './types.js';
+import type { Emit, ValueId } from './types.js';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
@@ -25,7 +25,7 @@ function oneMinusSquareRoot(e: Emit, x: ValueId): ValueId {
   return e.apply('sqrt', [e.mul(e.sub(e.literal(1), x), e.add(e.literal(1), x))]);
 }
 
-export const unaryOps: OpDef[] = [
+export const unaryOps = [
   // y = -x; linear
   unaryOp('neg', (x) => -x, 'linear'),
   // y = e^x; y' = y
@@ -65,4 +65,4 @@ export const unaryOps: OpDef[] = [
   // y = erf x; y' = (2/√π) e^(-x²)
   unaryOp('erf', erf, ({ e }, x) =>
     e.mul(e.literal(TWO_OVER_SQRT_PI), e.apply('exp', [e.neg(e.apply('square', [x]))]))),
-];
+] as const;

@@ -30,6 +30,7 @@
 import fc from 'fast-check';
 import type { WireGraph } from '../../src/graph/schema.js';
 import { getOp } from '../../src/ops/registry.js';
+import type { OpName } from '../../src/ops/vocabulary.js';
 import { OpError } from '../../src/ops/types.js';
 
 export type Nested = number | Nested[];
@@ -149,7 +150,7 @@ class Reject extends Error {}
 
 /** Evaluates one op with the library's kernel; null when the arguments do not fit. */
 function evalOp(op: string, ins: readonly T[], wire: Record<string, unknown>): (T & { attrs: any }) | null {
-  const def = getOp(op);
+  const def = getOp(op as OpName);
   const inShapes = ins.map((t) => t.shape);
   let attrs: any;
   let shape: number[];

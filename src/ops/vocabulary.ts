@@ -1,0 +1,140 @@
+/**
+ * The op vocabulary, declared once: every op's name (wire and internal alike) with
+ * the type of the attributes its kernel receives (after OpDef.prepare). OpDef, Emit
+ * and the registry are typed by it, so a misspelt op, a missing or mistyped
+ * attribute, or a definition missing from the registry is a compile error.
+ *
+ * Adding an op: a line here, then its definition in a family file (listed in
+ * registry.ts). The names are declared rather than derived from the definitions
+ * because the definitions' rules call Emit.apply, whose parameter is this union:
+ * deriving it would make the type circular.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Attributes of an op that has none: only `{}` fits. */
+export interface NoAttrs {
+  readonly [key: string]: never;
+}
+
+/** Reductions: explicit axes (sorted, non-negative) and whether reduced axes stay as 1. */
+export interface ReduceAttrs {
+  readonly axes: readonly number[];
+  readonly keepdims: boolean;
+}
+/** Internal groupwise ops of the reductions: the reduced axes. */
+export interface GroupAttrs {
+  readonly axes: readonly number[];
+}
+export interface WinnerAttrs extends GroupAttrs {
+  readonly kind: 'max' | 'min';
+}
+
+/**
+ * strongZero is set only by derivative rules (never on the wire): a tangent's zeros
+ * then annihilate infinite factors, as zmul does elementwise.
+ */
+export interface MatmulAttrs { strongZero?: boolean }
+export interface TransposeAttrs {
+  readonly perm: readonly number[];
+}
+
+/** Kernel form of a slice: per axis the first index, the step and the count. */
+export interface SliceAttrs { begin: number[]; step: number[]; count: number[] }
+export interface IndexAttrs { axis: number; indices: number[] }
+export interface AxisAttrs { axis: number }
+
+export interface OpAttrs {
+  // leaves (leaves.ts)
+  const: { value: Tensor };
+  range: { start: number; stop: number; step: number; length: number };
+  fill: { shape: number[]; value: number };
+  // unary elementwise (unary.ts)
+  neg: NoAttrs;
+  exp: NoAttrs;
+  log: NoAttrs;
+  log1p: NoAttrs;
+  expm1: NoAttrs;
+  sqrt: NoAttrs;
+  square: NoAttrs;
+  abs: NoAttrs;
+  sin: NoAttrs;
+  cos: NoAttrs;
+  tan: NoAttrs;
+  tanh: NoAttrs;
+  sinh: NoAttrs;
+  cosh: NoAttrs;
+  asin: NoAttrs;
+  acos: NoAttrs;
+  atan: NoAttrs;
+  sigmoid: NoAttrs;
+  relu: NoAttrs;
+  softplus: NoAttrs;
+  erf: NoAttrs;
+  // binary elementwise, comparisons, where and sign (binary.ts)
+  add: NoAttrs;
+  sub: NoAttrs;
+  mul: NoAttrs;
+  div: NoAttrs;
+  pow: NoAttrs;
+  atan2: NoAttrs;
+  maximum: NoAttrs;
+  minimum: NoAttrs;
+  /** internal */
+  zmul: NoAttrs;
+  lt: NoAttrs;
+  le: NoAttrs;
+  gt: NoAttrs;
+  ge: NoAttrs;
+  eq: NoAttrs;
+  ne: NoAttrs;
+  where: NoAttrs;
+  /** internal */
+  sign: NoAttrs;
+  // reductions (reduce.ts)
+  sum: ReduceAttrs;
+  mean: ReduceAttrs;
+  prod: ReduceAttrs;
+  max: ReduceAttrs;
+  min: ReduceAttrs;
+  logsumexp: ReduceAttrs;
+  /** internal */
+  prod_others: GroupAttrs;
+  /** internal */
+  prod_others_jvp: GroupAttrs;
+  /** internal */
+  first_winner: WinnerAttrs;
+  // contractions and transpose (linalg.ts)
+  dot: NoAttrs;
+  matmul: MatmulAttrs;
+  /** internal */
+  matmul_nt: NoAttrs;
+  /** internal */
+  matmul_tn: NoAttrs;
+  transpose: TransposeAttrs;
+  outer: NoAttrs;
+  // moving elements (shape.ts)
+  reshape: { shape: number[] };
+  broadcast_to: { shape: number[] };
+  slice: SliceAttrs;
+  /** internal */
+  slice_scatter: SliceAttrs & { shape: number[] };
+  index: IndexAttrs;
+  /** internal */
+  index_add: IndexAttrs & { size: number };
+  concat: AxisAttrs;
+  stack: AxisAttrs;
+  stop_gradient: NoAttrs;
+}
+
+/** Every op derivd knows. */
+export type OpName = keyof OpAttrs;
+
+/** The ops whose kernel attributes are exactly A: what a helper making ops of one attribute type may define. */
+export type OpNameWith<A> = { [N in OpName]: [OpAttrs[N]] extends [A] ? ([A] extends [OpAttrs[N]] ? N : never) : never }[OpName];
+
+/**
+ * What follows the arguments in Emit.apply: the attributes, optional when the op
+ * needs none ({} fits them), then the wire node. Meant for one literal name: for a
+ * union of names the attributes are those of any of them.
+ */
+export type ApplyTail<N extends OpName> = {} extends OpAttrs[N] ? [attrs?: OpAttrs[N], node?: number] : [attrs: OpAttrs[N], node?: number];
