@@ -35,11 +35,14 @@ function selecting<N extends PlainOpName>(name: N, f: (a: number, b: number) => 
   };
 }
 
+// Not Math.max/min: a tie returns the first argument, so maximum(-0, 0) is -0 (the documented tie rule).
 function nanMax(a: number, b: number): number {
-  return a !== a || b !== b ? NaN : a >= b ? a : b;
+  // biome-ignore lint/complexity/useMathMinMax: the tie rule above
+  return Number.isNaN(a) || Number.isNaN(b) ? NaN : a >= b ? a : b;
 }
 function nanMin(a: number, b: number): number {
-  return a !== a || b !== b ? NaN : a <= b ? a : b;
+  // biome-ignore lint/complexity/useMathMinMax: the tie rule above
+  return Number.isNaN(a) || Number.isNaN(b) ? NaN : a <= b ? a : b;
 }
 
 export const binaryOps = [

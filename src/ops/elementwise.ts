@@ -3,7 +3,7 @@
  * defjvp and tfjs's unaryKernelFunc do. Chain-rule products use zmul, so a zero
  * tangent times an infinite partial is zero, not NaN.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { broadcastShapes } from '../tensor/broadcast.js';
 import { mapBinary, mapUnary, type Binary, type Unary } from '../tensor/map.js';
 import { formatShape, type Shape } from '../tensor/tensor.js';

@@ -9,6 +9,7 @@
  *   Permission to use, copy, modify, and distribute this software is freely
  *   granted, provided that this notice is preserved.
  */
+// biome-ignore-all lint/correctness/noPrecisionLoss: fdlibm's coefficients, digit for digit as published
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);

@@ -251,7 +251,9 @@ const transpose: OpDef<'transpose'> = {
   jvp: ({ e, attrs }, [xDot]) => (xDot === null ? null : e.apply('transpose', [xDot], { perm: [...attrs.perm] })),
   vjp({ e, attrs: { perm } }, yBar) {
     const inverse = new Array<number>(perm.length);
-    perm.forEach((p, i) => (inverse[p] = i));
+    perm.forEach((p, i) => {
+      inverse[p] = i;
+    });
     return [e.apply('transpose', [yBar], { perm: inverse })];
   },
 };

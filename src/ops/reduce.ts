@@ -140,7 +140,7 @@ function extremeFold(sign: 1 | -1): Fold {
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const k = g[i];
-      if (sign * v > sign * out[k] || v !== v) out[k] = v;
+      if (sign * v > sign * out[k] || Number.isNaN(v)) out[k] = v;
     }
   };
 }
@@ -276,7 +276,7 @@ export const reduceOps = [
     const best = new Int32Array(count).fill(-1);
     for (let i = 0; i < x.length; i++) {
       const b = best[g[i]];
-      if (b < 0 || (x[b] === x[b] && (x[i] !== x[i] || sign * x[i] > sign * x[b]))) best[g[i]] = i;
+      if (b < 0 || (!Number.isNaN(x[b]) && (Number.isNaN(x[i]) || sign * x[i] > sign * x[b]))) best[g[i]] = i;
     }
     out.fill(0);
     for (const b of best) if (b >= 0) out[b] = 1;

@@ -286,7 +286,10 @@ function zerosFor({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (ValueId 
     if (t !== null) return t;
     const key = inShapes[i].join(',');
     let z = zeros.get(key);
-    if (z === undefined) zeros.set(key, (z = e.zeros(inShapes[i])));
+    if (z === undefined) {
+      z = e.zeros(inShapes[i]);
+      zeros.set(key, z);
+    }
     return z;
   });
 }

@@ -8,6 +8,7 @@ import { ProgramBuilder } from '../ir/builder.js';
 import { getOp, WIRE_OPS } from './registry.js';
 import type { Emit, OpDef, ValueId } from './types.js';
 
+// biome-ignore lint/suspicious/noExportsInTest: exported so that a function that only exists to be type-checked is not an unused local
 export function mistakes(e: Emit, x: ValueId): void {
   // @ts-expect-error: no op is named coss
   e.apply('coss', [x]);

@@ -137,4 +137,5 @@ export type OpNameWith<A> = { [N in OpName]: [OpAttrs[N]] extends [A] ? ([A] ext
  * needs none ({} fits them), then the wire node. Meant for one literal name: for a
  * union of names the attributes are those of any of them.
  */
+// biome-ignore lint/complexity/noBannedTypes: {} is the empty attribute object here, what an op without required attributes accepts
 export type ApplyTail<N extends OpName> = {} extends OpAttrs[N] ? [attrs?: OpAttrs[N], node?: number] : [attrs: OpAttrs[N], node?: number];
