@@ -79,7 +79,8 @@ export async function runHttp(body: unknown, expected: ArrayLike<number>, second
 
     const runs: Record<'derivd' | 'bare', Cannon[]> = { derivd: [], bare: [] };
     for (const t of ['derivd', 'bare'] as const) await cannon(urls[t], text, 1); // warm-up
-    for (let r = 0; r < rounds; r++) for (const t of ['derivd', 'bare'] as const) runs[t].push(await cannon(urls[t], text, seconds / rounds));
+    for (let r = 0; r < rounds; r++)
+      for (const t of ['derivd', 'bare'] as const) runs[t].push(await cannon(urls[t], text, seconds / rounds));
 
     const summary = (t: 'derivd' | 'bare') => {
       const rs = runs[t];

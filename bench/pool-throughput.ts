@@ -43,7 +43,14 @@ const BODIES = [
   { name: 'P3-1e5 gradient', path: '/v1/gradient', body: JSON.stringify(request(rosenbrock, 'auto')) },
 ];
 
-interface Cannon { requests: number; seconds: number; p50: number; p99: number; non2xx: number; errors: number }
+interface Cannon {
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
 
 /** autocannon in a worker thread; outside the main thread it does not aggregate, so latencies come from its events. */
 const LOAD = `
@@ -63,13 +70,25 @@ const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon');
 
 function cannon(url: string, body: string): Promise<Cannon> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(LOAD, { eval: true, workerData: { autocannon: AUTOCANNON, url, body, seconds: SECONDS, connections: CONNECTIONS } });
+    const worker = new Worker(LOAD, {
+      eval: true,
+      workerData: { autocannon: AUTOCANNON, url, body, seconds: SECONDS, connections: CONNECTIONS },
+    });
     worker.once('message', (m: Cannon) => void worker.terminate().then(() => resolve(m)));
     worker.once('error', reject);
   });
 }
 
-interface Row { body: string; workers: number; reqPerSec: number; p50Ms: number; p99Ms: number; healthzMaxMs: number; non2xx: number; errors: number }
+interface Row {
+  body: string;
+  workers: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  healthzMaxMs: number;
+  non2xx: number;
+  errors: number;
+}
 
 async function measure(workers: number, b: (typeof BODIES)[number]): Promise<Row> {
   // error: the requests autocannon abandons when it stops would log a 499 warning each
@@ -78,9 +97,10 @@ async function measure(workers: number, b: (typeof BODIES)[number]): Promise<Row
   try {
     // Warm-up: start every thread and let each see the graph once.
     pool?.start();
-    const once = () => fetch(`${base}${b.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b.body }).then(async (r) => {
-      if (r.status !== 200) throw new Error(`${b.name}: ${r.status} ${await r.text()}`);
-    });
+    const once = () =>
+      fetch(`${base}${b.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b.body }).then(async (r) => {
+        if (r.status !== 200) throw new Error(`${b.name}: ${r.status} ${await r.text()}`);
+      });
     await Promise.all(Array.from({ length: Math.max(1, workers) * 2 }, once));
 
     let healthzMax = 0;
@@ -96,7 +116,16 @@ async function measure(workers: number, b: (typeof BODIES)[number]): Promise<Row
     const c = await cannon(`${base}${b.path}`, b.body);
     polling = false;
     await poll;
-    return { body: b.name, workers, reqPerSec: c.requests / c.seconds, p50Ms: c.p50, p99Ms: c.p99, healthzMaxMs: healthzMax, non2xx: c.non2xx, errors: c.errors };
+    return {
+      body: b.name,
+      workers,
+      reqPerSec: c.requests / c.seconds,
+      p50Ms: c.p50,
+      p99Ms: c.p99,
+      healthzMaxMs: healthzMax,
+      non2xx: c.non2xx,
+      errors: c.errors,
+    };
   } finally {
     // autocannon stops mid-request (a 2 MB body half sent): those connections are not
     // idle, and close() would wait for their keep-alive timeout.
@@ -118,5 +147,8 @@ const f = (x: number, d = 1): string => x.toFixed(d);
 console.log(`\nnode ${process.version}, ${availableParallelism()} cores, ${CONNECTIONS} connections, ${SECONDS} s per run\n`);
 console.log('| body | WORKERS | req/s | p50 ms | p99 ms | worst /healthz ms | non-2xx | errors |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.body} | ${r.workers} | ${f(r.reqPerSec)} | ${f(r.p50Ms, 0)} | ${f(r.p99Ms, 0)} | ${f(r.healthzMaxMs)} | ${r.non2xx} | ${r.errors} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.body} | ${r.workers} | ${f(r.reqPerSec)} | ${f(r.p50Ms, 0)} | ${f(r.p99Ms, 0)} | ${f(r.healthzMaxMs)} | ${r.non2xx} | ${r.errors} |`,
+  );
 if (rows.some((r) => r.non2xx > 0 || r.errors > 0)) process.exitCode = 1;

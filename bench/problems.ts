@@ -32,7 +32,10 @@ export interface Problem {
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-const packed = (shape: number[], f: (i: number) => number): Tensor => ({ shape, data: Float64Array.from({ length: size(shape) }, (_, i) => f(i)) });
+const packed = (shape: number[], f: (i: number) => number): Tensor => ({
+  shape,
+  data: Float64Array.from({ length: size(shape) }, (_, i) => f(i)),
+});
 
 /** mulberry32: uniform in [0, 1), deterministic. */
 function uniform(seed: number): () => number {
@@ -45,12 +48,25 @@ function uniform(seed: number): () => number {
   };
 }
 
-function make(id: string, kind: Kind, title: string, operation: Problem['operation'], args: Tensor[], constant: string[], quick: boolean): Problem {
+function make(
+  id: string,
+  kind: Kind,
+  title: string,
+  operation: Problem['operation'],
+  args: Tensor[],
+  constant: string[],
+  quick: boolean,
+): Problem {
   const graph = JSON.parse(readFileSync(new URL(`./problems/${id}.json`, import.meta.url), 'utf8')) as Graph;
   const active = graph.inputs.flatMap((inp, i) => (constant.includes(inp.name) ? [] : [i]));
   const activeElements = active.reduce((s, i) => s + size(graph.inputs[i].shape), 0);
   // forward: one direction per active element, run up to 1e3 of them; fd: two primal evaluations each, up to 1e4.
-  const engines: EngineName[] = [...(activeElements <= 1e3 ? ['forward' as const] : []), 'reverse', ...(2 * activeElements <= 1e4 ? ['fd' as const] : []), 'auto'];
+  const engines: EngineName[] = [
+    ...(activeElements <= 1e3 ? ['forward' as const] : []),
+    'reverse',
+    ...(2 * activeElements <= 1e4 ? ['fd' as const] : []),
+    'auto',
+  ];
   return { id, kind, title, operation, graph, args, constant, active, engines, quick };
 }
 
@@ -64,7 +80,8 @@ function rosenbrock(n: number, id: string, quick: boolean): Problem {
 }
 
 /** sin-based pseudo-random data, scaled so that W1 X has unit variance (tanh not saturated). */
-const wave = (shape: number[], freq: number, phase: number, scale: number): Tensor => packed(shape, (i) => scale * Math.sin(freq * i + phase));
+const wave = (shape: number[], freq: number, phase: number, scale: number): Tensor =>
+  packed(shape, (i) => scale * Math.sin(freq * i + phase));
 
 function sinexp(n: number, id: string): Problem {
   return make(id, 'sinexp', `Jacobian of sin(x) exp(x), n = ${n}`, 'jacobian', [packed([n], (i) => Math.sin(0.7 * i + 0.3))], [], false);
@@ -76,12 +93,20 @@ export const PROBLEMS: Problem[] = [
   rosenbrock(1e3, 'P3-1e3', false),
   rosenbrock(1e5, 'P3-1e5', true),
   rosenbrock(1e6, 'P3-1e6', false),
-  make('P4', 'net', 'dense net loss, 9,472 parameters', 'gradient', [
-    wave([128, 64], 1.2345, 0.1, 0.25), // W1
-    wave([10, 128], 2.3456, 0.2, 0.1), // W2
-    wave([64, 256], 0.5678, 0.3, 1), // X
-    wave([10, 256], 3.4567, 0.4, 0.5), // Y
-  ], ['X', 'Y'], true),
+  make(
+    'P4',
+    'net',
+    'dense net loss, 9,472 parameters',
+    'gradient',
+    [
+      wave([128, 64], 1.2345, 0.1, 0.25), // W1
+      wave([10, 128], 2.3456, 0.2, 0.1), // W2
+      wave([64, 256], 0.5678, 0.3, 1), // X
+      wave([10, 256], 3.4567, 0.4, 0.5), // Y
+    ],
+    ['X', 'Y'],
+    true,
+  ),
   sinexp(100, 'P5-100'),
   sinexp(1000, 'P5-1000'),
 ];
@@ -93,7 +118,12 @@ export function request(p: Problem, mode: string): { graph: Graph; args: Record<
     const build = (d: number): unknown => (d === t.shape.length ? t.data[k++] : Array.from({ length: t.shape[d] }, () => build(d + 1)));
     return build(0);
   };
-  return { graph: p.graph, args: Object.fromEntries(p.graph.inputs.map((inp, i) => [inp.name, nest(p.args[i])])), constant: p.constant, mode };
+  return {
+    graph: p.graph,
+    args: Object.fromEntries(p.graph.inputs.map((inp, i) => [inp.name, nest(p.args[i])])),
+    constant: p.constant,
+    mode,
+  };
 }
 
 export { size };

@@ -59,21 +59,39 @@ function table(head: string[], rows: string[][], md: boolean, labels: number, no
 }
 
 function engineTable(records: EngineRecord[], md: boolean): string {
-  const rows = records.map((r) => [r.problem, r.engine, us(r.medianUs), us(r.apiMedianUs), ratio(r.ratioToPrimal), ratio(r.ratioToHand), err(r.maxRelError), note(r)]);
+  const rows = records.map((r) => [
+    r.problem,
+    r.engine,
+    us(r.medianUs),
+    us(r.apiMedianUs),
+    ratio(r.ratioToPrimal),
+    ratio(r.ratioToHand),
+    err(r.maxRelError),
+    note(r),
+  ]);
   return table(HEAD, rows, md, 2, true);
 }
 
 function primalTable(records: EngineRecord[], md: boolean): string {
   const problems = [...new Set(records.map((r) => r.problem))];
-  const primal = (p: string, engines: string[]) => us(records.find((r) => r.problem === p && engines.includes(r.engine) && r.primalUs != null)?.primalUs);
+  const primal = (p: string, engines: string[]) =>
+    us(records.find((r) => r.problem === p && engines.includes(r.engine) && r.primalUs != null)?.primalUs);
   const rows = problems.map((p) => [p, primal(p, ['forward', 'reverse', 'fd', 'auto']), primal(p, ['hand']), primal(p, ['tfjs'])]);
   return table(['problem', 'derivd evaluate µs', 'hand µs', 'tfjs µs'], rows, md, 1, false);
 }
 
 function httpTable(records: HttpRecord[], md: boolean): string {
   const rows = records.map((r) => [
-    r.target, r.reqPerSec.toFixed(0), r.p50Ms.toFixed(3), r.p99Ms.toFixed(3), r.meanMs.toFixed(3), String(r.non2xx), String(r.errors),
-    r.target === 'derivd' ? `req/s ${ratio(r.ratio.reqPerSec)}, p50 ${ratio(r.ratio.p50Ms)}, p99 ${ratio(r.ratio.p99Ms)}, mean ${ratio(r.ratio.meanMs)}` : '',
+    r.target,
+    r.reqPerSec.toFixed(0),
+    r.p50Ms.toFixed(3),
+    r.p99Ms.toFixed(3),
+    r.meanMs.toFixed(3),
+    String(r.non2xx),
+    String(r.errors),
+    r.target === 'derivd'
+      ? `req/s ${ratio(r.ratio.reqPerSec)}, p50 ${ratio(r.ratio.p50Ms)}, p99 ${ratio(r.ratio.p99Ms)}, mean ${ratio(r.ratio.meanMs)}`
+      : '',
   ]);
   return table(['target', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'non-2xx', 'errors', 'derivd / bare'], rows, md, 1, true);
 }
@@ -82,14 +100,19 @@ function httpTable(records: HttpRecord[], md: boolean): string {
 export function autoPickLines(records: EngineRecord[]): string[] {
   return records
     .filter((r) => r.engine === 'auto' && r.problem.startsWith('P5') && r.pickedVsBest !== undefined)
-    .map((r) => `${r.problem}: auto picked ${r.picked}, ${(r.pickedVsBest as number).toFixed(2)}x the faster of forward/reverse: ${(r.pickedVsBest as number) <= 1.5 ? 'within 1.5x' : 'NOT within 1.5x'}`);
+    .map(
+      (r) =>
+        `${r.problem}: auto picked ${r.picked}, ${(r.pickedVsBest as number).toFixed(2)}x the faster of forward/reverse: ${(r.pickedVsBest as number) <= 1.5 ? 'within 1.5x' : 'NOT within 1.5x'}`,
+    );
 }
 
 /** Everything that went wrong, loudly. */
 export function problems(records: EngineRecord[], http: HttpRecord[]): string[] {
   return [
     ...records.filter((r) => r.wrong).map((r) => `WRONG DERIVATIVE: ${r.problem} ${r.engine}, max rel error ${err(r.maxRelError)}`),
-    ...records.filter((r) => r.fdCheck && !(r.fdCheck.maxRelError <= 1e-6)).map((r) => `HAND DERIVATIVE FAILS ITS FD CHECK: ${r.problem}, ${err(r.fdCheck?.maxRelError)}`),
+    ...records
+      .filter((r) => r.fdCheck && !(r.fdCheck.maxRelError <= 1e-6))
+      .map((r) => `HAND DERIVATIVE FAILS ITS FD CHECK: ${r.problem}, ${err(r.fdCheck?.maxRelError)}`),
     ...http.filter((r) => r.non2xx > 0 || r.errors > 0).map((r) => `HTTP ${r.target}: ${r.non2xx} non-2xx responses, ${r.errors} errors`),
     ...http.filter((r) => r.wrong).map((r) => `HTTP derivd: WRONG RESPONSE (${r.wrong})`),
   ];
@@ -98,9 +121,16 @@ export function problems(records: EngineRecord[], http: HttpRecord[]): string[] 
 export function printReport(records: EngineRecord[], http: HttpRecord[], info: RunInfo): void {
   const skipped = records.filter((r) => r.skipped).map((r) => `${r.problem} ${r.engine}: ${r.skipped}`);
   const out = [
-    engineTable(records, false), '', primalTable(records, false), '',
-    `HTTP-P1 (${info.httpSeconds} s per target${info.quick ? ', shortened by --quick' : ''}):`, httpTable(http, false), '',
-    ...autoPickLines(records), ...skipped, ...problems(records, http),
+    engineTable(records, false),
+    '',
+    primalTable(records, false),
+    '',
+    `HTTP-P1 (${info.httpSeconds} s per target${info.quick ? ', shortened by --quick' : ''}):`,
+    httpTable(http, false),
+    '',
+    ...autoPickLines(records),
+    ...skipped,
+    ...problems(records, http),
   ];
   console.log(out.join('\n'));
 }
@@ -120,7 +150,7 @@ export function writeResults(records: EngineRecord[], http: HttpRecord[], info: 
     '',
     'Times are medians per call of the prepared plan (`prepare(...).run(args)`, packed Float64Array arguments); ',
     '"API µs" is the public `jacobian`/`gradient` call with nested arrays. ×primal divides by the same family\'s primal ',
-    '(derivd: `prepare(\'evaluate\')`; hand: hand primal; tfjs: tfjs primal), ×hand by the hand-written derivative, ',
+    "(derivd: `prepare('evaluate')`; hand: hand primal; tfjs: tfjs primal), ×hand by the hand-written derivative, ",
     'which is also the reference of max rel err. See bench/README.md.',
     '',
     ...(issues.length ? ['## Problems', '', ...issues.map((i) => `- **${i}**`), ''] : []),
@@ -137,7 +167,9 @@ export function writeResults(records: EngineRecord[], http: HttpRecord[], info: 
     httpTable(http, true),
     '',
     ...(autoPickLines(records).length ? ['## auto on P5', '', ...autoPickLines(records).map((l) => `- ${l}`), ''] : []),
-    ...(records.some((r) => r.skipped) ? ['## Skipped', '', ...records.filter((r) => r.skipped).map((r) => `- ${r.problem} ${r.engine}: ${r.skipped}`), ''] : []),
+    ...(records.some((r) => r.skipped)
+      ? ['## Skipped', '', ...records.filter((r) => r.skipped).map((r) => `- ${r.problem} ${r.engine}: ${r.skipped}`), '']
+      : []),
   ];
   writeFileSync(new URL('results.md', dir), md.join('\n'));
 }

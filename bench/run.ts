@@ -34,7 +34,15 @@ async function bench(p: Problem): Promise<EngineRecord[]> {
 
   const primal = prepare('evaluate', wire);
   const calls = p.engines.map((mode) => ({ mode, call: prepare(p.operation, { ...wire, mode }) }));
-  const errors = new Map(calls.map(({ mode, call }) => [mode, maxRelError(call.run(p.args).derivatives.map((t) => t.data), ref)]));
+  const errors = new Map(
+    calls.map(({ mode, call }) => [
+      mode,
+      maxRelError(
+        call.run(p.args).derivatives.map((t) => t.data),
+        ref,
+      ),
+    ]),
+  );
 
   let tf: Impl | undefined;
   let tfSkip: string | undefined;
@@ -43,7 +51,8 @@ async function bench(p: Problem): Promise<EngineRecord[]> {
     tf = tfjs(p);
     const t0 = performance.now();
     tfError = maxRelError(tf.derivative(args), ref);
-    if (performance.now() - t0 > TFJS_MAX_CALL_MS) [tf, tfSkip] = [undefined, `one tfjs derivative call took over ${TFJS_MAX_CALL_MS / 1000} s`];
+    if (performance.now() - t0 > TFJS_MAX_CALL_MS)
+      [tf, tfSkip] = [undefined, `one tfjs derivative call took over ${TFJS_MAX_CALL_MS / 1000} s`];
   } catch (e) {
     [tf, tfSkip] = [undefined, `tfjs failed: ${(e as Error).message}`];
   }
@@ -54,7 +63,12 @@ async function bench(p: Problem): Promise<EngineRecord[]> {
     ...calls.map(({ mode }) => ({ name: `api:${mode}`, fn: () => api({ ...wire, mode }) })),
     { name: 'hand:primal', fn: () => h.primal(args) },
     { name: 'hand', fn: () => h.derivative(args) },
-    ...(tf ? [{ name: 'tfjs:primal', fn: () => tf.primal(args) }, { name: 'tfjs', fn: () => tf.derivative(args) }] : []),
+    ...(tf
+      ? [
+          { name: 'tfjs:primal', fn: () => tf.primal(args) },
+          { name: 'tfjs', fn: () => tf.derivative(args) },
+        ]
+      : []),
   ];
   const m = await measure(entries);
   const med = (name: string): number | null => m.get(name)?.medianUs ?? null;
@@ -78,15 +92,39 @@ async function bench(p: Problem): Promise<EngineRecord[]> {
   if (auto && fwd !== null && rev !== null) auto.pickedVsBest = (auto.picked === 'forward' ? fwd : rev) / Math.min(fwd, rev);
 
   const handRecord: EngineRecord = {
-    problem: p.id, engine: 'hand', medianUs: handUs, apiMedianUs: null, ratioToPrimal: div(handUs, med('hand:primal')), ratioToHand: 1,
-    maxRelError: 0, primalUs: med('hand:primal'), samples: m.get('hand')?.samples, fdCheck,
+    problem: p.id,
+    engine: 'hand',
+    medianUs: handUs,
+    apiMedianUs: null,
+    ratioToPrimal: div(handUs, med('hand:primal')),
+    ratioToHand: 1,
+    maxRelError: 0,
+    primalUs: med('hand:primal'),
+    samples: m.get('hand')?.samples,
+    fdCheck,
   };
   const tfRecord: EngineRecord = tf
     ? {
-        problem: p.id, engine: 'tfjs', medianUs: med('tfjs'), apiMedianUs: null, ratioToPrimal: div(med('tfjs'), med('tfjs:primal')),
-        ratioToHand: div(med('tfjs'), handUs), maxRelError: tfError, primalUs: med('tfjs:primal'), samples: m.get('tfjs')?.samples,
+        problem: p.id,
+        engine: 'tfjs',
+        medianUs: med('tfjs'),
+        apiMedianUs: null,
+        ratioToPrimal: div(med('tfjs'), med('tfjs:primal')),
+        ratioToHand: div(med('tfjs'), handUs),
+        maxRelError: tfError,
+        primalUs: med('tfjs:primal'),
+        samples: m.get('tfjs')?.samples,
       }
-    : { problem: p.id, engine: 'tfjs', medianUs: null, apiMedianUs: null, ratioToPrimal: null, ratioToHand: null, maxRelError: null, skipped: tfSkip };
+    : {
+        problem: p.id,
+        engine: 'tfjs',
+        medianUs: null,
+        apiMedianUs: null,
+        ratioToPrimal: null,
+        ratioToHand: null,
+        maxRelError: null,
+        skipped: tfSkip,
+      };
   const records = [...derivd, handRecord, tfRecord];
   for (const r of records) if (r.maxRelError !== null && !(r.maxRelError <= TOLERANCE[r.engine])) r.wrong = true;
   return records;
@@ -106,7 +144,13 @@ const t = performance.now();
 const http = await runHttp(request(p1, 'forward'), hand(p1).derivative(p1.args.map((a) => a.data))[0], httpSeconds, 2);
 log(`HTTP-P1: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-const info = { command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), quick, tfjs: tfVersion, httpSeconds, wallSeconds: (performance.now() - t0) / 1000 };
+const info = {
+  command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+  quick,
+  tfjs: tfVersion,
+  httpSeconds,
+  wallSeconds: (performance.now() - t0) / 1000,
+};
 printReport(records, http, info);
 writeResults(records, http, info);
 log(`wrote bench/results.json and bench/results.md (${info.wallSeconds.toFixed(0)} s)`);

@@ -76,5 +76,7 @@ export async function measure(entries: Entry[], opt: TimingOptions = DEFAULT_TIM
       if (s.samples.length < s.target) s.samples.push((await callN(s.entry.fn, s.batch)) / s.batch);
     }
   }
-  return new Map(states.map((s) => [s.entry.name, { medianUs: median(s.samples) * 1000, samples: s.samples.length, calls: s.samples.length * s.batch }]));
+  return new Map(
+    states.map((s) => [s.entry.name, { medianUs: median(s.samples) * 1000, samples: s.samples.length, calls: s.samples.length * s.batch }]),
+  );
 }

@@ -31,7 +31,10 @@ const K = 9;
 const N = 4096;
 
 type Node = Record<string, unknown>;
-interface Case { inputs: { name: string; shape: number[] }[]; node: Node }
+interface Case {
+  inputs: { name: string; shape: number[] }[];
+  node: Node;
+}
 
 const vec = (name: string, shape: number[] = [N]) => ({ name, shape });
 
@@ -41,20 +44,39 @@ function caseFor(op: string): Case | undefined {
   const binary = { inputs: [vec('x'), vec('y')], node: { op, args: ['x', 'y'] } };
   const m = [vec('x', [64, 64])];
   switch (op) {
-    case 'const': case 'range': case 'fill': return undefined; // never varied
-    case 'where': return { inputs: [vec('c'), vec('x'), vec('y')], node: { op, args: ['c', 'x', 'y'] } };
-    case 'sum': case 'mean': case 'prod': case 'max': case 'min': case 'logsumexp':
+    case 'const':
+    case 'range':
+    case 'fill':
+      return undefined; // never varied
+    case 'where':
+      return { inputs: [vec('c'), vec('x'), vec('y')], node: { op, args: ['c', 'x', 'y'] } };
+    case 'sum':
+    case 'mean':
+    case 'prod':
+    case 'max':
+    case 'min':
+    case 'logsumexp':
       return { inputs: m, node: { op, args: ['x'], axes: [1] } };
-    case 'dot': return binary;
-    case 'matmul': return { inputs: [vec('x', [48, 48]), vec('y', [48, 48])], node: { op, args: ['x', 'y'] } };
-    case 'transpose': return { inputs: m, node: { op, args: ['x'] } };
-    case 'outer': return { inputs: [vec('x', [64]), vec('y', [64])], node: { op, args: ['x', 'y'] } };
-    case 'reshape': return { inputs: m, node: { op, args: ['x'], shape: [N] } };
-    case 'broadcast_to': return { inputs: [vec('x', [64])], node: { op, args: ['x'], shape: [64, 64] } };
-    case 'slice': return { inputs: m, node: { op, args: ['x'], start: [0, 0], stop: [64, 32], step: [1, 1] } };
-    case 'index': return { inputs: m, node: { op, args: ['x'], axis: 0, indices: Array.from({ length: 32 }, (_, i) => 2 * i) } };
-    case 'concat': return { inputs: [vec('x', [32, 64]), vec('y', [32, 64])], node: { op, args: ['x', 'y'] } };
-    case 'stack': return { inputs: [vec('x', [64, 64]), vec('y', [64, 64])], node: { op, args: ['x', 'y'] } };
+    case 'dot':
+      return binary;
+    case 'matmul':
+      return { inputs: [vec('x', [48, 48]), vec('y', [48, 48])], node: { op, args: ['x', 'y'] } };
+    case 'transpose':
+      return { inputs: m, node: { op, args: ['x'] } };
+    case 'outer':
+      return { inputs: [vec('x', [64]), vec('y', [64])], node: { op, args: ['x', 'y'] } };
+    case 'reshape':
+      return { inputs: m, node: { op, args: ['x'], shape: [N] } };
+    case 'broadcast_to':
+      return { inputs: [vec('x', [64])], node: { op, args: ['x'], shape: [64, 64] } };
+    case 'slice':
+      return { inputs: m, node: { op, args: ['x'], start: [0, 0], stop: [64, 32], step: [1, 1] } };
+    case 'index':
+      return { inputs: m, node: { op, args: ['x'], axis: 0, indices: Array.from({ length: 32 }, (_, i) => 2 * i) } };
+    case 'concat':
+      return { inputs: [vec('x', [32, 64]), vec('y', [32, 64])], node: { op, args: ['x', 'y'] } };
+    case 'stack':
+      return { inputs: [vec('x', [64, 64]), vec('y', [64, 64])], node: { op, args: ['x', 'y'] } };
     default: {
       const def = WIRE_OPS.find((o) => o.name === op);
       if (def?.arity === 1) return unary;
@@ -103,11 +125,21 @@ function planFor(c: Case): Plan & { args: Tensor[] } {
 
 function sweepNs(plan: Plan & { args: Tensor[] }, kind: 'jvp' | 'vjp', k: number): number {
   const primal = runPrimal(plan, plan.args);
-  const d = kind === 'jvp' ? forwardProgram(plan, plan.activeValues.map((_, j) => j)) : reverseProgram(plan, [0]);
-  const seeds = d.directionInputs.map((s) => Float64Array.from({ length: k * d.values.info(s).shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
+  const d =
+    kind === 'jvp'
+      ? forwardProgram(
+          plan,
+          plan.activeValues.map((_, j) => j),
+        )
+      : reverseProgram(plan, [0]);
+  const seeds = d.directionInputs.map((s) =>
+    Float64Array.from({ length: k * d.values.info(s).shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)),
+  );
   return timeNs(() => {
     const env = primal.env.slice();
-    d.directionInputs.forEach((s, i) => { env[s] = seeds[i]; });
+    d.directionInputs.forEach((s, i) => {
+      env[s] = seeds[i];
+    });
     execute(d.eqns, d.values, env, k, plan.account);
   });
 }

@@ -55,7 +55,10 @@ async function wait(urls) {
   const deadline = Date.now() + 60_000;
   for (const url of urls) {
     for (;;) {
-      const status = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
+      const status = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 200) break;
       if (Date.now() > deadline) fail(`${url} was not 200 within 60 s (last: ${status || 'no answer'})`);
       await sleep(200);
@@ -117,8 +120,13 @@ async function load(base, n, concurrency, killPid, killAfter) {
 
   const ms = Date.now() - started;
   const ok = statuses.get('200') ?? 0;
-  const summary = [...statuses].sort().map(([s, c]) => `${s}=${c}`).join(' ');
-  const kill = killedAt ? `; replica pid ${killPid} SIGKILLed after ${killedAt.done} responses with ${killedAt.inFlight} requests in flight (t=${killedAt.ms} ms)` : '';
+  const summary = [...statuses]
+    .sort()
+    .map(([s, c]) => `${s}=${c}`)
+    .join(' ');
+  const kill = killedAt
+    ? `; replica pid ${killPid} SIGKILLed after ${killedAt.done} responses with ${killedAt.inFlight} requests in flight (t=${killedAt.ms} ms)`
+    : '';
   console.log(`${n} POST /v1/jacobian at concurrency ${concurrency} in ${ms} ms: ${summary}${kill}`);
   if (killPid && killedAt === null) fail(`the kill never happened (${done} responses, --kill-after ${killAfter})`);
   if (ok !== n) {
@@ -137,7 +145,8 @@ async function checks(base) {
   // 2. Without one, nginx makes one ($request_id: 32 hex digits; derivd's own would be a UUID).
   ({ res } = await postJacobian(base, body));
   const made = res.headers.get('x-request-id') ?? '';
-  if (res.status !== 200 || !/^[0-9a-f]{32}$/.test(made)) fail(`without x-request-id: status ${res.status}, x-request-id "${made}" (want nginx's 32 hex digits)`);
+  if (res.status !== 200 || !/^[0-9a-f]{32}$/.test(made))
+    fail(`without x-request-id: status ${res.status}, x-request-id "${made}" (want nginx's 32 hex digits)`);
   // 3. An id derivd would not accept is replaced by nginx's, so both logs agree.
   ({ res } = await postJacobian(base, body, { 'x-request-id': 'not a token' }));
   const replaced = res.headers.get('x-request-id') ?? '';

@@ -11,7 +11,10 @@ const fail = (msg) => {
 
 const deadline = Date.now() + 60_000;
 for (;;) {
-  const status = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+  const status = await fetch(`${base}/readyz`).then(
+    (r) => r.status,
+    () => 0,
+  );
   if (status === 200) break;
   if (Date.now() > deadline) fail(`${base}/readyz was not 200 within 60 s`);
   await new Promise((r) => setTimeout(r, 250));
@@ -42,5 +45,8 @@ const got = body?.jacobian?.r?.xs;
 if (!Array.isArray(got) || got.length !== 21) fail(`unexpected body: ${JSON.stringify(body).slice(0, 300)}`);
 const err = Math.max(...got.map((g, i) => Math.abs(g - expected[i]))) / Math.max(1, ...expected.map(Math.abs));
 if (!(err < 1e-12)) fail(`dr/dxs differs from the analytic derivative by ${err} (relative)`);
-if (body.mode !== 'forward' || body.stats?.directions !== 1) fail(`expected forward mode with 1 direction, got ${body.mode} with ${body.stats?.directions}`);
-console.log(`smoke: ok: dr/dxs matches the analytic derivative (max rel. error ${err.toExponential(2)}), mode ${body.mode}: ${body.reason}`);
+if (body.mode !== 'forward' || body.stats?.directions !== 1)
+  fail(`expected forward mode with 1 direction, got ${body.mode} with ${body.stats?.directions}`);
+console.log(
+  `smoke: ok: dr/dxs matches the analytic derivative (max rel. error ${err.toExponential(2)}), mode ${body.mode}: ${body.reason}`,
+);

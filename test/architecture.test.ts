@@ -54,6 +54,13 @@ describe('layers', () => {
       "const m = await import('../engines/registry.js');",
       "import { z } from 'zod';",
     ].join('\n');
-    expect(specifiers(text).sort()).toEqual(['../engines/registry.js', '../graph/check.js', '../ir/program.js', '../x.js', './e.js', './side.js']);
+    expect(specifiers(text).sort()).toEqual([
+      '../engines/registry.js',
+      '../graph/check.js',
+      '../ir/program.js',
+      '../x.js',
+      './e.js',
+      './side.js',
+    ]);
   });
 });

@@ -16,7 +16,12 @@ const request = (g: unknown = graph, extra: object = {}) => ({ graph: g, args: {
 /** Every object's keys in reverse order, recursively (JSON means the same). */
 function reverseKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reverseKeys);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(
+      Object.entries(v)
+        .reverse()
+        .map(([k, x]) => [k, reverseKeys(x)]),
+    );
   return v;
 }
 
@@ -43,9 +48,22 @@ describe('plan cache', () => {
     const cache = new PlanCache(1 << 24);
     await jacobian(request(), { cache });
     const changedLiteral = { ...graph, nodes: graph.nodes.map((n: { id: string }) => (n.id === 'a' ? { ...n, args: [-1.25, 't2'] } : n)) };
-    const changedConst = { ...graph, nodes: graph.nodes.map((n: { id: string; value?: number[] }) => (n.id === 'x' ? { ...n, value: n.value!.map((v) => v + 1) } : n)) };
-    const changedShape = { ...graph, inputs: [{ name: 'd', shape: [21] }, { name: 'xs', shape: [1] }] };
-    const scalar = { ...graph, nodes: [...graph.nodes, { id: 'r2', op: 'square', args: ['r'] }, { id: 's', op: 'sum', args: ['r2'] }], outputs: ['r', 's'] };
+    const changedConst = {
+      ...graph,
+      nodes: graph.nodes.map((n: { id: string; value?: number[] }) => (n.id === 'x' ? { ...n, value: n.value!.map((v) => v + 1) } : n)),
+    };
+    const changedShape = {
+      ...graph,
+      inputs: [
+        { name: 'd', shape: [21] },
+        { name: 'xs', shape: [1] },
+      ],
+    };
+    const scalar = {
+      ...graph,
+      nodes: [...graph.nodes, { id: 'r2', op: 'square', args: ['r'] }, { id: 's', op: 'sum', args: ['r2'] }],
+      outputs: ['r', 's'],
+    };
     expect((await jacobian(request(changedLiteral), { cache })).stats.cache).toBe('miss');
     expect((await jacobian(request(changedConst), { cache })).stats.cache).toBe('miss');
     expect((await jacobian({ ...request(changedShape), args: { d, xs: [0.1] } }, { cache })).stats.cache).toBe('miss');

@@ -14,10 +14,17 @@ import { expectClose } from './helpers/numeric.js';
 
 /** y = sum(f_{n-1}(… f_0(x))) with f cycling through sin, cos, tanh. */
 function chain(n: number, shape: number[] = [3]) {
-  const nodes: { id: string; op: string; args: string[] }[] = Array.from({ length: n - 1 }, (_, i) => ({ id: `n${i}`, op: ['sin', 'cos', 'tanh'][i % 3], args: [i === 0 ? 'x' : `n${i - 1}`] }));
+  const nodes: { id: string; op: string; args: string[] }[] = Array.from({ length: n - 1 }, (_, i) => ({
+    id: `n${i}`,
+    op: ['sin', 'cos', 'tanh'][i % 3],
+    args: [i === 0 ? 'x' : `n${i - 1}`],
+  }));
   nodes.push({ id: 'y', op: 'sum', args: [`n${n - 2}`] });
   const size = shape.reduce((a, b) => a * b, 1);
-  return { graph: { inputs: [{ name: 'x', shape }], nodes, outputs: ['y'] }, args: { x: shape.length ? Array.from({ length: size }, (_, i) => 0.1 + i / size) : 0.1 } };
+  return {
+    graph: { inputs: [{ name: 'x', shape }], nodes, outputs: ['y'] },
+    args: { x: shape.length ? Array.from({ length: size }, (_, i) => 0.1 + i / size) : 0.1 },
+  };
 }
 
 afterEach(() => {
@@ -40,7 +47,10 @@ describe('code generation at scale', () => {
     for (let i = 0; i < n / 2; i++) [u, d1, d2] = [Math.sin(u) + x, Math.cos(u) * d1 + 1, Math.cos(u) * d2 - Math.sin(u) * d1 * d1];
     const failures: unknown[] = [];
     setCompileErrorHandler((err) => failures.push(err));
-    const res = await hessian({ graph: { inputs: [{ name: 'x', shape: [] }], nodes, outputs: [prev] }, args: { x }, mode: 'reverse' }, { cache: false });
+    const res = await hessian(
+      { graph: { inputs: [{ name: 'x', shape: [] }], nodes, outputs: [prev] }, args: { x }, mode: 'reverse' },
+      { cache: false },
+    );
     expectClose(res.hessian?.x.x as number, d2, 1e-9);
     expect(failures).toEqual([]); // compiled, not rescued by the interpreter
   });

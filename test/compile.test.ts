@@ -88,13 +88,16 @@ describe('compiled code agrees with the interpreter', () => {
     expect(compiledRuns).toBeGreaterThan(40); // the compiled path really ran
   });
 
-  test('large tensors (compiled on their first run) give the interpreter\'s numbers', async () => {
+  test("large tensors (compiled on their first run) give the interpreter's numbers", async () => {
     const n = 10_000;
     const graph = {
       inputs: [{ name: 'x', shape: [n] }],
       nodes: [
-        { id: 's', op: 'sin', args: ['x'] }, { id: 'e', op: 'exp', args: ['x'] }, { id: 'y', op: 'mul', args: ['s', 'e'] },
-        { id: 'q', op: 'square', args: ['y'] }, { id: 'L', op: 'sum', args: ['q'] },
+        { id: 's', op: 'sin', args: ['x'] },
+        { id: 'e', op: 'exp', args: ['x'] },
+        { id: 'y', op: 'mul', args: ['s', 'e'] },
+        { id: 'q', op: 'square', args: ['y'] },
+        { id: 'L', op: 'sum', args: ['q'] },
       ],
       outputs: ['L'],
     };
@@ -109,15 +112,36 @@ describe('compiled code agrees with the interpreter', () => {
 });
 
 describe('generated source', () => {
-  const small = (nodes: object[], inputs = [{ name: 'x', shape: [3] }], outputs = ['y']) =>
-    ({ graph: { inputs, nodes, outputs }, args: Object.fromEntries(inputs.map((i) => [i.name, i.shape.length ? [0.5, 1, 1.5] : 0.5])) as Record<string, unknown> });
+  const small = (nodes: object[], inputs = [{ name: 'x', shape: [3] }], outputs = ['y']) => ({
+    graph: { inputs, nodes, outputs },
+    args: Object.fromEntries(inputs.map((i) => [i.name, i.shape.length ? [0.5, 1, 1.5] : 0.5])) as Record<string, unknown>,
+  });
 
   const cases: Record<string, ReturnType<typeof small>> = {
-    'a fused elementwise chain': small([{ id: 's', op: 'sin', args: ['x'] }, { id: 'y', op: 'mul', args: ['s', 2] }]),
-    'a reduction between two loops': small([{ id: 'e', op: 'exp', args: ['x'] }, { id: 't', op: 'sum', args: ['e'] }, { id: 'y', op: 'div', args: ['e', 't'] }]),
+    'a fused elementwise chain': small([
+      { id: 's', op: 'sin', args: ['x'] },
+      { id: 'y', op: 'mul', args: ['s', 2] },
+    ]),
+    'a reduction between two loops': small([
+      { id: 'e', op: 'exp', args: ['x'] },
+      { id: 't', op: 'sum', args: ['e'] },
+      { id: 'y', op: 'div', args: ['e', 't'] },
+    ]),
     'a matrix product': {
-      ...small([{ id: 'y', op: 'matmul', args: ['A', 'x'] }], [{ name: 'A', shape: [2, 3] }, { name: 'x', shape: [3] }]),
-      args: { A: [[1, 2, 3], [4, 5, 6]], x: [0.5, 1, 1.5] },
+      ...small(
+        [{ id: 'y', op: 'matmul', args: ['A', 'x'] }],
+        [
+          { name: 'A', shape: [2, 3] },
+          { name: 'x', shape: [3] },
+        ],
+      ),
+      args: {
+        A: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        x: [0.5, 1, 1.5],
+      },
     },
   };
 
@@ -136,8 +160,16 @@ describe('generated source', () => {
   }
 
   test('hostile ids, names and attribute values never reach the source, and results stay right', async () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a name that would run code if generated source interpolated it
-    const evil = ['"; process.exit(1); "', '`${process.exit(1)}`', '*/ process.exit(1) /*', '__proto__', 'constructor', 'a\nb\u2028c', "'); throw 1; ('"];
+    const evil = [
+      '"; process.exit(1); "',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a name that would run code if generated source interpolated it
+      '`${process.exit(1)}`',
+      '*/ process.exit(1) /*',
+      '__proto__',
+      'constructor',
+      'a\nb\u2028c',
+      "'); throw 1; ('",
+    ];
     const nodes = [
       { id: evil[0], op: 'sin', args: [evil[3]] },
       { id: evil[1], op: 'mul', args: [evil[0], 3] },
@@ -145,15 +177,29 @@ describe('generated source', () => {
       { id: evil[4], op: 'add', args: [evil[2], evil[5]] },
       { id: evil[6], op: 'exp', args: [evil[4]] },
     ];
-    const graph = { inputs: [{ name: evil[3], shape: [3] }, { name: evil[5], shape: [] }], nodes, outputs: [evil[6]] };
+    const graph = {
+      inputs: [
+        { name: evil[3], shape: [3] },
+        { name: evil[5], shape: [] },
+      ],
+      nodes,
+      outputs: [evil[6]],
+    };
     const x = [0.1, 0.2, 0.3];
-    const args = Object.fromEntries([[evil[3], x], [evil[5], 0.5]]);
+    const args = Object.fromEntries([
+      [evil[3], x],
+      [evil[5], 0.5],
+    ]);
     const cache = new PlanCache(1 << 20);
     let res: Result | undefined;
     for (let i = 0; i < 3; i++) res = await jacobian({ graph, args }, { cache }); // compiled by the second run
     const y = Math.exp(3 * x.reduce((s, v) => s + Math.sin(v), 0) + 0.5);
     const dx = (res!.jacobian![evil[6]] as Record<string, number[]>)[evil[3]];
-    expectClose(dx, x.map((v) => 3 * Math.cos(v) * y), 1e-14);
+    expectClose(
+      dx,
+      x.map((v) => 3 * Math.cos(v) * y),
+      1e-14,
+    );
     const call = prepare('jacobian', { graph, args }, { cache });
     const sources = [
       compiledSource(call.plan.schedule, call.plan.program.values, 1),

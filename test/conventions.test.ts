@@ -4,18 +4,43 @@ import { jacobian, evaluate, jvp, vjp } from '../src/index.js';
 import { expectClose } from './helpers/numeric.js';
 
 describe('zero-annihilating contractions', () => {
-  const graph = { inputs: [{ name: 'A', shape: [2, 2] }, { name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'matmul', args: ['A', 'x'] }], outputs: ['y'] };
-  const args = { A: [['Infinity', 1], [1, 1]], x: [1, 2] };
+  const graph = {
+    inputs: [
+      { name: 'A', shape: [2, 2] },
+      { name: 'x', shape: [2] },
+    ],
+    nodes: [{ id: 'y', op: 'matmul', args: ['A', 'x'] }],
+    outputs: ['y'],
+  };
+  const args = {
+    A: [
+      ['Infinity', 1],
+      [1, 1],
+    ],
+    x: [1, 2],
+  };
 
   for (const mode of ['forward', 'reverse'] as const) {
     test(`${mode}: d(A x)/dx = A even where A is infinite`, async () => {
       const res = await jacobian({ graph, args, constant: ['A'], mode });
-      expect(res.jacobian!.y.x).toEqual([[Infinity, 1], [1, 1]]);
+      expect(res.jacobian!.y.x).toEqual([
+        [Infinity, 1],
+        [1, 1],
+      ]);
     });
   }
 
   test('the primal stays IEEE: 0 · Infinity is NaN', async () => {
-    const res = await evaluate({ graph, args: { A: [['Infinity', 1], [1, 1]], x: [0, 2] } });
+    const res = await evaluate({
+      graph,
+      args: {
+        A: [
+          ['Infinity', 1],
+          [1, 1],
+        ],
+        x: [0, 2],
+      },
+    });
     expect(res.values.y).toEqual([NaN, 2]);
   });
 });
@@ -35,7 +60,10 @@ describe('where: the condition carries no derivative', () => {
   test('where(sin(x), 1, 2) is not an active node', async () => {
     const graph = {
       inputs: [{ name: 'x', shape: [] }],
-      nodes: [{ id: 's', op: 'sin', args: ['x'] }, { id: 'w', op: 'where', args: ['s', 1, 2] }],
+      nodes: [
+        { id: 's', op: 'sin', args: ['x'] },
+        { id: 'w', op: 'where', args: ['s', 1, 2] },
+      ],
       outputs: ['w'],
     };
     const res = await jacobian({ graph, args: { x: 0.5 } });
@@ -50,14 +78,26 @@ describe('limits that depend on the engine', () => {
   const limits = { maxElements: 1000 }; // the 40 x 40 Jacobian has 1600 elements
 
   test('vjp by forward mode builds the Jacobian, so the Jacobian limit applies', async () => {
-    await expect(vjp({ graph, args: { x }, cotangents: { y: x }, mode: 'forward' }, { limits })).rejects.toMatchObject({ kind: 'limit_exceeded' });
-    await expect(jvp({ graph, args: { x }, tangents: { x }, mode: 'reverse' }, { limits })).rejects.toMatchObject({ kind: 'limit_exceeded' });
+    await expect(vjp({ graph, args: { x }, cotangents: { y: x }, mode: 'forward' }, { limits })).rejects.toMatchObject({
+      kind: 'limit_exceeded',
+    });
+    await expect(jvp({ graph, args: { x }, tangents: { x }, mode: 'reverse' }, { limits })).rejects.toMatchObject({
+      kind: 'limit_exceeded',
+    });
   });
 
   test('vjp by reverse mode and jvp by forward mode do not', async () => {
     const a = await vjp({ graph, args: { x }, cotangents: { y: x }, mode: 'reverse' }, { limits });
-    expectClose(a.vjp!.x as number[], x.map((xi) => xi * Math.exp(xi)), 1e-15);
+    expectClose(
+      a.vjp!.x as number[],
+      x.map((xi) => xi * Math.exp(xi)),
+      1e-15,
+    );
     const b = await jvp({ graph, args: { x }, tangents: { x }, mode: 'forward' }, { limits });
-    expectClose(b.jvp!.y as number[], x.map((xi) => xi * Math.exp(xi)), 1e-15);
+    expectClose(
+      b.jvp!.y as number[],
+      x.map((xi) => xi * Math.exp(xi)),
+      1e-15,
+    );
   });
 });

@@ -19,7 +19,6 @@ const ENGINE = fileURLToPath(new URL('./fixtures/richardson-engine.mjs', import.
 const FIRST_REL = 1e-9;
 const SECOND_REL = 1e-6;
 
-
 beforeAll(async () => {
   expect(await loadEngineModules([ENGINE])).toEqual(['richardson']);
 });
@@ -81,7 +80,9 @@ describe('an engine of our own, in the library', () => {
 
   test('registerEngine refuses a taken name and an engine without a Jacobian', () => {
     expect(() => derivd.registerEngine({ ...(derivd.findEngine('richardson') as derivd.Engine) })).toThrow(/taken/);
-    expect(() => derivd.registerEngine({ name: 'half', hessian: () => ({ blocks: [], directions: 0 }) } as unknown as derivd.Engine)).toThrow(/no jacobian\(\)/);
+    expect(() =>
+      derivd.registerEngine({ name: 'half', hessian: () => ({ blocks: [], directions: 0 }) } as unknown as derivd.Engine),
+    ).toThrow(/no jacobian\(\)/);
     expect(() => derivd.registerEngine({ name: 'Bad Name' } as unknown as derivd.Engine)).toThrow(/lower-case/);
   });
 });
@@ -114,6 +115,8 @@ describe('an engine of our own, over HTTP (ENGINE_MODULES)', () => {
     expect(resultMode.enum).toEqual(['forward', 'reverse', 'fd', 'richardson']);
     const res = await app.inject({ method: 'POST', url: '/v1/jacobian', payload: { ...body, mode: 'nope' } });
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors).toEqual([{ path: 'mode', message: 'unknown mode "nope": expected one of "auto", "forward", "reverse", "fd", "richardson"' }]);
+    expect(res.json().errors).toEqual([
+      { path: 'mode', message: 'unknown mode "nope": expected one of "auto", "forward", "reverse", "fd", "richardson"' },
+    ]);
   });
 });

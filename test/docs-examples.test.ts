@@ -25,16 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import {
-  DerivdError,
-  PlanCache,
-  operations,
-  prepare,
-  respond,
-  SHARED_CACHE,
-  type Operation,
-  type Result,
-} from '../src/index.js';
+import { DerivdError, PlanCache, operations, prepare, respond, SHARED_CACHE, type Operation, type Result } from '../src/index.js';
 import { graph as fixtureGraph } from './helpers/seed.js';
 import { useApps } from './helpers/server.js';
 
@@ -101,7 +92,11 @@ function find(text: string, re: RegExp, what: string): string[] {
 
 /** Blocks that show no output and feed no example, and why. */
 const NOT_EXAMPLES: [page: { blocks: Block[] }, pick: (b: Block) => boolean, why: string][] = [
-  [GUIDE, (b) => b.lang === 'json' && b.text.includes('"inputs":  [{ "name": "x", "shape": [2] }, ...]'), 'the shape of a graph, with "..." for more entries'],
+  [
+    GUIDE,
+    (b) => b.lang === 'json' && b.text.includes('"inputs":  [{ "name": "x", "shape": [2] }, ...]'),
+    'the shape of a graph, with "..." for more entries',
+  ],
 ];
 
 // --- wire values ---------------------------------------------------------------------------
@@ -144,7 +139,10 @@ function expectShown(actual: unknown, want: unknown, at: string, positions: Reco
         gaps.push('x');
       });
       if (pos[pos.length - 1] !== a.length - 1) gaps.push(ELIDED);
-      expect(want.map((w) => (w === ELIDED ? ELIDED : 'x')), `${at}: where the page elides`).toEqual(gaps);
+      expect(
+        want.map((w) => (w === ELIDED ? ELIDED : 'x')),
+        `${at}: where the page elides`,
+      ).toEqual(gaps);
       kept.forEach((w, i) => expectShown(a[pos[i]], w, `${at}[${pos[i]}]`));
       return;
     }
@@ -190,8 +188,14 @@ function expectTimingsForm(actual: unknown, want: Record<string, unknown>, at: s
 function expectEnvelope(actual: unknown, want: Record<string, unknown>, at: string, positions: Record<string, number[]> = {}): void {
   const a = actual as Record<string, unknown>;
   const left = Object.keys(a).filter((k) => !(k in want));
-  expect(left.filter((k) => !['reason', 'stats', 'timings'].includes(k)), `${at}: fields not shown`).toEqual([]);
-  expect(Object.keys(a).filter((k) => k in want), `${at}: fields`).toEqual(Object.keys(want));
+  expect(
+    left.filter((k) => !['reason', 'stats', 'timings'].includes(k)),
+    `${at}: fields not shown`,
+  ).toEqual([]);
+  expect(
+    Object.keys(a).filter((k) => k in want),
+    `${at}: fields`,
+  ).toEqual(Object.keys(want));
   for (const [k, w] of Object.entries(want)) {
     if (k === 'timings') expectTimingsForm(a[k], w as Record<string, unknown>, `${at}.timings`);
     else if (k === 'reason') expectReasonForm(a[k], w as string, `${at}.reason`);
@@ -210,8 +214,7 @@ function indexList(text: string): number[] {
 // --- running ---------------------------------------------------------------------------------
 
 const fresh = () => ({ output: 'json' as const, cache: new PlanCache(1 << 24) });
-const run = (op: string, request: unknown, options: object = fresh()): Promise<Result> =>
-  operations[op as Operation](request, options);
+const run = (op: string, request: unknown, options: object = fresh()): Promise<Result> => operations[op as Operation](request, options);
 /** The DerivdError a call rejects with (fails if it resolves). */
 async function rejection(p: Promise<unknown>): Promise<DerivdError> {
   const err = await p.then(
@@ -231,7 +234,11 @@ const AsyncFunction = (async () => {}).constructor as new (...args: string[]) =>
  * a bare expression followed by a comment (`p.mode  // "reverse"`) records the
  * expression's value with the comment, which is what the page shows for it.
  */
-async function runSnippet(code: string, bindings: Record<string, unknown>, result?: string): Promise<{ outputs: [expr: string, value: unknown, comment: string][]; value: unknown }> {
+async function runSnippet(
+  code: string,
+  bindings: Record<string, unknown>,
+  result?: string,
+): Promise<{ outputs: [expr: string, value: unknown, comment: string][]; value: unknown }> {
   const outputs: [string, unknown, string][] = [];
   const body = code
     .split('\n')
@@ -270,7 +277,11 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
 // --- README.md ----------------------------------------------------------------------------------
 
 describe('README.md', () => {
-  const curl = block(README, 'README: the curl request', (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian'));
+  const curl = block(
+    README,
+    'README: the curl request',
+    (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian'),
+  );
   const printed = next(README, curl, 'README: what the curl request prints');
   const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, 'README curl');
   const request = JSON.parse(body);
@@ -327,7 +338,11 @@ describe('README.md', () => {
 // --- docs/graph-format.md, section 1: the first example ------------------------------------------
 
 describe('graph-format.md, 1. The first example', () => {
-  const graphBlock = block(GUIDE, '1: the graph', (b) => b.lang === 'json' && /As a graph\s*\(\[test\/fixtures\/seed-rs\.graph\.json\]/.test(b.prose));
+  const graphBlock = block(
+    GUIDE,
+    '1: the graph',
+    (b) => b.lang === 'json' && /As a graph\s*\(\[test\/fixtures\/seed-rs\.graph\.json\]/.test(b.prose),
+  );
   const call = next(GUIDE, graphBlock, '1: the call');
   const result = next(GUIDE, call, '1: the result');
   const graph = JSON.parse(graphBlock.text);
@@ -360,7 +375,11 @@ describe('graph-format.md, 1. The first example', () => {
   });
 
   test('the result is the one shown (at the elements the page names)', async () => {
-    const [list, bound] = find(result.prose, /abridged to elements ([\d, –and]+?); the elided\s+entries of `jacobian\.r\.xs` are all below ([\d.e-]+) in magnitude/, '1: the abridgement');
+    const [list, bound] = find(
+      result.prose,
+      /abridged to elements ([\d, –and]+?); the elided\s+entries of `jacobian\.r\.xs` are all below ([\d.e-]+) in magnitude/,
+      '1: the abridgement',
+    );
     const res = wire(await first()) as Record<string, any>;
     const pos = indexList(list);
     expectEnvelope(res, shown(result.text), '1', { '1.values.r': pos, '1.jacobian.r.xs': pos });
@@ -370,7 +389,9 @@ describe('graph-format.md, 1. The first example', () => {
   });
 
   test('"the same call again gives the same result with "cache": "hit", and so does a call with other values"', async () => {
-    expect(result.prose + next(GUIDE, result, '1: the scalar variant nodes').prose).toMatch(/The\s+same call again gives the same result with `"cache": "hit"`, and so does a call\s+with other values of `d` and `xs`/);
+    expect(result.prose + next(GUIDE, result, '1: the scalar variant nodes').prose).toMatch(
+      /The\s+same call again gives the same result with `"cache": "hit"`, and so does a call\s+with other values of `d` and `xs`/,
+    );
     const before = wire(await first()) as Record<string, any>;
     const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph, d }, 'res');
     const again = wire(value) as Record<string, any>;
@@ -413,11 +434,16 @@ describe('graph-format.md, 2. Tensor encoding', () => {
 // --- docs/graph-format.md, sections 3 and 4: broadcasting and the ops -------------------------------
 
 /** A graph of one node over inputs of the given shapes, called a, b, c. */
-function oneNode(op: string, shapes: number[][], attrs: object = {}): { inputs: { name: string; shape: number[] }[]; nodes: object[]; outputs: string[] } {
+function oneNode(
+  op: string,
+  shapes: number[][],
+  attrs: object = {},
+): { inputs: { name: string; shape: number[] }[]; nodes: object[]; outputs: string[] } {
   const inputs = shapes.map((shape, i) => ({ name: 'abc'[i], shape }));
   return { inputs, nodes: [{ id: 'y', op, args: inputs.map((i) => i.name), ...attrs }], outputs: ['y'] };
 }
-const filled = (shape: number[], v = 1): unknown => (shape.length === 0 ? v : Array.from({ length: shape[0] }, () => filled(shape.slice(1), v)));
+const filled = (shape: number[], v = 1): unknown =>
+  shape.length === 0 ? v : Array.from({ length: shape[0] }, () => filled(shape.slice(1), v));
 const shapeOf = (text: string): number[] => JSON.parse(text);
 
 describe('graph-format.md, 3. Broadcasting', () => {
@@ -434,7 +460,9 @@ describe('graph-format.md, 3. Broadcasting', () => {
       const bs = [...lb.matchAll(/\bb\s+(\[[^\]]*\])/g)].map((m) => shapeOf(m[1]));
       const rs = [...lr.matchAll(/result\s+(\[[^\]]*\])|error: (\d+) vs (\d+)/g)];
       expect([as.length, bs.length]).toEqual([rs.length, rs.length]);
-      rs.forEach((m, i) => out.push(m[1] ? { a: as[i], b: bs[i], result: shapeOf(m[1]) } : { a: as[i], b: bs[i], error: [Number(m[2]), Number(m[3])] }));
+      rs.forEach((m, i) =>
+        out.push(m[1] ? { a: as[i], b: bs[i], result: shapeOf(m[1]) } : { a: as[i], b: bs[i], error: [Number(m[2]), Number(m[3])] }),
+      );
     }
     return out;
   }
@@ -451,7 +479,9 @@ describe('graph-format.md, 3. Broadcasting', () => {
         expect((r.values.y as unknown as { shape: number[] }).shape, `${JSON.stringify(c.a)} + ${JSON.stringify(c.b)}`).toEqual(c.result);
       } else {
         const e = await rejection(run('evaluate', req));
-        expect(issueLines(e)).toEqual([`graph.nodes[0].args[1]: add: argument shape ${JSON.stringify(c.b).replace(/,/g, ', ')} does not broadcast with ${JSON.stringify(c.a).replace(/,/g, ', ')}`]);
+        expect(issueLines(e)).toEqual([
+          `graph.nodes[0].args[1]: add: argument shape ${JSON.stringify(c.b).replace(/,/g, ', ')} does not broadcast with ${JSON.stringify(c.a).replace(/,/g, ', ')}`,
+        ]);
         // "error: 3 vs 4": the pair where, aligned on the right, neither dimension is 1 and they differ (the first from the left)
         const n = Math.max(c.a.length, c.b.length);
         const pad = (s: number[]) => [...new Array(n - s.length).fill(1), ...s];
@@ -463,7 +493,9 @@ describe('graph-format.md, 3. Broadcasting', () => {
   });
 
   test('the two error messages in the text', async () => {
-    const messages = [...GUIDE.md.matchAll(/`(graph\.nodes\[0\]\.args\[(\d)\]: (\w+): argument shape (\[[^\]]*\]) does not broadcast with ([^`]*))`/g)];
+    const messages = [
+      ...GUIDE.md.matchAll(/`(graph\.nodes\[0\]\.args\[(\d)\]: (\w+): argument shape (\[[^\]]*\]) does not broadcast with ([^`]*))`/g),
+    ];
     expect(messages.map((m) => m[3])).toEqual(['add', 'where']);
     for (const [, message, arg, op, bad, rest] of messages) {
       // "with [2], [3, 1] (broadcast to [3, 2])": the shapes before the offending one
@@ -483,7 +515,11 @@ describe('graph-format.md, 4. Ops', () => {
   const md = GUIDE.md;
 
   test('zero-annihilating: y = sqrt(x) at x = [0, 4]', async () => {
-    const [op, x, mode] = find(sqrtBlock.prose, /For `y = (\w+)\(x\)` at `x = (\[[^\]]*\])`(?:,\s+with `"mode": "(\w+)"`)?:\s*$/, '4: sqrt');
+    const [op, x, mode] = find(
+      sqrtBlock.prose,
+      /For `y = (\w+)\(x\)` at `x = (\[[^\]]*\])`(?:,\s+with `"mode": "(\w+)"`)?:\s*$/,
+      '4: sqrt',
+    );
     const want = shown(sqrtBlock.text);
     const operation = Object.keys(want).find((k) => k !== 'values' && k !== 'mode') as string;
     const xs = JSON.parse(x);
@@ -494,11 +530,19 @@ describe('graph-format.md, 4. Ops', () => {
   });
 
   test('domain errors give IEEE results: log at [-1, 0], sqrt(-1)', async () => {
-    const [x, values, derivatives] = find(md, /`log` at `x = (\[[^\]]*\])` gives values `(\[[^\]]*\])`\s+and derivatives `1\/x` = `(\[[^\]]*\])`; `sqrt\(-1\)` is `"NaN"` with derivative `"NaN"`/, '4: domain errors');
+    const [x, values, derivatives] = find(
+      md,
+      /`log` at `x = (\[[^\]]*\])` gives values `(\[[^\]]*\])`\s+and derivatives `1\/x` = `(\[[^\]]*\])`; `sqrt\(-1\)` is `"NaN"` with derivative `"NaN"`/,
+      '4: domain errors',
+    );
     const xs = JSON.parse(x);
     const log = wire(await run('jacobian', { graph: oneNode('log', [[xs.length]]), args: { a: xs } })) as any;
     expectShown(log.values.y, shown(values), 'log values');
-    expectShown(log.jacobian.y.a.map((row: unknown[], i: number) => row[i]), shown(derivatives), 'log derivatives');
+    expectShown(
+      log.jacobian.y.a.map((row: unknown[], i: number) => row[i]),
+      shown(derivatives),
+      'log derivatives',
+    );
     const sqrt = wire(await run('jacobian', { graph: oneNode('sqrt', [[]]), args: { a: -1 } })) as any;
     expect([sqrt.values.y, sqrt.jacobian.y.a]).toEqual(['NaN', 'NaN']);
   });
@@ -517,17 +561,36 @@ describe('graph-format.md, 4. Ops', () => {
     const xs = JSON.parse(x);
     const s = wire(await run('jacobian', { graph: oneNode('softplus', [[xs.length]]), args: { a: xs } })) as any;
     expectShown(s.values.y, shown(y), 'softplus values');
-    expectShown(s.jacobian.y.a.map((row: unknown[], i: number) => row[i]), shown(dy), 'softplus derivatives');
-    const [op1, op2, x2, d1, d2] = find(md, /The `(\w+)` and `(\w+)` derivatives[\s\S]*?at `x = (\[[^\]]*\])` they are `(\[[^\]]*\])`\s+and `(\[[^\]]*\])`/, '4: tanh and sigmoid');
-    for (const [op, want] of [[op1, d1], [op2, d2]]) {
+    expectShown(
+      s.jacobian.y.a.map((row: unknown[], i: number) => row[i]),
+      shown(dy),
+      'softplus derivatives',
+    );
+    const [op1, op2, x2, d1, d2] = find(
+      md,
+      /The `(\w+)` and `(\w+)` derivatives[\s\S]*?at `x = (\[[^\]]*\])` they are `(\[[^\]]*\])`\s+and `(\[[^\]]*\])`/,
+      '4: tanh and sigmoid',
+    );
+    for (const [op, want] of [
+      [op1, d1],
+      [op2, d2],
+    ]) {
       const xs2 = JSON.parse(x2);
       const r = wire(await run('jacobian', { graph: oneNode(op, [[xs2.length]]), args: { a: xs2 } })) as any;
-      expectShown(r.jacobian.y.a.map((row: unknown[], i: number) => row[i]), shown(want), `${op} derivatives`);
+      expectShown(
+        r.jacobian.y.a.map((row: unknown[], i: number) => row[i]),
+        shown(want),
+        `${op} derivatives`,
+      );
     }
   });
 
   test('pow in base and exponent', async () => {
-    const [a, b, y, da, db] = find(md, /With `a = (\[[^\]]*\])`, `b = (\[[^\]]*\])` \(diagonals of the\s+Jacobian blocks\): values `(\[[^\]]*\])`, ∂\/∂a `(\[[^\]]*\])`, ∂\/∂b\s+`(\[[^\]]*\])`/, '4: pow');
+    const [a, b, y, da, db] = find(
+      md,
+      /With `a = (\[[^\]]*\])`, `b = (\[[^\]]*\])` \(diagonals of the\s+Jacobian blocks\): values `(\[[^\]]*\])`, ∂\/∂a `(\[[^\]]*\])`, ∂\/∂b\s+`(\[[^\]]*\])`/,
+      '4: pow',
+    );
     const [av, bv] = [JSON.parse(a), JSON.parse(b)];
     const r = wire(await run('jacobian', { graph: oneNode('pow', [[av.length], [bv.length]]), args: { a: av, b: bv } })) as any;
     const diag = (m: unknown[][]) => m.map((row, i) => row[i]);
@@ -537,18 +600,43 @@ describe('graph-format.md, 4. Ops', () => {
   });
 
   test('maximum: ties go to the first argument', async () => {
-    const [a, b, y, p1, p2, pb] = find(md, /With `a = (\[[^\]]*\])`, `b = (\[[^\]]*\])`: `maximum` is `(\[[^\]]*\])`, its\s+derivative goes to `a` in positions (\d+) \(tie\) and (\d+) and to `b` in position (\d+)/, '4: maximum');
+    const [a, b, y, p1, p2, pb] = find(
+      md,
+      /With `a = (\[[^\]]*\])`, `b = (\[[^\]]*\])`: `maximum` is `(\[[^\]]*\])`, its\s+derivative goes to `a` in positions (\d+) \(tie\) and (\d+) and to `b` in position (\d+)/,
+      '4: maximum',
+    );
     const [av, bv] = [JSON.parse(a), JSON.parse(b)];
     const r = wire(await run('jacobian', { graph: oneNode('maximum', [[av.length], [bv.length]]), args: { a: av, b: bv } })) as any;
     expectShown(r.values.y, shown(y), 'maximum values');
     const toA = av.map((_: number, i: number) => (i === Number(p1) || i === Number(p2) ? 1 : 0));
     const toB = av.map((_: number, i: number) => (i === Number(pb) ? 1 : 0));
-    expectShown(r.jacobian.y.a.map((row: number[], i: number) => row[i]), toA, 'maximum d/da');
-    expectShown(r.jacobian.y.b.map((row: number[], i: number) => row[i]), toB, 'maximum d/db');
+    expectShown(
+      r.jacobian.y.a.map((row: number[], i: number) => row[i]),
+      toA,
+      'maximum d/da',
+    );
+    expectShown(
+      r.jacobian.y.b.map((row: number[], i: number) => row[i]),
+      toB,
+      'maximum d/db',
+    );
     // "Where either argument is NaN the comparison fails and the derivative goes to `b`."
     expect(md).toMatch(/Where\s+either argument is NaN the comparison fails and the derivative goes to `b`/);
     const nan = await run('jacobian', { graph: oneNode('maximum', [[2], [2]]), args: { a: ['NaN', 1], b: [1, 'NaN'] } });
-    expectShown(nan.jacobian!.y, { a: [[0, 0], [0, 0]], b: [[1, 0], [0, 1]] }, 'maximum with NaN');
+    expectShown(
+      nan.jacobian!.y,
+      {
+        a: [
+          [0, 0],
+          [0, 0],
+        ],
+        b: [
+          [1, 0],
+          [0, 1],
+        ],
+      },
+      'maximum with NaN',
+    );
   });
 
   test('where leaks nothing from the branch not taken', async () => {
@@ -574,16 +662,29 @@ describe('graph-format.md, 4. Ops', () => {
     const xv = JSON.parse(x);
     const shape = [xv.length, xv[0].length];
     expectShown((await run('evaluate', { graph: oneNode('sum', [shape]), args: { a: xv } })).values.y, shown(total), 'sum');
-    expectShown((await run('evaluate', { graph: oneNode('sum', [shape], JSON.parse(`{${attrs}}`)), args: { a: xv } })).values.y, shown(kept), 'sum with axes');
+    expectShown(
+      (await run('evaluate', { graph: oneNode('sum', [shape], JSON.parse(`{${attrs}}`)), args: { a: xv } })).values.y,
+      shown(kept),
+      'sum with axes',
+    );
     const grads = [...md.matchAll(/`(prod|max)` of `(\[[^`]*\])` has gradient\s+`(\[[^`]*\])`/g)];
     expect(grads.map((g) => g[1])).toEqual(['prod', 'max']);
     for (const [, op, v, g] of grads) {
       const vals = JSON.parse(v);
-      expectShown((await run('gradient', { graph: oneNode(op, [[vals.length]]), args: { a: vals } })).gradient!.a, shown(g), `${op} gradient`);
+      expectShown(
+        (await run('gradient', { graph: oneNode(op, [[vals.length]]), args: { a: vals } })).gradient!.a,
+        shown(g),
+        `${op} gradient`,
+      );
     }
-    const [m, maxAt, minAxes, minAt1, minAt2] = find(md, /Over `(\[\[[^`]*\]\])`, `max` picks\s+`(\[\d+, \d+\])`, and `min` with `("axes": \[\d+\])` picks `(\[\d+, \d+\])` and `(\[\d+, \d+\])`/, '4: first winners');
+    const [m, maxAt, minAxes, minAt1, minAt2] = find(
+      md,
+      /Over `(\[\[[^`]*\]\])`, `max` picks\s+`(\[\d+, \d+\])`, and `min` with `("axes": \[\d+\])` picks `(\[\d+, \d+\])` and `(\[\d+, \d+\])`/,
+      '4: first winners',
+    );
     const mv = JSON.parse(m);
-    const at = (positions: number[][]): number[][] => mv.map((row: number[], i: number) => row.map((_, j) => (positions.some(([p, q]) => p === i && q === j) ? 1 : 0)));
+    const at = (positions: number[][]): number[][] =>
+      mv.map((row: number[], i: number) => row.map((_, j) => (positions.some(([p, q]) => p === i && q === j) ? 1 : 0)));
     const max = await run('jacobian', { graph: oneNode('max', [[2, 2]]), args: { a: mv } });
     expectShown(max.jacobian!.y.a, at([JSON.parse(maxAt)]), 'max picks');
     const min = await run('jacobian', { graph: oneNode('min', [[2, 2]], JSON.parse(`{${minAxes}}`)), args: { a: mv } });
@@ -591,7 +692,7 @@ describe('graph-format.md, 4. Ops', () => {
     expectShown(min.jacobian!.y.a, [at([JSON.parse(minAt1)]), at([JSON.parse(minAt2)])], 'min picks');
   });
 
-  test('reductions of an empty group give the table\'s last column', async () => {
+  test("reductions of an empty group give the table's last column", async () => {
     const table = find(md, /\| op \| y \| derivative \| empty group \|\n\| --- .*\n((?:\|.*\|\n)+)/, '4: the reductions table')[0];
     const rows = [...table.matchAll(/^\| `(\w+)` \|.*\| ([^|]+?) \|$/gm)];
     expect(rows.map((r) => r[1])).toEqual(['sum', 'mean', 'prod', 'max', 'min', 'logsumexp']);
@@ -606,51 +707,98 @@ describe('graph-format.md, 4. Ops', () => {
     const shapes = [...pairs.replace(/\s+/g, ' ').matchAll(/`(\[[^`]*\])` and `(\[[^`]*\])` is `(\[[^`]*\])`/g)];
     expect(shapes).toHaveLength(3);
     for (const [, a, b, out] of shapes) {
-      const r = await run('evaluate', { graph: oneNode('matmul', [shapeOf(a), shapeOf(b)]), args: { a: filled(shapeOf(a)), b: filled(shapeOf(b)) } }, { output: 'packed', cache: false });
+      const r = await run(
+        'evaluate',
+        { graph: oneNode('matmul', [shapeOf(a), shapeOf(b)]), args: { a: filled(shapeOf(a)), b: filled(shapeOf(b)) } },
+        { output: 'packed', cache: false },
+      );
       expect((r.values.y as unknown as { shape: number[] }).shape, `${a} @ ${b}`).toEqual(shapeOf(out));
     }
-    const [a, b, message] = find(md, /`(\[[^`]*\])` and `(\[[^`]*\])` give\s+`(graph\.nodes\[0\]\.args\[1\]: matmul: [^`]*)`/, '4: matmul error');
-    const e = await rejection(run('evaluate', { graph: oneNode('matmul', [shapeOf(a), shapeOf(b)]), args: { a: filled(shapeOf(a)), b: filled(shapeOf(b)) } }));
+    const [a, b, message] = find(
+      md,
+      /`(\[[^`]*\])` and `(\[[^`]*\])` give\s+`(graph\.nodes\[0\]\.args\[1\]: matmul: [^`]*)`/,
+      '4: matmul error',
+    );
+    const e = await rejection(
+      run('evaluate', { graph: oneNode('matmul', [shapeOf(a), shapeOf(b)]), args: { a: filled(shapeOf(a)), b: filled(shapeOf(b)) } }),
+    );
     expect(issueLines(e)).toEqual([message]);
-    const [A, dydx] = find(md, /`A = (\[\[[^`]*\]\])` constant and `y = matmul\(A, x\)`, forward and\s+reverse mode both give `dy\/dx = (\[\[[^`]*\]\])`/, '4: matmul with infinity');
+    const [A, dydx] = find(
+      md,
+      /`A = (\[\[[^`]*\]\])` constant and `y = matmul\(A, x\)`, forward and\s+reverse mode both give `dy\/dx = (\[\[[^`]*\]\])`/,
+      '4: matmul with infinity',
+    );
     const Av = JSON.parse(A);
     for (const mode of ['forward', 'reverse']) {
-      const graph = { inputs: [{ name: 'A', shape: [2, 2] }, { name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'matmul', args: ['A', 'x'] }], outputs: ['y'] };
+      const graph = {
+        inputs: [
+          { name: 'A', shape: [2, 2] },
+          { name: 'x', shape: [2] },
+        ],
+        nodes: [{ id: 'y', op: 'matmul', args: ['A', 'x'] }],
+        outputs: ['y'],
+      };
       const r = await run('jacobian', { graph, args: { A: Av, x: [1, 2] }, constant: ['A'], mode });
       expectShown(r.jacobian!.y.x, shown(dydx), `dy/dx (${mode})`);
     }
   });
 
   test('shape ops: the broadcast_to error, the slice table, index and its gradient', async () => {
-    const [message] = find(md, /`(graph\.nodes\[0\]\.shape: broadcast_to: cannot broadcast \[[^\]]*\] to \[[^\]]*\])`/, '4: broadcast_to error');
+    const [message] = find(
+      md,
+      /`(graph\.nodes\[0\]\.shape: broadcast_to: cannot broadcast \[[^\]]*\] to \[[^\]]*\])`/,
+      '4: broadcast_to error',
+    );
     const [from, to] = [...message.matchAll(/\[[^\]]*\]/g)].slice(-2).map((m) => shapeOf(m[0]));
     const e = await rejection(run('evaluate', { graph: oneNode('broadcast_to', [from], { shape: to }), args: { a: filled(from) } }));
     expect(issueLines(e)).toEqual([message]);
 
     const [x] = find(md, /With\s+`x = (\[\[[^`]*\]\])`:\s+\| `start` \| `stop` \| `step` \| result \|/, '4: the slice table');
     const xv = JSON.parse(x);
-    const rows = [...md.matchAll(/^\| `(\[[^`]*\])` \| `(\[[^`]*\])` \| (?:`(\[[^`]*\])`|–) \| (?:`(\[[^`]*\])`|shape `(\[[^`]*\])` \(empty\)) \|$/gm)];
+    const rows = [
+      ...md.matchAll(/^\| `(\[[^`]*\])` \| `(\[[^`]*\])` \| (?:`(\[[^`]*\])`|–) \| (?:`(\[[^`]*\])`|shape `(\[[^`]*\])` \(empty\)) \|$/gm),
+    ];
     expect(rows).toHaveLength(3);
     for (const [, start, stop, step, value, emptyShape] of rows) {
       const attrs = { start: JSON.parse(start), stop: JSON.parse(stop), ...(step ? { step: JSON.parse(step) } : {}) };
       const r = await run('evaluate', { graph: oneNode('slice', [[2, 3]], attrs), args: { a: xv } }, { output: 'packed', cache: false });
       const y = r.values.y as { shape: number[]; data: Float64Array };
       if (emptyShape) expect(y.shape).toEqual(shapeOf(emptyShape));
-      else expectShown(wire((await run('evaluate', { graph: oneNode('slice', [[2, 3]], attrs), args: { a: xv } })).values.y), shown(value), `slice ${JSON.stringify(attrs)}`);
+      else
+        expectShown(
+          wire((await run('evaluate', { graph: oneNode('slice', [[2, 3]], attrs), args: { a: xv } })).values.y),
+          shown(value),
+          `slice ${JSON.stringify(attrs)}`,
+        );
     }
 
     const [indexAttrs, picked] = find(md, /`("axis": 1, "indices": \[[^\]]*\])`\s+on `x` gives `(\[\[[^`]*\]\])`/, '4: index');
-    expectShown((await run('evaluate', { graph: oneNode('index', [[2, 3]], JSON.parse(`{${indexAttrs}}`)), args: { a: xv } })).values.y, shown(picked), 'index');
+    expectShown(
+      (await run('evaluate', { graph: oneNode('index', [[2, 3]], JSON.parse(`{${indexAttrs}}`)), args: { a: xv } })).values.y,
+      shown(picked),
+      'index',
+    );
     const [indices, grad] = find(md, /`sum\(index\(x, (\[[^\]]*\])\)\)` has gradient `(\[[^`]*\])`/, '4: index gradient');
     const n = JSON.parse(grad).length;
-    const graph = { inputs: [{ name: 'x', shape: [n] }], nodes: [{ id: 'i', op: 'index', args: ['x'], indices: JSON.parse(indices) }, { id: 's', op: 'sum', args: ['i'] }], outputs: ['s'] };
+    const graph = {
+      inputs: [{ name: 'x', shape: [n] }],
+      nodes: [
+        { id: 'i', op: 'index', args: ['x'], indices: JSON.parse(indices) },
+        { id: 's', op: 'sum', args: ['i'] },
+      ],
+      outputs: ['s'],
+    };
     expectShown((await run('gradient', { graph, args: { x: new Array(n).fill(0.5) } })).gradient!.x, shown(grad), 'index gradient');
   });
 });
 
 // --- docs/graph-format.md, sections 5 and 6: envelopes ---------------------------------------------
 
-const graph6Block = block(GUIDE, '6: the graph of every operation', (b) => b.lang === 'json' && b.prose.includes('All examples use this graph'));
+const graph6Block = block(
+  GUIDE,
+  '6: the graph of every operation',
+  (b) => b.lang === 'json' && b.prose.includes('All examples use this graph'),
+);
 const graph6 = JSON.parse(graph6Block.text);
 /** "**jacobian** `{ ...fields }`" followed by the result. */
 const examples6 = GUIDE.blocks
@@ -660,7 +808,11 @@ const examples6 = GUIDE.blocks
     used.set(b, `6: ${op}`);
     return { op, fields: JSON.parse(fields) as Record<string, unknown>, block: b };
   });
-const example6 = (op: string) => examples6.find((e) => e.op === op) ?? (() => { throw new Error(`6: no ${op} example`); })();
+const example6 = (op: string) =>
+  examples6.find((e) => e.op === op) ??
+  (() => {
+    throw new Error(`6: no ${op} example`);
+  })();
 
 describe('graph-format.md, 5 and 6. The request and result envelopes', () => {
   const graph = graph6;
@@ -687,9 +839,19 @@ describe('graph-format.md, 5 and 6. The request and result envelopes', () => {
     const mode = find(requested, /^mode "(\w+)" was requested$/, '7: requested mode')[0];
     expect((await run('jacobian', { graph, ...example6('jacobian').fields, mode })).reason).toBe(requested);
     const [message] = find(GUIDE.md, /\(`(tangents\.k: unexpected tangent "k": input "k" is constant; )…`\)/, '5: constant tangent');
-    const k = { inputs: [{ name: 'x', shape: [] }, { name: 'k', shape: [] }], nodes: [{ id: 'y', op: 'mul', args: ['x', 'k'] }], outputs: ['y'] };
+    const k = {
+      inputs: [
+        { name: 'x', shape: [] },
+        { name: 'k', shape: [] },
+      ],
+      nodes: [{ id: 'y', op: 'mul', args: ['x', 'k'] }],
+      outputs: ['y'],
+    };
     const e = await rejection(run('jvp', { graph: k, args: { x: 1, k: 2 }, constant: ['k'], tangents: { x: 1, k: 1 } }));
-    expect(issueLines(e).some((l) => l.startsWith(message)), issueLines(e).join('\n')).toBe(true);
+    expect(
+      issueLines(e).some((l) => l.startsWith(message)),
+      issueLines(e).join('\n'),
+    ).toBe(true);
   });
 
   test('prepared calls: each commented value is what the page shows', async () => {
@@ -706,7 +868,7 @@ describe('graph-format.md, 5 and 6. The request and result envelopes', () => {
 describe('graph-format.md, 7. Modes', () => {
   const reasons = block(GUIDE, '7: auto reasons', (b) => b.lang === 'text' && /the chosen\s+one first/.test(b.prose));
 
-  test('the two auto reasons: the first example\'s Jacobian, and the hessian on the graph of section 6', async () => {
+  test("the two auto reasons: the first example's Jacobian, and the hessian on the graph of section 6", async () => {
     const lines = reasons.text.split('\n');
     expect(lines).toHaveLength(2);
     const seed = await run('jacobian', { graph: fixtureGraph, args: { d: new Array(21).fill(0.5), xs: 0.1 }, constant: ['d'] });
@@ -719,10 +881,18 @@ describe('graph-format.md, 7. Modes', () => {
 // --- docs/graph-format.md, section 8: errors and limits ---------------------------------------------
 
 describe('graph-format.md, 8. Errors and limits', () => {
-  const several = block(GUIDE, '8: an error with several issues (the call)', (b) => b.lang === 'ts' && b.text.includes('console.log({ name: e.name'));
+  const several = block(
+    GUIDE,
+    '8: an error with several issues (the call)',
+    (b) => b.lang === 'ts' && b.text.includes('console.log({ name: e.name'),
+  );
   const gives = next(GUIDE, several, '8: an error with several issues (what it logs)');
   const schema = block(GUIDE, '8: schema issues', (b) => b.lang === 'json' && b.prose.includes('Schema issues come in one error too'));
-  const misfit = block(GUIDE, '8: a call that does not fit (the call)', (b) => b.lang === 'ts' && b.prose.includes('A call that does not fit its graph'));
+  const misfit = block(
+    GUIDE,
+    '8: a call that does not fit (the call)',
+    (b) => b.lang === 'ts' && b.prose.includes('A call that does not fit its graph'),
+  );
   const misfitGives = next(GUIDE, misfit, '8: a call that does not fit (the error)');
   const limits = block(GUIDE, '8: limit messages', (b) => b.lang === 'text' && b.text.startsWith('graph.nodes: expected at most'));
   const asLogged = (e: DerivdError) => ({ name: e.name, kind: e.kind, issues: e.issues });
@@ -735,8 +905,16 @@ describe('graph-format.md, 8. Errors and limits', () => {
   });
 
   test('schema issues in one error (the request as the text describes it)', async () => {
-    const [shape, attr, mode, extra] = find(schema.prose, /`jacobian` with input shape `(\[[^\]]*\])`, a `sum`\s+node with `("axis": \d+)`, `"mode": "(\w+)"` and an extra top-level field `("extra": true)`/, '8: schema request');
-    const graph = { inputs: [{ name: 'x', shape: JSON.parse(shape) }], nodes: [{ id: 's', op: 'sum', args: ['x'], ...JSON.parse(`{${attr}}`) }], outputs: ['s'] };
+    const [shape, attr, mode, extra] = find(
+      schema.prose,
+      /`jacobian` with input shape `(\[[^\]]*\])`, a `sum`\s+node with `("axis": \d+)`, `"mode": "(\w+)"` and an extra top-level field `("extra": true)`/,
+      '8: schema request',
+    );
+    const graph = {
+      inputs: [{ name: 'x', shape: JSON.parse(shape) }],
+      nodes: [{ id: 's', op: 'sum', args: ['x'], ...JSON.parse(`{${attr}}`) }],
+      outputs: ['s'],
+    };
     const e = await rejection(run('jacobian', { graph, args: {}, mode, ...JSON.parse(`{${extra}}`) }));
     expectShown(asLogged(e), shown(schema.text), '8 schema');
   });
@@ -747,7 +925,11 @@ describe('graph-format.md, 8. Errors and limits', () => {
   });
 
   test('a hundred issues, then one counting the rest', async () => {
-    const [cap, , message] = find(GUIDE.md, /An error lists at most \*\*(\d+) issues\*\*; when there are more, a (\d+)st issue[\s\S]*?\(`(and \d+ more\s+issues \(only the first \d+ are listed\))`\)/, '8: the issue cap');
+    const [cap, , message] = find(
+      GUIDE.md,
+      /An error lists at most \*\*(\d+) issues\*\*; when there are more, a (\d+)st issue[\s\S]*?\(`(and \d+ more\s+issues \(only the first \d+ are listed\))`\)/,
+      '8: the issue cap',
+    );
     const [more] = find(message, /^and (\d+) more/, '8: the count');
     const keys = Object.fromEntries(Array.from({ length: Number(cap) + Number(more) }, (_, i) => [`k${i}`, 0]));
     // a million unknown argument keys, say: here as many as the message counts, plus the hundred listed
@@ -767,7 +949,14 @@ describe('graph-format.md, 8. Errors and limits', () => {
     const [n4000] = find(after, /`jacobian` of `y = exp\(x\)` with `x` of shape `\[(\d+)\]`/, '8: the block');
     const [n3000] = find(after, /`y = mul\(x, w\)` and `x` with respect to `x` and `w`, all of shape `\[(\d+)\]`/, '8: the four blocks');
     // one-letter output names: the byte bound counts each key, and the text does not name them
-    const range = (n: number) => ({ graph: { inputs: [], nodes: Array.from({ length: n }, (_, i) => ({ id: 'rst'[i], op: 'range', stop: 1e7 })), outputs: [...'rst'.slice(0, n)] }, args: {} });
+    const range = (n: number) => ({
+      graph: {
+        inputs: [],
+        nodes: Array.from({ length: n }, (_, i) => ({ id: 'rst'[i], op: 'range', stop: 1e7 })),
+        outputs: [...'rst'.slice(0, n)],
+      },
+      args: {},
+    });
     const ones = (n: number) => new Array(n).fill(1);
     // The sizes the text gives only inside the messages are the requests' own (issue 8's
     // reproducers): they are fixed here, so a message changed on the page fails.
@@ -777,19 +966,84 @@ describe('graph-format.md, 8. Errors and limits', () => {
     const bigNode = [4000, 4000];
     const rank = 65;
     const requests: [RegExp, () => [string, unknown, object?]][] = [
-      [/^graph\.nodes: expected at most \d+ nodes \(MAX_NODES\), found \d+$/, () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: [] }], nodes: Array.from({ length: nodes }, (_, i) => ({ id: `n${i}`, op: 'neg', args: ['x'] })), outputs: ['n0'] }, args: { x: 1 } }]],
-      [/^graph\.inputs: expected at most \d+ inputs \(MAX_INPUTS\), found \d+$/, () => ['evaluate', { graph: { inputs: Array.from({ length: inputs }, (_, i) => ({ name: `x${i}`, shape: [] })), nodes: [], outputs: ['x0'] }, args: {} }]],
+      [
+        /^graph\.nodes: expected at most \d+ nodes \(MAX_NODES\), found \d+$/,
+        () => [
+          'evaluate',
+          {
+            graph: {
+              inputs: [{ name: 'x', shape: [] }],
+              nodes: Array.from({ length: nodes }, (_, i) => ({ id: `n${i}`, op: 'neg', args: ['x'] })),
+              outputs: ['n0'],
+            },
+            args: { x: 1 },
+          },
+        ],
+      ],
+      [
+        /^graph\.inputs: expected at most \d+ inputs \(MAX_INPUTS\), found \d+$/,
+        () => [
+          'evaluate',
+          {
+            graph: { inputs: Array.from({ length: inputs }, (_, i) => ({ name: `x${i}`, shape: [] })), nodes: [], outputs: ['x0'] },
+            args: {},
+          },
+        ],
+      ],
       [/^graph\.outputs: the result would hold \d+ numbers/, () => ['evaluate', range(ranges)]],
-      [/^graph\.outputs: the result could take up to \d+ bytes as JSON/, () => ['evaluate', range(1), { limits: { maxResponseBytes: Number(lowered) * 1024 * 1024 } }]],
-      [/^graph\.inputs\[0\]\.shape: shape \[[^\]]*\] has/, () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: bigInput }], nodes: [], outputs: ['x'] }, args: {} }]],
-      [/^graph\.nodes\[0\]: result shape \[[^\]]*\] has/, () => ['evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: bigNode, value: 0 }], outputs: ['f'] }, args: {} }]],
-      [/^graph\.inputs\[0\]\.shape: shape has rank \d+/, () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: ones(rank) }], nodes: [], outputs: ['x'] }, args: {} }]],
-      [/^graph\.nodes\[0\]: result has rank \d+/, () => ['evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: ones(rank), value: 0 }], outputs: ['f'] }, args: {} }]],
-      [/^graph: the Jacobian block of output "y" with respect to input "x"/, () => ['jacobian', { graph: { inputs: [{ name: 'x', shape: [Number(n4000)] }], nodes: [{ id: 'y', op: 'exp', args: ['x'] }], outputs: ['y'] }, args: { x: new Array(Number(n4000)).fill(0) } }]],
-      [/^graph: the Jacobian would have \d+ elements in all/, () => {
-        const n = Number(n3000);
-        return ['jacobian', { graph: { inputs: [{ name: 'x', shape: [n] }, { name: 'w', shape: [n] }], nodes: [{ id: 'y', op: 'mul', args: ['x', 'w'] }], outputs: ['y', 'x'] }, args: { x: new Array(n).fill(1), w: new Array(n).fill(1) } }];
-      }],
+      [
+        /^graph\.outputs: the result could take up to \d+ bytes as JSON/,
+        () => ['evaluate', range(1), { limits: { maxResponseBytes: Number(lowered) * 1024 * 1024 } }],
+      ],
+      [
+        /^graph\.inputs\[0\]\.shape: shape \[[^\]]*\] has/,
+        () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: bigInput }], nodes: [], outputs: ['x'] }, args: {} }],
+      ],
+      [
+        /^graph\.nodes\[0\]: result shape \[[^\]]*\] has/,
+        () => ['evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: bigNode, value: 0 }], outputs: ['f'] }, args: {} }],
+      ],
+      [
+        /^graph\.inputs\[0\]\.shape: shape has rank \d+/,
+        () => ['evaluate', { graph: { inputs: [{ name: 'x', shape: ones(rank) }], nodes: [], outputs: ['x'] }, args: {} }],
+      ],
+      [
+        /^graph\.nodes\[0\]: result has rank \d+/,
+        () => [
+          'evaluate',
+          { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: ones(rank), value: 0 }], outputs: ['f'] }, args: {} },
+        ],
+      ],
+      [
+        /^graph: the Jacobian block of output "y" with respect to input "x"/,
+        () => [
+          'jacobian',
+          {
+            graph: { inputs: [{ name: 'x', shape: [Number(n4000)] }], nodes: [{ id: 'y', op: 'exp', args: ['x'] }], outputs: ['y'] },
+            args: { x: new Array(Number(n4000)).fill(0) },
+          },
+        ],
+      ],
+      [
+        /^graph: the Jacobian would have \d+ elements in all/,
+        () => {
+          const n = Number(n3000);
+          return [
+            'jacobian',
+            {
+              graph: {
+                inputs: [
+                  { name: 'x', shape: [n] },
+                  { name: 'w', shape: [n] },
+                ],
+                nodes: [{ id: 'y', op: 'mul', args: ['x', 'w'] }],
+                outputs: ['y', 'x'],
+              },
+              args: { x: new Array(n).fill(1), w: new Array(n).fill(1) },
+            },
+          ];
+        },
+      ],
     ];
     expect(lines).toHaveLength(requests.length);
     lines.forEach((l, i) => find(l, requests[i][0], `8: limit message ${i + 1}`));

@@ -47,10 +47,14 @@ describe('seed scalar variant s = |r|^2 = d·d - (d·f)^2 / (f·f)', () => {
   const f = x.map((xi) => Math.exp(-1.5 * (xi - xs) ** 2));
   const f1 = f.map((fi, i) => 3 * (x[i] - xs) * fi);
   const f2 = f.map((fi, i) => (9 * (x[i] - xs) ** 2 - 3) * fi);
-  const A = dot(d, f), A1 = dot(d, f1), A2 = dot(d, f2);
-  const B = dot(f, f), B1 = 2 * dot(f, f1), B2 = 2 * (dot(f1, f1) + dot(f, f2));
+  const A = dot(d, f),
+    A1 = dot(d, f1),
+    A2 = dot(d, f2);
+  const B = dot(f, f),
+    B1 = 2 * dot(f, f1),
+    B2 = 2 * (dot(f1, f1) + dot(f, f2));
   // s = d·d - A²/B
-  const sxx = -(2 * (A1 * A1 + A * A2) / B - (4 * A * A1 * B1) / B ** 2 - (A * A * B2) / B ** 2 + (2 * A * A * B1 * B1) / B ** 3);
+  const sxx = -((2 * (A1 * A1 + A * A2)) / B - (4 * A * A1 * B1) / B ** 2 - (A * A * B2) / B ** 2 + (2 * A * A * B1 * B1) / B ** 3);
   const sdd = f.map((fi, i) => f.map((fj, j) => 2 * ((i === j ? 1 : 0) - (fi * fj) / B)));
   const sdx = f.map((fi, i) => (-2 * (A1 * fi + A * f1[i])) / B + (2 * A * fi * B1) / B ** 2);
   const ref: number[][] = [...sdd.map((row, i) => [...row, sdx[i]]), [...sdx, sxx]];
@@ -96,7 +100,8 @@ describe('extended Rosenbrock f(w) = Σ 100 (w[2i+1] - w[2i]²)² + (1 - w[2i])�
   const w = Array.from({ length: 2 * n }, (_, i) => Math.sin(1.3 * i) * 1.5);
   const ref = Array.from({ length: 2 * n }, () => new Array<number>(2 * n).fill(0));
   for (let i = 0; i < n; i++) {
-    const a = w[2 * i], b = w[2 * i + 1];
+    const a = w[2 * i],
+      b = w[2 * i + 1];
     ref[2 * i][2 * i] = 1200 * a * a - 400 * b + 2;
     ref[2 * i][2 * i + 1] = ref[2 * i + 1][2 * i] = -400 * a;
     ref[2 * i + 1][2 * i + 1] = 200;
@@ -131,13 +136,19 @@ describe('extended Rosenbrock f(w) = Σ 100 (w[2i+1] - w[2i]²)² + (1 - w[2i])�
 });
 
 describe('logistic loss L(w, b) = Σ softplus(-y (X w + b)), X and y constant', () => {
-  const m = 8, p = 3;
+  const m = 8,
+    p = 3;
   const X = Array.from({ length: m }, (_, i) => Array.from({ length: p }, (_, j) => Math.sin(i * 1.7 + j * 0.9)));
   const y = Array.from({ length: m }, (_, i) => (i % 3 === 0 ? -1 : 1));
   const w = [0.3, -0.8, 0.5];
   const b = 0.2;
   const graph = {
-    inputs: [{ name: 'X', shape: [m, p] }, { name: 'y', shape: [m] }, { name: 'w', shape: [p] }, { name: 'b', shape: [] }],
+    inputs: [
+      { name: 'X', shape: [m, p] },
+      { name: 'y', shape: [m] },
+      { name: 'w', shape: [p] },
+      { name: 'b', shape: [] },
+    ],
     nodes: [
       { id: 'xw', op: 'matmul', args: ['X', 'w'] },
       { id: 'z', op: 'add', args: ['xw', 'b'] },

@@ -12,7 +12,14 @@ import { forwardProgram } from '../src/engines/programs.js';
 function stackedSum(n: number, prefix = 'a') {
   const inputs = Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, shape: [] }));
   return {
-    graph: { inputs, nodes: [{ id: 's', op: 'stack', args: inputs.map((x) => x.name) }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] },
+    graph: {
+      inputs,
+      nodes: [
+        { id: 's', op: 'stack', args: inputs.map((x) => x.name) },
+        { id: 'y', op: 'sum', args: ['s'] },
+      ],
+      outputs: ['y'],
+    },
     args: Object.fromEntries(inputs.map((x, i) => [x.name, i / n])),
   };
 }

@@ -55,8 +55,32 @@ describe('expectClose', () => {
   });
 
   test('nested arrays are flattened; the message names the label, the count and the worst element', () => {
-    expect(failure(() => expectClose([[1, 2], [3, 4]], Float64Array.of(1, 2, 3, 4), 0))).toBeUndefined();
-    const msg = failure(() => expectClose([[1, 2.1], [3.5, 4]], [[1, 2], [3, 4]], 1e-3, 'block d/dx'));
+    expect(
+      failure(() =>
+        expectClose(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          Float64Array.of(1, 2, 3, 4),
+          0,
+        ),
+      ),
+    ).toBeUndefined();
+    const msg = failure(() =>
+      expectClose(
+        [
+          [1, 2.1],
+          [3.5, 4],
+        ],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        1e-3,
+        'block d/dx',
+      ),
+    );
     expect(msg).toMatch(/^block d\/dx: 2 of 4 elements out of tolerance; worst is element 2: got 3.5, expected 3 /);
   });
 });

@@ -71,7 +71,9 @@ describe('seed graph, d active', () => {
     const res = await jacobian({ graph, args: { d, xs } });
     // Which mode wins is the cost model's call; what must hold is that the mode reported is
     // the one the reason names, with the lower estimate, and the one that ran (its directions).
-    const m = /^22 active input elements vs 21 output elements; (forward|reverse) estimated at ([\d.]+) (ns|µs) vs ([\d.]+) (ns|µs)$/.exec(res.reason ?? '');
+    const m = /^22 active input elements vs 21 output elements; (forward|reverse) estimated at ([\d.]+) (ns|µs) vs ([\d.]+) (ns|µs)$/.exec(
+      res.reason ?? '',
+    );
     expect(m, res.reason).not.toBeNull();
     const ns = (v: string, unit: string): number => Number(v) * (unit === 'µs' ? 1000 : 1);
     expect(res.mode).toBe(m![1]);
@@ -87,7 +89,11 @@ describe('seed graph, d active', () => {
     expect(res.reason).toMatch(/^22 active input elements vs 1 output element;/);
     expect(res.stats.directions).toBe(1);
     // ds/dd = 2 r (projection), ds/dxs = 2 r · dr/dxs
-    expectClose(res.gradient!.d as number[], rRef.map((ri) => 2 * ri), EXACT);
+    expectClose(
+      res.gradient!.d as number[],
+      rRef.map((ri) => 2 * ri),
+      EXACT,
+    );
     expectClose(res.gradient!.xs as number, 2 * dotp(rRef, drdxsRef), EXACT);
   });
 
@@ -105,7 +111,15 @@ describe('jvp and vjp on the seed', () => {
   const t = { d: d.map((_, i) => Math.cos(i)), xs: 0.7 };
   const cvec = d.map((_, i) => Math.sin(3 * i));
   const jt = drddRef.map((row, i) => dotp(row, t.d) + drdxsRef[i] * t.xs);
-  const ctJ = { d: d.map((_, j) => dotp(cvec, drddRef.map((row) => row[j]))), xs: dotp(cvec, drdxsRef) };
+  const ctJ = {
+    d: d.map((_, j) =>
+      dotp(
+        cvec,
+        drddRef.map((row) => row[j]),
+      ),
+    ),
+    xs: dotp(cvec, drdxsRef),
+  };
 
   for (const mode of ['forward', 'reverse', 'auto'] as const) {
     test(`${mode}: jvp = J t and vjp = cᵀ J`, async () => {

@@ -35,7 +35,8 @@ export function checkHand(p: Problem, impl: Impl): HandCheck {
   const nA = p.active.length;
   /** Central difference of every output along v (one Float64Array per active input): (F(x + h v) - F(x - h v)) / 2h. */
   const central = (v: Float64Array[], h: number): number[][] => {
-    const at = (t: number) => impl.primal(args.map((a, i) => (p.active.includes(i) ? a.map((x, j) => x + t * v[p.active.indexOf(i)][j]) : a)));
+    const at = (t: number) =>
+      impl.primal(args.map((a, i) => (p.active.includes(i) ? a.map((x, j) => x + t * v[p.active.indexOf(i)][j]) : a)));
     const [fp, fm] = [at(h), at(-h)];
     return fp.map((o, k) => Array.from(o, (y, i) => (y - fm[k][i]) / (2 * h)));
   };
@@ -45,25 +46,33 @@ export function checkHand(p: Problem, impl: Impl): HandCheck {
   };
   /** J v, per output, from the hand-written blocks. */
   const jv = (v: Float64Array[]): number[][] =>
-    outSizes.map((m, o) => Array.from({ length: m }, (_, i) => v.reduce((s, vi, ai) => {
-      const block = ref[o * nA + ai];
-      for (let j = 0; j < vi.length; j++) if (vi[j] !== 0) s += block[i * vi.length + j] * vi[j];
-      return s;
-    }, 0)));
-  const unit = (ai: number, j: number): Float64Array[] => inSizes.map((n, a) => {
-    const v = new Float64Array(n);
-    if (a === ai) v[j] = 1;
-    return v;
-  });
+    outSizes.map((m, o) =>
+      Array.from({ length: m }, (_, i) =>
+        v.reduce((s, vi, ai) => {
+          const block = ref[o * nA + ai];
+          for (let j = 0; j < vi.length; j++) if (vi[j] !== 0) s += block[i * vi.length + j] * vi[j];
+          return s;
+        }, 0),
+      ),
+    );
+  const unit = (ai: number, j: number): Float64Array[] =>
+    inSizes.map((n, a) => {
+      const v = new Float64Array(n);
+      if (a === ai) v[j] = 1;
+      return v;
+    });
 
   const total = inSizes.reduce((a, b) => a + b, 0);
   const comps: [number, number][] = [];
   if (total <= 1e3) {
-    inSizes.forEach((n, ai) => { for (let j = 0; j < n; j++) comps.push([ai, j]); });
+    inSizes.forEach((n, ai) => {
+      for (let j = 0; j < n; j++) comps.push([ai, j]);
+    });
   } else {
     for (let k = 0; k < 32; k++) {
       const flat = Math.floor(((k * 0.6180339887498949) % 1) * total);
-      let ai = 0, j = flat;
+      let ai = 0,
+        j = flat;
       while (j >= inSizes[ai]) j -= inSizes[ai++];
       comps.push([ai, j]);
     }
@@ -89,7 +98,9 @@ export function checkHand(p: Problem, impl: Impl): HandCheck {
     compare(richardson(v, 1e-3 * xmax), jv(v));
   }
   return {
-    method: big ? `${comps.length} sampled components + 1 direction, Richardson fd` : `all ${comps.length} component${comps.length === 1 ? '' : 's'}, central fd`,
+    method: big
+      ? `${comps.length} sampled components + 1 direction, Richardson fd`
+      : `all ${comps.length} component${comps.length === 1 ? '' : 's'}, central fd`,
     maxRelError: err / scale,
   };
 }

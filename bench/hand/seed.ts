@@ -9,7 +9,10 @@ import type { Impl } from './index.js';
 function seed(d: Float64Array, xs: number, r: Float64Array, dr?: Float64Array): void {
   const n = d.length;
   const f = new Float64Array(n);
-  let A = 0, B = 0, Ap = 0, Bp = 0; // d·f, f·f, d·f', f·f'
+  let A = 0,
+    B = 0,
+    Ap = 0,
+    Bp = 0; // d·f, f·f, d·f', f·f'
   for (let i = 0; i < n; i++) {
     const t = i - 10 - xs;
     const fi = Math.exp(-1.5 * t * t);

@@ -23,8 +23,11 @@ const fill = (shape: number[], f: (i: number) => number): unknown => {
 function twoRegionPlan(): Plan {
   const graph = {
     inputs: [
-      { name: 'a', shape: [4] }, { name: 'b', shape: [] },
-      { name: 'K0', shape: [4, 512] }, { name: 'K1', shape: [512, 512] }, { name: 'C', shape: [6, 400] },
+      { name: 'a', shape: [4] },
+      { name: 'b', shape: [] },
+      { name: 'K0', shape: [4, 512] },
+      { name: 'K1', shape: [512, 512] },
+      { name: 'C', shape: [6, 400] },
     ],
     nodes: [
       { id: 'h1', op: 'matmul', args: ['a', 'K0'] },
@@ -38,8 +41,11 @@ function twoRegionPlan(): Plan {
     outputs: ['y1', 'y2'],
   };
   const args = {
-    a: [0.1, 0.2, 0.3, 0.4], b: 0.5,
-    K0: fill([4, 512], (i) => Math.sin(i)), K1: fill([512, 512], (i) => Math.cos(i) / 512), C: fill([6, 400], (i) => Math.sin(0.1 * i)),
+    a: [0.1, 0.2, 0.3, 0.4],
+    b: 0.5,
+    K0: fill([4, 512], (i) => Math.sin(i)),
+    K1: fill([512, 512], (i) => Math.cos(i) / 512),
+    C: fill([6, 400], (i) => Math.sin(0.1 * i)),
   };
   return makePlan(checkRequest('jacobian', { graph, args, constant: ['K0', 'K1', 'C'] }));
 }
@@ -77,7 +83,10 @@ describe('cost model', () => {
   test('estimates scale with directions: gradient of a long vector prefers reverse, jvp forward', () => {
     const graph = {
       inputs: [{ name: 'w', shape: [1000] }],
-      nodes: [{ id: 'e', op: 'exp', args: ['w'] }, { id: 's', op: 'sum', args: ['e'] }],
+      nodes: [
+        { id: 'e', op: 'exp', args: ['w'] },
+        { id: 's', op: 'sum', args: ['e'] },
+      ],
       outputs: ['s'],
     };
     const w = Array.from({ length: 1000 }, (_, i) => i / 1000);
@@ -91,8 +100,15 @@ describe('cost model', () => {
 
   test('constants add nothing to the derivative estimates', () => {
     const graph = {
-      inputs: [{ name: 'x', shape: [] }, { name: 'big', shape: [10000] }],
-      nodes: [{ id: 'e', op: 'exp', args: ['big'] }, { id: 's', op: 'sum', args: ['e'] }, { id: 'y', op: 'mul', args: ['s', 'x'] }],
+      inputs: [
+        { name: 'x', shape: [] },
+        { name: 'big', shape: [10000] },
+      ],
+      nodes: [
+        { id: 'e', op: 'exp', args: ['big'] },
+        { id: 's', op: 'sum', args: ['e'] },
+        { id: 'y', op: 'mul', args: ['s', 'x'] },
+      ],
       outputs: ['y'],
     };
     const args = { x: 2, big: new Array(10000).fill(0.5) };

@@ -18,7 +18,13 @@ import { reach } from './reach.js';
  * `jvpFixed`/`vjpFixed` once per sweep, whatever the number of directions (partials
  * such as cos(x) for sin, computed once and shared by every direction).
  */
-export interface OpWeights { primal: number; jvp: number; vjp: number; jvpFixed: number; vjpFixed: number }
+export interface OpWeights {
+  primal: number;
+  jvp: number;
+  vjp: number;
+  jvpFixed: number;
+  vjpFixed: number;
+}
 /**
  * What a call costs around its arithmetic, measured like the op weights: parsing a
  * body (per byte), checking a
@@ -91,9 +97,16 @@ function sweeps(plan: Plan, w: CostWeights): Sweeps {
   const fwd = reach(nValues, plan.activeValues, inSizes, plan.schedule, false, plan.isActive);
   const rev = reach(nValues, plan.outputValues, outSizes, plan.schedule, true, plan.isActive);
   const out: Sweeps = {
-    primalNs: 0, fwdJacNs: 0, revJacNs: 0, fwdOneNs: 0, revOneNs: 0,
-    n: inSizes.reduce((a, b) => a + b, 0), m: outSizes.reduce((a, b) => a + b, 0),
-    fwdJacEqns: 0, revJacEqns: 0, activeEqns: 0,
+    primalNs: 0,
+    fwdJacNs: 0,
+    revJacNs: 0,
+    fwdOneNs: 0,
+    revOneNs: 0,
+    n: inSizes.reduce((a, b) => a + b, 0),
+    m: outSizes.reduce((a, b) => a + b, 0),
+    fwdJacEqns: 0,
+    revJacEqns: 0,
+    activeEqns: 0,
   };
   for (const q of plan.schedule) {
     const ow = w.ops[q.op.name] ?? w.default;

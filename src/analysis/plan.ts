@@ -42,7 +42,17 @@ export function planBytes(plan: Plan): number {
   return 512 + 2 * plan.program.values.length + 16 * (plan.schedule.length + plan.activeSchedule.length);
 }
 
-export function makePlan({ graph, activeInputs, outputs, account }: { graph: CheckedGraph; activeInputs: readonly number[]; outputs: readonly NamedValue[]; account?: MemoryAccount }): Plan {
+export function makePlan({
+  graph,
+  activeInputs,
+  outputs,
+  account,
+}: {
+  graph: CheckedGraph;
+  activeInputs: readonly number[];
+  outputs: readonly NamedValue[];
+  account?: MemoryAccount;
+}): Plan {
   const { program } = graph;
   const n = program.values.length;
   const activeValues = activeInputs.map((i) => graph.inputs[i].value);

@@ -32,7 +32,15 @@ function byDefinition(plan: Plan, backward: boolean): { count: number[]; size: n
 function counts(plan: Plan, backward: boolean, budget?: number) {
   const values = plan.program.values;
   const sources = backward ? plan.outputValues : plan.activeValues;
-  const r = reach(values.length, sources, sources.map((v) => sizeOf(values.info(v).shape)), plan.schedule, backward, plan.isActive, budget);
+  const r = reach(
+    values.length,
+    sources,
+    sources.map((v) => sizeOf(values.info(v).shape)),
+    plan.schedule,
+    backward,
+    plan.isActive,
+    budget,
+  );
   return { count: [...r.count], size: [...r.size] };
 }
 
@@ -70,9 +78,18 @@ describe('sweep counts in one pass', () => {
 
   test('the bound is exact on a tree: a sum of 20,000 stacked scalars', () => {
     const inputs = Array.from({ length: 20_000 }, (_, i) => ({ name: `a${i}`, shape: [] }));
-    const graph = { inputs, nodes: [{ id: 's', op: 'stack', args: inputs.map((x) => x.name) }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] };
+    const graph = {
+      inputs,
+      nodes: [
+        { id: 's', op: 'stack', args: inputs.map((x) => x.name) },
+        { id: 'y', op: 'sum', args: ['s'] },
+      ],
+      outputs: ['y'],
+    };
     const args = Object.fromEntries(inputs.map((x) => [x.name, 1]));
-    const plan = makePlan(checkRequest('gradient', { graph, args }, { maxNodes: 10, maxInputs: 20_000, maxElements: 1e7, maxResponseBytes: 1e9 }));
+    const plan = makePlan(
+      checkRequest('gradient', { graph, args }, { maxNodes: 10, maxInputs: 20_000, maxElements: 1e7, maxResponseBytes: 1e9 }),
+    );
     const fwd = counts(plan, false); // 20,000 × 20,003 values: past the exact budget
     const y = plan.outputValues[0];
     expect(fwd.count[y]).toBe(20_000);

@@ -58,7 +58,14 @@ function visit(eqns: readonly Eqn[], backward: boolean, f: (q: Eqn) => void): vo
   else for (const q of eqns) f(q);
 }
 
-function exact(valueCount: number, seeds: readonly ValueId[], sizes: readonly number[], eqns: readonly Eqn[], backward: boolean, keep: Uint8Array): Reach {
+function exact(
+  valueCount: number,
+  seeds: readonly ValueId[],
+  sizes: readonly number[],
+  eqns: readonly Eqn[],
+  backward: boolean,
+  keep: Uint8Array,
+): Reach {
   const words = Math.max(1, Math.ceil(seeds.length / 32));
   const bits = new Uint32Array(valueCount * words);
   seeds.forEach((v, i) => {
@@ -96,7 +103,14 @@ function exact(valueCount: number, seeds: readonly ValueId[], sizes: readonly nu
   return { count, size };
 }
 
-function bounded(valueCount: number, seeds: readonly ValueId[], sizes: readonly number[], eqns: readonly Eqn[], backward: boolean, keep: Uint8Array): Reach {
+function bounded(
+  valueCount: number,
+  seeds: readonly ValueId[],
+  sizes: readonly number[],
+  eqns: readonly Eqn[],
+  backward: boolean,
+  keep: Uint8Array,
+): Reach {
   const count = new Float64Array(valueCount);
   const size = new Float64Array(valueCount);
   const total = sizes.reduce((a, b) => a + b, 0);

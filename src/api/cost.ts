@@ -64,7 +64,11 @@ export function callCost(plan: Plan, operation: Operation, mode: string, check: 
   }
   ns += own.ns;
   if (reference && operation !== 'evaluate') ns += engineEstimate(reference, plan, operation).ns;
-  const size = resultSize(operation, plan.activeInputs.map((i) => plan.graph.inputs[i]), plan.outputs);
+  const size = resultSize(
+    operation,
+    plan.activeInputs.map((i) => plan.graph.inputs[i]),
+    plan.outputs,
+  );
   const elements = size.values + size.derivatives;
   ns += elements * ENCODE_NS_PER_ELEMENT;
   return { ms: ns / 1e6, resultElements: elements };

@@ -11,20 +11,35 @@ export function encoder(format: OutputFormat | undefined): (t: Tensor) => OutTen
   return (t) => toNested(t, json);
 }
 
-type DerivativeFields = Partial<Omit<ResultOf['jacobian'] & ResultOf['gradient'] & ResultOf['jvp'] & ResultOf['vjp'] & ResultOf['hessian'] & ResultOf['hvp'], keyof ResultOf['evaluate']>>;
+type DerivativeFields = Partial<
+  Omit<
+    ResultOf['jacobian'] & ResultOf['gradient'] & ResultOf['jvp'] & ResultOf['vjp'] & ResultOf['hessian'] & ResultOf['hvp'],
+    keyof ResultOf['evaluate']
+  >
+>;
 
 /** Lays derivative tensors out under the operation's name, keyed by output and input names. */
 export function encodeDerivatives(operation: Operation, inNames: string[], outNames: string[], t: OutTensor[]): DerivativeFields {
   const grid = (rows: string[], cols: string[]) =>
-    named(rows, rows.map((_, r) => named(cols, t.slice(r * cols.length, (r + 1) * cols.length))));
+    named(
+      rows,
+      rows.map((_, r) => named(cols, t.slice(r * cols.length, (r + 1) * cols.length))),
+    );
   switch (operation) {
-    case 'evaluate': return {};
-    case 'jacobian': return { jacobian: grid(outNames, inNames) };
-    case 'gradient': return { gradient: named(inNames, t) };
-    case 'hessian': return { hessian: grid(inNames, inNames) };
-    case 'jvp': return { jvp: named(outNames, t) };
-    case 'vjp': return { vjp: named(inNames, t) };
-    case 'hvp': return { hvp: named(inNames, t) };
+    case 'evaluate':
+      return {};
+    case 'jacobian':
+      return { jacobian: grid(outNames, inNames) };
+    case 'gradient':
+      return { gradient: named(inNames, t) };
+    case 'hessian':
+      return { hessian: grid(inNames, inNames) };
+    case 'jvp':
+      return { jvp: named(outNames, t) };
+    case 'vjp':
+      return { vjp: named(inNames, t) };
+    case 'hvp':
+      return { hvp: named(inNames, t) };
   }
 }
 

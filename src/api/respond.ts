@@ -23,7 +23,10 @@ const now = (): number => performance.now();
 const ms = (t: number): number => Math.round(t * 1000) / 1000;
 
 /** Evaluates and differentiates a prepared call at its own arguments, into the result envelope. */
-export function respond<Op extends Operation | 'any' = 'any', F extends OutputFormat = 'nested'>(call: PreparedCall, options: Options<F> = {}): Result<Op, F> {
+export function respond<Op extends Operation | 'any' = 'any', F extends OutputFormat = 'nested'>(
+  call: PreparedCall,
+  options: Options<F> = {},
+): Result<Op, F> {
   return withDeadline(options.budgetMs, () => respondNow(call, options)) as Result<Op, F>;
 }
 
@@ -59,7 +62,13 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
       // a hit: neither the graph's checks nor the planning ran again
       ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
     },
-    timings: { validateMs: ms(call.validateMs), planMs: ms(call.planMs), evaluateMs: ms(t3 - t2), differentiateMs: ms(t4 - t3), totalMs: 0 },
+    timings: {
+      validateMs: ms(call.validateMs),
+      planMs: ms(call.planMs),
+      evaluateMs: ms(t3 - t2),
+      differentiateMs: ms(t4 - t3),
+      totalMs: 0,
+    },
   };
   if (check) {
     result.check = json ? { maxAbsError: writeWireFloat(check.maxAbsError), maxRelError: writeWireFloat(check.maxRelError) } : check;
@@ -70,23 +79,34 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
 }
 
 /** Validates, plans, evaluates and differentiates in one call, within the budget. */
-async function runOperation<Op extends Operation, F extends OutputFormat>(operation: Op, request: Request | unknown, options: Options<F> = {}): Promise<Result<Op, F>> {
+async function runOperation<Op extends Operation, F extends OutputFormat>(
+  operation: Op,
+  request: Request | unknown,
+  options: Options<F> = {},
+): Promise<Result<Op, F>> {
   return withDeadline(options.budgetMs, () => respond<Op, F>(prepare(operation, request, options), options));
 }
 
 /** Values of the outputs (derivatives are not computed). */
-export const evaluate = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('evaluate', request, options);
+export const evaluate = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('evaluate', request, options);
 /** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape. */
-export const jacobian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('jacobian', request, options);
+export const jacobian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('jacobian', request, options);
 /** Gradient of the one scalar output, per active input. */
-export const gradient = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('gradient', request, options);
+export const gradient = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('gradient', request, options);
 /** Jacobian times `tangents`, per output. */
-export const jvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('jvp', request, options);
+export const jvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('jvp', request, options);
 /** `cotangents` times the Jacobian, per active input. */
-export const vjp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('vjp', request, options);
+export const vjp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('vjp', request, options);
 /** Hessian of the one scalar output, a block per ordered pair of active inputs. */
-export const hessian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('hessian', request, options);
+export const hessian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('hessian', request, options);
 /** Hessian times `vector`, per active input. */
-export const hvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) => runOperation('hvp', request, options);
+export const hvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
+  runOperation('hvp', request, options);
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

@@ -11,7 +11,7 @@ import type { Options } from './types.js';
 export const SHARED_CACHE = new PlanCache(256 * 1024 * 1024);
 
 /** The cache a call uses: its own, none (false), or the shared one. */
-export const cacheOf = (options: Options): PlanCache | undefined => (options.cache === false ? undefined : options.cache ?? SHARED_CACHE);
+export const cacheOf = (options: Options): PlanCache | undefined => (options.cache === false ? undefined : (options.cache ?? SHARED_CACHE));
 
 /**
  * Refuses a request over MAX_NODES or MAX_INPUTS (limit_exceeded) by counting

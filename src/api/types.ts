@@ -101,4 +101,6 @@ export interface AnyResult<F extends OutputFormat = OutputFormat> extends Result
 }
 
 /** The result of operation Op in output format F; Result alone is any operation's. */
-export type Result<Op extends Operation | 'any' = 'any', F extends OutputFormat = OutputFormat> = Op extends Operation ? ResultOf<F>[Op] : AnyResult<F>;
+export type Result<Op extends Operation | 'any' = 'any', F extends OutputFormat = OutputFormat> = Op extends Operation
+  ? ResultOf<F>[Op]
+  : AnyResult<F>;

@@ -140,8 +140,7 @@ export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: numb
       }
     }
     const index = (a: ValueId): string => (values.info(a).batched ? 'o + i' : 'i');
-    const operand = (a: ValueId): string =>
-      produced.has(a) ? `v${int(a)}` : scalars.get(a) ?? `${arrays.get(a)}[${index(a)}]`;
+    const operand = (a: ValueId): string => (produced.has(a) ? `v${int(a)}` : (scalars.get(a) ?? `${arrays.get(a)}[${index(a)}]`));
     for (const q of g.eqns) {
       const name = `v${int(q.out)}`;
       pre.push(`const f${int(q.out)} = ${fn(q.op.perElement as (...xs: number[]) => number)};`);
@@ -187,7 +186,9 @@ export function compileSegment(eqns: readonly Eqn[], values: ValueTable, k: numb
   }
   if (group) emitGroup(group);
   lines.push('});');
-  lines.push(partCount === 1 ? 'return parts[0];' : 'return function run(env) {\n  for (let p = 0; p < parts.length; p++) parts[p](env);\n};');
+  lines.push(
+    partCount === 1 ? 'return parts[0];' : 'return function run(env) {\n  for (let p = 0; p < parts.length; p++) parts[p](env);\n};',
+  );
 
   const source = lines.join('\n');
   const run = instantiate<(env: Env) => void>(['F', 'B', 'S', 'C'], source, [scalarFns, buffers, steps, checkDeadline]);

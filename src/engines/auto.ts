@@ -31,7 +31,10 @@ export function chooseEngine(plan: Plan, operation: Operation): Choice {
   const priced = AUTO_CANDIDATES.map((engine) => ({ engine, ns: engine.estimate?.(plan, operation).ns ?? Infinity }));
   const best = priced.reduce((a, b) => (b.ns < a.ns ? b : a));
   if (priced.every((p) => p.ns === 0)) return { engine: best.engine, reason: `${counts}; nothing to propagate` };
-  const others = priced.filter((p) => p !== best).map((p) => formatNs(p.ns)).join(' vs ');
+  const others = priced
+    .filter((p) => p !== best)
+    .map((p) => formatNs(p.ns))
+    .join(' vs ');
   const what = best.engine.method?.(operation) ?? best.engine.name;
   return { engine: best.engine, reason: `${counts}; ${what} estimated at ${formatNs(best.ns)} vs ${others}` };
 }

@@ -25,7 +25,12 @@ function argsOf(args: readonly Tensor[]): Tensor[] {
  * For every active input element, evaluates `f` at x ± h and writes the central
  * difference of each of f's results into column q of blocks[r][i].
  */
-function differenceColumns(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) => Tensor[], resultShapes: readonly (readonly number[])[]): BlockResult {
+function differenceColumns(
+  plan: Plan,
+  at: readonly Tensor[],
+  f: (args: Tensor[]) => Tensor[],
+  resultShapes: readonly (readonly number[])[],
+): BlockResult {
   const args = argsOf(at);
   let directions = 0;
   const blocks: Tensor[][] = resultShapes.map((rs) =>
@@ -88,8 +93,14 @@ function differenceAlong(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) 
   return { tensors, directions: 1 };
 }
 
-const outputsAt = (plan: Plan) => (args: Tensor[]): Tensor[] => runPrimal(plan, args).values;
-const gradientAt = (plan: Plan) => (args: Tensor[]): Tensor[] => gradientSweep(plan, runPrimal(plan, args));
+const outputsAt =
+  (plan: Plan) =>
+  (args: Tensor[]): Tensor[] =>
+    runPrimal(plan, args).values;
+const gradientAt =
+  (plan: Plan) =>
+  (args: Tensor[]): Tensor[] =>
+    gradientSweep(plan, runPrimal(plan, args));
 
 /** Two primals per direction; for a Hessian or hvp, a primal and a reverse gradient per direction. */
 function fdEstimate(plan: Plan, operation: Operation): CallEstimate {

@@ -22,8 +22,16 @@ function forwardJacobian(plan: Plan, primal: Primal): BlockResult {
 
 /** One forward sweep with the given tangents (k = 1): the JVP of every output. */
 function forwardJvp(plan: Plan, primal: Primal, tangents: readonly Tensor[]): Tensor[] {
-  const d = forwardProgram(plan, plan.activeValues.map((_, j) => j));
-  const env = runDerived(d, primal.env, tangents.map((t) => t.data), 1);
+  const d = forwardProgram(
+    plan,
+    plan.activeValues.map((_, j) => j),
+  );
+  const env = runDerived(
+    d,
+    primal.env,
+    tangents.map((t) => t.data),
+    1,
+  );
   return d.results.map((v, o) => resultTensor(env, v, plan.program.values.info(plan.outputValues[o]).shape));
 }
 

@@ -23,4 +23,3 @@ export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   for (const v of plan.outputValues) values.push({ shape: program.values.info(v).shape, data: (env[v] as Float64Array).slice() });
   return { args, env, values, evaluate: (at) => runPrimal(plan, at).values };
 }
-

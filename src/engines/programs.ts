@@ -104,7 +104,13 @@ function buildForward(plan: Plan, group: readonly number[]): Derived {
   const directionInputs = tangentInputs(e, plan, group, tangents);
   const start = e.eqns.length;
   jvpEqns(e, plan.activeSchedule, tangents);
-  return derived(plan, e, e.eqns.slice(start), directionInputs, plan.outputValues.map((v) => tangents.get(v) ?? null));
+  return derived(
+    plan,
+    e,
+    e.eqns.slice(start),
+    directionInputs,
+    plan.outputValues.map((v) => tangents.get(v) ?? null),
+  );
 }
 
 /** Cotangents of the active inputs, with batched cotangent inputs for the outputs `group` (indices into plan.outputValues). */
@@ -123,7 +129,13 @@ function buildReverse(plan: Plan, group: readonly number[]): Derived {
   });
   const start = e.eqns.length;
   vjpEqns(e, plan.schedule, plan.varied, cotangents);
-  return derived(plan, e, e.eqns.slice(start), directionInputs, plan.activeValues.map((v) => cotangents.get(v) ?? null));
+  return derived(
+    plan,
+    e,
+    e.eqns.slice(start),
+    directionInputs,
+    plan.activeValues.map((v) => cotangents.get(v) ?? null),
+  );
 }
 
 /**
@@ -145,7 +157,13 @@ function buildHessian(plan: Plan, group: readonly number[]): Derived {
   const tangents = new Map<ValueId, ValueId>();
   const directionInputs = tangentInputs(e, plan, group, tangents);
   jvpEqns(e, [...plan.schedule, ...gradientEqns], tangents);
-  return derived(plan, e, e.eqns.slice(start), directionInputs, gradients.map((g) => (g === null ? null : tangents.get(g) ?? null)));
+  return derived(
+    plan,
+    e,
+    e.eqns.slice(start),
+    directionInputs,
+    gradients.map((g) => (g === null ? null : (tangents.get(g) ?? null))),
+  );
 }
 
 /**
@@ -173,6 +191,5 @@ function buildForwardOverForward(plan: Plan, group: number): Derived {
   const input = e.input(plan.program.values.info(v).shape, true);
   const second = new Map<ValueId, ValueId>([[v, input]]);
   jvpEqns(e, [...plan.schedule, ...firstEqns], second);
-  return derived(plan, e, e.eqns.slice(start), [...us, input], [dir === null ? null : second.get(dir) ?? null]);
+  return derived(plan, e, e.eqns.slice(start), [...us, input], [dir === null ? null : (second.get(dir) ?? null)]);
 }
-

@@ -17,13 +17,16 @@ const ENGINE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 export function registerEngine(engine: Engine): void {
   const e = engine as Partial<Engine> | null;
   if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || !ENGINE_NAME.test(e.name)) {
-    throw new TypeError(`an engine needs a name of lower-case letters, digits, - and _ (at most 64, starting with a letter), found ${JSON.stringify(e?.name)}`);
+    throw new TypeError(
+      `an engine needs a name of lower-case letters, digits, - and _ (at most 64, starting with a letter), found ${JSON.stringify(e?.name)}`,
+    );
   }
   for (const required of ['jacobian', 'hessian'] as const) {
     if (typeof e[required] !== 'function') throw new TypeError(`engine ${e.name} has no ${required}() function`);
   }
   for (const optional of ['jvp', 'vjp', 'hvp', 'estimate', 'method'] as const) {
-    if (e[optional] !== undefined && typeof e[optional] !== 'function') throw new TypeError(`engine ${e.name}: ${optional} must be a function when given`);
+    if (e[optional] !== undefined && typeof e[optional] !== 'function')
+      throw new TypeError(`engine ${e.name}: ${optional} must be a function when given`);
   }
   if (engine.name === 'auto' || engines.has(engine.name)) throw new Error(`engine name ${engine.name} is taken`);
   engines.set(engine.name, engine);

@@ -29,8 +29,16 @@ function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
 
 /** One forward-over-reverse sweep along `vector` (k = 1): H v for every active input. */
 function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tensor[]): Tensor[] {
-  const d = hessianProgram(plan, plan.activeValues.map((_, j) => j));
-  const env = runDerived(d, primal.env, vector.map((t) => t.data), 1);
+  const d = hessianProgram(
+    plan,
+    plan.activeValues.map((_, j) => j),
+  );
+  const env = runDerived(
+    d,
+    primal.env,
+    vector.map((t) => t.data),
+    1,
+  );
   return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
 }
 

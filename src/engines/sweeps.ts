@@ -123,8 +123,16 @@ export function resultTensor(env: Env, v: ValueId | null, shape: Shape): Tensor 
  * Shared: the reverse engine's vjp, and the gradient the fd engine differences for Hessians.
  */
 export function vjpSweep(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): Tensor[] {
-  const d = reverseProgram(plan, plan.outputValues.map((_, o) => o));
-  const env = runDerived(d, primal.env, cotangents.map((t) => t.data), 1);
+  const d = reverseProgram(
+    plan,
+    plan.outputValues.map((_, o) => o),
+  );
+  const env = runDerived(
+    d,
+    primal.env,
+    cotangents.map((t) => t.data),
+    1,
+  );
   return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
 }
 

@@ -48,9 +48,15 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
     else where.set(inp.name, { kind: 'input', index: i });
     if (inp.shape.length > MAX_RANK || sizeOf(inp.shape) > limits.maxElements) oversized.add(inp.name);
     if (inp.shape.length > MAX_RANK) {
-      limitIssues.push({ path: `graph.inputs[${i}].shape`, message: `shape has rank ${inp.shape.length}, more than MAX_RANK (${MAX_RANK})` });
+      limitIssues.push({
+        path: `graph.inputs[${i}].shape`,
+        message: `shape has rank ${inp.shape.length}, more than MAX_RANK (${MAX_RANK})`,
+      });
     } else if (sizeOf(inp.shape) > limits.maxElements) {
-      limitIssues.push({ path: `graph.inputs[${i}].shape`, message: `shape ${formatShape(inp.shape)} has ${sizeOf(inp.shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
+      limitIssues.push({
+        path: `graph.inputs[${i}].shape`,
+        message: `shape ${formatShape(inp.shape)} has ${sizeOf(inp.shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})`,
+      });
     }
   });
   graph.nodes.forEach((node, i) => {
@@ -93,7 +99,8 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
 
   const seenOutputs = new Set<string>();
   graph.outputs.forEach((o, k) => {
-    if (!where.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `unknown output ${JSON.stringify(o)}: no input or node has this id` });
+    if (!where.has(o))
+      issues.push({ path: `graph.outputs[${k}]`, message: `unknown output ${JSON.stringify(o)}: no input or node has this id` });
     else if (seenOutputs.has(o)) issues.push({ path: `graph.outputs[${k}]`, message: `duplicate output ${JSON.stringify(o)}` });
     seenOutputs.add(o);
   });
@@ -129,15 +136,22 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
         continue;
       }
       if (sizeOf(shape) > limits.maxElements) {
-        limitIssues.push({ path: nodePath(i), message: `result shape ${formatShape(shape)} has ${sizeOf(shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})` });
+        limitIssues.push({
+          path: nodePath(i),
+          message: `result shape ${formatShape(shape)} has ${sizeOf(shape)} elements, more than MAX_ELEMENTS (${limits.maxElements})`,
+        });
         broken[i] = 1;
         continue;
       }
       valueOfId.set(node.id, e.applyOp(op, args, attrs, i));
     } catch (err) {
       if (!(err instanceof OpError)) throw err;
-      const path = err.attr !== undefined ? attrPath(nodePath(i), err.attr)
-        : err.arg !== undefined ? `${nodePath(i)}.args[${Math.min(err.arg, Math.max(0, args.length - 1))}]` : nodePath(i);
+      const path =
+        err.attr !== undefined
+          ? attrPath(nodePath(i), err.attr)
+          : err.arg !== undefined
+            ? `${nodePath(i)}.args[${Math.min(err.arg, Math.max(0, args.length - 1))}]`
+            : nodePath(i);
       issues.push({ path, message: `${node.op}: ${err.message}` });
       broken[i] = 1;
     }
@@ -210,7 +224,10 @@ function topologicalOrder(deps: number[][], issues: Issue[], graph: WireGraph): 
       const ring = [...cycle.slice(at), ...cycle.slice(0, at)];
       const shown = ring.length > MAX_CYCLE_SHOWN ? [...ring.slice(0, MAX_CYCLE_SHOWN - 1).map(name), '…'] : ring.map(name);
       const size = ring.length > MAX_CYCLE_SHOWN ? ` (${ring.length} nodes)` : '';
-      issues.push({ path: `graph.nodes[${first}]`, message: `cycle: ${[...shown, name(first)].join(' -> ')}${size}; each node uses the next` });
+      issues.push({
+        path: `graph.nodes[${first}]`,
+        message: `cycle: ${[...shown, name(first)].join(' -> ')}${size}; each node uses the next`,
+      });
     }
   }
   return order;

@@ -30,7 +30,12 @@ export class DerivdError extends Error {
    * `unlisted`: issues found beyond those given (an IssueList counts them), the first
    * of them at `unlistedPath`.
    */
-  constructor(readonly kind: ErrorKind, issues: readonly Issue[], unlisted = 0, unlistedPath?: string) {
+  constructor(
+    readonly kind: ErrorKind,
+    issues: readonly Issue[],
+    unlisted = 0,
+    unlistedPath?: string,
+  ) {
     // At most MAX_ISSUES + 1 entries: a list already cut (with its count as the last entry,
     // as a worker thread sends it back) is kept as it is.
     const listed = issues.length <= MAX_ISSUES + 1 && unlisted === 0 ? [...issues] : issues.slice(0, MAX_ISSUES);

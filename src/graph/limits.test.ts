@@ -20,10 +20,22 @@ const scalarInputs = (n: number) => Array.from({ length: n }, (_, i) => ({ name:
 describe('MAX_INPUTS', () => {
   it('refuses a graph with more inputs than the limit before anything else, naming graph.inputs', () => {
     const inputs = scalarInputs(DEFAULT_LIMITS.maxInputs + 1);
-    const graph = { inputs, nodes: [{ id: 's', op: 'stack', args: inputs.map((x) => x.name) }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] };
+    const graph = {
+      inputs,
+      nodes: [
+        { id: 's', op: 'stack', args: inputs.map((x) => x.name) },
+        { id: 'y', op: 'sum', args: ['s'] },
+      ],
+      outputs: ['y'],
+    };
     const err = caught(() => checkRequest('gradient', { graph, args: {}, bogus: 1 }));
     expect(err.kind).toBe('limit_exceeded');
-    expect(err.issues).toEqual([{ path: 'graph.inputs', message: `expected at most ${DEFAULT_LIMITS.maxInputs} inputs (MAX_INPUTS), found ${DEFAULT_LIMITS.maxInputs + 1}` }]);
+    expect(err.issues).toEqual([
+      {
+        path: 'graph.inputs',
+        message: `expected at most ${DEFAULT_LIMITS.maxInputs} inputs (MAX_INPUTS), found ${DEFAULT_LIMITS.maxInputs + 1}`,
+      },
+    ]);
   });
 
   it('counts inputs only: a graph of MAX_NODES - 1 nodes and one input is valid', async () => {
@@ -35,7 +47,10 @@ describe('MAX_INPUTS', () => {
   it('is configurable', async () => {
     const graph = { inputs: scalarInputs(3), nodes: [{ id: 'y', op: 'add', args: ['a0', 'a1'] }], outputs: ['y'] };
     const args = { a0: 1, a1: 2, a2: 3 };
-    await expect(api.evaluate({ graph, args }, { limits: { maxInputs: 2 } })).rejects.toMatchObject({ kind: 'limit_exceeded', issues: [{ path: 'graph.inputs' }] });
+    await expect(api.evaluate({ graph, args }, { limits: { maxInputs: 2 } })).rejects.toMatchObject({
+      kind: 'limit_exceeded',
+      issues: [{ path: 'graph.inputs' }],
+    });
     await expect(api.evaluate({ graph, args }, { limits: { maxInputs: 3 } })).resolves.toMatchObject({ values: { y: 3 } });
   });
 });
@@ -51,15 +66,23 @@ describe('everything a result returns counts', () => {
     const limits = { maxElements: 100 };
     const err = await api.evaluate({ graph: three, args: { x: 0 } }, { limits }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DerivdError);
-    expect(err).toMatchObject({ kind: 'limit_exceeded', issues: [{ path: 'graph.outputs', message: expect.stringContaining('120 numbers') }] });
+    expect(err).toMatchObject({
+      kind: 'limit_exceeded',
+      issues: [{ path: 'graph.outputs', message: expect.stringContaining('120 numbers') }],
+    });
     await expect(api.evaluate({ graph: three, args: { x: 0 }, outputs: ['a', 'c'] }, { limits })).resolves.toBeDefined();
-    await expect(api.evaluate({ graph: three, args: { x: 0 }, outputs: ['a', 'b', 'c'] }, { limits })).rejects.toMatchObject({ issues: [{ path: 'outputs' }] });
+    await expect(api.evaluate({ graph: three, args: { x: 0 }, outputs: ['a', 'b', 'c'] }, { limits })).rejects.toMatchObject({
+      issues: [{ path: 'outputs' }],
+    });
   });
 
   it('values and derivative blocks count together', async () => {
     const graph = { inputs: [{ name: 'x', shape: [10] }], nodes: [{ id: 'y', op: 'sin', args: ['x'] }], outputs: ['y'] };
     const body = { graph, args: { x: new Array(10).fill(0.5) } };
-    await expect(api.jacobian(body, { limits: { maxElements: 109 } })).rejects.toMatchObject({ kind: 'limit_exceeded', issues: [{ message: expect.stringContaining('110 numbers (values 10, derivatives 100)') }] });
+    await expect(api.jacobian(body, { limits: { maxElements: 109 } })).rejects.toMatchObject({
+      kind: 'limit_exceeded',
+      issues: [{ message: expect.stringContaining('110 numbers (values 10, derivatives 100)') }],
+    });
     await expect(api.jacobian(body, { limits: { maxElements: 110 } })).resolves.toBeDefined();
   });
 
@@ -67,12 +90,23 @@ describe('everything a result returns counts', () => {
     // a matmul of 3000 × 3000 would take seconds: refused while validating
     const graph = {
       inputs: [{ name: 'x', shape: [] }],
-      nodes: [{ id: 'f', op: 'fill', shape: [3000, 3000], value: 1 }, { id: 'y', op: 'matmul', args: ['f', 'f'] }],
+      nodes: [
+        { id: 'f', op: 'fill', shape: [3000, 3000], value: 1 },
+        { id: 'y', op: 'matmul', args: ['f', 'f'] },
+      ],
       outputs: ['y'],
     };
     // prepare() validates and plans; it never evaluates
     const err = caught(() => api.prepare('evaluate', { graph, args: { x: 0 } }, { limits: { maxResponseBytes: 8 << 20 } }));
-    expect(err).toMatchObject({ kind: 'limit_exceeded', issues: [{ path: 'graph.outputs', message: expect.stringMatching(/could take up to \d+ bytes as JSON, more than MAX_RESPONSE_BYTES \(8388608\)/) }] });
+    expect(err).toMatchObject({
+      kind: 'limit_exceeded',
+      issues: [
+        {
+          path: 'graph.outputs',
+          message: expect.stringMatching(/could take up to \d+ bytes as JSON, more than MAX_RESPONSE_BYTES \(8388608\)/),
+        },
+      ],
+    });
   });
 
   it('the bound is never below the JSON the service writes (random graphs, every operation)', async () => {
@@ -83,14 +117,20 @@ describe('everything a result returns counts', () => {
           const scalar = operation === 'gradient' || operation === 'hessian' || operation === 'hvp';
           const k = scalar ? s : c;
           const request = {
-            graph: k.graph, args: k.args, constant: k.constant,
+            graph: k.graph,
+            args: k.args,
+            constant: k.constant,
             ...(operation === 'jvp' ? { tangents: k.tangents } : {}),
             ...(operation === 'vjp' ? { cotangents: k.cotangents } : {}),
             ...(operation === 'hvp' ? { vector: k.vector } : {}),
           };
           const prepared = api.prepare(operation, { ...request, check: true });
           const req = prepared.request;
-          const bound = resultSize(operation, req.activeInputs.map((i) => req.graph.inputs[i]), req.outputs).bytes;
+          const bound = resultSize(
+            operation,
+            req.activeInputs.map((i) => req.graph.inputs[i]),
+            req.outputs,
+          ).bytes;
           const json = JSON.stringify(api.respond(prepared, { output: 'json' }));
           expect(Buffer.byteLength(json)).toBeLessThanOrEqual(bound);
         }
@@ -110,7 +150,10 @@ describe('error lists are capped', () => {
     expect(err.kind).toBe('invalid_graph');
     expect(err.issues).toHaveLength(MAX_ISSUES + 1);
     expect(err.issues[0].path).toBe('args.k0');
-    expect(err.issues[MAX_ISSUES]).toEqual({ path: 'args.k100', message: `and 199900 more issues (only the first ${MAX_ISSUES} are listed)` });
+    expect(err.issues[MAX_ISSUES]).toEqual({
+      path: 'args.k100',
+      message: `and 199900 more issues (only the first ${MAX_ISSUES} are listed)`,
+    });
     expect(JSON.stringify(err.issues).length).toBeLessThan(1 << 20);
   });
 
@@ -140,7 +183,14 @@ describe('error lists are capped', () => {
 });
 
 describe('number literals too large for a double', () => {
-  const graph = { inputs: [{ name: 'x', shape: [] }, { name: 'v', shape: [2] }], nodes: [{ id: 'y', op: 'mul', args: ['x', 'v'] }], outputs: ['y'] };
+  const graph = {
+    inputs: [
+      { name: 'x', shape: [] },
+      { name: 'v', shape: [2] },
+    ],
+    nodes: [{ id: 'y', op: 'mul', args: ['x', 'v'] }],
+    outputs: ['y'],
+  };
 
   it('are refused with their path, not read as Infinity, in a request parsed from JSON', async () => {
     const body = JSON.parse(`{"graph": ${JSON.stringify(graph)}, "args": {"x": 1e999, "v": [1, -1e400]}}`);

@@ -70,17 +70,25 @@ export function checkBlockLimits(operation: Operation, inputs: NamedShape[], out
         unlisted++;
         continue;
       }
-      const block = operation === 'jacobian'
-        ? `the Jacobian block of output ${JSON.stringify(r.name)} with respect to input ${JSON.stringify(c.name)}`
-        : `the Hessian block for inputs ${JSON.stringify(r.name)} and ${JSON.stringify(c.name)}`;
-      issues.push({ path: 'graph', message: `${block} would have shape ${formatShape([...r.shape, ...c.shape])} (${n} elements), more than MAX_ELEMENTS (${limits.maxElements})` });
+      const block =
+        operation === 'jacobian'
+          ? `the Jacobian block of output ${JSON.stringify(r.name)} with respect to input ${JSON.stringify(c.name)}`
+          : `the Hessian block for inputs ${JSON.stringify(r.name)} and ${JSON.stringify(c.name)}`;
+      issues.push({
+        path: 'graph',
+        message: `${block} would have shape ${formatShape([...r.shape, ...c.shape])} (${n} elements), more than MAX_ELEMENTS (${limits.maxElements})`,
+      });
     }
   }
-  if (unlisted > 0) issues.push({ path: 'graph', message: `and ${unlisted} more ${what} blocks over MAX_ELEMENTS (${limits.maxElements})` });
+  if (unlisted > 0)
+    issues.push({ path: 'graph', message: `and ${unlisted} more ${what} blocks over MAX_ELEMENTS (${limits.maxElements})` });
   if (issues.length === 0) {
     const total = rows.reduce((p, r) => p + sizeOf(r.shape), 0) * inputs.reduce((p, c) => p + sizeOf(c.shape), 0);
     if (total > limits.maxElements) {
-      issues.push({ path: 'graph', message: `the ${what} would have ${total} elements in all (${rows.length} × ${inputs.length} blocks), more than MAX_ELEMENTS (${limits.maxElements})` });
+      issues.push({
+        path: 'graph',
+        message: `the ${what} would have ${total} elements in all (${rows.length} × ${inputs.length} blocks), more than MAX_ELEMENTS (${limits.maxElements})`,
+      });
     }
   }
   if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
@@ -112,7 +120,11 @@ function tally(values: readonly NamedShape[]): { count: number; elements: number
  * Numbers in a result (values, derivatives) and an upper bound of its size as JSON.
  * Linear in inputs and outputs: block structure is summed, never enumerated pair by pair.
  */
-export function resultSize(operation: Operation, inputs: readonly NamedShape[], outputs: readonly NamedShape[]): { values: number; derivatives: number; bytes: number } {
+export function resultSize(
+  operation: Operation,
+  inputs: readonly NamedShape[],
+  outputs: readonly NamedShape[],
+): { values: number; derivatives: number; bytes: number } {
   const o = tally(outputs);
   const i = tally(inputs);
   // A block of shape out ++ in has out.size × in.arrays nested arrays more than out has: summed over all pairs.
@@ -123,12 +135,21 @@ export function resultSize(operation: Operation, inputs: readonly NamedShape[], 
     names: rows.names + rows.count * cols.names,
   });
   const derivative =
-    operation === 'jacobian' ? grid(o, i)
-      : operation === 'hessian' ? grid(i, i)
-        : operation === 'jvp' ? o
-          : operation === 'evaluate' ? { elements: 0, arrays: 0, names: 0 }
+    operation === 'jacobian'
+      ? grid(o, i)
+      : operation === 'hessian'
+        ? grid(i, i)
+        : operation === 'jvp'
+          ? o
+          : operation === 'evaluate'
+            ? { elements: 0, arrays: 0, names: 0 }
             : i; // gradient, vjp, hvp: one tensor per active input
-  const bytes = ENVELOPE_BYTES + BYTES_PER_NUMBER * (o.elements + derivative.elements) + 3 * (o.arrays + derivative.arrays) + o.names + derivative.names;
+  const bytes =
+    ENVELOPE_BYTES +
+    BYTES_PER_NUMBER * (o.elements + derivative.elements) +
+    3 * (o.arrays + derivative.arrays) +
+    o.names +
+    derivative.names;
   return { values: o.elements, derivatives: derivative.elements, bytes };
 }
 
@@ -138,18 +159,29 @@ export function resultSize(operation: Operation, inputs: readonly NamedShape[], 
  * JSON they make (resultSize) within MAX_RESPONSE_BYTES, so a small request cannot
  * ask for a huge response. Checked before any arithmetic.
  */
-export function checkResultSize(operation: Operation, inputs: NamedShape[], outputs: NamedShape[], limits: Limits, outputsPath: string): void {
+export function checkResultSize(
+  operation: Operation,
+  inputs: NamedShape[],
+  outputs: NamedShape[],
+  limits: Limits,
+  outputsPath: string,
+): void {
   const size = resultSize(operation, inputs, outputs);
   const numbers = size.values + size.derivatives;
   const bytes = size.bytes;
   const issues: Issue[] = [];
   const parts = operation === 'evaluate' ? '' : ` (values ${size.values}, derivatives ${size.derivatives})`;
   if (numbers > limits.maxElements) {
-    issues.push({ path: outputsPath, message: `the result would hold ${numbers} numbers${parts}, more than MAX_ELEMENTS (${limits.maxElements}); request fewer outputs or mark inputs constant` });
+    issues.push({
+      path: outputsPath,
+      message: `the result would hold ${numbers} numbers${parts}, more than MAX_ELEMENTS (${limits.maxElements}); request fewer outputs or mark inputs constant`,
+    });
   }
   if (bytes > limits.maxResponseBytes) {
-    issues.push({ path: outputsPath, message: `the result could take up to ${bytes} bytes as JSON${parts}, more than MAX_RESPONSE_BYTES (${limits.maxResponseBytes})` });
+    issues.push({
+      path: outputsPath,
+      message: `the result could take up to ${bytes} bytes as JSON${parts}, more than MAX_RESPONSE_BYTES (${limits.maxResponseBytes})`,
+    });
   }
   if (issues.length > 0) throw new DerivdError('limit_exceeded', issues);
 }
-

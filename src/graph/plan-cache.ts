@@ -27,7 +27,10 @@ export class MemoryAccount {
   bytes = 0;
 
   /** `onCharge` (the cache's) sees every accepted charge, to keep its total and evict. */
-  constructor(readonly limit: number, private readonly onCharge?: (bytes: number) => void) {}
+  constructor(
+    readonly limit: number,
+    private readonly onCharge?: (bytes: number) => void,
+  ) {}
 
   charge(bytes: number): boolean {
     if (this.bytes + bytes > this.limit) return false;
@@ -171,7 +174,8 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
   const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : a - b));
   const parts = [`limits:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}`];
   try {
-    for (const k of Object.keys(raw).sort()) if (k !== 'nodes') parts.push(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])}`);
+    for (const k of Object.keys(raw).sort())
+      if (k !== 'nodes') parts.push(`${JSON.stringify(k)}:${canonical((raw as Record<string, unknown>)[k])}`);
     for (const i of order) parts.push(`node:${nodeText(nodes[i] as Record<string, unknown>)}`);
   } catch {
     return undefined;
@@ -226,7 +230,11 @@ function canonical(v: unknown, depth = 0): string {
   if (Array.isArray(v)) {
     // arrays of plain numbers (const data, shapes, args) are most of a graph's bytes
     let plain = true;
-    for (const x of v) if (typeof x !== 'number' || Object.is(x, -0)) { plain = false; break; }
+    for (const x of v)
+      if (typeof x !== 'number' || Object.is(x, -0)) {
+        plain = false;
+        break;
+      }
     return plain ? `[${v.join(',')}]` : `[${v.map((x) => canonical(x, depth + 1)).join(',')}]`;
   }
   if (typeof v === 'object' && v !== null) {

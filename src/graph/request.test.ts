@@ -27,8 +27,14 @@ const d = Array.from({ length: 21 }, (_, i) => Math.cos(i) / 2);
 
 /** x: [2], k: [] -> y = x * k: [2], s = sum(y): []. */
 const graph: WireGraph = {
-  inputs: [{ name: 'x', shape: [2] }, { name: 'k', shape: [] }],
-  nodes: [{ id: 'y', op: 'mul', args: ['x', 'k'] }, { id: 's', op: 'sum', args: ['y'] }],
+  inputs: [
+    { name: 'x', shape: [2] },
+    { name: 'k', shape: [] },
+  ],
+  nodes: [
+    { id: 'y', op: 'mul', args: ['x', 'k'] },
+    { id: 's', op: 'sum', args: ['y'] },
+  ],
   outputs: ['y', 's'],
 };
 const args = { x: [1, 2], k: 3 };
@@ -43,8 +49,6 @@ const valid: Record<Operation, Record<string, unknown>> = {
   hvp: { graph, args, outputs: ['s'], vector: { x: [1, 0], k: 0 } },
 };
 
-
-
 /** The modes the API passes: auto and the registered engines. */
 const MODES = ['auto', ...api.engineNames()];
 const rejects = (op: Operation, request: unknown, kind: ErrorKind, expected: Expected[]): DerivdError =>
@@ -56,7 +60,10 @@ describe('the envelope (invalid_request)', () => {
   });
 
   it('reports missing graph and args together', () => {
-    rejects('evaluate', {}, 'invalid_request', [['graph', 'expected an object', 'nothing'], ['args', 'missing', 'expected an object keyed by name']]);
+    rejects('evaluate', {}, 'invalid_request', [
+      ['graph', 'expected an object', 'nothing'],
+      ['args', 'missing', 'expected an object keyed by name'],
+    ]);
   });
 
   it('rejects args that are not a name-keyed object', () => {
@@ -66,9 +73,13 @@ describe('the envelope (invalid_request)', () => {
   });
 
   it('rejects unknown fields, and fields of other operations, at the field', () => {
-    rejects('evaluate', { graph, args, foo: 1 }, 'invalid_request', [['foo', 'unknown field "foo"', 'expected one of graph, args, constant, mode, check, outputs']]);
+    rejects('evaluate', { graph, args, foo: 1 }, 'invalid_request', [
+      ['foo', 'unknown field "foo"', 'expected one of graph, args, constant, mode, check, outputs'],
+    ]);
     rejects('evaluate', { graph, args, tangents: { x: [1, 1] } }, 'invalid_request', [['tangents', 'unknown field "tangents"']]);
-    rejects('jvp', { graph, args, tangents: { x: [1, 1], k: 1 }, vector: {} }, 'invalid_request', [['vector', 'unknown field "vector"', 'tangents']]);
+    rejects('jvp', { graph, args, tangents: { x: [1, 1], k: 1 }, vector: {} }, 'invalid_request', [
+      ['vector', 'unknown field "vector"', 'tangents'],
+    ]);
   });
 
   it('requires tangents, cotangents and vector for jvp, vjp and hvp', () => {
@@ -84,19 +95,27 @@ describe('the envelope (invalid_request)', () => {
       ['outputs', 'at least 1 item'],
       ['mode', 'expected a string', 'number'],
     ]);
-    rejects('evaluate', { graph, args, constant: [1], outputs: [''] }, 'invalid_request', [['constant[0]', 'expected a string', 'number'], ['outputs[0]', 'expected a non-empty string']]);
+    rejects('evaluate', { graph, args, constant: [1], outputs: [''] }, 'invalid_request', [
+      ['constant[0]', 'expected a string', 'number'],
+      ['outputs[0]', 'expected a non-empty string'],
+    ]);
   });
 
   it('rejects an unknown mode for every operation, naming the known ones', () => {
     for (const op of OPERATIONS) {
-      rejects(op, { ...valid[op], mode: 'bogus' }, 'invalid_request', [['mode', 'unknown mode "bogus"', 'expected one of "auto", "forward", "reverse", "fd"']]);
+      rejects(op, { ...valid[op], mode: 'bogus' }, 'invalid_request', [
+        ['mode', 'unknown mode "bogus"', 'expected one of "auto", "forward", "reverse", "fd"'],
+      ]);
     }
     rejects('evaluate', { graph, args, mode: '' }, 'invalid_request', [['mode', 'expected a non-empty string']]);
   });
 
   it('reports an unknown mode with the other schema issues, and before graph issues', () => {
     const broken = { ...graph, nodes: [{ id: 'y', op: 'frob', args: ['x'] }] };
-    rejects('evaluate', { graph: broken, args, mode: 'bogus' }, 'invalid_request', [['graph.nodes[0].op', 'unknown op "frob"'], ['mode', 'unknown mode "bogus"']]);
+    rejects('evaluate', { graph: broken, args, mode: 'bogus' }, 'invalid_request', [
+      ['graph.nodes[0].op', 'unknown op "frob"'],
+      ['mode', 'unknown mode "bogus"'],
+    ]);
     const cyclic = { ...graph, nodes: [{ id: 'y', op: 'exp', args: ['y'] }], outputs: ['y'] };
     rejects('evaluate', { graph: cyclic, args, mode: 'bogus' }, 'invalid_request', [['mode', 'unknown mode']]);
   });
@@ -110,7 +129,10 @@ describe('the envelope (invalid_request)', () => {
 
   it('is rejected by the public API with the same error, asynchronously', async () => {
     for (const op of OPERATIONS) {
-      await expect(api.operations[op]({ ...valid[op], mode: 'bogus' })).rejects.toMatchObject({ kind: 'invalid_request', issues: [{ path: 'mode' }] });
+      await expect(api.operations[op]({ ...valid[op], mode: 'bogus' })).rejects.toMatchObject({
+        kind: 'invalid_request',
+        issues: [{ path: 'mode' }],
+      });
       await expect(api.operations[op](valid[op])).resolves.toHaveProperty('values');
       await expect(api.operations[op](null)).rejects.toMatchObject({ kind: 'invalid_request', issues: [{ path: '' }] });
     }
@@ -127,25 +149,68 @@ describe('arguments', () => {
   });
 
   it('rejects values whose shape differs from the declared one, at the first difference', () => {
-    const m = { inputs: [{ name: 'm', shape: [2, 3] }, { name: 'k', shape: [] }], nodes: [], outputs: ['m'] };
+    const m = {
+      inputs: [
+        { name: 'm', shape: [2, 3] },
+        { name: 'k', shape: [] },
+      ],
+      nodes: [],
+      outputs: ['m'],
+    };
     const cases: [unknown, unknown, Expected][] = [
-      [[[1, 2, 3], [4, 5]], 0, ['args.m[1]', 'expected an array of length 3 (shape [2, 3])', 'found length 2']],
+      [
+        [
+          [1, 2, 3],
+          [4, 5],
+        ],
+        0,
+        ['args.m[1]', 'expected an array of length 3 (shape [2, 3])', 'found length 2'],
+      ],
       [[1, 2], 0, ['args.m[0]', 'expected an array of length 3', 'found the number 1']],
       [[[1, 2, 3]], 0, ['args.m', 'expected an array of length 2', 'found length 1']],
       [5, 0, ['args.m', 'expected an array of length 2', 'found the number 5']],
-      [[[1, 2, [3]], [4, 5, 6]], 0, ['args.m[0][2]', 'expected a number (shape [2, 3] has rank 2)', 'found an array']],
-      [[[1, 2, 3], [4, 5, 6]], [0], ['args.k', 'expected a number (shape [] has rank 0)', 'found an array']],
+      [
+        [
+          [1, 2, [3]],
+          [4, 5, 6],
+        ],
+        0,
+        ['args.m[0][2]', 'expected a number (shape [2, 3] has rank 2)', 'found an array'],
+      ],
+      [
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        [0],
+        ['args.k', 'expected a number (shape [] has rank 0)', 'found an array'],
+      ],
     ];
     for (const [mv, kv, want] of cases) rejects('evaluate', { graph: m, args: { m: mv, k: kv } }, 'invalid_graph', [want]);
   });
 
   it('rejects a non-number element (invalid_request), at the element', () => {
     const cases: [unknown, Expected][] = [
-      [[1, 'a'], ['args.x[1]', 'expected a number or "NaN", "Infinity", "-Infinity"', 'found the string "a"']],
-      [[true, 1], ['args.x[0]', 'found a boolean']],
-      [[1, null], ['args.x[1]', 'found null']],
-      [[1, {}], ['args.x[1]', 'found an object']],
-      [[1, 'nan'], ['args.x[1]', 'found the string "nan"']],
+      [
+        [1, 'a'],
+        ['args.x[1]', 'expected a number or "NaN", "Infinity", "-Infinity"', 'found the string "a"'],
+      ],
+      [
+        [true, 1],
+        ['args.x[0]', 'found a boolean'],
+      ],
+      [
+        [1, null],
+        ['args.x[1]', 'found null'],
+      ],
+      [
+        [1, {}],
+        ['args.x[1]', 'found an object'],
+      ],
+      [
+        [1, 'nan'],
+        ['args.x[1]', 'found the string "nan"'],
+      ],
       [null, ['args.x', 'expected an array of length 2', 'found null']],
       [{ a: 1 }, ['args.x', 'found an object']],
     ];
@@ -157,7 +222,10 @@ describe('arguments', () => {
     expect(r.values).toEqual({ y: [NaN, -Infinity], s: NaN });
     const j = await api.jacobian({ graph, args: { x: [1, 'Infinity'], k: 2 }, outputs: ['y'], constant: ['k'] });
     expect(j.values.y).toEqual([2, Infinity]);
-    expect(j.jacobian!.y.x).toEqual([[2, 0], [0, 2]]);
+    expect(j.jacobian!.y.x).toEqual([
+      [2, 0],
+      [0, 2],
+    ]);
   });
 
   it('accepts the packed {shape, data: Float64Array} form, giving the same results', async () => {
@@ -184,31 +252,45 @@ describe('arguments', () => {
 
 describe('odd names are quoted in paths', () => {
   const odd: WireGraph = {
-    inputs: [{ name: 'a b', shape: [2] }, { name: '0', shape: [] }, { name: 'say "hi"', shape: [] }],
-    nodes: [{ id: 'out put', op: 'mul', args: ['a b', '0'] }, { id: 'é', op: 'add', args: ['out put', 'say "hi"'] }],
+    inputs: [
+      { name: 'a b', shape: [2] },
+      { name: '0', shape: [] },
+      { name: 'say "hi"', shape: [] },
+    ],
+    nodes: [
+      { id: 'out put', op: 'mul', args: ['a b', '0'] },
+      { id: 'é', op: 'add', args: ['out put', 'say "hi"'] },
+    ],
     outputs: ['out put', 'é'],
   };
 
   it('evaluates and differentiates with odd names as keys', async () => {
     const r = await api.jacobian({ graph: odd, args: { 'a b': [1, 2], '0': 3, 'say "hi"': 1 } });
-    expect(r.values).toEqual({ 'out put': [3, 6], 'é': [4, 7] });
+    expect(r.values).toEqual({ 'out put': [3, 6], é: [4, 7] });
     expect(r.jacobian!.é['0']).toEqual([1, 2]);
   });
 
   it('quotes them in argument, tangent and cotangent paths', () => {
-    rejects('evaluate', { graph: odd, args: { 'a b': [1, 'x'], '0': 3, 'say "hi"': 1 } }, 'invalid_request', [['args["a b"][1]', 'found the string "x"']]);
+    rejects('evaluate', { graph: odd, args: { 'a b': [1, 'x'], '0': 3, 'say "hi"': 1 } }, 'invalid_request', [
+      ['args["a b"][1]', 'found the string "x"'],
+    ]);
     rejects('evaluate', { graph: odd, args: { 'a b': [1, 2], 'say "hi"': 1, 'c-d': 2 } }, 'invalid_graph', [
       ['args["0"]', 'missing argument "0" of shape []'],
       ['args["c-d"]', 'unexpected argument "c-d"'],
     ]);
-    rejects('evaluate', { graph: odd, args: { 'a b': [1, 2], '0': [3], 'say "hi"': 1 } }, 'invalid_graph', [['args["0"]', 'expected a number']]);
+    rejects('evaluate', { graph: odd, args: { 'a b': [1, 2], '0': [3], 'say "hi"': 1 } }, 'invalid_graph', [
+      ['args["0"]', 'expected a number'],
+    ]);
     rejects('jvp', { graph: odd, args: { 'a b': [1, 2], '0': 3, 'say "hi"': 1 }, tangents: { 'a b': [1], '0': 1 } }, 'invalid_graph', [
       ['tangents["a b"]', 'found length 1'],
       ['tangents["say \\"hi\\""]', 'missing tangent "say \\"hi\\"" of shape []'],
     ]);
-    rejects('vjp', { graph: odd, args: { 'a b': [1, 2], '0': 3, 'say "hi"': 1 }, cotangents: { 'out put': [1, 1], 'é': 1 } }, 'invalid_graph', [
-      ['cotangents["é"]', 'expected an array of length 2'],
-    ]);
+    rejects(
+      'vjp',
+      { graph: odd, args: { 'a b': [1, 2], '0': 3, 'say "hi"': 1 }, cotangents: { 'out put': [1, 1], é: 1 } },
+      'invalid_graph',
+      [['cotangents["é"]', 'expected an array of length 2']],
+    );
   });
 });
 
@@ -245,12 +327,16 @@ describe('one scalar output for gradient, hessian and hvp', () => {
   });
 
   it('non-scalar output chosen with outputs, or the only output', () => {
-    rejects('gradient', { graph, args, outputs: ['y'] }, 'invalid_graph', [['outputs[0]', 'gradient needs a scalar output', '"y" has shape [2]']]);
+    rejects('gradient', { graph, args, outputs: ['y'] }, 'invalid_graph', [
+      ['outputs[0]', 'gradient needs a scalar output', '"y" has shape [2]'],
+    ]);
     rejects('hvp', { graph, args, outputs: ['s', 'y'], vector: { x: [1, 1], k: 1 } }, 'invalid_graph', [
       ['outputs', 'hvp needs exactly one scalar output, found 2'],
       ['outputs[1]', '"y" has shape [2]'],
     ]);
-    rejects('hessian', { graph: { ...graph, outputs: ['y'] }, args }, 'invalid_graph', [['graph.outputs[0]', 'hessian needs a scalar output']]);
+    rejects('hessian', { graph: { ...graph, outputs: ['y'] }, args }, 'invalid_graph', [
+      ['graph.outputs[0]', 'hessian needs a scalar output'],
+    ]);
   });
 
   it('accepts a scalar output chosen with outputs', async () => {
@@ -298,13 +384,25 @@ describe('tangents, cotangents and vector', () => {
 });
 
 describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
-  const wide: WireGraph = { inputs: [{ name: 'v', shape: [100] }], nodes: [{ id: 'e', op: 'exp', args: ['v'] }, { id: 't', op: 'sum', args: ['e'] }], outputs: ['e', 't'] };
+  const wide: WireGraph = {
+    inputs: [{ name: 'v', shape: [100] }],
+    nodes: [
+      { id: 'e', op: 'exp', args: ['v'] },
+      { id: 't', op: 'sum', args: ['e'] },
+    ],
+    outputs: ['e', 't'],
+  };
   const v = { shape: [100], data: new Float64Array(100) };
   const limits = { ...DEFAULT_LIMITS, maxNodes: 100, maxElements: 1000 };
 
   it('refuses a Jacobian block larger than the limit before computing it', () => {
     expectIssues(() => checkRequest('jacobian', { graph: wide, args: { v } }, limits), 'limit_exceeded', [
-      ['graph', 'the Jacobian block of output "e" with respect to input "v"', 'shape [100, 100] (10000 elements)', 'more than MAX_ELEMENTS (1000)'],
+      [
+        'graph',
+        'the Jacobian block of output "e" with respect to input "v"',
+        'shape [100, 100] (10000 elements)',
+        'more than MAX_ELEMENTS (1000)',
+      ],
     ]);
     expect(() => checkRequest('jacobian', { graph: wide, args: { v }, outputs: ['t'] }, limits)).not.toThrow();
     expect(() => checkRequest('vjp', { graph: wide, args: { v }, cotangents: { e: v, t: 1 } }, limits)).not.toThrow();
@@ -312,7 +410,11 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
 
   it('refuses a Jacobian of many small blocks whose total is over the limit, quickly', () => {
     const n = 4000;
-    const many: WireGraph = { inputs: Array.from({ length: n }, (_, i) => ({ name: `i${i}`, shape: [] })), nodes: [], outputs: Array.from({ length: n }, (_, i) => `i${i}`) };
+    const many: WireGraph = {
+      inputs: Array.from({ length: n }, (_, i) => ({ name: `i${i}`, shape: [] })),
+      nodes: [],
+      outputs: Array.from({ length: n }, (_, i) => `i${i}`),
+    };
     const manyArgs = Object.fromEntries(many.inputs.map((x) => [x.name, 1]));
     expectIssues(() => checkRequest('jacobian', { graph: many, args: manyArgs }), 'limit_exceeded', [
       ['graph', 'the Jacobian would have 16000000 elements in all (4000 × 4000 blocks)', 'more than MAX_ELEMENTS (10000000)'],
@@ -321,7 +423,11 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
   });
 
   it('lists at most 20 oversized blocks and counts the rest', () => {
-    const g: WireGraph = { inputs: [{ name: 'v', shape: [100] }], nodes: Array.from({ length: 30 }, (_, i) => ({ id: `e${i}`, op: 'exp', args: ['v'] })), outputs: Array.from({ length: 30 }, (_, i) => `e${i}`) };
+    const g: WireGraph = {
+      inputs: [{ name: 'v', shape: [100] }],
+      nodes: Array.from({ length: 30 }, (_, i) => ({ id: `e${i}`, op: 'exp', args: ['v'] })),
+      outputs: Array.from({ length: 30 }, (_, i) => `e${i}`),
+    };
     const err = caught(() => checkRequest('jacobian', { graph: g, args: { v } }, limits));
     expect(err.kind).toBe('limit_exceeded');
     expect(err.issues).toHaveLength(21);
@@ -332,9 +438,14 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
     expectIssues(() => checkRequest('hessian', { graph: wide, args: { v }, outputs: ['t'] }, limits), 'limit_exceeded', [
       ['graph', 'the Hessian block for inputs "v" and "v"', '(10000 elements)'],
     ]);
-    await expect(api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 9999 } })).rejects.toMatchObject({ kind: 'limit_exceeded' });
+    await expect(api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 9999 } })).rejects.toMatchObject({
+      kind: 'limit_exceeded',
+    });
     // the whole result counts: 10000 Hessian entries and the one value
-    await expect(api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 10000 } })).rejects.toMatchObject({ kind: 'limit_exceeded', issues: [{ path: 'outputs' }] });
+    await expect(api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 10000 } })).rejects.toMatchObject({
+      kind: 'limit_exceeded',
+      issues: [{ path: 'outputs' }],
+    });
     const h = await api.hessian({ graph: wide, args: { v }, outputs: ['t'] }, { limits: { maxElements: 10001 } });
     expect((h.hessian!.v.v as number[][])[3][3]).toBe(1);
   });
@@ -343,7 +454,10 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
 describe('independent issues of one request come together', () => {
   it('graph, argument, constant and output issues in one invalid_graph error', () => {
     const broken = {
-      inputs: [{ name: 'x', shape: [2] }, { name: 'big', shape: [100_000, 100_000] }],
+      inputs: [
+        { name: 'x', shape: [2] },
+        { name: 'big', shape: [100_000, 100_000] },
+      ],
       nodes: [{ id: 'y', op: 'exp', args: ['y'] }],
       outputs: ['y', 'x'],
     };
@@ -358,7 +472,13 @@ describe('independent issues of one request come together', () => {
   });
 
   it('a wrong tangent with a broken graph', () => {
-    const broken = { ...graph, nodes: [{ id: 'y', op: 'mul', args: ['x', 'nope'] }, { id: 's', op: 'sum', args: ['y'] }] };
+    const broken = {
+      ...graph,
+      nodes: [
+        { id: 'y', op: 'mul', args: ['x', 'nope'] },
+        { id: 's', op: 'sum', args: ['y'] },
+      ],
+    };
     rejects('jvp', { graph: broken, args, tangents: { x: [1] } }, 'invalid_graph', [
       ['graph.nodes[0].args[1]', 'unknown reference "nope"'],
       ['tangents.x', 'found length 1'],
@@ -369,7 +489,10 @@ describe('independent issues of one request come together', () => {
 
 describe('__proto__, constructor and toString are ordinary names', () => {
   const protoGraph: WireGraph = {
-    inputs: [{ name: '__proto__', shape: [2] }, { name: 'toString', shape: [] }],
+    inputs: [
+      { name: '__proto__', shape: [2] },
+      { name: 'toString', shape: [] },
+    ],
     nodes: [
       { id: 'constructor', op: 'mul', args: ['__proto__', 'toString'] },
       { id: 'hasOwnProperty', op: 'sum', args: ['constructor'] },
@@ -378,7 +501,8 @@ describe('__proto__, constructor and toString are ordinary names', () => {
     outputs: ['constructor', 'hasOwnProperty', 'valueOf'],
   };
   /** As the service receives it: `__proto__` is an own key only when it comes from JSON. */
-  const wire = (extra: string): unknown => JSON.parse(`{"graph": ${JSON.stringify(protoGraph)}, "args": {"__proto__": [1, 2], "toString": 3}${extra}}`);
+  const wire = (extra: string): unknown =>
+    JSON.parse(`{"graph": ${JSON.stringify(protoGraph)}, "args": {"__proto__": [1, 2], "toString": 3}${extra}}`);
   const own = (o: object, keys: string[]): void => {
     expect(Object.keys(o)).toEqual(keys);
     expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
@@ -398,7 +522,10 @@ describe('__proto__, constructor and toString are ordinary names', () => {
       const jac = r.jacobian as Record<string, Record<string, unknown>>;
       own(jac, ['constructor', 'hasOwnProperty', 'valueOf']);
       own(jac['constructor'], ['__proto__', 'toString']);
-      expect(jac['constructor']['__proto__']).toEqual([[3, 0], [0, 3]]);
+      expect(jac['constructor']['__proto__']).toEqual([
+        [3, 0],
+        [0, 3],
+      ]);
       expect(jac['constructor']['toString']).toEqual([1, 2]);
       expect(jac['hasOwnProperty']['__proto__']).toEqual([3, 3]);
       expect(jac['hasOwnProperty']['toString']).toBe(3);
@@ -418,31 +545,56 @@ describe('__proto__, constructor and toString are ordinary names', () => {
 
   it('a node with id __proto__, and a node named by outputs and constant', async () => {
     const g: WireGraph = {
-      inputs: [{ name: 'toString', shape: [] }, { name: 'constructor', shape: [2] }],
-      nodes: [{ id: '__proto__', op: 'mul', args: ['toString', 'constructor'] }, { id: 'valueOf', op: 'sum', args: ['__proto__'] }],
+      inputs: [
+        { name: 'toString', shape: [] },
+        { name: 'constructor', shape: [2] },
+      ],
+      nodes: [
+        { id: '__proto__', op: 'mul', args: ['toString', 'constructor'] },
+        { id: 'valueOf', op: 'sum', args: ['__proto__'] },
+      ],
       outputs: ['__proto__', 'valueOf'],
     };
     const ev = await api.evaluate({ graph: g, args: { toString: 2, constructor: [1, 5] } });
     expect(ev.values).toEqual(JSON.parse('{"__proto__": [2, 10], "valueOf": 12}'));
     own(ev.values, ['__proto__', 'valueOf']);
-    const j = await api.jacobian({ graph: g, args: { toString: 2, constructor: [1, 5] }, constant: ['constructor'], outputs: ['__proto__'] });
+    const j = await api.jacobian({
+      graph: g,
+      args: { toString: 2, constructor: [1, 5] },
+      constant: ['constructor'],
+      outputs: ['__proto__'],
+    });
     own(j.jacobian!, ['__proto__']);
     own(j.jacobian!.__proto__, ['toString']);
     expect(j.jacobian!.__proto__.toString).toEqual([1, 5]);
-    const v = await api.vjp({ graph: g, args: { toString: 2, constructor: [1, 5] }, cotangents: JSON.parse('{"__proto__": [1, 1], "valueOf": 0}') });
+    const v = await api.vjp({
+      graph: g,
+      args: { toString: 2, constructor: [1, 5] },
+      cotangents: JSON.parse('{"__proto__": [1, 1], "valueOf": 0}'),
+    });
     expect(v.vjp).toEqual({ toString: 6, constructor: [2, 2] });
   });
 
   it('reports them like any name', () => {
     const noProto = JSON.parse(`{"graph": ${JSON.stringify(protoGraph)}, "args": {"toString": 3, "constructor": 1}}`);
-    rejects('evaluate', noProto, 'invalid_graph', [['args.__proto__', 'missing argument "__proto__" of shape [2]'], ['args.constructor', 'unexpected argument "constructor"']]);
-    // A JS literal `{ __proto__: ... }` sets the prototype; it is not an argument named __proto__.
-    rejects('evaluate', { graph: protoGraph, args: { __proto__: { x: 1 }, toString: 3 } }, 'invalid_graph', [['args.__proto__', 'missing argument']]);
-    rejects('evaluate', { graph: { ...protoGraph, nodes: [...protoGraph.nodes, { id: '__proto__', op: 'neg', args: ['toString'] }] }, args: {} }, 'invalid_graph', [
-      ['graph.nodes[3].id', 'duplicate id "__proto__"', 'already used by input graph.inputs[0]'],
-      ['args.__proto__', 'missing'],
-      ['args.toString', 'missing'],
+    rejects('evaluate', noProto, 'invalid_graph', [
+      ['args.__proto__', 'missing argument "__proto__" of shape [2]'],
+      ['args.constructor', 'unexpected argument "constructor"'],
     ]);
+    // A JS literal `{ __proto__: ... }` sets the prototype; it is not an argument named __proto__.
+    rejects('evaluate', { graph: protoGraph, args: { __proto__: { x: 1 }, toString: 3 } }, 'invalid_graph', [
+      ['args.__proto__', 'missing argument'],
+    ]);
+    rejects(
+      'evaluate',
+      { graph: { ...protoGraph, nodes: [...protoGraph.nodes, { id: '__proto__', op: 'neg', args: ['toString'] }] }, args: {} },
+      'invalid_graph',
+      [
+        ['graph.nodes[3].id', 'duplicate id "__proto__"', 'already used by input graph.inputs[0]'],
+        ['args.__proto__', 'missing'],
+        ['args.toString', 'missing'],
+      ],
+    );
   });
 });
 
@@ -464,7 +616,10 @@ const seeds: Record<Operation, Record<string, Json>> = {
 
 /** A graph using the ops with attributes, so that mutated numbers become bad axes, perms, indices... */
 const rich: WireGraph = {
-  inputs: [{ name: 'm', shape: [2, 3] }, { name: 'v', shape: [3] }],
+  inputs: [
+    { name: 'm', shape: [2, 3] },
+    { name: 'v', shape: [3] },
+  ],
   nodes: [
     { id: 't', op: 'transpose', args: ['m'], perm: [1, 0] },
     { id: 'r', op: 'reshape', args: ['t'], shape: [6] },
@@ -487,13 +642,30 @@ const rich: WireGraph = {
   ],
   outputs: ['o', 'w', 'tot'],
 };
-const richArgs = { m: [[1, 2, 3], [4, 5, 6]], v: [0.5, -1, 2] };
+const richArgs = {
+  m: [
+    [1, 2, 3],
+    [4, 5, 6],
+  ],
+  v: [0.5, -1, 2],
+};
 const richSeeds: Record<Operation, Record<string, Json>> = {
   evaluate: { graph: rich, args: richArgs },
   jacobian: { graph: rich, args: richArgs },
   gradient: { graph: rich, args: richArgs, outputs: ['tot'] },
   jvp: { graph: rich, args: richArgs, tangents: richArgs },
-  vjp: { graph: rich, args: richArgs, cotangents: { o: [[1, 0], [0, 1]], w: [1, 2, 3, 4], tot: 1 } },
+  vjp: {
+    graph: rich,
+    args: richArgs,
+    cotangents: {
+      o: [
+        [1, 0],
+        [0, 1],
+      ],
+      w: [1, 2, 3, 4],
+      tot: 1,
+    },
+  },
   hessian: { graph: rich, args: richArgs, outputs: ['tot'] },
   hvp: { graph: rich, args: richArgs, outputs: ['tot'], vector: richArgs },
 };
@@ -513,14 +685,21 @@ function expectWellShaped(op: Operation, request: unknown, r: api.Result): void 
   const req = checkRequest(op, request);
   const outs = req.outputs;
   const ins = req.activeInputs.map((i) => req.graph.inputs[i]);
-  const shapes = (o: Record<string, unknown> | undefined): Record<string, number[]> => Object.fromEntries(Object.entries(o ?? {}).map(([k, t]) => [k, nestedShape(t)]));
+  const shapes = (o: Record<string, unknown> | undefined): Record<string, number[]> =>
+    Object.fromEntries(Object.entries(o ?? {}).map(([k, t]) => [k, nestedShape(t)]));
   // Nested arrays cannot show the dimensions after a 0: [0, 2] is written [].
   const seen = (shape: number[]): number[] => (shape.includes(0) ? shape.slice(0, shape.indexOf(0) + 1) : shape);
-  const by = (xs: { name: string; shape: readonly number[] }[], f: (x: { shape: readonly number[] }) => number[]): Record<string, number[]> => Object.fromEntries(xs.map((x) => [x.name, seen(f(x))]));
+  const by = (
+    xs: { name: string; shape: readonly number[] }[],
+    f: (x: { shape: readonly number[] }) => number[],
+  ): Record<string, number[]> => Object.fromEntries(xs.map((x) => [x.name, seen(f(x))]));
   expect(shapes(r.values)).toEqual(by(outs, (o) => [...o.shape]));
-  const grid = (g: Record<string, Record<string, unknown>> | undefined): Record<string, Record<string, number[]>> => Object.fromEntries(Object.entries(g ?? {}).map(([k, row]) => [k, shapes(row)]));
-  if (op === 'jacobian') expect(grid(r.jacobian)).toEqual(Object.fromEntries(outs.map((o) => [o.name, by(ins, (i) => [...o.shape, ...i.shape])])));
-  if (op === 'hessian') expect(grid(r.hessian)).toEqual(Object.fromEntries(ins.map((a) => [a.name, by(ins, (b) => [...a.shape, ...b.shape])])));
+  const grid = (g: Record<string, Record<string, unknown>> | undefined): Record<string, Record<string, number[]>> =>
+    Object.fromEntries(Object.entries(g ?? {}).map(([k, row]) => [k, shapes(row)]));
+  if (op === 'jacobian')
+    expect(grid(r.jacobian)).toEqual(Object.fromEntries(outs.map((o) => [o.name, by(ins, (i) => [...o.shape, ...i.shape])])));
+  if (op === 'hessian')
+    expect(grid(r.hessian)).toEqual(Object.fromEntries(ins.map((a) => [a.name, by(ins, (b) => [...a.shape, ...b.shape])])));
   if (op === 'gradient') expect(shapes(r.gradient)).toEqual(by(ins, (i) => [...i.shape]));
   if (op === 'vjp') expect(shapes(r.vjp)).toEqual(by(ins, (i) => [...i.shape]));
   if (op === 'hvp') expect(shapes(r.hvp)).toEqual(by(ins, (i) => [...i.shape]));
@@ -547,11 +726,70 @@ async function outcome(op: Operation, request: unknown): Promise<void> {
 }
 
 const nasty = fc.anything({
-  withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true,
-  withObjectString: true, withSparseArray: true, withTypedArray: true, maxDepth: 3,
+  withBigInt: true,
+  withBoxedValues: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withNullPrototype: true,
+  withObjectString: true,
+  withSparseArray: true,
+  withTypedArray: true,
+  maxDepth: 3,
 });
-const plausible = fc.constantFrom<Json>(null, '', 'NaN', 'Infinity', 'x', 'r', 'd', 'xs', 'f', 't2', '__proto__', 'sum', 'exp', -1, 0, 1, 2.5, 1e9, 2 ** 53, [], {}, [1, 2], [[1]], true, { shape: [2], data: new Float64Array(2) });
-const ids = fc.constantFrom<Json>('x', 't', 't2', 'a', 'f', 'num', 'den', 'c', 'cf', 'r', 'd', 'xs', 'r2', 'loss', 'm', 'v', 'i', 'st', 'mm', 'mx', 'g', 'w', 'o', 'tot');
+const plausible = fc.constantFrom<Json>(
+  null,
+  '',
+  'NaN',
+  'Infinity',
+  'x',
+  'r',
+  'd',
+  'xs',
+  'f',
+  't2',
+  '__proto__',
+  'sum',
+  'exp',
+  -1,
+  0,
+  1,
+  2.5,
+  1e9,
+  2 ** 53,
+  [],
+  {},
+  [1, 2],
+  [[1]],
+  true,
+  { shape: [2], data: new Float64Array(2) },
+);
+const ids = fc.constantFrom<Json>(
+  'x',
+  't',
+  't2',
+  'a',
+  'f',
+  'num',
+  'den',
+  'c',
+  'cf',
+  'r',
+  'd',
+  'xs',
+  'r2',
+  'loss',
+  'm',
+  'v',
+  'i',
+  'st',
+  'mm',
+  'mx',
+  'g',
+  'w',
+  'o',
+  'tot',
+);
 const replacement = fc.oneof(
   { arbitrary: plausible, weight: 3 },
   { arbitrary: ids, weight: 3 },
@@ -565,17 +803,49 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 /** Every path to a value in the plain arrays and objects of a tree (the root excluded). */
 function pathsOf(v: unknown, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
-  if (Array.isArray(v)) v.forEach((x, i) => { out.push([...at, i]); pathsOf(x, [...at, i], out); });
-  else if (isPlainObject(v)) for (const k of Object.keys(v)) { out.push([...at, k]); pathsOf(v[k], [...at, k], out); }
+  if (Array.isArray(v))
+    v.forEach((x, i) => {
+      out.push([...at, i]);
+      pathsOf(x, [...at, i], out);
+    });
+  else if (isPlainObject(v))
+    for (const k of Object.keys(v)) {
+      out.push([...at, k]);
+      pathsOf(v[k], [...at, k], out);
+    }
   return out;
 }
 
-interface Mutation { pick: number; kind: 'delete' | 'replace' | 'duplicate' | 'rename'; value: Json; name: string }
+interface Mutation {
+  pick: number;
+  kind: 'delete' | 'replace' | 'duplicate' | 'rename';
+  value: Json;
+  name: string;
+}
 const mutation: fc.Arbitrary<Mutation> = fc.record({
   pick: fc.nat(),
   kind: fc.constantFrom('delete', 'replace', 'replace', 'duplicate', 'rename'),
   value: replacement,
-  name: fc.constantFrom('x', 'd', 'xs', 'r', 'f', '__proto__', 'constructor', 'extra', 'tangents', 'cotangents', 'vector', 'mode', 'check', 'outputs', 'constant', 'axes', 'shape', 'value'),
+  name: fc.constantFrom(
+    'x',
+    'd',
+    'xs',
+    'r',
+    'f',
+    '__proto__',
+    'constructor',
+    'extra',
+    'tangents',
+    'cotangents',
+    'vector',
+    'mode',
+    'check',
+    'outputs',
+    'constant',
+    'axes',
+    'shape',
+    'value',
+  ),
 });
 
 function mutate(base: Json, ms: Mutation[]): Json {
@@ -594,7 +864,13 @@ function mutate(base: Json, ms: Mutation[]): Json {
       parent[key] = structuredClone(m.value);
     } else if (m.kind === 'duplicate') {
       if (Array.isArray(parent)) parent.push(structuredClone(parent[key as number]));
-      else Object.defineProperty(parent, m.name, { value: structuredClone(parent[key]), enumerable: true, writable: true, configurable: true });
+      else
+        Object.defineProperty(parent, m.name, {
+          value: structuredClone(parent[key]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     } else if (!Array.isArray(parent)) {
       const value = parent[key];
       delete parent[key];
@@ -615,7 +891,10 @@ describe('property: bad input only ever yields a DerivdError', () => {
   });
 
   it.each(OPERATIONS)('%s: arbitrary values', async (op) => {
-    await fc.assert(fc.asyncProperty(nasty, (request) => outcome(op, request)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(nasty, (request) => outcome(op, request)),
+      { numRuns: RUNS },
+    );
   });
 
   /** Outcomes of `op` while `run` runs: the mutations must reach every stage, or the property is vacuous for the later ones. */
@@ -649,7 +928,12 @@ describe('property: bad input only ever yields a DerivdError', () => {
       fc.asyncProperty(fc.constantFrom(...OPERATIONS), replacement, replacement, async (op, a, b) => {
         const base = structuredClone(seeds[op]) as { graph: WireGraph; args: Record<string, unknown> };
         base.args.xs = a;
-        base.graph.nodes[3] = { id: 'a', op: 'mul', args: [-1.5, 't2'], ...(typeof b === 'object' && b !== null && !Array.isArray(b) ? b : { value: b }) } as never;
+        base.graph.nodes[3] = {
+          id: 'a',
+          op: 'mul',
+          args: [-1.5, 't2'],
+          ...(typeof b === 'object' && b !== null && !Array.isArray(b) ? b : { value: b }),
+        } as never;
         await outcome(op, base);
       }),
       { numRuns: RUNS },
@@ -657,4 +941,12 @@ describe('property: bad input only ever yields a DerivdError', () => {
   });
 });
 
-if (process.env.DERIVD_FUZZ_TALLY) afterAll(() => console.log([...tally].sort().map(([k, n]) => `${k}: ${n}`).join('\n')));
+if (process.env.DERIVD_FUZZ_TALLY)
+  afterAll(() =>
+    console.log(
+      [...tally]
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join('\n'),
+    ),
+  );

@@ -121,7 +121,10 @@ function checkUncached(
   // Lists of names in messages are built once per list and cut short: a request may have many names.
   const oneOf = (names: readonly string[]): string => {
     if (names.length === 0) return 'expected none';
-    const shown = names.slice(0, MAX_NAMES_SHOWN).map((n) => JSON.stringify(n)).join(', ');
+    const shown = names
+      .slice(0, MAX_NAMES_SHOWN)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
     return `expected one of ${shown}${names.length > MAX_NAMES_SHOWN ? `, … (${names.length} in all)` : ''}`;
   };
   /** A list of names spelled out once per request, however many issues quote it. */
@@ -136,7 +139,13 @@ function checkUncached(
   };
 
   /** Reads one tensor per slot from `map`; `explain` says why a name without a slot is not wanted. */
-  const readTensors = (key: string, map: Record<string, unknown>, slots: Slot[], what: string, explain?: (name: string) => string | undefined): Tensor[] => {
+  const readTensors = (
+    key: string,
+    map: Record<string, unknown>,
+    slots: Slot[],
+    what: string,
+    explain?: (name: string) => string | undefined,
+  ): Tensor[] => {
     const out: Tensor[] = [];
     const want = new Set(slots.map((x) => x.name));
     let expected: string | undefined;
@@ -150,7 +159,10 @@ function checkUncached(
     }
     for (const x of slots) {
       if (!Object.hasOwn(map, x.name)) {
-        issues.add(() => ({ path: childPath(key, x.name), message: `missing ${what} ${JSON.stringify(x.name)} of shape ${formatShape(x.shape)}` }));
+        issues.add(() => ({
+          path: childPath(key, x.name),
+          message: `missing ${what} ${JSON.stringify(x.name)} of shape ${formatShape(x.shape)}`,
+        }));
         continue;
       }
       // Only when the graph is broken: an input over MAX_ELEMENTS or MAX_RANK, reported with the graph.
@@ -168,7 +180,8 @@ function checkUncached(
   const constant = new Set<number>();
   (req.constant ?? []).forEach((name, k) => {
     const i = inputIndex.get(name);
-    if (i === undefined) issues.add(() => ({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${listOnce('inputs', inputNames)}` }));
+    if (i === undefined)
+      issues.add(() => ({ path: `constant[${k}]`, message: `${JSON.stringify(name)} names no input: ${listOnce('inputs', inputNames)}` }));
     else constant.add(i);
   });
   const active = inputNames.map((_, i) => i).filter((i) => !constant.has(i));
@@ -180,7 +193,11 @@ function checkUncached(
     const known = new Set(outputNames);
     outNames = [];
     req.outputs.forEach((name, k) => {
-      if (!known.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `${JSON.stringify(name)} is not an output of the graph: ${listOnce('outputs', outputNames)}` }));
+      if (!known.has(name))
+        issues.add(() => ({
+          path: `outputs[${k}]`,
+          message: `${JSON.stringify(name)} is not an output of the graph: ${listOnce('outputs', outputNames)}`,
+        }));
       else if (seen.has(name)) issues.add(() => ({ path: `outputs[${k}]`, message: `duplicate output ${JSON.stringify(name)}` }));
       else outNames.push(name);
       seen.add(name);
@@ -193,13 +210,21 @@ function checkUncached(
     const where = req.outputs ? 'outputs' : 'graph.outputs';
     const listed = req.outputs ?? req.graph.outputs;
     const position = new Map<string, number>();
-    listed.forEach((name, k) => { if (!position.has(name)) position.set(name, k); });
+    listed.forEach((name, k) => {
+      if (!position.has(name)) position.set(name, k);
+    });
     if (outNames.length > 1) {
-      issues.add({ path: where, message: `${operation} needs exactly one scalar output, found ${outNames.length}; choose one with "outputs"` });
+      issues.add({
+        path: where,
+        message: `${operation} needs exactly one scalar output, found ${outNames.length}; choose one with "outputs"`,
+      });
     }
     outputs?.forEach((o) => {
       if (o.shape.length !== 0) {
-        issues.add(() => ({ path: `${where}[${position.get(o.name)}]`, message: `${operation} needs a scalar output (shape []), but ${JSON.stringify(o.name)} has shape ${formatShape(o.shape)}` }));
+        issues.add(() => ({
+          path: `${where}[${position.get(o.name)}]`,
+          message: `${operation} needs a scalar output (shape []), but ${JSON.stringify(o.name)} has shape ${formatShape(o.shape)}`,
+        }));
       }
     });
   }
@@ -230,10 +255,15 @@ function checkUncached(
   checkBlockLimits(operation, activeInputs, outputs, limits);
   checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs');
   return {
-    operation, graph, args, activeInputs: active, outputs,
+    operation,
+    graph,
+    args,
+    activeInputs: active,
+    outputs,
     mode: req.mode ?? 'auto',
     check: req.check ?? false,
-    tangents, cotangents,
+    tangents,
+    cotangents,
   };
 }
 
@@ -242,4 +272,3 @@ function uniqueByName(slots: readonly Slot[]): Slot[] {
   for (const x of slots) if (!byName.has(x.name)) byName.set(x.name, x);
   return [...byName.values()];
 }
-

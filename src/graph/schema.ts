@@ -18,13 +18,14 @@ export const InputSchema = z.object({ name: NameSchema, shape: ShapeSchema }).st
 const ArgSchema = z.union([NameSchema, z.number()]);
 
 function nodeSchemaFor(op: (typeof WIRE_OPS)[number]) {
-  return z
-    .object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs })
-    .strict();
+  return z.object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs }).strict();
 }
 
 export const NodeSchema = z
-  .discriminatedUnion('op', WIRE_OPS.map(nodeSchemaFor) as unknown as [ReturnType<typeof nodeSchemaFor>, ...ReturnType<typeof nodeSchemaFor>[]])
+  .discriminatedUnion(
+    'op',
+    WIRE_OPS.map(nodeSchemaFor) as unknown as [ReturnType<typeof nodeSchemaFor>, ...ReturnType<typeof nodeSchemaFor>[]],
+  )
   .meta({ id: 'Node', description: 'One operation: its id, its op, its arguments (ids or number literals) and its attributes' });
 
 export const GraphSchema = z
@@ -47,10 +48,14 @@ export type TensorInput = NestedValue | PackedTensor;
 export const TensorInputSchema = z.union([NestedValueSchema, z.custom<PackedTensor>(isPacked)]);
 
 /** An object keyed by names; its values are parsed as tensors with exact paths. */
-export const TensorMapSchema = z.custom<Record<string, TensorInput>>(
-  (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPacked(v),
-  { error: (iss) => (iss.input === undefined ? 'missing: expected an object keyed by name' : `expected an object keyed by name, found ${describe(iss.input)}`) },
-).meta({ type: 'object', additionalProperties: { $ref: '#/components/schemas/Tensor' } } as Record<string, unknown>);
+export const TensorMapSchema = z
+  .custom<Record<string, TensorInput>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !isPacked(v), {
+    error: (iss) =>
+      iss.input === undefined
+        ? 'missing: expected an object keyed by name'
+        : `expected an object keyed by name, found ${describe(iss.input)}`,
+  })
+  .meta({ type: 'object', additionalProperties: { $ref: '#/components/schemas/Tensor' } } as Record<string, unknown>);
 
 /**
  * 'auto' or an engine's name. Which engines exist is the engines' business

@@ -19,7 +19,11 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** Accepted keys of the objects the request schema checks strictly, by where they sit. */
-function knownKeys(path: readonly PropertyKey[], raw: unknown, operation: Operation): { what: string; of?: string; keys: string[] } | undefined {
+function knownKeys(
+  path: readonly PropertyKey[],
+  raw: unknown,
+  operation: Operation,
+): { what: string; of?: string; keys: string[] } | undefined {
   const [a, b] = path;
   if (path.length === 0) return { what: 'field', keys: Object.keys(RequestSchemas[operation].shape) };
   if (a === 'graph' && path.length === 1) return { what: 'field', keys: Object.keys(GraphSchema.shape) };
@@ -35,10 +39,17 @@ function knownKeys(path: readonly PropertyKey[], raw: unknown, operation: Operat
 export function zodIssue(issue: z.core.$ZodIssue, raw: unknown, operation: Operation, out: IssueList): void {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(issue.path, raw, operation);
-    const expected = !known ? '' : known.keys.length > 0 ? `: expected one of ${known.keys.join(', ')}` : `: ${known.of} takes no ${known.what}s`;
+    const expected = !known
+      ? ''
+      : known.keys.length > 0
+        ? `: expected one of ${known.keys.join(', ')}`
+        : `: ${known.of} takes no ${known.what}s`;
     const of = known?.of ? ` of ${known.of}` : '';
     for (const key of issue.keys) {
-      out.add(() => ({ path: formatPath([...issue.path, key]), message: `unknown ${known?.what ?? 'field'} ${JSON.stringify(key)}${of}${expected}` }));
+      out.add(() => ({
+        path: formatPath([...issue.path, key]),
+        message: `unknown ${known?.what ?? 'field'} ${JSON.stringify(key)}${of}${expected}`,
+      }));
     }
     return;
   }

@@ -79,14 +79,28 @@ export class ProgramBuilder implements Emit {
   }
 
   // Sugar for the ops that rules use most. Each is one equation.
-  add(a: ValueId, b: ValueId): ValueId { return this.apply('add', [a, b]); }
-  sub(a: ValueId, b: ValueId): ValueId { return this.apply('sub', [a, b]); }
-  mul(a: ValueId, b: ValueId): ValueId { return this.apply('mul', [a, b]); }
-  div(a: ValueId, b: ValueId): ValueId { return this.apply('div', [a, b]); }
-  neg(a: ValueId): ValueId { return this.apply('neg', [a]); }
+  add(a: ValueId, b: ValueId): ValueId {
+    return this.apply('add', [a, b]);
+  }
+  sub(a: ValueId, b: ValueId): ValueId {
+    return this.apply('sub', [a, b]);
+  }
+  mul(a: ValueId, b: ValueId): ValueId {
+    return this.apply('mul', [a, b]);
+  }
+  div(a: ValueId, b: ValueId): ValueId {
+    return this.apply('div', [a, b]);
+  }
+  neg(a: ValueId): ValueId {
+    return this.apply('neg', [a]);
+  }
   /** Multiplication in which 0 annihilates ±Infinity and NaN: every chain-rule product uses it. */
-  zmul(a: ValueId, b: ValueId): ValueId { return this.apply('zmul', [a, b]); }
-  where(cond: ValueId, a: ValueId, b: ValueId): ValueId { return this.apply('where', [cond, a, b]); }
+  zmul(a: ValueId, b: ValueId): ValueId {
+    return this.apply('zmul', [a, b]);
+  }
+  where(cond: ValueId, a: ValueId, b: ValueId): ValueId {
+    return this.apply('where', [cond, a, b]);
+  }
   reshape(a: ValueId, shape: Shape): ValueId {
     return sameShape(this.shapeOf(a), shape) ? a : this.apply('reshape', [a], { shape: [...shape] });
   }
@@ -116,4 +130,3 @@ export class ProgramBuilder implements Emit {
     return acc === null ? null : this.broadcastTo(acc, shape);
   }
 }
-

@@ -21,7 +21,11 @@ function heavy(n = 100_000): unknown {
     prev = `n${i}`;
   }
   nodes.push({ id: 'y', op: 'sum', args: [prev] });
-  return { graph: { inputs: [{ name: 'x', shape: [n] }], nodes, outputs: ['y'] }, args: { x: { shape: [n], data: new Float64Array(n).fill(0.5) } }, mode: 'reverse' };
+  return {
+    graph: { inputs: [{ name: 'x', shape: [n] }], nodes, outputs: ['y'] },
+    args: { x: { shape: [n], data: new Float64Array(n).fill(0.5) } },
+    mode: 'reverse',
+  };
 }
 
 describe('budgetMs', () => {
@@ -30,7 +34,10 @@ describe('budgetMs', () => {
       setExecutionMode(mode);
       const cache = new PlanCache(1 << 26);
       await expect(gradient(heavy(), { budgetMs: 1, cache, output: 'packed' })).rejects.toBeInstanceOf(ComputeDeadlineExceeded);
-      const small = { graph: { inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'sin', args: ['x'] }], outputs: ['y'] }, args: { x: 0.5 } };
+      const small = {
+        graph: { inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'sin', args: ['x'] }], outputs: ['y'] },
+        args: { x: 0.5 },
+      };
       const r = await gradient(small, { budgetMs: 10_000, cache });
       expectClose(r.gradient?.x as number, Math.cos(0.5), 1e-15);
       // no deadline is left behind: an unbudgeted heavy call completes
@@ -49,10 +56,27 @@ describe('budgetMs', () => {
   test('a nested deadline never extends the one around it', () => {
     const spin = (ms: number): void => {
       const end = performance.now() + ms;
-      while (performance.now() < end) { /* wait */ }
+      while (performance.now() < end) {
+        /* wait */
+      }
     };
-    expect(() => withDeadline(1, () => withDeadline(60_000, () => { spin(5); checkDeadline(); }))).toThrow(ComputeDeadlineExceeded);
-    expect(() => withDeadline(60_000, () => { spin(2); checkDeadline(); })).not.toThrow();
-    expect(() => { spin(1); checkDeadline(); }).not.toThrow();
+    expect(() =>
+      withDeadline(1, () =>
+        withDeadline(60_000, () => {
+          spin(5);
+          checkDeadline();
+        }),
+      ),
+    ).toThrow(ComputeDeadlineExceeded);
+    expect(() =>
+      withDeadline(60_000, () => {
+        spin(2);
+        checkDeadline();
+      }),
+    ).not.toThrow();
+    expect(() => {
+      spin(1);
+      checkDeadline();
+    }).not.toThrow();
   });
 });

@@ -43,8 +43,9 @@ export function evalEqn(q: Eqn, values: ValueTable, env: Env, k: number, out?: F
   if (q.op.elementwise) {
     // The batch is a leading axis: batched operands are [k, 1.., ...shape] padded to the output's rank.
     const rank = info.shape.length;
-    const physical = q.args.map((a, i): Shape =>
-      values.info(a).batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
+    const physical = q.args.map(
+      (a, i): Shape =>
+        values.info(a).batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
     );
     q.op.kernel(ins, physical, o, [k, ...info.shape], q.attrs);
   } else {

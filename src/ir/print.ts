@@ -38,14 +38,18 @@ function attrValue(v: unknown): string {
     const o = v as Record<string, unknown>;
     // a tensor attribute (const's value): its numbers (its shape is the equation's)
     if (o.data instanceof Float64Array && Array.isArray(o.shape)) return o.shape.length === 0 ? number(o.data[0]) : attrValue(o.data);
-    return `{${Object.entries(o).map(([k, x]) => `${k}: ${attrValue(x)}`).join(', ')}}`;
+    return `{${Object.entries(o)
+      .map(([k, x]) => `${k}: ${attrValue(x)}`)
+      .join(', ')}}`;
   }
   return JSON.stringify(v) ?? String(v);
 }
 
 /** One equation: `v3 = mul v1 v2  [21]`. */
 export function printEqn(q: Eqn, values: ValueTable): string {
-  const attrs = Object.entries((q.attrs ?? {}) as Record<string, unknown>).map(([k, v]) => ` ${k}=${attrValue(v)}`).join('');
+  const attrs = Object.entries((q.attrs ?? {}) as Record<string, unknown>)
+    .map(([k, v]) => ` ${k}=${attrValue(v)}`)
+    .join('');
   const text = `${name(q.out)} = ${q.op.name}${q.args.map((a) => ` ${name(a)}`).join('')}${attrs}`;
   return `${text.padEnd(SHAPE_COLUMN)} ${typeOf(values, q.out)}`;
 }

@@ -51,10 +51,7 @@ export const binaryOps = [
   // y = a b; ∂a = b, ∂b = a
   binaryOp('mul', (a, b) => a * b, [({ xs }) => xs[1], ({ xs }) => xs[0]]),
   // y = a / b; ∂a = 1/b, ∂b = -y/b
-  binaryOp('div', (a, b) => a / b, [
-    ({ e, xs }) => e.div(e.literal(1), xs[1]),
-    ({ e, xs, y }) => e.neg(e.div(y, xs[1])),
-  ]),
+  binaryOp('div', (a, b) => a / b, [({ e, xs }) => e.div(e.literal(1), xs[1]), ({ e, xs, y }) => e.neg(e.div(y, xs[1]))]),
   // y = a^b; ∂a = b a^(b-1) (0 when b = 0), ∂b = y ln a (0 when y = 0)
   binaryOp('pow', Math.pow, [
     ({ e, xs }) => e.zmul(xs[1], e.apply('pow', [xs[0], e.sub(xs[1], e.literal(1))])),

@@ -6,7 +6,6 @@ import { OpError, type OpDef } from './types.js';
 
 const IntSchema = z.number().int();
 
-
 /** const: a literal tensor, a bare number for shape []. */
 const constOp: OpDef<'const'> = {
   name: 'const',
@@ -30,7 +29,11 @@ const rangeOp: OpDef<'range'> = {
   prepare(wire: { start?: number; stop: number; step?: number }) {
     const start = wire.start ?? 0;
     const step = wire.step ?? 1;
-    for (const [k, v] of [['start', start], ['stop', wire.stop], ['step', step]] as const) {
+    for (const [k, v] of [
+      ['start', start],
+      ['stop', wire.stop],
+      ['step', step],
+    ] as const) {
       if (!Number.isFinite(v)) throw new OpError(`expected a finite number, found ${v}`, undefined, k);
     }
     if (step === 0) throw new OpError('expected a non-zero step, found 0', undefined, 'step');
@@ -52,7 +55,12 @@ const fillOp: OpDef<'fill'> = {
   attrs: { shape: z.array(IntSchema), value: WireFloatSchema },
   prepare(wire: { shape: number[]; value: number | string }) {
     const bad = wire.shape.findIndex((d) => d < 0);
-    if (bad >= 0) throw new OpError(`expected a non-negative dimension, found ${wire.shape[bad]} in ${formatShape(wire.shape)}`, undefined, `shape[${bad}]`);
+    if (bad >= 0)
+      throw new OpError(
+        `expected a non-negative dimension, found ${wire.shape[bad]} in ${formatShape(wire.shape)}`,
+        undefined,
+        `shape[${bad}]`,
+      );
     return { shape: wire.shape, value: readWireFloat(wire.value) as number };
   },
   shape: (_s, a) => a.shape,

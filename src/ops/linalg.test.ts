@@ -30,7 +30,6 @@ function thrown(f: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-
 /** NumPy matmul, spelled out: promote, broadcast batch indices one by one, triple loop, demote. */
 function refMatmul(a: Float64Array, as: Shape, b: Float64Array, bs: Shape): { shape: Shape; data: number[] } {
   const a2 = as.length === 1 ? [1, ...as] : [...as];
@@ -60,19 +59,43 @@ function refMatmul(a: Float64Array, as: Shape, b: Float64Array, bs: Shape): { sh
 
 describe('matmul', () => {
   it.each([
-    [[2, 3], [3, 4], [2, 4]],
+    [
+      [2, 3],
+      [3, 4],
+      [2, 4],
+    ],
     [[3], [3, 4], [4]],
     [[2, 3], [3], [2]],
     [[3], [3], []],
     [[1], [1, 0], [0]],
     [[0], [0], []],
-    [[2, 0], [0, 4], [2, 4]],
-    [[5, 1, 2, 3], [4, 3, 2], [5, 4, 2, 2]],
-    [[2, 3], [4, 3, 5], [4, 2, 5]],
+    [
+      [2, 0],
+      [0, 4],
+      [2, 4],
+    ],
+    [
+      [5, 1, 2, 3],
+      [4, 3, 2],
+      [5, 4, 2, 2],
+    ],
+    [
+      [2, 3],
+      [4, 3, 5],
+      [4, 2, 5],
+    ],
     [[3], [2, 3, 4], [2, 4]],
     [[2, 3, 4], [4], [2, 3]],
-    [[0, 2, 3], [1, 3, 1], [0, 2, 1]],
-    [[6, 1, 2, 3], [1, 5, 3, 2], [6, 5, 2, 2]],
+    [
+      [0, 2, 3],
+      [1, 3, 1],
+      [0, 2, 1],
+    ],
+    [
+      [6, 1, 2, 3],
+      [1, 5, 3, 2],
+      [6, 5, 2, 2],
+    ],
   ])('%j @ %j has shape %j and NumPy values', (as, bs, out) => {
     const a = iota(sizeOf(as));
     const b = iota(sizeOf(bs)).map((v) => v * 0.5 + 1);
@@ -88,11 +111,15 @@ describe('matmul', () => {
     const arb = fc
       .record({
         batch: fc.array(dim, { maxLength: 3 }),
-        m: dim, k: dim, n: dim,
-        aVec: fc.boolean(), bVec: fc.boolean(),
+        m: dim,
+        k: dim,
+        n: dim,
+        aVec: fc.boolean(),
+        bVec: fc.boolean(),
         aKeep: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
         bKeep: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
-        aDrop: fc.integer({ min: 0, max: 3 }), bDrop: fc.integer({ min: 0, max: 3 }),
+        aDrop: fc.integer({ min: 0, max: 3 }),
+        bDrop: fc.integer({ min: 0, max: 3 }),
       })
       .map(({ batch, m, k, n, aVec, bVec, aKeep, bKeep, aDrop, bDrop }) => {
         // Each argument takes a suffix of the batch shape with some dims set to 1.
@@ -115,7 +142,18 @@ describe('matmul', () => {
   });
 
   it('follows IEEE: 0 · Inf is NaN in the primal', () => {
-    expectClose(run('matmul', [Float64Array.of(0, 1), Float64Array.of(Infinity, 2)], [[1, 2], [2, 1]]).data, [NaN], 1e-12);
+    expectClose(
+      run(
+        'matmul',
+        [Float64Array.of(0, 1), Float64Array.of(Infinity, 2)],
+        [
+          [1, 2],
+          [2, 1],
+        ],
+      ).data,
+      [NaN],
+      1e-12,
+    );
   });
 
   it.each([
@@ -132,7 +170,16 @@ describe('matmul', () => {
   });
 
   it('counts work in flops', () => {
-    expect(op('matmul').work!([[5, 1, 2, 3], [4, 3, 7]], [5, 4, 2, 7], {})).toBe(5 * 4 * 2 * 3 * 7);
+    expect(
+      op('matmul').work!(
+        [
+          [5, 1, 2, 3],
+          [4, 3, 7],
+        ],
+        [5, 4, 2, 7],
+        {},
+      ),
+    ).toBe(5 * 4 * 2 * 3 * 7);
     expect(op('matmul').work!([[3], [3]], [], {})).toBe(3);
   });
 });
@@ -140,13 +187,18 @@ describe('matmul', () => {
 describe('dot', () => {
   it('is Σ a_i b_i', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.double({ min: -1e3, max: 1e3, noNaN: true })), { maxLength: 8 }), (pairs) => {
-        const a = Float64Array.from(pairs.map((p) => p[0]));
-        const b = Float64Array.from(pairs.map((p) => p[1]));
-        const r = run('dot', [a, b], [[a.length], [b.length]]);
-        expect(r.shape).toEqual([]);
-        expectClose(r.data, [pairs.reduce((s, [x, y]) => s + x * y, 0)], 1e-12);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.double({ min: -1e3, max: 1e3, noNaN: true })), {
+          maxLength: 8,
+        }),
+        (pairs) => {
+          const a = Float64Array.from(pairs.map((p) => p[0]));
+          const b = Float64Array.from(pairs.map((p) => p[1]));
+          const r = run('dot', [a, b], [[a.length], [b.length]]);
+          expect(r.shape).toEqual([]);
+          expectClose(r.data, [pairs.reduce((s, [x, y]) => s + x * y, 0)], 1e-12);
+        },
+      ),
     );
   });
 
@@ -167,9 +219,12 @@ describe('transpose', () => {
     fc.record({
       shape: fc.constant(shape),
       perm: fc.option(
-        fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length }).chain((p) =>
-          fc.tuple(...p.map((a) => fc.constantFrom(a, a - shape.length))).map((t) => [...t]),
-        ),
+        fc
+          .shuffledSubarray(
+            shape.map((_, i) => i),
+            { minLength: shape.length },
+          )
+          .chain((p) => fc.tuple(...p.map((a) => fc.constantFrom(a, a - shape.length))).map((t) => [...t])),
         { nil: undefined },
       ),
     }),
@@ -253,30 +308,41 @@ describe('matmul_nt and matmul_tn (internal, for reverse rules)', () => {
     const [r, c] = s.slice(-2);
     const batch = sizeOf(s) / (r * c);
     const out = new Float64Array(x.length);
-    for (let t = 0; t < batch; t++) for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[t * r * c + j * r + i] = x[t * r * c + i * c + j];
+    for (let t = 0; t < batch; t++)
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[t * r * c + j * r + i] = x[t * r * c + i * c + j];
     return { data: out, shape: [...s.slice(0, -2), c, r] };
   }
   const dims = fc.integer({ min: 1, max: 4 });
   it('equal matmul with the stored operand transposed, batch broadcasting included', () => {
     // every pair of these batch shapes broadcasts ([3, 1] with [2] or [1, 2] gives [3, 2])
-    fc.assert(fc.property(dims, dims, dims, fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [2], [1, 2]), (m, k, n, ba, bb) => {
-      const as: Shape = [...ba, m, k];
-      const bsStored: Shape = [...bb, n, k];
-      const a = iota(sizeOf(as));
-      const b = iota(sizeOf(bsStored)).map((v) => v - 0.5);
-      const bT = swapLast(b, bsStored);
-      const ref = refMatmul(a, as, bT.data, bT.shape);
-      const nt = run('matmul_nt', [a, b], [as, bsStored]);
-      expect(nt.shape).toEqual(ref.shape);
-      expectClose(nt.data, ref.data, 1e-12);
-      const aStored = swapLast(a, as);
-      const tn = run('matmul_tn', [aStored.data, bT.data], [aStored.shape, bT.shape]);
-      expect(tn.shape).toEqual(ref.shape);
-      expectClose(tn.data, ref.data, 1e-12);
-    }));
+    fc.assert(
+      fc.property(dims, dims, dims, fc.constantFrom([], [2], [3, 1]), fc.constantFrom([], [2], [1, 2]), (m, k, n, ba, bb) => {
+        const as: Shape = [...ba, m, k];
+        const bsStored: Shape = [...bb, n, k];
+        const a = iota(sizeOf(as));
+        const b = iota(sizeOf(bsStored)).map((v) => v - 0.5);
+        const bT = swapLast(b, bsStored);
+        const ref = refMatmul(a, as, bT.data, bT.shape);
+        const nt = run('matmul_nt', [a, b], [as, bsStored]);
+        expect(nt.shape).toEqual(ref.shape);
+        expectClose(nt.data, ref.data, 1e-12);
+        const aStored = swapLast(a, as);
+        const tn = run('matmul_tn', [aStored.data, bT.data], [aStored.shape, bT.shape]);
+        expect(tn.shape).toEqual(ref.shape);
+        expectClose(tn.data, ref.data, 1e-12);
+      }),
+    );
   });
   it('reject mismatched inner dimensions, naming argument 1', () => {
-    expect(() => op('matmul_nt').shape([[2, 3], [4, 2]], {})).toThrow(/inner dimensions 3 and 2 differ/);
+    expect(() =>
+      op('matmul_nt').shape(
+        [
+          [2, 3],
+          [4, 2],
+        ],
+        {},
+      ),
+    ).toThrow(/inner dimensions 3 and 2 differ/);
     expect(() => op('matmul_tn').shape([[3], [3, 2]], {})).toThrow(/rank 2 or more/);
   });
 });

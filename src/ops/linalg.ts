@@ -46,7 +46,15 @@ function matmulDims(as: Shape, bs: Shape): MatmulDims {
  */
 type Layout = 'nn' | 'nt' | 'tn';
 
-function matmulKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array, layout: Layout = 'nn', strongZero = false): void {
+function matmulKernel(
+  a: Float64Array,
+  as: Shape,
+  b: Float64Array,
+  bs: Shape,
+  out: Float64Array,
+  layout: Layout = 'nn',
+  strongZero = false,
+): void {
   const { a2, b2, batch, m, k, n } = layout === 'nn' ? matmulDims(as, bs) : storedDims(as, bs, layout);
   // With only finite operands a strong zero changes nothing, so the fast loops serve.
   const careful = strongZero && !(allFinite(a) && allFinite(b));
@@ -159,7 +167,11 @@ function transposedMatmul<L extends 'nt' | 'tn'>(layout: L): OpDef<`matmul_${L}`
 function preparePerm(wire: readonly number[] | undefined, rank: number): number[] {
   if (wire === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (wire.length !== rank) {
-    throw new OpError(`perm ${formatShape(wire)} has ${wire.length} ${wire.length === 1 ? 'entry' : 'entries'}; expected ${rank} for rank ${rank}`, undefined, 'perm');
+    throw new OpError(
+      `perm ${formatShape(wire)} has ${wire.length} ${wire.length === 1 ? 'entry' : 'entries'}; expected ${rank} for rank ${rank}`,
+      undefined,
+      'perm',
+    );
   }
   const perm: number[] = [];
   for (const p of wire) {
@@ -211,7 +223,10 @@ const matmul: OpDef<'matmul'> = {
   },
   // y = a b; ẏ = ȧ b + a ḃ; ā = ȳ bᵀ; b̄ = aᵀ ȳ (in promoted 2-D views, summed over broadcast batch dims)
   jvp({ e, xs: [a, b], outShape }, [aDot, bDot]) {
-    const terms = [aDot === null ? null : e.apply('matmul', [aDot, b], STRONG), bDot === null ? null : e.apply('matmul', [a, bDot], STRONG)];
+    const terms = [
+      aDot === null ? null : e.apply('matmul', [aDot, b], STRONG),
+      bDot === null ? null : e.apply('matmul', [a, bDot], STRONG),
+    ];
     return e.sumTerms(terms, outShape);
   },
   vjp({ e, xs: [a, b], inShapes: [as, bs] }, yBar, wanted) {

@@ -33,16 +33,7 @@ import { ProgramBuilder } from '../ir/builder.js';
 import { ALL_OPS, getOp } from './registry.js';
 import type { OpDef, ValueId } from './types.js';
 import type { GroupAttrs, OpAttrs, OpName } from './vocabulary.js';
-import {
-  absInner,
-  along,
-  centralDiff,
-  expectClose,
-  inner,
-  randomArray,
-  rng,
-  type Rng,
-} from '../../test/helpers/numeric.js';
+import { absInner, along, centralDiff, expectClose, inner, randomArray, rng, type Rng } from '../../test/helpers/numeric.js';
 import { ADJOINT_REL, ANALYTIC_REL, BATCH_REL, FD_REL, FD_STEP, FORMULA_REL } from '../../test/helpers/tolerances.js';
 import { indices } from '../../test/helpers/shapes.js';
 
@@ -86,15 +77,26 @@ interface NonDiffCase {
 type Case = DiffCase | NonDiffCase;
 
 type Sampler = (r: Rng) => number;
-const uni = (lo: number, hi: number): Sampler => (r) => r.uniform(lo, hi);
+const uni =
+  (lo: number, hi: number): Sampler =>
+  (r) =>
+    r.uniform(lo, hi);
 /** ±[lo, hi): away from 0 (abs, relu, denominators). */
-const away = (lo: number, hi: number): Sampler => (r) => r.sign() * r.uniform(lo, hi);
+const away =
+  (lo: number, hi: number): Sampler =>
+  (r) =>
+    r.sign() * r.uniform(lo, hi);
 /** Mostly `s`, sometimes an exact 0 (prod, mul and zmul are smooth there). */
-const withZeros = (s: Sampler): Sampler => (r) => (r.next() < 0.2 ? 0 : s(r));
+const withZeros =
+  (s: Sampler): Sampler =>
+  (r) =>
+    r.next() < 0.2 ? 0 : s(r);
 
 /** Argument i drawn by samplers[i] (the last sampler for the rest). */
-const each = (...samplers: Sampler[]): Values => (r, shapes) =>
-  shapes.map((s, i) => randomArray(sizeOf(s), () => samplers[Math.min(i, samplers.length - 1)](r)));
+const each =
+  (...samplers: Sampler[]): Values =>
+  (r, shapes) =>
+    shapes.map((s, i) => randomArray(sizeOf(s), () => samplers[Math.min(i, samplers.length - 1)](r)));
 
 /** All values of the one argument distinct and at least 0.3 apart (max and min: no ties within the step). */
 const distinct: Values = (r, [s]) => {
@@ -110,8 +112,7 @@ const separated: Values = (r, [as, bs]) => [
 ];
 
 const dim = fc.integer({ min: 1, max: 3 });
-const shapeArb = (minRank = 0, maxRank = 3, d = dim): fc.Arbitrary<number[]> =>
-  fc.array(d, { minLength: minRank, maxLength: maxRank });
+const shapeArb = (minRank = 0, maxRank = 3, d = dim): fc.Arbitrary<number[]> => fc.array(d, { minLength: minRank, maxLength: maxRank });
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** A shape that broadcasts to `out`: leading axes dropped, any axis possibly 1; often `out` itself. */
@@ -125,16 +126,12 @@ const broadcastsTo = (out: readonly number[]): fc.Arbitrary<number[]> =>
 
 /** n argument shapes that broadcast together (scalars, vectors, matrices, rank 3). */
 const broadcasting = (n: number, maxRank = 3): fc.Arbitrary<Sample> =>
-  shapeArb(0, maxRank).chain((out) =>
-    fc.array(broadcastsTo(out), { minLength: n, maxLength: n }).map((shapes) => ({ shapes, attrs: {} })),
-  );
+  shapeArb(0, maxRank).chain((out) => fc.array(broadcastsTo(out), { minLength: n, maxLength: n }).map((shapes) => ({ shapes, attrs: {} })));
 
 const unarySample: fc.Arbitrary<Sample> = shapeArb().map((s) => ({ shapes: [s], attrs: {} }));
 
 const reduceSample: fc.Arbitrary<Sample> = shapeArb().chain((s) =>
-  fc
-    .record({ axes: fc.subarray(range(s.length)), keepdims: fc.boolean() })
-    .map((attrs) => ({ shapes: [s], attrs })),
+  fc.record({ axes: fc.subarray(range(s.length)), keepdims: fc.boolean() }).map((attrs) => ({ shapes: [s], attrs })),
 );
 
 const groupSample: fc.Arbitrary<Sample> = shapeArb().chain((s) =>
@@ -160,7 +157,16 @@ const storedMatmulSample = (layout: 'nt' | 'tn'): fc.Arbitrary<Sample> =>
   fc
     .record({ m: dim, k: dim, n: dim, batch: shapeArb(0, 2).chain((out) => fc.tuple(broadcastsTo(out), broadcastsTo(out))) })
     .map(({ m, k, n, batch: [ba, bb] }) => ({
-      shapes: layout === 'nt' ? [[...ba, m, k], [...bb, n, k]] : [[...ba, k, m], [...bb, k, n]],
+      shapes:
+        layout === 'nt'
+          ? [
+              [...ba, m, k],
+              [...bb, n, k],
+            ]
+          : [
+              [...ba, k, m],
+              [...bb, k, n],
+            ],
       attrs: {},
     }));
 
@@ -186,11 +192,11 @@ const sliceSample: fc.Arbitrary<{ s: number[]; attrs: { begin: number[]; step: n
 ).chain((s) => sliceWire(s).map((wire) => ({ s, attrs: getOp('slice').prepare!(wire, [s]) })));
 
 const indexSample: fc.Arbitrary<{ s: number[]; axis: number; indices: number[] }> = shapeArb(1, 3).chain((s) =>
-  fc.integer({ min: 0, max: s.length - 1 }).chain((axis) =>
-    fc
-      .array(fc.integer({ min: 0, max: s[axis] - 1 }), { minLength: 1, maxLength: 4 })
-      .map((indices) => ({ s, axis, indices })),
-  ),
+  fc
+    .integer({ min: 0, max: s.length - 1 })
+    .chain((axis) =>
+      fc.array(fc.integer({ min: 0, max: s[axis] - 1 }), { minLength: 1, maxLength: 4 }).map((indices) => ({ s, axis, indices })),
+    ),
 );
 
 const compare: Record<string, (a: number, b: number) => boolean> = {
@@ -249,9 +255,21 @@ const UNARY: Record<string, UnarySpec> = {
   asin: { domain: uni(-0.9, 0.9), ref: Math.asin, exact: true, d: (x) => 1 / Math.sqrt((1 - x) * (1 + x)) },
   acos: { domain: uni(-0.9, 0.9), ref: Math.acos, exact: true, d: (x) => -1 / Math.sqrt((1 - x) * (1 + x)) },
   atan: { domain: uni(-3, 3), ref: Math.atan, exact: true, d: (x) => 1 / (1 + x * x) },
-  sigmoid: { domain: uni(-3, 3), ref: (x) => 1 / (1 + Math.exp(-x)), exact: false, d: (x) => Math.exp(-x) / (1 + Math.exp(-x)) ** 2, formulaRange: [-30, 30] },
+  sigmoid: {
+    domain: uni(-3, 3),
+    ref: (x) => 1 / (1 + Math.exp(-x)),
+    exact: false,
+    d: (x) => Math.exp(-x) / (1 + Math.exp(-x)) ** 2,
+    formulaRange: [-30, 30],
+  },
   relu: { domain: away(0.1, 3), ref: (x) => Math.max(x, 0), exact: true, d: (x) => (x > 0 ? 1 : 0) },
-  softplus: { domain: uni(-3, 3), ref: (x) => Math.log(1 + Math.exp(x)), exact: false, d: (x) => 1 / (1 + Math.exp(-x)), formulaRange: [-5, 30] },
+  softplus: {
+    domain: uni(-3, 3),
+    ref: (x) => Math.log(1 + Math.exp(x)),
+    exact: false,
+    d: (x) => 1 / (1 + Math.exp(-x)),
+    formulaRange: [-5, 30],
+  },
   erf: { domain: uni(-3, 3), ref: erfSeries, exact: false, d: (x) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x), formulaRange: [-2, 2] },
 };
 
@@ -336,7 +354,14 @@ const CASES: Record<string, Case> = {
             attrs: {},
             out: {
               shape: [2, 3],
-              data: [[1, 0], [1, 1], [1, 2], [2, 0], [2, 1], [2, 2]].map(([a, b]) => (compare[name](a, b) ? 1 : 0)),
+              data: [
+                [1, 0],
+                [1, 1],
+                [1, 2],
+                [2, 0],
+                [2, 1],
+                [2, 2],
+              ].map(([a, b]) => (compare[name](a, b) ? 1 : 0)),
             },
           },
         ],
@@ -347,10 +372,7 @@ const CASES: Record<string, Case> = {
   where: {
     kind: 'diff',
     sample: broadcasting(3),
-    values: (r, shapes) => [
-      randomArray(sizeOf(shapes[0]), () => r.pick([0, 1, -2, 0.5])),
-      ...each(uni(-3, 3))(r, shapes.slice(1)),
-    ],
+    values: (r, shapes) => [randomArray(sizeOf(shapes[0]), () => r.pick([0, 1, -2, 0.5])), ...each(uni(-3, 3))(r, shapes.slice(1))],
     constArgs: [0],
   },
   sign: {
@@ -383,24 +405,68 @@ const CASES: Record<string, Case> = {
     kind: 'nondiff',
     examples: [
       // one group [2, 3, 4]: ∂(Π_{j≠i} x_j) along (1, 0, 0) is (0, 4, 3)
-      { args: [{ shape: [3], data: [2, 3, 4] }, { shape: [3], data: [1, 0, 0] }], attrs: { axes: [0] }, out: { shape: [3], data: [0, 4, 3] } },
+      {
+        args: [
+          { shape: [3], data: [2, 3, 4] },
+          { shape: [3], data: [1, 0, 0] },
+        ],
+        attrs: { axes: [0] },
+        out: { shape: [3], data: [0, 4, 3] },
+      },
       // two zeros in a group: only the other zero's element has a non-zero tangent
-      { args: [{ shape: [3], data: [0, 0, 5] }, { shape: [3], data: [1, 2, 3] }], attrs: { axes: [0] }, out: { shape: [3], data: [10, 5, 0] } },
+      {
+        args: [
+          { shape: [3], data: [0, 0, 5] },
+          { shape: [3], data: [1, 2, 3] },
+        ],
+        attrs: { axes: [0] },
+        out: { shape: [3], data: [10, 5, 0] },
+      },
       // rows of [2, 2] are groups: [[1, 2], [3, 4]], ẋ = [[1, 1], [1, 1]]: each y_i = the other element
-      { args: [{ shape: [2, 2], data: [1, 2, 3, 4] }, { shape: [2, 2], data: [1, 1, 1, 1] }], attrs: { axes: [1] }, out: { shape: [2, 2], data: [1, 1, 1, 1] } },
+      {
+        args: [
+          { shape: [2, 2], data: [1, 2, 3, 4] },
+          { shape: [2, 2], data: [1, 1, 1, 1] },
+        ],
+        attrs: { axes: [1] },
+        out: { shape: [2, 2], data: [1, 1, 1, 1] },
+      },
       // no axes: every element is its own group, the empty product is constant
-      { args: [{ shape: [2], data: [3, 4] }, { shape: [2], data: [1, 1] }], attrs: { axes: [] }, out: { shape: [2], data: [0, 0] } },
+      {
+        args: [
+          { shape: [2], data: [3, 4] },
+          { shape: [2], data: [1, 1] },
+        ],
+        attrs: { axes: [] },
+        out: { shape: [2], data: [0, 0] },
+      },
     ],
   },
   first_winner: {
     kind: 'nondiff',
     examples: [
-      { args: [{ shape: [2, 3], data: [1, 3, 3, 2, 2, 0] }], attrs: { axes: [1], kind: 'max' }, out: { shape: [2, 3], data: [0, 1, 0, 1, 0, 0] } },
-      { args: [{ shape: [2, 3], data: [1, 3, 3, 2, 2, 0] }], attrs: { axes: [1], kind: 'min' }, out: { shape: [2, 3], data: [1, 0, 0, 0, 0, 1] } },
-      { args: [{ shape: [2, 3], data: [1, 3, 3, 2, 2, 0] }], attrs: { axes: [0], kind: 'max' }, out: { shape: [2, 3], data: [0, 1, 1, 1, 0, 0] } },
+      {
+        args: [{ shape: [2, 3], data: [1, 3, 3, 2, 2, 0] }],
+        attrs: { axes: [1], kind: 'max' },
+        out: { shape: [2, 3], data: [0, 1, 0, 1, 0, 0] },
+      },
+      {
+        args: [{ shape: [2, 3], data: [1, 3, 3, 2, 2, 0] }],
+        attrs: { axes: [1], kind: 'min' },
+        out: { shape: [2, 3], data: [1, 0, 0, 0, 0, 1] },
+      },
+      {
+        args: [{ shape: [2, 3], data: [1, 3, 3, 2, 2, 0] }],
+        attrs: { axes: [0], kind: 'max' },
+        out: { shape: [2, 3], data: [0, 1, 1, 1, 0, 0] },
+      },
       { args: [{ shape: [2, 2], data: [2, 2, 2, 2] }], attrs: { axes: [0, 1], kind: 'min' }, out: { shape: [2, 2], data: [1, 0, 0, 0] } },
       { args: [{ shape: [4], data: [1, NaN, NaN, 5] }], attrs: { axes: [0], kind: 'max' }, out: { shape: [4], data: [0, 1, 0, 0] } },
-      { args: [{ shape: [3], data: [-Infinity, -Infinity, -Infinity] }], attrs: { axes: [0], kind: 'max' }, out: { shape: [3], data: [1, 0, 0] } },
+      {
+        args: [{ shape: [3], data: [-Infinity, -Infinity, -Infinity] }],
+        attrs: { axes: [0], kind: 'max' },
+        out: { shape: [3], data: [1, 0, 0] },
+      },
     ],
   },
 
@@ -417,7 +483,11 @@ const CASES: Record<string, Case> = {
     ),
     values: each(uni(-3, 3)),
   },
-  outer: { kind: 'diff', sample: fc.tuple(shapeArb(0, 2), shapeArb(0, 2)).map((shapes) => ({ shapes, attrs: {} })), values: each(uni(-3, 3)) },
+  outer: {
+    kind: 'diff',
+    sample: fc.tuple(shapeArb(0, 2), shapeArb(0, 2)).map((shapes) => ({ shapes, attrs: {} })),
+    values: each(uni(-3, 3)),
+  },
 
   // moving elements
   reshape: {
@@ -489,7 +559,6 @@ const CASES: Record<string, Case> = {
   },
 };
 
-
 // --- running programs -------------------------------------------------------------
 
 type Input = [ValueId, Float64Array];
@@ -538,7 +607,12 @@ function primal(name: string, shapes: readonly Shape[], attrs: object): Primal {
 }
 
 function valueAt(p: Primal, X: readonly Float64Array[]): Float64Array {
-  return evaluate(p.e, p.xs.map((v, i): Input => [v, X[i]]), 1, p.eqns)[p.y]!;
+  return evaluate(
+    p.e,
+    p.xs.map((v, i): Input => [v, X[i]]),
+    1,
+    p.eqns,
+  )[p.y]!;
 }
 
 interface DerivProgram extends Primal {
@@ -641,8 +715,7 @@ function secondOrder(name: string, shapes: readonly Shape[], attrs: object, seed
 
 // --- the checks -----------------------------------------------------------------
 
-const diffArgs = (c: DiffCase, shapes: readonly Shape[]): number[] =>
-  range(shapes.length).filter((i) => !c.constArgs?.includes(i));
+const diffArgs = (c: DiffCase, shapes: readonly Shape[]): number[] => range(shapes.length).filter((i) => !c.constArgs?.includes(i));
 
 /** Checks 1-4 at one random point, with tangents on the `seeded` arguments only. */
 function checkPoint(name: string, c: DiffCase, { shapes, attrs }: Sample, seed: number, seeded: readonly number[]): void {
@@ -749,11 +822,7 @@ function checkPoint(name: string, c: DiffCase, { shapes, attrs }: Sample, seed: 
   const at = (Xs: readonly Float64Array[], withTangents: boolean, eqns: readonly Eqn[]): Env =>
     evaluate(
       h.e,
-      [
-        ...h.xs.map((v, i): Input => [v, Xs[i]]),
-        [h.cIn, C[0]],
-        ...(withTangents ? h.tIn.map((v, j): Input => [v, T[j][0]]) : []),
-      ],
+      [...h.xs.map((v, i): Input => [v, Xs[i]]), [h.cIn, C[0]], ...(withTangents ? h.tIn.map((v, j): Input => [v, T[j][0]]) : [])],
       1,
       eqns,
     );
@@ -801,12 +870,17 @@ describe.each(diffNames)('%s', (name) => {
     );
   });
 
-  it(c.kind === 'diff' ? 'jvp, vjp, batching and second order agree with finite differences' : 'jvp, batching and forward-over-forward agree with finite differences', () => {
-    fc.assert(
-      fc.property(withSeeds, fc.integer(), ([s, seeded], seed) => checkPoint(name, c, s, seed, seeded)),
-      FC,
-    );
-  });
+  it(
+    c.kind === 'diff'
+      ? 'jvp, vjp, batching and second order agree with finite differences'
+      : 'jvp, batching and forward-over-forward agree with finite differences',
+    () => {
+      fc.assert(
+        fc.property(withSeeds, fc.integer(), ([s, seeded], seed) => checkPoint(name, c, s, seed, seeded)),
+        FC,
+      );
+    },
+  );
 
   it('works with each argument seeded alone', () => {
     fc.assert(
@@ -853,7 +927,10 @@ describe.each(nondiffNames)('%s (not differentiable)', (name) => {
     const xs = ex.args.map((a) => e.input(a.shape));
     const y = applyNamed(e, name, xs, ex.attrs);
     expect(e.shapeOf(y)).toEqual(ex.out.shape);
-    const env = evaluate(e, xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]));
+    const env = evaluate(
+      e,
+      xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]),
+    );
     // toEqual tells -0 from 0 and takes NaN as equal to NaN
     expect(Array.from(env[y]!)).toEqual(ex.out.data);
   });
@@ -912,7 +989,10 @@ describe('prod_others_jvp', () => {
         const e = new ProgramBuilder();
         const [xv, dv] = [e.input(s), e.input(s)];
         const y = e.apply('prod_others_jvp', [xv, dv], attrs as GroupAttrs);
-        const got = evaluate(e, [[xv, x], [dv, dx]])[y]!;
+        const got = evaluate(e, [
+          [xv, x],
+          [dv, dx],
+        ])[y]!;
         expectClose(got, naive(x, dx, s, (attrs as { axes: number[] }).axes), 1e-14, `prod_others_jvp over axes ${JSON.stringify(attrs)}`);
       }),
       FC,
@@ -923,11 +1003,18 @@ describe('prod_others_jvp', () => {
 // --- primal kernels of the elementwise ops ------------------------------------------
 
 /** Runs one op on the given arguments. */
-function apply(name: string, args: readonly { shape: Shape; data: ArrayLike<number> }[], attrs: object = {}): { shape: Shape; data: Float64Array } {
+function apply(
+  name: string,
+  args: readonly { shape: Shape; data: ArrayLike<number> }[],
+  attrs: object = {},
+): { shape: Shape; data: Float64Array } {
   const e = new ProgramBuilder();
   const xs = args.map((a) => e.input(a.shape));
   const y = applyNamed(e, name, xs, attrs);
-  const env = evaluate(e, xs.map((v, i): Input => [v, Float64Array.from(args[i].data)]));
+  const env = evaluate(
+    e,
+    xs.map((v, i): Input => [v, Float64Array.from(args[i].data)]),
+  );
   return { shape: e.shapeOf(y), data: env[y]! };
 }
 
@@ -967,7 +1054,10 @@ describe('unary primal kernels', () => {
     const t = e.input([x.length], true);
     const tangents = new Map<ValueId, ValueId>([[xv, t]]);
     jvpEqns(e, [...e.eqns], tangents);
-    const got = evaluate(e, [[xv, x], [t, new Float64Array(x.length).fill(1)]])[tangents.get(y)!]!;
+    const got = evaluate(e, [
+      [xv, x],
+      [t, new Float64Array(x.length).fill(1)],
+    ])[tangents.get(y)!]!;
     expectClose(got, Array.from(x, u.d), ANALYTIC_REL, { label: `${name}'`, floor: 0 });
   });
 });
@@ -997,12 +1087,14 @@ describe('binary and ternary primal kernels (with broadcasting)', () => {
     return data[flat];
   };
 
-
   const check = (name: string, f: (...v: number[]) => number, n: number): void => {
     fc.assert(
       fc.property(broadcasting(n), fc.integer(), ({ shapes }, seed) => {
         const r = rng(seed);
-        const args = shapes.map((s) => ({ shape: s, data: randomArray(sizeOf(s), () => (name === 'where' && r.next() < 0.5 ? 0 : r.pick(VALUES))) }));
+        const args = shapes.map((s) => ({
+          shape: s,
+          data: randomArray(sizeOf(s), () => (name === 'where' && r.next() < 0.5 ? 0 : r.pick(VALUES))),
+        }));
         const out = apply(name, args);
         const rank = Math.max(...shapes.map((s) => s.length));
         // per axis the dimension that is not 1 (they agree), or 1
@@ -1096,7 +1188,10 @@ function derivatives(
   };
 }
 
-const unary = (name: string) => (e: ProgramBuilder, [x]: ValueId[]): ValueId => applyNamed(e, name, [x]);
+const unary =
+  (name: string) =>
+  (e: ProgramBuilder, [x]: ValueId[]): ValueId =>
+    applyNamed(e, name, [x]);
 const hasNaN = (d: Derivatives): boolean => [d.jvp, ...d.vjp, ...d.hvp].some((a) => a.some((v) => !Number.isFinite(v)));
 
 describe('conventions', () => {
@@ -1119,10 +1214,27 @@ describe('conventions', () => {
     const op = (e: ProgramBuilder, [a, b]: ValueId[]): ValueId => applyNamed(e, name, [a, b]);
     // element 0 is a tie; element 1 is won by b
     const b1 = name === 'maximum' ? 3 : -3;
-    const X = [[1, 0], [1, b1]];
+    const X = [
+      [1, 0],
+      [1, b1],
+    ];
     expect(derivatives([[2], [2]], op, X, [[1, 1], null], [1, 1]).jvp).toEqual([1, 0]);
     expect(derivatives([[2], [2]], op, X, [null, [1, 1]], [1, 1]).jvp).toEqual([0, 1]);
-    expect(derivatives([[2], [2]], op, X, [[1, 1], [1, 1]], [1, 1]).vjp).toEqual([[1, 0], [0, 1]]);
+    expect(
+      derivatives(
+        [[2], [2]],
+        op,
+        X,
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        [1, 1],
+      ).vjp,
+    ).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
     // -0 against 0 is a tie too, and a broadcast scalar collects every tie it wins
     expect(derivatives([[], [3]], op, [[0], [-0, 0, 0]], [[1], [1, 1, 1]], [1, 1, 1]).vjp).toEqual([[3], [0, 0, 0]]);
   });
@@ -1141,7 +1253,13 @@ describe('conventions', () => {
     expect(d.vjp).toEqual([bar]);
     expect(d.jvp).toEqual(dot);
     // all equal: the first element of each group
-    const all = derivatives([[2, 2]], (e, [x]) => e.apply(name, [x], { axes: [0], keepdims: true }), [[2, 2, 2, 2]], [[1, 2, 3, 4]], [1, 1]);
+    const all = derivatives(
+      [[2, 2]],
+      (e, [x]) => e.apply(name, [x], { axes: [0], keepdims: true }),
+      [[2, 2, 2, 2]],
+      [[1, 2, 3, 4]],
+      [1, 1],
+    );
     expect(all.vjp).toEqual([[1, 1, 0, 0]]);
     expect(all.jvp).toEqual([1, 2]);
   });
@@ -1159,11 +1277,19 @@ describe('conventions', () => {
     expect(p.jvp).toEqual([0]);
     expect(p.vjp).toEqual([[0], [0]]);
     // zmul itself
-    expect(Array.from(apply('zmul', [{ shape: [4], data: [0, Infinity, NaN, 0] }, { shape: [4], data: [Infinity, 0, 0, NaN] }]).data)).toEqual([0, 0, 0, 0]);
+    expect(
+      Array.from(
+        apply('zmul', [
+          { shape: [4], data: [0, Infinity, NaN, 0] },
+          { shape: [4], data: [Infinity, 0, 0, NaN] },
+        ]).data,
+      ),
+    ).toEqual([0, 0, 0, 0]);
   });
 
   it('where(x > 0, sqrt(x), 0) leaks nothing from the branch not taken', () => {
-    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId => e.where(e.apply('gt', [x, e.literal(0)]), e.apply('sqrt', [x]), e.literal(0));
+    const prog = (e: ProgramBuilder, [x]: ValueId[]): ValueId =>
+      e.where(e.apply('gt', [x, e.literal(0)]), e.apply('sqrt', [x]), e.literal(0));
     const d = derivatives([[3]], prog, [[-1, 0, 4]], [[1, 1, 1]], [1, 1, 1]);
     expect(d).toEqual({ y: [0, 0, 2], jvp: [0, 0, 0.25], vjp: [[0, 0, 0.25]], hvp: [[0, 0, -1 / 32]] });
   });
@@ -1176,14 +1302,34 @@ describe('conventions', () => {
 
   it("where's condition gets no tangent and no cotangent", () => {
     const prog = (e: ProgramBuilder, [c, a, b]: ValueId[]): ValueId => e.where(c, a, b);
-    const d = derivatives([[2], [2], [2]], prog, [[0, 1], [1, 2], [3, 4]], [[1, 1], null, null], [1, 1]);
+    const d = derivatives(
+      [[2], [2], [2]],
+      prog,
+      [
+        [0, 1],
+        [1, 2],
+        [3, 4],
+      ],
+      [[1, 1], null, null],
+      [1, 1],
+    );
     expect(d.jvp).toEqual([0, 0]);
-    expect(d.vjp).toEqual([[0, 0], [0, 1], [1, 0]]);
+    expect(d.vjp).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+    ]);
   });
 
   it('softplus and sigmoid are accurate for large |x|', () => {
     const x = [800, -800, 40, -40, -745, 1e308, -1e308];
-    const d = derivatives([[x.length]], unary('softplus'), [x], [x.map(() => 1)], x.map(() => 1));
+    const d = derivatives(
+      [[x.length]],
+      unary('softplus'),
+      [x],
+      [x.map(() => 1)],
+      x.map(() => 1),
+    );
     expect(d.y.slice(0, 2)).toEqual([800, 0]);
     expect(d.y[2]).toBe(40); // 40 + e^-40 rounds to 40
     expectClose(d.y[3], Math.exp(-40), 1e-15, { label: 'softplus(-40)', floor: 0 });
@@ -1215,7 +1361,13 @@ describe('conventions', () => {
       const shapes = X.map(() => [] as Shape);
       let d: Derivatives | undefined;
       expect(() => {
-        d = derivatives(shapes, (e, xs) => applyNamed(e, name, xs), X, X.map(() => [1]), [1]);
+        d = derivatives(
+          shapes,
+          (e, xs) => applyNamed(e, name, xs),
+          X,
+          X.map(() => [1]),
+          [1],
+        );
       }, name).not.toThrow();
       expect(d!.y, `${name}(${X.join(', ')})`).toEqual([want]);
     }

@@ -49,7 +49,6 @@ function run(name: string, x: Float64Array, shape: Shape, wire: object): { shape
   return { shape: outShape, data, attrs };
 }
 
-
 const arbShape = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 });
 const special = fc.constantFrom(0, -0, 1, -1, 2, 0.5, -3, Infinity, -Infinity, NaN);
 const arbValue = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -4, max: 4 }) }, { weight: 1, arbitrary: special });
@@ -61,9 +60,9 @@ const arbCase = (value: fc.Arbitrary<number>) =>
       shape: fc.constant(shape),
       data: fc.array(value, { minLength: sizeOf(shape), maxLength: sizeOf(shape) }).map((d) => Float64Array.from(d)),
       axes: fc.option(
-        fc.shuffledSubarray(shape.map((_, i) => i)).chain((axes) =>
-          fc.tuple(...axes.map((a) => fc.constantFrom(a, a - shape.length))).map((t) => [...t]),
-        ),
+        fc
+          .shuffledSubarray(shape.map((_, i) => i))
+          .chain((axes) => fc.tuple(...axes.map((a) => fc.constantFrom(a, a - shape.length))).map((t) => [...t])),
         { nil: undefined },
       ),
       keepdims: fc.option(fc.boolean(), { nil: undefined }),
@@ -133,7 +132,11 @@ describe('reduction kernels against nested-loop references', () => {
           const sorted = axes === undefined ? all : axes.map((a) => (a < 0 ? a + shape.length : a)).sort((a, b) => a - b);
           const expectedShape = shape.flatMap((d, i) => (!sorted.includes(i) ? [d] : keepdims ? [1] : []));
           expect(r.shape).toEqual(expectedShape);
-          expectClose(r.data, refGroups(shape, sorted).map((g) => refs[name](g.map((i) => data[i]))), 0);
+          expectClose(
+            r.data,
+            refGroups(shape, sorted).map((g) => refs[name](g.map((i) => data[i]))),
+            0,
+          );
         }),
       );
     });
@@ -142,23 +145,34 @@ describe('reduction kernels against nested-loop references', () => {
   it('logsumexp', () => {
     const finite = fc.double({ min: -20, max: 20, noNaN: true });
     fc.assert(
-      fc.property(arbCase(fc.oneof({ weight: 5, arbitrary: finite }, { weight: 1, arbitrary: special })), ({ shape, data, axes, keepdims }) => {
-        const r = run('logsumexp', data, shape, { axes, keepdims });
-        const sorted = (axes ?? shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a)).sort((a, b) => a - b);
-        const expected = refGroups(shape, sorted).map((g) => {
-          const v = g.map((i) => data[i]);
-          // The naive formula is right except where it overflows or meets an infinity.
-          const m = Math.max(...v);
-          return Number.isFinite(m) ? refs.logsumexp(v) : m;
-        });
-        expectClose(r.data, expected, 1e-12);
-      }),
+      fc.property(
+        arbCase(fc.oneof({ weight: 5, arbitrary: finite }, { weight: 1, arbitrary: special })),
+        ({ shape, data, axes, keepdims }) => {
+          const r = run('logsumexp', data, shape, { axes, keepdims });
+          const sorted = (axes ?? shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a)).sort((a, b) => a - b);
+          const expected = refGroups(shape, sorted).map((g) => {
+            const v = g.map((i) => data[i]);
+            // The naive formula is right except where it overflows or meets an infinity.
+            const m = Math.max(...v);
+            return Number.isFinite(m) ? refs.logsumexp(v) : m;
+          });
+          expectClose(r.data, expected, 1e-12);
+        },
+      ),
     );
   });
 
   it('logsumexp is stable for large and very negative values', () => {
-    expectClose(run('logsumexp', Float64Array.of(1000, 1000, -1000, -1000), [2, 2], { axes: [1] }).data, [1000 + Math.LN2, -1000 + Math.LN2], 1e-15);
-    expectClose(run('logsumexp', Float64Array.of(Infinity, 1, -Infinity, -Infinity, NaN, Infinity), [3, 2], { axes: [1] }).data, [Infinity, -Infinity, NaN], 0);
+    expectClose(
+      run('logsumexp', Float64Array.of(1000, 1000, -1000, -1000), [2, 2], { axes: [1] }).data,
+      [1000 + Math.LN2, -1000 + Math.LN2],
+      1e-15,
+    );
+    expectClose(
+      run('logsumexp', Float64Array.of(Infinity, 1, -Infinity, -Infinity, NaN, Infinity), [3, 2], { axes: [1] }).data,
+      [Infinity, -Infinity, NaN],
+      0,
+    );
   });
 
   it('gives the NumPy values for empty reductions', () => {
@@ -172,7 +186,12 @@ describe('reduction kernels against nested-loop references', () => {
   });
 
   it('propagates NaN through max and min wherever it sits', () => {
-    for (const x of [[NaN, 1, 2], [1, NaN, 2], [1, 2, NaN], [Infinity, NaN, -Infinity]]) {
+    for (const x of [
+      [NaN, 1, 2],
+      [1, NaN, 2],
+      [1, 2, NaN],
+      [Infinity, NaN, -Infinity],
+    ]) {
       expect(run('max', Float64Array.from(x), [3], {}).data[0]).toBeNaN();
       expect(run('min', Float64Array.from(x), [3], {}).data[0]).toBeNaN();
     }
@@ -183,10 +202,19 @@ describe('internal ops', () => {
   const internal = (name: string, ins: Float64Array[], shape: Shape, attrs: object): Float64Array => {
     const o = op(name);
     expect(o.internal).toBe(true);
-    const outShape = o.shape(ins.map(() => shape), attrs);
+    const outShape = o.shape(
+      ins.map(() => shape),
+      attrs,
+    );
     expect(outShape).toEqual(shape);
     const out = new Float64Array(sizeOf(shape));
-    o.kernel(ins, ins.map(() => shape), out, outShape, attrs);
+    o.kernel(
+      ins,
+      ins.map(() => shape),
+      out,
+      outShape,
+      attrs,
+    );
     return out;
   };
   const normAxes = (shape: Shape, axes: number[] | undefined): number[] =>
@@ -213,7 +241,9 @@ describe('internal ops', () => {
     const small = fc.constantFrom(0, 1, -1, 2, -2, 3, 0.5);
     fc.assert(
       fc.property(
-        arbCase(small).chain((c) => fc.record({ c: fc.constant(c), dx: fc.array(small, { minLength: c.data.length, maxLength: c.data.length }) })),
+        arbCase(small).chain((c) =>
+          fc.record({ c: fc.constant(c), dx: fc.array(small, { minLength: c.data.length, maxLength: c.data.length }) }),
+        ),
         ({ c: { shape, data, axes }, dx }) => {
           const ax = normAxes(shape, axes);
           const expected = new Array<number>(data.length);
@@ -232,7 +262,11 @@ describe('internal ops', () => {
 
   it('prod_others_jvp: a zero tangent does not meet an infinite factor', () => {
     // y = [x1 x2, x0 x2, x0 x1] at x = [Inf, 2, 3], ẋ = [0, 1, 0]: ẏ = [3, 0, Inf]
-    expectClose(internal('prod_others_jvp', [Float64Array.of(Infinity, 2, 3), Float64Array.of(0, 1, 0)], [3], { axes: [0] }), [3, 0, Infinity], 0);
+    expectClose(
+      internal('prod_others_jvp', [Float64Array.of(Infinity, 2, 3), Float64Array.of(0, 1, 0)], [3], { axes: [0] }),
+      [3, 0, Infinity],
+      0,
+    );
   });
 
   it('prod_others_jvp needs equal shapes', () => {

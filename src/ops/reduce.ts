@@ -107,7 +107,10 @@ function reduction<N extends OpNameWith<ReduceAttrs>>(name: N, fold: Fold, link:
     name,
     arity: 1,
     attrs: { axes: z.array(z.number().int()).optional(), keepdims: z.boolean().optional() },
-    prepare: (wire: { axes?: number[]; keepdims?: boolean }, s) => ({ axes: prepareAxes(wire.axes, s[0].length), keepdims: wire.keepdims ?? false }),
+    prepare: (wire: { axes?: number[]; keepdims?: boolean }, s) => ({
+      axes: prepareAxes(wire.axes, s[0].length),
+      keepdims: wire.keepdims ?? false,
+    }),
     shape: (s, { axes, keepdims }) => reducedShape(s[0], axes, keepdims),
     kernel: (ins, s, out, _os, { axes }) =>
       fold(ins[0], out.length === 1 ? oneGroup(ins[0].length) : groups(s[0], axes).index, out, groupSize(s[0], axes)),
@@ -162,8 +165,7 @@ function logsumexpFold(x: Float64Array, g: Int32Array, out: Float64Array, n: num
 const prodOthers: Link = ({ e, xs, attrs }, t) => e.zmul(e.apply('prod_others', [xs[0]], { axes: attrs.axes }), t);
 
 function winner(kind: 'max' | 'min'): Link {
-  return ({ e, xs, attrs }, t) =>
-    e.where(e.apply('first_winner', [xs[0]], { axes: attrs.axes, kind }), t, e.literal(0));
+  return ({ e, xs, attrs }, t) => e.where(e.apply('first_winner', [xs[0]], { axes: attrs.axes, kind }), t, e.literal(0));
 }
 
 /** Internal ops the rules emit: their output has the argument's shape. */
@@ -209,8 +211,7 @@ const prodOthersOp: OpDef<'prod_others'> = {
       acc[g[i]] *= x[i];
     }
   }),
-  jvp: ({ e, xs, attrs }, [xDot]) =>
-    xDot === null ? null : e.apply('prod_others_jvp', [xs[0], xDot], { axes: attrs.axes }),
+  jvp: ({ e, xs, attrs }, [xDot]) => (xDot === null ? null : e.apply('prod_others_jvp', [xs[0], xDot], { axes: attrs.axes })),
   vjp: ({ e, xs, attrs }, yBar) => [e.apply('prod_others_jvp', [xs[0], yBar], { axes: attrs.axes })],
 };
 

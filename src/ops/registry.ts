@@ -14,26 +14,18 @@ import type { OpDef } from './types.js';
 import { unaryOps } from './unary.js';
 import type { OpName } from './vocabulary.js';
 
-const ALL = [
-  ...leafOps,
-  ...unaryOps,
-  ...binaryOps,
-  ...comparisonOps,
-  whereOp,
-  signOp,
-  ...reduceOps,
-  ...linalgOps,
-  ...shapeOps,
-] as const;
+const ALL = [...leafOps, ...unaryOps, ...binaryOps, ...comparisonOps, whereOp, signOp, ...reduceOps, ...linalgOps, ...shapeOps] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of
 // these lines names the op: `Type '"x"' does not satisfy the constraint 'never'`.
 type None<T extends never> = T;
 /** Names of the definitions in T that an earlier definition in T has already (tail-recursive: one step per op). */
-type Repeated<T extends readonly OpDef[], Seen extends OpName = never, Found extends OpName = never> =
-  T extends readonly [infer D extends OpDef, ...infer Rest extends readonly OpDef[]]
-    ? Repeated<Rest, Seen | D['name'], Found | (D['name'] extends Seen ? D['name'] : never)>
-    : Found;
+type Repeated<T extends readonly OpDef[], Seen extends OpName = never, Found extends OpName = never> = T extends readonly [
+  infer D extends OpDef,
+  ...infer Rest extends readonly OpDef[],
+]
+  ? Repeated<Rest, Seen | D['name'], Found | (D['name'] extends Seen ? D['name'] : never)>
+  : Found;
 /** Each definition's type is that of its own name (OpDef<N> with N's attributes). */
 type Misfits<T extends readonly OpDef[]> = { [K in keyof T]: T[K] extends OpDef<T[K]['name']> ? never : T[K]['name'] }[number];
 export type OpsWithoutDefinition = None<Exclude<OpName, (typeof ALL)[number]['name']>>;

@@ -38,7 +38,11 @@ const reshapeOp: OpDef<'reshape'> = {
     }
     if (holes === 0) {
       if (sizeOf(inShape) !== sizeOf(wire.shape)) {
-        throw new OpError(`cannot reshape ${formatShape(inShape)} (${sizeOf(inShape)} elements) to ${formatShape(wire.shape)} (${sizeOf(wire.shape)} elements)`, undefined, 'shape');
+        throw new OpError(
+          `cannot reshape ${formatShape(inShape)} (${sizeOf(inShape)} elements) to ${formatShape(wire.shape)} (${sizeOf(wire.shape)} elements)`,
+          undefined,
+          'shape',
+        );
       }
       return { shape: wire.shape };
     }
@@ -51,7 +55,10 @@ const reshapeOp: OpDef<'reshape'> = {
   },
   shape([s], a) {
     if (sizeOf(s) !== sizeOf(a.shape)) {
-      throw new OpError(`cannot reshape ${formatShape(s)} (${sizeOf(s)} elements) to ${formatShape(a.shape)} (${sizeOf(a.shape)} elements)`, 0);
+      throw new OpError(
+        `cannot reshape ${formatShape(s)} (${sizeOf(s)} elements) to ${formatShape(a.shape)} (${sizeOf(a.shape)} elements)`,
+        0,
+      );
     }
     return a.shape;
   },
@@ -155,7 +162,11 @@ const sliceOp: OpDef<'slice'> = {
   attrs: { start: IntArray, stop: IntArray, step: IntArray.optional() },
   prepare(wire: { start: number[]; stop: number[]; step?: number[] }, [s]) {
     const step = wire.step ?? s.map(() => 1);
-    for (const [k, v] of [['start', wire.start], ['stop', wire.stop], ['step', step]] as const) {
+    for (const [k, v] of [
+      ['start', wire.start],
+      ['stop', wire.stop],
+      ['step', step],
+    ] as const) {
       if (v.length !== s.length) {
         throw new OpError(`expected ${s.length} entries (one per axis of ${formatShape(s)}), found ${v.length}`, undefined, k);
       }
@@ -315,7 +326,12 @@ const concatOp: OpDef<'concat'> = {
     return first.map((d, k) => (k === axis ? len : d));
   },
   kernel: (ins, s, out, _o, { axis }) =>
-    joinKernel(ins, prodOf(s[0], 0, axis), s.map((si) => prodOf(si, axis, si.length)), out),
+    joinKernel(
+      ins,
+      prodOf(s[0], 0, axis),
+      s.map((si) => prodOf(si, axis, si.length)),
+      out,
+    ),
   jvp: (ctx, xDots) => ctx.e.apply('concat', zerosFor(ctx, xDots), ctx.attrs),
   vjp({ e, attrs: { axis }, inShapes, outShape }, yBar, wanted) {
     let offset = 0;
@@ -345,7 +361,12 @@ const stackOp: OpDef<'stack'> = {
     return out;
   },
   kernel: (ins, s, out, _o, { axis }) =>
-    joinKernel(ins, prodOf(s[0], 0, axis), s.map((si) => prodOf(si, axis, si.length)), out),
+    joinKernel(
+      ins,
+      prodOf(s[0], 0, axis),
+      s.map((si) => prodOf(si, axis, si.length)),
+      out,
+    ),
   jvp: (ctx, xDots) => ctx.e.apply('stack', zerosFor(ctx, xDots), ctx.attrs),
   vjp: ({ e, attrs: { axis }, inShapes }, yBar, wanted) =>
     inShapes.map((s, i) => (wanted[i] ? e.reshape(e.apply('index', [yBar], { axis, indices: [i] }), s) : null)),
@@ -364,5 +385,13 @@ const stopGradientOp: OpDef<'stop_gradient'> = {
 };
 
 export const shapeOps = [
-  reshapeOp, broadcastToOp, sliceOp, sliceScatterOp, indexOp, indexAddOp, concatOp, stackOp, stopGradientOp,
+  reshapeOp,
+  broadcastToOp,
+  sliceOp,
+  sliceScatterOp,
+  indexOp,
+  indexAddOp,
+  concatOp,
+  stackOp,
+  stopGradientOp,
 ] as const;

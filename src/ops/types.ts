@@ -75,7 +75,11 @@ export interface RuleCtx<A> {
  * which graph checking turns into the issue's path.
  */
 export class OpError extends Error {
-  constructor(message: string, readonly arg?: number, readonly attr?: string) {
+  constructor(
+    message: string,
+    readonly arg?: number,
+    readonly attr?: string,
+  ) {
     super(message);
   }
 }

@@ -39,7 +39,11 @@ export const unaryOps = [
   // y = √x; y' = 1/(2y)
   unaryOp('sqrt', Math.sqrt, ({ e }, _x, y) => e.div(e.literal(0.5), y)),
   // y = x²; y' = 2x
-  unaryOp('square', (x) => x * x, ({ e }, x) => e.mul(e.literal(2), x)),
+  unaryOp(
+    'square',
+    (x) => x * x,
+    ({ e }, x) => e.mul(e.literal(2), x),
+  ),
   // y = |x|; y' = sign(x), 0 at 0
   unaryOp('abs', Math.abs, ({ e }, x) => e.apply('sign', [x])),
   unaryOp('sin', Math.sin, ({ e }, x) => e.apply('cos', [x])),
@@ -59,10 +63,13 @@ export const unaryOps = [
   // y = σ(x); y' = σ(x) σ(-x) (not y (1 - y), which rounds to 0 for x > 37)
   unaryOp('sigmoid', sigmoid, ({ e }, x, y) => e.mul(y, e.apply('sigmoid', [e.neg(x)]))),
   // y = max(x, 0); y' = 1 for x > 0, else 0 (so relu'(0) = 0)
-  unaryOp('relu', (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x), ({ e }, x) => e.apply('gt', [x, e.literal(0)])),
+  unaryOp(
+    'relu',
+    (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x),
+    ({ e }, x) => e.apply('gt', [x, e.literal(0)]),
+  ),
   // y = log(1 + e^x); y' = σ(x)
   unaryOp('softplus', softplus, ({ e }, x) => e.apply('sigmoid', [x])),
   // y = erf x; y' = (2/√π) e^(-x²)
-  unaryOp('erf', erf, ({ e }, x) =>
-    e.mul(e.literal(TWO_OVER_SQRT_PI), e.apply('exp', [e.neg(e.apply('square', [x]))]))),
+  unaryOp('erf', erf, ({ e }, x) => e.mul(e.literal(TWO_OVER_SQRT_PI), e.apply('exp', [e.neg(e.apply('square', [x]))]))),
 ] as const;

@@ -33,15 +33,26 @@ export interface WinnerAttrs extends GroupAttrs {
  * strongZero is set only by derivative rules (never on the wire): a tangent's zeros
  * then annihilate infinite factors, as zmul does elementwise.
  */
-export interface MatmulAttrs { strongZero?: boolean }
+export interface MatmulAttrs {
+  strongZero?: boolean;
+}
 export interface TransposeAttrs {
   readonly perm: readonly number[];
 }
 
 /** Kernel form of a slice: per axis the first index, the step and the count. */
-export interface SliceAttrs { begin: number[]; step: number[]; count: number[] }
-export interface IndexAttrs { axis: number; indices: number[] }
-export interface AxisAttrs { axis: number }
+export interface SliceAttrs {
+  begin: number[];
+  step: number[];
+  count: number[];
+}
+export interface IndexAttrs {
+  axis: number;
+  indices: number[];
+}
+export interface AxisAttrs {
+  axis: number;
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)

@@ -40,7 +40,12 @@ const isCompute = (request: FastifyRequest): boolean => request.routeOptions.url
 
 /** Registers the pressure checks and the draining hook on `app`, and tells readiness when it is saturated. */
 export async function admission(app: FastifyInstance, { config, pool, readiness, metrics }: AdmissionOptions): Promise<void> {
-  const shed = (request: FastifyRequest, reply: Parameters<typeof sendProblem>[0], err: Unavailable, extra: Record<string, string> = {}): void => {
+  const shed = (
+    request: FastifyRequest,
+    reply: Parameters<typeof sendProblem>[0],
+    err: Unavailable,
+    extra: Record<string, string> = {},
+  ): void => {
     reply.headers({ 'retry-after': String(err.retryAfterS), ...extra });
     sendProblem(reply, toProblem(err, request));
   };
@@ -93,12 +98,16 @@ export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (socket.writable) {
     const [status, title, detail] =
-      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, PROBLEMS.request_timeout.title, 'the request did not arrive in full within REQUEST_TIMEOUT_MS']
-      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
-      : [400, 'Bad Request', 'the request is not valid HTTP'];
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, PROBLEMS.request_timeout.title, 'the request did not arrive in full within REQUEST_TIMEOUT_MS']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+          : [400, 'Bad Request', 'the request is not valid HTTP'];
     // errors[] at the root, as every 4xx about the request as a whole carries
     const body = JSON.stringify({ type: 'about:blank', title, status, detail, errors: [{ path: '', message: detail }] });
-    socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }

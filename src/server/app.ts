@@ -49,7 +49,10 @@ declare module 'fastify' {
 }
 
 /** Puts each example request and response on its operation's media types (where OpenAPI shows them). */
-function withExamples(doc: OpenAPIV3_1.Document, examples: Partial<Record<Operation, { request: unknown; response: unknown }>>): OpenAPIV3_1.Document {
+function withExamples(
+  doc: OpenAPIV3_1.Document,
+  examples: Partial<Record<Operation, { request: unknown; response: unknown }>>,
+): OpenAPIV3_1.Document {
   for (const [op, ex] of Object.entries(examples)) {
     const post = doc.paths?.[`/v1/${op}`]?.post;
     const body = post?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
@@ -101,7 +104,10 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
         })
       : null;
   // The pool's callbacks above, and these gauges, run only later (threads, scrapes), once both exist.
-  const metrics = createMetrics(pool, { eventLoopDelayMs: () => app.memoryUsage().eventLoopDelay, saturated: () => readiness.state === 'ready' && readiness.saturated?.() === true });
+  const metrics = createMetrics(pool, {
+    eventLoopDelayMs: () => app.memoryUsage().eventLoopDelay,
+    saturated: () => readiness.state === 'ready' && readiness.saturated?.() === true,
+  });
   const app = Fastify({
     logger: { level: config.logLevel, ...(logStream ? { stream: logStream } : {}) },
     logController: new LogController({ disableRequestLogging: true }), // one line per request, written in onResponse below
@@ -112,7 +118,10 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     // a second, keeps the real bound close to the configured one.
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.connectionTimeoutMs,
-    http: { headersTimeout: Math.min(60_000, config.requestTimeoutMs), connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.ceil(config.requestTimeoutMs / 10))) },
+    http: {
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.ceil(config.requestTimeoutMs / 10))),
+    },
     clientErrorHandler: clientError,
     // While draining, admission.ts answers compute requests 503 shutting-down as a
     // problem, and /healthz, /readyz and /metrics keep answering (Fastify's own 503 would cover them all).
@@ -148,7 +157,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // Root hooks, before any route: security headers on every response; 415 for encoded bodies before parsing.
   await securityHeaders(app);
   await identityBodiesOnly(app);
-  if (config.corsOrigins !== null) await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
+  if (config.corsOrigins !== null)
+    await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
   await app.register(swagger, {
     openapi: {
@@ -164,10 +174,18 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
           'in requests and responses; finite numbers are written with shortest round-trip precision. ' +
           'Errors are application/problem+json (RFC 9457) with `errors[].path` in dot-and-bracket notation.',
       },
-      tags: [{ name: 'compute', description: 'Values and derivatives' }, { name: 'operations', description: 'Health, readiness, metrics' }],
+      tags: [
+        { name: 'compute', description: 'Values and derivatives' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
+      ],
     },
     transform: jsonSchemaTransform,
-    transformObject: (input) => withModes(withRetryAfter(withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })))),
+    transformObject: (input) =>
+      withModes(
+        withRetryAfter(
+          withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
+        ),
+      ),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -187,7 +205,13 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     const d = request.derivd;
     // Never argument data: the route, the outcome and where the time went.
     request.log.info(
-      { route, method: request.method, status: reply.statusCode, durationMs: Number(reply.elapsedTime.toFixed(3)), ...(d ? { ...d, queueMs: d.queueMs === undefined ? undefined : Number(d.queueMs.toFixed(3)) } : {}) },
+      {
+        route,
+        method: request.method,
+        status: reply.statusCode,
+        durationMs: Number(reply.elapsedTime.toFixed(3)),
+        ...(d ? { ...d, queueMs: d.queueMs === undefined ? undefined : Number(d.queueMs.toFixed(3)) } : {}),
+      },
       'request',
     );
   });
@@ -207,15 +231,26 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   app.setErrorHandler((err, request, reply) => {
     const p = toProblem(err, request);
     if (err instanceof Unavailable) reply.header('retry-after', String(err.retryAfterS));
-    if (p.status === 504 || p.status === 503 || p.status === 499) request.log.warn({ problem: { type: p.type, status: p.status }, ...(request.derivd ?? {}) }, p.detail);
+    if (p.status === 504 || p.status === 503 || p.status === 499)
+      request.log.warn({ problem: { type: p.type, status: p.status }, ...(request.derivd ?? {}) }, p.detail);
     else if (p.status >= 500) request.log.error({ err }, 'unhandled error');
     // Issue messages quote offending values (argument data): only their paths are logged.
-    else request.log.debug({ problem: { type: p.type, status: p.status, code: (err as { code?: unknown }).code, paths: p.errors?.map((i) => i.path) } }, 'client error');
+    else
+      request.log.debug(
+        { problem: { type: p.type, status: p.status, code: (err as { code?: unknown }).code, paths: p.errors?.map((i) => i.path) } },
+        'client error',
+      );
     return sendProblem(reply, p);
   });
   app.setNotFoundHandler((request, reply) => {
     const { type, title, status } = PROBLEMS.not_found;
-    return sendProblem(reply, { type, title, status, detail: `no route for ${request.method} ${request.url.split('?')[0]}`, instance: request.id });
+    return sendProblem(reply, {
+      type,
+      title,
+      status,
+      detail: `no route for ${request.method} ${request.url.split('?')[0]}`,
+      instance: request.id,
+    });
   });
 
   // Shedding (pressure, saturation, draining) comes first: the cheapest answer, before

@@ -13,47 +13,82 @@ export const ConfigSchema = z.object({
   PORT: int(0, 65535).default(8080).describe('TCP port to listen on'),
   HOST: z.string().min(1).default('0.0.0.0').describe('address to bind'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
-  BODY_LIMIT: int(1, 1024 * MiB).default(16 * MiB).describe('largest request body, in bytes (413 above)'),
+  BODY_LIMIT: int(1, 1024 * MiB)
+    .default(16 * MiB)
+    .describe('largest request body, in bytes (413 above)'),
   MAX_NODES: int(1, 1_000_000).default(10_000).describe('most nodes a graph may have (413 above)'),
-  MAX_ELEMENTS: int(1, 1_000_000_000).default(10_000_000).describe('most elements of any tensor, and of a whole result: values and derivative blocks together (413 above)'),
+  MAX_ELEMENTS: int(1, 1_000_000_000)
+    .default(10_000_000)
+    .describe('most elements of any tensor, and of a whole result: values and derivative blocks together (413 above)'),
   MAX_INPUTS: int(1, 1_000_000).default(10_000).describe('most inputs a graph may have (413 above)'),
-  MAX_RESPONSE_BYTES: int(1024, 2 * 1024 * MiB).default(256 * MiB).describe('largest response a request may ask for, by an upper bound computed before any arithmetic (413 above)'),
-  CACHE_BYTES: int(1024 * 1024, 64 * 1024 * MiB).default(256 * MiB).describe('plan-cache budget for the whole process, split evenly between the main thread and each worker'),
+  MAX_RESPONSE_BYTES: int(1024, 2 * 1024 * MiB)
+    .default(256 * MiB)
+    .describe('largest response a request may ask for, by an upper bound computed before any arithmetic (413 above)'),
+  CACHE_BYTES: int(1024 * 1024, 64 * 1024 * MiB)
+    .default(256 * MiB)
+    .describe('plan-cache budget for the whole process, split evenly between the main thread and each worker'),
   CORS_ORIGINS: z.string().default('').describe('comma-separated origins allowed by CORS, or * for any; empty: CORS off'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('longest wait for in-flight requests after SIGTERM/SIGINT'),
-  KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe('idle keep-alive timeout (above common load balancers\' 60 s)'),
+  KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe("idle keep-alive timeout (above common load balancers' 60 s)"),
   WORKERS: z
     .union([z.literal('auto'), int(0, 256)], { error: 'expected auto or a whole number from 0 to 256' })
     .default('auto')
     .describe('worker threads for heavy requests; auto: one per core (os.availableParallelism()); 0: no pool, everything runs inline'),
-  INLINE_MAX_COST_MS: z.coerce.number().min(0).max(60_000).default(5).describe('requests estimated (cost model) above this run in the worker pool; it bounds the work done on the event loop'),
-  COMPUTE_BUDGET_MS: int(1, 3_600_000).default(30_000).describe('longest computation of a pooled request (504 above: stopped between two steps, or its worker replaced a grace period later)'),
+  INLINE_MAX_COST_MS: z.coerce
+    .number()
+    .min(0)
+    .max(60_000)
+    .default(5)
+    .describe('requests estimated (cost model) above this run in the worker pool; it bounds the work done on the event loop'),
+  COMPUTE_BUDGET_MS: int(1, 3_600_000)
+    .default(30_000)
+    .describe(
+      'longest computation of a pooled request (504 above: stopped between two steps, or its worker replaced a grace period later)',
+    ),
   MAX_QUEUE: z
     .union([z.literal('auto'), int(0, 100_000)], { error: 'expected auto or a whole number from 0 to 100000' })
     .default('auto')
     .describe('pooled requests that may wait for a worker; beyond them, 503 overloaded; auto: 4 × WORKERS, at least 8'),
-  QUEUE_TIMEOUT_MS: int(1, 600_000).default(10_000).describe('longest wait for a worker: a pooled request not started by then gets 503 overloaded'),
-  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000).describe('compute requests get 503 overloaded while the event-loop delay is above this; 0: off'),
+  QUEUE_TIMEOUT_MS: int(1, 600_000)
+    .default(10_000)
+    .describe('longest wait for a worker: a pooled request not started by then gets 503 overloaded'),
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000)
+    .default(1000)
+    .describe('compute requests get 503 overloaded while the event-loop delay is above this; 0: off'),
   MEMORY_BUDGET_MB: z
     .union([z.literal('auto'), int(0, 16 * 1024 * 1024)], { error: 'expected auto or a whole number of MiB' })
     .default('auto')
-    .describe('process RSS in MiB above which compute requests get 503 overloaded; auto: 80 % of the memory limit (cgroup, else physical memory); 0: off'),
-  WORKER_HEAP_MB: int(16, 1024 * 1024).default(640).describe('V8 old-generation limit of each worker thread, in MiB; a worker past it is replaced and its request gets 503'),
-  REQUEST_TIMEOUT_MS: int(1, 3_600_000).default(30_000).describe('the whole request (headers and body) must arrive within this; else 408 and the connection is closed'),
-  CONNECTION_TIMEOUT_MS: int(0, 3_600_000).default(60_000).describe('a socket with no traffic for this long is closed (0: never); must exceed QUEUE_TIMEOUT_MS + COMPUTE_BUDGET_MS + the cut\'s grace'),
+    .describe(
+      'process RSS in MiB above which compute requests get 503 overloaded; auto: 80 % of the memory limit (cgroup, else physical memory); 0: off',
+    ),
+  WORKER_HEAP_MB: int(16, 1024 * 1024)
+    .default(640)
+    .describe('V8 old-generation limit of each worker thread, in MiB; a worker past it is replaced and its request gets 503'),
+  REQUEST_TIMEOUT_MS: int(1, 3_600_000)
+    .default(30_000)
+    .describe('the whole request (headers and body) must arrive within this; else 408 and the connection is closed'),
+  CONNECTION_TIMEOUT_MS: int(0, 3_600_000)
+    .default(60_000)
+    .describe(
+      "a socket with no traffic for this long is closed (0: never); must exceed QUEUE_TIMEOUT_MS + COMPUTE_BUDGET_MS + the cut's grace",
+    ),
   MAX_CONNECTIONS: int(0, 1_000_000).default(1024).describe('most open connections; further ones are refused at once (0: no cap)'),
   API_KEYS: z
     .string()
     .default('')
     .refine((s) => s === '' || apiKeyDigests(s) !== null, { error: 'expected comma-separated SHA-256 hex digests (64 hex digits each)' })
     .describe('comma-separated SHA-256 hex digests of accepted API keys (Authorization: Bearer <key> on /v1/*); empty: no key needed'),
-  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0).describe('requests per minute on /v1/* per API key (per client IP without keys); 0: off'),
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000)
+    .default(0)
+    .describe('requests per minute on /v1/* per API key (per client IP without keys); 0: off'),
   REDIS_URL: z
     .string()
     .default('')
     .refine((s) => s === '' || /^rediss?:\/\/[^\s]*$/.test(s), { error: 'expected a redis:// or rediss:// URL' })
     .describe('Redis that replicas share rate-limit counters through (redis:// or rediss://); empty: each replica counts alone'),
-  METRICS_PORT: int(0, 65535).default(0).describe('serve /metrics on this port (on HOST) instead of the service port; 0: on the service port'),
+  METRICS_PORT: int(0, 65535)
+    .default(0)
+    .describe('serve /metrics on this port (on HOST) instead of the service port; 0: on the service port'),
   METRICS_TOKEN: z
     .string()
     .default('')
@@ -62,12 +97,17 @@ export const ConfigSchema = z.object({
   ENGINE_MODULES: z
     .string()
     .default('')
-    .describe('comma-separated modules (paths or package names) whose default export is an engine or a list of engines, registered in every thread; `mode` then accepts their names'),
+    .describe(
+      'comma-separated modules (paths or package names) whose default export is an engine or a list of engines, registered in every thread; `mode` then accepts their names',
+    ),
 });
 
 /** Lower-case digests of API_KEYS, or null when an entry is not 64 hex digits. */
 function apiKeyDigests(s: string): string[] | null {
-  const entries = s.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = s
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   return entries.length > 0 && entries.every((e) => /^[0-9a-fA-F]{64}$/.test(e)) ? entries.map((e) => e.toLowerCase()) : null;
 }
 
@@ -147,7 +187,9 @@ export class ConfigError extends Error {}
 /** Parses variables (unset or empty means default); throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(
-    Object.keys(ConfigSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+    Object.keys(ConfigSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
   );
   const parsed = ConfigSchema.safeParse(present);
   if (!parsed.success) {
@@ -165,8 +207,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const workers = c.WORKERS === 'auto' ? availableParallelism() : c.WORKERS;
-  if (c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) throw new ConfigError(`invalid configuration:\n  METRICS_PORT=${c.METRICS_PORT}: must differ from PORT`);
-  const origins = c.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT)
+    throw new ConfigError(`invalid configuration:\n  METRICS_PORT=${c.METRICS_PORT}: must differ from PORT`);
+  const origins = c.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   return {
     port: c.PORT,
     host: c.HOST,
@@ -197,7 +242,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisUrl: c.REDIS_URL === '' ? null : c.REDIS_URL,
     metricsPort: c.METRICS_PORT,
     metricsToken: c.METRICS_TOKEN === '' ? null : c.METRICS_TOKEN,
-    engineModules: c.ENGINE_MODULES.split(',').map((m) => m.trim()).filter(Boolean),
+    engineModules: c.ENGINE_MODULES.split(',')
+      .map((m) => m.trim())
+      .filter(Boolean),
   };
 }
 

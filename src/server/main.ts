@@ -45,4 +45,14 @@ try {
 }
 // Start the worker threads now rather than on the first heavy request.
 pool?.start();
-app.log.info({ workers: config.workers, inlineMaxCostMs: config.inlineMaxCostMs, computeBudgetMs: config.computeBudgetMs, maxQueue: config.maxQueue, workerHeapMb: config.workerHeapMb, memoryBudgetMb: config.memoryBudgetMb }, pool ? 'compute pool started' : 'compute pool off: every request runs inline');
+app.log.info(
+  {
+    workers: config.workers,
+    inlineMaxCostMs: config.inlineMaxCostMs,
+    computeBudgetMs: config.computeBudgetMs,
+    maxQueue: config.maxQueue,
+    workerHeapMb: config.workerHeapMb,
+    memoryBudgetMb: config.memoryBudgetMb,
+  },
+  pool ? 'compute pool started' : 'compute pool off: every request runs inline',
+);

@@ -45,8 +45,22 @@ export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauge
   // Among them nodejs_eventloop_lag_seconds and its min/max/mean/stddev/p50/p90/p99 since the last scrape.
   collectDefaultMetrics({ register: registry });
   if (pressure) {
-    new Gauge({ name: 'derivd_event_loop_delay_seconds', help: 'Mean event-loop delay over the last second, as compared with MAX_EVENT_LOOP_DELAY_MS', registers: [registry], collect() { this.set(pressure.eventLoopDelayMs() / 1000); } });
-    new Gauge({ name: 'derivd_saturated', help: '1 while the service sheds compute requests (queue full or under pressure; /readyz says saturated)', registers: [registry], collect() { this.set(pressure.saturated() ? 1 : 0); } });
+    new Gauge({
+      name: 'derivd_event_loop_delay_seconds',
+      help: 'Mean event-loop delay over the last second, as compared with MAX_EVENT_LOOP_DELAY_MS',
+      registers: [registry],
+      collect() {
+        this.set(pressure.eventLoopDelayMs() / 1000);
+      },
+    });
+    new Gauge({
+      name: 'derivd_saturated',
+      help: '1 while the service sheds compute requests (queue full or under pressure; /readyz says saturated)',
+      registers: [registry],
+      collect() {
+        this.set(pressure.saturated() ? 1 : 0);
+      },
+    });
   }
   // Every thread has a plan cache of its own (a share of CACHE_BYTES): one sample each.
   new Gauge({
@@ -62,13 +76,24 @@ export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauge
   });
   if (pool) {
     const gauge = (name: string, help: string, read: () => number): void => {
-      new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
     };
     gauge('derivd_pool_size', 'Worker threads the compute pool keeps (WORKERS)', () => pool.size);
     gauge('derivd_pool_threads', 'Worker threads alive now (0 until the pool starts)', () => pool.threadIds.length);
     gauge('derivd_pool_queue_size', 'Pooled requests waiting for a worker', () => pool.queued);
     gauge('derivd_pool_running', 'Pooled requests computing in a worker now', () => pool.running);
-    gauge('derivd_pool_utilization', 'Fraction of the pool\'s capacity spent running tasks since it started (piscina)', () => pool.utilization);
+    gauge(
+      'derivd_pool_utilization',
+      "Fraction of the pool's capacity spent running tasks since it started (piscina)",
+      () => pool.utilization,
+    );
   }
   return {
     registry,

@@ -11,7 +11,11 @@ import { DEFAULT_CONFIG } from './config.js';
 import { SEED_REQUEST } from './seed-example.js';
 
 const chain = (n: number, shape: number[]) => {
-  const nodes = Array.from({ length: n }, (_, i) => ({ id: `n${i}`, op: ['sin', 'exp', 'tanh'][i % 3], args: [i === 0 ? 'x' : `n${i - 1}`] }));
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    op: ['sin', 'exp', 'tanh'][i % 3],
+    args: [i === 0 ? 'x' : `n${i - 1}`],
+  }));
   const size = shape.reduce((a, b) => a * b, 1);
   const x = shape.length === 2 ? Array.from({ length: shape[0] }, () => new Array(shape[1]).fill(0.1)) : new Array(size).fill(0.1);
   nodes.push({ id: 'y', op: 'sum', args: [`n${n - 1}`] });

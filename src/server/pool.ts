@@ -44,7 +44,11 @@ import type { PoolOutcome, PoolTask } from './worker.js';
 /** A pooled computation ran past COMPUTE_BUDGET_MS and was stopped. */
 export class ComputeBudgetExceeded extends Error {
   /** `threadId`: the worker that ran it; `terminated`: whether it had to be (the fallback). */
-  constructor(readonly budgetMs: number, readonly threadId?: number, readonly terminated = false) {
+  constructor(
+    readonly budgetMs: number,
+    readonly threadId?: number,
+    readonly terminated = false,
+  ) {
     super(`the computation ran longer than COMPUTE_BUDGET_MS (${budgetMs} ms) and was stopped`);
     this.name = 'ComputeBudgetExceeded';
   }
@@ -186,7 +190,11 @@ export class ComputePool {
   shedIfSaturated(): Overloaded | undefined {
     if (!this.saturated) return undefined;
     this.options.onShed?.('queue_full');
-    return new Overloaded(`every worker is busy and ${this.options.maxQueue} requests are waiting (MAX_QUEUE)`, this.retryAfterS(), 'queue_full');
+    return new Overloaded(
+      `every worker is busy and ${this.options.maxQueue} requests are waiting (MAX_QUEUE)`,
+      this.retryAfterS(),
+      'queue_full',
+    );
   }
 
   /** Piscina's utilisation: time spent running tasks over capacity, since start (0..1). */
@@ -260,10 +268,15 @@ export class ComputePool {
         waiter.fail(new ComputeCancelled());
       };
       const timeoutMs = this.options.queueTimeoutMs;
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-        this.options.onShed?.('queue_timeout');
-        waiter.fail(new Overloaded(`no worker was free within QUEUE_TIMEOUT_MS (${timeoutMs} ms)`, this.retryAfterS(), 'queue_timeout'));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.options.onShed?.('queue_timeout');
+              waiter.fail(
+                new Overloaded(`no worker was free within QUEUE_TIMEOUT_MS (${timeoutMs} ms)`, this.retryAfterS(), 'queue_timeout'),
+              );
+            }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(waiter);
     });
@@ -303,13 +316,18 @@ export class ComputePool {
     });
     let outcome: PoolOutcome;
     try {
-      outcome = await piscina.run({ ...task, budgetMs: this.options.budgetMs, started: port2 }, { signal: abort.signal, transferList: [port2] });
+      outcome = await piscina.run(
+        { ...task, budgetMs: this.options.budgetMs, started: port2 },
+        { signal: abort.signal, transferList: [port2] },
+      );
     } catch (err) {
       if (cut === 'budget') throw new ComputeBudgetExceeded(this.options.budgetMs, threadId, true);
       if (cut === 'disconnect') throw new ComputeCancelled();
-      if (cut === 'shutdown') throw new ShuttingDown('the service is shutting down and could not finish this computation in time; retry on another instance');
+      if (cut === 'shutdown')
+        throw new ShuttingDown('the service is shutting down and could not finish this computation in time; retry on another instance');
       // close() terminating a thread that still ran a task (piscina's close timeout): shutdown, not a fault
-      if (this.#closed) throw new ShuttingDown('the service is shutting down and could not finish this computation; retry on another instance');
+      if (this.#closed)
+        throw new ShuttingDown('the service is shutting down and could not finish this computation; retry on another instance');
       if ((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         this.options.onShed?.('worker_oom');
         throw new WorkerOutOfMemory(this.options.heapMb, this.retryAfterS());

@@ -19,7 +19,11 @@ export interface Problem {
   errors?: Issue[];
 }
 
-interface Entry { status: number; type: string; title: string }
+interface Entry {
+  status: number;
+  type: string;
+  title: string;
+}
 
 export const PROBLEMS = {
   invalid_request: { status: 400, type: 'urn:derivd:problem:invalid-request', title: 'The request does not match the schema' },
@@ -27,18 +31,42 @@ export const PROBLEMS = {
   invalid_graph: { status: 422, type: 'urn:derivd:problem:invalid-graph', title: 'The graph or the call is not valid' },
   limit_exceeded: { status: 413, type: 'urn:derivd:problem:limit-exceeded', title: 'The request is over a configured limit' },
   unsupported_media_type: { status: 415, type: 'urn:derivd:problem:unsupported-media-type', title: 'Only application/json is accepted' },
-  compute_budget_exceeded: { status: 504, type: 'urn:derivd:problem:compute-budget-exceeded', title: 'The computation exceeded the compute budget' },
+  compute_budget_exceeded: {
+    status: 504,
+    type: 'urn:derivd:problem:compute-budget-exceeded',
+    title: 'The computation exceeded the compute budget',
+  },
   // nginx's "client closed request": only logs and metrics ever see it.
-  client_closed: { status: 499, type: 'urn:derivd:problem:client-closed-request', title: 'The client closed the connection before the result' },
+  client_closed: {
+    status: 499,
+    type: 'urn:derivd:problem:client-closed-request',
+    title: 'The client closed the connection before the result',
+  },
   overloaded: { status: 503, type: 'urn:derivd:problem:overloaded', title: 'The service is saturated; retry after Retry-After seconds' },
-  shutting_down: { status: 503, type: 'urn:derivd:problem:shutting-down', title: 'The service is shutting down; retry on another instance' },
-  estimated_over_budget: { status: 422, type: 'urn:derivd:problem:estimated-over-budget', title: 'The call is estimated to take longer than the compute budget' },
-  worker_out_of_memory: { status: 503, type: 'urn:derivd:problem:worker-out-of-memory', title: 'The worker computing the request ran out of memory' },
+  shutting_down: {
+    status: 503,
+    type: 'urn:derivd:problem:shutting-down',
+    title: 'The service is shutting down; retry on another instance',
+  },
+  estimated_over_budget: {
+    status: 422,
+    type: 'urn:derivd:problem:estimated-over-budget',
+    title: 'The call is estimated to take longer than the compute budget',
+  },
+  worker_out_of_memory: {
+    status: 503,
+    type: 'urn:derivd:problem:worker-out-of-memory',
+    title: 'The worker computing the request ran out of memory',
+  },
   request_timeout: { status: 408, type: 'about:blank', title: 'Request Timeout' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
   unauthorized: { status: 401, type: 'urn:derivd:problem:unauthorized', title: 'A valid bearer token is required' },
   rate_limited: { status: 429, type: 'urn:derivd:problem:rate-limited', title: 'Too many requests' },
-  unsupported_content_encoding: { status: 415, type: 'urn:derivd:problem:unsupported-content-encoding', title: 'Only the identity content encoding is accepted' },
+  unsupported_content_encoding: {
+    status: 415,
+    type: 'urn:derivd:problem:unsupported-content-encoding',
+    title: 'Only the identity content encoding is accepted',
+  },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
 
@@ -49,7 +77,10 @@ export const PROBLEMS = {
  * on the reply before it is thrown.
  */
 export class ProblemError extends Error {
-  constructor(readonly entry: keyof typeof PROBLEMS, detail: string) {
+  constructor(
+    readonly entry: keyof typeof PROBLEMS,
+    detail: string,
+  ) {
     super(detail);
   }
 }
@@ -90,7 +121,11 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   if (err instanceof MalformedBody) return whole(PROBLEMS.malformed_body, err.message);
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return problem(PROBLEMS.unsupported_media_type, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`, request);
+      return problem(
+        PROBLEMS.unsupported_media_type,
+        `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`,
+        request,
+      );
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return whole(PROBLEMS.limit_exceeded, `the body is larger than BODY_LIMIT (${request.routeOptions.bodyLimit ?? '?'} bytes)`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -31,7 +31,10 @@ const common = {
   reason: z.string().optional().describe('why this engine ran, in words'),
   stats: StatsSchema,
   timings: TimingsSchema.describe('milliseconds per stage; also sent as a Server-Timing header'),
-  check: z.object({ maxAbsError: WireFloatSchema, maxRelError: WireFloatSchema }).optional().describe('error against fd, when `check` is true (a wire float: "NaN" when a difference is not a number)'),
+  check: z
+    .object({ maxAbsError: WireFloatSchema, maxRelError: WireFloatSchema })
+    .optional()
+    .describe('error against fd, when `check` is true (a wire float: "NaN" when a difference is not a number)'),
 };
 
 export const ResultSchemas = {
@@ -53,7 +56,12 @@ export const ProblemSchema = z
     detail: z.string(),
     instance: z.string().optional().describe('the request id'),
     errors: z
-      .array(z.object({ path: z.string().describe('dot-and-bracket path from the body root, e.g. graph.nodes[3].args[1]'), message: z.string() }))
+      .array(
+        z.object({
+          path: z.string().describe('dot-and-bracket path from the body root, e.g. graph.nodes[3].args[1]'),
+          message: z.string(),
+        }),
+      )
       .optional(),
   })
   .meta({ id: 'Problem' });

@@ -9,7 +9,10 @@ import { PlanCache, prepare, respond } from '../api/index.js';
 const x = Array.from({ length: 21 }, (_, i) => i - 10);
 
 export const SEED_GRAPH = {
-  inputs: [{ name: 'd', shape: [21] }, { name: 'xs', shape: [] }],
+  inputs: [
+    { name: 'd', shape: [21] },
+    { name: 'xs', shape: [] },
+  ],
   nodes: [
     { id: 'x', op: 'const', value: x },
     { id: 't', op: 'sub', args: ['x', 'xs'] },

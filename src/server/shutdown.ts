@@ -25,7 +25,8 @@ export function shutdownMarginMs(timeoutMs: number): number {
 export async function shutdown({ app, pool }: Pick<App, 'app' | 'pool'>, timeoutMs: number): Promise<void> {
   const margin = shutdownMarginMs(timeoutMs);
   const cut = setTimeout(() => {
-    if (pool && pool.running + pool.queued > 0) app.log.warn({ running: pool.running }, 'shutdown deadline near: cutting pooled computations still running');
+    if (pool && pool.running + pool.queued > 0)
+      app.log.warn({ running: pool.running }, 'shutdown deadline near: cutting pooled computations still running');
     pool?.cut();
   }, timeoutMs - margin);
   const force = setTimeout(() => app.server.closeAllConnections(), timeoutMs - margin / 2);

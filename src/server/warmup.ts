@@ -12,7 +12,11 @@ import { SEED_GRAPH, SEED_REQUEST } from './seed-example.js';
 /** The seed graph, plus a scalar loss of it for gradient, hessian and hvp; `d` constant keeps each run small. */
 const VECTOR = { graph: SEED_GRAPH, args: SEED_REQUEST.args, constant: ['d'] };
 const SCALAR = {
-  graph: { ...SEED_GRAPH, nodes: [...SEED_GRAPH.nodes, { id: 'q', op: 'square', args: ['r'] }, { id: 'loss', op: 'sum', args: ['q'] }], outputs: ['loss'] },
+  graph: {
+    ...SEED_GRAPH,
+    nodes: [...SEED_GRAPH.nodes, { id: 'q', op: 'square', args: ['r'] }, { id: 'loss', op: 'sum', args: ['q'] }],
+    outputs: ['loss'],
+  },
   args: SEED_REQUEST.args,
   constant: ['d'],
 };
@@ -37,10 +41,13 @@ export async function warmUp(): Promise<WarmUp> {
   for (const operation of OPERATIONS) {
     const base = operation === 'gradient' || operation === 'hessian' || operation === 'hvp' ? SCALAR : VECTOR;
     const extra =
-      operation === 'jvp' ? { tangents: { xs: 1 } }
-      : operation === 'vjp' ? { cotangents: { r: d } }
-      : operation === 'hvp' ? { vector: { xs: 1 } }
-      : {};
+      operation === 'jvp'
+        ? { tangents: { xs: 1 } }
+        : operation === 'vjp'
+          ? { cotangents: { r: d } }
+          : operation === 'hvp'
+            ? { vector: { xs: 1 } }
+            : {};
     for (const mode of operation === 'evaluate' ? ['auto'] : AUTO_CANDIDATES.map((e) => e.name)) {
       for (let i = 0; i < RUNS; i++) {
         runs++;

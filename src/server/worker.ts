@@ -14,7 +14,20 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
-import { ComputeDeadlineExceeded, DerivdError, type ErrorKind, type Issue, type Limits, type Operation, type Options, prepare, respond, SHARED_CACHE, type Timings, withDeadline } from '../api/index.js';
+import {
+  ComputeDeadlineExceeded,
+  DerivdError,
+  type ErrorKind,
+  type Issue,
+  type Limits,
+  type Operation,
+  type Options,
+  prepare,
+  respond,
+  SHARED_CACHE,
+  type Timings,
+  withDeadline,
+} from '../api/index.js';
 import { overBudget } from './placement.js';
 import { loadEngineModules } from './engine-modules.js';
 import { warmUp } from './warmup.js';
@@ -118,4 +131,6 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
  * which cannot compile one.
  */
 const engineModules = (workerData as { engineModules?: string[] } | null)?.engineModules ?? [];
-export default loadEngineModules(engineModules).then(warmUp).then(() => compute);
+export default loadEngineModules(engineModules)
+  .then(warmUp)
+  .then(() => compute);

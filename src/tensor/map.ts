@@ -14,12 +14,7 @@ export function mapUnary(f: Unary, x: Float64Array, out: Float64Array): void {
 }
 
 /** out = f(a, b), broadcasting a (shape as) and b (shape bs) to outShape. */
-export function mapBinary(
-  f: Binary,
-  a: Float64Array, as: Shape,
-  b: Float64Array, bs: Shape,
-  out: Float64Array, outShape: Shape,
-): void {
+export function mapBinary(f: Binary, a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array, outShape: Shape): void {
   const n = out.length;
   if (a.length === n && b.length === n && sameShape(as, bs)) {
     for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
@@ -37,10 +32,14 @@ export function mapBinary(
 /** out = f(a, b, c) with broadcasting (used by `where`). */
 export function mapTernary(
   f: Ternary,
-  a: Float64Array, as: Shape,
-  b: Float64Array, bs: Shape,
-  c: Float64Array, cs: Shape,
-  out: Float64Array, outShape: Shape,
+  a: Float64Array,
+  as: Shape,
+  b: Float64Array,
+  bs: Shape,
+  c: Float64Array,
+  cs: Shape,
+  out: Float64Array,
+  outShape: Shape,
 ): void {
   const n = out.length;
   if (a.length === n && b.length === n && c.length === n) {
@@ -55,8 +54,10 @@ export function mapTernary(
  * with the flat offset of each operand. `offsets` is reused across elements.
  */
 function mapStrided(
-  ins: Float64Array[], shapes: Shape[],
-  out: Float64Array, outShape: Shape,
+  ins: Float64Array[],
+  shapes: Shape[],
+  out: Float64Array,
+  outShape: Shape,
   body: (outIndex: number, offsets: Int32Array) => number,
 ): void {
   const rank = outShape.length;

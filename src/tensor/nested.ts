@@ -15,52 +15,58 @@ export type NestedNumbers = number | NestedNumbers[];
 /** Most dimensions a tensor may have (NumPy 2's limit); deeper nesting is refused, never recursed into. */
 export const MAX_RANK = 64;
 
-const isWireFloat = (v: unknown): boolean =>
-  (typeof v === 'number' && Number.isFinite(v)) || SPECIAL_FLOATS.includes(v as never);
+const isWireFloat = (v: unknown): boolean => (typeof v === 'number' && Number.isFinite(v)) || SPECIAL_FLOATS.includes(v as never);
 
 /**
  * Structure only (numbers, the special strings, nested arrays at most MAX_RANK deep);
  * shapes are checked by parseTensor. Walked with an explicit stack, so a deeply nested
  * or cyclic value is an issue at the offending element, not a stack overflow.
  */
-export const NestedValueSchema: z.ZodType<NestedValue> = z.custom<NestedValue>().meta({
-  // What JSON Schema (and so OpenAPI) says of it; the check itself is the walk below.
-  id: 'Tensor',
-  description:
-    'A tensor: a JSON number for shape [], otherwise nested arrays of exactly its shape (row-major). ' +
-    'The strings "NaN", "Infinity" and "-Infinity" stand for the floats JSON cannot write.',
-  anyOf: [
-    { type: 'number' },
-    { type: 'string', enum: [...SPECIAL_FLOATS] },
-    { type: 'array', items: { $ref: '#/components/schemas/Tensor' } },
-  ],
-} as Record<string, unknown>).superRefine((v, ctx) => {
-  const expected = 'expected a number, "NaN", "Infinity", "-Infinity" or an array';
-  if (!Array.isArray(v)) {
-    if (!isWireFloat(v)) ctx.addIssue({ code: 'custom', message: `${expected}, found ${describe(v)}` });
-    return;
-  }
-  const stack: { arr: unknown[]; i: number }[] = [{ arr: v, i: 0 }];
-  const path = (): number[] => stack.map((s) => s.i - 1);
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    if (top.i >= top.arr.length) {
-      stack.pop();
-      continue;
-    }
-    const x = top.arr[top.i++];
-    if (Array.isArray(x)) {
-      if (stack.length >= MAX_RANK) {
-        ctx.addIssue({ code: 'custom', path: path(), message: `expected at most ${MAX_RANK} levels of nested arrays (MAX_RANK), found more` });
-        return;
-      }
-      stack.push({ arr: x, i: 0 });
-    } else if (!isWireFloat(x)) {
-      ctx.addIssue({ code: 'custom', path: path(), message: `${expected}, found ${describe(x)}` });
+export const NestedValueSchema: z.ZodType<NestedValue> = z
+  .custom<NestedValue>()
+  .meta({
+    // What JSON Schema (and so OpenAPI) says of it; the check itself is the walk below.
+    id: 'Tensor',
+    description:
+      'A tensor: a JSON number for shape [], otherwise nested arrays of exactly its shape (row-major). ' +
+      'The strings "NaN", "Infinity" and "-Infinity" stand for the floats JSON cannot write.',
+    anyOf: [
+      { type: 'number' },
+      { type: 'string', enum: [...SPECIAL_FLOATS] },
+      { type: 'array', items: { $ref: '#/components/schemas/Tensor' } },
+    ],
+  } as Record<string, unknown>)
+  .superRefine((v, ctx) => {
+    const expected = 'expected a number, "NaN", "Infinity", "-Infinity" or an array';
+    if (!Array.isArray(v)) {
+      if (!isWireFloat(v)) ctx.addIssue({ code: 'custom', message: `${expected}, found ${describe(v)}` });
       return;
     }
-  }
-});
+    const stack: { arr: unknown[]; i: number }[] = [{ arr: v, i: 0 }];
+    const path = (): number[] => stack.map((s) => s.i - 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.i >= top.arr.length) {
+        stack.pop();
+        continue;
+      }
+      const x = top.arr[top.i++];
+      if (Array.isArray(x)) {
+        if (stack.length >= MAX_RANK) {
+          ctx.addIssue({
+            code: 'custom',
+            path: path(),
+            message: `expected at most ${MAX_RANK} levels of nested arrays (MAX_RANK), found more`,
+          });
+          return;
+        }
+        stack.push({ arr: x, i: 0 });
+      } else if (!isWireFloat(x)) {
+        ctx.addIssue({ code: 'custom', path: path(), message: `${expected}, found ${describe(x)}` });
+        return;
+      }
+    }
+  });
 
 /** The library's fast form: shape plus data, no nesting. */
 export interface PackedTensor {
@@ -115,7 +121,11 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape, strict
       return { path: `${path}.shape`, message: 'expected an array of non-negative integers', kind: 'type' };
     }
     if (raw.data.length !== sizeOf(shape)) {
-      return { path: `${path}.data`, message: `expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, found ${raw.data.length}`, kind: 'shape' };
+      return {
+        path: `${path}.data`,
+        message: `expected ${sizeOf(shape)} elements for shape ${formatShape(shape)}, found ${raw.data.length}`,
+        kind: 'shape',
+      };
     }
     if (expected && !sameDims(shape, expected)) {
       return { path, message: `expected shape ${formatShape(expected)}, found ${formatShape(shape)}`, kind: 'shape' };
@@ -145,7 +155,11 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape, strict
       return { path: p, message: `expected an array of length ${shape[depth]} (shape ${formatShape(shape)}), found ${describe(v)}`, kind };
     }
     if (v.length !== shape[depth]) {
-      return { path: p, message: `expected an array of length ${shape[depth]} (shape ${formatShape(shape)}), found length ${v.length}`, kind: 'shape' };
+      return {
+        path: p,
+        message: `expected an array of length ${shape[depth]} (shape ${formatShape(shape)}), found length ${v.length}`,
+        kind: 'shape',
+      };
     }
     for (let i = 0; i < v.length; i++) {
       const issue = walk(v[i], depth + 1, `${p}[${i}]`);
@@ -157,7 +171,8 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape, strict
   return issue ?? { shape, data };
 }
 
-const OVERFLOW = 'expected a finite number, found a literal too large for a double (such as 1e999); write "Infinity" or "-Infinity" for an infinity';
+const OVERFLOW =
+  'expected a finite number, found a literal too large for a double (such as 1e999); write "Infinity" or "-Infinity" for an infinity';
 
 export function isTensorIssue(v: Tensor | TensorIssue): v is TensorIssue {
   return (v as TensorIssue).message !== undefined;

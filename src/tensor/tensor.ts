@@ -40,7 +40,6 @@ export function tensor(shape: Shape, data?: Float64Array): Tensor {
   return { shape: [...shape], data: data ?? new Float64Array(sizeOf(shape)) };
 }
 
-
 /** Normalises a possibly negative axis against a rank; returns -1 when out of range. */
 export function normaliseAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;

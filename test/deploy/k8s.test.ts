@@ -65,7 +65,10 @@ function parseYaml(text: string, file: string): unknown {
 
 function readRaw(): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const f of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) raw[f] = parseYaml(readFileSync(dir + f, 'utf8'), f);
+  for (const f of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort())
+    raw[f] = parseYaml(readFileSync(dir + f, 'utf8'), f);
   return raw;
 }
 
@@ -138,9 +141,15 @@ function resolvePort(c: IContainer, port: number | string | undefined): IContain
 }
 
 /** Whether a label selector (matchLabels only) is non-empty and selects these labels. */
-function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+function selects(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return false;
-  const match = 'matchLabels' in selector || 'matchExpressions' in selector ? (selector as { matchLabels?: Record<string, string> }).matchLabels : (selector as Record<string, string>);
+  const match =
+    'matchLabels' in selector || 'matchExpressions' in selector
+      ? (selector as { matchLabels?: Record<string, string> }).matchLabels
+      : (selector as Record<string, string>);
   if ('matchExpressions' in selector && selector.matchExpressions?.length) return false; // not evaluated here
   const pairs = Object.entries(match ?? {});
   return pairs.length > 0 && pairs.every(([k, v]) => labels?.[k] === v);
@@ -177,7 +186,8 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
   'kustomization lists every manifest file, and its images entry names the Deployment image': (m) => {
     const p: string[] = [];
     const k = m.kustomization;
-    if (k.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || k.kind !== 'Kustomization') p.push(`kustomization: apiVersion/kind ${k.apiVersion}/${k.kind}`);
+    if (k.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || k.kind !== 'Kustomization')
+      p.push(`kustomization: apiVersion/kind ${k.apiVersion}/${k.kind}`);
     const listed = [...(k.resources ?? [])].sort();
     const files = [...m.files].sort();
     for (const f of files) if (!listed.includes(f)) p.push(`kustomization does not list ${f}`);
@@ -185,7 +195,8 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     if (new Set(listed).size !== listed.length) p.push('kustomization lists a file twice');
     // An images entry matching no container image is silently ignored by kustomize.
     const imageName = (container(m).image ?? '').replace(/[:@].*$/, '');
-    for (const i of k.images ?? []) if (i.name !== imageName) p.push(`kustomization images entry ${i.name} matches no container image (${imageName})`);
+    for (const i of k.images ?? [])
+      if (i.name !== imageName) p.push(`kustomization images entry ${i.name} matches no container image (${imageName})`);
     return p;
   },
 
@@ -198,7 +209,8 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     const pod = m.deployment.spec?.template.metadata?.labels;
     if (!selects(COMMON_LABELS, pod)) p.push('the pod template lacks the common labels');
     if (!selects(m.deployment.spec?.selector, pod)) p.push('the Deployment selector does not select its pod template');
-    for (const t of m.deployment.spec?.template.spec?.topologySpreadConstraints ?? []) if (!selects(t.labelSelector, pod)) p.push(`topology spread on ${t.topologyKey} does not select the pods`);
+    for (const t of m.deployment.spec?.template.spec?.topologySpreadConstraints ?? [])
+      if (!selects(t.labelSelector, pod)) p.push(`topology spread on ${t.topologyKey} does not select the pods`);
     return p;
   },
 
@@ -259,7 +271,8 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     if (sleepS < 1) p.push('no preStop sleep: connections routed before endpoint removal would be refused');
     const grace = m.deployment.spec?.template.spec?.terminationGracePeriodSeconds ?? 30;
     const need = sleepS + drainS + GRACE_MARGIN_S;
-    if (grace < need) p.push(`terminationGracePeriodSeconds ${grace} < preStop ${sleepS} s + drain ${drainS} s + margin ${GRACE_MARGIN_S} s = ${need}`);
+    if (grace < need)
+      p.push(`terminationGracePeriodSeconds ${grace} < preStop ${sleepS} s + drain ${drainS} s + margin ${GRACE_MARGIN_S} s = ${need}`);
     return p;
   },
 
@@ -267,7 +280,10 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     const p: string[] = [];
     const c = container(m);
     const { requests = {}, limits = {} } = c.resources ?? {};
-    for (const [what, parse] of [['cpu', cpuCores], ['memory', bytes]] as const) {
+    for (const [what, parse] of [
+      ['cpu', cpuCores],
+      ['memory', bytes],
+    ] as const) {
       const req = parse(requests[what]);
       const lim = parse(limits[what]);
       if (!(req > 0) || !(lim > 0)) p.push(`${what} request ${requests[what]} / limit ${limits[what]} missing or unreadable`);
@@ -280,35 +296,46 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
       if (field.containerName !== undefined && field.containerName !== c.name) p.push(`WORKERS reads container ${field.containerName}`);
       if (String(field.divisor ?? '1') !== '1') p.push(`WORKERS divisor is ${field.divisor}, not 1 (whole CPUs)`);
     } else if (Number(workers?.value) !== Math.ceil(cpuCores(limits.cpu))) {
-      p.push(`WORKERS is ${workers?.value ?? 'unset (auto: the node\'s cores)'}, the CPU limit is ${limits.cpu}`);
+      p.push(`WORKERS is ${workers?.value ?? "unset (auto: the node's cores)"}, the CPU limit is ${limits.cpu}`);
     }
     return p;
   },
 
-  'the memory limit covers the process (heaps, cache, a response in flight), WORKER_HEAP_MB holds a response, MEMORY_BUDGET_MB sheds below the limit': (m) => {
-    const p: string[] = [];
-    const c = container(m);
-    const limitMiB = bytes(c.resources?.limits?.memory) / MiB;
-    const workersVar = c.env?.find((e) => e.name === 'WORKERS');
-    const workers = workersVar?.valueFrom?.resourceFieldRef ? Math.ceil(cpuCores(c.resources?.limits?.cpu)) : Number(workersVar?.value);
-    const heapMiB = setting(c, 'WORKER_HEAP_MB');
-    const cacheMiB = setting(c, 'CACHE_BYTES', 64 * MiB) / MiB;
-    const responseMiB = setting(c, 'MAX_RESPONSE_BYTES', 256 * MiB) / MiB;
-    const budget = env(c, 'MEMORY_BUDGET_MB');
-    if (!(limitMiB > 0) || !(workers > 0)) return [`memory limit ${c.resources?.limits?.memory} or WORKERS ${workers} unreadable`];
-    const need = MEMORY.baseMiB + cacheMiB + workers * (heapMiB + MEMORY.perWorkerMiB) + 2 * responseMiB;
-    if (need > limitMiB) p.push(`memory limit ${limitMiB} MiB < ${MEMORY.baseMiB} + CACHE_BYTES ${cacheMiB} + ${workers} x (WORKER_HEAP_MB ${heapMiB} + ${MEMORY.perWorkerMiB}) + 2 x MAX_RESPONSE_BYTES ${responseMiB} = ${need} MiB`);
-    if (heapMiB < MEMORY.heapPerResponse * responseMiB) p.push(`WORKER_HEAP_MB ${heapMiB} < ${MEMORY.heapPerResponse} x MAX_RESPONSE_BYTES ${responseMiB} MiB: a worker could not build the largest response`);
-    // auto is 80 % of the cgroup limit, which is this limit: in step by construction.
-    if (budget !== 'auto') {
-      const budgetMiB = Number(budget);
-      const idleMiB = MEMORY.baseMiB + cacheMiB + workers * MEMORY.perWorkerMiB;
-      if (!(budgetMiB > 0)) p.push(`MEMORY_BUDGET_MB is ${budget ?? 'unset (auto)'}; set it, sized to the limit`);
-      else if (budgetMiB > MEMORY.maxBudgetShare * limitMiB) p.push(`MEMORY_BUDGET_MB ${budgetMiB} above ${MEMORY.maxBudgetShare * 100} % of the ${limitMiB} MiB limit: no room left for admitted work`);
-      else if (budgetMiB < 2 * idleMiB) p.push(`MEMORY_BUDGET_MB ${budgetMiB} under twice the idle process (${idleMiB} MiB): it would shed ordinary load`);
-    }
-    return p;
-  },
+  'the memory limit covers the process (heaps, cache, a response in flight), WORKER_HEAP_MB holds a response, MEMORY_BUDGET_MB sheds below the limit':
+    (m) => {
+      const p: string[] = [];
+      const c = container(m);
+      const limitMiB = bytes(c.resources?.limits?.memory) / MiB;
+      const workersVar = c.env?.find((e) => e.name === 'WORKERS');
+      const workers = workersVar?.valueFrom?.resourceFieldRef ? Math.ceil(cpuCores(c.resources?.limits?.cpu)) : Number(workersVar?.value);
+      const heapMiB = setting(c, 'WORKER_HEAP_MB');
+      const cacheMiB = setting(c, 'CACHE_BYTES', 64 * MiB) / MiB;
+      const responseMiB = setting(c, 'MAX_RESPONSE_BYTES', 256 * MiB) / MiB;
+      const budget = env(c, 'MEMORY_BUDGET_MB');
+      if (!(limitMiB > 0) || !(workers > 0)) return [`memory limit ${c.resources?.limits?.memory} or WORKERS ${workers} unreadable`];
+      const need = MEMORY.baseMiB + cacheMiB + workers * (heapMiB + MEMORY.perWorkerMiB) + 2 * responseMiB;
+      if (need > limitMiB)
+        p.push(
+          `memory limit ${limitMiB} MiB < ${MEMORY.baseMiB} + CACHE_BYTES ${cacheMiB} + ${workers} x (WORKER_HEAP_MB ${heapMiB} + ${MEMORY.perWorkerMiB}) + 2 x MAX_RESPONSE_BYTES ${responseMiB} = ${need} MiB`,
+        );
+      if (heapMiB < MEMORY.heapPerResponse * responseMiB)
+        p.push(
+          `WORKER_HEAP_MB ${heapMiB} < ${MEMORY.heapPerResponse} x MAX_RESPONSE_BYTES ${responseMiB} MiB: a worker could not build the largest response`,
+        );
+      // auto is 80 % of the cgroup limit, which is this limit: in step by construction.
+      if (budget !== 'auto') {
+        const budgetMiB = Number(budget);
+        const idleMiB = MEMORY.baseMiB + cacheMiB + workers * MEMORY.perWorkerMiB;
+        if (!(budgetMiB > 0)) p.push(`MEMORY_BUDGET_MB is ${budget ?? 'unset (auto)'}; set it, sized to the limit`);
+        else if (budgetMiB > MEMORY.maxBudgetShare * limitMiB)
+          p.push(
+            `MEMORY_BUDGET_MB ${budgetMiB} above ${MEMORY.maxBudgetShare * 100} % of the ${limitMiB} MiB limit: no room left for admitted work`,
+          );
+        else if (budgetMiB < 2 * idleMiB)
+          p.push(`MEMORY_BUDGET_MB ${budgetMiB} under twice the idle process (${idleMiB} MiB): it would shed ordinary load`);
+      }
+      return p;
+    },
 
   'every env var is a derivd setting, and the literal values pass its configuration check': (m) => {
     const p: string[] = [];
@@ -343,16 +370,19 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     const p: string[] = [];
     const s = m.hpa.spec;
     const ref = s?.scaleTargetRef;
-    if (ref?.apiVersion !== 'apps/v1' || ref?.kind !== 'Deployment' || ref?.name !== m.deployment.metadata?.name) p.push(`HPA targets ${ref?.apiVersion} ${ref?.kind} ${ref?.name}`);
+    if (ref?.apiVersion !== 'apps/v1' || ref?.kind !== 'Deployment' || ref?.name !== m.deployment.metadata?.name)
+      p.push(`HPA targets ${ref?.apiVersion} ${ref?.kind} ${ref?.name}`);
     if ((s?.minReplicas ?? 1) < 2) p.push(`HPA minReplicas ${s?.minReplicas} < 2`);
     if ((s?.maxReplicas ?? 0) < (s?.minReplicas ?? 1)) p.push('HPA maxReplicas below minReplicas');
     const cpu = s?.metrics?.find((x) => x.type === 'Resource' && x.resource?.name === 'cpu');
     const target = cpu?.resource?.target;
-    if (target?.type !== 'Utilization' || !(target.averageUtilization! > 0 && target.averageUtilization! <= 100)) p.push('HPA has no CPU utilisation target in (0, 100]');
+    if (target?.type !== 'Utilization' || !(target.averageUtilization! > 0 && target.averageUtilization! <= 100))
+      p.push('HPA has no CPU utilisation target in (0, 100]');
     // Utilisation is relative to the request: without one the HPA cannot compute it.
     if (!container(m).resources?.requests?.cpu) p.push('no CPU request for the HPA utilisation');
     // With spec.replicas set, each `kubectl apply` would reset the HPA's count.
-    if (m.deployment.spec?.replicas !== undefined) p.push(`the Deployment sets replicas (${m.deployment.spec.replicas}); the HPA owns the count`);
+    if (m.deployment.spec?.replicas !== undefined)
+      p.push(`the Deployment sets replicas (${m.deployment.spec.replicas}); the HPA owns the count`);
     return p;
   },
 
@@ -363,7 +393,8 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
     const min = s?.minAvailable;
     if (typeof min !== 'number' || min < 1) p.push(`PDB minAvailable is ${min}, expected a count of at least 1`);
     // minAvailable at or above the HPA floor would block every voluntary eviction.
-    else if (min >= (m.hpa.spec?.minReplicas ?? 1)) p.push(`PDB minAvailable ${min} blocks drains at the HPA floor of ${m.hpa.spec?.minReplicas}`);
+    else if (min >= (m.hpa.spec?.minReplicas ?? 1))
+      p.push(`PDB minAvailable ${min} blocks drains at the HPA floor of ${m.hpa.spec?.minReplicas}`);
     return p;
   },
 };
@@ -420,15 +451,35 @@ describe('the checks reject broken manifests', () => {
 
   const mutations: [string, (m: Manifests) => void, RegExp][] = [
     ['readiness on /healthz', (m) => void (container(m).readinessProbe!.httpGet!.path = '/healthz'), /readinessProbe path is \/healthz/],
-    ['a grace period without margin', (m) => void (m.deployment.spec!.template.spec!.terminationGracePeriodSeconds = 15), /terminationGracePeriodSeconds 15 </],
+    [
+      'a grace period without margin',
+      (m) => void (m.deployment.spec!.template.spec!.terminationGracePeriodSeconds = 15),
+      /terminationGracePeriodSeconds 15 </,
+    ],
     ['a writable root filesystem', (m) => void (container(m).securityContext!.readOnlyRootFilesystem = false), /readOnlyRootFilesystem/],
     ['a Service to an unnamed port', (m) => void (m.service.spec!.ports![0].targetPort = 'web'), /targetPort web names no container port/],
     ['a PDB selecting other pods', (m) => void (m.pdb.spec!.selector!.matchLabels = { 'app.kubernetes.io/name': 'other' }), /PDB selector/],
     ['a file left out of the kustomization', (m) => void m.kustomization.resources!.pop(), /does not list/],
-    ['a misspelt setting', (m) => void container(m).env!.push({ name: 'SHUTDOWN_TIMEOUT', value: '5000' }), /SHUTDOWN_TIMEOUT is not a derivd setting/],
-    ['the old 1Gi limit with 640 MiB worker heaps', (m) => void (container(m).resources!.limits!.memory = '1Gi'), /memory limit 1024 MiB < .* = 2016 MiB/],
-    ['a worker heap too small for a response', (m) => void (container(m).env!.find((e) => e.name === 'WORKER_HEAP_MB')!.value = '256'), /WORKER_HEAP_MB 256 < 2.5 x MAX_RESPONSE_BYTES 256 MiB/],
-    ['a memory budget at the limit', (m) => void (container(m).env!.find((e) => e.name === 'MEMORY_BUDGET_MB')!.value = '2048'), /MEMORY_BUDGET_MB 2048 above 80 %/],
+    [
+      'a misspelt setting',
+      (m) => void container(m).env!.push({ name: 'SHUTDOWN_TIMEOUT', value: '5000' }),
+      /SHUTDOWN_TIMEOUT is not a derivd setting/,
+    ],
+    [
+      'the old 1Gi limit with 640 MiB worker heaps',
+      (m) => void (container(m).resources!.limits!.memory = '1Gi'),
+      /memory limit 1024 MiB < .* = 2016 MiB/,
+    ],
+    [
+      'a worker heap too small for a response',
+      (m) => void (container(m).env!.find((e) => e.name === 'WORKER_HEAP_MB')!.value = '256'),
+      /WORKER_HEAP_MB 256 < 2.5 x MAX_RESPONSE_BYTES 256 MiB/,
+    ],
+    [
+      'a memory budget at the limit',
+      (m) => void (container(m).env!.find((e) => e.name === 'MEMORY_BUDGET_MB')!.value = '2048'),
+      /MEMORY_BUDGET_MB 2048 above 80 %/,
+    ],
   ];
   for (const [what, mutate, problem] of mutations) {
     test(`an invariant reports ${what}`, () => {

@@ -21,6 +21,8 @@ test('the local rendering differs from the compose one only in its upstream serv
     'server 127.0.0.1:18102 max_fails=1 fail_timeout=5s;',
     'listen 127.0.0.1:18100;',
   ]);
-  for (const line of differs(local, compose)) expect(line).toMatch(new RegExp(`${header.source}|^server 127\\.0\\.0\\.1:\\d+ |^listen 127\\.0\\.0\\.1:18100;`));
-  for (const line of differs(compose, local)) expect(line).toMatch(new RegExp(`${header.source}|^server derivd:8080 resolve|^listen 8080;|^resolver|^# Docker's embedded DNS`));
+  for (const line of differs(local, compose))
+    expect(line).toMatch(new RegExp(`${header.source}|^server 127\\.0\\.0\\.1:\\d+ |^listen 127\\.0\\.0\\.1:18100;`));
+  for (const line of differs(compose, local))
+    expect(line).toMatch(new RegExp(`${header.source}|^server derivd:8080 resolve|^listen 8080;|^resolver|^# Docker's embedded DNS`));
 });

@@ -39,4 +39,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const tinyRequest = JSON.stringify({ graph: { inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'square', args: ['x'] }], outputs: ['y'] }, args: { x: 3 } });
+export const tinyRequest = JSON.stringify({
+  graph: { inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'square', args: ['x'] }], outputs: ['y'] },
+  args: { x: 3 },
+});

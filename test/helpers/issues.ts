@@ -26,7 +26,10 @@ export function expectIssues(fn: () => unknown, kind: ErrorKind, expected: Expec
   expect({ kind: err.kind, paths: err.issues.map((i) => i.path).sort() }).toEqual({ kind, paths: expected.map((e) => e[0]).sort() });
   for (const [path, ...words] of expected) {
     const messages = err.issues.filter((i) => i.path === path).map((i) => i.message);
-    expect(messages.some((m) => words.every((w) => m.includes(w))), `${path}: ${JSON.stringify(messages)} should contain ${JSON.stringify(words)}`).toBe(true);
+    expect(
+      messages.some((m) => words.every((w) => m.includes(w))),
+      `${path}: ${JSON.stringify(messages)} should contain ${JSON.stringify(words)}`,
+    ).toBe(true);
   }
   return err;
 }

@@ -139,7 +139,7 @@ function flatNumbers(x: Numbers): unknown[] {
   return Array.from(x as ArrayLike<number>);
 }
 
-const show = (v: unknown): string => (Object.is(v, -0) ? '-0' : typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (Object.is(v, -0) ? '-0' : typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
 
 /**
  * The one closeness assertion. Element i of `actual` passes when it is
@@ -182,11 +182,16 @@ export function expectClose(actual: Numbers, expected: Numbers, tol: number, opt
     const ai = a[worst];
     const ei = e[worst];
     const why =
-      typeof ai !== 'number' ? 'not a number'
-      : !Number.isFinite(ai) || !Number.isFinite(ei) ? 'not finite: must match exactly'
-      : tol === 0 ? 'tolerance 0: the same double was expected'
-      : `|a − e| = ${show(Math.abs(ai - ei))} > ${tol} · ${show(denominator(ei))}`;
-    expect.fail(`${label}: ${failed} of ${e.length} elements out of tolerance; worst is element ${worst}: got ${show(ai)}, expected ${show(ei)} (${why})`);
+      typeof ai !== 'number'
+        ? 'not a number'
+        : !Number.isFinite(ai) || !Number.isFinite(ei)
+          ? 'not finite: must match exactly'
+          : tol === 0
+            ? 'tolerance 0: the same double was expected'
+            : `|a − e| = ${show(Math.abs(ai - ei))} > ${tol} · ${show(denominator(ei))}`;
+    expect.fail(
+      `${label}: ${failed} of ${e.length} elements out of tolerance; worst is element ${worst}: got ${show(ai)}, expected ${show(ei)} (${why})`,
+    );
   }
   expect(failed).toBe(0);
 }

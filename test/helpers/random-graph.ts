@@ -163,7 +163,13 @@ function evalOp(op: string, ins: readonly T[], wire: Record<string, unknown>): (
   }
   if (sizeOf(shape) > 10 * MAX_SIZE) return null;
   const data = new Float64Array(sizeOf(shape));
-  def.kernel(ins.map((t) => t.data), inShapes, data, shape, attrs);
+  def.kernel(
+    ins.map((t) => t.data),
+    inShapes,
+    data,
+    shape,
+    attrs,
+  );
   return { shape, data, attrs };
 }
 
@@ -229,17 +235,23 @@ function conditioned(op: string, ins: readonly T[], out: T & { attrs: any }, fla
   if (!all(out.data, (v) => Number.isFinite(v) && Math.abs(v) <= BOUND)) return false;
   const x = ins[0]?.data;
   switch (op) {
-    case 'exp': case 'expm1': case 'sinh': case 'cosh':
+    case 'exp':
+    case 'expm1':
+    case 'sinh':
+    case 'cosh':
       return all(x, (v) => Math.abs(v) <= 3);
-    case 'log': case 'sqrt':
+    case 'log':
+    case 'sqrt':
       return all(x, (v) => v >= 0.3);
     case 'log1p':
       return all(x, (v) => v >= -0.7);
     case 'tan':
       return all(x, (v) => Math.abs(v) <= 1.2);
-    case 'asin': case 'acos':
+    case 'asin':
+    case 'acos':
       return all(x, (v) => Math.abs(v) <= 0.8);
-    case 'abs': case 'relu':
+    case 'abs':
+    case 'relu':
       return minAbs(x) >= MARGIN;
     case 'div':
       return minAbs(ins[1].data) >= 0.5;
@@ -250,8 +262,14 @@ function conditioned(op: string, ins: readonly T[], out: T & { attrs: any }, fla
       const [a, b] = [broadcastTo(ins[0], ins[1]), broadcastTo(ins[1], ins[0])];
       return a.data.every((av, i) => av * av + b.data[i] * b.data[i] >= 0.25 && (b.data[i] > 0 || Math.abs(av) >= MARGIN));
     }
-    case 'maximum': case 'minimum':
-    case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne':
+    case 'maximum':
+    case 'minimum':
+    case 'lt':
+    case 'le':
+    case 'gt':
+    case 'ge':
+    case 'eq':
+    case 'ne':
       return gap(ins[0], ins[1]) >= MARGIN;
     case 'where':
       // A comparison's 0/1 output is stable (its own margin); any other condition must stay away from 0.
@@ -278,8 +296,25 @@ type Arg = Value | number;
 
 const COMPARISONS = ['gt', 'lt', 'ge', 'le', 'eq', 'ne'];
 const SMOOTH_UNARY = [
-  'sin', 'neg', 'cos', 'tanh', 'sigmoid', 'softplus', 'square', 'atan', 'erf',
-  'exp', 'log', 'sqrt', 'log1p', 'expm1', 'tan', 'sinh', 'cosh', 'asin', 'acos',
+  'sin',
+  'neg',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'softplus',
+  'square',
+  'atan',
+  'erf',
+  'exp',
+  'log',
+  'sqrt',
+  'log1p',
+  'expm1',
+  'tan',
+  'sinh',
+  'cosh',
+  'asin',
+  'acos',
 ];
 /** Ops that need a positive argument, and ops that need a small one. */
 const NEEDS_POSITIVE = new Set(['log', 'sqrt', 'log1p']);
@@ -294,7 +329,10 @@ class Builder {
   /** Values some node uses (rebuilt on rollback). */
   used = new Set<string>();
 
-  constructor(readonly r: Draw, readonly maxNodes: number) {}
+  constructor(
+    readonly r: Draw,
+    readonly maxNodes: number,
+  ) {}
 
   /** Runs `f`; on Reject, undoes every node it emitted. */
   attempt(f: () => void): boolean {
@@ -405,7 +443,14 @@ class Builder {
 
   binary(): void {
     const op = this.r.weighted([
-      [5, 'add'], [4, 'sub'], [5, 'mul'], [3, 'div'], [3, 'pow'], [2, 'maximum'], [2, 'minimum'], [1, 'atan2'],
+      [5, 'add'],
+      [4, 'sub'],
+      [5, 'mul'],
+      [3, 'div'],
+      [3, 'pow'],
+      [2, 'maximum'],
+      [2, 'minimum'],
+      [1, 'atan2'],
     ] as const);
     const a = this.any();
     switch (op) {
@@ -457,7 +502,14 @@ class Builder {
   }
 
   reduction(): void {
-    const op = this.r.weighted([[5, 'sum'], [3, 'mean'], [2, 'prod'], [3, 'max'], [2, 'min'], [3, 'logsumexp']] as const);
+    const op = this.r.weighted([
+      [5, 'sum'],
+      [3, 'mean'],
+      [2, 'prod'],
+      [3, 'max'],
+      [2, 'min'],
+      [3, 'logsumexp'],
+    ] as const);
     const x = this.any();
     const rank = x.shape.length;
     const attrs: Record<string, unknown> = {};
@@ -508,7 +560,8 @@ class Builder {
     const x = this.value((v) => v.shape.length >= 2) ?? this.any();
     const rank = x.shape.length;
     const attrs: Record<string, unknown> = {};
-    if (this.r.bool(0.7)) attrs.perm = this.r.shuffle(Array.from({ length: rank }, (_, i) => i)).map((p) => (this.r.bool(0.2) ? p - rank : p));
+    if (this.r.bool(0.7))
+      attrs.perm = this.r.shuffle(Array.from({ length: rank }, (_, i) => i)).map((p) => (this.r.bool(0.2) ? p - rank : p));
     this.emit('transpose', [x], attrs);
   }
 
@@ -530,7 +583,11 @@ class Builder {
   shapeOfSize(n: number): number[] {
     const factors: number[] = [];
     let m = n;
-    for (let p = 2; m > 1; p++) while (m % p === 0) { factors.push(p); m /= p; }
+    for (let p = 2; m > 1; p++)
+      while (m % p === 0) {
+        factors.push(p);
+        m /= p;
+      }
     const rank = Math.max(factors.length === 0 ? 0 : 1, this.r.int(0, 3));
     if (rank === 0) return [];
     const dims = new Array<number>(rank).fill(1);
@@ -552,7 +609,13 @@ class Builder {
     const stop: number[] = [];
     const step: number[] = [];
     for (const n of x.shape) {
-      const s = this.r.weighted([[5, 1], [2, 2], [2, -1], [1, -2], [1, 3]] as const);
+      const s = this.r.weighted([
+        [5, 1],
+        [2, 2],
+        [2, -1],
+        [1, -2],
+        [1, 3],
+      ] as const);
       step.push(s);
       start.push(this.r.int(-n - 1, n));
       stop.push(this.r.int(-n - 2, n + 2));
@@ -629,31 +692,66 @@ class Builder {
 
   step(): void {
     const kind = this.r.weighted([
-      [12, 'unary'], [12, 'binary'], [2, 'kinked'], [4, 'where'], [2, 'mask'], [10, 'reduction'],
-      [2, 'dot'], [4, 'matmul'], [2, 'transpose'], [2, 'outer'], [3, 'reshape'], [3, 'broadcast_to'],
-      [4, 'slice'], [3, 'index'], [3, 'concat'], [2, 'stack'], [2, 'leaf'], [1, 'stop_gradient'],
+      [12, 'unary'],
+      [12, 'binary'],
+      [2, 'kinked'],
+      [4, 'where'],
+      [2, 'mask'],
+      [10, 'reduction'],
+      [2, 'dot'],
+      [4, 'matmul'],
+      [2, 'transpose'],
+      [2, 'outer'],
+      [3, 'reshape'],
+      [3, 'broadcast_to'],
+      [4, 'slice'],
+      [3, 'index'],
+      [3, 'concat'],
+      [2, 'stack'],
+      [2, 'leaf'],
+      [1, 'stop_gradient'],
     ] as const);
     for (let tries = 0; tries < 3; tries++) {
       const ok = this.attempt(() => {
         switch (kind) {
-          case 'unary': return this.unary();
-          case 'binary': return this.binary();
-          case 'kinked': return this.kinkedUnary();
-          case 'where': return this.where();
-          case 'mask': return this.mask();
-          case 'reduction': return this.reduction();
-          case 'dot': return this.dot();
-          case 'matmul': return this.matmul();
-          case 'transpose': return this.transpose();
-          case 'outer': return this.outer();
-          case 'reshape': return this.reshape();
-          case 'broadcast_to': return this.broadcastTo();
-          case 'slice': return this.slice();
-          case 'index': return this.index();
-          case 'concat': return this.concat();
-          case 'stack': return this.stack();
-          case 'leaf': { this.leaf(); return; }
-          case 'stop_gradient': return this.stopGradient();
+          case 'unary':
+            return this.unary();
+          case 'binary':
+            return this.binary();
+          case 'kinked':
+            return this.kinkedUnary();
+          case 'where':
+            return this.where();
+          case 'mask':
+            return this.mask();
+          case 'reduction':
+            return this.reduction();
+          case 'dot':
+            return this.dot();
+          case 'matmul':
+            return this.matmul();
+          case 'transpose':
+            return this.transpose();
+          case 'outer':
+            return this.outer();
+          case 'reshape':
+            return this.reshape();
+          case 'broadcast_to':
+            return this.broadcastTo();
+          case 'slice':
+            return this.slice();
+          case 'index':
+            return this.index();
+          case 'concat':
+            return this.concat();
+          case 'stack':
+            return this.stack();
+          case 'leaf': {
+            this.leaf();
+            return;
+          }
+          case 'stop_gradient':
+            return this.stopGradient();
         }
       });
       if (ok) return;
@@ -701,7 +799,9 @@ function build(g: fc.GeneratorValue, opts: Required<GraphOptions>): GraphCase {
   // The last node is always an output: make it one derivatives flow through, when there is room.
   const last = b.pool[b.pool.length - 1];
   if (!last.varied && b.nodes.length < opts.maxNodes) {
-    const other = b.value((v) => v.varied && broadcast(v.shape, last.shape) !== null && sizeOf(broadcast(v.shape, last.shape) as number[]) <= MAX_SIZE);
+    const other = b.value(
+      (v) => v.varied && broadcast(v.shape, last.shape) !== null && sizeOf(broadcast(v.shape, last.shape) as number[]) <= MAX_SIZE,
+    );
     if (!(other && b.attempt(() => b.emit(r.pick(['add', 'mul']), [last, other])))) b.emit('sin', [b.any()]);
   }
 
@@ -716,7 +816,11 @@ function build(g: fc.GeneratorValue, opts: Required<GraphOptions>): GraphCase {
 
   const graph: WireGraph = { inputs, nodes: b.nodes, outputs };
   const activeNames = inputs.map((x) => x.name).filter((n) => !constant.includes(n));
-  const randomTensor = (shape: number[]): Nested => toNested(shape, Array.from({ length: sizeOf(shape) }, () => r.real(-1, 1)));
+  const randomTensor = (shape: number[]): Nested =>
+    toNested(
+      shape,
+      Array.from({ length: sizeOf(shape) }, () => r.real(-1, 1)),
+    );
   const tangents = Object.fromEntries(activeNames.map((n) => [n, randomTensor(shapes[n])]));
   const vector = Object.fromEntries(activeNames.map((n) => [n, randomTensor(shapes[n])]));
   const cotangents = Object.fromEntries(outputs.map((o) => [o, randomTensor(shapes[o])]));
@@ -752,7 +856,10 @@ export function withScalarOutput(c: GraphCase, kind: 'sum' | 'sumsq'): GraphCase
   const extra: WireNode[] =
     kind === 'sum'
       ? [{ id: 's_out', op: 'sum', args: [o] }]
-      : [{ id: 's_sq', op: 'square', args: [o] }, { id: 's_out', op: 'sum', args: ['s_sq'] }];
+      : [
+          { id: 's_sq', op: 'square', args: [o] },
+          { id: 's_out', op: 'sum', args: ['s_sq'] },
+        ];
   const extend = (r: CaseRequest): CaseRequest => ({
     ...r,
     graph: { ...r.graph, nodes: [...r.graph.nodes, ...extra], outputs: ['s_out'] },

@@ -23,9 +23,12 @@ export const d = x.map((xi, i) => Math.exp(-1.5 * (xi - 0.3) ** 2) + 0.01 * Math
 export const f = x.map((xi) => Math.exp(-1.5 * (xi - xs) ** 2));
 export const f1 = f.map((fi, i) => 3 * (x[i] - xs) * fi);
 const f2 = f.map((fi, i) => (9 * (x[i] - xs) ** 2 - 3) * fi);
-const A = dot(d, f), A1 = dot(d, f1), A2 = dot(d, f2);
+const A = dot(d, f),
+  A1 = dot(d, f1),
+  A2 = dot(d, f2);
 export const B = dot(f, f);
-const B1 = 2 * dot(f, f1), B2 = 2 * (dot(f1, f1) + dot(f, f2));
+const B1 = 2 * dot(f, f1),
+  B2 = 2 * (dot(f1, f1) + dot(f, f2));
 const c = A / B;
 const cp = (A1 * B - A * B1) / (B * B);
 
@@ -36,6 +39,6 @@ export const drdd = f.map((fi, i) => f.map((fj, j) => (i === j ? 1 : 0) - (fi * 
 export const dsdd = rRef.map((ri) => 2 * ri);
 export const dsdxs = 2 * dot(rRef, drdxs);
 /** Hessian blocks of s: d²s/dxs², d²s/dd², d²s/dd dxs */
-export const sxx = -(2 * (A1 * A1 + A * A2) / B - (4 * A * A1 * B1) / B ** 2 - (A * A * B2) / B ** 2 + (2 * A * A * B1 * B1) / B ** 3);
+export const sxx = -((2 * (A1 * A1 + A * A2)) / B - (4 * A * A1 * B1) / B ** 2 - (A * A * B2) / B ** 2 + (2 * A * A * B1 * B1) / B ** 3);
 export const sdd = f.map((fi, i) => f.map((fj, j) => 2 * ((i === j ? 1 : 0) - (fi * fj) / B)));
 export const sdx = f.map((fi, i) => (-2 * (A1 * fi + A * f1[i])) / B + (2 * A * fi * B1) / B ** 2);

@@ -39,7 +39,7 @@ type Mode = 'forward' | 'reverse' | 'fd' | 'auto';
 
 const sizeOf = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flat(Infinity as 1) as number[] : [x as number]);
+const flat = (x: unknown): number[] => (Array.isArray(x) ? (x.flat(Infinity as 1) as number[]) : [x as number]);
 
 // --- comparisons ---------------------------------------------------------------------
 
@@ -56,7 +56,8 @@ function expectBlock(label: string, got: Packed, ref: Packed, tol: number, scale
 }
 
 function equal<T>(label: string, got: T, want: T): void {
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${label}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    throw new Error(`${label}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
 }
 
 const packed = (x: unknown): Packed => x as Packed;
@@ -64,7 +65,13 @@ const tensor = (shape: number[], data: ArrayLike<number>): Packed => ({ shape, d
 
 // --- requests ------------------------------------------------------------------------
 
-const request = (r: CaseRequest, mode: Mode, extra: object = {}) => ({ graph: r.graph, args: r.args, constant: r.constant, mode, ...extra });
+const request = (r: CaseRequest, mode: Mode, extra: object = {}) => ({
+  graph: r.graph,
+  args: r.args,
+  constant: r.constant,
+  mode,
+  ...extra,
+});
 /** fd runs on the graph with stop_gradient frozen into constant inputs. */
 const forMode = (c: GraphCase, mode: Mode): CaseRequest => (mode === 'fd' ? c.fd : c);
 
@@ -130,14 +137,26 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   });
 
   // Packed arguments give the same values.
-  const packedArgs = Object.fromEntries(Object.entries(c.args).map(([k, v]) => [k, { shape: c.shapes[k], data: Float64Array.from(flat(v)) }]));
+  const packedArgs = Object.fromEntries(
+    Object.entries(c.args).map(([k, v]) => [k, { shape: c.shapes[k], data: Float64Array.from(flat(v)) }]),
+  );
   const ep = await evaluate({ ...request(c, 'reverse'), args: packedArgs }, PACKED);
   for (const o of outs) expectClose(packed(ep.values[o]).data, packed(values[o]).data, 0, `evaluate with packed args: values of ${o}`);
 
   // Jacobians in every mode.
   const [jf, jr, jd, ja] = await Promise.all(modes.map((m) => jacobian(request(forMode(c, m), m), PACKED)));
-  for (const [m, r] of [['forward', jf], ['reverse', jr], ['fd', jd]] as const) equal(`jacobian ${m}: mode`, r.mode, m);
-  for (const [m, r] of [['forward', jf], ['reverse', jr], ['fd', jd], ['auto', ja]] as const) {
+  for (const [m, r] of [
+    ['forward', jf],
+    ['reverse', jr],
+    ['fd', jd],
+  ] as const)
+    equal(`jacobian ${m}: mode`, r.mode, m);
+  for (const [m, r] of [
+    ['forward', jf],
+    ['reverse', jr],
+    ['fd', jd],
+    ['auto', ja],
+  ] as const) {
     equal(`jacobian ${m}: outputs`, Object.keys(r.jacobian ?? {}), outs);
     for (const o of outs) {
       equal(`jacobian ${m}: blocks of ${o} (constant inputs have none)`, Object.keys(r.jacobian?.[o] ?? {}), active);
@@ -181,7 +200,9 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   equal('jacobian outputs subset: directions', sub.stats.directions, sizeOf(shape(last)));
 
   // jvp = J t, per output; the scale is max over rows of Σ|J_pq t_q|.
-  const t = await Promise.all((['forward', 'reverse', 'fd'] as const).map((m) => jvp(request(forMode(c, m), m, { tangents: c.tangents }), PACKED)));
+  const t = await Promise.all(
+    (['forward', 'reverse', 'fd'] as const).map((m) => jvp(request(forMode(c, m), m, { tangents: c.tangents }), PACKED)),
+  );
   for (const o of outs) {
     const m = sizeOf(shape(o));
     const ref = new Float64Array(m);
@@ -205,7 +226,9 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   }
 
   // vjp = cᵀ J, per active input.
-  const v = await Promise.all((['forward', 'reverse', 'fd'] as const).map((m) => vjp(request(forMode(c, m), m, { cotangents: c.cotangents }), PACKED)));
+  const v = await Promise.all(
+    (['forward', 'reverse', 'fd'] as const).map((m) => vjp(request(forMode(c, m), m, { cotangents: c.cotangents }), PACKED)),
+  );
   for (const r of v) equal(`vjp ${r.mode}: inputs`, Object.keys(r.vjp ?? {}), active);
   for (const i of active) {
     const n = sizeOf(shape(i));
@@ -359,10 +382,47 @@ describe('random composite graphs', () => {
     const seen = new Set<string>();
     for (const c of fc.sample(randomGraphCase(), { seed: SEED, numRuns: RUNS })) for (const n of c.graph.nodes) seen.add(n.op);
     const wanted = [
-      'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'softplus', 'square', 'atan', 'erf',
-      'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gt', 'lt', 'where',
-      'sum', 'mean', 'prod', 'max', 'min', 'logsumexp', 'dot', 'matmul', 'transpose', 'outer',
-      'reshape', 'broadcast_to', 'slice', 'index', 'concat', 'stack', 'const', 'fill', 'range', 'stop_gradient',
+      'exp',
+      'log',
+      'sqrt',
+      'sin',
+      'cos',
+      'tanh',
+      'sigmoid',
+      'softplus',
+      'square',
+      'atan',
+      'erf',
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'pow',
+      'maximum',
+      'minimum',
+      'gt',
+      'lt',
+      'where',
+      'sum',
+      'mean',
+      'prod',
+      'max',
+      'min',
+      'logsumexp',
+      'dot',
+      'matmul',
+      'transpose',
+      'outer',
+      'reshape',
+      'broadcast_to',
+      'slice',
+      'index',
+      'concat',
+      'stack',
+      'const',
+      'fill',
+      'range',
+      'stop_gradient',
     ];
     expect(wanted.filter((op) => !seen.has(op))).toEqual([]);
   });

@@ -48,8 +48,13 @@ describe('finding 10: a budget cut spares bystanders', () => {
       // The quick request must run in the pool (Server-Timing's queue stage), or there is no bystander to speak of.
       for (const r of pair) if (r.status === 200) expect(String(r.headers['server-timing'])).toMatch(/queue;dur=/);
     }
-    const fmtWarm = Object.entries(warmup).map(([k, n]) => `${k}: ${n}`).join(', ');
-    if (good < 3) console.log(`[finding 10] quick (n = ${quick.n}, ${quick.ms.toFixed(1)} ms warm) never warmed up under COMPUTE_BUDGET_MS=${BUDGET_MS} in 20 s: ${fmtWarm}`);
+    const fmtWarm = Object.entries(warmup)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
+    if (good < 3)
+      console.log(
+        `[finding 10] quick (n = ${quick.n}, ${quick.ms.toFixed(1)} ms warm) never warmed up under COMPUTE_BUDGET_MS=${BUDGET_MS} in 20 s: ${fmtWarm}`,
+      );
     expect(good, `quick requests alone, warming up (${fmtWarm}): each cut replaces the worker with a cold one`).toBe(3);
 
     const quickStatuses: Record<string, number> = {};
@@ -88,10 +93,18 @@ describe('finding 10: a budget cut spares bystanders', () => {
     await Promise.all(Array.from({ length: QUICK_CLIENTS }, quickClient));
     done = true;
     await Promise.all(slow);
-    const fmt = (m: Record<string, number>): string => Object.entries(m).map(([k, n]) => `${k}: ${n}`).join(', ');
-    console.log(`[finding 10] quick (n = ${quick.n}, ${quick.ms.toFixed(1)} ms warm; warm-up ${fmtWarm}): ${fmt(quickStatuses)}; slow (n = ${slowN}, ~${SLOW_MS} ms): ${fmt(slowStatuses)}; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const fmt = (m: Record<string, number>): string =>
+      Object.entries(m)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ');
+    console.log(
+      `[finding 10] quick (n = ${quick.n}, ${quick.ms.toFixed(1)} ms warm; warm-up ${fmtWarm}): ${fmt(quickStatuses)}; slow (n = ${slowN}, ~${SLOW_MS} ms): ${fmt(slowStatuses)}; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     expect(quickStatuses['200'] ?? 0, `quick requests answered 200 (${fmt(quickStatuses)})`).toBe(QUICK_REQUESTS);
     // The slow ones are cut (504) or refused by estimate (422); nothing else, never a 500.
-    expect(Object.keys(slowStatuses).every((s) => s === '504' || s === '422'), `slow: ${fmt(slowStatuses)}`).toBe(true);
+    expect(
+      Object.keys(slowStatuses).every((s) => s === '504' || s === '422'),
+      `slow: ${fmt(slowStatuses)}`,
+    ).toBe(true);
   }, 120_000);
 });

@@ -48,7 +48,10 @@ function bits(result: Record<string, unknown>, key: string): string {
       return u[0].toString(16);
     }
     if (Array.isArray(v)) return `[${v.map(walk).join(',')}]`;
-    if (v !== null && typeof v === 'object') return `{${Object.keys(v).map((k) => `${k}:${walk((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    if (v !== null && typeof v === 'object')
+      return `{${Object.keys(v)
+        .map((k) => `${k}:${walk((v as Record<string, unknown>)[k])}`)
+        .join(',')}}`;
     return JSON.stringify(v);
   };
   return `${walk(result.values)}|${walk(result[key])}`;
@@ -69,12 +72,14 @@ async function ask(base: string, order: number): Promise<Patterns> {
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
   return out;
 }
 
@@ -98,7 +103,11 @@ describe('finding 9: the same graph gives the same bits in any node order, on an
     runs.push(...freshRuns);
 
     const shared = await start({ WORKERS: '2', INLINE_MAX_COST_MS: '0' });
-    const sharedRuns = await mapLimit(orders.map((_, k) => k), 2, async (k) => ({ label: `order ${k}, shared two-worker process`, patterns: await ask(shared.base, k) }));
+    const sharedRuns = await mapLimit(
+      orders.map((_, k) => k),
+      2,
+      async (k) => ({ label: `order ${k}, shared two-worker process`, patterns: await ask(shared.base, k) }),
+    );
     runs.push(...sharedRuns);
 
     const summary = (Object.keys(CALLS) as Call[]).map((call) => {
@@ -106,8 +115,15 @@ describe('finding 9: the same graph gives the same bits in any node order, on an
       const differing = runs.filter((x) => x.patterns[call] !== runs[0].patterns[call]).length;
       return { call, distinct: distinct.size, differing };
     });
-    console.log(`[finding 9] ${runs.length} runs (${ORDERS} orders × fresh inline, fresh pooled, shared two-worker): ` +
-      summary.map((s) => `${s.call}: ${s.distinct} bit pattern${s.distinct === 1 ? '' : 's'} (${s.differing} of ${runs.length} runs differ from order 0 inline)`).join('; '));
+    console.log(
+      `[finding 9] ${runs.length} runs (${ORDERS} orders × fresh inline, fresh pooled, shared two-worker): ` +
+        summary
+          .map(
+            (s) =>
+              `${s.call}: ${s.distinct} bit pattern${s.distinct === 1 ? '' : 's'} (${s.differing} of ${runs.length} runs differ from order 0 inline)`,
+          )
+          .join('; '),
+    );
     for (const s of summary) expect.soft(s.distinct, `${s.call}: distinct bit patterns over ${runs.length} runs`).toBe(1);
   }, 120_000);
 });

@@ -43,7 +43,10 @@ import { mutate, type Json } from './helpers/mutations.js';
 import { problemViolations, type AnswerLike } from './helpers/problem.js';
 import { startService, type Service } from './helpers/service.js';
 
-const SEED = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '' ? Number(process.env.FUZZ_SEED) >>> 0 : (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
+const SEED =
+  process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== ''
+    ? Number(process.env.FUZZ_SEED) >>> 0
+    : (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 20_000);
 const ONLY = process.env.FUZZ_ONLY !== undefined && process.env.FUZZ_ONLY !== '' ? Number(process.env.FUZZ_ONLY) : undefined;
 /**
@@ -100,7 +103,9 @@ beforeAll(async () => {
   service = await startService();
   agent = new Agent({ keepAlive: true, maxSockets: 2 });
   cases = fc.sample(randomGraphCase(), { seed: SEED | 0, numRuns: CASES });
-  console.log(`[fuzz] seed ${SEED} (FUZZ_SEED=${SEED} replays it), ${REQUESTS} requests, ${CASES} base graphs drawn in ${(performance.now() - t0).toFixed(0)} ms`);
+  console.log(
+    `[fuzz] seed ${SEED} (FUZZ_SEED=${SEED} replays it), ${REQUESTS} requests, ${CASES} base graphs drawn in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -119,14 +124,22 @@ async function send(target: Target, op: string, body: Json | { raw: string }, co
   }
   const app = target === 'inline' ? inline : pooled;
   // A request that never gets an answer is a finding too (a stuck worker, a lost promise), not a hung run.
-  const r = await within(app.app.inject({ method: 'POST', url: `/v1/${op}`, payload: text, headers: { 'content-type': contentType } }), 30_000, `POST /v1/${op} (inject, ${target})`);
+  const r = await within(
+    app.app.inject({ method: 'POST', url: `/v1/${op}`, payload: text, headers: { 'content-type': contentType } }),
+    30_000,
+    `POST /v1/${op} (inject, ${target})`,
+  );
   return { target, status: r.statusCode, headers: r.headers as AnswerLike['headers'], bytes: r.rawPayload.length, text: r.body };
 }
 
 /** Per iteration: what it sent (for replaying a failure) and where failures go. */
 class Iteration {
   readonly log: string[] = [];
-  constructor(readonly index: number, readonly r: Rng, readonly via: string) {}
+  constructor(
+    readonly index: number,
+    readonly r: Rng,
+    readonly via: string,
+  ) {}
 
   fail(what: string, a: Answer | undefined, op: string, request: Json | { raw: string }): void {
     failureCount++;
@@ -137,7 +150,19 @@ class Iteration {
       return;
     }
     const req = typeof request === 'object' && request !== null && 'raw' in request ? String(request.raw) : JSON.stringify(request);
-    failures.set(category, { count: 1, first: { iteration: this.index, what, target: a?.target ?? 'inline', op, via: this.via, status: a?.status, answer: a?.text.slice(0, 600), request: req.length > 3000 ? `${req.slice(0, 3000)}… (${req.length} chars)` : req } });
+    failures.set(category, {
+      count: 1,
+      first: {
+        iteration: this.index,
+        what,
+        target: a?.target ?? 'inline',
+        op,
+        via: this.via,
+        status: a?.status,
+        answer: a?.text.slice(0, 600),
+        request: req.length > 3000 ? `${req.slice(0, 3000)}… (${req.length} chars)` : req,
+      },
+    });
   }
 
   target(): Target {
@@ -146,7 +171,8 @@ class Iteration {
   }
 
   /** Sends and applies the oracles that hold for every answer; returns the parsed body of a 200. */
-  async call(op: string, body: Json | { raw: string }, contentType?: string): Promise<{ a: Answer; json?: Record<string, any> }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async call(op: string, body: Json | { raw: string }, contentType?: string): Promise<{ a: Answer; json?: Record<string, any> }> {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     const a = await send(this.target(), op, body, contentType);
     bump(statuses, String(a.status));
     if (a.status >= 500) this.fail(`${a.status} (a 5xx)`, a, op, body);
@@ -156,7 +182,8 @@ class Iteration {
         const ct = String(a.headers['content-type'] ?? '');
         if (!/^application\/json/.test(ct)) this.fail(`200 with content-type ${ct}`, a, op, body);
         else if (typeof json.values !== 'object' || json.values === null) this.fail('200 without values', a, op, body);
-        else if (op !== 'evaluate' && !['forward', 'reverse', 'fd'].includes(json.mode)) this.fail(`200 with mode ${json.mode}`, a, op, body);
+        else if (op !== 'evaluate' && !['forward', 'reverse', 'fd'].includes(json.mode))
+          this.fail(`200 with mode ${json.mode}`, a, op, body);
         else return { a, json };
       } catch {
         this.fail('200 whose body is not JSON', a, op, body);
@@ -166,7 +193,13 @@ class Iteration {
     } else {
       const v = problemViolations(a);
       if (v.length > 0) {
-        const type = (() => { try { return String(JSON.parse(a.text).type); } catch { return '?'; } })();
+        const type = (() => {
+          try {
+            return String(JSON.parse(a.text).type);
+          } catch {
+            return '?';
+          }
+        })();
         this.fail(`${a.status} ${type}: ${v.join('; ')}`, a, op, body);
       }
     }
@@ -176,7 +209,8 @@ class Iteration {
 
 // --- numbers from answers ---------------------------------------------------------------
 
-const wire = (v: unknown): number => (typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : NaN);
+const wire = (v: unknown): number =>
+  typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : NaN;
 const flat = (v: unknown): number[] => (Array.isArray(v) ? (v.flat(Infinity as 1) as unknown[]).map(wire) : [wire(v)]);
 
 /** max |got - ref| / max(1, max|ref|); Infinity on a length mismatch or NaN. */
@@ -211,7 +245,12 @@ function compareBlocks(x: Record<string, unknown>, y: Record<string, unknown>, t
 
 // --- requests from cases ------------------------------------------------------------------
 
-const req = (c: CaseRequest, extra: Record<string, Json> = {}): Json => ({ graph: c.graph as unknown as Json, args: c.args as Json, constant: c.constant, ...extra });
+const req = (c: CaseRequest, extra: Record<string, Json> = {}): Json => ({
+  graph: c.graph as unknown as Json,
+  args: c.args as Json,
+  constant: c.constant,
+  ...extra,
+});
 const sizeOf = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
 /** A random, mostly valid request for `op` on case c: mode, constant set, outputs subset, check, directions. */
@@ -251,10 +290,15 @@ function variant(c: GraphCase, r: Rng): { op: string; body: Json } {
 async function oracleFirstOrder(it: Iteration, c: GraphCase): Promise<void> {
   const [f, rv] = [await it.call('jacobian', req(c, { mode: 'forward' })), await it.call('jacobian', req(c, { mode: 'reverse' }))];
   if (!f.json || !rv.json) {
-    for (const [m, x] of [['forward', f], ['reverse', rv]] as const) if (!x.json) it.fail(`valid jacobian (${m}) answered ${x.a.status}`, x.a, 'jacobian', req(c, { mode: m }));
+    for (const [m, x] of [
+      ['forward', f],
+      ['reverse', rv],
+    ] as const)
+      if (!x.json) it.fail(`valid jacobian (${m}) answered ${x.a.status}`, x.a, 'jacobian', req(c, { mode: m }));
     return;
   }
-  if (JSON.stringify(f.json.values) !== JSON.stringify(rv.json.values)) it.fail('jacobian: forward and reverse values differ', rv.a, 'jacobian', req(c, { mode: 'reverse' }));
+  if (JSON.stringify(f.json.values) !== JSON.stringify(rv.json.values))
+    it.fail('jacobian: forward and reverse values differ', rv.a, 'jacobian', req(c, { mode: 'reverse' }));
   const d = compareBlocks(rv.json.jacobian, f.json.jacobian, AD_REL);
   if (d) it.fail(`jacobian reverse vs forward: ${d}`, rv.a, 'jacobian', req(c, { mode: 'reverse' }));
   if (it.r.next() < 0.3) {
@@ -263,7 +307,8 @@ async function oracleFirstOrder(it: Iteration, c: GraphCase): Promise<void> {
     else {
       // fd's graph has the stop_gradient nodes as extra constant inputs: compare the blocks of the active inputs.
       const active = activeInputs(c);
-      const pick = (j: Record<string, Record<string, unknown>>) => Object.fromEntries(Object.entries(j).map(([o, row]) => [o, Object.fromEntries(active.map((i) => [i, row[i]]))]));
+      const pick = (j: Record<string, Record<string, unknown>>) =>
+        Object.fromEntries(Object.entries(j).map(([o, row]) => [o, Object.fromEntries(active.map((i) => [i, row[i]]))]));
       const e = compareBlocks(pick(fd.json.jacobian), pick(f.json.jacobian), FD_REL);
       if (e) it.fail(`jacobian fd vs forward: ${e}`, fd.a, 'jacobian', req(c.fd, { mode: 'fd' }));
     }
@@ -317,31 +362,56 @@ async function iteration(index: number): Promise<void> {
   const it2 = new Iteration(index, r, `mutation: ${names.join(', ')}`);
   const { a } = await it2.call(v.op, m.body, m.contentType);
   // A non-finite literal (1e999) anywhere in the body is refused with a path (finding 11), never computed.
-  if (names.includes('nonFiniteText') && a.status === 200) it2.fail('a body with a non-finite literal (1e999) answered 200', a, v.op, m.body);
+  if (names.includes('nonFiniteText') && a.status === 200)
+    it2.fail('a body with a non-finite literal (1e999) answered 200', a, v.op, m.body);
 }
 
 describe('fuzz: never a 5xx, always a proper problem, forward and reverse agree', () => {
-  test(`${REQUESTS} seeded requests`, async () => {
-    const t0 = performance.now();
-    const deadline = t0 + SEND_BOUND_MS;
-    let next = ONLY ?? 0;
-    const stopAt = ONLY !== undefined ? ONLY + 1 : Infinity;
-    await Promise.all(Array.from({ length: ONLY !== undefined ? 1 : CONCURRENCY }, async () => {
-      while (sent < REQUESTS && next < stopAt && performance.now() < deadline) {
-        const index = next++;
-        // No answer in time, a broken connection, or a bug of the fuzzer itself: reported like a failure, and the run goes on.
-        await iteration(index).catch((err: Error) => new Iteration(index, rng(0), 'thrown').fail(`the iteration threw: ${err.stack?.split('\n').slice(0, 3).join(' ')}`, undefined, '-', null));
+  test(
+    `${REQUESTS} seeded requests`,
+    async () => {
+      const t0 = performance.now();
+      const deadline = t0 + SEND_BOUND_MS;
+      let next = ONLY ?? 0;
+      const stopAt = ONLY !== undefined ? ONLY + 1 : Infinity;
+      await Promise.all(
+        Array.from({ length: ONLY !== undefined ? 1 : CONCURRENCY }, async () => {
+          while (sent < REQUESTS && next < stopAt && performance.now() < deadline) {
+            const index = next++;
+            // No answer in time, a broken connection, or a bug of the fuzzer itself: reported like a failure, and the run goes on.
+            await iteration(index).catch((err: Error) =>
+              new Iteration(index, rng(0), 'thrown').fail(
+                `the iteration threw: ${err.stack?.split('\n').slice(0, 3).join(' ')}`,
+                undefined,
+                '-',
+                null,
+              ),
+            );
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const fmt = (m: Map<string, number>): string =>
+        [...m]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k}: ${n}`)
+          .join(', ');
+      console.log(
+        `[fuzz] seed ${SEED}: ${sent} requests (${next} iterations) in ${seconds.toFixed(1)} s — inline ${sentTo.inline}, pooled ${sentTo.pooled}, socket ${sentTo.socket}; ` +
+          `statuses ${fmt(statuses)}; iterations ${fmt(kinds)}; ${failureCount} failures`,
+      );
+      console.log(`[fuzz] mutations applied: ${fmt(mutationsSeen)}`);
+      for (const [category, { count, first: f }] of failures) {
+        console.log(
+          `[fuzz] FAILURE × ${count}: ${category}; first: iteration ${f.iteration} (FUZZ_SEED=${SEED} FUZZ_ONLY=${f.iteration}): ${f.what}\n  ${f.via}; POST /v1/${f.op} to ${f.target}\n  answer: ${f.answer}\n  request: ${f.request}`,
+        );
       }
-    }));
-    const seconds = (performance.now() - t0) / 1000;
-    const fmt = (m: Map<string, number>): string => [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ');
-    console.log(`[fuzz] seed ${SEED}: ${sent} requests (${next} iterations) in ${seconds.toFixed(1)} s — inline ${sentTo.inline}, pooled ${sentTo.pooled}, socket ${sentTo.socket}; ` +
-      `statuses ${fmt(statuses)}; iterations ${fmt(kinds)}; ${failureCount} failures`);
-    console.log(`[fuzz] mutations applied: ${fmt(mutationsSeen)}`);
-    for (const [category, { count, first: f }] of failures) {
-      console.log(`[fuzz] FAILURE × ${count}: ${category}; first: iteration ${f.iteration} (FUZZ_SEED=${SEED} FUZZ_ONLY=${f.iteration}): ${f.what}\n  ${f.via}; POST /v1/${f.op} to ${f.target}\n  answer: ${f.answer}\n  request: ${f.request}`);
-    }
-    expect([...failures].map(([category, { count, first: f }]) => `${count} × ${category} (first: #${f.iteration}, ${f.via}, /v1/${f.op})`), `failures (seed ${SEED})`).toEqual([]);
-    if (ONLY === undefined) expect(sent, `requests sent within ${SEND_BOUND_MS / 1000} s`).toBeGreaterThanOrEqual(REQUESTS);
-  }, SEND_BOUND_MS + 60_000);
+      expect(
+        [...failures].map(([category, { count, first: f }]) => `${count} × ${category} (first: #${f.iteration}, ${f.via}, /v1/${f.op})`),
+        `failures (seed ${SEED})`,
+      ).toEqual([]);
+      if (ONLY === undefined) expect(sent, `requests sent within ${SEND_BOUND_MS / 1000} s`).toBeGreaterThanOrEqual(REQUESTS);
+    },
+    SEND_BOUND_MS + 60_000,
+  );
 });

@@ -9,6 +9,10 @@ import { ROOT } from './helpers/service.js';
 
 export default function setup(): void {
   const t0 = performance.now();
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit', timeout: 180_000 });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    timeout: 180_000,
+  });
   process.stderr.write(`reliability: built dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 }

@@ -33,7 +33,12 @@ const start = useServices();
 const HEALTHZ_P99_MS = 100;
 
 /** Sends one request while /healthz is probed; a request without an answer within boundMs gives its NoAnswer instead of a reply. */
-async function whileProbing(base: string, op: string, body: unknown, boundMs: number): Promise<{ reply?: Reply; error?: Error; probes: Awaited<ReturnType<ReturnType<typeof probeHealth>['stop']>> }> {
+async function whileProbing(
+  base: string,
+  op: string,
+  body: unknown,
+  boundMs: number,
+): Promise<{ reply?: Reply; error?: Error; probes: Awaited<ReturnType<ReturnType<typeof probeHealth>['stop']>> }> {
   const prober = probeHealth(base);
   await sleep(100); // a few probes before, so the prober's own connection is set up
   let reply: Reply | undefined;
@@ -48,7 +53,9 @@ async function whileProbing(base: string, op: string, body: unknown, boundMs: nu
 }
 
 const outcome = (r: { reply?: Reply; error?: Error }): string =>
-  r.reply ? `${r.reply.status} after ${r.reply.ms.toFixed(0)} ms (${r.reply.bytes} bytes)` : `${r.error instanceof NoAnswer ? 'no answer' : r.error?.message} within the bound`;
+  r.reply
+    ? `${r.reply.status} after ${r.reply.ms.toFixed(0)} ms (${r.reply.bytes} bytes)`
+    : `${r.error instanceof NoAnswer ? 'no answer' : r.error?.message} within the bound`;
 
 describe('finding 1: planning is linear in the graph and bounded by MAX_INPUTS', () => {
   test('gradient of sum(stack(a0 … a19999)): a quick 413 with errors[].path, /healthz p99 < 100 ms meanwhile', async () => {
@@ -82,7 +89,9 @@ describe('finding 3: everything returned counts, and error lists are capped', ()
   test('evaluate of one 1e7-element range with MAX_RESPONSE_BYTES = 8 MiB: 413 before computing', async () => {
     const svc = await start({ MAX_RESPONSE_BYTES: String(8 * 1024 * 1024) });
     const r = await whileProbing(svc.base, 'evaluate', ranges(1), 20_000);
-    console.log(`[finding 3] one 1e7 range, MAX_RESPONSE_BYTES 8 MiB: ${outcome(r)}; RSS now ${svc.rssMb().toFixed(0)} MB, peak ${svc.peakRssMb().toFixed(0)} MB`);
+    console.log(
+      `[finding 3] one 1e7 range, MAX_RESPONSE_BYTES 8 MiB: ${outcome(r)}; RSS now ${svc.rssMb().toFixed(0)} MB, peak ${svc.peakRssMb().toFixed(0)} MB`,
+    );
     expect(r.reply, `no answer within 20 s (${r.error?.message})`).toBeDefined();
     const p = expectProblem(fromReply(r.reply!), 413, PROBLEM.limitExceeded);
     expect(p.errors!.map((e) => e.message).join('\n')).toMatch(/MAX_RESPONSE_BYTES/);
@@ -92,7 +101,9 @@ describe('finding 3: everything returned counts, and error lists are capped', ()
   test('evaluate of three 1e7-element ranges at the defaults: 413 (over MAX_ELEMENTS in all), never a 500', async () => {
     const svc = await start();
     const r = await whileProbing(svc.base, 'evaluate', ranges(3), 20_000);
-    console.log(`[finding 3] three 1e7 ranges, defaults: ${outcome(r)}; RSS now ${svc.rssMb().toFixed(0)} MB, peak ${svc.peakRssMb().toFixed(0)} MB`);
+    console.log(
+      `[finding 3] three 1e7 ranges, defaults: ${outcome(r)}; RSS now ${svc.rssMb().toFixed(0)} MB, peak ${svc.peakRssMb().toFixed(0)} MB`,
+    );
     expect(r.reply, `no answer within 20 s (${r.error?.message})`).toBeDefined();
     expect(r.reply!.status, 'never a 500').not.toBe(500);
     const p = expectProblem(fromReply(r.reply!), 413, PROBLEM.limitExceeded);
@@ -110,7 +121,9 @@ describe('finding 3: everything returned counts, and error lists are capped', ()
     const parseMs = performance.now() - t0;
     const boundMs = 2 * parseMs + 1_000;
     const r = await whileProbing(svc.base, 'evaluate', body, 20_000);
-    console.log(`[finding 3] 1e6 unknown keys (${(body.length / 1e6).toFixed(1)} MB, local JSON.parse ${parseMs.toFixed(0)} ms, bound ${boundMs.toFixed(0)} ms): ${outcome(r)}; ${describeProbes(r.probes)}`);
+    console.log(
+      `[finding 3] 1e6 unknown keys (${(body.length / 1e6).toFixed(1)} MB, local JSON.parse ${parseMs.toFixed(0)} ms, bound ${boundMs.toFixed(0)} ms): ${outcome(r)}; ${describeProbes(r.probes)}`,
+    );
     expect(r.reply, `no answer within 20 s (${r.error?.message})`).toBeDefined();
     const status = r.reply!.status;
     expect(status === 400 || status === 422, `status ${status}`).toBe(true);
@@ -128,7 +141,9 @@ describe('finding 4: codegen cannot overflow', () => {
   test('a valid 10,000-node Hessian (one fused chain of elementwise ops): 200 or a clean refusal, never a 500', async () => {
     const svc = await start();
     const r = await whileProbing(svc.base, 'hessian', chain(10_000, 1, 'unary'), 30_000);
-    console.log(`[finding 4] 10,000-node Hessian: ${outcome(r)}${r.reply && r.reply.status >= 500 ? ` ${r.reply.text().slice(0, 200)}` : ''}; ${describeProbes(r.probes)}`);
+    console.log(
+      `[finding 4] 10,000-node Hessian: ${outcome(r)}${r.reply && r.reply.status >= 500 ? ` ${r.reply.text().slice(0, 200)}` : ''}; ${describeProbes(r.probes)}`,
+    );
     expect(r.reply, `no answer within 30 s (${r.error?.message})`).toBeDefined();
     const { status } = r.reply!;
     if (status === 200) {
@@ -163,7 +178,10 @@ describe('finding 5: inline work is bounded', () => {
     }
     const probes = await prober.stop();
     console.log(`[finding 5] three first-seen 10,000-node chains: ${outcomes.join(', ')}; ${describeProbes(probes)}`);
-    expect(statuses.every((s) => s === 200 || s === 503 || s === 504), `statuses ${statuses.join(', ')}`).toBe(true);
+    expect(
+      statuses.every((s) => s === 200 || s === 503 || s === 504),
+      `statuses ${statuses.join(', ')}`,
+    ).toBe(true);
     expect(probes.p99, describeProbes(probes)).toBeLessThan(HEALTHZ_P99_MS);
   }, 60_000);
 });
@@ -176,7 +194,9 @@ describe('finding 11: non-finite literals and content encodings', () => {
     const svc = await start();
     const inArg = await post(svc.base, 'evaluate', text('1e999', '2'), { timeoutMs: 5_000 });
     const inLiteral = await post(svc.base, 'evaluate', text('0.5', '-1e999'), { timeoutMs: 5_000 });
-    console.log(`[finding 11] 1e999 in args: ${inArg.status} ${inArg.text().slice(0, 120)}; -1e999 as a literal: ${inLiteral.status} ${inLiteral.text().slice(0, 120)}`);
+    console.log(
+      `[finding 11] 1e999 in args: ${inArg.status} ${inArg.text().slice(0, 120)}; -1e999 as a literal: ${inLiteral.status} ${inLiteral.text().slice(0, 120)}`,
+    );
     const a = expectProblem(fromReply(inArg), 400, PROBLEM.invalidRequest);
     expect(a.errors!.map((e) => e.path)).toContain('args.x');
     const b = expectProblem(fromReply(inLiteral), 400, PROBLEM.invalidRequest);
@@ -187,7 +207,10 @@ describe('finding 11: non-finite literals and content encodings', () => {
     const svc = await start();
     const json = JSON.stringify(seedJacobian());
     const replies: [string, Reply][] = [];
-    for (const [encoding, body] of [['gzip', gzipSync(json)], ['deflate', deflateSync(json)]] as const) {
+    for (const [encoding, body] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+    ] as const) {
       replies.push([encoding, await post(svc.base, 'jacobian', body, { timeoutMs: 5_000, headers: { 'content-encoding': encoding } })]);
     }
     console.log(`[finding 11] ${replies.map(([e, r]) => `${e}: ${r.status} ${r.text().slice(0, 100)}`).join('; ')}`);

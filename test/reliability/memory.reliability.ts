@@ -47,14 +47,22 @@ class Outcomes {
     }
     if (r.status === 503) {
       const v = problemViolations(fromReply(r));
-      const type = (() => { try { return r.json().type as string; } catch { return undefined; } })();
+      const type = (() => {
+        try {
+          return r.json().type as string;
+        } catch {
+          return undefined;
+        }
+      })();
       if (v.length > 0 || type !== PROBLEM.overloaded) this.bad.push(`503 ${type}: ${v.join('; ')}`);
     } else if (r.status !== 200) {
       this.bad.push(`${r.status}: ${r.text().slice(0, 200)}`);
     }
   }
   toString(): string {
-    return Object.entries(this.statuses).map(([k, n]) => `${k}: ${n}`).join(', ');
+    return Object.entries(this.statuses)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
   }
 }
 
@@ -89,11 +97,14 @@ describe(`memory stays under MEMORY_BUDGET_MB=${MEMORY_BUDGET_MB} (CACHE_BYTES=$
     }
     const maxMb = rss.stop();
     const cacheBytes = over === undefined ? await planCacheBytes(svc) : NaN;
-    console.log(`[finding 2] RSS ${startMb.toFixed(0)} MB at start, max ${maxMb.toFixed(0)} MB (budget ${MEMORY_BUDGET_MB}); ${steps.join('; ')}; statuses ${outcomes}; ${PLAN_CACHE_BYTES_METRIC} ${cacheBytes}`);
+    console.log(
+      `[finding 2] RSS ${startMb.toFixed(0)} MB at start, max ${maxMb.toFixed(0)} MB (budget ${MEMORY_BUDGET_MB}); ${steps.join('; ')}; statuses ${outcomes}; ${PLAN_CACHE_BYTES_METRIC} ${cacheBytes}`,
+    );
     expect.soft(maxMb, `max RSS in MB (${steps.join('; ')})`).toBeLessThan(MEMORY_BUDGET_MB);
     expect.soft(outcomes.bad, 'answers other than 200 or 503 overloaded').toEqual([]);
     expect.soft(steps.length, 'all six were sent').toBe(6);
-    if (over === undefined) expect.soft(cacheBytes, `${PLAN_CACHE_BYTES_METRIC} (NaN: not in /metrics) <= CACHE_BYTES`).toBeLessThanOrEqual(CACHE_BYTES);
+    if (over === undefined)
+      expect.soft(cacheBytes, `${PLAN_CACHE_BYTES_METRIC} (NaN: not in /metrics) <= CACHE_BYTES`).toBeLessThanOrEqual(CACHE_BYTES);
   }, 120_000);
 
   test('6,000 distinct small graphs, each sent twice, 8 at a time', async () => {
@@ -110,19 +121,23 @@ describe(`memory stays under MEMORY_BUDGET_MB=${MEMORY_BUDGET_MB} (CACHE_BYTES=$
     const t0 = performance.now();
     const deadline = t0 + 60_000;
     try {
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (next < total && over === undefined && performance.now() < deadline) {
-          const i = next++;
-          outcomes.add(await post(svc.base, 'jacobian', smallGraph(i >> 1), { agent, timeoutMs: 10_000 }).catch((e: Error) => e));
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < total && over === undefined && performance.now() < deadline) {
+            const i = next++;
+            outcomes.add(await post(svc.base, 'jacobian', smallGraph(i >> 1), { agent, timeoutMs: 10_000 }).catch((e: Error) => e));
+          }
+        }),
+      );
     } finally {
       agent.destroy();
     }
     const sent = Math.min(next, total);
     const maxMb = rss.stop();
     const cacheBytes = await planCacheBytes(svc).catch(() => NaN);
-    console.log(`[memory] ${sent} of ${total} small-graph requests in ${((performance.now() - t0) / 1000).toFixed(1)} s${over !== undefined ? `, stopped at RSS ${over.toFixed(0)} MB` : ''}; RSS ${startMb.toFixed(0)} MB at start, max ${maxMb.toFixed(0)} MB (budget ${MEMORY_BUDGET_MB}); statuses ${outcomes}; ${PLAN_CACHE_BYTES_METRIC} ${cacheBytes} (CACHE_BYTES ${CACHE_BYTES})`);
+    console.log(
+      `[memory] ${sent} of ${total} small-graph requests in ${((performance.now() - t0) / 1000).toFixed(1)} s${over !== undefined ? `, stopped at RSS ${over.toFixed(0)} MB` : ''}; RSS ${startMb.toFixed(0)} MB at start, max ${maxMb.toFixed(0)} MB (budget ${MEMORY_BUDGET_MB}); statuses ${outcomes}; ${PLAN_CACHE_BYTES_METRIC} ${cacheBytes} (CACHE_BYTES ${CACHE_BYTES})`,
+    );
     expect.soft(maxMb, `max RSS in MB after ${sent} requests`).toBeLessThan(MEMORY_BUDGET_MB);
     expect.soft(sent, 'every request was sent within 60 s').toBe(total);
     expect.soft(outcomes.bad.slice(0, 5), 'answers other than 200 or 503 overloaded').toEqual([]);

@@ -40,7 +40,9 @@ describe('finding 6: admission control under overload (default configuration)', 
     await sleep(2_000);
     const after = await post(svc.base, 'jacobian', seedJacobian(), { timeoutMs: 10_000 }).catch((e: Error) => e);
     const afterText = after instanceof Error ? after.message : `${after.status} in ${after.ms.toFixed(0)} ms`;
-    console.log(`[finding 6] n = ${sized.n} (${sized.ms.toFixed(0)} ms warm), 200 connections × 8 s: ${describeLoad(load)}; ${describeProbes(probes)}; seed Jacobian 2 s later: ${afterText}`);
+    console.log(
+      `[finding 6] n = ${sized.n} (${sized.ms.toFixed(0)} ms warm), 200 connections × 8 s: ${describeLoad(load)}; ${describeProbes(probes)}; seed Jacobian 2 s later: ${afterText}`,
+    );
 
     expect.soft(load.statuses['503'] ?? 0, `some 503s (${describeLoad(load)})`).toBeGreaterThan(0);
     expect.soft(load.types503, '503 problem types').toEqual(load.statuses['503'] ? { [PROBLEM.overloaded]: load.statuses['503'] } : {});

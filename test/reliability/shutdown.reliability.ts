@@ -50,24 +50,34 @@ interface Fate {
 
 function sendOne(port: number, agent: Agent, body: string, fate: Fate): Promise<void> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/gradient', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      fate.headersAt = performance.now();
-      fate.status = res.statusCode;
-      const ra = res.headers['retry-after'];
-      fate.retryAfter = Array.isArray(ra) ? ra[0] : ra;
-      res.resume();
-      res.once('end', () => {
-        fate.doneAt = performance.now();
-        resolve();
-      });
-      res.once('error', (err) => {
-        fate.error = `${err.message} (after the response began)`;
-        resolve();
-      });
-      res.once('aborted', () => {
-        fate.error ??= 'aborted after the response began';
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/gradient',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        fate.headersAt = performance.now();
+        fate.status = res.statusCode;
+        const ra = res.headers['retry-after'];
+        fate.retryAfter = Array.isArray(ra) ? ra[0] : ra;
+        res.resume();
+        res.once('end', () => {
+          fate.doneAt = performance.now();
+          resolve();
+        });
+        res.once('error', (err) => {
+          fate.error = `${err.message} (after the response began)`;
+          resolve();
+        });
+        res.once('aborted', () => {
+          fate.error ??= 'aborted after the response began';
+        });
+      },
+    );
     req.once('finish', () => (fate.writtenAt = performance.now()));
     req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
     req.once('error', (err: NodeJS.ErrnoException) => {
@@ -108,7 +118,9 @@ describe('finding 7: SIGTERM under load', () => {
     stopSending = true;
     await Promise.race([Promise.all(clients), sleep(35_000)]);
 
-    const accepted = fates.filter((f) => f.headersAt !== undefined || (f.writtenAt !== undefined && f.writtenAt <= signalAt - ACCEPT_MARGIN_MS));
+    const accepted = fates.filter(
+      (f) => f.headersAt !== undefined || (f.writtenAt !== undefined && f.writtenAt <= signalAt - ACCEPT_MARGIN_MS),
+    );
     const pendingAtSignal = accepted.filter((f) => f.doneAt === undefined || f.doneAt > signalAt);
     const lost = accepted.filter((f) => f.error !== undefined || f.doneAt === undefined);
     const answered = fates.filter((f) => f.doneAt !== undefined);
@@ -120,9 +132,11 @@ describe('finding 7: SIGTERM under load', () => {
       return [...m].map(([k, n]) => `${k}: ${n}`).join(', ');
     };
     const afterSignal = pendingAtSignal.filter((f) => f.doneAt !== undefined && !f.error);
-    console.log(`[finding 7] n = ${sized.n}; ${fates.length} requests sent, ${accepted.length} accepted, ${pendingAtSignal.length} of them pending at SIGTERM; ` +
-      `answered after the signal: ${count(afterSignal, (f) => String(f.status)) || 'none'}; accepted but lost: ${lost.length}${lost.length ? ` (${count(lost, (f) => f.error ?? 'unanswered')})` : ''}; ` +
-      `exit ${exit ? `code ${exit.code}${exit.signal ? ` signal ${exit.signal}` : ''}` : 'none'} after ${exitMs.toFixed(0)} ms`);
+    console.log(
+      `[finding 7] n = ${sized.n}; ${fates.length} requests sent, ${accepted.length} accepted, ${pendingAtSignal.length} of them pending at SIGTERM; ` +
+        `answered after the signal: ${count(afterSignal, (f) => String(f.status)) || 'none'}; accepted but lost: ${lost.length}${lost.length ? ` (${count(lost, (f) => f.error ?? 'unanswered')})` : ''}; ` +
+        `exit ${exit ? `code ${exit.code}${exit.signal ? ` signal ${exit.signal}` : ''}` : 'none'} after ${exitMs.toFixed(0)} ms`,
+    );
 
     expect(pendingAtSignal.length, 'requests in flight at SIGTERM (else nothing was tested)').toBeGreaterThan(0);
     expect.soft(lost.length, `accepted requests reset or unanswered (${count(lost, (f) => f.error ?? 'unanswered')})`).toBe(0);

@@ -43,7 +43,9 @@ function trickle(port: number): Promise<Trickler> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port }, () => {
       const t: Trickler = { socket, openedAt: performance.now(), bytesSent: 0 };
-      socket.write(`POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+      socket.write(
+        `POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`,
+      );
       t.bytesSent = 1;
       const timer = setInterval(() => {
         if (socket.writable) {
@@ -66,26 +68,32 @@ function trickle(port: number): Promise<Trickler> {
 }
 
 describe('finding 8: slow bodies time out', () => {
-  test(`${CONNECTIONS} connections trickling a body byte every ${TRICKLE_EVERY_MS / 1000} s are closed within REQUEST_TIMEOUT_MS + Node's check interval`, async () => {
-    const svc = await start({ REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
-    const ts = await Promise.all(Array.from({ length: CONNECTIONS }, () => trickle(svc.port)));
-    try {
-      const t0 = performance.now();
-      // Meanwhile the service answers everyone else.
-      const ok = await post(svc.base, 'jacobian', seedJacobian(), { timeoutMs: 5_000 });
-      expect(ok.status).toBe(200);
-      while (performance.now() - t0 < BOUND_MS && ts.some((t) => t.closedAfterMs === undefined)) await sleep(250);
-      const closed = ts.filter((t) => t.closedAfterMs !== undefined);
-      const latest = Math.max(0, ...closed.map((t) => t.closedAfterMs as number));
-      const answers = [...new Set(closed.map((t) => t.answer ?? '(closed without an answer)'))];
-      console.log(`[finding 8] ${closed.length} of ${CONNECTIONS} trickling connections closed by the server within ${(BOUND_MS / 1000).toFixed(0)} s` +
-        `${closed.length ? ` (the last after ${(latest / 1000).toFixed(1)} s; answers: ${answers.join(', ')})` : ''}; the rest had sent ${Math.min(...ts.map((t) => t.bytesSent))}+ body bytes each`);
-      expect(closed.length, `connections closed by the server within ${BOUND_MS} ms`).toBe(CONNECTIONS);
-      // Never before the whole request had REQUEST_TIMEOUT_MS to arrive.
-      expect(Math.min(...closed.map((t) => t.closedAfterMs as number))).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
-      expect((await send(svc.base, { path: '/healthz', timeoutMs: 5_000 })).status).toBe(200);
-    } finally {
-      for (const t of ts) t.socket.destroy();
-    }
-  }, BOUND_MS + 20_000);
+  test(
+    `${CONNECTIONS} connections trickling a body byte every ${TRICKLE_EVERY_MS / 1000} s are closed within REQUEST_TIMEOUT_MS + Node's check interval`,
+    async () => {
+      const svc = await start({ REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
+      const ts = await Promise.all(Array.from({ length: CONNECTIONS }, () => trickle(svc.port)));
+      try {
+        const t0 = performance.now();
+        // Meanwhile the service answers everyone else.
+        const ok = await post(svc.base, 'jacobian', seedJacobian(), { timeoutMs: 5_000 });
+        expect(ok.status).toBe(200);
+        while (performance.now() - t0 < BOUND_MS && ts.some((t) => t.closedAfterMs === undefined)) await sleep(250);
+        const closed = ts.filter((t) => t.closedAfterMs !== undefined);
+        const latest = Math.max(0, ...closed.map((t) => t.closedAfterMs as number));
+        const answers = [...new Set(closed.map((t) => t.answer ?? '(closed without an answer)'))];
+        console.log(
+          `[finding 8] ${closed.length} of ${CONNECTIONS} trickling connections closed by the server within ${(BOUND_MS / 1000).toFixed(0)} s` +
+            `${closed.length ? ` (the last after ${(latest / 1000).toFixed(1)} s; answers: ${answers.join(', ')})` : ''}; the rest had sent ${Math.min(...ts.map((t) => t.bytesSent))}+ body bytes each`,
+        );
+        expect(closed.length, `connections closed by the server within ${BOUND_MS} ms`).toBe(CONNECTIONS);
+        // Never before the whole request had REQUEST_TIMEOUT_MS to arrive.
+        expect(Math.min(...closed.map((t) => t.closedAfterMs as number))).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+        expect((await send(svc.base, { path: '/healthz', timeoutMs: 5_000 })).status).toBe(200);
+      } finally {
+        for (const t of ts) t.socket.destroy();
+      }
+    },
+    BOUND_MS + 20_000,
+  );
 });

@@ -51,12 +51,21 @@ describe('with API_KEYS set', () => {
 
   test('no key: 401 problem with a bare Bearer challenge', async () => {
     const { post } = await keyedApp();
-    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer' }, { authorization: 'Bearer   ' }] as Record<string, string>[]) {
+    for (const headers of [
+      {},
+      { authorization: 'Basic dXNlcjpwYXNz' },
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer   ' },
+    ] as Record<string, string>[]) {
       const res = await post({ ...headers, 'x-request-id': 'no-key' });
       expect(res.statusCode).toBe(401);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="derivd"'); // RFC 6750 §3: no error code without a token
-      expect(res.json()).toEqual({ ...PROBLEMS.unauthorized, detail: 'this route needs an API key: send it as Authorization: Bearer <key>', instance: 'no-key' });
+      expect(res.json()).toEqual({
+        ...PROBLEMS.unauthorized,
+        detail: 'this route needs an API key: send it as Authorization: Bearer <key>',
+        instance: 'no-key',
+      });
     }
   });
 
@@ -84,8 +93,13 @@ describe('with API_KEYS set', () => {
       expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
     }
     const pre = await app.inject({
-      method: 'OPTIONS', url: '/v1/jacobian',
-      headers: { origin: 'https://a.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      method: 'OPTIONS',
+      url: '/v1/jacobian',
+      headers: {
+        origin: 'https://a.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     expect(pre.statusCode).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('https://a.example');
@@ -100,7 +114,12 @@ describe('with API_KEYS set', () => {
 
 test('off by default: no key needed, no challenge', async () => {
   const { app } = await appWith();
-  const res = await app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/evaluate',
+    payload: tinyRequest,
+    headers: { 'content-type': 'application/json' },
+  });
   expect(res.statusCode).toBe(200);
   expect(res.headers).not.toHaveProperty('www-authenticate');
 });
@@ -113,7 +132,11 @@ describe('constant-time comparison', () => {
 
   test('every request compares its 32-byte digest with every accepted digest, match or not', async () => {
     const { post } = await keyedApp([k1.digest, k2.digest, k3.digest]);
-    for (const [key, status] of [[k1.key, 200], [k3.key, 200], ['wrong', 401]] as const) {
+    for (const [key, status] of [
+      [k1.key, 200],
+      [k3.key, 200],
+      ['wrong', 401],
+    ] as const) {
       spy.mockClear();
       expect((await post({ authorization: `Bearer ${key}` })).statusCode).toBe(status);
       // first, last or no match: three comparisons each time, so timing says nothing of which
@@ -140,10 +163,20 @@ describe('constant-time comparison', () => {
 
 test('keys are never logged, even at trace level', async () => {
   const chunks: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
   const { app } = await appWith({ apiKeyDigests: [k1.digest], logLevel: 'trace' }, stream);
   for (const key of [k1.key, k2.key]) {
-    await app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/evaluate',
+      payload: tinyRequest,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    });
   }
   const text = chunks.join('');
   expect(text).toContain('"status":401'); // the refusal is logged, as a status
@@ -179,7 +212,11 @@ describe('API_KEYS configuration', () => {
 
   test('a malformed API_KEYS stops start-up with exit code 2', async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], { cwd: root, env: { ...process.env, API_KEYS: 'not-a-digest', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+      cwd: root,
+      env: { ...process.env, API_KEYS: 'not-a-digest', PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise((r) => child.on('exit', r));

@@ -18,7 +18,18 @@ const appWith = useApps();
 const HEAVY = matmulRequest(700);
 const MEDIUM = matmulRequest(200);
 /** The reproducer: 189 bytes, a 3162 × 3162 fill multiplied by itself (about 3.2e10 multiply-adds). */
-const HUGE = { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: [3162, 3162], value: 1 }, { id: 'm', op: 'matmul', args: ['f', 'f'] }, { id: 's', op: 'sum', args: ['m'] }], outputs: ['s'] }, args: {} };
+const HUGE = {
+  graph: {
+    inputs: [],
+    nodes: [
+      { id: 'f', op: 'fill', shape: [3162, 3162], value: 1 },
+      { id: 'm', op: 'matmul', args: ['f', 'f'] },
+      { id: 's', op: 'sum', args: ['m'] },
+    ],
+    outputs: ['s'],
+  },
+  args: {},
+};
 
 const evaluate = (payload: object) => ({ method: 'POST' as const, url: '/v1/evaluate', payload });
 
@@ -37,7 +48,11 @@ describe('cost-based admission', () => {
     for (const res of answers) {
       expect(res.statusCode).toBe(422);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:estimated-over-budget', status: 422, errors: [{ path: 'graph', message: expect.stringMatching(/estimated [\d.]+ s .*COMPUTE_BUDGET_MS/) }] });
+      expect(res.json()).toMatchObject({
+        type: 'urn:derivd:problem:estimated-over-budget',
+        status: 422,
+        errors: [{ path: 'graph', message: expect.stringMatching(/estimated [\d.]+ s .*COMPUTE_BUDGET_MS/) }],
+      });
     }
     expect(a.pool!.threadIds).toEqual([]); // refused before any worker was asked
     expect(await metric(a, 'derivd_shed_total', { reason: 'estimated_over_budget' })).toBe(2);
@@ -57,7 +72,11 @@ describe('the bounded queue', () => {
     const shed = await Promise.all([a.app.inject(evaluate(MEDIUM)), a.app.inject(evaluate(MEDIUM))]);
     for (const res of shed) {
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:overloaded', status: 503, detail: expect.stringContaining('MAX_QUEUE') });
+      expect(res.json()).toMatchObject({
+        type: 'urn:derivd:problem:overloaded',
+        status: 503,
+        detail: expect.stringContaining('MAX_QUEUE'),
+      });
       expect(res.headers.connection).toBe('close'); // refused before the body was read
       const retryAfter = res.headers['retry-after'];
       expect(retryAfter).toMatch(/^[1-9]\d*$/); // whole seconds, at least 1
@@ -75,7 +94,10 @@ describe('the bounded queue', () => {
     await waitFor('the heavy request to start computing', () => a.pool!.running === 1);
     const late = await a.app.inject(evaluate(MEDIUM));
     expect(late.statusCode).toBe(503);
-    expect(late.json()).toMatchObject({ type: 'urn:derivd:problem:overloaded', detail: expect.stringContaining('QUEUE_TIMEOUT_MS (100 ms)') });
+    expect(late.json()).toMatchObject({
+      type: 'urn:derivd:problem:overloaded',
+      detail: expect.stringContaining('QUEUE_TIMEOUT_MS (100 ms)'),
+    });
     expect(late.headers['retry-after']).toMatch(/^[1-9]\d*$/);
     expect(a.pool!.running).toBe(1); // answered while the heavy one still computes
     expect((await heavy).statusCode).toBe(200);
@@ -85,7 +107,9 @@ describe('the bounded queue', () => {
 
   test('8 concurrent ordinary requests are never shed, even with one worker (MAX_QUEUE=auto)', async () => {
     const a = await appWith({ ...loadConfig({ WORKERS: '1' }), logLevel: 'silent' });
-    const requests = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? evaluate(MEDIUM) : { method: 'POST' as const, url: '/v1/jacobian', payload: SEED_REQUEST }));
+    const requests = Array.from({ length: 8 }, (_, i) =>
+      i % 2 === 0 ? evaluate(MEDIUM) : { method: 'POST' as const, url: '/v1/jacobian', payload: SEED_REQUEST },
+    );
     const answers = await Promise.all(requests.map((r) => a.app.inject(r)));
     expect(answers.map((r) => r.statusCode)).toEqual(Array(8).fill(200));
     expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(4);
@@ -122,7 +146,10 @@ describe('pressure', () => {
       await waitFor('a delayed event-loop sample', () => a.app.isUnderPressure(), 5000);
       const res = await a.app.inject(evaluate(SEED_REQUEST));
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:overloaded', detail: expect.stringContaining('MAX_EVENT_LOOP_DELAY_MS (5 ms)') });
+      expect(res.json()).toMatchObject({
+        type: 'urn:derivd:problem:overloaded',
+        detail: expect.stringContaining('MAX_EVENT_LOOP_DELAY_MS (5 ms)'),
+      });
       expect((await a.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       expect(await metric(a, 'derivd_event_loop_delay_seconds')).toBeGreaterThan(0.005);
       expect(await metric(a, 'derivd_shed_total', { reason: 'event_loop_delay' })).toBe(1);
@@ -139,7 +166,10 @@ describe('memory and draining', () => {
     const big = { graph: { inputs: [], nodes: [{ id: 'r', op: 'range', start: 0.123456789, stop: 3e6 }], outputs: ['r'] }, args: {} };
     const res = await a.app.inject(evaluate(big));
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:worker-out-of-memory', detail: expect.stringContaining('WORKER_HEAP_MB = 48') });
+    expect(res.json()).toMatchObject({
+      type: 'urn:derivd:problem:worker-out-of-memory',
+      detail: expect.stringContaining('WORKER_HEAP_MB = 48'),
+    });
     expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
     expect(await metric(a, 'derivd_shed_total', { reason: 'worker_oom' })).toBe(1);
     const next = await a.app.inject(evaluate(SEED_REQUEST));

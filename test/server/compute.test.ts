@@ -22,11 +22,15 @@ const txs = 0.7;
 const cvec = d.map((_, i) => Math.sin(3 * i));
 const jvpActive = drdd.map((row, i) => dot(row, td) + drdxs[i] * txs);
 const jvpConst = drdxs.map((v) => v * txs);
-const vjpD = d.map((_, j) => dot(cvec, drdd.map((row) => row[j])));
+const vjpD = d.map((_, j) =>
+  dot(
+    cvec,
+    drdd.map((row) => row[j]),
+  ),
+);
 const vjpXs = dot(cvec, drdxs);
 const hvpD = sdd.map((row, i) => dot(row, td) + sdx[i] * txs);
 const hvpXs = dot(sdx, td) + sxx * txs;
-
 
 /** Every value in a parsed body, recursively: JSON null must never appear. */
 function hasNull(v: unknown): boolean {
@@ -52,7 +56,8 @@ async function post(op: string, body: unknown, headers: Record<string, string> =
   });
 }
 
-const SERVER_TIMING = /^validate;dur=(\d+\.\d{3}), plan;dur=(\d+\.\d{3}), evaluate;dur=(\d+\.\d{3}), differentiate;dur=(\d+\.\d{3})(?:, check;dur=(\d+\.\d{3}))?, total;dur=(\d+\.\d{3})$/;
+const SERVER_TIMING =
+  /^validate;dur=(\d+\.\d{3}), plan;dur=(\d+\.\d{3}), evaluate;dur=(\d+\.\d{3}), differentiate;dur=(\d+\.\d{3})(?:, check;dur=(\d+\.\d{3}))?, total;dur=(\d+\.\d{3})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** A 200 for `op`: JSON, valid against ResultSchemas[op] with no other top-level keys, headers consistent. */
@@ -71,7 +76,11 @@ async function ok(op: Op, body: unknown, headers: Record<string, string> = {}): 
   const m = SERVER_TIMING.exec(String(res.headers['server-timing']));
   expect(m, String(res.headers['server-timing'])).not.toBeNull();
   const t = json.timings;
-  expect(m!.slice(1)).toEqual([t.validateMs, t.planMs, t.evaluateMs, t.differentiateMs, t.checkMs, t.totalMs].map((v) => (v === undefined ? undefined : v.toFixed(3))));
+  expect(m!.slice(1)).toEqual(
+    [t.validateMs, t.planMs, t.evaluateMs, t.differentiateMs, t.checkMs, t.totalMs].map((v) =>
+      v === undefined ? undefined : v.toFixed(3),
+    ),
+  );
   expect(typeof res.headers['x-request-id']).toBe('string');
   return json;
 }
@@ -163,7 +172,11 @@ describe.each(MODES)('mode %s', (mode) => {
 
   test('vjp of the scalar variant with a scalar cotangent', async () => {
     const res = await ok('vjp', { graph: scalarGraph, args: { d, xs }, cotangents: { s: 0.5 }, mode });
-    expectClose(res.vjp.d, dsdd.map((v) => v * 0.5), eps);
+    expectClose(
+      res.vjp.d,
+      dsdd.map((v) => v * 0.5),
+      eps,
+    );
     expectClose(res.vjp.xs, dsdxs * 0.5, eps);
   });
 
@@ -272,7 +285,10 @@ describe('NaN and infinities, both ways', () => {
     for (const mode of ['forward', 'reverse'] as const) {
       const res = await ok('jacobian', { ...req, mode });
       expect(res.values.y).toEqual(['-Infinity', 'NaN']);
-      expect(res.jacobian.y.x).toEqual([['Infinity', 0], [0, -1]]);
+      expect(res.jacobian.y.x).toEqual([
+        ['Infinity', 0],
+        [0, -1],
+      ]);
     }
   });
 
@@ -287,14 +303,33 @@ describe('NaN and infinities, both ways', () => {
   });
 
   test('the strings are accepted in args, const values and fill values', async () => {
-    const g = vec(3, [
-      { id: 'y', op: 'neg', args: ['x'] },
-      { id: 'c', op: 'const', value: [['NaN', 'Infinity'], ['-Infinity', 2]] },
-      { id: 'f', op: 'fill', shape: [2], value: '-Infinity' },
-      { id: 'n', op: 'fill', shape: [], value: 'NaN' },
-    ], ['y', 'c', 'f', 'n']);
+    const g = vec(
+      3,
+      [
+        { id: 'y', op: 'neg', args: ['x'] },
+        {
+          id: 'c',
+          op: 'const',
+          value: [
+            ['NaN', 'Infinity'],
+            ['-Infinity', 2],
+          ],
+        },
+        { id: 'f', op: 'fill', shape: [2], value: '-Infinity' },
+        { id: 'n', op: 'fill', shape: [], value: 'NaN' },
+      ],
+      ['y', 'c', 'f', 'n'],
+    );
     const res = await ok('evaluate', { graph: g, args: { x: ['NaN', 'Infinity', '-Infinity'] } });
-    expect(res.values).toEqual({ y: ['NaN', '-Infinity', 'Infinity'], c: [['NaN', 'Infinity'], ['-Infinity', 2]], f: ['-Infinity', '-Infinity'], n: 'NaN' });
+    expect(res.values).toEqual({
+      y: ['NaN', '-Infinity', 'Infinity'],
+      c: [
+        ['NaN', 'Infinity'],
+        ['-Infinity', 2],
+      ],
+      f: ['-Infinity', '-Infinity'],
+      n: 'NaN',
+    });
   });
 
   test('a scalar argument may be a string too', async () => {
@@ -309,7 +344,14 @@ describe('NaN and infinities, both ways', () => {
     expect(a.jvp.y).toEqual(['NaN', '-Infinity']);
     const b = await ok('vjp', { graph: g, args: { x: [1, 2] }, cotangents: { y: ['Infinity', 'NaN'] } });
     expect(b.vjp.x).toEqual(['Infinity', 'NaN']);
-    const s = vec(2, [{ id: 'q', op: 'square', args: ['x'] }, { id: 's', op: 'sum', args: ['q'] }], ['s']);
+    const s = vec(
+      2,
+      [
+        { id: 'q', op: 'square', args: ['x'] },
+        { id: 's', op: 'sum', args: ['q'] },
+      ],
+      ['s'],
+    );
     for (const mode of ['forward', 'reverse'] as const) {
       const h = await ok('hvp', { graph: s, args: { x: [1, 2] }, vector: { x: ['Infinity', 1] }, mode });
       expect(h.hvp.x).toEqual(['Infinity', 2]); // H = 2I, zero-annihilating off the diagonal
@@ -351,7 +393,8 @@ describe('finite numbers round-trip exactly', () => {
 
 describe('__proto__ is an ordinary name over HTTP', () => {
   test('an input named __proto__', async () => {
-    const g = '{"inputs":[{"name":"__proto__","shape":[2]}],"nodes":[{"id":"y","op":"square","args":["__proto__"]},{"id":"s","op":"sum","args":["y"]}],"outputs":["s"]}';
+    const g =
+      '{"inputs":[{"name":"__proto__","shape":[2]}],"nodes":[{"id":"y","op":"square","args":["__proto__"]},{"id":"s","op":"sum","args":["y"]}],"outputs":["s"]}';
     const ev = await post('evaluate', `{"graph":${g},"args":{"__proto__":[1,2]}}`);
     expect(ev.statusCode, ev.body).toBe(200);
     expect(ev.json().values.s).toBe(5);

@@ -25,7 +25,12 @@ describe('415 for encoded bodies', () => {
       ['identity, gzip', gzipSync(tinyRequest), 'gzip'],
       ['gzip, br', brotliCompressSync(gzipSync(tinyRequest)), 'gzip, br'],
     ] as const) {
-      const res = await app.inject({ method: 'POST', url: '/v1/evaluate', payload: body, headers: { 'content-type': 'application/json', 'content-encoding': encoding, 'x-request-id': 'enc' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: body,
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding, 'x-request-id': 'enc' },
+      });
       expect(res.statusCode, encoding).toBe(415);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.headers['accept-encoding']).toBe('identity');
@@ -40,7 +45,12 @@ describe('415 for encoded bodies', () => {
   test('identity (or no header) is accepted', async () => {
     const { app } = await appWith();
     for (const headers of [{ 'content-encoding': 'identity' }, { 'content-encoding': 'Identity' }, { 'content-encoding': '' }, {}]) {
-      const res = await app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json', ...headers } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: tinyRequest,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
       expect(res.statusCode, JSON.stringify(headers)).toBe(200);
     }
   });
@@ -49,8 +59,17 @@ describe('415 for encoded bodies', () => {
     const { app } = await appWith({ bodyLimit: 64 });
     const big = gzipSync(Buffer.alloc(10_000, 'x'), { level: 0 });
     expect(big.length).toBeGreaterThan(64);
-    for (const [payload, type] of [[big, 'application/json'], [gzipSync('not json'), 'application/json'], [gzipSync('x'), 'text/plain']] as const) {
-      const res = await app.inject({ method: 'POST', url: '/v1/evaluate', payload, headers: { 'content-type': type, 'content-encoding': 'gzip' } });
+    for (const [payload, type] of [
+      [big, 'application/json'],
+      [gzipSync('not json'), 'application/json'],
+      [gzipSync('x'), 'text/plain'],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload,
+        headers: { 'content-type': type, 'content-encoding': 'gzip' },
+      });
       expect(res.statusCode).toBe(415);
       expect(res.json().type).toBe('urn:derivd:problem:unsupported-content-encoding');
     }
@@ -69,11 +88,21 @@ describe('415 for encoded bodies', () => {
     const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
     const send = (body: Buffer, headers: Record<string, string>) =>
       new Promise<{ status: number; body: string; socketPort: number }>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/v1/evaluate', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, body: text, socketPort: req.socket!.localPort! }));
-        });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/v1/evaluate',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, body: text, socketPort: req.socket!.localPort! }));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });

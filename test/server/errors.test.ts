@@ -55,7 +55,13 @@ async function appWith(config: Partial<Config>, logStream?: NodeJS.WritableStrea
 
 let counter = 0;
 /** Posts a raw body with a known request id (the problem's `instance` must be it). */
-async function send(url: string, payload: string | undefined, headers: Record<string, string> = { 'content-type': 'application/json' }, app = built.app, method: 'POST' | 'GET' = 'POST') {
+async function send(
+  url: string,
+  payload: string | undefined,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  app = built.app,
+  method: 'POST' | 'GET' = 'POST',
+) {
   const id = `err-test-${++counter}`;
   const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }), headers: { 'x-request-id': id, ...headers } });
   return { res, id };
@@ -95,7 +101,14 @@ describe('400: not JSON, or not the schema', () => {
   });
 
   test('a JSON array, string, number or null body', async () => {
-    for (const [raw, found] of [['[]', 'an array'], ['[1, 2]', 'an array'], ['"graph"', 'the string "graph"'], ['42', 'the number 42'], ['null', 'null'], ['true', 'a boolean']]) {
+    for (const [raw, found] of [
+      ['[]', 'an array'],
+      ['[1, 2]', 'an array'],
+      ['"graph"', 'the string "graph"'],
+      ['42', 'the number 42'],
+      ['null', 'null'],
+      ['true', 'a boolean'],
+    ]) {
       const body = expectProblem(await send('/v1/jacobian', raw), PROBLEMS.invalid_request);
       expect(body.errors).toHaveLength(1);
       expect(body.errors[0].path).toBe('');
@@ -117,17 +130,31 @@ describe('400: not JSON, or not the schema', () => {
   });
 
   test('a wrongly typed attribute', async () => {
-    const graph = { inputs: [{ name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'sum', args: ['x'], keepdims: 'yes' }, { id: 'z', op: 'sum', args: ['x'], axes: [0.5] }], outputs: ['y', 'z'] };
+    const graph = {
+      inputs: [{ name: 'x', shape: [2] }],
+      nodes: [
+        { id: 'y', op: 'sum', args: ['x'], keepdims: 'yes' },
+        { id: 'z', op: 'sum', args: ['x'], axes: [0.5] },
+      ],
+      outputs: ['y', 'z'],
+    };
     const body = expectProblem(await postJson('evaluate', { graph, args: { x: [1, 2] } }), PROBLEMS.invalid_request);
     expect(paths(body).sort()).toEqual(['graph.nodes[0].keepdims', 'graph.nodes[1].axes[0]']);
     expect(body.errors.find((e: Json) => e.path === 'graph.nodes[0].keepdims').message).toBe('expected a boolean, found the string "yes"');
   });
 
   test('unknown fields at every level', async () => {
-    const graph = { ...SEED_GRAPH, extra: 1, inputs: [{ ...SEED_GRAPH.inputs[0], dtype: 'f32' }, SEED_GRAPH.inputs[1]], nodes: [{ ...SEED_GRAPH.nodes[0], axis: 0 }, ...SEED_GRAPH.nodes.slice(1)] };
+    const graph = {
+      ...SEED_GRAPH,
+      extra: 1,
+      inputs: [{ ...SEED_GRAPH.inputs[0], dtype: 'f32' }, SEED_GRAPH.inputs[1]],
+      nodes: [{ ...SEED_GRAPH.nodes[0], axis: 0 }, ...SEED_GRAPH.nodes.slice(1)],
+    };
     const body = expectProblem(await postJson('jacobian', { ...SEED_REQUEST, graph, tangents: {} }), PROBLEMS.invalid_request);
     expect(paths(body).sort()).toEqual(['graph.extra', 'graph.inputs[0].dtype', 'graph.nodes[0].axis', 'tangents'].sort());
-    expect(body.errors.find((e: Json) => e.path === 'tangents').message).toBe('unknown field "tangents": expected one of graph, args, constant, mode, check, outputs');
+    expect(body.errors.find((e: Json) => e.path === 'tangents').message).toBe(
+      'unknown field "tangents": expected one of graph, args, constant, mode, check, outputs',
+    );
   });
 
   test('missing required fields', async () => {
@@ -138,12 +165,17 @@ describe('400: not JSON, or not the schema', () => {
   test('an unknown mode', async () => {
     for (const op of OPS) {
       const body = expectProblem(await postJson(op, { ...valid[op], mode: 'backward' }), PROBLEMS.invalid_request);
-      expect(body.errors).toEqual([{ path: 'mode', message: 'unknown mode "backward": expected one of "auto", "forward", "reverse", "fd"' }]);
+      expect(body.errors).toEqual([
+        { path: 'mode', message: 'unknown mode "backward": expected one of "auto", "forward", "reverse", "fd"' },
+      ]);
     }
   });
 
   test('a non-float element of an argument', async () => {
-    const body = expectProblem(await postJson('jacobian', { ...SEED_REQUEST, args: { ...SEED_REQUEST.args, xs: 'zero' } }), PROBLEMS.invalid_request);
+    const body = expectProblem(
+      await postJson('jacobian', { ...SEED_REQUEST, args: { ...SEED_REQUEST.args, xs: 'zero' } }),
+      PROBLEMS.invalid_request,
+    );
     expect(paths(body)).toEqual(['args.xs']);
   });
 });
@@ -152,13 +184,19 @@ describe('422: a valid structure that is not a valid graph or call', () => {
   const g = (nodes: unknown[], outputs = ['y']) => ({ inputs: [{ name: 'x', shape: [2] }], nodes, outputs });
 
   test('a cycle', async () => {
-    const graph = g([{ id: 'y', op: 'neg', args: ['z'] }, { id: 'z', op: 'exp', args: ['y'] }]);
+    const graph = g([
+      { id: 'y', op: 'neg', args: ['z'] },
+      { id: 'z', op: 'exp', args: ['y'] },
+    ]);
     const body = expectProblem(await postJson('evaluate', { graph, args: { x: [1, 2] } }), PROBLEMS.invalid_graph);
     expect(body.errors).toEqual([{ path: 'graph.nodes[0]', message: 'cycle: "y" -> "z" -> "y"; each node uses the next' }]);
   });
 
   test('a shape mismatch', async () => {
-    const graph = g([{ id: 'c', op: 'const', value: [1, 2, 3] }, { id: 'y', op: 'add', args: ['x', 'c'] }]);
+    const graph = g([
+      { id: 'c', op: 'const', value: [1, 2, 3] },
+      { id: 'y', op: 'add', args: ['x', 'c'] },
+    ]);
     const body = expectProblem(await postJson('jacobian', { graph, args: { x: [1, 2] } }), PROBLEMS.invalid_graph);
     expect(body.errors).toEqual([{ path: 'graph.nodes[1].args[1]', message: 'add: argument shape [3] does not broadcast with [2]' }]);
   });
@@ -176,8 +214,13 @@ describe('422: a valid structure that is not a valid graph or call', () => {
 
   test('a non-scalar output for gradient, hessian and hvp', async () => {
     for (const op of ['gradient', 'hessian', 'hvp'] as const) {
-      const body = expectProblem(await postJson(op, { ...SEED_REQUEST, ...(op === 'hvp' ? { vector: { xs: 1 } } : {}) }), PROBLEMS.invalid_graph);
-      expect(body.errors).toEqual([{ path: 'graph.outputs[0]', message: `${op} needs a scalar output (shape []), but "r" has shape [21]` }]);
+      const body = expectProblem(
+        await postJson(op, { ...SEED_REQUEST, ...(op === 'hvp' ? { vector: { xs: 1 } } : {}) }),
+        PROBLEMS.invalid_graph,
+      );
+      expect(body.errors).toEqual([
+        { path: 'graph.outputs[0]', message: `${op} needs a scalar output (shape []), but "r" has shape [21]` },
+      ]);
     }
   });
 
@@ -188,7 +231,10 @@ describe('422: a valid structure that is not a valid graph or call', () => {
   });
 
   test('an argument of the wrong shape, at args.d', async () => {
-    const body = expectProblem(await postJson('jacobian', { ...SEED_REQUEST, args: { ...SEED_REQUEST.args, d: [1, 2, 3] } }), PROBLEMS.invalid_graph);
+    const body = expectProblem(
+      await postJson('jacobian', { ...SEED_REQUEST, args: { ...SEED_REQUEST.args, d: [1, 2, 3] } }),
+      PROBLEMS.invalid_graph,
+    );
     expect(body.errors).toEqual([{ path: 'args.d', message: 'expected an array of length 21 (shape [21]), found length 3' }]);
   });
 
@@ -237,14 +283,20 @@ describe('413: over a configured limit', () => {
     const { app } = await appWith({ maxElements: 20 });
     const body = expectProblem(await postJson('jacobian', SEED_REQUEST, app), PROBLEMS.limit_exceeded);
     expect(paths(body)).toContain('graph.inputs[0].shape');
-    expect(body.errors.find((e: Json) => e.path === 'graph.inputs[0].shape').message).toBe('shape [21] has 21 elements, more than MAX_ELEMENTS (20)');
+    expect(body.errors.find((e: Json) => e.path === 'graph.inputs[0].shape').message).toBe(
+      'shape [21] has 21 elements, more than MAX_ELEMENTS (20)',
+    );
   });
 
   test('a Jacobian block over MAX_ELEMENTS (d active: 21 × 21)', async () => {
     const { app } = await appWith({ maxElements: 100 });
     expect((await postJson('jacobian', SEED_REQUEST, app)).res.statusCode).toBe(200); // d constant: 21 × 1
     const body = expectProblem(await postJson('jacobian', { ...SEED_REQUEST, constant: [] }, app), PROBLEMS.limit_exceeded);
-    expect(body.errors[0]).toEqual({ path: 'graph', message: 'the Jacobian block of output "r" with respect to input "d" would have shape [21, 21] (441 elements), more than MAX_ELEMENTS (100)' });
+    expect(body.errors[0]).toEqual({
+      path: 'graph',
+      message:
+        'the Jacobian block of output "r" with respect to input "d" would have shape [21, 21] (441 elements), more than MAX_ELEMENTS (100)',
+    });
   });
 });
 
@@ -259,7 +311,9 @@ describe('413: what the result returns counts', () => {
     // d constant: 21 values + 21 × 1 Jacobian entries
     const { app } = await appWith({ maxElements: 41 });
     const body = expectProblem(await postJson('jacobian', SEED_REQUEST, app), PROBLEMS.limit_exceeded);
-    expect(body.errors).toEqual([{ path: 'graph.outputs', message: expect.stringContaining('42 numbers (values 21, derivatives 21), more than MAX_ELEMENTS (41)') }]);
+    expect(body.errors).toEqual([
+      { path: 'graph.outputs', message: expect.stringContaining('42 numbers (values 21, derivatives 21), more than MAX_ELEMENTS (41)') },
+    ]);
     const { app: roomy } = await appWith({ maxElements: 42 });
     expect((await postJson('jacobian', SEED_REQUEST, roomy)).res.statusCode).toBe(200);
   });
@@ -268,7 +322,10 @@ describe('413: what the result returns counts', () => {
     const { app } = await appWith({ maxResponseBytes: 1 << 20 });
     const raw = { graph: { inputs: [], nodes: [{ id: 'r', op: 'range', stop: 1e6 }], outputs: ['r'] }, args: {} };
     const body = expectProblem(await postJson('evaluate', raw, app), PROBLEMS.limit_exceeded);
-    expect(body.errors[0]).toMatchObject({ path: 'graph.outputs', message: expect.stringContaining('more than MAX_RESPONSE_BYTES (1048576)') });
+    expect(body.errors[0]).toMatchObject({
+      path: 'graph.outputs',
+      message: expect.stringContaining('more than MAX_RESPONSE_BYTES (1048576)'),
+    });
   });
 
   test('200,000 unknown argument keys: the first 100 issues and a count, a small body', async () => {
@@ -332,14 +389,35 @@ describe('404', () => {
 describe('500: unexpected exceptions are masked', () => {
   test('a throwing handler gives a generic problem, logged with its stack', async () => {
     const lines: string[] = [];
-    const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     const { app } = await appWith({ logLevel: 'error' }, stream);
-    app.get('/boom', async () => { throw new Error('secret internals at /srv/derivd/x.ts:12'); });
-    app.post('/boom-5xx', async () => { throw Object.assign(new Error('upstream exploded'), { statusCode: 503 }); });
-    app.get('/boom-value', async () => { throw 'a thrown string'; }); // eslint-disable-line no-throw-literal
+    app.get('/boom', async () => {
+      throw new Error('secret internals at /srv/derivd/x.ts:12');
+    });
+    app.post('/boom-5xx', async () => {
+      throw Object.assign(new Error('upstream exploded'), { statusCode: 503 });
+    });
+    app.get('/boom-value', async () => {
+      throw 'a thrown string';
+    }); // eslint-disable-line no-throw-literal
     await app.ready();
-    for (const [method, url] of [['GET', '/boom'], ['POST', '/boom-5xx'], ['GET', '/boom-value']] as const) {
-      const r = await send(url, method === 'POST' ? '{}' : undefined, method === 'POST' ? { 'content-type': 'application/json' } : {}, app, method);
+    for (const [method, url] of [
+      ['GET', '/boom'],
+      ['POST', '/boom-5xx'],
+      ['GET', '/boom-value'],
+    ] as const) {
+      const r = await send(
+        url,
+        method === 'POST' ? '{}' : undefined,
+        method === 'POST' ? { 'content-type': 'application/json' } : {},
+        app,
+        method,
+      );
       const body = expectProblem(r, PROBLEMS.internal);
       expect(body.detail).toBe('an unexpected error occurred; it has been logged with this request id');
       expect(r.res.body).not.toMatch(/secret|exploded|thrown string/);
@@ -354,15 +432,27 @@ describe('pathological bodies', () => {
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
 
   test('100 000 levels of nesting in an argument or a const value: an issue, not a stack overflow', async () => {
-    const a = expectProblem(await send('/v1/evaluate', `{"graph":{"inputs":[{"name":"x","shape":[]}],"nodes":[],"outputs":["x"]},"args":{"x":${deep}}}`), PROBLEMS.invalid_graph);
+    const a = expectProblem(
+      await send('/v1/evaluate', `{"graph":{"inputs":[{"name":"x","shape":[]}],"nodes":[],"outputs":["x"]},"args":{"x":${deep}}}`),
+      PROBLEMS.invalid_graph,
+    );
     expect(paths(a)).toEqual(['args.x']);
-    const b = expectProblem(await send('/v1/evaluate', `{"graph":{"inputs":[],"nodes":[{"id":"c","op":"const","value":${deep}}],"outputs":["c"]},"args":{}}`), PROBLEMS.invalid_request);
+    const b = expectProblem(
+      await send('/v1/evaluate', `{"graph":{"inputs":[],"nodes":[{"id":"c","op":"const","value":${deep}}],"outputs":["c"]},"args":{}}`),
+      PROBLEMS.invalid_request,
+    );
     expect(b.errors[0].message).toContain('MAX_RANK');
   });
 
   test('a huge range or fill is a 413 before any memory is allocated', async () => {
-    for (const node of [{ id: 'r', op: 'range', stop: 1e12 }, { id: 'r', op: 'fill', shape: [100_000, 100_000], value: 1 }]) {
-      const body = expectProblem(await postJson('evaluate', { graph: { inputs: [], nodes: [node], outputs: ['r'] }, args: {} }), PROBLEMS.limit_exceeded);
+    for (const node of [
+      { id: 'r', op: 'range', stop: 1e12 },
+      { id: 'r', op: 'fill', shape: [100_000, 100_000], value: 1 },
+    ]) {
+      const body = expectProblem(
+        await postJson('evaluate', { graph: { inputs: [], nodes: [node], outputs: ['r'] }, args: {} }),
+        PROBLEMS.limit_exceeded,
+      );
       expect(paths(body)).toEqual(['graph.nodes[0]']);
     }
   });
@@ -402,10 +492,64 @@ describe('random bodies never get a 500', () => {
   }
   type Mutation = [pick: number, action: number, any: unknown, num: number | string, name: string];
 
-  const special = fc.constantFrom('NaN', 'Infinity', '-Infinity', '__proto__', 'd', 'xs', 'r', 'x', '', 1e308, -0, 0, 2.5, -1, [], {}, [[]], null, [21], [3, 7], 'auto', 'fd', 'reverse');
-  const number = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: -3, max: 25 }), fc.constantFrom('NaN', 'Infinity', '-Infinity'));
-  const value = fc.oneof({ weight: 4, arbitrary: number }, { weight: 3, arbitrary: special }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
-  const name = fc.constantFrom('d', 'xs', 'x', 'r', 'f', 's', 'r2', 'c', '__proto__', 'NaN', 'auto', 'forward', 'reverse', 'fd', 'exp', 'log', 'sum', 'dot', 'neg', 'const', '');
+  const special = fc.constantFrom(
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '__proto__',
+    'd',
+    'xs',
+    'r',
+    'x',
+    '',
+    1e308,
+    -0,
+    0,
+    2.5,
+    -1,
+    [],
+    {},
+    [[]],
+    null,
+    [21],
+    [3, 7],
+    'auto',
+    'fd',
+    'reverse',
+  );
+  const number = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer({ min: -3, max: 25 }),
+    fc.constantFrom('NaN', 'Infinity', '-Infinity'),
+  );
+  const value = fc.oneof(
+    { weight: 4, arbitrary: number },
+    { weight: 3, arbitrary: special },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+  const name = fc.constantFrom(
+    'd',
+    'xs',
+    'x',
+    'r',
+    'f',
+    's',
+    'r2',
+    'c',
+    '__proto__',
+    'NaN',
+    'auto',
+    'forward',
+    'reverse',
+    'fd',
+    'exp',
+    'log',
+    'sum',
+    'dot',
+    'neg',
+    'const',
+    '',
+  );
   const mutation: fc.Arbitrary<Mutation> = fc.tuple(fc.noBias(fc.nat({ max: 10_000 })), fc.noBias(fc.nat(7)), value, number, name);
   /** A valid request for its own endpoint, with one to three mutations. */
   const mutated = fc
@@ -413,14 +557,28 @@ describe('random bodies never get a 500', () => {
     .map(([op, ms]) => [op, JSON.stringify(ms.reduce<unknown>((req, m) => mutate(req, m), valid[op]))] as const);
   const anyOp = fc.constantFrom(...OPS);
   const request = fc.oneof(
-    { weight: 1, arbitrary: fc.tuple(anyOp, fc.anything().map((v) => JSON.stringify(v) ?? '')) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        anyOp,
+        fc.anything().map((v) => JSON.stringify(v) ?? ''),
+      ),
+    },
     { weight: 1, arbitrary: fc.tuple(anyOp, fc.json()) },
     { weight: 5, arbitrary: mutated },
     { weight: 1, arbitrary: mutated.chain(([op, s]) => fc.nat(Math.max(0, s.length - 1)).map((n) => [op, s.slice(0, n)] as const)) }, // truncated
   );
   const contentType = fc.oneof(
     { weight: 8, arbitrary: fc.constant('application/json') },
-    { weight: 1, arbitrary: fc.constantFrom<string | undefined>('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', undefined) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<string | undefined>(
+        'application/json; charset=utf-8',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        undefined,
+      ),
+    },
   );
 
   test('only 200/400/413/415/422, problem+json on errors, schema-valid results', async () => {

@@ -34,7 +34,9 @@ describe('a listening server', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('listen-test-1');
-    expect(res.headers.get('server-timing')).toMatch(/^validate;dur=[\d.]+, plan;dur=[\d.]+, evaluate;dur=[\d.]+, differentiate;dur=[\d.]+, total;dur=[\d.]+$/);
+    expect(res.headers.get('server-timing')).toMatch(
+      /^validate;dur=[\d.]+, plan;dur=[\d.]+, evaluate;dur=[\d.]+, differentiate;dur=[\d.]+, total;dur=[\d.]+$/,
+    );
     const body = (await res.json()) as { mode: string; jacobian: { r: { xs: number[] } }; stats: unknown };
     expect(body.mode).toBe('forward');
     // dr/dxs against the analytic derivative -(c' f + c f') (test/helpers/seed.ts)
@@ -50,8 +52,11 @@ describe('graceful shutdown', () => {
     const heavy = matmulRequest(700);
     let killed = false;
     let answeredAfterKill: boolean | undefined;
-    const inFlight = fetch(`${svc.base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(heavy) })
-      .then((r) => ((answeredAfterKill = killed), r));
+    const inFlight = fetch(`${svc.base}/v1/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(heavy),
+    }).then((r) => ((answeredAfterKill = killed), r));
     // Computing in a worker (the default pool) when the signal comes, not a guess at a delay
     await waitFor('the request to compute', async () => /^derivd_pool_running 1$/m.test(await (await fetch(`${svc.base}/metrics`)).text()));
     svc.child.kill('SIGTERM');
@@ -66,7 +71,11 @@ describe('graceful shutdown', () => {
   }, 30_000);
 
   test('a bad configuration stops start-up with a clear message and exit code 2', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], { cwd: root, env: { ...process.env, PORT: 'abc', MAX_NODES: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: 'abc', MAX_NODES: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise((r) => child.on('exit', r));

@@ -23,7 +23,10 @@ describe('METRICS_TOKEN', () => {
     expect(none.statusCode).toBe(401);
     expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(none.headers['www-authenticate']).toBe('Bearer realm="derivd"');
-    expect(none.json()).toMatchObject({ ...PROBLEMS.unauthorized, detail: '/metrics needs the metrics token: send it as Authorization: Bearer <token>' });
+    expect(none.json()).toMatchObject({
+      ...PROBLEMS.unauthorized,
+      detail: '/metrics needs the metrics token: send it as Authorization: Bearer <token>',
+    });
     const wrong = await get(`Bearer ${TOKEN}x`);
     expect(wrong.statusCode).toBe(401);
     expect(wrong.headers['www-authenticate']).toMatch(/error="invalid_token"/);
@@ -37,7 +40,10 @@ describe('METRICS_TOKEN', () => {
   test('only /metrics: compute and health routes need no token', async () => {
     const { app } = await appWith({ metricsToken: TOKEN });
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json' } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json' } }))
+        .statusCode,
+    ).toBe(200);
   });
 
   test('open by default', async () => {
@@ -52,7 +58,9 @@ describe('METRICS_PORT', () => {
     expect(metricsServer).not.toBeNull();
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const metricsBase = await metricsServer!.listen({ port: 0, host: '127.0.0.1' });
-    expect((await fetch(`${base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: tinyRequest })).status).toBe(200);
+    expect(
+      (await fetch(`${base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: tinyRequest })).status,
+    ).toBe(200);
 
     const onService = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(onService.status).toBe(404); // gone from the service port
@@ -78,7 +86,9 @@ describe('METRICS_PORT', () => {
     expect(() => loadConfig({ METRICS_PORT: '8080' })).toThrow(/METRICS_PORT=8080: must differ from PORT/);
     expect(loadConfig({ METRICS_PORT: '9100', METRICS_TOKEN: TOKEN })).toMatchObject({ metricsPort: 9100, metricsToken: TOKEN });
     expect(loadConfig({})).toMatchObject({ metricsPort: 0, metricsToken: null });
-    expect(() => loadConfig({ METRICS_TOKEN: 'has space' })).toThrow(/METRICS_TOKEN=\(value hidden\): expected printable ASCII without spaces/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'has space' })).toThrow(
+      /METRICS_TOKEN=\(value hidden\): expected printable ASCII without spaces/,
+    );
   });
 
   test('main.ts starts the metrics listener after the service and stops both on SIGTERM (exit 0)', async () => {

@@ -44,7 +44,17 @@ describe('openapi.yaml', () => {
   test('documents every endpoint', () => {
     const doc = parse(committed);
     for (const op of ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp']) {
-      expect(Object.keys(doc.paths[`/v1/${op}`].post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '422', '429', '503', '504']);
+      expect(Object.keys(doc.paths[`/v1/${op}`].post.responses).sort()).toEqual([
+        '200',
+        '400',
+        '401',
+        '413',
+        '415',
+        '422',
+        '429',
+        '503',
+        '504',
+      ]);
     }
     for (const path of ['/healthz', '/readyz', '/metrics']) expect(doc.paths[path].get).toBeDefined();
   });
@@ -56,7 +66,10 @@ describe('openapi.yaml', () => {
     expect(request).toEqual(JSON.parse(JSON.stringify(SEED_REQUEST)));
     const live = await built.app.inject({ method: 'POST', url: '/v1/jacobian', payload: request });
     // timings vary, and the live call may find the plan cached
-    const strip = ({ timings: _t, stats: { cache: _c, ...stats }, ...rest }: { timings: unknown; stats: { cache?: string } }) => ({ ...rest, stats });
+    const strip = ({ timings: _t, stats: { cache: _c, ...stats }, ...rest }: { timings: unknown; stats: { cache?: string } }) => ({
+      ...rest,
+      stats,
+    });
     expect(strip(live.json())).toEqual(strip(documented));
     expect(documented.stats.cache).toBe('miss');
     // Both come from the same code, so that agreement is only consistency: the numbers are

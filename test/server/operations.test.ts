@@ -6,8 +6,8 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { buildApp, } from '../../src/server/app.js';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, } from '../../src/server/config.js';
+import { buildApp } from '../../src/server/app.js';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../src/server/config.js';
 import { SEED_GRAPH, SEED_REQUEST } from '../../src/server/seed-example.js';
 import { useApps } from '../helpers/server.js';
 
@@ -88,7 +88,9 @@ describe('/metrics', () => {
     expect(text).not.toContain('path-1');
 
     expect(text).toContain('# TYPE derivd_http_request_duration_seconds histogram');
-    expect(text).toMatch(/^derivd_http_request_duration_seconds_bucket\{le="0\.005",route="\/v1\/jacobian",method="POST",status="200"\} \d+$/m);
+    expect(text).toMatch(
+      /^derivd_http_request_duration_seconds_bucket\{le="0\.005",route="\/v1\/jacobian",method="POST",status="200"\} \d+$/m,
+    );
     expect(text).toContain('derivd_http_request_duration_seconds_bucket{le="+Inf",route="/v1/jacobian",method="POST",status="200"} 3');
     expect(text).toContain('derivd_http_request_duration_seconds_count{route="/v1/jacobian",method="POST",status="200"} 3');
 
@@ -191,11 +193,37 @@ describe('configuration', () => {
   // MEMORY_BUDGET_MB=auto: 80 % of the cgroup limit, else of physical memory.
   const limit = process.constrainedMemory();
   const autoBudgetMb = Math.floor((0.8 * (limit > 0 && limit < totalmem() ? limit : totalmem())) / MiB);
-  const DOCUMENTED = { port: 8080, host: '0.0.0.0', logLevel: 'info', bodyLimit: 16 * MiB, maxNodes: 10_000, maxElements: 10_000_000, maxInputs: 10_000, maxResponseBytes: 256 * MiB, cacheBytes: 256 * MiB, corsOrigins: null, shutdownTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000,
-    workers: availableParallelism(), inlineMaxCostMs: 5, computeBudgetMs: 30_000,
-    maxQueue: Math.max(8, 4 * availableParallelism()), queueTimeoutMs: 10_000, maxEventLoopDelayMs: 1000, memoryBudgetMb: autoBudgetMb, workerHeapMb: 640,
-    requestTimeoutMs: 30_000, connectionTimeoutMs: 60_000, maxConnections: 1024,
-    apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, engineModules: [] };
+  const DOCUMENTED = {
+    port: 8080,
+    host: '0.0.0.0',
+    logLevel: 'info',
+    bodyLimit: 16 * MiB,
+    maxNodes: 10_000,
+    maxElements: 10_000_000,
+    maxInputs: 10_000,
+    maxResponseBytes: 256 * MiB,
+    cacheBytes: 256 * MiB,
+    corsOrigins: null,
+    shutdownTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 72_000,
+    workers: availableParallelism(),
+    inlineMaxCostMs: 5,
+    computeBudgetMs: 30_000,
+    maxQueue: Math.max(8, 4 * availableParallelism()),
+    queueTimeoutMs: 10_000,
+    maxEventLoopDelayMs: 1000,
+    memoryBudgetMb: autoBudgetMb,
+    workerHeapMb: 640,
+    requestTimeoutMs: 30_000,
+    connectionTimeoutMs: 60_000,
+    maxConnections: 1024,
+    apiKeyDigests: [],
+    rateLimitPerMinute: 0,
+    redisUrl: null,
+    metricsPort: 0,
+    metricsToken: null,
+    engineModules: [],
+  };
 
   test('defaults are the documented ones', () => {
     expect(loadConfig({})).toEqual(DOCUMENTED);
@@ -208,26 +236,69 @@ describe('configuration', () => {
 
   test('every variable is read', () => {
     const c = loadConfig({
-      PORT: '3000', HOST: '127.0.0.1', LOG_LEVEL: 'warn', BODY_LIMIT: '1024', MAX_NODES: '50', MAX_ELEMENTS: '1000',
-      CORS_ORIGINS: ' https://a.example , https://b.example,', SHUTDOWN_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '0',
-      WORKERS: '3', INLINE_MAX_COST_MS: '0.5', COMPUTE_BUDGET_MS: '1000', MAX_INPUTS: '7', MAX_RESPONSE_BYTES: '4096', CACHE_BYTES: String(2 * MiB),
-      MAX_QUEUE: '5', QUEUE_TIMEOUT_MS: '2000', MAX_EVENT_LOOP_DELAY_MS: '0', MEMORY_BUDGET_MB: '900', WORKER_HEAP_MB: '300',
-      REQUEST_TIMEOUT_MS: '4000', CONNECTION_TIMEOUT_MS: '5000', MAX_CONNECTIONS: '0', ENGINE_MODULES: ' ./a.mjs, b-engine ,',
+      PORT: '3000',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BODY_LIMIT: '1024',
+      MAX_NODES: '50',
+      MAX_ELEMENTS: '1000',
+      CORS_ORIGINS: ' https://a.example , https://b.example,',
+      SHUTDOWN_TIMEOUT_MS: '500',
+      KEEP_ALIVE_TIMEOUT_MS: '0',
+      WORKERS: '3',
+      INLINE_MAX_COST_MS: '0.5',
+      COMPUTE_BUDGET_MS: '1000',
+      MAX_INPUTS: '7',
+      MAX_RESPONSE_BYTES: '4096',
+      CACHE_BYTES: String(2 * MiB),
+      MAX_QUEUE: '5',
+      QUEUE_TIMEOUT_MS: '2000',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+      MEMORY_BUDGET_MB: '900',
+      WORKER_HEAP_MB: '300',
+      REQUEST_TIMEOUT_MS: '4000',
+      CONNECTION_TIMEOUT_MS: '5000',
+      MAX_CONNECTIONS: '0',
+      ENGINE_MODULES: ' ./a.mjs, b-engine ,',
     });
     expect(c).toEqual({
-      port: 3000, host: '127.0.0.1', logLevel: 'warn', bodyLimit: 1024, maxNodes: 50, maxElements: 1000,
-      corsOrigins: ['https://a.example', 'https://b.example'], shutdownTimeoutMs: 500, keepAliveTimeoutMs: 0,
-      workers: 3, inlineMaxCostMs: 0.5, computeBudgetMs: 1000, maxInputs: 7, maxResponseBytes: 4096, cacheBytes: 2 * MiB,
-      maxQueue: 5, queueTimeoutMs: 2000, maxEventLoopDelayMs: 0, memoryBudgetMb: 900, workerHeapMb: 300,
-      requestTimeoutMs: 4000, connectionTimeoutMs: 5000, maxConnections: 0,
-      apiKeyDigests: [], rateLimitPerMinute: 0, redisUrl: null, metricsPort: 0, metricsToken: null, // access control: test/server/access.test.ts and rate-limit.test.ts
+      port: 3000,
+      host: '127.0.0.1',
+      logLevel: 'warn',
+      bodyLimit: 1024,
+      maxNodes: 50,
+      maxElements: 1000,
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      shutdownTimeoutMs: 500,
+      keepAliveTimeoutMs: 0,
+      workers: 3,
+      inlineMaxCostMs: 0.5,
+      computeBudgetMs: 1000,
+      maxInputs: 7,
+      maxResponseBytes: 4096,
+      cacheBytes: 2 * MiB,
+      maxQueue: 5,
+      queueTimeoutMs: 2000,
+      maxEventLoopDelayMs: 0,
+      memoryBudgetMb: 900,
+      workerHeapMb: 300,
+      requestTimeoutMs: 4000,
+      connectionTimeoutMs: 5000,
+      maxConnections: 0,
+      apiKeyDigests: [],
+      rateLimitPerMinute: 0,
+      redisUrl: null,
+      metricsPort: 0,
+      metricsToken: null, // access control: test/server/access.test.ts and rate-limit.test.ts
       engineModules: ['./a.mjs', 'b-engine'],
     });
     expect(loadConfig({ WORKERS: '1' }).maxQueue).toBe(8); // auto: 4 × WORKERS, at least 8
     expect(loadConfig({ WORKERS: '4' }).maxQueue).toBe(16);
     expect(loadConfig({ MEMORY_BUDGET_MB: '0' }).memoryBudgetMb).toBe(0);
     expect(loadConfig({ CONNECTION_TIMEOUT_MS: '0', COMPUTE_BUDGET_MS: '600000' }).connectionTimeoutMs).toBe(0); // 0: no idle timeout, nothing to outlast
-    expect(loadConfig({ QUEUE_TIMEOUT_MS: '1000', COMPUTE_BUDGET_MS: '1000', CONNECTION_TIMEOUT_MS: '3001' }).connectionTimeoutMs).toBe(3001); // 1 + 1 + 1 s
+    expect(loadConfig({ QUEUE_TIMEOUT_MS: '1000', COMPUTE_BUDGET_MS: '1000', CONNECTION_TIMEOUT_MS: '3001' }).connectionTimeoutMs).toBe(
+      3001,
+    ); // 1 + 1 + 1 s
     expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
     expect(loadConfig({ WORKERS: '0' }).workers).toBe(0);
     expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe(true);
@@ -289,9 +360,22 @@ describe('configuration', () => {
 describe('logging: one JSON line per request, never argument data', () => {
   function capture(): { stream: Writable; lines: () => Json[]; text: () => string } {
     const chunks: string[] = [];
-    const stream = new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } });
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    });
     const text = (): string => chunks.join('');
-    return { stream, text, lines: () => text().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+    return {
+      stream,
+      text,
+      lines: () =>
+        text()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+    };
   }
 
   // Argument values no log line may contain: distinctive digits and strings
@@ -304,19 +388,31 @@ describe('logging: one JSON line per request, never argument data', () => {
     const { app } = await appWith({ logLevel: 'info' }, log.stream);
     await app.ready();
     const jac = await app.inject({
-      method: 'POST', url: '/v1/jacobian', payload: { ...SEED_REQUEST, args: { d: SECRET_D, xs: SECRET_XS } },
+      method: 'POST',
+      url: '/v1/jacobian',
+      payload: { ...SEED_REQUEST, args: { d: SECRET_D, xs: SECRET_XS } },
       headers: { 'x-request-id': 'log-test-1' },
     });
     expect(jac.statusCode).toBe(200);
     const bad = await app.inject({
-      method: 'POST', url: '/v1/jacobian', payload: { ...SEED_REQUEST, args: { d: SECRET_D, xs: SECRET_STRING } },
+      method: 'POST',
+      url: '/v1/jacobian',
+      payload: { ...SEED_REQUEST, args: { d: SECRET_D, xs: SECRET_STRING } },
       headers: { 'x-request-id': 'log-test-2' },
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain(SECRET_STRING.slice(0, 10)); // the client is told; the log is not
-    const shape = await app.inject({ method: 'POST', url: '/v1/evaluate', payload: { ...SEED_REQUEST, args: { d: [SECRET_XS], xs: SECRET_XS } } });
+    const shape = await app.inject({
+      method: 'POST',
+      url: '/v1/evaluate',
+      payload: { ...SEED_REQUEST, args: { d: [SECRET_XS], xs: SECRET_XS } },
+    });
     expect(shape.statusCode).toBe(422);
-    const ev = await app.inject({ method: 'POST', url: '/v1/evaluate', payload: { graph: SEED_GRAPH, args: { d: SECRET_D, xs: SECRET_XS } } });
+    const ev = await app.inject({
+      method: 'POST',
+      url: '/v1/evaluate',
+      payload: { graph: SEED_GRAPH, args: { d: SECRET_D, xs: SECRET_XS } },
+    });
     expect(ev.statusCode).toBe(200);
     const notFound = await app.inject({ method: 'GET', url: '/missing' });
     expect(notFound.statusCode).toBe(404);
@@ -324,11 +420,25 @@ describe('logging: one JSON line per request, never argument data', () => {
     const lines = log.lines();
     expect(lines).toHaveLength(5); // one per request, nothing else at info
     for (const l of lines) {
-      expect(l).toMatchObject({ level: 30, msg: 'request', reqId: expect.any(String), route: expect.any(String), status: expect.any(Number), durationMs: expect.any(Number) });
+      expect(l).toMatchObject({
+        level: 30,
+        msg: 'request',
+        reqId: expect.any(String),
+        route: expect.any(String),
+        status: expect.any(Number),
+        durationMs: expect.any(Number),
+      });
     }
     const [a, b, c, e, n] = lines;
     const body = jac.json();
-    expect(a).toMatchObject({ reqId: 'log-test-1', route: '/v1/jacobian', method: 'POST', status: 200, operation: 'jacobian', mode: 'forward' });
+    expect(a).toMatchObject({
+      reqId: 'log-test-1',
+      route: '/v1/jacobian',
+      method: 'POST',
+      status: 200,
+      operation: 'jacobian',
+      mode: 'forward',
+    });
     expect(a.timings).toEqual(body.timings);
     expect(b).toMatchObject({ reqId: 'log-test-2', route: '/v1/jacobian', status: 400 });
     expect(c).toMatchObject({ route: '/v1/evaluate', status: 422, reqId: shape.headers['x-request-id'] });
@@ -348,7 +458,11 @@ describe('logging: one JSON line per request, never argument data', () => {
   test('at debug, client errors are logged by kind and path, still without argument values', async () => {
     const log = capture();
     const { app } = await appWith({ logLevel: 'debug' }, log.stream);
-    const bad = await app.inject({ method: 'POST', url: '/v1/jacobian', payload: { ...SEED_REQUEST, args: { d: SECRET_D, xs: SECRET_STRING } } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/jacobian',
+      payload: { ...SEED_REQUEST, args: { d: SECRET_D, xs: SECRET_STRING } },
+    });
     expect(bad.statusCode).toBe(400);
     const shape = await app.inject({ method: 'POST', url: '/v1/jacobian', payload: { ...SEED_REQUEST, args: { d: SECRET_XS, xs: 0 } } });
     expect(shape.statusCode).toBe(422);
@@ -359,7 +473,10 @@ describe('logging: one JSON line per request, never argument data', () => {
     const lines = log.lines();
     expect(lines.filter((l) => l.msg === 'request')).toHaveLength(2);
     const debug = lines.filter((l) => l.msg === 'client error');
-    expect(debug.map((l) => [l.level, l.problem.status, l.problem.paths])).toEqual([[20, 400, ['args.xs']], [20, 422, ['args.d']]]);
+    expect(debug.map((l) => [l.level, l.problem.status, l.problem.paths])).toEqual([
+      [20, 400, ['args.xs']],
+      [20, 422, ['args.d']],
+    ]);
   });
 
   test('at warn, requests are not logged', async () => {
@@ -381,7 +498,8 @@ describe('plan cache in /metrics', () => {
     const built = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
     try {
       const statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await built.app.inject({ method: 'POST', url: '/v1/jacobian', payload: SEED_REQUEST })).json().stats.cache);
+      for (let i = 0; i < 3; i++)
+        statuses.push((await built.app.inject({ method: 'POST', url: '/v1/jacobian', payload: SEED_REQUEST })).json().stats.cache);
       expect(statuses).toEqual(['miss', 'hit', 'hit']);
       const text = (await built.app.inject({ method: 'GET', url: '/metrics' })).body;
       expect(text).toMatch(/derivd_plan_cache_total\{result="miss"\} 1/);

@@ -50,7 +50,12 @@ async function listening(config: Partial<Config> = {}): Promise<App & { base: st
 }
 
 const post = (base: string, op: string, body: unknown, signal?: AbortSignal) =>
-  fetch(`${base}/v1/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+  fetch(`${base}/v1/${op}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
 
 describe('placement by the cost model', () => {
   test('the seed Jacobian is estimated far below the threshold, the 700 x 700 product far above', () => {
@@ -64,14 +69,27 @@ describe('placement by the cost model', () => {
 
   test('fd, check and the size of the result count', () => {
     const n = 2000;
-    const req = { graph: { inputs: [{ name: 'x', shape: [n] }], nodes: [{ id: 'q', op: 'square', args: ['x'] }, { id: 's', op: 'sum', args: ['q'] }], outputs: ['s'] }, args: { x: Array(n).fill(1) } };
+    const req = {
+      graph: {
+        inputs: [{ name: 'x', shape: [n] }],
+        nodes: [
+          { id: 'q', op: 'square', args: ['x'] },
+          { id: 's', op: 'sum', args: ['q'] },
+        ],
+        outputs: ['s'],
+      },
+      args: { x: Array(n).fill(1) },
+    };
     const rev = prepare('gradient', req);
     const fd = prepare('gradient', { ...req, mode: 'fd' });
     const revMs = callCost(rev.plan, 'gradient', rev.mode, false).ms;
     expect(callCost(fd.plan, 'gradient', 'fd', false).ms).toBeGreaterThan(50 * revMs); // 2n primals
     expect(callCost(rev.plan, 'gradient', rev.mode, true).ms).toBeGreaterThan(50 * revMs); // check runs fd too
     // a million numbers to encode, from almost no arithmetic
-    const fill = prepare('evaluate', { graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: [1000, 1000], value: 0.1 }], outputs: ['f'] }, args: {} });
+    const fill = prepare('evaluate', {
+      graph: { inputs: [], nodes: [{ id: 'f', op: 'fill', shape: [1000, 1000], value: 0.1 }], outputs: ['f'] },
+      args: {},
+    });
     expect(callCost(fill.plan, 'evaluate', fill.mode, false)).toMatchObject({ resultElements: 1e6 });
     expect(callCost(fill.plan, 'evaluate', fill.mode, false).ms).toBeGreaterThan(100);
   });
@@ -110,7 +128,11 @@ describe('the event loop stays free', () => {
     const a = await appWith();
     const ok = await a.app.inject({ method: 'POST', url: '/v1/jacobian', payload: SEED_REQUEST });
     expect(ok.statusCode).toBe(200);
-    const bad = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: { ...HEAVY, graph: { ...HEAVY.graph, outputs: ['nope'] } } });
+    const bad = await a.app.inject({
+      method: 'POST',
+      url: '/v1/evaluate',
+      payload: { ...HEAVY, graph: { ...HEAVY.graph, outputs: ['nope'] } },
+    });
     expect(bad.statusCode).toBe(422);
     expect(await metric(a, 'derivd_computations_total', { operation: 'jacobian', where: 'inline' })).toBe(1);
     expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(0);
@@ -164,7 +186,17 @@ describe('the compute budget', () => {
   /** The app with its log lines collected. */
   async function logged(config: Partial<Config>): Promise<App & { lines: Json[] }> {
     const lines: Json[] = [];
-    const log = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter(Boolean).map((l) => JSON.parse(l))); cb(); } });
+    const log = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(
+          ...String(chunk)
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l)),
+        );
+        cb();
+      },
+    });
     return { ...(await appWith({ ...config, logLevel: 'info' }, log)), lines };
   }
 
@@ -173,11 +205,21 @@ describe('the compute budget', () => {
     a.pool!.start();
     const [before] = a.pool!.threadIds;
     const budget = timer(150); // the worker's budget starts later, when it starts the task
-    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MATMUL_CHAIN, headers: { 'x-request-id': 'over-budget' } });
+    const res = await a.app.inject({
+      method: 'POST',
+      url: '/v1/evaluate',
+      payload: MATMUL_CHAIN,
+      headers: { 'x-request-id': 'over-budget' },
+    });
     expect(budget.fired).toBe(true); // not stopped before its budget
     expect(res.statusCode).toBe(504);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', status: 504, instance: 'over-budget', detail: expect.stringContaining('COMPUTE_BUDGET_MS (150 ms)') });
+    expect(res.json()).toMatchObject({
+      type: 'urn:derivd:problem:compute-budget-exceeded',
+      status: 504,
+      instance: 'over-budget',
+      detail: expect.stringContaining('COMPUTE_BUDGET_MS (150 ms)'),
+    });
     const line = a.lines.find((l) => l.reqId === 'over-budget' && l.msg === 'request');
     expect(line).toMatchObject({ status: 504, where: 'pool', threadId: before, terminated: false });
     expect(await metric(a, 'derivd_pool_cancelled_total', { reason: 'budget' })).toBe(1);
@@ -197,11 +239,23 @@ describe('the compute budget', () => {
     a.pool!.start();
     const [before] = a.pool!.threadIds;
     const grace = timer(1100);
-    const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: matmul(1500), headers: { 'x-request-id': 'one-kernel' } });
+    const res = await a.app.inject({
+      method: 'POST',
+      url: '/v1/evaluate',
+      payload: matmul(1500),
+      headers: { 'x-request-id': 'one-kernel' },
+    });
     expect(grace.fired).toBe(true); // not terminated before the budget and its grace period
     expect(res.statusCode).toBe(504);
-    expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:compute-budget-exceeded', detail: expect.stringContaining('COMPUTE_BUDGET_MS (100 ms)') });
-    expect(a.lines.find((l) => l.reqId === 'one-kernel' && l.msg === 'request')).toMatchObject({ status: 504, threadId: before, terminated: true });
+    expect(res.json()).toMatchObject({
+      type: 'urn:derivd:problem:compute-budget-exceeded',
+      detail: expect.stringContaining('COMPUTE_BUDGET_MS (100 ms)'),
+    });
+    expect(a.lines.find((l) => l.reqId === 'one-kernel' && l.msg === 'request')).toMatchObject({
+      status: 504,
+      threadId: before,
+      terminated: true,
+    });
 
     // the worker that ran it is gone, and a new one took its place
     await waitFor('a replacement worker', () => a.pool!.threadIds.length === 1 && a.pool!.threadIds[0] !== before);

@@ -15,7 +15,11 @@ const appWith = useApps();
 
 /** A chain of n elementwise nodes over x (shape []), ending in y. */
 function chain(n: number, extra: object[] = []) {
-  const nodes: object[] = Array.from({ length: n }, (_, i) => ({ id: `n${i}`, op: ['sin', 'cos'][i % 2], args: [i === 0 ? 'x' : `n${i - 1}`] }));
+  const nodes: object[] = Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    op: ['sin', 'cos'][i % 2],
+    args: [i === 0 ? 'x' : `n${i - 1}`],
+  }));
   return { graph: { inputs: [{ name: 'x', shape: [] }], nodes: [...nodes, ...extra], outputs: [`n${n - 1}`] }, args: { x: 0.5 } };
 }
 
@@ -64,7 +68,17 @@ describe('a large first-seen graph is validated in the pool', () => {
   test('a small graph stays inline; one over MAX_INPUTS is refused inline, by counting, however large its checking would be', async () => {
     const wide = (n: number) => {
       const inputs = Array.from({ length: n }, (_, i) => ({ name: `a${i}`, shape: [] }));
-      return { graph: { inputs, nodes: [{ id: 's', op: 'stack', args: inputs.map((x) => x.name) }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] }, args: {} };
+      return {
+        graph: {
+          inputs,
+          nodes: [
+            { id: 's', op: 'stack', args: inputs.map((x) => x.name) },
+            { id: 'y', op: 'sum', args: ['s'] },
+          ],
+          outputs: ['y'],
+        },
+        args: {},
+      };
     };
     const a = await appWith({ workers: 1, maxInputs: 500 });
     expect((await a.app.inject(post('gradient', chain(20)))).statusCode).toBe(200);
@@ -88,7 +102,7 @@ describe('CACHE_BYTES', () => {
     expect(SHARED_CACHE.maxBytes).toBe(16 << 20);
   });
 
-  test('/metrics reports every thread\'s plan-cache bytes, within CACHE_BYTES together', async () => {
+  test("/metrics reports every thread's plan-cache bytes, within CACHE_BYTES together", async () => {
     const cacheBytes = 8 << 20;
     const a = await appWith({ workers: 1, cacheBytes });
     await a.app.inject(post('gradient', chain(20))); // inline: the main thread's cache

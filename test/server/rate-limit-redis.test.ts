@@ -16,7 +16,8 @@ import { newKey, redisReachable, tinyRequest } from '../helpers/access.js';
 import { useApps } from '../helpers/server.js';
 
 const redisUp = await redisReachable(6379);
-if (!redisUp) console.log('Redis was not reachable on 127.0.0.1:6379: skipping the shared rate-limit tests (scripts/ensure-redis.sh starts one)');
+if (!redisUp)
+  console.log('Redis was not reachable on 127.0.0.1:6379: skipping the shared rate-limit tests (scripts/ensure-redis.sh starts one)');
 
 const prefix = `derivd-test-${randomUUID()}:`;
 const redisUrl = (port = 6379) => `redis://127.0.0.1:${port}/0?keyPrefix=${prefix}`;
@@ -32,7 +33,12 @@ afterAll(async () => {
 const appWith = useApps();
 type App = Awaited<ReturnType<typeof appWith>>['app'];
 const post = (app: App, key: string) =>
-  app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } });
+  app.inject({
+    method: 'POST',
+    url: '/v1/evaluate',
+    payload: tinyRequest,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+  });
 
 describe('shared through Redis', () => {
   test.skipIf(!redisUp)('two instances sharing one Redis enforce one limit together', async () => {
@@ -70,7 +76,12 @@ describe('shared through Redis', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const port = (proxy.address() as { port: number }).port;
     const chunks: string[] = [];
-    const stream = new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } });
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    });
     const { key, digest } = newKey();
     const { app } = await appWith({ rateLimitPerMinute: 3, apiKeyDigests: [digest], redisUrl: redisUrl(port), logLevel: 'info' }, stream);
     await app.ready();
@@ -85,7 +96,10 @@ describe('shared through Redis', () => {
     for (let i = 0; i < 5; i++) during.push((await post(app, key)).statusCode);
     // counted in the process from 0: 3 more pass, then 429; never a 5xx
     expect(during).toEqual([200, 200, 200, 429, 429]);
-    const warned = chunks.join('').split('\n').filter((l) => l.includes('Redis unreachable'));
+    const warned = chunks
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('Redis unreachable'));
     expect(warned).toHaveLength(1);
     expect(JSON.parse(warned[0]).level).toBe(40);
 

@@ -16,7 +16,13 @@ const appWith = useApps();
 type App = Awaited<ReturnType<typeof appWith>>['app'];
 
 const post = (app: App, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
-  app.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json', ...headers }, remoteAddress });
+  app.inject({
+    method: 'POST',
+    url: '/v1/evaluate',
+    payload: tinyRequest,
+    headers: { 'content-type': 'application/json', ...headers },
+    remoteAddress,
+  });
 
 describe('without keys: per client IP', () => {
   test('N requests pass with countdown headers, the next is a 429 problem with Retry-After', async () => {
@@ -45,7 +51,8 @@ describe('without keys: per client IP', () => {
     expect((await post(app, {}, '2001:db8::1')).statusCode).toBe(200);
     expect((await post(app, {}, '2001:db8::2')).statusCode).toBe(429); // same /64
     for (let i = 0; i < 5; i++) {
-      for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json']) expect((await app.inject({ method: 'GET', url, remoteAddress: '10.0.0.1' })).statusCode, url).toBe(200);
+      for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json'])
+        expect((await app.inject({ method: 'GET', url, remoteAddress: '10.0.0.1' })).statusCode, url).toBe(200);
     }
   });
 });
@@ -77,21 +84,32 @@ test('off by default: no 429 and no rate-limit headers', async () => {
 
 test('with a REDIS_URL nobody answers at: every request answered, limited in the process, one warning', async () => {
   const chunks: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
   const port = await freePort();
   const { app } = await appWith({ rateLimitPerMinute: 2, redisUrl: `redis://:hunter2@127.0.0.1:${port}`, logLevel: 'warn' }, stream);
   await app.ready(); // does not wait long for a Redis that refuses
   const statuses = [];
   for (let i = 0; i < 4; i++) statuses.push((await post(app)).statusCode);
   expect(statuses).toEqual([200, 200, 429, 429]);
-  const warnings = chunks.join('').split('\n').filter((l) => l.includes('Redis unreachable'));
+  const warnings = chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l.includes('Redis unreachable'));
   expect(warnings).toHaveLength(1);
   expect(chunks.join('')).not.toContain('hunter2'); // the URL's password is never logged
 });
 
 describe('configuration', () => {
   test('RATE_LIMIT_PER_MINUTE and REDIS_URL are read', () => {
-    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120', REDIS_URL: 'redis://:pw@cache:6379/2' })).toMatchObject({ rateLimitPerMinute: 120, redisUrl: 'redis://:pw@cache:6379/2' });
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '120', REDIS_URL: 'redis://:pw@cache:6379/2' })).toMatchObject({
+      rateLimitPerMinute: 120,
+      redisUrl: 'redis://:pw@cache:6379/2',
+    });
     expect(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redisUrl).toBe('rediss://cache:6380');
     expect(loadConfig({})).toMatchObject({ rateLimitPerMinute: 0, redisUrl: null });
   });

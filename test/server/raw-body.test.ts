@@ -14,11 +14,23 @@ const appWith = useApps();
 /** Gradient of Σ sin(x) over n elements: a body of about 20 n bytes. */
 function sumSin(n: number) {
   const x = Array.from({ length: n }, (_, i) => Math.sin(i) + 0.5);
-  const graph = { inputs: [{ name: 'x', shape: [n] }], nodes: [{ id: 's', op: 'sin', args: ['x'] }, { id: 'y', op: 'sum', args: ['s'] }], outputs: ['y'] };
+  const graph = {
+    inputs: [{ name: 'x', shape: [n] }],
+    nodes: [
+      { id: 's', op: 'sin', args: ['x'] },
+      { id: 'y', op: 'sum', args: ['s'] },
+    ],
+    outputs: ['y'],
+  };
   return { graph, args: { x } };
 }
 
-const post = (payload: string) => ({ method: 'POST' as const, url: '/v1/gradient', payload, headers: { 'content-type': 'application/json' } });
+const post = (payload: string) => ({
+  method: 'POST' as const,
+  url: '/v1/gradient',
+  payload,
+  headers: { 'content-type': 'application/json' },
+});
 
 describe('large bodies are parsed in the pool', () => {
   test('a body priced above INLINE_MAX_COST_MS: parsed, validated and computed by a worker, the inline answer', async () => {

@@ -35,21 +35,62 @@ describe('on every response', () => {
   test('API answers, every kind of problem, 404, health, metrics, the OpenAPI document', async () => {
     const { app } = await appWith({ apiKeyDigests: ['0'.repeat(64)], bodyLimit: 4096 });
     const post = (payload: string, headers: Record<string, string> = {}) =>
-      app.inject({ method: 'POST', url: '/v1/evaluate', payload, headers: { 'content-type': 'application/json', authorization: 'Bearer x', ...headers } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer x', ...headers },
+      });
     const { app: open } = await appWith({ bodyLimit: 4096 });
     const cases = {
-      'compute 200': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json' } }),
-      '400 not JSON': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: '{', headers: { 'content-type': 'application/json' } }),
+      'compute 200': await open.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: tinyRequest,
+        headers: { 'content-type': 'application/json' },
+      }),
+      '400 not JSON': await open.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: '{',
+        headers: { 'content-type': 'application/json' },
+      }),
       '401': await post(tinyRequest),
       '404': await app.inject({ method: 'GET', url: '/nope' }),
-      '413': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: 'x'.repeat(5000), headers: { 'content-type': 'application/json' } }),
-      '415 encoding': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }),
-      '415 media type': await open.inject({ method: 'POST', url: '/v1/evaluate', payload: tinyRequest, headers: { 'content-type': 'text/plain' } }),
+      '413': await open.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: 'x'.repeat(5000),
+        headers: { 'content-type': 'application/json' },
+      }),
+      '415 encoding': await open.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: tinyRequest,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      }),
+      '415 media type': await open.inject({
+        method: 'POST',
+        url: '/v1/evaluate',
+        payload: tinyRequest,
+        headers: { 'content-type': 'text/plain' },
+      }),
       healthz: await app.inject({ method: 'GET', url: '/healthz' }),
       metrics: await app.inject({ method: 'GET', url: '/metrics' }),
       'openapi.json': await app.inject({ method: 'GET', url: '/openapi.json' }),
     };
-    const expected: Record<string, number> = { 'compute 200': 200, '400 not JSON': 400, '401': 401, '404': 404, '413': 413, '415 encoding': 415, '415 media type': 415, healthz: 200, metrics: 200, 'openapi.json': 200 };
+    const expected: Record<string, number> = {
+      'compute 200': 200,
+      '400 not JSON': 400,
+      '401': 401,
+      '404': 404,
+      '413': 413,
+      '415 encoding': 415,
+      '415 media type': 415,
+      healthz: 200,
+      metrics: 200,
+      'openapi.json': 200,
+    };
     for (const [what, res] of Object.entries(cases)) {
       expect(res.statusCode, what).toBe(expected[what]);
       expectSecurityHeaders(res.headers, what);
@@ -75,7 +116,7 @@ describe('on every response', () => {
     expect(page.body).not.toMatch(/\son\w+=/);
   });
 
-  test("@fastify/swagger-ui declares no inline script or style hashes (an upgrade that adds some must update the CSP)", () => {
+  test('@fastify/swagger-ui declares no inline script or style hashes (an upgrade that adds some must update the CSP)', () => {
     const require = createRequire(import.meta.url);
     const csp = JSON.parse(readFileSync(join(require.resolve('@fastify/swagger-ui/package.json'), '..', 'static', 'csp.json'), 'utf8'));
     expect(csp).toEqual({ script: [], style: [] });
@@ -87,52 +128,79 @@ describe('on every response', () => {
     expect(get.headers['access-control-allow-origin']).toBe('https://a.example');
     expect(get.headers['access-control-expose-headers']).toBe('x-request-id, server-timing');
     expectSecurityHeaders(get.headers, 'CORS GET');
-    const pre = await app.inject({ method: 'OPTIONS', url: '/v1/jacobian', headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' } });
+    const pre = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/jacobian',
+      headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' },
+    });
     expect(pre.statusCode).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('https://a.example');
     expectSecurityHeaders(pre.headers, 'preflight');
   });
 
   test('the CSP is the documented directive list', () => {
-    const built = Object.entries(CONTENT_SECURITY_POLICY).map(([k, v]) => `${k} ${v.join(' ')}`).join(';');
+    const built = Object.entries(CONTENT_SECURITY_POLICY)
+      .map(([k, v]) => `${k} ${v.join(' ')}`)
+      .join(';');
     expect(built).toBe(CSP);
     expect(CSP).not.toMatch(/upgrade-insecure-requests|unsafe-eval/);
   });
 });
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!CHROMIUM) console.log('Chromium was not found (/usr/bin/chromium): skipping the Swagger UI page test in a real browser (apt-get install chromium)');
+if (!CHROMIUM)
+  console.log('Chromium was not found (/usr/bin/chromium): skipping the Swagger UI page test in a real browser (apt-get install chromium)');
 
 describe('in a real browser', () => {
-  test.skipIf(!CHROMIUM)('Swagger UI renders every operation under the CSP, with no violation reported', async () => {
-    const { app } = await appWith({ workers: 0 });
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
-    const profile = mkdtempSync(join(tmpdir(), 'derivd-chromium-'));
-    try {
-      const { dom, log } = await new Promise<{ dom: string; log: string }>((resolve, reject) => {
-        const child = spawn(CHROMIUM!, [
-          '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--log-level=0',
-          '--virtual-time-budget=10000', '--dump-dom', `${base}/docs`,
-        ], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-        child.on('error', reject);
-        child.on('exit', () => {
-          clearTimeout(timer);
-          resolve({ dom: out, log: err });
+  test.skipIf(!CHROMIUM)(
+    'Swagger UI renders every operation under the CSP, with no violation reported',
+    async () => {
+      const { app } = await appWith({ workers: 0 });
+      const base = await app.listen({ port: 0, host: '127.0.0.1' });
+      const profile = mkdtempSync(join(tmpdir(), 'derivd-chromium-'));
+      try {
+        const { dom, log } = await new Promise<{ dom: string; log: string }>((resolve, reject) => {
+          const child = spawn(
+            CHROMIUM!,
+            [
+              '--headless',
+              '--no-sandbox',
+              '--disable-gpu',
+              '--disable-quic',
+              '--no-first-run',
+              '--disable-background-networking',
+              '--disable-component-update',
+              '--disable-sync',
+              `--user-data-dir=${profile}`,
+              '--enable-logging=stderr',
+              '--log-level=0',
+              '--virtual-time-budget=10000',
+              '--dump-dom',
+              `${base}/docs`,
+            ],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let out = '';
+          let err = '';
+          const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+          child.on('error', reject);
+          child.on('exit', () => {
+            clearTimeout(timer);
+            resolve({ dom: out, log: err });
+          });
         });
-      });
-      // the page's scripts ran: Swagger UI fetched the document and rendered it
-      expect(dom, log.slice(-2000)).toMatch(/class="title"[^>]*>derivd/);
-      for (const op of ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp']) expect(dom).toContain(`data-path="/v1/${op}"`);
-      // and nothing was refused by the Content-Security-Policy
-      expect(log).not.toMatch(/Content Security Policy|Refused to/i);
-    } finally {
-      rmSync(profile, { recursive: true, force: true });
-    }
-  }, 60_000);
+        // the page's scripts ran: Swagger UI fetched the document and rendered it
+        expect(dom, log.slice(-2000)).toMatch(/class="title"[^>]*>derivd/);
+        for (const op of ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'])
+          expect(dom).toContain(`data-path="/v1/${op}"`);
+        // and nothing was refused by the Content-Security-Policy
+        expect(log).not.toMatch(/Content Security Policy|Refused to/i);
+      } finally {
+        rmSync(profile, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

@@ -27,7 +27,7 @@ function open(port: number): Promise<{ socket: Socket; received: () => string; i
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => (data += d));
     socket.on('error', () => {}); // a reset is a close too
-    const closed = new Promise<void>((r) => socket.on('close', () => r((isClosed = true, undefined))));
+    const closed = new Promise<void>((r) => socket.on('close', () => r(((isClosed = true), undefined))));
     socket.once('connect', () => resolve({ socket, received: () => data, isClosed: () => isClosed, closed }));
     socket.once('error', reject);
   });
@@ -43,7 +43,9 @@ describe('REQUEST_TIMEOUT_MS', () => {
     const timeoutPassed = timer(requestTimeoutMs);
     let timeoutPassedAtClose: boolean | undefined;
     void conn.closed.then(() => (timeoutPassedAtClose = timeoutPassed.fired));
-    conn.socket.write(`POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    conn.socket.write(
+      `POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
     // One byte every 100 ms: never idle, never complete (the body would take seconds).
     let sent = 0;
     const trickle = setInterval(() => {
@@ -60,13 +62,20 @@ describe('REQUEST_TIMEOUT_MS', () => {
     expect(sent).toBeLessThan(body.length); // the body was still arriving: the timeout cut it, not its end
     expect(conn.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     expect(conn.received()).toMatch(/content-type: application\/problem\+json/i);
-    expect(JSON.parse(conn.received().split('\r\n\r\n')[1])).toMatchObject({ status: 408, detail: expect.stringContaining('REQUEST_TIMEOUT_MS') });
+    expect(JSON.parse(conn.received().split('\r\n\r\n')[1])).toMatchObject({
+      status: 408,
+      detail: expect.stringContaining('REQUEST_TIMEOUT_MS'),
+    });
   });
 
   test('it bounds the arrival, not the computation: a pooled request computing past it is answered', async () => {
     const { base } = await listening({ requestTimeoutMs: 50, workers: 1 });
     // A hundred ms of work or more (and a worker to start), past the 50 ms and its 10 ms check interval.
-    const res = await fetch(`${base}/v1/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(matmulRequest(400)) });
+    const res = await fetch(`${base}/v1/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(matmulRequest(400)),
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { values: { s: number } }).values.s).toBe(400 ** 3);
   });

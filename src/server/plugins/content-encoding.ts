@@ -15,8 +15,11 @@ import { ProblemError } from '../problem.js';
 
 /** The codings named by a Content-Encoding header other than identity (lower-cased), in order. */
 export function nonIdentityCodings(header: string | string[] | undefined): string[] {
-  const value = Array.isArray(header) ? header.join(',') : header ?? '';
-  return value.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return value
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
 }
 
 const hasBody = (request: FastifyRequest): boolean => {

@@ -27,7 +27,10 @@ export async function metricsEndpoint(app: FastifyInstance, { metrics, token }: 
     if (token !== null) {
       await requireBearer(scope, {
         accepted: [sha256(token)],
-        detail: { missing: '/metrics needs the metrics token: send it as Authorization: Bearer <token>', wrong: 'the metrics token is not valid' },
+        detail: {
+          missing: '/metrics needs the metrics token: send it as Authorization: Bearer <token>',
+          wrong: 'the metrics token is not valid',
+        },
       });
     }
     scope.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } }, async (_req, reply) => {
@@ -52,7 +55,13 @@ export async function buildMetricsServer(options: MetricsEndpointOptions, log: F
   });
   server.setNotFoundHandler((request, reply) => {
     const { type, title, status } = PROBLEMS.not_found;
-    return sendProblem(reply, { type, title, status, detail: `no route for ${request.method} ${request.url.split('?')[0]}; this port serves GET /metrics only`, instance: request.id });
+    return sendProblem(reply, {
+      type,
+      title,
+      status,
+      detail: `no route for ${request.method} ${request.url.split('?')[0]}; this port serves GET /metrics only`,
+      instance: request.id,
+    });
   });
   await metricsEndpoint(server, options);
   return server;

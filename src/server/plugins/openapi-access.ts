@@ -20,7 +20,8 @@ export function withAccessControl(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
       apiKey: {
         type: 'http',
         scheme: 'bearer',
-        description: 'An API key, required on /v1/* when the service is configured with API_KEYS (off by default). derivd stores only SHA-256 digests of keys.',
+        description:
+          'An API key, required on /v1/* when the service is configured with API_KEYS (off by default). derivd stores only SHA-256 digests of keys.',
       },
       metricsToken: {
         type: 'http',
@@ -39,8 +40,16 @@ export function withAccessControl(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
       'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
     };
     const unauthorized: OpenAPIV3_1.ResponseObject = {
-      description: path === '/metrics' ? 'METRICS_TOKEN is set and the bearer token is missing or wrong' : 'API_KEYS is set and the API key is missing or wrong',
-      headers: { 'WWW-Authenticate': { description: 'Bearer, with error="invalid_token" when a wrong token was sent (RFC 6750)', schema: { type: 'string' } } }, // (fresh objects: shared ones become YAML anchors)
+      description:
+        path === '/metrics'
+          ? 'METRICS_TOKEN is set and the bearer token is missing or wrong'
+          : 'API_KEYS is set and the API key is missing or wrong',
+      headers: {
+        'WWW-Authenticate': {
+          description: 'Bearer, with error="invalid_token" when a wrong token was sent (RFC 6750)',
+          schema: { type: 'string' },
+        },
+      }, // (fresh objects: shared ones become YAML anchors)
       content: structuredClone(problemContent),
     };
     if (path === '/metrics') {
@@ -56,7 +65,8 @@ export function withAccessControl(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
       content: structuredClone(problemContent),
     };
     const r415 = responses['415'];
-    if (r415) r415.description += ', or the body has a Content-Encoding other than identity (urn:derivd:problem:unsupported-content-encoding)';
+    if (r415)
+      r415.description += ', or the body has a Content-Encoding other than identity (urn:derivd:problem:unsupported-content-encoding)';
   }
   return doc;
 }

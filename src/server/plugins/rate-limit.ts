@@ -24,8 +24,12 @@ import { ProblemError } from '../problem.js';
 // The plugin's two stores, reused as they are (version pinned in package.json).
 type StoreCtor<A extends unknown[]> = new (...args: A) => FastifyRateLimitStore;
 const require = createRequire(import.meta.url);
-const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as StoreCtor<[continueExceeding: boolean, exponentialBackoff: boolean]>;
-const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as StoreCtor<[continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, nameSpace: string]>;
+const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as StoreCtor<
+  [continueExceeding: boolean, exponentialBackoff: boolean]
+>;
+const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as StoreCtor<
+  [continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, nameSpace: string]
+>;
 
 /** Redis key prefix of the counters (a `?keyPrefix=` in REDIS_URL goes before it). */
 export const REDIS_NAMESPACE = 'derivd:rate-limit:';
@@ -84,7 +88,11 @@ export async function rateLimits(scope: FastifyInstance, config: Config): Promis
     scope.addHook('onReady', async () => {
       if (redis.status === 'ready') return;
       const settled = new AbortController();
-      await Promise.race([once(redis, 'ready', { signal: settled.signal }), once(redis, 'end', { signal: settled.signal }), sleep(2000, undefined, { signal: settled.signal })]).catch(() => {});
+      await Promise.race([
+        once(redis, 'ready', { signal: settled.signal }),
+        once(redis, 'end', { signal: settled.signal }),
+        sleep(2000, undefined, { signal: settled.signal }),
+      ]).catch(() => {});
       settled.abort();
     });
     scope.addHook('onClose', async () => {

@@ -21,7 +21,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { bodyMs, checkCounts, DerivdError, engineNames, isGraphCached, OPERATIONS, preflightMs, prepare, RequestSchemas, respond, type Operation, type Result, type Timings } from '../../api/index.js';
+import {
+  bodyMs,
+  checkCounts,
+  DerivdError,
+  engineNames,
+  isGraphCached,
+  OPERATIONS,
+  preflightMs,
+  prepare,
+  RequestSchemas,
+  respond,
+  type Operation,
+  type Result,
+  type Timings,
+} from '../../api/index.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { EstimatedOverBudget, overBudget } from '../placement.js';
@@ -44,10 +58,16 @@ const SUMMARIES: Record<Operation, string> = {
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 const PROBLEM_RESPONSES = {
   400: problem('The body is not JSON, or does not match the schema (unknown op, wrongly typed attribute, ...)'),
-  413: problem('The body, the graph or the result asked for is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_INPUTS, MAX_ELEMENTS, MAX_RESPONSE_BYTES)'),
+  413: problem(
+    'The body, the graph or the result asked for is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_INPUTS, MAX_ELEMENTS, MAX_RESPONSE_BYTES)',
+  ),
   415: problem('The content type is not application/json'),
-  422: problem('Valid structure, but not a valid graph or call (cycle, shape mismatch, unknown reference, ...), or a call the cost model estimates over COMPUTE_BUDGET_MS (urn:derivd:problem:estimated-over-budget)'),
-  503: problem('Not computed: the service is saturated (urn:derivd:problem:overloaded: queue full, queue wait over QUEUE_TIMEOUT_MS, event-loop delay or memory over budget), shutting down (urn:derivd:problem:shutting-down), or the worker ran out of memory (urn:derivd:problem:worker-out-of-memory); retry after Retry-After seconds'),
+  422: problem(
+    'Valid structure, but not a valid graph or call (cycle, shape mismatch, unknown reference, ...), or a call the cost model estimates over COMPUTE_BUDGET_MS (urn:derivd:problem:estimated-over-budget)',
+  ),
+  503: problem(
+    'Not computed: the service is saturated (urn:derivd:problem:overloaded: queue full, queue wait over QUEUE_TIMEOUT_MS, event-loop delay or memory over budget), shutting down (urn:derivd:problem:shutting-down), or the worker ran out of memory (urn:derivd:problem:worker-out-of-memory); retry after Retry-After seconds',
+  ),
   504: problem('A computation run in the worker pool took longer than COMPUTE_BUDGET_MS and was stopped'),
 };
 
@@ -55,7 +75,10 @@ const PROBLEM_RESPONSES = {
 export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   for (const op of OPERATIONS) {
     const unavailable = doc.paths?.[`/v1/${op}`]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
-    if (unavailable) unavailable.headers = { 'Retry-After': { description: 'whole seconds to wait before retrying (at least 1)', schema: { type: 'integer', minimum: 1 } } };
+    if (unavailable)
+      unavailable.headers = {
+        'Retry-After': { description: 'whole seconds to wait before retrying (at least 1)', schema: { type: 'integer', minimum: 1 } },
+      };
   }
   return doc;
 }
@@ -74,7 +97,9 @@ export function withModes(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   }
   for (const op of OPERATIONS) {
     const ok = doc.paths?.[`/v1/${op}`]?.post?.responses?.['200'] as OpenAPIV3_1.ResponseObject | undefined;
-    const mode = (ok?.content?.['application/json']?.schema as OpenAPIV3_1.SchemaObject | undefined)?.properties?.mode as OpenAPIV3_1.SchemaObject | undefined;
+    const mode = (ok?.content?.['application/json']?.schema as OpenAPIV3_1.SchemaObject | undefined)?.properties?.mode as
+      | OpenAPIV3_1.SchemaObject
+      | undefined;
     if (mode) mode.enum = [...engines];
   }
   return doc;
@@ -82,19 +107,33 @@ export function withModes(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
 
 /** Server-Timing: one metric per stage, durations in milliseconds (pooled: then the wait for a worker). */
 export function serverTiming(t: Timings, queueMs?: number): string {
-  const parts = [['validate', t.validateMs], ['plan', t.planMs], ['evaluate', t.evaluateMs], ['differentiate', t.differentiateMs]];
+  const parts = [
+    ['validate', t.validateMs],
+    ['plan', t.planMs],
+    ['evaluate', t.evaluateMs],
+    ['differentiate', t.differentiateMs],
+  ];
   if (t.checkMs !== undefined) parts.push(['check', t.checkMs]);
   parts.push(['total', t.totalMs]);
   if (queueMs !== undefined) parts.push(['queue', queueMs]);
   return parts.map(([name, ms]) => `${name};dur=${(ms as number).toFixed(3)}`).join(', ');
 }
 
-export interface ComputeOptions { config: Config; metrics: Metrics; pool: ComputePool | null }
+export interface ComputeOptions {
+  config: Config;
+  metrics: Metrics;
+  pool: ComputePool | null;
+}
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function computeRoutes(app: FastifyInstance, { config, metrics, pool }: ComputeOptions): Promise<void> {
-  const limits = { maxNodes: config.maxNodes, maxInputs: config.maxInputs, maxElements: config.maxElements, maxResponseBytes: config.maxResponseBytes };
+  const limits = {
+    maxNodes: config.maxNodes,
+    maxInputs: config.maxInputs,
+    maxElements: config.maxElements,
+    maxResponseBytes: config.maxResponseBytes,
+  };
 
   /**
    * Milliseconds validating `body` would take (placement.ts's preflightMs): reading
@@ -110,7 +149,13 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
   };
 
   /** Runs `task` in the pool and answers with what the worker serialized (or its error). */
-  const pooled = async (op: Operation, task: Omit<PoolTask, 'started' | 'budgetMs'>, estimatedMs: number, request: FastifyRequest, reply: FastifyReply): Promise<never> => {
+  const pooled = async (
+    op: Operation,
+    task: Omit<PoolTask, 'started' | 'budgetMs'>,
+    estimatedMs: number,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<never> => {
     const derivd = request.derivd as NonNullable<FastifyRequest['derivd']>;
     // A client that leaves (the response closes unfinished) cancels the task.
     const gone = new AbortController();
@@ -132,9 +177,16 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     if (!outcome.ok) {
       if (outcome.kind === 'malformed_body') throw new MalformedBody(outcome.message);
       if (outcome.kind === 'estimated_over_budget') metrics.shed.inc({ reason: 'estimated_over_budget' });
-      throw outcome.kind === 'estimated_over_budget' ? new EstimatedOverBudget(outcome.issues) : new DerivdError(outcome.kind, outcome.issues);
+      throw outcome.kind === 'estimated_over_budget'
+        ? new EstimatedOverBudget(outcome.issues)
+        : new DerivdError(outcome.kind, outcome.issues);
     }
-    Object.assign(derivd, { mode: op === 'evaluate' ? undefined : outcome.mode, timings: outcome.timings, queueMs: run.queueMs, threadId: run.threadId });
+    Object.assign(derivd, {
+      mode: op === 'evaluate' ? undefined : outcome.mode,
+      timings: outcome.timings,
+      queueMs: run.queueMs,
+      threadId: run.threadId,
+    });
     metrics.computations.inc({ operation: op, where: 'pool' });
     if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });
     reply.header('server-timing', serverTiming(outcome.timings, run.queueMs === undefined ? undefined : round3(run.queueMs)));
@@ -177,7 +229,12 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
         if (pool) {
           const cost = prepared.cost();
-          request.derivd = { operation: op, mode: op === 'evaluate' ? undefined : prepared.mode, where: 'inline', estimatedMs: round3(cost.ms) };
+          request.derivd = {
+            operation: op,
+            mode: op === 'evaluate' ? undefined : prepared.mode,
+            where: 'inline',
+            estimatedMs: round3(cost.ms),
+          };
           if (cost.ms > config.inlineMaxCostMs) {
             request.derivd.where = 'pool';
             const refusal = overBudget(cost.ms, config.computeBudgetMs);

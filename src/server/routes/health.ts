@@ -14,10 +14,18 @@ export interface Readiness {
 
 export async function healthRoutes(app: FastifyInstance, { readiness }: { readiness: Readiness }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }));
+  typed.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: HealthSchema } } }, async () => ({
+    status: 'ok',
+  }));
   typed.get(
     '/readyz',
-    { schema: { summary: 'Ready for compute requests (503 while starting, draining or saturated)', tags: ['operations'], response: { 200: HealthSchema, 503: HealthSchema } } },
+    {
+      schema: {
+        summary: 'Ready for compute requests (503 while starting, draining or saturated)',
+        tags: ['operations'],
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
     async (_req, reply) => {
       const status = readiness.state === 'ready' && readiness.saturated?.() ? 'saturated' : readiness.state;
       return reply.code(status === 'ready' ? 200 : 503).send({ status });

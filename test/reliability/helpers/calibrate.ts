@@ -42,6 +42,7 @@ export async function sizeMatmulGradient(base: string, targetMs: number, startN 
     if (Math.abs(ms - targetMs) <= 0.15 * targetMs) break;
     n = Math.max(8, Math.round(n * Math.cbrt(targetMs / Math.max(ms, 0.5))));
   }
-  if (!(Math.abs(ms - targetMs) <= 0.3 * targetMs)) throw new Error(`could not size matmulGradient to ${targetMs} ms: n = ${n} takes ${ms} ms`);
+  if (!(Math.abs(ms - targetMs) <= 0.3 * targetMs))
+    throw new Error(`could not size matmulGradient to ${targetMs} ms: n = ${n} takes ${ms} ms`);
   return { n, ms, body: JSON.stringify(matmulGradient(n)) };
 }

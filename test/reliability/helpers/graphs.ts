@@ -45,7 +45,13 @@ export function sumStack(n: number, prefix = 'a', extra: Body = {}): Body {
  */
 export function ranges(count: number, elements = 1e7): Body {
   const step = 1 / 7;
-  const nodes = Array.from({ length: count }, (_, k) => ({ id: `r${k}`, op: 'range', start: k + 1 / 3, stop: k + 1 / 3 + (elements - 0.5) * step, step }));
+  const nodes = Array.from({ length: count }, (_, k) => ({
+    id: `r${k}`,
+    op: 'range',
+    start: k + 1 / 3,
+    stop: k + 1 / 3 + (elements - 0.5) * step,
+    step,
+  }));
   return { graph: { inputs: [], nodes, outputs: nodes.map((n) => n.id) }, args: {} };
 }
 
@@ -54,7 +60,9 @@ export function ranges(count: number, elements = 1e7): Body {
  * (about 12 bytes a key: n = 1e6 gives some 12 MB, under the 16 MiB BODY_LIMIT).
  */
 export function unknownArgKeys(n: number): string {
-  const parts: string[] = ['{"graph":{"inputs":[{"name":"x","shape":[]}],"nodes":[{"id":"y","op":"sin","args":["x"]}],"outputs":["y"]},"args":{"x":0.5'];
+  const parts: string[] = [
+    '{"graph":{"inputs":[{"name":"x","shape":[]}],"nodes":[{"id":"y","op":"sin","args":["x"]}],"outputs":["y"]},"args":{"x":0.5',
+  ];
   for (let i = 0; i < n; i++) parts.push(`,"u${i}":0`);
   parts.push('}}');
   return parts.join('');
@@ -74,7 +82,16 @@ export function chain(n: number, tag = 0, kind: 'unary' | 'literals' = 'unary', 
   for (let i = 1; i < n - 1; i++) {
     const prev = `c${i - 1}`;
     if (kind === 'unary') nodes.push({ id: `c${i}`, op: ['sigmoid', 'softplus', 'tanh', 'erf'][i % 4], args: [prev] });
-    else nodes.push({ id: `c${i}`, ...[{ op: 'sin', args: [prev] }, { op: 'mul', args: [prev, 1.5] }, { op: 'tanh', args: [prev] }, { op: 'add', args: [prev, 0.25] }][i % 4] });
+    else
+      nodes.push({
+        id: `c${i}`,
+        ...[
+          { op: 'sin', args: [prev] },
+          { op: 'mul', args: [prev, 1.5] },
+          { op: 'tanh', args: [prev] },
+          { op: 'add', args: [prev, 0.25] },
+        ][i % 4],
+      });
   }
   nodes.push({ id: 's', op: 'sum', args: [`c${n - 2}`] });
   return { graph: { inputs: [{ name: 'x', shape: [4] }], nodes, outputs: ['s'] }, args: { x: [0.1, -0.4, 0.7, 1.2] }, ...extra };
@@ -138,7 +155,12 @@ export function fanOutGraph(): Body {
   for (let i = 0; i < 24; i++) {
     const id = `n${i}`;
     if (r.next() < 0.4) nodes.push({ id, op: r.pick(unary), args: [hub()] });
-    else nodes.push({ id, op: r.pick(['add', 'mul', 'sub']), args: [hub(), r.next() < 0.2 ? Math.round(r.uniform(-3, 3) * 1000) / 1000 : hub()] });
+    else
+      nodes.push({
+        id,
+        op: r.pick(['add', 'mul', 'sub']),
+        args: [hub(), r.next() < 0.2 ? Math.round(r.uniform(-3, 3) * 1000) / 1000 : hub()],
+      });
     ids.push(id);
   }
   nodes.push(
@@ -148,7 +170,14 @@ export function fanOutGraph(): Body {
     { id: 's', op: 'sum', args: ['y2'] },
   );
   return {
-    graph: { inputs: [{ name: 'x', shape: [3] }, { name: 'w', shape: [3] }], nodes, outputs: ['y', 's'] },
+    graph: {
+      inputs: [
+        { name: 'x', shape: [3] },
+        { name: 'w', shape: [3] },
+      ],
+      nodes,
+      outputs: ['y', 's'],
+    },
     args: { x: [0.3, -1.2, 0.7], w: [1.1, 0.4, -0.9] },
   };
 }

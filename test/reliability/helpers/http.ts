@@ -34,7 +34,11 @@ export interface Reply {
 
 /** No (complete) answer within the bound. */
 export class NoAnswer extends Error {
-  constructor(readonly what: string, readonly timeoutMs: number, readonly status?: number) {
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+    readonly status?: number,
+  ) {
     super(`${what}: no ${status === undefined ? 'answer' : `complete body (status ${status})`} within ${timeoutMs} ms`);
     this.name = 'NoAnswer';
   }
@@ -83,7 +87,12 @@ export function send(base: string, o: SendOptions): Promise<Reply> {
         clearTimeout(timer);
         const body = Buffer.concat(chunks);
         resolve({
-          status: status as number, headers: res.headers, body, bytes, ms: performance.now() - t0, headersMs,
+          status: status as number,
+          headers: res.headers,
+          body,
+          bytes,
+          ms: performance.now() - t0,
+          headersMs,
           text: () => body.toString('utf8'),
           json: () => JSON.parse(body.toString('utf8')),
         });
@@ -195,7 +204,14 @@ export function probeHealth(base: string, { everyMs = 50, timeoutMs = 30_000 } =
         pending.clear();
         agent.destroy();
       }
-      return { latencies, failures, problems: problems.slice(0, 10), p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.length ? Math.max(...latencies) : NaN };
+      return {
+        latencies,
+        failures,
+        problems: problems.slice(0, 10),
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: latencies.length ? Math.max(...latencies) : NaN,
+      };
     },
   };
 }

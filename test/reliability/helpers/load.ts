@@ -83,12 +83,23 @@ export function cannon(o: CannonOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD, {
       eval: true,
-      workerData: { autocannon: AUTOCANNON, base: o.base, path: o.path, body: o.body, connections: o.connections, seconds: o.seconds, timeoutS: o.timeoutS ?? 30 },
+      workerData: {
+        autocannon: AUTOCANNON,
+        base: o.base,
+        path: o.path,
+        body: o.body,
+        connections: o.connections,
+        seconds: o.seconds,
+        timeoutS: o.timeoutS ?? 30,
+      },
     });
-    const bound = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error(`autocannon did not finish within ${o.seconds + 30} s`));
-    }, (o.seconds + 30) * 1000);
+    const bound = setTimeout(
+      () => {
+        void worker.terminate();
+        reject(new Error(`autocannon did not finish within ${o.seconds + 30} s`));
+      },
+      (o.seconds + 30) * 1000,
+    );
     worker.once('message', (m: LoadResult | { error: string }) => {
       clearTimeout(bound);
       void worker.terminate();
@@ -104,8 +115,14 @@ export function cannon(o: CannonOptions): Promise<LoadResult> {
 
 /** "1536 responses (200: 512, 503: 1024), latency p50 3 ms, p99 900 ms; errors 0, timeouts 0; 503 types: …" */
 export function describeLoad(r: LoadResult): string {
-  const st = Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ');
-  const t = Object.entries(r.types503).map(([s, n]) => `${s} × ${n}`).join(', ');
-  const lat = r.latencies.length ? `, latency p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p99 ${percentile(r.latencies, 99).toFixed(0)} ms` : '';
+  const st = Object.entries(r.statuses)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ');
+  const t = Object.entries(r.types503)
+    .map(([s, n]) => `${s} × ${n}`)
+    .join(', ');
+  const lat = r.latencies.length
+    ? `, latency p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p99 ${percentile(r.latencies, 99).toFixed(0)} ms`
+    : '';
   return `${r.responses} responses (${st || 'none'})${lat}; errors ${r.errors}, timeouts ${r.timeouts}${t ? `; 503 types: ${t}` : ''}${r.without503RetryAfter ? `; ${r.without503RetryAfter} 503s without Retry-After` : ''}`;
 }

@@ -28,7 +28,25 @@ export interface Mutated {
 
 const OP_NAMES = WIRE_OPS.map((o) => o.name);
 const INTERNAL_OPS = ['zmul', 'sign', 'prod_others', 'matmul_nt', 'slice_scatter', 'index_add', 'first_winner'];
-const ODD_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'prototype', 'NaN', 'Infinity', '', ' ', '0', 'a.b', 'a[0]', '"q"', '\u0000', 'é', '💥', 'x'.repeat(300)];
+const ODD_NAMES = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'prototype',
+  'NaN',
+  'Infinity',
+  '',
+  ' ',
+  '0',
+  'a.b',
+  'a[0]',
+  '"q"',
+  '\u0000',
+  'é',
+  '💥',
+  'x'.repeat(300),
+];
 const ODD_NUMBERS = [1e308, -1e308, 1.7976931348623157e308, 5e-324, -5e-324, 0, -0, 2 ** 53 + 1, 1e-300, 123456789012345680000, -1, 0.1];
 const ODD_STRINGS = ['NaN', 'Infinity', '-Infinity', 'nan', 'inf', '1e5', '', '0x10', 'null'];
 
@@ -37,8 +55,16 @@ const isObj = (v: Json | undefined): v is Obj => typeof v === 'object' && v !== 
 
 /** Every [parent, key] under v (depth-first), so a random one can be replaced. */
 function slots(v: Json, out: [Obj | Json[], string | number][] = []): [Obj | Json[], string | number][] {
-  if (Array.isArray(v)) v.forEach((x, i) => { out.push([v, i]); slots(x, out); });
-  else if (isObj(v)) for (const k of Object.keys(v)) { out.push([v, k]); slots(v[k], out); }
+  if (Array.isArray(v))
+    v.forEach((x, i) => {
+      out.push([v, i]);
+      slots(x, out);
+    });
+  else if (isObj(v))
+    for (const k of Object.keys(v)) {
+      out.push([v, k]);
+      slots(v[k], out);
+    }
   return out;
 }
 
@@ -52,16 +78,26 @@ function getSlot([parent, key]: [Obj | Json[], string | number]): Json {
 
 function junk(r: Rng, depth = 0): Json {
   switch (r.int(0, 9)) {
-    case 0: return null;
-    case 1: return r.next() < 0.5;
-    case 2: return r.pick(ODD_NUMBERS);
-    case 3: return r.pick(ODD_STRINGS);
-    case 4: return r.pick(ODD_NAMES);
-    case 5: return depth > 2 ? [] : Array.from({ length: r.int(0, 3) }, () => junk(r, depth + 1));
-    case 6: return depth > 2 ? {} : Object.fromEntries(Array.from({ length: r.int(0, 3) }, () => [r.pick(ODD_NAMES), junk(r, depth + 1)]));
-    case 7: return r.uniform(-1e6, 1e6);
-    case 8: return r.int(-3, 3);
-    default: return nested(r.int(2, 80), r.next() < 0.5 ? 1 : []);
+    case 0:
+      return null;
+    case 1:
+      return r.next() < 0.5;
+    case 2:
+      return r.pick(ODD_NUMBERS);
+    case 3:
+      return r.pick(ODD_STRINGS);
+    case 4:
+      return r.pick(ODD_NAMES);
+    case 5:
+      return depth > 2 ? [] : Array.from({ length: r.int(0, 3) }, () => junk(r, depth + 1));
+    case 6:
+      return depth > 2 ? {} : Object.fromEntries(Array.from({ length: r.int(0, 3) }, () => [r.pick(ODD_NAMES), junk(r, depth + 1)]));
+    case 7:
+      return r.uniform(-1e6, 1e6);
+    case 8:
+      return r.int(-3, 3);
+    default:
+      return nested(r.int(2, 80), r.next() < 0.5 ? 1 : []);
   }
 }
 
@@ -155,7 +191,18 @@ const MUTATIONS: Record<string, Mutation> = {
   inputShape(b, r) {
     if (!b.graph.inputs.length) return;
     const x = r.pick(b.graph.inputs);
-    const choices: Json[] = [[...x.shape, 2], x.shape.slice(1), [r.int(0, 5)], [-1], [1.5], [1e9, 1e9], nested(70, 2), 'big', [100000, 100000], Array(70).fill(1)];
+    const choices: Json[] = [
+      [...x.shape, 2],
+      x.shape.slice(1),
+      [r.int(0, 5)],
+      [-1],
+      [1.5],
+      [1e9, 1e9],
+      nested(70, 2),
+      'big',
+      [100000, 100000],
+      Array(70).fill(1),
+    ];
     (x as unknown as Obj).shape = r.pick(choices);
   },
   argShape(b, r) {
@@ -163,7 +210,14 @@ const MUTATIONS: Record<string, Mutation> = {
     if (!names.length) return;
     const k = r.pick(names);
     const v = b.args[k];
-    const choices: Json[] = [[v], Array.isArray(v) ? v.slice(1) : [v, v], Array.isArray(v) ? v.flat(Infinity as 1) : 7, Array.isArray(v) ? [...v, ...v] : [], {}, 'x'];
+    const choices: Json[] = [
+      [v],
+      Array.isArray(v) ? v.slice(1) : [v, v],
+      Array.isArray(v) ? v.flat(Infinity as 1) : 7,
+      Array.isArray(v) ? [...v, ...v] : [],
+      {},
+      'x',
+    ];
     b.args[k] = r.pick(choices);
   },
   wrongType(b, r) {
@@ -190,9 +244,20 @@ const MUTATIONS: Record<string, Mutation> = {
     b[r.pick(['extra', 'graph', 'args', 'mode'])] = v;
   },
   unknownKey(b, r) {
-    const where: Obj[] = [b, b.graph, b.args, ...(b.graph.nodes.length ? [r.pick(b.graph.nodes)] : []), ...(b.graph.inputs.length ? [r.pick(b.graph.inputs) as unknown as Obj] : [])];
+    const where: Obj[] = [
+      b,
+      b.graph,
+      b.args,
+      ...(b.graph.nodes.length ? [r.pick(b.graph.nodes)] : []),
+      ...(b.graph.inputs.length ? [r.pick(b.graph.inputs) as unknown as Obj] : []),
+    ];
     const target = r.pick(where);
-    Object.defineProperty(target, r.pick([...ODD_NAMES, 'extra', 'axis', 'shape', 'args']), { value: junk(r), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, r.pick([...ODD_NAMES, 'extra', 'axis', 'shape', 'args']), {
+      value: junk(r),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   },
   manyUnknownKeys(b, r) {
     const n = r.pick([150, 1000, 5000]);
@@ -219,7 +284,8 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   graphOutputs(b, r) {
     const names = [...b.graph.inputs.map((x) => x.name), ...b.graph.nodes.map((n) => String(n.id))];
-    b.graph.outputs = r.next() < 0.1 ? [] : Array.from({ length: r.int(1, 3) }, () => (r.next() < 0.8 && names.length ? r.pick(names) : r.pick(ODD_NAMES)));
+    b.graph.outputs =
+      r.next() < 0.1 ? [] : Array.from({ length: r.int(1, 3) }, () => (r.next() < 0.8 && names.length ? r.pick(names) : r.pick(ODD_NAMES)));
   },
   mode(b, r) {
     b.mode = r.pick(['auto', 'forward', 'reverse', 'fd', 'backward', '', 'FORWARD', 3 as unknown as string, null as unknown as string]);
@@ -231,12 +297,14 @@ const MUTATIONS: Record<string, Mutation> = {
     delete b[r.pick(['graph', 'args', 'constant', 'tangents', 'cotangents', 'vector'])];
   },
   bigLeaf(b, r) {
-    b.graph.nodes.push(r.pick<Obj>([
-      { id: 'big', op: 'fill', shape: [100000, 1000], value: 1 },
-      { id: 'big', op: 'range', stop: 1e12 },
-      { id: 'big', op: 'range', stop: 1, step: 0 },
-      { id: 'big', op: 'fill', shape: Array(70).fill(1), value: 1 },
-    ]));
+    b.graph.nodes.push(
+      r.pick<Obj>([
+        { id: 'big', op: 'fill', shape: [100000, 1000], value: 1 },
+        { id: 'big', op: 'range', stop: 1e12 },
+        { id: 'big', op: 'range', stop: 1, step: 0 },
+        { id: 'big', op: 'fill', shape: Array(70).fill(1), value: 1 },
+      ]),
+    );
     if (r.next() < 0.5) b.graph.outputs.push('big');
   },
   rootJunk(_b, r) {
@@ -259,7 +327,15 @@ const MUTATIONS: Record<string, Mutation> = {
     return { raw: text.slice(0, at) + r.pick(['}', ']', ',', '"', '\\', '\u0000', 'NaN', '//', '\ufeff', '{"a":']) + text.slice(at) };
   },
   contentType(_b, r) {
-    return { contentType: r.pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/jsonx', 'multipart/form-data']) };
+    return {
+      contentType: r.pick([
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=latin1',
+        'application/jsonx',
+        'multipart/form-data',
+      ]),
+    };
   },
 };
 
@@ -289,7 +365,8 @@ export const MUTATION_NAMES = Object.keys(MUTATIONS);
 
 export function mutate(body: Json | { raw: string }, r: Rng, contentType?: string): Mutated {
   const name = r.pick(MUTATION_NAMES);
-  if (typeof body === 'object' && body !== null && 'raw' in body && typeof body.raw === 'string') return { name: `${name} (on text: none)`, body, contentType };
+  if (typeof body === 'object' && body !== null && 'raw' in body && typeof body.raw === 'string')
+    return { name: `${name} (on text: none)`, body, contentType };
   const copy = clone(body as Json);
   const req = asReq(copy);
   if (!req) return { name: `${name} (not a request: none)`, body: copy, contentType };

@@ -83,12 +83,18 @@ export function problemViolations(a: AnswerLike): string[] {
   if (NEEDS_ERRORS.has(a.status)) {
     if (!Array.isArray(p.errors) || p.errors.length === 0) out.push(`${a.status} without errors[]`);
     // A path is a string from the body root in dot-and-bracket notation; "" is the root itself.
-    else if (!p.errors.every((e) => typeof e?.path === 'string' && typeof e?.message === 'string')) out.push('errors[] entries without path and message');
+    else if (!p.errors.every((e) => typeof e?.path === 'string' && typeof e?.message === 'string'))
+      out.push('errors[] entries without path and message');
   }
   return out;
 }
 
-export function fromReply(r: { status: number; headers: Record<string, string | string[] | undefined>; bytes: number; text(): string }): AnswerLike {
+export function fromReply(r: {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  bytes: number;
+  text(): string;
+}): AnswerLike {
   return { status: r.status, headers: r.headers, bytes: r.bytes, text: r.text() };
 }
 

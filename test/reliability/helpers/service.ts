@@ -116,7 +116,14 @@ export async function startService(env: Record<string, string> = {}, options: St
   const fullEnv: Record<string, string> = { LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' };
   // The parent's environment minus any derivd setting, so a developer's exported
   // variables cannot change a scenario; then the scenario's own.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|LOG_LEVEL|BODY_LIMIT|MAX_|CORS_|SHUTDOWN_|KEEP_ALIVE_|WORKERS|INLINE_|COMPUTE_|CACHE_|QUEUE_|MEMORY_|WORKER_|REQUEST_TIMEOUT|CONNECTION_TIMEOUT|API_KEYS|RATE_LIMIT|REDIS_|METRICS_)/.test(k)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) =>
+        !/^(PORT|HOST|LOG_LEVEL|BODY_LIMIT|MAX_|CORS_|SHUTDOWN_|KEEP_ALIVE_|WORKERS|INLINE_|COMPUTE_|CACHE_|QUEUE_|MEMORY_|WORKER_|REQUEST_TIMEOUT|CONNECTION_TIMEOUT|API_KEYS|RATE_LIMIT|REDIS_|METRICS_)/.test(
+          k,
+        ),
+    ),
+  );
   const child = spawn(process.execPath, [ENTRY], { cwd: ROOT, env: { ...inherited, ...fullEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const onData = (chunk: Buffer): void => {
@@ -138,7 +145,12 @@ export async function startService(env: Record<string, string> = {}, options: St
   };
 
   const service: Service = {
-    pid, port, base, env: fullEnv, child, exited,
+    pid,
+    port,
+    base,
+    env: fullEnv,
+    child,
+    exited,
     get alive() {
       return exit === undefined;
     },
