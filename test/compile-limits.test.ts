@@ -72,7 +72,11 @@ describe('code generation at scale', () => {
     const req = chain(30, [5000]);
     const ref = await jacobian(req, { cache: false, output: 'packed' }); // compiled at once (large), the reference
     const seen: unknown[] = [];
-    setCompileErrorHandler((err) => seen.push(err));
+    const listings: string[] = [];
+    setCompileErrorHandler((err, listing) => {
+      seen.push(err);
+      listings.push(listing);
+    });
     const spy = vi.spyOn(newFunction, 'instantiate').mockImplementation(() => {
       throw new RangeError('Maximum call stack size exceeded');
     });
@@ -84,5 +88,11 @@ describe('code generation at scale', () => {
     // once: not zero times (the failure path ran), not once per failure
     expect(seen).toHaveLength(1);
     expect(String(seen[0])).toMatch(/Maximum call stack size exceeded/);
+    // with the list's first equations, printed one per line, and how many there were
+    expect(listings[0].split('\n').slice(0, 2)).toEqual([
+      expect.stringMatching(/^v\d+ = sin v0 +\[5000\]$/),
+      expect.stringMatching(/^v\d+ = cos v\d+ +\[5000\]$/),
+    ]);
+    expect(listings[0]).toMatch(/\n… \(\d+ equations in all\)$/);
   });
 });

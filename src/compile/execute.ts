@@ -11,6 +11,7 @@
 import type { MemoryAccount } from '../graph/plan-cache.js';
 import type { Eqn, ValueTable } from '../ir/program.js';
 import { runEqns, type Env } from '../ir/interpret.js';
+import { printEqns } from '../ir/print.js';
 import { sizeOf } from '../tensor/tensor.js';
 import { compileSegment, type Segment } from './codegen.js';
 
@@ -36,14 +37,20 @@ interface Tier {
 
 const tiers = new WeakMap<readonly Eqn[], Map<number, Tier>>();
 
-/** Called once, the first time compiling a list fails (the list is then interpreted): the service logs it. */
-let onCompileError: (err: unknown) => void = (err) => {
-  process.emitWarning(`derivd: compiling an equation list failed; it runs interpreted: ${String(err)}`);
+/**
+ * Called once, the first time compiling a list fails (the list is then
+ * interpreted), with the list's first equations printed: the service logs it.
+ */
+export type CompileErrorHandler = (err: unknown, listing: string) => void;
+let onCompileError: CompileErrorHandler = (err, listing) => {
+  process.emitWarning(`derivd: compiling an equation list failed; it runs interpreted: ${String(err)}\n${listing}`);
 };
+/** Equations of a failed list shown in the report (a list may have thousands). */
+const LISTED_EQNS = 8;
 let compileErrorSeen = false;
 
 /** A new handler hears of the next failure (once), whatever earlier handlers heard. */
-export function setCompileErrorHandler(handler: (err: unknown) => void): void {
+export function setCompileErrorHandler(handler: CompileErrorHandler): void {
   onCompileError = handler;
   compileErrorSeen = false;
 }
@@ -83,7 +90,8 @@ function compileOrNull(eqns: readonly Eqn[], values: ValueTable, k: number, acco
   } catch (err) {
     if (!compileErrorSeen) {
       compileErrorSeen = true;
-      onCompileError(err);
+      const more = eqns.length > LISTED_EQNS ? `\n… (${eqns.length} equations in all)` : '';
+      onCompileError(err, `${printEqns(eqns.slice(0, LISTED_EQNS), values)}${more}`);
     }
     return null;
   }

@@ -138,7 +138,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   });
 
   // A list that fails to compile runs interpreted; say so once (see compile/execute.ts).
-  setCompileErrorHandler((err) => app.log.error({ err }, 'compiling an equation list failed; it runs interpreted'));
+  setCompileErrorHandler((err, equations) => app.log.error({ err, equations }, 'compiling an equation list failed; it runs interpreted'));
 
   // Beyond the cap Node drops new connections at once (0: no cap).
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
