@@ -21,5 +21,19 @@ export function runPrimal(plan: Plan, args: readonly Tensor[]): Primal {
   // Copies: an output may be an argument (the caller's array) or a buffer compiled code reuses.
   const values: Tensor[] = [];
   for (const v of plan.outputValues) values.push({ shape: program.values.info(v).shape, data: (env[v] as Float64Array).slice() });
-  return { args, env, values, evaluate: (at) => runPrimal(plan, at).values };
+  return new PrimalRun(plan, args, env, values);
+}
+
+/** A class, not an object literal with a closure: runPrimal is on every call's path, and the closure cost a microsecond there. */
+class PrimalRun implements Primal {
+  constructor(
+    private readonly plan: Plan,
+    readonly args: readonly Tensor[],
+    readonly env: Env,
+    readonly values: Tensor[],
+  ) {}
+
+  evaluate(at: readonly Tensor[]): Tensor[] {
+    return runPrimal(this.plan, at).values;
+  }
 }
