@@ -9,30 +9,29 @@ import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
 import { forwardOverForwardProgram, forwardProgram, runDerived } from './programs.js';
-import { basisChunk, basisSweeps, chunkSize, readResult, resultTensor, transposeBlocks } from './sweeps.js';
+import {
+  activeShapes,
+  allOf,
+  basisChunk,
+  basisSweeps,
+  chunkSize,
+  outputShapes,
+  readResult,
+  singleSweep,
+  transposeBlocks,
+} from './sweeps.js';
 import type { BlockResult, Engine, Primal, TensorsResult } from './types.js';
 
 /** Jacobian blocks [output][active input] by forward mode: one direction per active input element. */
 function forwardJacobian(plan: Plan, primal: Primal): BlockResult {
-  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
-  const outShapes = plan.outputValues.map((v) => plan.program.values.info(v).shape);
-  const r = basisSweeps(primal.env, inShapes, outShapes, (g) => forwardProgram(plan, [g]), false);
+  const outShapes = outputShapes(plan);
+  const r = basisSweeps(primal.env, activeShapes(plan), outShapes, (g) => forwardProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, outShapes.length), directions: r.directions };
 }
 
 /** One forward sweep with the given tangents (k = 1): the JVP of every output. */
 function forwardJvp(plan: Plan, primal: Primal, tangents: readonly Tensor[]): Tensor[] {
-  const d = forwardProgram(
-    plan,
-    plan.activeValues.map((_, j) => j),
-  );
-  const env = runDerived(
-    d,
-    primal.env,
-    tangents.map((t) => t.data),
-    1,
-  );
-  return d.results.map((v, o) => resultTensor(env, v, plan.program.values.info(plan.outputValues[o]).shape));
+  return singleSweep(plan, forwardProgram(plan, allOf(plan.activeValues)), primal, tangents, plan.outputValues);
 }
 
 /** H u for every active input block, by forward-over-forward (one sweep per active input element). */
@@ -59,7 +58,7 @@ function hvpForwardOverForward(plan: Plan, primal: Primal, u: readonly Tensor[])
 
 /** Hessian blocks [a][b] by forward-over-forward: H e_i for every active input element i. */
 function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
-  const shapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
+  const shapes = activeShapes(plan);
   const blocks = shapes.map((a) => shapes.map((b) => ({ shape: [...a, ...b], data: new Float64Array(sizeOf(a) * sizeOf(b)) })));
   let directions = 0;
   shapes.forEach((aShape, a) => {

@@ -9,37 +9,25 @@ import { estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { hessianProgram, reverseProgram, runDerived } from './programs.js';
-import { basisSweeps, resultTensor, transposeBlocks, vjpSweep } from './sweeps.js';
+import { hessianProgram, reverseProgram } from './programs.js';
+import { activeShapes, allOf, basisSweeps, outputShapes, singleSweep, transposeBlocks, vjpSweep } from './sweeps.js';
 import type { BlockResult, Engine, Primal } from './types.js';
 
 /** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */
 function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
-  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
-  const outShapes = plan.outputValues.map((v) => plan.program.values.info(v).shape);
-  return basisSweeps(primal.env, outShapes, inShapes, (o) => reverseProgram(plan, [o]), true);
+  return basisSweeps(primal.env, outputShapes(plan), activeShapes(plan), (o) => reverseProgram(plan, [o]), true);
 }
 
 /** Hessian blocks [a][b] = d(grad_a)/d(x_b), forward-over-reverse: one direction per active input element. */
 function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
-  const inShapes = plan.activeValues.map((v) => plan.program.values.info(v).shape);
+  const inShapes = activeShapes(plan);
   const r = basisSweeps(primal.env, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, inShapes.length), directions: r.directions };
 }
 
 /** One forward-over-reverse sweep along `vector` (k = 1): H v for every active input. */
 function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tensor[]): Tensor[] {
-  const d = hessianProgram(
-    plan,
-    plan.activeValues.map((_, j) => j),
-  );
-  const env = runDerived(
-    d,
-    primal.env,
-    vector.map((t) => t.data),
-    1,
-  );
-  return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
+  return singleSweep(plan, hessianProgram(plan, allOf(plan.activeValues)), primal, vector, plan.activeValues);
 }
 
 export const reverseEngine: Engine = {

@@ -118,22 +118,29 @@ export function resultTensor(env: Env, v: ValueId | null, shape: Shape): Tensor 
   return { shape, data };
 }
 
+/** 0, 1, …, n - 1: every group of a list of n (all active inputs, or all outputs, at once). */
+export const allOf = (list: readonly unknown[]): number[] => list.map((_, i) => i);
+
+/**
+ * Runs derivative program `d` once, with one direction (k = 1) given by `inputs`;
+ * its results as tensors shaped like `like` (the values they are derivatives of).
+ */
+export function singleSweep(plan: Plan, d: Derived, primal: Primal, inputs: readonly Tensor[], like: readonly ValueId[]): Tensor[] {
+  const env = runDerived(
+    d,
+    primal.env,
+    inputs.map((t) => t.data),
+    1,
+  );
+  return d.results.map((v, i) => resultTensor(env, v, plan.program.values.info(like[i]).shape));
+}
+
 /**
  * One reverse sweep with the given cotangents (k = 1): the VJP for every active input.
  * Shared: the reverse engine's vjp, and the gradient the fd engine differences for Hessians.
  */
 export function vjpSweep(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): Tensor[] {
-  const d = reverseProgram(
-    plan,
-    plan.outputValues.map((_, o) => o),
-  );
-  const env = runDerived(
-    d,
-    primal.env,
-    cotangents.map((t) => t.data),
-    1,
-  );
-  return d.results.map((v, j) => resultTensor(env, v, plan.program.values.info(plan.activeValues[j]).shape));
+  return singleSweep(plan, reverseProgram(plan, allOf(plan.outputValues)), primal, cotangents, plan.activeValues);
 }
 
 /** The gradient of the scalar output by one reverse sweep. */
