@@ -5,7 +5,7 @@
  * Richardson-extrapolated central fd.
  */
 import type { Problem } from '../problems.js';
-import type { Impl } from './index.js';
+import type { Impl } from './impl.js';
 
 /** max |got - ref| / max(1, max |ref|) over all blocks; NaN if any difference is NaN. */
 export function maxRelError(got: readonly ArrayLike<number>[], ref: readonly ArrayLike<number>[]): number {

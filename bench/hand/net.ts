@@ -2,7 +2,7 @@
  * P4 by hand: H = W1 X, A = tanh H, E = W2 A - Y, L = Σ E^2 (W1 [h, k], W2 [o, h],
  * X [k, m], Y [o, m]). Backward: G = 2E, dW2 = G Aᵀ, dH = (W2ᵀ G) ⊙ (1 - A^2), dW1 = dH Xᵀ.
  */
-import type { Impl } from './index.js';
+import type { Impl } from './impl.js';
 
 /** C[r, c] = Σ_k A[r, k] B[k, c] (row-major, C of rows × cols, inner k). */
 function matmul(a: Float64Array, b: Float64Array, rows: number, inner: number, cols: number): Float64Array {

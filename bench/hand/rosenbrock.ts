@@ -2,7 +2,7 @@
  * P3 by hand: L = Σ_i 100 (b_i - a_i^2)^2 + (1 - a_i)^2 with a_i = w[2i], b_i = w[2i+1]
  * (0-based); dL/da = -400 a (b - a^2) - 2 (1 - a), dL/db = 200 (b - a^2).
  */
-import type { Impl } from './index.js';
+import type { Impl } from './impl.js';
 
 export const rosenbrock: Impl = {
   primal: ([w]) => {

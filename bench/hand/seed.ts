@@ -3,7 +3,7 @@
  * f' = 3 (x - xs) f, c = d·f / f·f, c' = (d·f' f·f - 2 d·f f·f') / (f·f)^2,
  * dr/dxs = -(c' f + c f'); s = Σ r^2, ds/dxs = 2 Σ r dr/dxs.
  */
-import type { Impl } from './index.js';
+import type { Impl } from './impl.js';
 
 /** r into `r` and dr/dxs into `dr` (when given). */
 function seed(d: Float64Array, xs: number, r: Float64Array, dr?: Float64Array): void {

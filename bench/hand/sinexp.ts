@@ -1,5 +1,5 @@
 /** P5 by hand: y = sin(x) e^x; its dense n × n Jacobian is diagonal, (cos x + sin x) e^x. */
-import type { Impl } from './index.js';
+import type { Impl } from './impl.js';
 
 export const sinexp: Impl = {
   primal: ([x]) => {
