@@ -56,7 +56,7 @@ export function prepare(operation: Operation, request: Request | unknown, option
   const t1 = now();
   const { plan, cached } = planOf(req);
   const { engine, reason } = pickEngine(plan, req);
-  checkFullMatrixLimits(req, engine, limits);
+  checkFullMatrixLimits(req, plan, engine, limits);
   const t2 = now();
   const extra = extraOf(req);
   const differentiateAt = (primal: Primal, more: readonly Tensor[]): Computed => differentiate(engine, operation, plan, primal, more);
@@ -81,10 +81,14 @@ export function prepare(operation: Operation, request: Request | unknown, option
 }
 
 /** A call that builds a full Jacobian or Hessian on the way (its engine's, or the check reference's) counts against their limits. */
-function checkFullMatrixLimits(req: CheckedRequest, engine: Engine, limits: Limits): void {
+function checkFullMatrixLimits(req: CheckedRequest, plan: Plan, engine: Engine, limits: Limits): void {
+  // Passed once for a plan, an engine and these limits: remembered (a call that fails throws, and is not).
+  const key = `full-matrix-ok:${req.operation}:${engine.name}:${req.check}:${limits.maxElements}`;
+  if (plan.memo.get(key) === true) return;
   const matrices = new Set([fullMatrixOf(engine, req.operation), req.check ? fullMatrixOf(checkReference(), req.operation) : undefined]);
   const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
   for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits);
+  plan.memo.set(key, true);
 }
 
 /** tangents (jvp), cotangents (vjp) or vector (hvp): the tensors an operation takes beside the arguments. */

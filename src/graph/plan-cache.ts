@@ -42,6 +42,8 @@ export class MemoryAccount {
 
 export interface PlanCacheEntry {
   readonly graph: CheckedGraph;
+  /** Quick keys (quickGraphKey) that lead here too, so eviction can drop them. */
+  readonly aliases?: string[];
   /** What later stages derive from this graph (plans by constant set and outputs, ...). */
   readonly memo: Map<string, unknown>;
   /** What they keep, counted against the cache. */
@@ -51,11 +53,18 @@ export interface PlanCacheEntry {
 /** Canonical texts up to this length are used as keys directly. */
 const SMALL_KEY_CHARS = 4096;
 
+/** Quick keys one entry may have. */
+const MAX_ALIASES = 4;
+/** Graphs whose JSON text is longer than this get no quick key: their canonical key is hashed anyway. */
+const MAX_QUICK_KEY_CHARS = 64 * 1024;
+
 /** Rough bytes of a checked equation (its object, arguments, attributes, value info); const data is counted apart. */
 const BYTES_PER_EQUATION = 256;
 
 export class PlanCache {
   private readonly entries = new Map<string, PlanCacheEntry>();
+  /** Quick key -> key: the same graph as its sender wrote it, found without computing its canonical form. */
+  private readonly quick = new Map<string, string>();
   private used = 0;
   hits = 0;
   misses = 0;
@@ -103,16 +112,37 @@ export class PlanCache {
     return entry;
   }
 
+  /** The entry a quick key (quickGraphKey) was recorded for, as get() finds it; undefined when there is none. */
+  getQuick(quick: string): PlanCacheEntry | undefined {
+    const key = this.quick.get(quick);
+    return key === undefined ? undefined : this.get(key);
+  }
+
+  /**
+   * Records that `quick` names the graph cached under `key`. Charged to the entry
+   * like anything else it keeps, and at most MAX_ALIASES per entry (one graph sent
+   * in many key orders gets a few).
+   */
+  alias(quick: string, key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined || this.quick.has(quick) || (entry.aliases?.length ?? 0) >= MAX_ALIASES) return;
+    if (!entry.account.charge(2 * quick.length + 64)) return;
+    (entry.aliases as string[]).push(quick);
+    this.quick.set(quick, key);
+  }
+
   set(key: string, graph: CheckedGraph): PlanCacheEntry {
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
       this.used -= old.account.bytes;
+      this.dropAliases(old);
     }
     const base = estimateBytes(graph) + key.length * 2;
     if (base > this.maxEntryBytes) return detached(graph, this.maxEntryBytes); // too big to keep: used once
     const entry: PlanCacheEntry = {
       graph,
+      aliases: [],
       memo: new Map(),
       // charges arrive while the entry is most recently used (its request is running): evict others
       account: new MemoryAccount(this.maxEntryBytes, (bytes) => {
@@ -135,11 +165,17 @@ export class PlanCache {
       if (k === keep) continue;
       this.entries.delete(k);
       this.used -= e.account.bytes;
+      this.dropAliases(e);
     }
+  }
+
+  private dropAliases(entry: PlanCacheEntry): void {
+    for (const q of entry.aliases ?? []) this.quick.delete(q);
   }
 
   clear(): void {
     this.entries.clear();
+    this.quick.clear();
     this.used = 0;
   }
 }
@@ -183,6 +219,43 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
   const text = parts.join(';');
   // A small graph's canonical text is its own key (no hashing); a large one's is its SHA-256.
   return text.length <= SMALL_KEY_CHARS ? `c:${text}` : `h:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/**
+ * The graph exactly as its sender wrote it (JSON.stringify: key order and node
+ * order as given), with the limits: the same graph sent again in the same form
+ * finds its entry through PlanCache.alias without the canonical form being
+ * computed. Undefined when the text would not say everything: a number JSON
+ * cannot write (-0, NaN, ±Infinity), a value it drops or rewrites (undefined, a
+ * function, toJSON), or a text too long to be worth keeping.
+ */
+export function quickGraphKey(raw: unknown, limits: Limits): string | undefined {
+  if (typeof raw !== 'object' || raw === null || !plainJson(raw, 0)) return undefined;
+  let text: string;
+  try {
+    text = JSON.stringify(raw);
+  } catch {
+    return undefined;
+  }
+  if (text.length > MAX_QUICK_KEY_CHARS) return undefined;
+  return `q:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}:${text}`;
+}
+
+/** Whether JSON.stringify writes `v` exactly: plain objects, arrays, strings, booleans, null and finite numbers other than -0. */
+function plainJson(v: unknown, depth: number): boolean {
+  if (depth > 100) return false;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'number' ? !Number.isFinite(x) || Object.is(x, -0) : !plainJson(x, depth + 1)) return false;
+    }
+    return true;
+  }
+  if (typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k in v) if (!Object.hasOwn(v, k) || !plainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
 }
 
 /**

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
-import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount } from './plan-cache.js';
+import { fastCheck } from './fast-check.js';
+import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount, quickGraphKey } from './plan-cache.js';
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -62,12 +63,23 @@ export function checkRequest(
   cache?: PlanCache,
   strictFloats = false,
 ): CheckedRequest {
-  const key = cache ? graphKey((raw as { graph?: unknown } | null)?.graph, limits) : undefined;
+  if (cache) {
+    const fast = fastCheck(operation, raw, limits, modes, cache, strictFloats);
+    if (fast) return fast;
+  }
+  const rawGraph = (raw as { graph?: unknown } | null)?.graph;
+  const key = cache ? graphKey(rawGraph, limits) : undefined;
   const entry = key !== undefined ? cache?.get(key) : undefined;
   const checked = checkUncached(operation, raw, limits, modes, entry, strictFloats);
-  if (cache && key !== undefined && !entry) {
-    const stored = cache.set(key, checked.graph);
-    return { ...checked, graphMemo: stored.memo, account: stored.account, cacheHit: false };
+  if (cache && key !== undefined) {
+    // The same graph sent again in the same form is then found by fastCheck.
+    const quick = quickGraphKey(rawGraph, limits);
+    if (!entry) {
+      const stored = cache.set(key, checked.graph);
+      if (quick !== undefined) cache.alias(quick, key);
+      return { ...checked, graphMemo: stored.memo, account: stored.account, cacheHit: false };
+    }
+    if (quick !== undefined) cache.alias(quick, key);
   }
   const used = entry ?? detached(checked.graph, cache?.maxEntryBytes ?? UNCACHED_LIMIT);
   return { ...checked, graphMemo: used.memo, account: used.account, cacheHit: cache ? entry !== undefined : undefined };

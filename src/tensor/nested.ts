@@ -137,6 +137,9 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape, strict
   }
   const shape = expected ? [...expected] : inferShape(raw);
   const data = new Float64Array(sizeOf(shape));
+  // Most tensors are fine: read them without building a path per element, and walk
+  // again with paths only to say what is wrong.
+  if (readNested(raw, shape, 0, data, 0, strictFloats) === data.length) return { shape, data };
   let k = 0;
   const walk = (v: unknown, depth: number, p: string): TensorIssue | undefined => {
     if (depth === shape.length) {
@@ -169,6 +172,40 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape, strict
   };
   const issue = walk(raw, 0, path);
   return issue ?? { shape, data };
+}
+
+/**
+ * Writes a nested value of `shape` into `data` from index `at`; returns the index
+ * after it, or -1 at the first element that is not a wire float of the right
+ * nesting (parseTensor's walk then reports it with its path).
+ */
+function readNested(v: unknown, shape: Shape, depth: number, data: Float64Array, at: number, strictFloats: boolean): number {
+  if (depth === shape.length) {
+    if (typeof v === 'number') {
+      if (strictFloats && !Number.isFinite(v)) return -1;
+      data[at] = v;
+      return at + 1;
+    }
+    const x = readWireFloat(v);
+    if (x === undefined) return -1;
+    data[at] = x;
+    return at + 1;
+  }
+  if (!Array.isArray(v) || v.length !== shape[depth]) return -1;
+  if (depth === shape.length - 1) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'number' && (!strictFloats || Number.isFinite(x))) data[at++] = x;
+      else if (typeof x !== 'number' && readWireFloat(x) !== undefined) data[at++] = readWireFloat(x) as number;
+      else return -1;
+    }
+    return at;
+  }
+  for (let i = 0; i < v.length; i++) {
+    at = readNested(v[i], shape, depth + 1, data, at, strictFloats);
+    if (at < 0) return -1;
+  }
+  return at;
 }
 
 const OVERFLOW =
