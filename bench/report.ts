@@ -48,7 +48,7 @@ function note(r: EngineRecord): string {
   return parts.join('; ');
 }
 
-const HEAD = ['problem', 'engine', 'median µs', 'API µs', '×primal', '×hand', 'max rel err', 'note'];
+const HEAD = ['problem', 'engine', 'median µs', 'API µs', 'API added µs', '×primal', '×hand', 'max rel err', 'note'];
 
 /** Markdown, or aligned text: the first `labels` columns left, the rest right, a last `note` column as is. */
 function table(head: string[], rows: string[][], md: boolean, labels: number, note: boolean): string {
@@ -64,6 +64,8 @@ function engineTable(records: EngineRecord[], md: boolean): string {
     r.engine,
     us(r.medianUs),
     us(r.apiMedianUs),
+    // what the public call adds to the prepared one: checking the envelope, finding the plan, encoding
+    us(r.apiMedianUs != null && r.medianUs != null ? r.apiMedianUs - r.medianUs : null),
     ratio(r.ratioToPrimal),
     ratio(r.ratioToHand),
     err(r.maxRelError),
@@ -149,7 +151,8 @@ export function writeResults(records: EngineRecord[], http: HttpRecord[], info: 
     `- tfjs ${info.tfjs}; wall time ${info.wallSeconds.toFixed(0)} s`,
     '',
     'Times are medians per call of the prepared plan (`prepare(...).run(args)`, packed Float64Array arguments); ',
-    '"API µs" is the public `jacobian`/`gradient` call with nested arrays. ×primal divides by the same family\'s primal ',
+    '"API µs" is the public `jacobian`/`gradient` call with nested arrays (on a plan-cache hit), "API added µs" what it adds to ',
+    "the prepared call (checking the envelope, finding the plan, encoding). ×primal divides by the same family's primal ",
     "(derivd: `prepare('evaluate')`; hand: hand primal; tfjs: tfjs primal), ×hand by the hand-written derivative, ",
     'which is also the reference of max rel err. See bench/README.md.',
     '',
