@@ -79,8 +79,8 @@ const PROBLEM_RESPONSES = {
 
 /** Adds the Retry-After header to every 503 of the compute routes (the zod transform keeps only content). */
 export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
-  for (const op of OPERATIONS) {
-    const unavailable = doc.paths?.[`/v1/${op}`]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
+  for (const path of OPERATIONS.flatMap((op) => [`/v1/${op}`, `/v1/graphs/{id}/${op}`])) {
+    const unavailable = doc.paths?.[path]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
     if (unavailable)
       unavailable.headers = {
         'Retry-After': { description: 'whole seconds to wait before retrying (at least 1)', schema: { type: 'integer', minimum: 1 } },
@@ -99,7 +99,7 @@ export function withModes(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   type Props = Record<string, OpenAPIV3_1.SchemaObject> | undefined;
   for (const schema of Object.values(doc.components?.schemas ?? {})) {
     const mode = (schema.properties as Props)?.mode;
-    if (mode && (schema.properties as Props)?.graph) mode.enum = ['auto', ...engines];
+    if (mode && (schema.properties as Props)?.args) mode.enum = ['auto', ...engines]; // requests, graph inline or stored
   }
   for (const op of OPERATIONS) {
     const ok = doc.paths?.[`/v1/${op}`]?.post?.responses?.['200'] as OpenAPIV3_1.ResponseObject | undefined;
