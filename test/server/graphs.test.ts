@@ -135,6 +135,23 @@ describe('POST /v1/graphs and GET /v1/graphs/{id}', () => {
   });
 });
 
+test('rate limits count /v1/graphs requests like every /v1 request', async () => {
+  const { app } = await appWith({ workers: 0, rateLimitPerMinute: 2 });
+  const id = (await register(app, graph)).json().id;
+  expect((await app.inject({ method: 'GET', url: `/v1/graphs/${id}` })).statusCode).toBe(200);
+  const third = await app.inject({ method: 'POST', url: `/v1/graphs/${id}/evaluate`, payload: { args: { x: [1, 2] } } });
+  expect(third.statusCode).toBe(429);
+  expect(third.json().type).toBe('urn:derivd:problem:rate-limited');
+});
+
+test('a graph over half of GRAPH_STORE_BYTES is refused with 413', async () => {
+  const { app } = await appWith({ workers: 0, graphStoreBytes: 1024 * 1024 });
+  const nodes = Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, op: 'add', args: [i === 0 ? 'x' : `n${i - 1}`, 1] }));
+  const res = await register(app, { inputs: [{ name: 'x', shape: [] }], nodes, outputs: ['n4999'] });
+  expect(res.statusCode).toBe(413);
+  expect(res.json().errors[0]).toMatchObject({ path: 'graph', message: expect.stringMatching(/over half the graph store/) });
+});
+
 describe('POST /v1/graphs/{id}/<operation> answers what POST /v1/<operation> does', () => {
   test('on random graphs, every operation, inline', async () => {
     const { app } = await appWith({ workers: 0 });
