@@ -23,9 +23,22 @@
  * prose such as "planMs was 0.019 on a repeat") and the README's memory-sizing
  * arithmetic, which is prose (test/deploy/k8s.test.ts checks the rule itself).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { DerivdError, PlanCache, operations, prepare, respond, SHARED_CACHE, type Operation, type Result } from '../src/index.js';
+import {
+  canonicalGraph,
+  DerivdError,
+  GraphStore,
+  PlanCache,
+  operations,
+  prepare,
+  registerGraph,
+  respond,
+  SHARED_CACHE,
+  type Operation,
+  type Result,
+} from '../src/index.js';
 import { graph as fixtureGraph } from './helpers/seed.js';
 import { useApps } from './helpers/server.js';
 
@@ -1054,6 +1067,63 @@ describe('graph-format.md, 8. Errors and limits', () => {
       // the message is one of the error's issues (three ranges of 10⁷ are over MAX_RESPONSE_BYTES too)
       expect(issueLines(e), line).toContain(line);
     }
+  });
+});
+
+// --- docs/graph-format.md, section 9: stored graphs ----------------------------------------------
+
+describe('graph-format.md, 9. Stored graphs', () => {
+  const register = block(GUIDE, '9: curl POST /v1/graphs', (b) => b.lang === 'sh' && b.text.includes('http://127.0.0.1:8080/v1/graphs -H'));
+  const summary = block(GUIDE, '9: the summary', (b) => b.lang === 'json' && b.prose.includes('the output names and the node count'));
+  const call = block(GUIDE, '9: curl POST /v1/graphs/<id>/gradient', (b) => b.lang === 'sh' && b.text.includes('/gradient'));
+  const answerShown = next(GUIDE, call, '9: the gradient answer');
+  const unknown = block(GUIDE, '9: unknown-graph', (b) => b.lang === 'json' && b.text.includes('urn:derivd:problem:unknown-graph'));
+  const canonical = block(
+    GUIDE,
+    '9: the canonical form',
+    (b) => b.lang === 'text' && b.prose.includes('The canonical\nform of the graph above is'),
+  );
+  const graph = JSON.parse(find(register.text, /-d '([\s\S]*)'\s*$/, '9 curl body')[0]).graph;
+  const appWith = useApps();
+
+  test('POST /v1/graphs answers 201, Location and the summary shown; again 200', async () => {
+    const { app } = await appWith({ workers: 0 });
+    const res = await app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph } });
+    expect(res.statusCode).toBe(201);
+    const want = shown(summary.text);
+    expectShown(res.json(), want, '9 summary');
+    expect(res.headers.location).toBe(`/v1/graphs/${want.id}`);
+    expect((await app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph } })).statusCode).toBe(200);
+    const got = await app.inject({ method: 'GET', url: `/v1/graphs/${want.id}` });
+    expect(JSON.stringify(got.json().graph)).toBe(canonical.text);
+  });
+
+  test('the call on the stored graph gives what the page shows; an unknown id the problem shown', async () => {
+    SHARED_CACHE.clear();
+    const { app } = await appWith({ workers: 0 });
+    const id = (await app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph } })).json().id;
+    const [url, body] = find(call.text, /curl -s http:\/\/[^/\s]+(\/v1\/graphs\/\w+\/\w+) [\s\S]*-d '(.*)'\s*$/, '9 call');
+    expect(url).toBe(`/v1/graphs/${id}/gradient`);
+    const res = await app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expectEnvelope(res.json(), shown(answerShown.text), '9 gradient');
+    const missing = await app.inject({
+      method: 'POST',
+      url: `/v1/graphs/${'0'.repeat(64)}/gradient`,
+      payload: body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const want = shown(unknown.text);
+    const { detail: _d, instance: _i, ...rest } = missing.json();
+    expect(missing.statusCode).toBe(want.status);
+    expectShown(rest, want, '9 unknown');
+  });
+
+  test('the id is the SHA-256 of the canonical form shown, and the library gives the same', () => {
+    const id = shown(summary.text).id;
+    expect(canonicalGraph(graph)).toBe(canonical.text);
+    expect(createHash('sha256').update(canonical.text, 'utf8').digest('hex')).toBe(id);
+    expect(registerGraph(graph, { graphStore: new GraphStore(1 << 20) })).toBe(id);
   });
 });
 

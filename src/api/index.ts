@@ -6,6 +6,18 @@ export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, respo
 export { prepare, warmRuns, type PreparedCall } from './prepare.js';
 export { CHECK_REFERENCE } from './compare.js';
 export { SHARED_CACHE, checkCounts, isGraphCached } from './shared-cache.js';
+export {
+  SHARED_GRAPH_STORE,
+  registerGraph,
+  storeGraph,
+  storedGraph,
+  summaryOf,
+  unknownGraph,
+  checkGraphId,
+  withStoredGraph,
+  type GraphSummary,
+} from './stored.js';
+export { GraphStore, canonicalGraph, graphIdOf, storedFromText, GRAPH_ID, type StoredGraph } from '../graph/graph-store.js';
 export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, type CallCost } from './cost.js';
 export type { AnyResult, Differentiated, Options, OutputFormat, OutTensor, Result, ResultBase, ResultOf, Stats, Timings } from './types.js';
 export { ComputeDeadlineExceeded, withDeadline } from '../ir/deadline.js';
@@ -16,7 +28,19 @@ export { setCompileErrorHandler } from '../compile/execute.js';
 export { DerivdError, MAX_ISSUES, type ErrorKind, type Issue } from '../graph/errors.js';
 export { DEFAULT_LIMITS, type Limits } from '../graph/limits.js';
 export { PlanCache } from '../graph/plan-cache.js';
-export { RequestSchemas, GraphSchema, OPERATIONS, type Request, type Operation, type Mode, type WireGraph } from '../graph/schema.js';
+export {
+  RequestSchemas,
+  CallSchemas,
+  RequestByIdSchemas,
+  GraphIdSchema,
+  GraphSchema,
+  OPERATIONS,
+  type RequestById,
+  type Request,
+  type Operation,
+  type Mode,
+  type WireGraph,
+} from '../graph/schema.js';
 export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
 
 // The engine plug: everything an engine of your own needs (see engines/types.ts).

@@ -16,6 +16,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { checkReference } from './compare.js';
 import { callCost, type CallCost } from './cost.js';
 import { cacheOf } from './shared-cache.js';
+import { withStoredGraph } from './stored.js';
 import type { Options } from './types.js';
 
 /**
@@ -52,7 +53,15 @@ const now = (): number => performance.now();
 export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): PreparedCall {
   const t0 = now();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const req = checkRequest(operation, request, limits, ['auto', ...engineNames()], cacheOf(options), options.strictFloats);
+  // `graphId` in place of `graph`: the stored graph, resolved before the checks (which see it inline).
+  const req = checkRequest(
+    operation,
+    withStoredGraph(request, options),
+    limits,
+    ['auto', ...engineNames()],
+    cacheOf(options),
+    options.strictFloats,
+  );
   const t1 = now();
   const { plan, cached } = planOf(req);
   const { engine, reason } = pickEngine(plan, req);

@@ -1,4 +1,5 @@
 /** The library's public shapes: options in, result envelopes out. */
+import type { GraphStore } from '../graph/graph-store.js';
 import type { PlanCache } from '../graph/plan-cache.js';
 import type { Limits } from '../graph/limits.js';
 import type { Operation } from '../graph/schema.js';
@@ -24,6 +25,8 @@ export interface Options<F extends OutputFormat = OutputFormat> {
    * a plan cache of your own, false for none, or by default one shared cache.
    */
   cache?: PlanCache | false;
+  /** Where registerGraph keeps graphs and `graphId` finds them: a store of your own, or by default one shared store. */
+  graphStore?: GraphStore;
   output?: F;
   /**
    * Milliseconds the call may compute: past them it stops between two steps and

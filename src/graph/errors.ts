@@ -9,7 +9,9 @@ export type ErrorKind =
   /** Well-formed, but not a valid graph or call: cycles, shapes, references (HTTP 422). */
   | 'invalid_graph'
   /** Over a configured limit (HTTP 413). */
-  | 'limit_exceeded';
+  | 'limit_exceeded'
+  /** `graphId` names no stored graph (HTTP 404). */
+  | 'unknown_graph';
 
 export interface Issue {
   path: string;

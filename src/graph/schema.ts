@@ -87,6 +87,48 @@ export const RequestSchemas = {
   hvp: request('HvpRequest', { ...base, vector: TensorMapSchema.describe('one entry per active input') }),
 } satisfies Record<Operation, z.ZodType>;
 
+/** A stored graph's id (graph-store.ts): SHA-256 of its canonical form, 64 lower-case hex digits. */
+export const GraphIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .meta({ id: 'GraphId', description: "a stored graph's id: SHA-256 of its canonical form, 64 lower-case hex digits" });
+
+const { graph: _graph, ...callBase } = base;
+const extras = {
+  evaluate: {},
+  jacobian: {},
+  gradient: {},
+  jvp: { tangents: base.args.describe('one tangent per active input') },
+  vjp: { cotangents: base.args.describe('one cotangent per requested output') },
+  hessian: {},
+  hvp: { vector: base.args.describe('one entry per active input') },
+} satisfies Record<Operation, z.ZodRawShape>;
+const NAMES: Record<Operation, string> = {
+  evaluate: 'Evaluate',
+  jacobian: 'Jacobian',
+  gradient: 'Gradient',
+  jvp: 'Jvp',
+  vjp: 'Vjp',
+  hessian: 'Hessian',
+  hvp: 'Hvp',
+};
+
+/**
+ * The call without its graph: the body of POST /v1/graphs/{id}/<operation>, where
+ * the URL names a stored graph.
+ */
+export const CallSchemas = Object.fromEntries(
+  OPERATIONS.map((op) => [op, request(`${NAMES[op]}CallOnStoredGraph`, { ...callBase, ...extras[op] })]),
+) as unknown as Record<Operation, z.ZodObject<z.ZodRawShape, z.core.$strict>>;
+
+/** The library's variant of every request: `graphId` (a stored graph) in place of `graph`. */
+export const RequestByIdSchemas = Object.fromEntries(
+  OPERATIONS.map((op) => [op, z.object({ ...callBase, ...extras[op], graphId: GraphIdSchema }).strict()]),
+) as unknown as Record<Operation, z.ZodObject<z.ZodRawShape, z.core.$strict>>;
+
+/** A request naming a stored graph (registerGraph's id) instead of carrying it. */
+export type RequestById = Omit<Request, 'graph'> & { graphId: string };
+
 export interface Request {
   graph: WireGraph;
   args: Record<string, TensorInput>;

@@ -18,7 +18,9 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes, withModes, withRetryAfter } from './routes/compute.js';
+import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { graphRepository } from './graph-repo.js';
 import { apiKeys } from './plugins/access.js';
 import { identityBodiesOnly } from './plugins/content-encoding.js';
 import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
@@ -176,6 +178,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       },
       tags: [
         { name: 'compute', description: 'Values and derivatives' },
+        { name: 'stored graphs', description: 'Graphs stored once and named by their id in later calls' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -261,11 +264,16 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   const metricsServer = config.metricsPort === 0 ? null : await buildMetricsServer(metricsOptions, app.log);
   if (metricsServer) app.addHook('onClose', () => metricsServer.close());
   else await metricsEndpoint(app, metricsOptions);
-  // API keys, then rate limits (counted per key), on the compute routes only.
+  // Stored graphs: this process's store, shared through Redis with REDIS_URL.
+  const graphs = graphRepository(config.graphStoreBytes, config.redisUrl, app.log);
+  app.addHook('onReady', () => graphs.ready());
+  app.addHook('onClose', async () => graphs.close());
+  // API keys, then rate limits (counted per key), on the compute and stored-graph routes only.
   await app.register(async (v1) => {
     await apiKeys(v1, config.apiKeyDigests);
     await rateLimits(v1, config);
-    await v1.register(computeRoutes, { config, metrics, pool });
+    await v1.register(computeRoutes, { config, metrics, pool, graphs });
+    await v1.register(graphRoutes, { config, graphs });
   });
   return { app, readiness, metrics, pool, metricsServer };
 }

@@ -27,6 +27,11 @@ export const ConfigSchema = z.object({
   CACHE_BYTES: int(1024 * 1024, 64 * 1024 * MiB)
     .default(256 * MiB)
     .describe('plan-cache budget for the whole process, split evenly between the main thread and each worker'),
+  GRAPH_STORE_BYTES: int(1024 * 1024, 64 * 1024 * MiB)
+    .default(64 * MiB)
+    .describe(
+      'stored graphs (POST /v1/graphs) kept in this process, an LRU bounded by bytes (about 4 per character of the canonical JSON)',
+    ),
   CORS_ORIGINS: z.string().default('').describe('comma-separated origins allowed by CORS, or * for any; empty: CORS off'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('longest wait for in-flight requests after SIGTERM/SIGINT'),
   KEEP_ALIVE_TIMEOUT_MS: int(0, 600_000).default(72_000).describe("idle keep-alive timeout (above common load balancers' 60 s)"),
@@ -85,7 +90,9 @@ export const ConfigSchema = z.object({
     .string()
     .default('')
     .refine((s) => s === '' || /^rediss?:\/\/[^\s]*$/.test(s), { error: 'expected a redis:// or rediss:// URL' })
-    .describe('Redis that replicas share rate-limit counters through (redis:// or rediss://); empty: each replica counts alone'),
+    .describe(
+      'Redis that replicas share rate-limit counters and stored graphs through (redis:// or rediss://); empty: each replica counts and stores alone',
+    ),
   METRICS_PORT: int(0, 65535)
     .default(0)
     .describe('serve /metrics on this port (on HOST) instead of the service port; 0: on the service port'),
@@ -128,6 +135,8 @@ export interface Config {
   maxResponseBytes: number;
   /** The plan cache's budget for the whole process (each thread gets an equal share). */
   cacheBytes: number;
+  /** Stored graphs kept in this process (the main thread's store), in bytes. */
+  graphStoreBytes: number;
   /** null: CORS off; true: any origin; otherwise the allowed origins. */
   corsOrigins: string[] | true | null;
   shutdownTimeoutMs: number;
@@ -222,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxInputs: c.MAX_INPUTS,
     maxResponseBytes: c.MAX_RESPONSE_BYTES,
     cacheBytes: c.CACHE_BYTES,
+    graphStoreBytes: c.GRAPH_STORE_BYTES,
     corsOrigins: origins.length === 0 ? null : origins.includes('*') ? true : origins,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,

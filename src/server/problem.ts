@@ -30,6 +30,7 @@ export const PROBLEMS = {
   malformed_body: { status: 400, type: 'urn:derivd:problem:malformed-body', title: 'The body is not valid JSON' },
   invalid_graph: { status: 422, type: 'urn:derivd:problem:invalid-graph', title: 'The graph or the call is not valid' },
   limit_exceeded: { status: 413, type: 'urn:derivd:problem:limit-exceeded', title: 'The request is over a configured limit' },
+  unknown_graph: { status: 404, type: 'urn:derivd:problem:unknown-graph', title: 'No graph is stored under this id' },
   unsupported_media_type: { status: 415, type: 'urn:derivd:problem:unsupported-media-type', title: 'Only application/json is accepted' },
   compute_budget_exceeded: {
     status: 504,
@@ -92,6 +93,7 @@ const KIND_TO_PROBLEM: Record<ErrorKind, keyof typeof PROBLEMS> = {
   invalid_request: 'invalid_request',
   invalid_graph: 'invalid_graph',
   limit_exceeded: 'limit_exceeded',
+  unknown_graph: 'unknown_graph',
 };
 
 function problem(entry: Entry, detail: string, request: FastifyRequest, errors?: Issue[]): Problem {

@@ -60,6 +60,8 @@ export interface PoolTask {
   body?: unknown;
   /** its JSON text, when it was too large to parse on the event loop (raw-body.ts). */
   text?: string;
+  /** A stored graph's call (POST /v1/graphs/{id}/…) sent as text: the graph to add to the parsed body. */
+  graph?: unknown;
   limits: Partial<Limits>;
   /** COMPUTE_BUDGET_MS, counted from when this thread begins the task. */
   budgetMs?: number;
@@ -105,6 +107,13 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
         body = JSON.parse(task.text); // as Fastify's parser does with onProtoPoisoning 'ignore'
       } catch (err) {
         return { ok: false, kind: 'malformed_body', message: (err as Error).message };
+      }
+      if (task.graph !== undefined && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+        const issues = ['graph', 'graphId']
+          .filter((k) => Object.hasOwn(body as object, k))
+          .map((k) => ({ path: k, message: `unexpected field ${JSON.stringify(k)}: the URL names the stored graph` }));
+        if (issues.length > 0) return { ok: false, kind: 'invalid_request', issues };
+        body = { ...body, graph: task.graph };
       }
     }
     // The budget covers validation and planning too: here they may be most of the work.

@@ -310,13 +310,14 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
       const workers = workersVar?.valueFrom?.resourceFieldRef ? Math.ceil(cpuCores(c.resources?.limits?.cpu)) : Number(workersVar?.value);
       const heapMiB = setting(c, 'WORKER_HEAP_MB');
       const cacheMiB = setting(c, 'CACHE_BYTES', 64 * MiB) / MiB;
+      const storeMiB = setting(c, 'GRAPH_STORE_BYTES', 64 * MiB) / MiB;
       const responseMiB = setting(c, 'MAX_RESPONSE_BYTES', 256 * MiB) / MiB;
       const budget = env(c, 'MEMORY_BUDGET_MB');
       if (!(limitMiB > 0) || !(workers > 0)) return [`memory limit ${c.resources?.limits?.memory} or WORKERS ${workers} unreadable`];
-      const need = MEMORY.baseMiB + cacheMiB + workers * (heapMiB + MEMORY.perWorkerMiB) + 2 * responseMiB;
+      const need = MEMORY.baseMiB + cacheMiB + storeMiB + workers * (heapMiB + MEMORY.perWorkerMiB) + 2 * responseMiB;
       if (need > limitMiB)
         p.push(
-          `memory limit ${limitMiB} MiB < ${MEMORY.baseMiB} + CACHE_BYTES ${cacheMiB} + ${workers} x (WORKER_HEAP_MB ${heapMiB} + ${MEMORY.perWorkerMiB}) + 2 x MAX_RESPONSE_BYTES ${responseMiB} = ${need} MiB`,
+          `memory limit ${limitMiB} MiB < ${MEMORY.baseMiB} + CACHE_BYTES ${cacheMiB} + GRAPH_STORE_BYTES ${storeMiB} + ${workers} x (WORKER_HEAP_MB ${heapMiB} + ${MEMORY.perWorkerMiB}) + 2 x MAX_RESPONSE_BYTES ${responseMiB} = ${need} MiB`,
         );
       if (heapMiB < MEMORY.heapPerResponse * responseMiB)
         p.push(
@@ -325,7 +326,7 @@ const CHECKS: Record<string, (m: Manifests) => string[]> = {
       // auto is 80 % of the cgroup limit, which is this limit: in step by construction.
       if (budget !== 'auto') {
         const budgetMiB = Number(budget);
-        const idleMiB = MEMORY.baseMiB + cacheMiB + workers * MEMORY.perWorkerMiB;
+        const idleMiB = MEMORY.baseMiB + cacheMiB + storeMiB + workers * MEMORY.perWorkerMiB;
         if (!(budgetMiB > 0)) p.push(`MEMORY_BUDGET_MB is ${budget ?? 'unset (auto)'}; set it, sized to the limit`);
         else if (budgetMiB > MEMORY.maxBudgetShare * limitMiB)
           p.push(
@@ -468,7 +469,7 @@ describe('the checks reject broken manifests', () => {
     [
       'the old 1Gi limit with 640 MiB worker heaps',
       (m) => void (container(m).resources!.limits!.memory = '1Gi'),
-      /memory limit 1024 MiB < .* = 2016 MiB/,
+      /memory limit 1024 MiB < .* = 2032 MiB/,
     ],
     [
       'a worker heap too small for a response',

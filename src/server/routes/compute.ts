@@ -21,11 +21,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
+import { z } from 'zod';
 import {
   bodyMs,
+  CallSchemas,
   checkCounts,
   DerivdError,
   engineNames,
+  GRAPH_ID,
   isGraphCached,
   OPERATIONS,
   preflightMs,
@@ -35,7 +38,10 @@ import {
   type Operation,
   type Result,
   type Timings,
+  unknownGraph,
+  withStoredGraph,
 } from '../../api/index.js';
+import type { GraphRepository } from '../graph-repo.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { EstimatedOverBudget, overBudget } from '../placement.js';
@@ -73,8 +79,8 @@ const PROBLEM_RESPONSES = {
 
 /** Adds the Retry-After header to every 503 of the compute routes (the zod transform keeps only content). */
 export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
-  for (const op of OPERATIONS) {
-    const unavailable = doc.paths?.[`/v1/${op}`]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
+  for (const path of OPERATIONS.flatMap((op) => [`/v1/${op}`, `/v1/graphs/{id}/${op}`])) {
+    const unavailable = doc.paths?.[path]?.post?.responses?.['503'] as OpenAPIV3_1.ResponseObject | undefined;
     if (unavailable)
       unavailable.headers = {
         'Retry-After': { description: 'whole seconds to wait before retrying (at least 1)', schema: { type: 'integer', minimum: 1 } },
@@ -93,7 +99,7 @@ export function withModes(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   type Props = Record<string, OpenAPIV3_1.SchemaObject> | undefined;
   for (const schema of Object.values(doc.components?.schemas ?? {})) {
     const mode = (schema.properties as Props)?.mode;
-    if (mode && (schema.properties as Props)?.graph) mode.enum = ['auto', ...engines];
+    if (mode && (schema.properties as Props)?.args) mode.enum = ['auto', ...engines]; // requests, graph inline or stored
   }
   for (const op of OPERATIONS) {
     const ok = doc.paths?.[`/v1/${op}`]?.post?.responses?.['200'] as OpenAPIV3_1.ResponseObject | undefined;
@@ -121,13 +127,29 @@ export function serverTiming(t: Timings, queueMs?: number): string {
 
 export interface ComputeOptions {
   config: Config;
+  graphs: GraphRepository;
   metrics: Metrics;
   pool: ComputePool | null;
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-export async function computeRoutes(app: FastifyInstance, { config, metrics, pool }: ComputeOptions): Promise<void> {
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RawJson);
+
+/** The path parameter of /v1/graphs/{id}/…: any id that is not stored (however spelt) is a 404. */
+export const GraphIdParams = z.object({ id: z.string().describe("the stored graph's id (POST /v1/graphs answers it)") });
+
+/** A call on a stored graph carries no graph of its own: the URL names it. */
+function notInBody(raw: unknown): void {
+  if (!isObject(raw)) return;
+  const issues = (['graph', 'graphId'] as const)
+    .filter((k) => Object.hasOwn(raw, k))
+    .map((k) => ({ path: k, message: `unexpected field ${JSON.stringify(k)}: the URL names the stored graph` }));
+  if (issues.length > 0) throw new DerivdError('invalid_request', issues);
+}
+
+export async function computeRoutes(app: FastifyInstance, { config, metrics, pool, graphs }: ComputeOptions): Promise<void> {
   const limits = {
     maxNodes: config.maxNodes,
     maxInputs: config.maxInputs,
@@ -195,10 +217,63 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     return outcome.json as never;
   };
 
+  /**
+   * One call: `raw` is the parsed body, or RawJson; `graph` (a stored graph) is
+   * what goes in it as its graph, for a RawJson the worker adds it once it has parsed the text.
+   */
+  const compute = async (op: Operation, raw: unknown, graph: unknown, request: FastifyRequest, reply: FastifyReply): Promise<never> => {
+    if (pool && raw instanceof RawJson) {
+      // Too large to parse here (raw-body.ts): a worker parses, validates, admits and computes.
+      const estimatedMs = bodyMs(raw.text.length);
+      request.derivd = { operation: op, where: 'pool', estimatedMs: round3(estimatedMs) };
+      return pooled(op, { operation: op, text: raw.text, graph, limits, admit: true }, estimatedMs, request, reply);
+    }
+    const body = graph === undefined || !isObject(raw) ? raw : { ...raw, graph };
+    if (pool) {
+      checkCounts(body, { limits }); // MAX_NODES, MAX_INPUTS: refused here, by counting alone
+      // A large graph not seen before, or a large body: even validating it is heavy work, done in the pool.
+      const preflight = validationMs(body, Number(request.headers['content-length']) || 0);
+      if (preflight > config.inlineMaxCostMs) {
+        request.derivd = { operation: op, where: 'pool', estimatedMs: round3(preflight) };
+        return pooled(op, { operation: op, body, limits, admit: true }, preflight, request, reply);
+      }
+    }
+    // Validation errors (4xx) leave from here, before any worker is involved.
+    // strictFloats: a non-finite number in a parsed JSON body was a literal such as 1e999
+    const prepared = prepare(op, body, { limits, strictFloats: true });
+    metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
+    if (pool) {
+      const cost = prepared.cost();
+      request.derivd = {
+        operation: op,
+        mode: op === 'evaluate' ? undefined : prepared.mode,
+        where: 'inline',
+        estimatedMs: round3(cost.ms),
+      };
+      if (cost.ms > config.inlineMaxCostMs) {
+        request.derivd.where = 'pool';
+        const refusal = overBudget(cost.ms, config.computeBudgetMs);
+        if (refusal) {
+          metrics.shed.inc({ reason: 'estimated_over_budget' });
+          throw new EstimatedOverBudget([refusal]);
+        }
+        return pooled(op, { operation: op, body, limits }, cost.ms, request, reply);
+      }
+    }
+    const result: Result = respond(prepared, { output: 'json' });
+    request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
+    metrics.computations.inc({ operation: op, where: 'inline' });
+    if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
+    reply.header('server-timing', serverTiming(result.timings));
+    // output 'json' makes every number a wire float, which is what the schema says
+    return result as never;
+  };
+
   for (const op of OPERATIONS) {
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/${op}`, {
       schema: {
         summary: SUMMARIES[op],
+        operationId: op,
         tags: ['compute'],
         body: RequestSchemas[op],
         response: {
@@ -206,53 +281,39 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
           ...PROBLEM_RESPONSES,
         },
       },
+      // `graphId` in place of `graph` (the library's variant) is resolved here: a worker has no store.
+      handler: async (request, reply) => compute(op, await resolveGraphId(request.body), undefined, request, reply),
+    });
+    app.withTypeProvider<ZodTypeProvider>().post(`/v1/graphs/:id/${op}`, {
+      schema: {
+        summary: `${SUMMARIES[op]}, of a stored graph`,
+        description: `The body of POST /v1/${op} without \`graph\`: the URL names a stored graph (POST /v1/graphs). The response is what POST /v1/${op} answers with that graph inline.`,
+        operationId: `${op}StoredGraph`,
+        tags: ['stored graphs'],
+        params: GraphIdParams,
+        body: CallSchemas[op],
+        response: {
+          200: { description: 'Values and derivatives', content: { 'application/json': { schema: ResultSchemas[op] } } },
+          ...PROBLEM_RESPONSES,
+          404: problem('No graph is stored under this id (urn:derivd:problem:unknown-graph): register it with POST /v1/graphs'),
+        },
+      },
       handler: async (request, reply) => {
-        const body: unknown = request.body;
-        if (pool && body instanceof RawJson) {
-          // Too large to parse here (raw-body.ts): a worker parses, validates, admits and computes.
-          const estimatedMs = bodyMs(body.text.length);
-          request.derivd = { operation: op, where: 'pool', estimatedMs: round3(estimatedMs) };
-          return pooled(op, { operation: op, text: body.text, limits, admit: true }, estimatedMs, request, reply);
-        }
-        if (pool) {
-          checkCounts(body, { limits }); // MAX_NODES, MAX_INPUTS: refused here, by counting alone
-          // A large graph not seen before, or a large body: even validating it is heavy work, done in the pool.
-          const preflight = validationMs(body, Number(request.headers['content-length']) || 0);
-          if (preflight > config.inlineMaxCostMs) {
-            request.derivd = { operation: op, where: 'pool', estimatedMs: round3(preflight) };
-            return pooled(op, { operation: op, body, limits, admit: true }, preflight, request, reply);
-          }
-        }
-        // Validation errors (4xx) leave from here, before any worker is involved.
-        // strictFloats: a non-finite number in a parsed JSON body was a literal such as 1e999
-        const prepared = prepare(op, body, { limits, strictFloats: true });
-        metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
-        if (pool) {
-          const cost = prepared.cost();
-          request.derivd = {
-            operation: op,
-            mode: op === 'evaluate' ? undefined : prepared.mode,
-            where: 'inline',
-            estimatedMs: round3(cost.ms),
-          };
-          if (cost.ms > config.inlineMaxCostMs) {
-            request.derivd.where = 'pool';
-            const refusal = overBudget(cost.ms, config.computeBudgetMs);
-            if (refusal) {
-              metrics.shed.inc({ reason: 'estimated_over_budget' });
-              throw new EstimatedOverBudget([refusal]);
-            }
-            return pooled(op, { operation: op, body, limits }, cost.ms, request, reply);
-          }
-        }
-        const result: Result = respond(prepared, { output: 'json' });
-        request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
-        metrics.computations.inc({ operation: op, where: 'inline' });
-        if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
-        reply.header('server-timing', serverTiming(result.timings));
-        // output 'json' makes every number a wire float, which is what the schema says
-        return result as never;
+        const raw: unknown = request.body;
+        if (!(raw instanceof RawJson)) notInBody(raw);
+        const { id } = request.params;
+        const stored = GRAPH_ID.test(id) ? await graphs.find(id) : undefined;
+        if (!stored) throw unknownGraph(id);
+        return compute(op, raw, stored.graph, request, reply);
       },
     });
+  }
+
+  /** A body with `graphId`: the same body with the stored graph, found here or in Redis. */
+  async function resolveGraphId(body: unknown): Promise<unknown> {
+    if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'graphId')) return body;
+    const { graphId } = body as { graphId?: unknown };
+    const found = typeof graphId === 'string' && GRAPH_ID.test(graphId) ? await graphs.find(graphId) : undefined;
+    return withStoredGraph(body, {}, () => found);
   }
 }
