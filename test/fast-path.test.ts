@@ -68,7 +68,10 @@ const VARIANTS: [string, (r: Record<string, unknown>, c: GraphCase) => Record<st
   ['outputs: unknown', (r) => ({ ...r, outputs: ['nope'] })],
   ['outputs: empty', (r) => ({ ...r, outputs: [] })],
   ['a tangent missing', (r) => ({ ...r, tangents: {}, cotangents: {}, vector: {} })],
-  ['a literal too large', (r, c) => ({ ...r, args: { ...c.args, [Object.keys(c.args)[0]]: 1e999 } })],
+  [
+    'a literal too large (JSON.parse reads 1e999 as Infinity)',
+    (r, c) => ({ ...r, args: { ...c.args, [Object.keys(c.args)[0]]: Infinity } }),
+  ],
 ];
 
 describe('the lean cache-hit path', () => {
