@@ -16,8 +16,18 @@ export { setCompileErrorHandler } from '../compile/execute.js';
 export { DerivdError, MAX_ISSUES, type ErrorKind, type Issue } from '../graph/errors.js';
 export { DEFAULT_LIMITS, type Limits } from '../graph/limits.js';
 export { PlanCache } from '../graph/plan-cache.js';
-export { RequestSchemas, GraphSchema, OPERATIONS, type Request, type Operation, type Mode, type WireGraph } from '../graph/schema.js';
+export {
+  RequestSchemas,
+  GraphSchema,
+  OPERATIONS,
+  type Request,
+  type Operation,
+  type Mode,
+  type WireGraph,
+  type Encoding,
+} from '../graph/schema.js';
 export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
+export { Base64TensorSchema, toBase64, type Base64Tensor } from '../tensor/base64.js';
 
 // The engine plug: everything an engine of your own needs (see engines/types.ts).
 export { registerEngine, findEngine, engineNames } from '../engines/registry.js';
