@@ -431,6 +431,34 @@ describe('graph-format.md, 2. Tensor encoding', () => {
   });
 });
 
+describe('graph-format.md, 2. Binary tensors (base64)', () => {
+  const curl = block(GUIDE, '2: the base64 curl request', (b) => b.lang === 'sh' && b.text.includes('"encoding": "base64"'));
+  const printed = next(GUIDE, curl, '2: what the base64 curl request prints');
+  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, '2: base64 curl');
+  const appWith = useApps();
+
+  test('the curl request prints what the page shows, and the base64 says what the prose does', async () => {
+    expect(printed.prose).toMatch(/\(`reason`, `stats` and `timings` left out\)/);
+    const { app } = await appWith({ workers: 0 });
+    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const json = res.json();
+    expectEnvelope(json, shown(printed.text), '2 base64');
+    const decode = (t: { data: string }): number[] => {
+      const bytes = Buffer.from(t.data, 'base64');
+      return Array.from({ length: bytes.length / 8 }, (_, i) => bytes.readDoubleLE(8 * i));
+    };
+    const [x, f, g] = find(
+      curl.prose + printed.prose,
+      /at `x = (\[[^\]]*\])`[\s\S]*`f = (\d+)` and the gradient\s+`(\[[^\]]*\])`/,
+      '2: the numbers',
+    );
+    expect(decode(JSON.parse(body).args.x)).toEqual(JSON.parse(x));
+    expect(decode(json.values.f)).toEqual([Number(f)]);
+    expect(decode(json.gradient.x)).toEqual(JSON.parse(g));
+  });
+});
+
 // --- docs/graph-format.md, sections 3 and 4: broadcasting and the ops -------------------------------
 
 /** A graph of one node over inputs of the given shapes, called a, b, c. */
