@@ -3,7 +3,7 @@
  * survives both ways bit for bit, base64 is read strictly, each malformed value is
  * an issue at its path, and the request's `encoding` decides the result's form.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as api from '../index.js';
 import { caught } from '../../test/helpers/issues.js';
 import { base64Problem, parseBase64Tensor, toBase64, type Base64Tensor } from './base64.js';
@@ -120,6 +120,25 @@ describe('malformed values: 400 with the path and what was wrong', () => {
       'args.x.data',
       'invalid base64: character "!" at offset 4',
     ],
+    [
+      'a space in place of a character',
+      { ...good, data: `${good.data.slice(0, 4)} ${good.data.slice(5)}` },
+      'args.x.data',
+      'invalid base64: character " " at offset 4',
+    ],
+    [
+      'a base64url character',
+      { ...good, data: `${good.data.slice(0, 4)}-${good.data.slice(5)}` },
+      'args.x.data',
+      'invalid base64: character "-" at offset 4',
+    ],
+    [
+      'non-zero padding bits (malformed before the shape is compared)',
+      { ...b64([1]), data: 'AAAAAAAA8D9=' },
+      'args.x.data',
+      'invalid base64: the last character before "=" padding has non-zero unused bits',
+    ],
+    ['padding left out', { ...b64([1]), data: 'AAAAAAAA8D8' }, 'args.x.data', 'invalid base64: length 11 is not a multiple of 4'],
     [
       'too few bytes',
       { ...good, data: b64([1, 2]).data },
@@ -247,5 +266,29 @@ describe('in the library', () => {
   it('the default encoding ("json") gives nested results as before', async () => {
     const r = await api.evaluate({ graph, args: { x: b64(EVERY_KIND), k: 1, e: [] }, encoding: 'json' });
     sameBits(r.values.y as number[], EVERY_KIND);
+  });
+});
+
+describe('on a big-endian host', () => {
+  it('swaps the bytes of each double when reading and writing: the wire stays little-endian', async () => {
+    vi.resetModules();
+    vi.doMock('node:os', async (importOriginal) => ({ ...(await importOriginal<typeof import('node:os')>()), endianness: () => 'BE' }));
+    try {
+      const be = await import('./base64.js');
+      const wire = b64([1, -0, NaN, Number.MIN_VALUE]);
+      const t = be.parseBase64Tensor(wire as never, 'x');
+      if (isTensorIssue(t)) throw new Error(t.message);
+      // this host is little-endian, so the swapped doubles read back byte-reversed
+      const raw = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      const sent = Buffer.from(wire.data, 'base64');
+      for (let i = 0; i < sent.length; i++) expect(raw[i]).toBe(sent[(i & ~7) + 7 - (i & 7)]);
+      // and written back, the wire is the same little-endian text (the tensor itself untouched)
+      const before = Buffer.from(raw);
+      expect(be.toBase64(t)).toEqual(wire);
+      expect(raw.equals(before)).toBe(true);
+    } finally {
+      vi.doUnmock('node:os');
+      vi.resetModules();
+    }
   });
 });
