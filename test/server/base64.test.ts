@@ -183,3 +183,28 @@ describe('malformed base64 tensors: 400 invalid_request at the path', () => {
     expect(r.json.errors[0].path).toBe('encoding');
   });
 });
+
+describe('in the worker pool', () => {
+  let pooled: App;
+  beforeAll(async () => {
+    pooled = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 1, inlineMaxCostMs: 0 }); // everything to the pool
+    await pooled.app.ready();
+  });
+  afterAll(() => pooled.app.close());
+
+  test('base64 in and out is the same there, bit for bit', async () => {
+    const body = { graph, args: { x: b64(EVERY_KIND), k: 1, e: [] }, outputs: ['s'], mode: 'forward', encoding: 'base64' };
+    const res = await pooled.app.inject({
+      method: 'POST',
+      url: '/v1/gradient',
+      payload: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const json = res.json();
+    const inline = await post('gradient', body);
+    expect(json.gradient).toEqual(inline.json.gradient);
+    expect(json.values).toEqual(inline.json.values);
+    expect(json.gradient.x).toMatchObject({ dtype: 'float64', shape: [N] });
+  });
+});
