@@ -201,6 +201,7 @@ describe('in the worker pool', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['server-timing']).toMatch(/queue;dur=/); // it ran in a worker
     const json = res.json();
     const inline = await post('gradient', body);
     expect(json.gradient).toEqual(inline.json.gradient);
