@@ -2,7 +2,7 @@
  * Binary tensors over HTTP: base64 arguments, tangents, cotangents and vectors are
  * read exactly, `"encoding": "base64"` returns every result tensor in that form (valid
  * against the response schema, bit for bit the nested result), and each malformed
- * tensor is a 400 problem with its path.
+ * tensor is a 400 problem with its path. (Through the worker pool: test/server/pool.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { operations } from '../../src/index.js';
@@ -181,31 +181,5 @@ describe('malformed base64 tensors: 400 invalid_request at the path', () => {
     const r = await post('evaluate', { graph, args: { x: good, k: 1, e: [] }, encoding: 'binary' });
     expect(r.status, r.body).toBe(400);
     expect(r.json.errors[0].path).toBe('encoding');
-  });
-});
-
-describe('in the worker pool', () => {
-  let pooled: App;
-  beforeAll(async () => {
-    pooled = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 1, inlineMaxCostMs: 0 }); // everything to the pool
-    await pooled.app.ready();
-  });
-  afterAll(() => pooled.app.close());
-
-  test('base64 in and out is the same there, bit for bit', async () => {
-    const body = { graph, args: { x: b64(EVERY_KIND), k: 1, e: [] }, outputs: ['s'], mode: 'forward', encoding: 'base64' };
-    const res = await pooled.app.inject({
-      method: 'POST',
-      url: '/v1/gradient',
-      payload: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.headers['server-timing']).toMatch(/queue;dur=/); // it ran in a worker
-    const json = res.json();
-    const inline = await post('gradient', body);
-    expect(json.gradient).toEqual(inline.json.gradient);
-    expect(json.values).toEqual(inline.json.values);
-    expect(json.gradient.x).toMatchObject({ dtype: 'float64', shape: [N] });
   });
 });
