@@ -444,6 +444,34 @@ describe('graph-format.md, 2. Tensor encoding', () => {
   });
 });
 
+describe('graph-format.md, 2. Binary tensors (base64)', () => {
+  const curl = block(GUIDE, '2: the base64 curl request', (b) => b.lang === 'sh' && b.text.includes('"encoding": "base64"'));
+  const printed = next(GUIDE, curl, '2: what the base64 curl request prints');
+  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, '2: base64 curl');
+  const appWith = useApps();
+
+  test('the curl request prints what the page shows, and the base64 says what the prose does', async () => {
+    expect(printed.prose).toMatch(/\(`reason`, `stats` and `timings` left out\)/);
+    const { app } = await appWith({ workers: 0 });
+    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const json = res.json();
+    expectEnvelope(json, shown(printed.text), '2 base64');
+    const decode = (t: { data: string }): number[] => {
+      const bytes = Buffer.from(t.data, 'base64');
+      return Array.from({ length: bytes.length / 8 }, (_, i) => bytes.readDoubleLE(8 * i));
+    };
+    const [x, f, g] = find(
+      curl.prose + printed.prose,
+      /at `x = (\[[^\]]*\])`[\s\S]*`f = (\d+)` and the gradient\s+`(\[[^\]]*\])`/,
+      '2: the numbers',
+    );
+    expect(decode(JSON.parse(body).args.x)).toEqual(JSON.parse(x));
+    expect(decode(json.values.f)).toEqual([Number(f)]);
+    expect(decode(json.gradient.x)).toEqual(JSON.parse(g));
+  });
+});
+
 // --- docs/graph-format.md, sections 3 and 4: broadcasting and the ops -------------------------------
 
 /** A graph of one node over inputs of the given shapes, called a, b, c. */
@@ -1075,7 +1103,11 @@ describe('graph-format.md, 8. Errors and limits', () => {
 describe('graph-format.md, 9. Stored graphs', () => {
   const register = block(GUIDE, '9: curl POST /v1/graphs', (b) => b.lang === 'sh' && b.text.includes('http://127.0.0.1:8080/v1/graphs -H'));
   const summary = block(GUIDE, '9: the summary', (b) => b.lang === 'json' && b.prose.includes('the output names and the node count'));
-  const call = block(GUIDE, '9: curl POST /v1/graphs/<id>/gradient', (b) => b.lang === 'sh' && b.text.includes('/gradient'));
+  const call = block(
+    GUIDE,
+    '9: curl POST /v1/graphs/<id>/gradient',
+    (b) => b.lang === 'sh' && b.text.includes('/v1/graphs/') && b.text.includes('/gradient'),
+  );
   const answerShown = next(GUIDE, call, '9: the gradient answer');
   const unknown = block(GUIDE, '9: unknown-graph', (b) => b.lang === 'json' && b.text.includes('urn:derivd:problem:unknown-graph'));
   const canonical = block(

@@ -27,6 +27,7 @@ function outcome(f: () => ReturnType<typeof checkRequest>): unknown {
       outputs: r.outputs.map((o) => o.name),
       mode: r.mode,
       check: r.check,
+      encoding: r.encoding,
       tangents: r.tangents?.map((t) => [...t.data]),
       cotangents: r.cotangents?.map((t) => [...t.data]),
     };
@@ -51,6 +52,8 @@ function requestOf(c: GraphCase, op: Operation): Record<string, unknown> {
 const VARIANTS: [string, (r: Record<string, unknown>, c: GraphCase) => Record<string, unknown>][] = [
   ['as is', (r) => r],
   ['mode forward, check', (r) => ({ ...r, mode: 'forward', check: true })],
+  ['encoding base64', (r) => ({ ...r, encoding: 'base64' })],
+  ['unknown encoding', (r) => ({ ...r, encoding: 'hex' })],
   ['unknown mode', (r) => ({ ...r, mode: 'sideways' })],
   ['empty mode', (r) => ({ ...r, mode: '' })],
   ['check not a boolean', (r) => ({ ...r, check: 'yes' })],
@@ -116,7 +119,9 @@ describe('the lean cache-hit path', () => {
     expect(fastCheck('jacobian', reordered, DEFAULT_LIMITS, MODES, cache, false)).toBeUndefined();
     checkRequest('jacobian', reordered, DEFAULT_LIMITS, MODES, cache);
     expect(fastCheck('jacobian', reordered, DEFAULT_LIMITS, MODES, cache, false)).toBeDefined();
-    expect(fastCheck('jacobian', { ...request, encoding: 'json' }, DEFAULT_LIMITS, MODES, cache, false)).toBeUndefined();
+    expect(fastCheck('jacobian', { ...request, encoding: 'base64' }, DEFAULT_LIMITS, MODES, cache, false)?.encoding).toBe('base64');
+    expect(fastCheck('jacobian', { ...request, encoding: 'hex' }, DEFAULT_LIMITS, MODES, cache, false)).toBeUndefined();
+    expect(fastCheck('jacobian', { ...request, extra: 1 }, DEFAULT_LIMITS, MODES, cache, false)).toBeUndefined();
   });
 
   test('-0, NaN and ±Infinity in a graph never reach it: 1/0 and 1/-0 stay different graphs', async () => {

@@ -1,12 +1,18 @@
 /** Laying the computed tensors out as the result envelope: named by output and input, in the asked format. */
-import type { Operation } from '../graph/schema.js';
+import type { Encoding, Operation } from '../graph/schema.js';
+import { toBase64 } from '../tensor/base64.js';
 import { toNested } from '../tensor/nested.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { OutputFormat, OutTensor, ResultOf } from './types.js';
 
-/** The encoder of one tensor for an output format. */
-export function encoder(format: OutputFormat | undefined): (t: Tensor) => OutTensor {
+/**
+ * The encoder of one tensor for an output format and the request's encoding:
+ * 'packed' stays packed (Float64Arrays are already binary); otherwise the request's
+ * `encoding: "base64"` wins over 'nested' and 'json'.
+ */
+export function encoder(format: OutputFormat | undefined, encoding: Encoding = 'json'): (t: Tensor) => OutTensor {
   if (format === 'packed') return (t) => t;
+  if (encoding === 'base64') return toBase64;
   const json = format === 'json';
   return (t) => toNested(t, json);
 }

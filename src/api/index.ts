@@ -40,8 +40,10 @@ export {
   type Operation,
   type Mode,
   type WireGraph,
+  type Encoding,
 } from '../graph/schema.js';
 export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
+export { Base64TensorSchema, toBase64, type Base64Tensor } from '../tensor/base64.js';
 
 // The engine plug: everything an engine of your own needs (see engines/types.ts).
 export { registerEngine, findEngine, engineNames } from '../engines/registry.js';

@@ -48,7 +48,7 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
   }
 
   const json = options.output === 'json';
-  const enc = encoder(options.output);
+  const enc = encoder(options.output, req.encoding);
   const inNames = req.activeInputs.map((i) => req.graph.inputs[i].name);
   const outNames = req.outputs.map((o) => o.name);
   const result: ResultBase = {

@@ -3,6 +3,7 @@ import type { GraphStore } from '../graph/graph-store.js';
 import type { PlanCache } from '../graph/plan-cache.js';
 import type { Limits } from '../graph/limits.js';
 import type { Operation } from '../graph/schema.js';
+import type { Base64Tensor } from '../tensor/base64.js';
 import type { NestedNumbers, NestedValue } from '../tensor/nested.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -12,11 +13,17 @@ import type { Tensor } from '../tensor/tensor.js';
  * 'json': the same with NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity",
  * ready for JSON.stringify (what the HTTP service sends);
  * 'packed': {shape, data: Float64Array}.
+ * A request with `encoding: "base64"` gets {dtype, shape, data: base64} tensors instead
+ * of nested ones ('nested' and 'json'); 'packed' stays packed.
  */
 export type OutputFormat = 'nested' | 'json' | 'packed';
 
 /** A result tensor in output format F. */
-export type OutTensor<F extends OutputFormat = OutputFormat> = F extends 'packed' ? Tensor : F extends 'json' ? NestedValue : NestedNumbers;
+export type OutTensor<F extends OutputFormat = OutputFormat> = F extends 'packed'
+  ? Tensor
+  : F extends 'json'
+    ? NestedValue | Base64Tensor
+    : NestedNumbers;
 
 export interface Options<F extends OutputFormat = OutputFormat> {
   limits?: Partial<Limits>;

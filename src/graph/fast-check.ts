@@ -15,17 +15,17 @@ import type { NamedValue } from './check.js';
 import { checkBlockLimits, checkResultSize, type Limits } from './limits.js';
 import { quickGraphKey, type PlanCache, type PlanCacheEntry } from './plan-cache.js';
 import type { CheckedRequest } from './request.js';
-import type { Operation } from './schema.js';
+import { ENCODINGS, type Encoding, type Operation } from './schema.js';
 
 /** The envelope fields this path understands; a request with any other goes the full way. */
 const KNOWN: Record<Operation, ReadonlySet<string>> = {
-  evaluate: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs']),
-  jacobian: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs']),
-  gradient: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs']),
-  hessian: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs']),
-  jvp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'tangents']),
-  vjp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'cotangents']),
-  hvp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'vector']),
+  evaluate: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
+  jacobian: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
+  gradient: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
+  hessian: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
+  jvp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding', 'tangents']),
+  vjp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding', 'cotangents']),
+  hvp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding', 'vector']),
 };
 
 const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
@@ -69,6 +69,8 @@ export function fastCheck(
   const { mode, check, constant, outputs: outputNames } = raw;
   if (mode !== undefined && (typeof mode !== 'string' || mode === '' || (modes !== undefined && !modes.includes(mode)))) return undefined;
   if (check !== undefined && typeof check !== 'boolean') return undefined;
+  const encoding = raw.encoding ?? 'json';
+  if (!ENCODINGS.includes(encoding as Encoding)) return undefined;
 
   let activeInputs: number[];
   if (constant === undefined) {
@@ -116,7 +118,7 @@ export function fastCheck(
     if (cotangents === undefined) return undefined;
   }
 
-  if (!withinLimits(entry, operation, activeInputs, outputs, limits, outputNames === undefined)) return undefined;
+  if (!withinLimits(entry, operation, activeInputs, outputs, limits, outputNames === undefined, encoding as Encoding)) return undefined;
   return {
     operation,
     graph,
@@ -125,6 +127,7 @@ export function fastCheck(
     outputs,
     mode: mode ?? 'auto',
     check: check ?? false,
+    encoding: encoding as Encoding,
     tangents,
     cotangents,
     graphMemo: entry.memo,
@@ -173,14 +176,15 @@ function withinLimits(
   outputs: readonly NamedValue[],
   limits: Limits,
   allOutputs: boolean,
+  encoding: Encoding,
 ): boolean {
-  const key = `fast:ok:${operation}:${limits.maxElements},${limits.maxResponseBytes}:${activeInputs.join(',')}|${allOutputs ? '*' : outputs.map((o) => o.value).join(',')}`;
+  const key = `fast:ok:${operation}:${encoding}:${limits.maxElements},${limits.maxResponseBytes}:${activeInputs.join(',')}|${allOutputs ? '*' : outputs.map((o) => o.value).join(',')}`;
   if (entry.memo.get(key) === true) return true;
   if (SCALAR_OPERATIONS.has(operation) && (outputs.length !== 1 || outputs[0].shape.length !== 0)) return false;
   const inputs = activeInputs.map((i) => entry.graph.inputs[i]);
   try {
     checkBlockLimits(operation, inputs, [...outputs], limits);
-    checkResultSize(operation, inputs, [...outputs], limits, allOutputs ? 'graph.outputs' : 'outputs');
+    checkResultSize(operation, inputs, [...outputs], limits, allOutputs ? 'graph.outputs' : 'outputs', encoding);
   } catch {
     return false;
   }

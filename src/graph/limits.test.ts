@@ -11,6 +11,7 @@ import * as api from '../index.js';
 import { DerivdError, MAX_ISSUES } from './errors.js';
 import { DEFAULT_LIMITS, resultSize } from './limits.js';
 import { checkRequest } from './request.js';
+import { toBase64 } from '../tensor/base64.js';
 import { OPERATIONS } from './schema.js';
 import { caught } from '../../test/helpers/issues.js';
 import { randomGraphCase, withScalarOutput } from '../../test/helpers/random-graph.js';
@@ -109,7 +110,7 @@ describe('everything a result returns counts', () => {
     });
   });
 
-  it('the bound is never below the JSON the service writes (random graphs, every operation)', async () => {
+  it('the bound is never below the JSON the service writes (random graphs, every operation, json and base64)', async () => {
     await fc.assert(
       fc.asyncProperty(randomGraphCase(), async (c) => {
         const s = withScalarOutput(c, 'sum');
@@ -133,10 +134,54 @@ describe('everything a result returns counts', () => {
           ).bytes;
           const json = JSON.stringify(api.respond(prepared, { output: 'json' }));
           expect(Buffer.byteLength(json)).toBeLessThanOrEqual(bound);
+          // the same with base64 tensors, against the base64 bound
+          const binary = api.prepare(operation, { ...request, check: true, encoding: 'base64' });
+          const bound64 = resultSize(
+            operation,
+            req.activeInputs.map((i) => req.graph.inputs[i]),
+            req.outputs,
+            'base64',
+          ).bytes;
+          const json64 = JSON.stringify(api.respond(binary, { output: 'json' }));
+          expect(json64).toContain('"dtype":"float64"');
+          expect(Buffer.byteLength(json64)).toBeLessThanOrEqual(bound64);
         }
       }),
       { numRuns: 60, seed: 8 },
     );
+  });
+});
+
+describe('the base64 bound', () => {
+  const at = (shape: number[]) => ({ name: 'x', shape });
+  it('is tight enough to be useful: about 32/3 bytes per number, against 25 for JSON', () => {
+    const big = [at([1000, 1000])];
+    const json = resultSize('gradient', big, [{ name: 'y', shape: [] }]).bytes;
+    const b64 = resultSize('gradient', big, [{ name: 'y', shape: [] }], 'base64').bytes;
+    expect(b64).toBeLessThan(json / 2);
+    expect(b64).toBeGreaterThan((32 / 3) * 1e6);
+  });
+
+  it('holds for the worst shapes: long dimensions, many dimensions, many small tensors', () => {
+    const shapes = [[], [0], [1], [2], [3], [9_007_199_254_740_991, 0], Array(64).fill(1), [123_456_789, 0, 1]];
+    for (const shape of shapes) {
+      const inputs = [at(shape), { name: 'y', shape: [1] }];
+      for (const operation of ['jacobian', 'hessian', 'gradient', 'evaluate', 'jvp'] as const) {
+        const outputs: { name: string; shape: number[] }[] = [{ name: 'o', shape: [] }];
+        const { bytes } = resultSize(operation, inputs, outputs, 'base64');
+        // what the encoder writes for these blocks, as the result envelope holds them
+        const blocks: number[][] = outputs.map((o) => o.shape);
+        if (operation === 'jacobian') blocks.push(...inputs.map((i) => [...outputs[0].shape, ...i.shape]));
+        if (operation === 'hessian') for (const a of inputs) for (const b of inputs) blocks.push([...a.shape, ...b.shape]);
+        if (operation === 'gradient') blocks.push(...inputs.map((i) => i.shape));
+        if (operation === 'jvp') blocks.push(...outputs.map((o) => o.shape));
+        const written = blocks.reduce((sum, shape) => {
+          const n = shape.reduce((p, d) => p * d, 1);
+          return sum + JSON.stringify({ x: toBase64({ shape, data: new Float64Array(n) }) }).length;
+        }, 0);
+        expect(written, `${operation} ${JSON.stringify(shape)}`).toBeLessThanOrEqual(bytes - 4096);
+      }
+    }
   });
 });
 

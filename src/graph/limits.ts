@@ -6,7 +6,7 @@
 import type { Shape } from '../tensor/tensor.js';
 import { formatShape, sizeOf } from '../tensor/tensor.js';
 import { DerivdError, type Issue } from './errors.js';
-import type { Operation } from './schema.js';
+import type { Encoding, Operation } from './schema.js';
 
 /** A named tensor slot: an input or an output, by its shape. */
 export interface NamedShape {
@@ -98,14 +98,27 @@ export function checkBlockLimits(operation: Operation, inputs: NamedShape[], out
 const BYTES_PER_NUMBER = 25;
 /** Room for mode, reason, stats, timings and check around the tensors. */
 const ENVELOPE_BYTES = 4096;
+/** A base64 tensor's JSON around its shape's digits and its data: `{"dtype":"float64","shape":[],"data":""},` is 41. */
+const BASE64_TENSOR_BYTES = 48;
+/** Longest JSON of one dimension and its comma: a safe integer has at most 16 digits. */
+const BYTES_PER_DIM = 17;
 
-/** Counts over a list of tensors: how many, their elements, their nested arrays, their names' bytes as JSON keys. */
-function tally(values: readonly NamedShape[]): { count: number; elements: number; arrays: number; names: number } {
+/** Counts over a list of tensors: how many, their elements, their nested arrays, their dimensions, their names' bytes as JSON keys. */
+interface Tally {
+  count: number;
+  elements: number;
+  arrays: number;
+  dims: number;
+  names: number;
+}
+function tally(values: readonly NamedShape[]): Tally {
   let elements = 0;
   let arrays = 0;
+  let dims = 0;
   let names = 0;
   for (const v of values) {
     elements += sizeOf(v.shape);
+    dims += v.shape.length;
     let rows = 1;
     for (let d = 0; d < v.shape.length; d++) {
       arrays += rows;
@@ -113,25 +126,31 @@ function tally(values: readonly NamedShape[]): { count: number; elements: number
     }
     names += Buffer.byteLength(JSON.stringify(v.name)) + 2; // the key as JSON, its colon and comma
   }
-  return { count: values.length, elements, arrays, names };
+  return { count: values.length, elements, arrays, dims, names };
 }
 
 /**
- * Numbers in a result (values, derivatives) and an upper bound of its size as JSON.
+ * Numbers in a result (values, derivatives) and an upper bound of its size as JSON,
+ * with tensors as nested numbers ('json') or as base64 objects ('base64': an envelope
+ * per tensor, its shape, and 4 characters per 3 bytes, each element 8 bytes).
  * Linear in inputs and outputs: block structure is summed, never enumerated pair by pair.
  */
 export function resultSize(
   operation: Operation,
   inputs: readonly NamedShape[],
   outputs: readonly NamedShape[],
+  encoding: Encoding = 'json',
 ): { values: number; derivatives: number; bytes: number } {
   const o = tally(outputs);
   const i = tally(inputs);
   // A block of shape out ++ in has out.size × in.arrays nested arrays more than out has: summed over all pairs.
   // Each nested array costs at most 3 bytes: its brackets and the comma after it.
-  const grid = (rows: typeof o, cols: typeof o) => ({
+  const grid = (rows: Tally, cols: Tally): Tally => ({
     elements: rows.elements * cols.elements,
     arrays: rows.arrays * cols.count + rows.elements * cols.arrays,
+    // a block's dimensions are its row's and its column's: summed over all pairs
+    dims: rows.dims * cols.count + rows.count * cols.dims,
+    count: rows.count * cols.count,
     names: rows.names + rows.count * cols.names,
   });
   const derivative =
@@ -142,8 +161,20 @@ export function resultSize(
         : operation === 'jvp'
           ? o
           : operation === 'evaluate'
-            ? { elements: 0, arrays: 0, names: 0 }
+            ? { elements: 0, arrays: 0, dims: 0, count: 0, names: 0 }
             : i; // gradient, vjp, hvp: one tensor per active input
+  if (encoding === 'base64') {
+    const tensors = o.count + derivative.count;
+    const bytes =
+      ENVELOPE_BYTES +
+      // each tensor's base64 is ceil(8n / 3) * 4 characters, at most 32n / 3 + 4
+      Math.ceil((32 * (o.elements + derivative.elements)) / 3) +
+      (BASE64_TENSOR_BYTES + 4) * tensors +
+      BYTES_PER_DIM * (o.dims + derivative.dims) +
+      o.names +
+      derivative.names;
+    return { values: o.elements, derivatives: derivative.elements, bytes };
+  }
   const bytes =
     ENVELOPE_BYTES +
     BYTES_PER_NUMBER * (o.elements + derivative.elements) +
@@ -165,8 +196,9 @@ export function checkResultSize(
   outputs: NamedShape[],
   limits: Limits,
   outputsPath: string,
+  encoding: Encoding = 'json',
 ): void {
-  const size = resultSize(operation, inputs, outputs);
+  const size = resultSize(operation, inputs, outputs, encoding);
   const numbers = size.values + size.derivatives;
   const bytes = size.bytes;
   const issues: Issue[] = [];

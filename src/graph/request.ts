@@ -11,7 +11,7 @@ import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAcc
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
-import { RequestSchemas, type Mode, type Operation, type Request } from './schema.js';
+import { RequestSchemas, type Encoding, type Mode, type Operation, type Request } from './schema.js';
 import { zodIssue } from './zod-issues.js';
 
 export interface CheckedRequest {
@@ -25,6 +25,8 @@ export interface CheckedRequest {
   outputs: NamedValue[];
   mode: Mode;
   check: boolean;
+  /** How result tensors are written (the request's `encoding`, default 'json'). */
+  encoding: Encoding;
   /** jvp tangents, or hvp vector (a tangent of the gradient), per active input (same order as `activeInputs`). */
   tangents?: Tensor[];
   /** vjp cotangents, per requested output. */
@@ -265,7 +267,8 @@ function checkUncached(
 
   const activeInputs = active.map((i) => graph.inputs[i]);
   checkBlockLimits(operation, activeInputs, outputs, limits);
-  checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs');
+  const encoding = req.encoding ?? 'json';
+  checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs', encoding);
   return {
     operation,
     graph,
@@ -274,6 +277,7 @@ function checkUncached(
     outputs,
     mode: req.mode ?? 'auto',
     check: req.check ?? false,
+    encoding,
     tangents,
     cotangents,
   };

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { describe, NestedValueSchema, isPacked, type PackedTensor, type NestedValue } from '../tensor/nested.js';
 import { WIRE_OPS } from '../ops/registry.js';
+import { Base64TensorSchema, type Base64Tensor } from '../tensor/base64.js';
 
 export const NameSchema = z.string().min(1);
 export const ShapeSchema = z.array(z.number().int().nonnegative());
@@ -43,9 +44,9 @@ export type WireGraph = {
   outputs: string[];
 };
 
-/** A tensor on the wire, or the library's packed {shape, data: Float64Array} form. */
-export type TensorInput = NestedValue | PackedTensor;
-export const TensorInputSchema = z.union([NestedValueSchema, z.custom<PackedTensor>(isPacked)]);
+/** A tensor on the wire (nested or base64), or the library's packed {shape, data: Float64Array} form. */
+export type TensorInput = NestedValue | Base64Tensor | PackedTensor;
+export const TensorInputSchema = z.union([NestedValueSchema, Base64TensorSchema, z.custom<PackedTensor>(isPacked)]);
 
 /** An object keyed by names; its values are parsed as tensors with exact paths. */
 export const TensorMapSchema = z
@@ -55,7 +56,14 @@ export const TensorMapSchema = z
         ? 'missing: expected an object keyed by name'
         : `expected an object keyed by name, found ${describe(iss.input)}`,
   })
-  .meta({ type: 'object', additionalProperties: { $ref: '#/components/schemas/Tensor' } } as Record<string, unknown>);
+  .meta({
+    type: 'object',
+    additionalProperties: { anyOf: [{ $ref: '#/components/schemas/Tensor' }, { $ref: '#/components/schemas/Base64Tensor' }] },
+  } as Record<string, unknown>);
+
+/** How result tensors are written: nested JSON numbers (default) or the base64 form. */
+export const ENCODINGS = ['json', 'base64'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
 
 /**
  * 'auto' or an engine's name. Which engines exist is the engines' business
@@ -73,6 +81,10 @@ const base = {
   mode: z.string().min(1).optional().describe('auto (default), forward, reverse, fd, or the name of a registered engine'),
   check: z.boolean().optional().describe('also run fd and report the error (default false)'),
   outputs: z.array(NameSchema).min(1).optional().describe("a subset of the graph's outputs to compute (default: all)"),
+  encoding: z
+    .enum(ENCODINGS)
+    .optional()
+    .describe('how result tensors are written: json (default, nested numbers) or base64 ({dtype, shape, data}, little-endian float64)'),
 };
 
 const request = <S extends z.ZodRawShape>(id: string, shape: S) => z.object(shape).strict().meta({ id });
@@ -136,6 +148,7 @@ export interface Request {
   mode?: Mode;
   check?: boolean;
   outputs?: string[];
+  encoding?: Encoding;
   tangents?: Record<string, TensorInput>;
   cotangents?: Record<string, TensorInput>;
   vector?: Record<string, TensorInput>;

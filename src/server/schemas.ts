@@ -4,9 +4,10 @@
  * checks real responses against them.
  */
 import { z } from 'zod';
-import { NestedValueSchema, WireFloatSchema } from '../api/index.js';
+import { Base64TensorSchema, NestedValueSchema, WireFloatSchema } from '../api/index.js';
 
-const Named = z.record(z.string(), NestedValueSchema);
+/** A result tensor: nested (the default) or, with the request's `encoding: "base64"`, the binary form. */
+const Named = z.record(z.string(), z.union([NestedValueSchema, Base64TensorSchema]));
 const NamedGrid = z.record(z.string(), Named);
 
 export const StatsSchema = z.object({

@@ -4,6 +4,7 @@
  * strings "NaN", "Infinity" and "-Infinity" stand for them wherever a float goes.
  */
 import { z } from 'zod';
+import { isBase64Like, parseBase64Tensor } from './base64.js';
 import { formatShape, sizeOf, type Shape, type Tensor } from './tensor.js';
 
 export const SPECIAL_FLOATS = ['NaN', 'Infinity', '-Infinity'] as const;
@@ -112,7 +113,8 @@ export function inferShape(v: unknown): number[] {
  * a number that is not finite is refused: in a value parsed from JSON text it can
  * only be a literal too large for a double (JSON.parse reads 1e999 as Infinity),
  * which must not silently become an infinity. (Library callers may pass JavaScript
- * infinities on purpose.)
+ * infinities on purpose.) The binary form {dtype, shape, data: base64} is read by
+ * base64.ts's parseBase64Tensor.
  */
 export function parseTensor(raw: unknown, path: string, expected?: Shape, strictFloats = false): Tensor | TensorIssue {
   if (isPacked(raw)) {
@@ -132,6 +134,7 @@ export function parseTensor(raw: unknown, path: string, expected?: Shape, strict
     }
     return { shape: [...shape], data: raw.data };
   }
+  if (isBase64Like(raw)) return parseBase64Tensor(raw, path, expected);
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'data' in raw && ArrayBuffer.isView(raw.data)) {
     return { path: `${path}.data`, message: `expected a Float64Array, found ${describe(raw.data)}`, kind: 'type' };
   }

@@ -153,6 +153,13 @@ describe('the event loop stays free', () => {
   });
 });
 
+/** A tensor in the binary wire form. */
+const base64 = (values: readonly number[], shape = [values.length]) => ({
+  dtype: 'float64',
+  shape,
+  data: Buffer.from(Float64Array.from(values).buffer).toString('base64'),
+});
+
 describe('pooled results are the inline results', () => {
   // Timings are each run's own; stats.cache says whether the graph was in the cache of
   // the thread that ran it (each worker has its own).
@@ -165,6 +172,11 @@ describe('pooled results are the inline results', () => {
       ['jacobian', SEED_REQUEST],
       ['jacobian', { ...SEED_REQUEST, constant: [], mode: 'fd', check: true }],
       ['evaluate', { ...SEED_REQUEST, args: { ...SEED_REQUEST.args, xs: 'NaN' } }],
+      // base64 in and out: the encoding travels with the body to the worker
+      [
+        'jacobian',
+        { ...SEED_REQUEST, args: { d: base64(SEED_REQUEST.args.d), xs: base64([SEED_REQUEST.args.xs], []) }, encoding: 'base64' },
+      ],
     ];
     for (const [op, body] of requests) {
       const p = await pooled.app.inject({ method: 'POST', url: `/v1/${op}`, payload: body as object });
