@@ -6,10 +6,12 @@
  * written with full round-trip precision, which compress to about 45 % (random
  * values; structured ones far better), so the levels are the fast ones:
  * gzip 1 and brotli 1. Measured on a 2.3 MB Jacobian of random values
- * (bench/compression.ts 330): gzip 1 took 51 ms for 45.2 %, gzip 6 (zlib's
- * default) 194 ms for 42.9 %; brotli 1 43 ms for 43.9 %, brotli 4 195 ms for
- * 40.4 %, brotli 11 (its default) 14.4 s. A compute service answers in
- * milliseconds: the few percent the slow levels save are not worth a response
+ * (`npx tsx bench/compression.ts 330`, medians of three runs of 5 to 9 on a
+ * loaded 2-core machine): gzip 1 took 47 to 57 ms for 45.2 %, gzip 6 (zlib's
+ * default) 135 to 194 ms for 42.9 %; brotli 1 19 to 43 ms for 43.9 %, brotli 4
+ * 155 to 298 ms for 40.4 %, brotli 11 (its default) 9 to 14 s for 38.2 %. On a
+ * 21.6 MB 1000×1000 one, gzip 1 took 389 ms and brotli 1 357 ms. A compute
+ * service answers in milliseconds: the few percent the slow levels save are not worth a response
  * waiting several times its compute time. Neither is configurable: a client
  * that wants identity says so in Accept-Encoding (or sends x-no-compression),
  * and the threshold only trades a few hundred bytes.
