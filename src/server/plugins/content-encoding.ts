@@ -9,11 +9,13 @@
  *   comes and the decoding stops at the first byte past the limit: a gzip bomb
  *   is a 413 urn:derivd:problem:limit-exceeded after at most BODY_LIMIT bytes of
  *   output, never a memory spike, and decoding runs in zlib's thread pool in
- *   chunks, so a large body never holds the event loop. (Fastify also checks
- *   bodyLimit against the stream a preParsing hook returns, but only after each
- *   chunk, and it keeps the decoder running once it has given up; the count
- *   here stops it.) A Content-Length over BODY_LIMIT is refused by Fastify
- *   before anything is decoded.
+ *   chunks, so a large body never holds the event loop. Fastify itself also
+ *   applies bodyLimit to the stream a preParsing hook returns (counting its
+ *   output; a test in content-encoding.test.ts checks it, and that it stops
+ *   reading there), so this count is a second guard that does not depend on
+ *   that detail, and it gives the 413 a detail naming the coding and drains
+ *   the rest of the body. A Content-Length over BODY_LIMIT is refused by
+ *   Fastify before anything is decoded.
  * - A body that is not valid in its coding (corrupt, truncated) is a 400
  *   urn:derivd:problem:malformed-body naming the coding.
  * - The inflated text then takes the path of any identity body: the JSON
