@@ -207,6 +207,8 @@ describe('415 for other codings', () => {
       ['x-custom', Buffer.from(tinyRequest), 'x-custom'],
       ['compress', Buffer.from(tinyRequest), 'compress'],
       ['zstd', Buffer.from(tinyRequest), 'zstd'],
+      ['constructor', Buffer.from(tinyRequest), 'constructor'],
+      ['__proto__', Buffer.from(tinyRequest), '__proto__'],
       ['gzip, br', brotliCompressSync(gzipSync(tinyRequest)), 'gzip, br'],
     ] as const) {
       const res = await app.inject(post(body, encoding));

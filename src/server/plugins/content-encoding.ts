@@ -34,13 +34,13 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InflatedTooLarge, MalformedBody, ProblemError } from '../problem.js';
 
-/** The codings a request body may be sent in, and their decoders. */
-const DECODERS: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+/** The codings a request body may be sent in, and their decoders (a Map: a coding named "constructor" is just unknown). */
+const DECODERS = new Map<string, () => Transform>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
 /** The Accept-Encoding of a 415: what a request body may be sent in. */
 export const ACCEPTED_REQUEST_CODINGS = 'gzip, deflate, br, identity';
 
@@ -77,7 +77,7 @@ function inflate(request: FastifyRequest, payload: Readable, coding: string, dec
   const stop = (): void => {
     payload.unpipe(decoder);
     decoder.destroy();
-    payload.resume(); // drain the rest of the body (as Fastify does past its limit), so keep-alive survives
+    payload.resume(); // drain the rest of the body (as Fastify does past its limit) rather than leave the socket paused
   };
   const out = Object.assign(
     new Transform({
@@ -110,7 +110,7 @@ export async function decodeBodies(app: FastifyInstance): Promise<void> {
     const codings = nonIdentityCodings(request.headers['content-encoding']);
     if (codings.length === 0) return payload;
     const coding = codings[0] as string;
-    const decoder = codings.length === 1 ? DECODERS[coding] : undefined;
+    const decoder = codings.length === 1 ? DECODERS.get(coding) : undefined;
     if (!decoder) {
       reply.header('accept-encoding', ACCEPTED_REQUEST_CODINGS);
       throw new ProblemError(
