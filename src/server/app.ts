@@ -22,7 +22,8 @@ import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { graphRepository } from './graph-repo.js';
 import { apiKeys } from './plugins/access.js';
-import { identityBodiesOnly } from './plugins/content-encoding.js';
+import { responseCompression, withContentEncodings } from './plugins/compression.js';
+import { decodeBodies } from './plugins/content-encoding.js';
 import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
 import { withAccessControl } from './plugins/openapi-access.js';
 import { rateLimits } from './plugins/rate-limit.js';
@@ -156,9 +157,11 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // Root hooks, before any route: security headers on every response; 415 for encoded bodies before parsing.
+  // Root hooks, before any route: security headers on every response; compressed request
+  // bodies decoded (within BODY_LIMIT) before parsing; responses compressed when the client allows.
   await securityHeaders(app);
-  await identityBodiesOnly(app);
+  await decodeBodies(app);
+  await responseCompression(app);
   if (config.corsOrigins !== null)
     await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
@@ -174,7 +177,9 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
           'reverse-mode or finite-difference engines. Inputs named in `constant` are not differentiated. ' +
           'Numbers: JSON has no NaN or Infinity, so the strings "NaN", "Infinity" and "-Infinity" stand for them, ' +
           'in requests and responses; finite numbers are written with shortest round-trip precision. ' +
-          'Errors are application/problem+json (RFC 9457) with `errors[].path` in dot-and-bracket notation.',
+          'Errors are application/problem+json (RFC 9457) with `errors[].path` in dot-and-bracket notation. ' +
+          'Compression: request bodies may be sent with Content-Encoding gzip, deflate or br (BODY_LIMIT bounds the inflated size); ' +
+          'responses of 1 KiB or more are compressed with br or gzip when Accept-Encoding allows, and carry Vary: Accept-Encoding.',
       },
       tags: [
         { name: 'compute', description: 'Values and derivatives' },
@@ -184,9 +189,11 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     },
     transform: jsonSchemaTransform,
     transformObject: (input) =>
-      withModes(
-        withRetryAfter(
-          withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
+      withContentEncodings(
+        withModes(
+          withRetryAfter(
+            withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
+          ),
         ),
       ),
   });

@@ -66,7 +66,7 @@ export const PROBLEMS = {
   unsupported_content_encoding: {
     status: 415,
     type: 'urn:derivd:problem:unsupported-content-encoding',
-    title: 'Only the identity content encoding is accepted',
+    title: 'The content encoding of the body is not supported',
   },
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
@@ -88,6 +88,11 @@ export class ProblemError extends Error {
 
 /** A body a worker found not to be JSON (a large body is parsed there: raw-body.ts); `message` is JSON.parse's. */
 export class MalformedBody extends Error {}
+
+/** A compressed body over BODY_LIMIT once inflated (plugins/content-encoding.ts): a 413 like Fastify's body-too-large. */
+export class InflatedTooLarge extends Error {
+  readonly statusCode = 413;
+}
 
 const KIND_TO_PROBLEM: Record<ErrorKind, keyof typeof PROBLEMS> = {
   invalid_request: 'invalid_request',
@@ -121,6 +126,7 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   // Errors about the body as a whole: like every 400/413/422, they carry errors[], at the body's root (path "").
   const whole = (entry: Entry, detail: string): Problem => problem(entry, detail, request, [{ path: '', message: detail }]);
   if (err instanceof MalformedBody) return whole(PROBLEMS.malformed_body, err.message);
+  if (err instanceof InflatedTooLarge) return whole(PROBLEMS.limit_exceeded, err.message);
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(

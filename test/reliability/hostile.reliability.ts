@@ -11,7 +11,9 @@
  *      parsing the body
  *   4  a valid 10,000-node Hessian → 200 or a clean refusal, never a 500
  *   5  a 10,000-node chain (first seen) → /healthz p99 < 100 ms while it runs
- *   11 1e999 as a number → 400 with a path; a gzip body → 415
+ *   11 1e999 as a number → 400 with a path; a gzip or deflate body → the answer the
+ *      plain body gets; a gzip bomb over BODY_LIMIT → 413; corrupt gzip → 400; an
+ *      unknown coding → 415
  *
  * (2 and the memory scenarios are in memory.reliability.ts, 6 in overload, 7 in
  * shutdown, 8 in slow-body, 9 in determinism, 10 in budget.)
@@ -203,9 +205,11 @@ describe('finding 11: non-finite literals and content encodings', () => {
     expect(b.errors!.map((e) => e.path)).toContain('graph.nodes[0].args[1]');
   });
 
-  test('a gzip (or deflate) body: 415 unsupported-content-encoding, and identity still works', async () => {
-    const svc = await start();
+  test('a gzip or deflate body: the plain answer; a bomb over BODY_LIMIT: 413; corrupt: 400; unknown coding: 415', async () => {
+    const svc = await start({ BODY_LIMIT: String(1024 * 1024) });
     const json = JSON.stringify(seedJacobian());
+    const plain = await post(svc.base, 'jacobian', json, { timeoutMs: 5_000, headers: { 'content-encoding': 'identity' } });
+    expect(plain.status).toBe(200);
     const replies: [string, Reply][] = [];
     for (const [encoding, body] of [
       ['gzip', gzipSync(json)],
@@ -213,9 +217,27 @@ describe('finding 11: non-finite literals and content encodings', () => {
     ] as const) {
       replies.push([encoding, await post(svc.base, 'jacobian', body, { timeoutMs: 5_000, headers: { 'content-encoding': encoding } })]);
     }
-    console.log(`[finding 11] ${replies.map(([e, r]) => `${e}: ${r.status} ${r.text().slice(0, 100)}`).join('; ')}`);
-    for (const [, r] of replies) expectProblem(fromReply(r), 415, PROBLEM.unsupportedContentEncoding);
-    const plain = await post(svc.base, 'jacobian', json, { timeoutMs: 5_000, headers: { 'content-encoding': 'identity' } });
-    expect(plain.status).toBe(200);
+    const bombBody = gzipSync(Buffer.alloc(10_000_000)); // 10 MB of zeros in about 10 KB, over a 1 MiB BODY_LIMIT
+    const bomb = await post(svc.base, 'jacobian', bombBody, { timeoutMs: 5_000, headers: { 'content-encoding': 'gzip' } });
+    const corrupt = await post(svc.base, 'jacobian', gzipSync(json).subarray(0, 40), {
+      timeoutMs: 5_000,
+      headers: { 'content-encoding': 'gzip' },
+    });
+    const unknown = await post(svc.base, 'jacobian', json, { timeoutMs: 5_000, headers: { 'content-encoding': 'x-custom' } });
+    console.log(
+      `[finding 11] ${[...replies, ['bomb', bomb] as const, ['corrupt', corrupt] as const, ['x-custom', unknown] as const]
+        .map(([e, r]) => `${e}: ${r.status} ${r.text().slice(0, 100)}`)
+        .join('; ')}`,
+    );
+    const values = (r: Reply) => (JSON.parse(r.text()) as { jacobian: unknown }).jacobian;
+    for (const [encoding, r] of replies) {
+      expect(r.status, encoding).toBe(200);
+      expect(values(r), encoding).toEqual(values(plain));
+    }
+    expectProblem(fromReply(bomb), 413, PROBLEM.limitExceeded);
+    expectProblem(fromReply(corrupt), 400, PROBLEM.malformedBody);
+    expectProblem(fromReply(unknown), 415, PROBLEM.unsupportedContentEncoding);
+    const after = await post(svc.base, 'jacobian', json, { timeoutMs: 5_000 });
+    expect(after.status).toBe(200);
   });
 });

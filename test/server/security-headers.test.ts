@@ -67,7 +67,7 @@ describe('on every response', () => {
         method: 'POST',
         url: '/v1/evaluate',
         payload: tinyRequest,
-        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        headers: { 'content-type': 'application/json', 'content-encoding': 'x-custom' },
       }),
       '415 media type': await open.inject({
         method: 'POST',

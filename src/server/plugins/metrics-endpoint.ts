@@ -13,6 +13,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Metrics } from '../metrics.js';
 import { PROBLEMS, sendProblem, toProblem } from '../problem.js';
 import { requireBearer, sha256 } from './access.js';
+import { responseCompression } from './compression.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface MetricsEndpointOptions {
@@ -48,6 +49,7 @@ export async function buildMetricsServer(options: MetricsEndpointOptions, log: F
     genReqId: () => randomUUID(),
   });
   await securityHeaders(server);
+  await responseCompression(server); // as on the service port: Prometheus asks for gzip
   server.setErrorHandler((err, request, reply) => {
     const p = toProblem(err, request);
     if (p.status >= 500) request.log.error({ err }, 'unhandled error');

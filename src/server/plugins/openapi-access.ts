@@ -66,7 +66,8 @@ export function withAccessControl(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
     };
     const r415 = responses['415'];
     if (r415)
-      r415.description += ', or the body has a Content-Encoding other than identity (urn:derivd:problem:unsupported-content-encoding)';
+      r415.description +=
+        ', or the body has a Content-Encoding other than gzip, deflate, br or identity, or more than one (urn:derivd:problem:unsupported-content-encoding)';
   }
   return doc;
 }

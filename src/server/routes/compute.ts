@@ -46,6 +46,7 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { EstimatedOverBudget, overBudget } from '../placement.js';
 import { ComputeBudgetExceeded, type ComputePool, type PoolRun } from '../pool.js';
+import { bodyBytes } from '../plugins/content-encoding.js';
 import { MalformedBody } from '../problem.js';
 import { RawJson } from '../raw-body.js';
 import type { PoolTask } from '../worker.js';
@@ -63,9 +64,11 @@ const SUMMARIES: Record<Operation, string> = {
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 const PROBLEM_RESPONSES = {
-  400: problem('The body is not JSON, or does not match the schema (unknown op, wrongly typed attribute, ...)'),
+  400: problem(
+    'The body is not JSON, or not valid in its Content-Encoding (corrupt or truncated gzip, deflate or br), or does not match the schema (unknown op, wrongly typed attribute, ...)',
+  ),
   413: problem(
-    'The body, the graph or the result asked for is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_INPUTS, MAX_ELEMENTS, MAX_RESPONSE_BYTES)',
+    'The body, the graph or the result asked for is over a configured limit (BODY_LIMIT, MAX_NODES, MAX_INPUTS, MAX_ELEMENTS, MAX_RESPONSE_BYTES); BODY_LIMIT bounds a compressed body both as sent and inflated',
   ),
   415: problem('The content type is not application/json'),
   422: problem(
@@ -232,7 +235,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     if (pool) {
       checkCounts(body, { limits }); // MAX_NODES, MAX_INPUTS: refused here, by counting alone
       // A large graph not seen before, or a large body: even validating it is heavy work, done in the pool.
-      const preflight = validationMs(body, Number(request.headers['content-length']) || 0);
+      const preflight = validationMs(body, bodyBytes(request));
       if (preflight > config.inlineMaxCostMs) {
         request.derivd = { operation: op, where: 'pool', estimatedMs: round3(preflight) };
         return pooled(op, { operation: op, body, limits, admit: true }, preflight, request, reply);
