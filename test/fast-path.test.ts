@@ -138,3 +138,23 @@ describe('the lean cache-hit path', () => {
     expect(fastCheck('evaluate', { graph: graphWith(-0), args: { x: 1 } }, DEFAULT_LIMITS, MODES, cache, false)).toBeUndefined();
   });
 });
+
+describe('stored graphs on the lean path', () => {
+  test('a call by id takes it, with the stored graph frozen and its quick key remembered', async () => {
+    const { registerGraph, jacobian, GraphStore } = await import('../src/index.js');
+    const { quickGraphKey } = await import('../src/graph/plan-cache.js');
+    const cache = new PlanCache(1 << 24);
+    const graphStore = new GraphStore(1 << 20);
+    const graph = { inputs: [{ name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'sin', args: ['x'] }], outputs: ['y'] };
+    const id = registerGraph(graph, { cache, graphStore });
+    const first = await jacobian({ graphId: id, args: { x: [1, 2] } }, { cache, graphStore });
+    const stored = graphStore.get(id)?.graph;
+    expect(Object.isFrozen(stored) && Object.isFrozen(stored?.nodes[0])).toBe(true);
+    // the very same string each time: its hash is computed once
+    expect(quickGraphKey(stored, DEFAULT_LIMITS)).toBe(quickGraphKey(stored, DEFAULT_LIMITS));
+    expect(fastCheck('jacobian', { graph: stored, args: { x: [1, 2] } }, DEFAULT_LIMITS, MODES, cache, false)).toBeDefined();
+    const again = await jacobian({ graphId: id, args: { x: [1, 2] } }, { cache, graphStore });
+    expect(again.jacobian).toEqual(first.jacobian);
+    expect(again.stats.cache).toBe('hit');
+  });
+});

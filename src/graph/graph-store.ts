@@ -16,6 +16,7 @@
  * canonical text, for the text and the parsed object).
  */
 import { createHash } from 'node:crypto';
+import { markImmutable } from './plan-cache.js';
 import type { WireGraph } from './schema.js';
 
 /** What the store estimates a graph costs per character of its canonical text. */
@@ -65,7 +66,17 @@ export interface StoredGraph {
 
 /** A stored graph from its canonical text; the id is computed here (never trusted). */
 export function storedFromText(text: string): StoredGraph {
-  return { id: graphIdOf(text), text, graph: JSON.parse(text) as WireGraph, bytes: BYTES_PER_CHAR * text.length };
+  // Frozen all the way down, so the plan cache may remember its quick key (see quickGraphKey).
+  const graph = markImmutable(deepFreeze(JSON.parse(text)) as WireGraph);
+  return { id: graphIdOf(text), text, graph, bytes: BYTES_PER_CHAR * text.length };
+}
+
+function deepFreeze(v: unknown): unknown {
+  if (typeof v === 'object' && v !== null) {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /** Stored graphs by id: an LRU bounded by bytes; one graph may take at most half. */

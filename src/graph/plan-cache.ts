@@ -230,7 +230,30 @@ export function graphKey(raw: unknown, limits: Limits): string | undefined {
  * function, toJSON), or a text too long to be worth keeping.
  */
 export function quickGraphKey(raw: unknown, limits: Limits): string | undefined {
-  if (typeof raw !== 'object' || raw === null || !plainJson(raw, 0)) return undefined;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const prefix = `q:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}:`;
+  const known = immutableKeys.get(raw);
+  if (known?.startsWith(prefix)) return known;
+  const key = computeQuickKey(raw, prefix);
+  // The same string each time for an object that cannot change: its hash is computed once.
+  if (key !== undefined && immutableKeys.has(raw)) immutableKeys.set(raw, key);
+  return key;
+}
+
+/**
+ * Graphs deeply frozen by their owner (the graph store): their quick key is
+ * remembered, since they cannot change. Anything else is read afresh every time.
+ */
+const immutableKeys = new WeakMap<object, string | undefined>();
+
+/** Marks a deeply frozen graph whose quick key may be remembered; returns it. */
+export function markImmutable<T extends object>(graph: T): T {
+  if (Object.isFrozen(graph)) immutableKeys.set(graph, undefined);
+  return graph;
+}
+
+function computeQuickKey(raw: object, prefix: string): string | undefined {
+  if (!plainJson(raw, 0)) return undefined;
   let text: string;
   try {
     text = JSON.stringify(raw);
@@ -238,7 +261,7 @@ export function quickGraphKey(raw: unknown, limits: Limits): string | undefined 
     return undefined;
   }
   if (text.length > MAX_QUICK_KEY_CHARS) return undefined;
-  return `q:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}:${text}`;
+  return `${prefix}${text}`;
 }
 
 /** Whether JSON.stringify writes `v` exactly: plain objects, arrays, strings, booleans, null and finite numbers other than -0. */
