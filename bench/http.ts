@@ -1,8 +1,9 @@
 /**
  * HTTP load: autocannon (in a worker thread, so it does not share the event loop
  * with the servers; 10 connections, loopback) against derivd built in-process (LOG_LEVEL
- * warn) with the P1 body POSTed to /v1/jacobian, and against a bare Fastify route
- * that parses the same body and returns a 21-number array. Targets alternate:
+ * warn) with the P1 body POSTed to /v1/jacobian, against the same call by stored-graph
+ * id (the graph registered once, POST /v1/graphs/{id}/jacobian without it), and against
+ * a bare Fastify route that parses the P1 body and returns a 21-number array. Targets alternate:
  * a 1 s warm-up each, then `rounds` × (derivd, bare) runs of `seconds` / `rounds` each.
  * Latency percentiles are over every 2xx response of a target's runs.
  */
@@ -14,7 +15,8 @@ import { buildApp } from '../src/server/app.js';
 
 export interface HttpRecord {
   problem: 'HTTP-P1';
-  target: 'derivd' | 'bare';
+  /** derivd with the graph inline, derivd by stored-graph id (POST /v1/graphs/{id}/jacobian), or the bare route. */
+  target: 'derivd' | 'derivd by id' | 'bare';
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -67,22 +69,37 @@ export async function runHttp(body: unknown, expected: ArrayLike<number>, second
   const { app: derivd } = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'warn' });
   const bare = Fastify({ logger: false });
   bare.post('/v1/jacobian', async (req) => (req.body as { args: { d: number[] } }).args.d);
-  const urls = { derivd: await listen(derivd), bare: await listen(bare) };
-  const text = JSON.stringify(body);
+  const derivdUrl = await listen(derivd);
+  const { graph, ...call } = body as { graph: unknown } & Record<string, unknown>;
+  const registered = await fetch(derivdUrl.replace(/\/v1\/jacobian$/, '/v1/graphs'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ graph }),
+  });
+  const { id } = (await registered.json()) as { id: string };
+  const targets = {
+    derivd: { url: derivdUrl, text: JSON.stringify(body) },
+    'derivd by id': { url: derivdUrl.replace(/\/v1\/jacobian$/, `/v1/graphs/${id}/jacobian`), text: JSON.stringify(call) },
+    bare: { url: await listen(bare), text: JSON.stringify(body) },
+  };
+  const names = Object.keys(targets) as (keyof typeof targets)[];
   try {
-    // One request each first: derivd's answer must be the right Jacobian.
-    const res = await fetch(urls.derivd, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
-    const json = (await res.json()) as { jacobian?: { r?: { xs?: number[] } } };
-    const got = json.jacobian?.r?.xs ?? [];
-    const err = Math.max(...Array.from(expected, (e, i) => Math.abs((got[i] ?? NaN) - e)));
-    const wrong = res.status !== 200 || !(err <= 1e-8) ? `status ${res.status}, max abs error ${err}` : undefined;
+    // One request each first: derivd's answers must be the right Jacobian.
+    const wrongs: string[] = [];
+    for (const t of ['derivd', 'derivd by id'] as const) {
+      const res = await fetch(targets[t].url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: targets[t].text });
+      const json = (await res.json()) as { jacobian?: { r?: { xs?: number[] } } };
+      const got = json.jacobian?.r?.xs ?? [];
+      const err = Math.max(...Array.from(expected, (e, i) => Math.abs((got[i] ?? NaN) - e)));
+      if (res.status !== 200 || !(err <= 1e-8)) wrongs.push(`${t}: status ${res.status}, max abs error ${err}`);
+    }
+    const wrong = wrongs.length ? wrongs.join('; ') : undefined;
 
-    const runs: Record<'derivd' | 'bare', Cannon[]> = { derivd: [], bare: [] };
-    for (const t of ['derivd', 'bare'] as const) await cannon(urls[t], text, 1); // warm-up
-    for (let r = 0; r < rounds; r++)
-      for (const t of ['derivd', 'bare'] as const) runs[t].push(await cannon(urls[t], text, seconds / rounds));
+    const runs = Object.fromEntries(names.map((t) => [t, [] as Cannon[]])) as Record<keyof typeof targets, Cannon[]>;
+    for (const t of names) await cannon(targets[t].url, targets[t].text, 1); // warm-up
+    for (let r = 0; r < rounds; r++) for (const t of names) runs[t].push(await cannon(targets[t].url, targets[t].text, seconds / rounds));
 
-    const summary = (t: 'derivd' | 'bare') => {
+    const summary = (t: keyof typeof targets) => {
       const rs = runs[t];
       const lat = Float64Array.from(rs.flatMap((c) => Array.from(c.latencies))).sort();
       const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] ?? NaN;
@@ -95,13 +112,17 @@ export async function runHttp(body: unknown, expected: ArrayLike<number>, second
         errors: rs.reduce((s, c) => s + c.errors, 0),
       };
     };
-    const d = summary('derivd');
     const b = summary('bare');
-    const ratio = { reqPerSec: d.reqPerSec / b.reqPerSec, p50Ms: d.p50Ms / b.p50Ms, p99Ms: d.p99Ms / b.p99Ms, meanMs: d.meanMs / b.meanMs };
-    return [
-      { problem: 'HTTP-P1', target: 'derivd', ...d, seconds, ratio, ...(wrong ? { wrong } : {}) },
-      { problem: 'HTTP-P1', target: 'bare', ...b, seconds, ratio },
-    ];
+    return names.map((t) => {
+      const d = summary(t);
+      const ratio = {
+        reqPerSec: d.reqPerSec / b.reqPerSec,
+        p50Ms: d.p50Ms / b.p50Ms,
+        p99Ms: d.p99Ms / b.p99Ms,
+        meanMs: d.meanMs / b.meanMs,
+      };
+      return { problem: 'HTTP-P1', target: t, ...d, seconds, ratio, ...(wrong && t !== 'bare' ? { wrong } : {}) };
+    });
   } finally {
     await Promise.all([derivd.close(), bare.close()]);
   }

@@ -91,7 +91,7 @@ function httpTable(records: HttpRecord[], md: boolean): string {
     r.meanMs.toFixed(3),
     String(r.non2xx),
     String(r.errors),
-    r.target === 'derivd'
+    r.target !== 'bare'
       ? `req/s ${ratio(r.ratio.reqPerSec)}, p50 ${ratio(r.ratio.p50Ms)}, p99 ${ratio(r.ratio.p99Ms)}, mean ${ratio(r.ratio.meanMs)}`
       : '',
   ]);
@@ -116,7 +116,7 @@ export function problems(records: EngineRecord[], http: HttpRecord[]): string[] 
       .filter((r) => r.fdCheck && !(r.fdCheck.maxRelError <= 1e-6))
       .map((r) => `HAND DERIVATIVE FAILS ITS FD CHECK: ${r.problem}, ${err(r.fdCheck?.maxRelError)}`),
     ...http.filter((r) => r.non2xx > 0 || r.errors > 0).map((r) => `HTTP ${r.target}: ${r.non2xx} non-2xx responses, ${r.errors} errors`),
-    ...http.filter((r) => r.wrong).map((r) => `HTTP derivd: WRONG RESPONSE (${r.wrong})`),
+    ...http.filter((r) => r.wrong).map((r) => `HTTP ${r.target}: WRONG RESPONSE (${r.wrong})`),
   ];
 }
 
