@@ -14,11 +14,10 @@
  * registers it again, which works without Redis), never a 503: a request with
  * its graph inline never touches Redis. Each outage is logged once.
  */
-import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { GraphStore, storedFromText, type StoredGraph } from '../api/index.js';
+import { connectRedis, redisReady, type RedisLink } from './redis.js';
 
 /** Redis key prefix of stored graphs. */
 export const GRAPH_NAMESPACE = 'derivd:graph:';
@@ -26,52 +25,38 @@ export const GRAPH_NAMESPACE = 'derivd:graph:';
 export const GRAPH_TTL_S = 30 * 24 * 3600;
 
 export class GraphRepository {
-  private readonly redis: Redis | null;
-  private down = false;
+  private readonly link: RedisLink | null;
 
   constructor(
     readonly store: GraphStore,
     redisUrl: string | null,
     private readonly log: FastifyBaseLogger,
   ) {
-    this.redis = redisUrl === null ? null : this.connect(redisUrl);
+    this.link =
+      redisUrl === null
+        ? null
+        : connectRedis(
+            redisUrl,
+            log,
+            {
+              down: 'stored graphs: no connection to Redis; serving the graphs this process stores',
+              back: 'stored graphs: connected to Redis again; graphs shared',
+            },
+            1000,
+          );
   }
 
-  private connect(url: string): Redis {
-    const redis = new Redis(url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 1000,
-      commandTimeout: 1000,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-      lazyConnect: false,
-    });
-    redis.on('error', (err: Error) => this.failed(err));
-    redis.on('ready', () => {
-      if (this.down) this.log.info('stored graphs: connected to Redis again; graphs shared');
-      this.down = false;
-    });
-    return redis;
+  private get redis(): Redis | null {
+    return this.link?.redis ?? null;
   }
 
-  /** Logs an outage once, not each reconnect attempt or failed command. */
   private failed(err: Error): void {
-    if (!this.down)
-      this.log.warn({ err: { message: err.message } }, 'stored graphs: no connection to Redis; serving the graphs this process stores');
-    this.down = true;
+    this.link?.failed(err);
   }
 
   /** Waits (at most 2 s) for Redis to connect, so that the first requests already share graphs. */
   async ready(): Promise<void> {
-    const redis = this.redis;
-    if (!redis || redis.status === 'ready') return;
-    const settled = new AbortController();
-    await Promise.race([
-      once(redis, 'ready', { signal: settled.signal }),
-      once(redis, 'end', { signal: settled.signal }),
-      sleep(2000, undefined, { signal: settled.signal }),
-    ]).catch(() => {});
-    settled.abort();
+    if (this.redis) await redisReady(this.redis);
   }
 
   close(): void {

@@ -12,14 +12,13 @@
  * limit on its own (at most replicas × the limit overall) until Redis is back.
  * This is stricter than the plugin's skipOnError, which would stop limiting.
  */
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
 import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ProblemError } from '../problem.js';
+import { connectRedis, redisReady } from '../redis.js';
 
 // The plugin's two stores, reused as they are (version pinned in package.json).
 type StoreCtor<A extends unknown[]> = new (...args: A) => FastifyRateLimitStore;
@@ -34,31 +33,6 @@ const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as StoreCt
 /** Redis key prefix of the counters (a `?keyPrefix=` in REDIS_URL goes before it). */
 export const REDIS_NAMESPACE = 'derivd:rate-limit:';
 const WINDOW_MS = 60_000;
-
-/**
- * A client that never makes a request wait for Redis: no offline queue (a
- * command while disconnected fails at once), one try, and a command timeout.
- * ioredis keeps reconnecting in the background.
- */
-function connect(url: string, log: FastifyBaseLogger): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1000,
-    commandTimeout: 500,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  let down = false; // log each outage once, not each reconnect attempt
-  redis.on('error', (err: Error) => {
-    if (!down) log.warn({ err: { message: err.message } }, 'rate limits: Redis unreachable; counting in this process until it is back');
-    down = true;
-  });
-  redis.on('ready', () => {
-    if (down) log.info('rate limits: Redis is back; counters shared again');
-    down = false;
-  });
-  return redis;
-}
 
 /** A store class (the plugin constructs it) that counts in Redis when it can and locally otherwise. */
 function sharedStore(redis: Redis): new () => FastifyRateLimitStore {
@@ -82,19 +56,21 @@ function sharedStore(redis: Redis): new () => FastifyRateLimitStore {
 export async function rateLimits(scope: FastifyInstance, config: Config): Promise<void> {
   const max = config.rateLimitPerMinute;
   if (max === 0) return;
-  const redis = config.redisUrl === null ? null : connect(config.redisUrl, scope.log);
+  const redis =
+    config.redisUrl === null
+      ? null
+      : connectRedis(
+          config.redisUrl,
+          scope.log,
+          {
+            down: 'rate limits: Redis unreachable; counting in this process until it is back',
+            back: 'rate limits: Redis is back; counters shared again',
+          },
+          500,
+        ).redis;
   if (redis) {
     // Start counting in Redis from the first request when it is there; never wait long when it is not.
-    scope.addHook('onReady', async () => {
-      if (redis.status === 'ready') return;
-      const settled = new AbortController();
-      await Promise.race([
-        once(redis, 'ready', { signal: settled.signal }),
-        once(redis, 'end', { signal: settled.signal }),
-        sleep(2000, undefined, { signal: settled.signal }),
-      ]).catch(() => {});
-      settled.abort();
-    });
+    scope.addHook('onReady', () => redisReady(redis));
     scope.addHook('onClose', async () => {
       redis.disconnect(); // no reconnecting after close; nothing is left to flush
     });
