@@ -35,6 +35,7 @@ export {
   GraphIdSchema,
   GraphSchema,
   OPERATIONS,
+  SCALAR_OPERATIONS,
   type RequestById,
   type Request,
   type Operation,

@@ -15,20 +15,19 @@ import type { NamedValue } from './check.js';
 import { checkBlockLimits, checkResultSize, type Limits } from './limits.js';
 import { quickGraphKey, type PlanCache, type PlanCacheEntry } from './plan-cache.js';
 import type { CheckedRequest } from './request.js';
-import { ENCODINGS, type Encoding, type Operation } from './schema.js';
+import { ENCODINGS, type Encoding, type Operation, SCALAR_OPERATIONS } from './schema.js';
 
 /** The envelope fields this path understands; a request with any other goes the full way. */
+const ENVELOPE = ['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding'];
 const KNOWN: Record<Operation, ReadonlySet<string>> = {
-  evaluate: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
-  jacobian: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
-  gradient: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
-  hessian: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding']),
-  jvp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding', 'tangents']),
-  vjp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding', 'cotangents']),
-  hvp: new Set(['graph', 'args', 'constant', 'mode', 'check', 'outputs', 'encoding', 'vector']),
+  evaluate: new Set(ENVELOPE),
+  jacobian: new Set(ENVELOPE),
+  gradient: new Set(ENVELOPE),
+  hessian: new Set(ENVELOPE),
+  jvp: new Set([...ENVELOPE, 'tangents']),
+  vjp: new Set([...ENVELOPE, 'cotangents']),
+  hvp: new Set([...ENVELOPE, 'vector']),
 };
-
-const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -11,7 +11,7 @@ import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAcc
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
-import { RequestSchemas, type Encoding, type Mode, type Operation, type Request } from './schema.js';
+import { RequestSchemas, SCALAR_OPERATIONS, type Encoding, type Mode, type Operation, type Request } from './schema.js';
 import { zodIssue } from './zod-issues.js';
 
 export interface CheckedRequest {
@@ -39,7 +39,6 @@ export interface CheckedRequest {
   cacheHit?: boolean;
 }
 
-const SCALAR_OPERATIONS = new Set<Operation>(['gradient', 'hessian', 'hvp']);
 /** What one call without a cache may keep while it runs (programs, compiled code, buffers). */
 const UNCACHED_LIMIT = 64 * 1024 * 1024;
 /** Longest list of names spelled out in one message. */

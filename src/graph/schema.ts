@@ -73,6 +73,8 @@ export type Mode = 'auto' | (string & {});
 
 export const OPERATIONS = ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'] as const;
 export type Operation = (typeof OPERATIONS)[number];
+/** The operations on the one scalar output of a graph. */
+export const SCALAR_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>(['gradient', 'hessian', 'hvp']);
 
 const base = {
   graph: GraphSchema,

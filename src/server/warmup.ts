@@ -6,7 +6,7 @@
  * uncompiled sweeps) and overrun a short COMPUTE_BUDGET_MS that a warm worker meets.
  * It uses a cache of its own, so nothing it plans stays in the worker's plan cache.
  */
-import { AUTO_CANDIDATES, PlanCache, OPERATIONS, operations } from '../api/index.js';
+import { AUTO_CANDIDATES, OPERATIONS, operations, PlanCache, SCALAR_OPERATIONS } from '../api/index.js';
 import { SEED_GRAPH, SEED_REQUEST } from './seed-example.js';
 
 /** The seed graph, plus a scalar loss of it for gradient, hessian and hvp; `d` constant keeps each run small. */
@@ -39,7 +39,7 @@ export async function warmUp(): Promise<WarmUp> {
   let runs = 0;
   let failed = 0;
   for (const operation of OPERATIONS) {
-    const base = operation === 'gradient' || operation === 'hessian' || operation === 'hvp' ? SCALAR : VECTOR;
+    const base = SCALAR_OPERATIONS.has(operation) ? SCALAR : VECTOR;
     const extra =
       operation === 'jvp'
         ? { tangents: { xs: 1 } }
