@@ -5,8 +5,10 @@
  *   freePort()            a port nothing listens on right now
  *   tinyRequest           a valid /v1/evaluate body, as JSON text
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { connect, createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
 
 export function newKey(): { key: string; digest: string } {
   const key = randomBytes(32).toString('hex');
@@ -43,3 +45,23 @@ export const tinyRequest = JSON.stringify({
   graph: { inputs: [{ name: 'x', shape: [] }], nodes: [{ id: 'y', op: 'square', args: ['x'] }], outputs: ['y'] },
   args: { x: 3 },
 });
+
+/**
+ * The real Redis on 127.0.0.1:6379 for one test file, under a key prefix of its
+ * own: whether it is reachable (saying plainly that `what` is skipped when not),
+ * the prefix, a REDIS_URL for it (on another port: a stand-in), and the file's
+ * keys deleted after its tests.
+ */
+export async function useTestRedis(what: string): Promise<{ up: boolean; prefix: string; url: (port?: number) => string }> {
+  const up = await redisReachable(6379);
+  if (!up) console.log(`Redis was not reachable on 127.0.0.1:6379: skipping ${what} (scripts/ensure-redis.sh starts one)`);
+  const prefix = `derivd-test-${randomUUID()}:`;
+  afterAll(async () => {
+    if (!up) return;
+    const r = new Redis(6379, '127.0.0.1');
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length > 0) await r.del(...keys);
+    await r.quit();
+  });
+  return { up, prefix, url: (port = 6379) => `redis://127.0.0.1:${port}/0?keyPrefix=${prefix}` };
+}

@@ -15,23 +15,10 @@ import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { nonIdentityCodings } from '../../src/server/plugins/content-encoding.js';
 import { PROBLEMS } from '../../src/server/problem.js';
 import { tinyRequest } from '../helpers/access.js';
+import { sumSin } from '../helpers/requests.js';
 import { metric, useApps } from '../helpers/server.js';
 
 const appWith = useApps();
-
-/** Gradient of Σ sin(x) over n elements: a body of about 20 n bytes. */
-function sumSin(n: number) {
-  const x = Array.from({ length: n }, (_, i) => Math.sin(i) + 0.5);
-  const graph = {
-    inputs: [{ name: 'x', shape: [n] }],
-    nodes: [
-      { id: 's', op: 'sin', args: ['x'] },
-      { id: 'y', op: 'sum', args: ['s'] },
-    ],
-    outputs: ['y'],
-  };
-  return { graph, args: { x } };
-}
 
 const post = (payload: Buffer | string, encoding?: string, url = '/v1/evaluate') => ({
   method: 'POST' as const,

@@ -12,25 +12,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { GRAPH_NAMESPACE, GRAPH_TTL_S } from '../../src/server/graph-repo.js';
-import { freePort, redisReachable } from '../helpers/access.js';
+import { freePort, useTestRedis } from '../helpers/access.js';
 import { useApps } from '../helpers/server.js';
 
-const redisUp = await redisReachable(6379);
-if (!redisUp)
-  console.log('Redis was not reachable on 127.0.0.1:6379: skipping the stored-graph Redis tests (scripts/ensure-redis.sh starts one)');
-
-const prefix = `derivd-test-${randomUUID()}:`;
-const redisUrl = `redis://127.0.0.1:6379/0?keyPrefix=${prefix}`;
-
-afterAll(async () => {
-  if (!redisUp) return;
-  const r = new Redis(6379, '127.0.0.1');
-  const keys = await r.keys(`${prefix}*`);
-  if (keys.length > 0) await r.del(...keys);
-  await r.quit();
-});
+const redis = await useTestRedis('the stored-graph Redis tests');
+const redisUp = redis.up;
+const { prefix } = redis;
+const redisUrl = redis.url();
 
 const appWith = useApps();
 

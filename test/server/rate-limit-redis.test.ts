@@ -6,29 +6,18 @@
  * starts it in CI); without it these tests are skipped and say so. Each run
  * uses its own key prefix (ioredis `?keyPrefix=`) and deletes its keys.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { REDIS_NAMESPACE } from '../../src/server/plugins/rate-limit.js';
-import { newKey, redisReachable, tinyRequest } from '../helpers/access.js';
+import { newKey, tinyRequest, useTestRedis } from '../helpers/access.js';
 import { useApps } from '../helpers/server.js';
 
-const redisUp = await redisReachable(6379);
-if (!redisUp)
-  console.log('Redis was not reachable on 127.0.0.1:6379: skipping the shared rate-limit tests (scripts/ensure-redis.sh starts one)');
-
-const prefix = `derivd-test-${randomUUID()}:`;
-const redisUrl = (port = 6379) => `redis://127.0.0.1:${port}/0?keyPrefix=${prefix}`;
-
-afterAll(async () => {
-  if (!redisUp) return;
-  const r = new Redis(6379, '127.0.0.1');
-  const keys = await r.keys(`${prefix}*`);
-  if (keys.length > 0) await r.del(...keys);
-  await r.quit();
-});
+const redis = await useTestRedis('the shared rate-limit tests');
+const redisUp = redis.up;
+const { prefix } = redis;
+const redisUrl = redis.url;
 
 const appWith = useApps();
 type App = Awaited<ReturnType<typeof appWith>>['app'];

@@ -7,23 +7,10 @@ import { describe, expect, test } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { bodyMs } from '../../src/api/index.js';
 import { expectClose } from '../helpers/numeric.js';
+import { sumSin } from '../helpers/requests.js';
 import { metric, useApps } from '../helpers/server.js';
 
 const appWith = useApps();
-
-/** Gradient of Σ sin(x) over n elements: a body of about 20 n bytes. */
-function sumSin(n: number) {
-  const x = Array.from({ length: n }, (_, i) => Math.sin(i) + 0.5);
-  const graph = {
-    inputs: [{ name: 'x', shape: [n] }],
-    nodes: [
-      { id: 's', op: 'sin', args: ['x'] },
-      { id: 'y', op: 'sum', args: ['s'] },
-    ],
-    outputs: ['y'],
-  };
-  return { graph, args: { x } };
-}
 
 const post = (payload: string) => ({
   method: 'POST' as const,
