@@ -106,17 +106,22 @@ const gradientAt =
 function fdEstimate(plan: Plan, operation: Operation): CallEstimate {
   const e = estimate(plan, operation);
   const n = e.inputElements;
-  const gradientNs = (): number => e.primalNs + estimate(plan, 'gradient').reverseNs;
-  const ns = {
-    evaluate: 0,
-    jacobian: 2 * n * e.primalNs,
-    gradient: 2 * n * e.primalNs,
-    vjp: 2 * n * e.primalNs,
-    jvp: 3 * e.primalNs,
-    hessian: 2 * n * gradientNs(),
-    hvp: 3 * gradientNs(),
-  }[operation];
-  return { ns, buildEqns: 0 };
+  switch (operation) {
+    case 'evaluate':
+      return { ns: 0, buildEqns: 0 };
+    case 'jacobian':
+    case 'gradient':
+    case 'vjp':
+      return { ns: 2 * n * e.primalNs, buildEqns: 0 };
+    case 'jvp':
+      return { ns: 3 * e.primalNs, buildEqns: 0 };
+    case 'hessian':
+    case 'hvp': {
+      // only these pay for the gradient: its estimate is asked for nothing else
+      const gradientNs = e.primalNs + estimate(plan, 'gradient').reverseNs;
+      return { ns: (operation === 'hessian' ? 2 * n : 3) * gradientNs, buildEqns: 0 };
+    }
+  }
 }
 
 export const fdEngine: Engine = {
