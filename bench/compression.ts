@@ -11,6 +11,7 @@
  */
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { jacobian } from '../src/api/index.js';
+import { tanhOfMatmul } from '../test/helpers/requests.js';
 
 const n = Number(process.argv[2] ?? 1000);
 const runs = Number(process.argv[3] ?? 5);
@@ -21,21 +22,7 @@ const rand = (): number => {
 };
 const A = Array.from({ length: n }, () => Array.from({ length: n }, () => rand() / Math.sqrt(n)));
 const x = Array.from({ length: n }, () => rand());
-const request = {
-  graph: {
-    inputs: [
-      { name: 'A', shape: [n, n] },
-      { name: 'x', shape: [n] },
-    ],
-    nodes: [
-      { id: 'Ax', op: 'matmul', args: ['A', 'x'] },
-      { id: 'y', op: 'tanh', args: ['Ax'] },
-    ],
-    outputs: ['y'],
-  },
-  args: { A, x },
-  constant: ['A'],
-};
+const request = tanhOfMatmul(A, x);
 const body = Buffer.from(JSON.stringify(await jacobian(request, { output: 'json' })));
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

@@ -9,6 +9,7 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { COMPRESSION } from '../../src/server/plugins/compression.js';
 import { tinyRequest } from '../helpers/access.js';
+import { tanhOfMatmul } from '../helpers/requests.js';
 import { useApps } from '../helpers/server.js';
 
 const appWith = useApps();
@@ -17,21 +18,7 @@ const appWith = useApps();
 function tanhAx(n: number) {
   const A = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => Math.sin(i * n + j) / n));
   const x = Array.from({ length: n }, (_, i) => Math.cos(i));
-  return {
-    graph: {
-      inputs: [
-        { name: 'A', shape: [n, n] },
-        { name: 'x', shape: [n] },
-      ],
-      nodes: [
-        { id: 'Ax', op: 'matmul', args: ['A', 'x'] },
-        { id: 'y', op: 'tanh', args: ['Ax'] },
-      ],
-      outputs: ['y'],
-    },
-    args: { A, x },
-    constant: ['A'],
-  };
+  return tanhOfMatmul(A, x);
 }
 
 const post = (body: unknown, acceptEncoding?: string, url = '/v1/jacobian') => ({
