@@ -7,6 +7,7 @@
  */
 import { MemoryAccount } from '../graph/plan-cache.js';
 import type { CheckedGraph, NamedValue } from '../graph/check.js';
+import { batchedProgram } from '../ir/batch.js';
 import type { Eqn, Program, ValueId } from '../ir/program.js';
 import { usefulFor, variedFrom } from './activity.js';
 
@@ -16,7 +17,14 @@ export interface Plan {
   readonly activeInputs: readonly number[];
   /** The requested outputs. */
   readonly outputs: readonly NamedValue[];
+  /** The graph's program; for a batch of points, the same equations over batched values (ir/batch.ts). */
   readonly program: Program;
+  /**
+   * Whether the plan runs a batch of points: then the batched inputs (the request's, and
+   * every active one) and their dependants carry a leading axis of B points, primal and
+   * derivative programs run with k = B, and every engine tensor has that axis.
+   */
+  readonly batched: boolean;
   /** Useful equations of the primal program, in order. */
   readonly schedule: readonly Eqn[];
   /** Value ids of the active inputs, in activeInputs order. */
@@ -37,9 +45,10 @@ export interface Plan {
   readonly account: MemoryAccount;
 }
 
-/** Bytes a plan keeps beyond the program it shares: per value (flags) and per scheduled equation (list slots). */
+/** Bytes a plan keeps beyond the program it shares: per value (flags; a batched plan's own value table) and per scheduled equation (list slots). */
 export function planBytes(plan: Plan): number {
-  return 512 + 2 * plan.program.values.length + 16 * (plan.schedule.length + plan.activeSchedule.length);
+  const perValue = plan.batched ? 66 : 2;
+  return 512 + perValue * plan.program.values.length + 16 * (plan.schedule.length + plan.activeSchedule.length);
 }
 
 export function makePlan({
@@ -47,15 +56,23 @@ export function makePlan({
   activeInputs,
   outputs,
   account,
+  batch,
 }: {
   graph: CheckedGraph;
   activeInputs: readonly number[];
   outputs: readonly NamedValue[];
   account?: MemoryAccount;
+  /** A batch of points: the inputs (indices into graph.inputs) whose arguments carry the points. */
+  batch?: { readonly inputs: readonly number[] };
 }): Plan {
-  const { program } = graph;
-  const n = program.values.length;
   const activeValues = activeInputs.map((i) => graph.inputs[i].value);
+  const batched = batch !== undefined;
+  // Active inputs are batched too, shared or not: each point then has its own copy to
+  // perturb (fd) and its own directions, so a point's derivatives are those of a call alone.
+  const program = batched
+    ? batchedProgram(graph.program, [...new Set([...batch.inputs.map((i) => graph.inputs[i].value), ...activeValues])])
+    : graph.program;
+  const n = program.values.length;
   const outputValues = outputs.map((o) => o.value);
   const useful = usefulFor(program.eqns, n, outputValues);
   const schedule = program.eqns.filter((q) => useful[q.out]);
@@ -70,6 +87,7 @@ export function makePlan({
     activeInputs,
     outputs,
     program,
+    batched,
     schedule,
     activeValues,
     outputValues,

@@ -50,24 +50,28 @@ function engineEstimate(engine: Engine, plan: Plan, operation: Operation): CallE
 /**
  * The estimated cost of running `operation` on `plan` with the engine named
  * `mode` (and the check reference when `check`); `warm`: how often the plan has
- * run it before (warmRuns), 2 or more meaning nothing is left to build or compile.
+ * run it before (warmRuns), 2 or more meaning nothing is left to build or compile;
+ * `points`: a batch's B.
  */
-export function callCost(plan: Plan, operation: Operation, mode: string, check: boolean, warm = 2): CallCost {
+export function callCost(plan: Plan, operation: Operation, mode: string, check: boolean, warm = 2, points?: number): CallCost {
   const engine = findEngine(mode) as Engine;
   const reference = check ? checkReference() : undefined;
   const e = estimate(plan, operation);
-  let ns = e.primalNs;
   const own = operation === 'evaluate' ? { ns: 0, buildEqns: 0 } : engineEstimate(engine, plan, operation);
+  let arithmetic = e.primalNs + own.ns;
+  if (reference && operation !== 'evaluate') arithmetic += engineEstimate(reference, plan, operation).ns;
+  // A batch runs every equation over its points: the arithmetic scales with them, building and compiling do not.
+  let ns = (points ?? 1) * arithmetic;
   if (warm < 2) {
     ns += (plan.schedule.length + own.buildEqns) * overheads.compileNsPerEqn;
     if (warm === 0) ns += own.buildEqns * overheads.buildNsPerEqn;
   }
-  ns += own.ns;
-  if (reference && operation !== 'evaluate') ns += engineEstimate(reference, plan, operation).ns;
   const size = resultSize(
     operation,
     plan.activeInputs.map((i) => plan.graph.inputs[i]),
     plan.outputs,
+    'json',
+    points,
   );
   const elements = size.values + size.derivatives;
   ns += elements * ENCODE_NS_PER_ELEMENT;

@@ -9,10 +9,12 @@ import { differentiate, fullMatrixOf, type Computed } from '../engines/call.js';
 import { runPrimal } from '../engines/primal.js';
 import { engineNames, findEngine } from '../engines/registry.js';
 import type { Engine, Primal } from '../engines/types.js';
+import { DerivdError } from '../graph/errors.js';
 import { DEFAULT_LIMITS, checkBlockLimits, type Limits } from '../graph/limits.js';
 import { checkRequest, type CheckedRequest } from '../graph/request.js';
 import type { Operation, Request } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { atPoints } from './batch.js';
 import { checkReference } from './compare.js';
 import { callCost, type CallCost } from './cost.js';
 import { cacheOf } from './shared-cache.js';
@@ -65,6 +67,14 @@ export function prepare(operation: Operation, request: Request | unknown, option
   const t1 = now();
   const { plan, cached } = planOf(req);
   const { engine, reason } = pickEngine(plan, req);
+  if (req.batch && !engine.batches) {
+    throw new DerivdError('invalid_request', [
+      {
+        path: 'batched',
+        message: `engine "${engine.name}" does not compute batches of points (it does not declare \`batches\`): send one request per point, or choose another mode`,
+      },
+    ]);
+  }
   checkFullMatrixLimits(req, plan, engine, limits);
   const t2 = now();
   const extra = extraOf(req);
@@ -81,22 +91,23 @@ export function prepare(operation: Operation, request: Request | unknown, option
     planMs: t2 - t1,
     differentiate: differentiateAt,
     run(args, more = extra) {
-      const primal = runPrimal(plan, args);
-      const d = differentiateAt(primal, more);
+      const at = atPoints(req, plan, args, more);
+      const primal = runPrimal(plan, at.args, at.points);
+      const d = differentiateAt(primal, at.extra);
       return { values: primal.values, derivatives: d.tensors, directions: d.directions };
     },
-    cost: () => callCost(plan, operation, engine.name, req.check, warmRuns(plan, operation, engine.name)),
+    cost: () => callCost(plan, operation, engine.name, req.check, warmRuns(plan, operation, engine.name), req.batch?.size),
   };
 }
 
 /** A call that builds a full Jacobian or Hessian on the way (its engine's, or the check reference's) counts against their limits. */
 function checkFullMatrixLimits(req: CheckedRequest, plan: Plan, engine: Engine, limits: Limits): void {
   // Passed once for a plan, an engine and these limits: remembered (a call that fails throws, and is not).
-  const key = `full-matrix-ok:${req.operation}:${engine.name}:${req.check}:${limits.maxElements}`;
+  const key = `full-matrix-ok:${req.operation}:${engine.name}:${req.check}:${limits.maxElements}:${req.batch?.size ?? 0}`;
   if (plan.memo.get(key) === true) return;
   const matrices = new Set([fullMatrixOf(engine, req.operation), req.check ? fullMatrixOf(checkReference(), req.operation) : undefined]);
   const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
-  for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits);
+  for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits, req.batch?.size);
   plan.memo.set(key, true);
 }
 
@@ -107,7 +118,8 @@ export function extraOf(req: CheckedRequest): readonly Tensor[] {
 
 /** One plan per graph, constant set and output subset, kept with the graph; `cached` says whether it was there. */
 function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
-  const key = `plan:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
+  const batched = req.batch ? `|batch:${req.batch.inputs.join(',')}` : '';
+  const key = `plan:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}${batched}`;
   const found = req.graphMemo.get(key) as Plan | undefined;
   if (found) return { plan: found, cached: true };
   const plan = makePlan(req);

@@ -13,6 +13,7 @@ import { runPrimal } from '../engines/primal.js';
 import type { Operation, Request } from '../graph/schema.js';
 import { withDeadline } from '../ir/deadline.js';
 import { writeWireFloat } from '../tensor/nested.js';
+import { atPoints } from './batch.js';
 import { checkReference, compareWithReference, type CheckError } from './compare.js';
 import { encodeDerivatives, encoder, named } from './encode.js';
 import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
@@ -33,16 +34,17 @@ export function respond<Op extends Operation | 'any' = 'any', F extends OutputFo
 function respondNow(call: PreparedCall, options: Options): ResultBase {
   const { request: req, operation, plan } = call;
   const t2 = now();
-  const primal = runPrimal(plan, req.args);
+  const at = atPoints(req, plan, req.args, extraOf(req));
+  const primal = runPrimal(plan, at.args, at.points);
   const t3 = now();
-  const computed = call.differentiate(primal, extraOf(req));
+  const computed = call.differentiate(primal, at.extra);
   const t4 = now();
   countRun(plan, operation, call.mode);
 
   let check: CheckError | undefined;
   let checkMs: number | undefined;
   if (req.check && operation !== 'evaluate') {
-    const reference = differentiate(checkReference(), operation, plan, primal, extraOf(req));
+    const reference = differentiate(checkReference(), operation, plan, primal, at.extra);
     check = compareWithReference(computed.tensors, reference.tensors);
     checkMs = now() - t4;
   }
@@ -59,6 +61,7 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
       directions: computed.directions,
       activeNodes: plan.activeNodes,
       inactiveNodes: plan.inactiveNodes,
+      ...(req.batch ? { batch: req.batch.size } : {}),
       // a hit: neither the graph's checks nor the planning ran again
       ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
     },

@@ -59,13 +59,15 @@ export interface Timings {
 }
 
 export interface Stats {
-  /** Tangent or cotangent directions propagated (fd: perturbation directions), summed over chunks. */
+  /** Tangent or cotangent directions propagated (fd: perturbation directions), summed over chunks; in a batch, each carried at every point at once. */
   directions: number;
   /** Graph nodes that carry derivatives (varied and useful); inputs and literals are not counted. */
   activeNodes: number;
   inactiveNodes: number;
   /** Whether the checked graph and its plans came from the plan cache. */
   cache?: 'hit' | 'miss';
+  /** Points in a batch (the request's `batched`): every tensor of the result has them as its leading axis. */
+  batch?: number;
 }
 
 type Named<F extends OutputFormat> = Record<string, OutTensor<F>>;

@@ -36,15 +36,23 @@ export function differentiate(engine: Engine, operation: Operation, plan: Plan, 
       return { tensors: flatten(r.blocks), directions: r.directions };
     }
     case 'jvp':
-      return engine.jvp ? engine.jvp(plan, primal, extra) : blocksTimes(outputShapes(plan), engine.jacobian(plan, primal), extra);
+      return engine.jvp
+        ? engine.jvp(plan, primal, extra)
+        : blocksTimes(outputShapes(plan), engine.jacobian(plan, primal), extra, points(plan, primal));
     case 'vjp':
-      return engine.vjp ? engine.vjp(plan, primal, extra) : timesBlocks(activeShapes(plan), engine.jacobian(plan, primal), extra);
+      return engine.vjp
+        ? engine.vjp(plan, primal, extra)
+        : timesBlocks(activeShapes(plan), engine.jacobian(plan, primal), extra, points(plan, primal));
     case 'hvp':
-      return engine.hvp ? engine.hvp(plan, primal, extra) : blocksTimes(activeShapes(plan), engine.hessian(plan, primal), extra);
+      return engine.hvp
+        ? engine.hvp(plan, primal, extra)
+        : blocksTimes(activeShapes(plan), engine.hessian(plan, primal), extra, points(plan, primal));
     case 'evaluate':
       return { tensors: [], directions: 0 };
   }
 }
+
+const points = (plan: Plan, primal: Primal): number | undefined => (plan.batched ? primal.batch : undefined);
 
 /** Rows of blocks, one after another (Array.prototype.flat is slow on the hot path). */
 function flatten(blocks: readonly Tensor[][]): Tensor[] {

@@ -12,7 +12,7 @@ import type { Operation } from '../graph/schema.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
 import { runPrimal } from './primal.js';
 import { activeShapes, gradientSweep, outputShapes } from './sweeps.js';
-import type { BlockResult, CallEstimate, Engine, TensorsResult } from './types.js';
+import type { BlockResult, CallEstimate, Engine, Primal, TensorsResult } from './types.js';
 
 const CBRT_EPS = Math.cbrt(Number.EPSILON);
 
@@ -23,63 +23,92 @@ function argsOf(args: readonly Tensor[]): Tensor[] {
 
 /**
  * For every active input element, evaluates `f` at x ± h and writes the central
- * difference of each of f's results into column q of blocks[r][i].
+ * difference of each of f's results into column q of blocks[r][i]. In a batch
+ * (`points`; active arguments then hold every point's copy, [B, ...]) element q is
+ * perturbed at every point at once, each by its own step, and blocks have the
+ * points first.
  */
 function differenceColumns(
   plan: Plan,
-  at: readonly Tensor[],
+  primal: Primal,
   f: (args: Tensor[]) => Tensor[],
   resultShapes: readonly (readonly number[])[],
 ): BlockResult {
-  const args = argsOf(at);
+  const args = argsOf(primal.args);
+  const points = plan.batched ? primal.batch : 1;
+  const lead = plan.batched ? [points] : [];
   let directions = 0;
   const blocks: Tensor[][] = resultShapes.map((rs) =>
     plan.activeValues.map((v) => {
       const is = plan.program.values.info(v).shape;
-      return { shape: [...rs, ...is], data: new Float64Array(sizeOf(rs) * sizeOf(is)) };
+      return { shape: [...lead, ...rs, ...is], data: new Float64Array(points * sizeOf(rs) * sizeOf(is)) };
     }),
   );
+  const x0 = new Float64Array(points);
+  const step = new Float64Array(points);
+  const xm = new Float64Array(points);
   plan.activeInputs.forEach((inputIndex, i) => {
     const x = args[inputIndex].data;
-    const n = x.length;
+    const n = x.length / points;
     for (let q = 0; q < n; q++) {
-      const x0 = x[q];
-      const h = CBRT_EPS * Math.max(1, Math.abs(x0));
-      const xp = x0 + h;
-      const xm = x0 - h;
-      x[q] = xp;
+      for (let b = 0; b < points; b++) {
+        const at = b * n + q;
+        x0[b] = x[at];
+        const h = CBRT_EPS * Math.max(1, Math.abs(x0[b]));
+        x[at] = x0[b] + h;
+        xm[b] = x0[b] - h;
+        step[b] = x[at] - xm[b];
+      }
       const fp = f(args);
-      x[q] = xm;
+      for (let b = 0; b < points; b++) x[b * n + q] = xm[b];
       const fm = f(args);
-      x[q] = x0;
-      const step = xp - xm;
+      for (let b = 0; b < points; b++) x[b * n + q] = x0[b];
       directions++;
       fp.forEach((t, r) => {
         const out = blocks[r][i].data;
-        for (let p = 0; p < t.data.length; p++) out[p * n + q] = (t.data[p] - fm[r].data[p]) / step;
+        const m = t.data.length / points;
+        for (let b = 0; b < points; b++) {
+          const from = b * m;
+          const to = b * m * n;
+          for (let p = 0; p < m; p++) out[to + p * n + q] = (t.data[from + p] - fm[r].data[from + p]) / step[b];
+        }
       });
     }
   });
   return { blocks, directions };
 }
 
-/** Central difference of `f` along the direction `dir` (per active input). */
-function differenceAlong(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) => Tensor[], dir: readonly Tensor[]): TensorsResult {
-  const args = argsOf(at);
-  let xMax = 0;
-  let dMax = 0;
-  plan.activeInputs.forEach((inputIndex, i) => {
-    for (const x of args[inputIndex].data) xMax = Math.max(xMax, Math.abs(x));
-    for (const d of dir[i].data) dMax = Math.max(dMax, Math.abs(d));
-  });
-  const base = f(args);
-  if (dMax === 0) return { tensors: base.map((t) => ({ shape: t.shape, data: new Float64Array(t.data.length) })), directions: 0 };
-  const h = (CBRT_EPS * Math.max(1, xMax)) / dMax;
+/**
+ * Central difference of `f` along the direction `dir` (per active input), with a
+ * step per point scaled to that point's arguments and direction.
+ */
+function differenceAlong(plan: Plan, primal: Primal, f: (args: Tensor[]) => Tensor[], dir: readonly Tensor[]): TensorsResult {
+  const args = argsOf(primal.args);
+  const points = plan.batched ? primal.batch : 1;
+  const h = new Float64Array(points);
+  let moved = false;
+  for (let b = 0; b < points; b++) {
+    let xMax = 0;
+    let dMax = 0;
+    plan.activeInputs.forEach((inputIndex, i) => {
+      const x = args[inputIndex].data;
+      const n = x.length / points;
+      for (let q = b * n; q < (b + 1) * n; q++) {
+        xMax = Math.max(xMax, Math.abs(x[q]));
+        dMax = Math.max(dMax, Math.abs(dir[i].data[q]));
+      }
+    });
+    // A point with no direction stays where it is, and its difference is zero.
+    h[b] = dMax === 0 ? 0 : (CBRT_EPS * Math.max(1, xMax)) / dMax;
+    if (dMax !== 0) moved = true;
+  }
+  if (!moved) return { tensors: f(args).map((t) => ({ shape: t.shape, data: new Float64Array(t.data.length) })), directions: 0 };
   const shifted = (sign: number): Tensor[] => {
     const a = argsOf(args);
     plan.activeInputs.forEach((inputIndex, i) => {
       const x = a[inputIndex].data;
-      for (let q = 0; q < x.length; q++) x[q] += sign * h * dir[i].data[q];
+      const n = x.length / points;
+      for (let q = 0; q < x.length; q++) x[q] += sign * h[Math.floor(q / n)] * dir[i].data[q];
     });
     return f(a);
   };
@@ -87,20 +116,24 @@ function differenceAlong(plan: Plan, at: readonly Tensor[], f: (args: Tensor[]) 
   const fm = shifted(-1);
   const tensors = fp.map((t, r) => {
     const data = new Float64Array(t.data.length);
-    for (let p = 0; p < data.length; p++) data[p] = (t.data[p] - fm[r].data[p]) / (2 * h);
+    const m = data.length / points;
+    for (let p = 0; p < data.length; p++) {
+      const hb = h[Math.floor(p / m)];
+      data[p] = hb === 0 ? 0 : (t.data[p] - fm[r].data[p]) / (2 * hb);
+    }
     return { shape: t.shape, data };
   });
   return { tensors, directions: 1 };
 }
 
 const outputsAt =
-  (plan: Plan) =>
+  (plan: Plan, points: number) =>
   (args: Tensor[]): Tensor[] =>
-    runPrimal(plan, args).values;
+    runPrimal(plan, args, points).values;
 const gradientAt =
-  (plan: Plan) =>
+  (plan: Plan, points: number) =>
   (args: Tensor[]): Tensor[] =>
-    gradientSweep(plan, runPrimal(plan, args));
+    gradientSweep(plan, runPrimal(plan, args, points));
 
 /** Two primals per direction; for a Hessian or hvp, a primal and a reverse gradient per direction. */
 function fdEstimate(plan: Plan, operation: Operation): CallEstimate {
@@ -126,9 +159,10 @@ function fdEstimate(plan: Plan, operation: Operation): CallEstimate {
 
 export const fdEngine: Engine = {
   name: 'fd',
-  jacobian: (plan, p) => differenceColumns(plan, p.args, outputsAt(plan), outputShapes(plan)),
-  jvp: (plan, p, tangents) => differenceAlong(plan, p.args, outputsAt(plan), tangents),
-  hessian: (plan, p) => differenceColumns(plan, p.args, gradientAt(plan), activeShapes(plan)),
-  hvp: (plan, p, vector) => differenceAlong(plan, p.args, gradientAt(plan), vector),
+  batches: true,
+  jacobian: (plan, p) => differenceColumns(plan, p, outputsAt(plan, p.batch), outputShapes(plan)),
+  jvp: (plan, p, tangents) => differenceAlong(plan, p, outputsAt(plan, p.batch), tangents),
+  hessian: (plan, p) => differenceColumns(plan, p, gradientAt(plan, p.batch), activeShapes(plan)),
+  hvp: (plan, p, vector) => differenceAlong(plan, p, gradientAt(plan, p.batch), vector),
   estimate: fdEstimate,
 };

@@ -25,7 +25,7 @@ import type { BlockResult, Engine, Primal, TensorsResult } from './types.js';
 /** Jacobian blocks [output][active input] by forward mode: one direction per active input element. */
 function forwardJacobian(plan: Plan, primal: Primal): BlockResult {
   const outShapes = outputShapes(plan);
-  const r = basisSweeps(primal.env, activeShapes(plan), outShapes, (g) => forwardProgram(plan, [g]), false);
+  const r = basisSweeps(primal, plan.batched, activeShapes(plan), outShapes, (g) => forwardProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, outShapes.length), directions: r.directions };
 }
 
@@ -34,21 +34,45 @@ function forwardJvp(plan: Plan, primal: Primal, tangents: readonly Tensor[]): Te
   return singleSweep(plan, forwardProgram(plan, allOf(plan.activeValues)), primal, tangents, plan.outputValues);
 }
 
-/** H u for every active input block, by forward-over-forward (one sweep per active input element). */
+/**
+ * H u for every active input block, by forward-over-forward: one sweep per active
+ * input element, chunked over elements; in a batch, one sweep per element for
+ * every point at once (k = points, u per point).
+ */
 function hvpForwardOverForward(plan: Plan, primal: Primal, u: readonly Tensor[]): TensorsResult {
+  const points = plan.batched ? primal.batch : 1;
   let directions = 0;
   const tensors = plan.activeValues.map((v, g) => {
-    const shape = plan.program.values.info(v).shape;
-    const n = sizeOf(shape);
-    const data = new Float64Array(n);
+    const logical = plan.program.values.info(v).shape;
+    const shape = plan.batched ? [points, ...logical] : logical;
+    const n = sizeOf(logical);
+    const data = new Float64Array(points * n);
     if (n === 0) return { shape, data };
     const d = forwardOverForwardProgram(plan, g);
+    const us = u.map((t) => t.data);
+    const result = d.results[0];
+    const perPoint = result !== null && d.values.info(result).batched;
+    if (plan.batched) {
+      const direction = new Float64Array(points * n);
+      for (let j = 0; j < n; j++) {
+        for (let b = 0; b < points; b++) {
+          if (j > 0) direction[b * n + j - 1] = 0;
+          direction[b * n + j] = 1;
+        }
+        const env = runDerived(d, primal.env, [...us, direction], points);
+        directions++;
+        if (result === null) continue;
+        const r = env[result] as Float64Array;
+        for (let b = 0; b < points; b++) data[b * n + j] = r[perPoint ? b : 0];
+      }
+      return { shape, data };
+    }
     const c = chunkSize(d, n);
     for (let start = 0; start < n; start += c) {
       const k = Math.min(c, n - start);
-      const env = runDerived(d, primal.env, [...u.map((t) => t.data), basisChunk(n, start, k)], k);
+      const env = runDerived(d, primal.env, [...us, basisChunk(n, start, k)], k);
       directions += k;
-      const r = readResult(env, d.results[0], d.results[0] !== null && d.values.info(d.results[0]).batched, 1, k);
+      const r = readResult(env, result, perPoint, 1, k);
       if (r !== null) data.set(r.subarray(0, k), start);
     }
     return { shape, data };
@@ -56,20 +80,29 @@ function hvpForwardOverForward(plan: Plan, primal: Primal, u: readonly Tensor[])
   return { tensors, directions };
 }
 
-/** Hessian blocks [a][b] by forward-over-forward: H e_i for every active input element i. */
+/**
+ * Hessian blocks [a][b] by forward-over-forward: H e_i for every active input
+ * element i (in a batch, e_i at every point, and blocks with the points first).
+ */
 function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
+  const points = plan.batched ? primal.batch : 1;
+  const lead = plan.batched ? [points] : [];
   const shapes = activeShapes(plan);
-  const blocks = shapes.map((a) => shapes.map((b) => ({ shape: [...a, ...b], data: new Float64Array(sizeOf(a) * sizeOf(b)) })));
+  const sizes = shapes.map(sizeOf);
+  const blocks = shapes.map((a, i) =>
+    shapes.map((b, j) => ({ shape: [...lead, ...a, ...b], data: new Float64Array(points * sizes[i] * sizes[j]) })),
+  );
   let directions = 0;
-  shapes.forEach((aShape, a) => {
-    const n = sizeOf(aShape);
+  shapes.forEach((_, a) => {
+    const n = sizes[a];
     for (let p = 0; p < n; p++) {
-      const u = shapes.map((s) => ({ shape: s, data: new Float64Array(sizeOf(s)) }));
-      u[a].data[p] = 1;
+      const u = shapes.map((s, i) => ({ shape: [...lead, ...s], data: new Float64Array(points * sizes[i]) }));
+      for (let b = 0; b < points; b++) u[a].data[b * n + p] = 1;
       const r = hvpForwardOverForward(plan, primal, u);
       directions += r.directions;
-      r.tensors.forEach((t, b) => {
-        blocks[a][b].data.set(t.data, p * t.data.length);
+      r.tensors.forEach((t, c) => {
+        const m = sizes[c];
+        for (let b = 0; b < points; b++) blocks[a][c].data.set(t.data.subarray(b * m, (b + 1) * m), b * n * m + p * m);
       });
     }
   });
@@ -78,6 +111,7 @@ function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
 
 export const forwardEngine: Engine = {
   name: 'forward',
+  batches: true,
   jacobian: forwardJacobian,
   jvp: (plan, primal, tangents) => ({ tensors: forwardJvp(plan, primal, tangents), directions: 1 }),
   hessian: hessianForwardOverForward,

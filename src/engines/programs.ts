@@ -179,8 +179,9 @@ function buildForwardOverForward(plan: Plan, group: number): Derived {
   const e = new ProgramBuilder(plan.program);
   const start = e.eqns.length;
   const first = new Map<ValueId, ValueId>();
+  // In a batch each point has its own u.
   const us = plan.activeValues.map((v) => {
-    const u = e.input(plan.program.values.info(v).shape, false);
+    const u = e.input(plan.program.values.info(v).shape, plan.batched);
     first.set(v, u);
     return u;
   });

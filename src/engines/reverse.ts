@@ -15,13 +15,13 @@ import type { BlockResult, Engine, Primal } from './types.js';
 
 /** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */
 function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
-  return basisSweeps(primal.env, outputShapes(plan), activeShapes(plan), (o) => reverseProgram(plan, [o]), true);
+  return basisSweeps(primal, plan.batched, outputShapes(plan), activeShapes(plan), (o) => reverseProgram(plan, [o]), true);
 }
 
 /** Hessian blocks [a][b] = d(grad_a)/d(x_b), forward-over-reverse: one direction per active input element. */
 function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
   const inShapes = activeShapes(plan);
-  const r = basisSweeps(primal.env, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
+  const r = basisSweeps(primal, plan.batched, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, inShapes.length), directions: r.directions };
 }
 
@@ -32,6 +32,7 @@ function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tens
 
 export const reverseEngine: Engine = {
   name: 'reverse',
+  batches: true,
   jacobian: reverseJacobian,
   vjp: (plan, primal, cotangents) => ({ tensors: vjpSweep(plan, primal, cotangents), directions: 1 }),
   hessian: hessianForwardOverReverse,

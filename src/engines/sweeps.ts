@@ -8,6 +8,7 @@ import type { Plan } from '../analysis/plan.js';
 import type { Env } from '../ir/interpret.js';
 import type { ValueId } from '../ir/program.js';
 import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
+import { repeat } from './primal.js';
 import { reverseProgram, runDerived, type Derived } from './programs.js';
 import type { BlockResult, Primal } from './types.js';
 
@@ -52,12 +53,15 @@ export function readResult(env: Env, v: ValueId | null, batched: boolean, size: 
  * or colShape... (transpose=true: direction = row, as reverse mode).
  */
 export function basisSweeps(
-  base: Env,
+  primal: Primal,
+  batched: boolean,
   groupShapes: readonly Shape[],
   resultShapes: readonly Shape[],
   build: (group: number) => Derived,
   directionIsRow: boolean,
 ): BlockResult {
+  if (batched) return pointSweeps(primal.env, primal.batch, groupShapes, resultShapes, build, directionIsRow);
+  const base = primal.env;
   // blocks[g][r] holds d(result r)/d(group g) directions; we lay them out as the caller asks.
   // Plain loops: for small graphs this bookkeeping costs as much as the arithmetic.
   const blocks: Tensor[][] = [];
@@ -98,6 +102,61 @@ export function basisSweeps(
   return { blocks, directions };
 }
 
+/**
+ * basisSweeps for a batch of `points`: the primal's values are batched over the
+ * points (k = points), so a sweep carries one direction, e_j at every point at once;
+ * blocks get the points as their leading axis. n sweeps for n directions, whatever
+ * the number of points.
+ */
+function pointSweeps(
+  base: Env,
+  points: number,
+  groupShapes: readonly Shape[],
+  resultShapes: readonly Shape[],
+  build: (group: number) => Derived,
+  directionIsRow: boolean,
+): BlockResult {
+  const blocks: Tensor[][] = [];
+  let directions = 0;
+  const resultSizes = resultShapes.map(sizeOf);
+  for (let g = 0; g < groupShapes.length; g++) {
+    const gShape = groupShapes[g];
+    const n = sizeOf(gShape);
+    const row: Tensor[] = [];
+    for (let r = 0; r < resultShapes.length; r++) {
+      const shape = directionIsRow ? [points, ...gShape, ...resultShapes[r]] : [points, ...resultShapes[r], ...gShape];
+      row.push({ shape, data: new Float64Array(points * n * resultSizes[r]) });
+    }
+    blocks.push(row);
+    if (n === 0) continue;
+    const d = build(g);
+    const direction = new Float64Array(points * n);
+    for (let j = 0; j < n; j++) {
+      for (let b = 0; b < points; b++) {
+        if (j > 0) direction[b * n + j - 1] = 0;
+        direction[b * n + j] = 1;
+      }
+      const env = runDerived(d, base, [direction], points);
+      directions++;
+      for (let r = 0; r < d.results.length; r++) {
+        const v = d.results[r];
+        if (v === null) continue;
+        const m = resultSizes[r];
+        const data = env[v] as Float64Array;
+        const perPoint = d.values.info(v).batched ? m : 0; // an unbatched result is every point's
+        const out = row[r].data;
+        for (let b = 0; b < points; b++) {
+          const from = b * perPoint;
+          const block = b * n * m;
+          if (directionIsRow) out.set(data.subarray(from, from + m), block + j * m);
+          else for (let p = 0; p < m; p++) out[block + p * n + j] = data[from + p];
+        }
+      }
+    }
+  }
+  return { blocks, directions };
+}
+
 export function transposeBlocks(blocks: Tensor[][], rows: number): Tensor[][] {
   const out: Tensor[][] = [];
   for (let r = 0; r < rows; r++) {
@@ -112,10 +171,17 @@ export function transposeBlocks(blocks: Tensor[][], rows: number): Tensor[][] {
 export const activeShapes = (plan: Plan): Shape[] => plan.activeValues.map((v) => plan.program.values.info(v).shape);
 export const outputShapes = (plan: Plan): Shape[] => plan.outputValues.map((v) => plan.program.values.info(v).shape);
 
-/** The tensor of a result value (zeros for a symbolic zero), copied out of the environment. */
-export function resultTensor(env: Env, v: ValueId | null, shape: Shape): Tensor {
-  const data = v === null ? new Float64Array(sizeOf(shape)) : (env[v] as Float64Array).slice(0, sizeOf(shape));
-  return { shape, data };
+/**
+ * The tensor of a result value (zeros for a symbolic zero), copied out of the
+ * environment; in a batch (`points`), with the points as a leading axis.
+ */
+export function resultTensor(env: Env, v: ValueId | null, shape: Shape, points?: number, batched = true): Tensor {
+  const size = sizeOf(shape);
+  if (points === undefined) return { shape, data: v === null ? new Float64Array(size) : (env[v] as Float64Array).slice(0, size) };
+  const all = [points, ...shape];
+  if (v === null) return { shape: all, data: new Float64Array(points * size) };
+  const data = env[v] as Float64Array;
+  return { shape: all, data: batched ? data.slice(0, points * size) : repeat(data.subarray(0, size), points) };
 }
 
 /** 0, 1, …, n - 1: every group of a list of n (all active inputs, or all outputs, at once). */
@@ -126,13 +192,17 @@ export const allOf = (list: readonly unknown[]): number[] => list.map((_, i) => 
  * its results as tensors shaped like `like` (the values they are derivatives of).
  */
 export function singleSweep(plan: Plan, d: Derived, primal: Primal, inputs: readonly Tensor[], like: readonly ValueId[]): Tensor[] {
+  // In a batch, one direction per point: the inputs hold every point's ([B, ...]).
+  const points = plan.batched ? primal.batch : undefined;
   const env = runDerived(
     d,
     primal.env,
     inputs.map((t) => t.data),
-    1,
+    points ?? 1,
   );
-  return d.results.map((v, i) => resultTensor(env, v, plan.program.values.info(like[i]).shape));
+  return d.results.map((v, i) =>
+    resultTensor(env, v, plan.program.values.info(like[i]).shape, points, v !== null && d.values.info(v).batched),
+  );
 }
 
 /**
@@ -145,5 +215,8 @@ export function vjpSweep(plan: Plan, primal: Primal, cotangents: readonly Tensor
 
 /** The gradient of the scalar output by one reverse sweep. */
 export function gradientSweep(plan: Plan, primal: Primal): Tensor[] {
-  return vjpSweep(plan, primal, [{ shape: [], data: Float64Array.of(1) }]);
+  const ones = plan.batched
+    ? { shape: [primal.batch], data: new Float64Array(primal.batch).fill(1) }
+    : { shape: [], data: Float64Array.of(1) };
+  return vjpSweep(plan, primal, [ones]);
 }

@@ -11,6 +11,13 @@ import type { Tensor } from '../tensor/tensor.js';
 
 /** The primal run at the call's arguments: engines start from it and may reuse its environment. */
 export interface Primal {
+  /**
+   * Points in the batch (the plan is batched: plan.batched), or 1. In a batch every
+   * tensor an engine gets or returns has a leading axis of this length (arguments of
+   * constant inputs not batched excepted), and derivative programs run with k = batch,
+   * one direction at every point at once.
+   */
+  readonly batch: number;
   /** The arguments, in graph input order. */
   readonly args: readonly Tensor[];
   /** Every value of the plan's program by value id (what derivative programs read). */
@@ -43,6 +50,8 @@ export interface CallEstimate {
 
 export interface Engine {
   readonly name: string;
+  /** Whether it computes batched plans (Primal.batch). Absent: a request with `batched` is refused with this engine. */
+  readonly batches?: boolean;
   /** Blocks [output][active input], each of shape output.shape ++ input.shape. */
   jacobian(plan: Plan, primal: Primal): BlockResult;
   /** Blocks [a][b] of the one scalar output's Hessian, shape a.shape ++ b.shape. */

@@ -55,7 +55,7 @@ const MAX_BLOCK_ISSUES = 20;
  * Jacobian or Hessian (many small blocks). Linear in inputs and outputs: sizes are
  * compared with the largest partner, never pair by pair.
  */
-export function checkBlockLimits(operation: Operation, inputs: NamedShape[], outputs: NamedShape[], limits: Limits): void {
+export function checkBlockLimits(operation: Operation, inputs: NamedShape[], outputs: NamedShape[], limits: Limits, points = 1): void {
   if (operation !== 'jacobian' && operation !== 'hessian') return;
   const rows = operation === 'jacobian' ? outputs : inputs;
   const what = operation === 'jacobian' ? 'Jacobian' : 'Hessian';
@@ -64,7 +64,7 @@ export function checkBlockLimits(operation: Operation, inputs: NamedShape[], out
   let unlisted = 0;
   for (const r of rows) {
     for (const c of cols) {
-      const n = sizeOf(r.shape) * sizeOf(c.shape);
+      const n = points * sizeOf(r.shape) * sizeOf(c.shape);
       if (n <= limits.maxElements) break;
       if (issues.length >= MAX_BLOCK_ISSUES) {
         unlisted++;
@@ -76,18 +76,18 @@ export function checkBlockLimits(operation: Operation, inputs: NamedShape[], out
           : `the Hessian block for inputs ${JSON.stringify(r.name)} and ${JSON.stringify(c.name)}`;
       issues.push({
         path: 'graph',
-        message: `${block} would have shape ${formatShape([...r.shape, ...c.shape])} (${n} elements), more than MAX_ELEMENTS (${limits.maxElements})`,
+        message: `${block} would have shape ${formatShape([...(points > 1 ? [points] : []), ...r.shape, ...c.shape])} (${n} elements), more than MAX_ELEMENTS (${limits.maxElements})`,
       });
     }
   }
   if (unlisted > 0)
     issues.push({ path: 'graph', message: `and ${unlisted} more ${what} blocks over MAX_ELEMENTS (${limits.maxElements})` });
   if (issues.length === 0) {
-    const total = rows.reduce((p, r) => p + sizeOf(r.shape), 0) * inputs.reduce((p, c) => p + sizeOf(c.shape), 0);
+    const total = points * rows.reduce((p, r) => p + sizeOf(r.shape), 0) * inputs.reduce((p, c) => p + sizeOf(c.shape), 0);
     if (total > limits.maxElements) {
       issues.push({
         path: 'graph',
-        message: `the ${what} would have ${total} elements in all (${rows.length} × ${inputs.length} blocks), more than MAX_ELEMENTS (${limits.maxElements})`,
+        message: `the ${what} would have ${total} elements in all (${points > 1 ? `${points} points of ` : ''}${rows.length} × ${inputs.length} blocks), more than MAX_ELEMENTS (${limits.maxElements})`,
       });
     }
   }
@@ -140,9 +140,11 @@ export function resultSize(
   inputs: readonly NamedShape[],
   outputs: readonly NamedShape[],
   encoding: Encoding = 'json',
+  /** A batch's B: every tensor gets a leading axis of B points. */
+  points?: number,
 ): { values: number; derivatives: number; bytes: number } {
-  const o = tally(outputs);
   const i = tally(inputs);
+  const single = tally(outputs);
   // A block of shape out ++ in has out.size × in.arrays nested arrays more than out has: summed over all pairs.
   // Each nested array costs at most 3 bytes: its brackets and the comma after it.
   const grid = (rows: Tally, cols: Tally): Tally => ({
@@ -153,16 +155,18 @@ export function resultSize(
     count: rows.count * cols.count,
     names: rows.names + rows.count * cols.names,
   });
-  const derivative =
+  const perPoint =
     operation === 'jacobian'
-      ? grid(o, i)
+      ? grid(single, i)
       : operation === 'hessian'
         ? grid(i, i)
         : operation === 'jvp'
-          ? o
+          ? single
           : operation === 'evaluate'
             ? { elements: 0, arrays: 0, dims: 0, count: 0, names: 0 }
             : i; // gradient, vjp, hvp: one tensor per active input
+  const o = batchOf(single, points);
+  const derivative = batchOf(perPoint, points);
   if (encoding === 'base64') {
     const tensors = o.count + derivative.count;
     const bytes =
@@ -184,6 +188,12 @@ export function resultSize(
   return { values: o.elements, derivatives: derivative.elements, bytes };
 }
 
+/** The tensors of a tally with a leading axis of `points` in front: one more array level and dimension each. */
+function batchOf(t: Tally, points: number | undefined): Tally {
+  if (points === undefined) return t;
+  return { count: t.count, elements: points * t.elements, arrays: points * t.arrays + t.count, dims: t.dims + t.count, names: t.names };
+}
+
 /**
  * Everything a result returns counts: the values of every requested output and all
  * derivative blocks together stay within MAX_ELEMENTS, and an upper bound of the
@@ -197,8 +207,9 @@ export function checkResultSize(
   limits: Limits,
   outputsPath: string,
   encoding: Encoding = 'json',
+  points?: number,
 ): void {
-  const size = resultSize(operation, inputs, outputs, encoding);
+  const size = resultSize(operation, inputs, outputs, encoding, points);
   const numbers = size.values + size.derivatives;
   const bytes = size.bytes;
   const issues: Issue[] = [];

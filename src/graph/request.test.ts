@@ -74,7 +74,7 @@ describe('the envelope (invalid_request)', () => {
 
   it('rejects unknown fields, and fields of other operations, at the field', () => {
     rejects('evaluate', { graph, args, foo: 1 }, 'invalid_request', [
-      ['foo', 'unknown field "foo"', 'expected one of graph, args, constant, mode, check, outputs, encoding'],
+      ['foo', 'unknown field "foo"', 'expected one of graph, args, constant, mode, check, outputs, batched, encoding'],
     ]);
     rejects('evaluate', { graph, args, tangents: { x: [1, 1] } }, 'invalid_request', [['tangents', 'unknown field "tangents"']]);
     rejects('jvp', { graph, args, tangents: { x: [1, 1], k: 1 }, vector: {} }, 'invalid_request', [

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { formatShape, sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
-import { isTensorIssue, MAX_RANK, parseTensor } from '../tensor/nested.js';
+import { isTensorIssue, leadingLength, MAX_RANK, parseTensor } from '../tensor/nested.js';
 import { fastCheck } from './fast-check.js';
 import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAccount, quickGraphKey } from './plan-cache.js';
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
@@ -37,6 +37,17 @@ export interface CheckedRequest {
   account: MemoryAccount;
   /** Whether the checked graph came from the cache (undefined: no cache in use). */
   cacheHit?: boolean;
+  /** A batch of points (the request's `batched`); absent for a call at one point. */
+  batch?: Batch;
+}
+
+/**
+ * The request's `batched`: `inputs` (indices into graph.inputs) carry a leading axis of
+ * `size` points in their arguments, and in their tangents or vector entries.
+ */
+export interface Batch {
+  readonly inputs: readonly number[];
+  readonly size: number;
 }
 
 /** What one call without a cache may keep while it runs (programs, compiled code, buffers). */
@@ -178,8 +189,10 @@ function checkUncached(
         }));
         continue;
       }
-      // Only when the graph is broken: an input over MAX_ELEMENTS or MAX_RANK, reported with the graph.
-      if (sizeOf(x.shape) > limits.maxElements || x.shape.length > MAX_RANK) continue;
+      // Only when the graph is broken: an input over MAX_ELEMENTS or MAX_RANK, reported with the graph
+      // (or a batch over MAX_ELEMENTS, reported by checkBatchLimit). A batched tensor whose points
+      // could not be counted is not read: readBatch said why.
+      if (sizeOf(x.shape) > limits.maxElements || x.shape.length > MAX_RANK || unreadable.has(x.name)) continue;
       const t = parseTensor(map[x.name], childPath(key, x.name), x.shape, strictFloats);
       if (isTensorIssue(t)) (t.kind === 'type' ? typeIssues : issues).add({ path: t.path, message: t.message });
       else out.push(t);
@@ -187,9 +200,14 @@ function checkUncached(
     return out;
   };
 
-  const args = readTensors('args', req.args, declaredInputs, 'argument');
-
   const inputIndex = new Map(inputNames.map((name, i) => [name, i]));
+  const batch = readBatch(req, inputIndex, listOnce, issues);
+  const unreadable = new Set<string>(batch === undefined ? (req.batched ?? []) : []);
+  // A batched input's tensors carry the points first: [B, ...shape].
+  const pointShape = (x: Slot): Slot =>
+    batch?.inputs.includes(inputIndex.get(x.name) as number) ? { name: x.name, shape: [batch.size, ...x.shape] } : x;
+  const batchedSlots = batch ? declaredInputs.map(pointShape) : declaredInputs;
+  const args = readTensors('args', req.args, batchedSlots, 'argument');
   const constant = new Set<number>();
   (req.constant ?? []).forEach((name, k) => {
     const i = inputIndex.get(name);
@@ -242,7 +260,7 @@ function checkUncached(
     });
   }
 
-  const activeSlots = declaredInputs.filter((x) => !constant.has(inputIndex.get(x.name) as number));
+  const activeSlots = batchedSlots.filter((x) => !constant.has(inputIndex.get(x.name) as number));
   const notActive = (name: string): string | undefined =>
     inputIndex.has(name) && constant.has(inputIndex.get(name) as number) ? `input ${JSON.stringify(name)} is constant` : undefined;
   let tangents: Tensor[] | undefined;
@@ -253,7 +271,9 @@ function checkUncached(
     const graphOutputs = new Set(outputNames);
     const notRequested = (name: string): string | undefined =>
       graphOutputs.has(name) ? `output ${JSON.stringify(name)} is not among the requested outputs` : undefined;
-    cotangents = readTensors('cotangents', req.cotangents ?? {}, outputs, 'cotangent', notRequested);
+    // Every output of a batch is batched: so are its cotangents.
+    const slots = batch ? outputs.map((o) => ({ name: o.name, shape: [batch.size, ...o.shape] })) : outputs;
+    cotangents = readTensors('cotangents', req.cotangents ?? {}, slots, 'cotangent', notRequested);
   }
 
   if (typeIssues.length > 0) throw typeIssues.error('invalid_request');
@@ -265,9 +285,10 @@ function checkUncached(
   }
 
   const activeInputs = active.map((i) => graph.inputs[i]);
-  checkBlockLimits(operation, activeInputs, outputs, limits);
+  if (batch) checkBatchLimit(graph, batch, limits);
+  checkBlockLimits(operation, activeInputs, outputs, limits, batch?.size);
   const encoding = req.encoding ?? 'json';
-  checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs', encoding);
+  checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs', encoding, batch?.size);
   return {
     operation,
     graph,
@@ -279,7 +300,76 @@ function checkUncached(
     encoding,
     tangents,
     cotangents,
+    ...(batch ? { batch } : {}),
   };
+}
+
+/**
+ * The request's `batched` names, and B from the first batched argument's leading
+ * axis. Issues: a name that is no input or comes twice, an argument without a
+ * leading axis or with another number of points, a batch of no points. Undefined
+ * when nothing is batched, or B cannot be told (the arguments' own issues say why).
+ */
+function readBatch(
+  req: Request,
+  inputIndex: ReadonlyMap<string, number>,
+  listOnce: (key: string, names: readonly string[]) => string,
+  issues: IssueList,
+): Batch | undefined {
+  if (!req.batched || req.batched.length === 0) return undefined;
+  const inputs: number[] = [];
+  req.batched.forEach((name, k) => {
+    const i = inputIndex.get(name);
+    if (i === undefined) {
+      issues.add(() => ({
+        path: `batched[${k}]`,
+        message: `${JSON.stringify(name)} names no input: ${listOnce('inputs', [...inputIndex.keys()])}`,
+      }));
+    } else if (inputs.includes(i)) {
+      issues.add({ path: `batched[${k}]`, message: `duplicate batched input ${JSON.stringify(name)}` });
+    } else inputs.push(i);
+  });
+  let size: number | undefined;
+  let first = '';
+  for (const name of req.batched) {
+    if (!inputIndex.has(name) || !Object.hasOwn(req.args, name)) continue;
+    const n = leadingLength(req.args[name]);
+    if (n === undefined) {
+      issues.add({
+        path: childPath('args', name),
+        message: `input ${JSON.stringify(name)} is batched: expected its points along a leading axis, found a tensor without one`,
+      });
+      return undefined;
+    }
+    if (size === undefined) {
+      size = n;
+      first = name;
+    } else if (n !== size) {
+      issues.add({
+        path: childPath('args', name),
+        message: `${JSON.stringify(name)} has ${n} points along its leading axis, but ${JSON.stringify(first)} has ${size}: every batched argument has the same number of points`,
+      });
+      return undefined;
+    }
+  }
+  if (size === 0) {
+    issues.add({ path: childPath('args', first), message: 'a batch needs at least one point: the leading axis has length 0' });
+    return undefined;
+  }
+  return size === undefined ? undefined : { inputs, size };
+}
+
+/** Every value of a batch holds B points: B times the graph's largest value stays within MAX_ELEMENTS. */
+function checkBatchLimit(graph: CheckedGraph, batch: Batch, limits: Limits): void {
+  let largest = 0;
+  for (const v of graph.program.values.ids()) largest = Math.max(largest, sizeOf(graph.program.values.info(v).shape));
+  if (batch.size * largest <= limits.maxElements) return;
+  throw new DerivdError('limit_exceeded', [
+    {
+      path: 'batched',
+      message: `${batch.size} points of the graph's largest value (${largest} elements) would be ${batch.size * largest} elements, more than MAX_ELEMENTS (${limits.maxElements}); at most ${Math.floor(limits.maxElements / Math.max(1, largest))} points fit in one request`,
+    },
+  ]);
 }
 
 function uniqueByName(slots: readonly Slot[]): Slot[] {

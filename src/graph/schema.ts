@@ -83,6 +83,12 @@ const base = {
   mode: z.string().min(1).optional().describe('auto (default), forward, reverse, fd, or the name of a registered engine'),
   check: z.boolean().optional().describe('also run fd and report the error (default false)'),
   outputs: z.array(NameSchema).min(1).optional().describe("a subset of the graph's outputs to compute (default: all)"),
+  batched: z
+    .array(NameSchema)
+    .optional()
+    .describe(
+      'inputs whose arguments (and tangents or vector entries) carry a leading axis of B points; every value and derivative then gets that axis (default: none)',
+    ),
   encoding: z
     .enum(ENCODINGS)
     .optional()
@@ -151,6 +157,7 @@ export interface Request {
   check?: boolean;
   outputs?: string[];
   encoding?: Encoding;
+  batched?: string[];
   tangents?: Record<string, TensorInput>;
   cotangents?: Record<string, TensorInput>;
   vector?: Record<string, TensorInput>;

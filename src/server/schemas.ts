@@ -15,6 +15,11 @@ export const StatsSchema = z.object({
   activeNodes: z.number().int().describe('graph nodes that carry derivatives'),
   inactiveNodes: z.number().int().describe('the other graph nodes'),
   cache: z.enum(['hit', 'miss']).optional().describe('whether the checked graph and its plans came from the plan cache'),
+  batch: z
+    .number()
+    .int()
+    .optional()
+    .describe('points in a batch (the request named `batched` inputs): every tensor of the result has them as its leading axis'),
 });
 
 export const TimingsSchema = z.object({

@@ -107,6 +107,20 @@ export function inferShape(v: unknown): number[] {
 }
 
 /**
+ * The length of a tensor's leading axis as written (nested arrays, the base64 form or
+ * a packed tensor), before it is read: how many points a batched argument carries.
+ * Undefined for a number or anything without a leading axis.
+ */
+export function leadingLength(raw: unknown): number | undefined {
+  if (Array.isArray(raw)) return raw.length;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const shape = (raw as { shape?: unknown }).shape;
+  if (!Array.isArray(shape) || shape.length === 0) return undefined;
+  const n = shape[0];
+  return Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined;
+}
+
+/**
  * Reads a wire tensor. With `expected`, the value must have exactly that shape;
  * without, its shape is inferred and must be rectangular. Issues name the exact
  * element (`args.d[3]`) and say what was expected and found. With `strictFloats`,
