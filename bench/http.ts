@@ -30,7 +30,7 @@ export interface HttpRecord {
   wrong?: string;
 }
 
-interface Cannon {
+export interface Cannon {
   requests: number;
   seconds: number;
   /** Each 2xx response's latency in ms (autocannon's own histogram keeps whole ms only). */
@@ -53,7 +53,7 @@ inst.on('response', (client, status, bytes, ms) => { if (status >= 200 && status
 `;
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon');
 
-function cannon(url: string, body: string, seconds: number): Promise<Cannon> {
+export function cannon(url: string, body: string, seconds: number): Promise<Cannon> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD, { eval: true, workerData: { autocannon: AUTOCANNON, url, body, seconds } });
     worker.once('message', (m: Cannon) => void worker.terminate().then(() => resolve(m)));

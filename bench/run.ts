@@ -8,6 +8,7 @@
 import { gradient, jacobian, prepare } from '../src/index.js';
 import { checkHand, maxRelError } from './hand/check.js';
 import { hand, type Impl } from './hand/index.js';
+import { appendBatches, batchTable, POINTS, runBatches } from './batches.js';
 import { runHttp } from './http.js';
 import { PROBLEMS, request, type Problem } from './problems.js';
 import { printReport, problems, writeResults, type EngineRecord } from './report.js';
@@ -143,6 +144,9 @@ const httpSeconds = quick ? 4 : 10;
 const t = performance.now();
 const http = await runHttp(request(p1, 'forward'), hand(p1).derivative(p1.args.map((a) => a.data))[0], httpSeconds, 2);
 log(`HTTP-P1: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const tb = performance.now();
+const batches = await runBatches(quick);
+log(`BATCH-P1: ${((performance.now() - tb) / 1000).toFixed(1)} s`);
 
 const info = {
   command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
@@ -152,6 +156,8 @@ const info = {
   wallSeconds: (performance.now() - t0) / 1000,
 };
 printReport(records, http, info);
+console.log(`\nBATCH-P1, the seed Jacobian at ${POINTS} points:\n${batchTable(batches)}`);
 writeResults(records, http, info);
+appendBatches(batches);
 log(`wrote bench/results.json and bench/results.md (${info.wallSeconds.toFixed(0)} s)`);
 if (problems(records, http).length > 0) process.exitCode = 1;
