@@ -3,7 +3,8 @@
  * Float64Arrays indexed by value id. Batched values hold k directions back to back
  * ([k, ...shape], batch-major, each direction contiguous). Ops never see the
  * batch: elementwise ops get it as an extra broadcast axis in one kernel call,
- * every other op is called once per direction on subarray views.
+ * ops with a batchKernel get the whole batch in one call, and every other op is
+ * called once per direction on subarray views.
  *
  * The compiler (src/compile/) fuses elementwise chains into loops and calls
  * evalEqn for the rest; this loop stays as the reference it is tested against.
@@ -48,6 +49,16 @@ export function evalEqn(q: Eqn, values: ValueTable, env: Env, k: number, out?: F
         values.info(a).batched ? [k, ...new Array<number>(rank - inShapes[i].length).fill(1), ...inShapes[i]] : inShapes[i],
     );
     q.op.kernel(ins, physical, o, [k, ...info.shape], q.attrs);
+  } else if (q.op.batchKernel) {
+    q.op.batchKernel(
+      ins,
+      inShapes,
+      q.args.map((a) => values.info(a).batched),
+      k,
+      o,
+      info.shape,
+      q.attrs,
+    );
   } else {
     const sizes = inShapes.map(sizeOf);
     const batched = q.args.map((a) => values.info(a).batched);

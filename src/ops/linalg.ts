@@ -199,6 +199,16 @@ const dot: OpDef<'dot'> = {
     for (let i = 0; i < a.length; i++) acc += a[i] * b[i];
     out[0] = acc;
   },
+  batchKernel([a, b], [as], [aBatched, bBatched], k, out) {
+    const n = as[0];
+    for (let e = 0; e < k; e++) {
+      const ao = aBatched ? e * n : 0;
+      const bo = bBatched ? e * n : 0;
+      let acc = 0;
+      for (let i = 0; i < n; i++) acc += a[ao + i] * b[bo + i];
+      out[e] = acc;
+    }
+  },
   work: (s) => s[0][0],
   // y = a·b; ẏ = Σ ȧ b + Σ a ḃ; ā = ȳ b; b̄ = ȳ a
   jvp({ e, xs: [a, b] }, [aDot, bDot]) {

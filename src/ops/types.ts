@@ -125,6 +125,21 @@ export interface OpDef<N extends OpName = OpName> {
   shape(inShapes: readonly Shape[], attrs: OpAttrs[N]): Shape;
   /** Primal kernel: writes the result into `out` (row-major, already sized). */
   kernel(ins: readonly Float64Array[], inShapes: readonly Shape[], out: Float64Array, outShape: Shape, attrs: OpAttrs[N]): void;
+  /**
+   * For ops that are not elementwise: the kernel over a batch of k in one call, instead of
+   * one kernel call per batch entry on views (what the evaluator does otherwise). `batched[i]`
+   * says whether argument i carries the leading batch axis ([k, ...shape], entry after entry);
+   * `out` is [k, ...outShape]. Each entry's bits must be the kernel's for that entry alone.
+   */
+  batchKernel?(
+    ins: readonly Float64Array[],
+    inShapes: readonly Shape[],
+    batched: readonly boolean[],
+    k: number,
+    out: Float64Array,
+    outShape: Shape,
+    attrs: OpAttrs[N],
+  ): void;
   /** Units of work of the primal (elements, or flops for contractions), for the cost model. */
   work?(inShapes: readonly Shape[], outShape: Shape, attrs: OpAttrs[N]): number;
   /**
