@@ -203,6 +203,23 @@ describe('GraphStore', () => {
     expect(store.bytes).toBe(a.bytes + c.bytes + d.bytes);
   });
 
+  it('keeps the order of use when the most recent graph is asked for again and again', () => {
+    const one = entry(0);
+    const store = new GraphStore(3 * one.bytes + 10);
+    const [a, b, c, d, e] = [entry(1), entry(2), entry(3), entry(4), entry(5)];
+    for (const x of [a, b, c]) store.set(x);
+    store.get(c.id); // already the most recent: stays so
+    store.get(a.id);
+    store.get(a.id);
+    store.set(d); // b is the least recent
+    expect([a, b, c, d].map((x) => store.has(x.id))).toEqual([true, false, true, true]);
+    store.delete(d.id); // the most recent leaves
+    store.get(c.id); // now c is the most recent, a the least
+    store.set(e);
+    store.set(b);
+    expect([a, b, c, d, e].map((x) => store.has(x.id))).toEqual([false, true, true, false, true]);
+  });
+
   it('keeps no graph over half its size, and registerGraph says so (limit_exceeded)', () => {
     const store = new GraphStore(100);
     expect(store.set(entry(1))).toBe(false);

@@ -30,7 +30,12 @@ export function registerEngine(engine: Engine): void {
   }
   if (engine.name === 'auto' || engines.has(engine.name)) throw new Error(`engine name ${engine.name} is taken`);
   engines.set(engine.name, engine);
+  modes = Object.freeze(['auto', ...engines.keys()]);
 }
+
+/** 'auto' and every engine's name: what `mode` may be. Made once per registration, not per call. */
+let modes: readonly string[] = ['auto'];
+export const modeNames = (): readonly string[] => modes;
 
 export function findEngine(name: string): Engine | undefined {
   return engines.get(name);

@@ -83,6 +83,8 @@ function deepFreeze(v: unknown): unknown {
 export class GraphStore {
   private readonly entries = new Map<string, StoredGraph>();
   private used = 0;
+  /** The id last inserted: the most recently used, which get() need not move. */
+  private newest: string | undefined;
 
   constructor(private limit: number) {}
 
@@ -116,8 +118,11 @@ export class GraphStore {
   get(id: string): StoredGraph | undefined {
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
-    this.entries.delete(id);
-    this.entries.set(id, entry);
+    if (id !== this.newest) {
+      this.entries.delete(id);
+      this.entries.set(id, entry);
+      this.newest = id;
+    }
     return entry;
   }
 
@@ -130,6 +135,7 @@ export class GraphStore {
       this.used -= old.bytes;
     }
     this.entries.set(entry.id, entry);
+    this.newest = entry.id;
     this.used += entry.bytes;
     this.evict(entry.id);
     return true;
@@ -144,6 +150,7 @@ export class GraphStore {
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
     this.used = 0;
   }
 

@@ -66,6 +66,8 @@ export class PlanCache {
   /** Quick key -> key: the same graph as its sender wrote it, found without computing its canonical form. */
   private readonly quick = new Map<string, string>();
   private used = 0;
+  /** The key last inserted, so the most recently used (or undefined after a clear). */
+  private newest: string | undefined;
   hits = 0;
   misses = 0;
 
@@ -105,9 +107,13 @@ export class PlanCache {
       this.misses++;
       return undefined;
     }
-    // Map keeps insertion order: re-inserting marks the entry most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Map keeps insertion order: re-inserting marks the entry most recently used
+    // (unless it already is: one hot graph then costs no reinsertion per call).
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
     this.hits++;
     return entry;
   }
@@ -153,6 +159,7 @@ export class PlanCache {
     };
     entry.account.charge(base);
     this.entries.set(key, entry);
+    this.newest = key;
     this.used += base;
     this.evict(key);
     return entry;
@@ -175,6 +182,7 @@ export class PlanCache {
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
     this.quick.clear();
     this.used = 0;
   }
