@@ -7,7 +7,7 @@ import { makePlan, planBytes, type Plan } from '../analysis/plan.js';
 import { chooseEngine } from '../engines/auto.js';
 import { differentiate, fullMatrixOf, type Computed } from '../engines/call.js';
 import { runPrimal } from '../engines/primal.js';
-import { engineNames, findEngine } from '../engines/registry.js';
+import { findEngine, modeNames } from '../engines/registry.js';
 import type { Engine, Primal } from '../engines/types.js';
 import { DerivdError } from '../graph/errors.js';
 import { DEFAULT_LIMITS, checkBlockLimits, type Limits } from '../graph/limits.js';
@@ -54,17 +54,80 @@ const now = (): number => performance.now();
  */
 export function prepare(operation: Operation, request: Request | unknown, options: Options = {}): PreparedCall {
   const t0 = now();
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = options.limits ? { ...DEFAULT_LIMITS, ...options.limits } : DEFAULT_LIMITS;
   // `graphId` in place of `graph`: the stored graph, resolved before the checks (which see it inline).
-  const req = checkRequest(
-    operation,
-    withStoredGraph(request, options),
-    limits,
-    ['auto', ...engineNames()],
-    cacheOf(options),
-    options.strictFloats,
-  );
+  const req = checkRequest(operation, withStoredGraph(request, options), limits, modeNames(), cacheOf(options), options.strictFloats);
   const t1 = now();
+  const { plan, cached, engine, reason } = callShapeOf(req, limits);
+  const t2 = now();
+  return new Prepared(req, plan, engine, reason, cached, t1 - t0, t2 - t1);
+}
+
+/** A class, not an object of closures: prepare is on every call's path, and closures cost there. */
+class Prepared implements PreparedCall {
+  readonly operation: Operation;
+  readonly mode: string;
+  constructor(
+    readonly request: CheckedRequest,
+    readonly plan: Plan,
+    readonly engine: Engine,
+    readonly reason: string,
+    readonly cached: boolean,
+    readonly validateMs: number,
+    readonly planMs: number,
+  ) {
+    this.operation = request.operation;
+    this.mode = engine.name;
+  }
+
+  differentiate(primal: Primal, extra: readonly Tensor[]): Computed {
+    return differentiate(this.engine, this.operation, this.plan, primal, extra);
+  }
+
+  run(
+    args: readonly Tensor[],
+    extra: readonly Tensor[] = extraOf(this.request),
+  ): { values: Tensor[]; derivatives: Tensor[]; directions: number } {
+    const at = atPoints(this.request, this.plan, args, extra);
+    const primal = runPrimal(this.plan, at.args, at.points);
+    const d = this.differentiate(primal, at.extra);
+    return { values: primal.values, derivatives: d.tensors, directions: d.directions };
+  }
+
+  cost(): CallCost {
+    const { plan, operation, mode, request } = this;
+    return callCost(plan, operation, mode, request.check, warmRuns(plan, operation, mode), request.batch?.size);
+  }
+}
+
+/** What a remembered call shape keeps beside its key: the record and its map slot. */
+const CALL_SHAPE_BYTES = 160;
+
+/** What a call's plan, engine and limit checks come to: the same for every call of one shape. */
+interface CallShape {
+  plan: Plan;
+  cached: boolean;
+  engine: Engine;
+  reason: string;
+}
+
+/**
+ * The plan, the engine and why, for a checked request, with the full-matrix limits
+ * checked: remembered with the graph under one key for everything they depend on
+ * (operation, mode, check, active inputs, outputs, batch, MAX_ELEMENTS), so a call
+ * of a shape seen before finds them in one lookup. A call that fails throws and is
+ * not remembered.
+ */
+function callShapeOf(req: CheckedRequest, limits: Limits): CallShape {
+  // A batch's limits depend on its size, which changes from call to call: not remembered.
+  // The lean path's shapeKey names the same things (and the encoding) without building them again.
+  const key = req.batch
+    ? undefined
+    : req.shapeKey !== undefined
+      ? `call:${req.shapeKey}:${req.mode}:${req.check}`
+      : `call:${req.operation}:${req.mode}:${req.check}:${limits.maxElements}:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
+  const known = key === undefined ? undefined : (req.graphMemo.get(key) as CallShape | undefined);
+  if (known) return { ...known, cached: true };
   const { plan, cached } = planOf(req);
   const { engine, reason } = pickEngine(plan, req);
   if (req.batch && !engine.batches) {
@@ -75,40 +138,19 @@ export function prepare(operation: Operation, request: Request | unknown, option
       },
     ]);
   }
-  checkFullMatrixLimits(req, plan, engine, limits);
-  const t2 = now();
-  const extra = extraOf(req);
-  const differentiateAt = (primal: Primal, more: readonly Tensor[]): Computed => differentiate(engine, operation, plan, primal, more);
-  return {
-    operation,
-    request: req,
-    plan,
-    engine,
-    mode: engine.name,
-    reason,
-    cached,
-    validateMs: t1 - t0,
-    planMs: t2 - t1,
-    differentiate: differentiateAt,
-    run(args, more = extra) {
-      const at = atPoints(req, plan, args, more);
-      const primal = runPrimal(plan, at.args, at.points);
-      const d = differentiateAt(primal, at.extra);
-      return { values: primal.values, derivatives: d.tensors, directions: d.directions };
-    },
-    cost: () => callCost(plan, operation, engine.name, req.check, warmRuns(plan, operation, engine.name), req.batch?.size),
-  };
+  checkFullMatrixLimits(req, engine, limits);
+  // Kept only with its plan (a plan the account could not keep is rebuilt, and so is this), and charged like it.
+  const kept = cached || req.graphMemo.get(planKey(req)) === plan;
+  if (key !== undefined && kept && req.account.charge(CALL_SHAPE_BYTES + 2 * key.length))
+    req.graphMemo.set(key, { plan, cached, engine, reason });
+  return { plan, cached, engine, reason };
 }
 
 /** A call that builds a full Jacobian or Hessian on the way (its engine's, or the check reference's) counts against their limits. */
-function checkFullMatrixLimits(req: CheckedRequest, plan: Plan, engine: Engine, limits: Limits): void {
-  // Passed once for a plan, an engine and these limits: remembered (a call that fails throws, and is not).
-  const key = `full-matrix-ok:${req.operation}:${engine.name}:${req.check}:${limits.maxElements}:${req.batch?.size ?? 0}`;
-  if (plan.memo.get(key) === true) return;
+function checkFullMatrixLimits(req: CheckedRequest, engine: Engine, limits: Limits): void {
   const matrices = new Set([fullMatrixOf(engine, req.operation), req.check ? fullMatrixOf(checkReference(), req.operation) : undefined]);
   const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
   for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits, req.batch?.size);
-  plan.memo.set(key, true);
 }
 
 /** tangents (jvp), cotangents (vjp) or vector (hvp): the tensors an operation takes beside the arguments. */
@@ -117,9 +159,13 @@ export function extraOf(req: CheckedRequest): readonly Tensor[] {
 }
 
 /** One plan per graph, constant set and output subset, kept with the graph; `cached` says whether it was there. */
-function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
+function planKey(req: CheckedRequest): string {
   const batched = req.batch ? `|batch:${req.batch.inputs.join(',')}` : '';
-  const key = `plan:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}${batched}`;
+  return `plan:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}${batched}`;
+}
+
+function planOf(req: CheckedRequest): { plan: Plan; cached: boolean } {
+  const key = planKey(req);
   const found = req.graphMemo.get(key) as Plan | undefined;
   if (found) return { plan: found, cached: true };
   const plan = makePlan(req);

@@ -117,7 +117,9 @@ export function fastCheck(
     if (cotangents === undefined) return undefined;
   }
 
-  if (!withinLimits(entry, operation, activeInputs, outputs, limits, outputNames === undefined, encoding as Encoding)) return undefined;
+  const shapeKey = `${operation}:${encoding}:${limits.maxElements},${limits.maxResponseBytes}:${activeInputs.join(',')}|${outputNames === undefined ? '*' : outputs.map((o) => o.value).join(',')}`;
+  if (!withinLimits(entry, shapeKey, operation, activeInputs, outputs, limits, outputNames === undefined, encoding as Encoding))
+    return undefined;
   return {
     operation,
     graph,
@@ -132,6 +134,7 @@ export function fastCheck(
     graphMemo: entry.memo,
     account: entry.account,
     cacheHit: true,
+    shapeKey,
   };
 }
 
@@ -170,6 +173,7 @@ function outputByName(entry: PlanCacheEntry): Map<string, NamedValue> {
  */
 function withinLimits(
   entry: PlanCacheEntry,
+  shapeKey: string,
   operation: Operation,
   activeInputs: readonly number[],
   outputs: readonly NamedValue[],
@@ -177,7 +181,7 @@ function withinLimits(
   allOutputs: boolean,
   encoding: Encoding,
 ): boolean {
-  const key = `fast:ok:${operation}:${encoding}:${limits.maxElements},${limits.maxResponseBytes}:${activeInputs.join(',')}|${allOutputs ? '*' : outputs.map((o) => o.value).join(',')}`;
+  const key = `fast:ok:${shapeKey}`;
   if (entry.memo.get(key) === true) return true;
   if (SCALAR_OPERATIONS.has(operation) && (outputs.length !== 1 || outputs[0].shape.length !== 0)) return false;
   const inputs = activeInputs.map((i) => entry.graph.inputs[i]);

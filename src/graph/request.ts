@@ -39,6 +39,12 @@ export interface CheckedRequest {
   cacheHit?: boolean;
   /** A batch of points (the request's `batched`); absent for a call at one point. */
   batch?: Batch;
+  /**
+   * Set by the lean path (fast-check.ts): one string for the operation, encoding, limits,
+   * active inputs and outputs, so what is remembered per call shape is found without
+   * building the key again.
+   */
+  shapeKey?: string;
 }
 
 /**
