@@ -19,7 +19,20 @@ export {
 } from './stored.js';
 export { GraphStore, canonicalGraph, graphIdOf, storedFromText, GRAPH_ID, type StoredGraph } from '../graph/graph-store.js';
 export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, type CallCost } from './cost.js';
-export type { AnyResult, Differentiated, Options, OutputFormat, OutTensor, Result, ResultBase, ResultOf, Stats, Timings } from './types.js';
+export type {
+  AnyResult,
+  Differentiated,
+  Options,
+  OutputFormat,
+  OutTensor,
+  Result,
+  ResultBase,
+  ResultOf,
+  Stats,
+  TensorForm,
+  TensorFormOf,
+  Timings,
+} from './types.js';
 export { ComputeDeadlineExceeded, withDeadline } from '../ir/deadline.js';
 /** Who hears of a list that failed to compile (it then runs interpreted); the service logs it. */
 export { setCompileErrorHandler } from '../compile/execute.js';
@@ -43,7 +56,7 @@ export {
   type WireGraph,
   type Encoding,
 } from '../graph/schema.js';
-export { NestedValueSchema, WireFloatSchema } from '../tensor/nested.js';
+export { NestedValueSchema, WireFloatSchema, type NestedNumbers } from '../tensor/nested.js';
 export { Base64TensorSchema, toBase64, type Base64Tensor } from '../tensor/base64.js';
 
 // The engine plug: everything an engine of your own needs (see engines/types.ts).

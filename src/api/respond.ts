@@ -17,7 +17,7 @@ import { atPoints } from './batch.js';
 import { checkReference, compareWithReference, type CheckError } from './compare.js';
 import { encodeDerivatives, encoder, named } from './encode.js';
 import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
-import type { Options, OutputFormat, Result, ResultBase } from './types.js';
+import type { Options, OutputFormat, Result, ResultBase, TensorFormOf } from './types.js';
 
 const now = (): number => performance.now();
 /** Milliseconds to the microsecond: finer digits are noise. */
@@ -91,25 +91,25 @@ async function runOperation<Op extends Operation, F extends OutputFormat>(
 }
 
 /** Values of the outputs (derivatives are not computed). */
-export const evaluate = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('evaluate', request, options);
+export const evaluate = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('evaluate', request, options) as Promise<Result<'evaluate', TensorFormOf<F, R>>>;
 /** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape. */
-export const jacobian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('jacobian', request, options);
+export const jacobian = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('jacobian', request, options) as Promise<Result<'jacobian', TensorFormOf<F, R>>>;
 /** Gradient of the one scalar output, per active input. */
-export const gradient = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('gradient', request, options);
+export const gradient = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('gradient', request, options) as Promise<Result<'gradient', TensorFormOf<F, R>>>;
 /** Jacobian times `tangents`, per output. */
-export const jvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('jvp', request, options);
+export const jvp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('jvp', request, options) as Promise<Result<'jvp', TensorFormOf<F, R>>>;
 /** `cotangents` times the Jacobian, per active input. */
-export const vjp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('vjp', request, options);
+export const vjp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('vjp', request, options) as Promise<Result<'vjp', TensorFormOf<F, R>>>;
 /** Hessian of the one scalar output, a block per ordered pair of active inputs. */
-export const hessian = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('hessian', request, options);
+export const hessian = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('hessian', request, options) as Promise<Result<'hessian', TensorFormOf<F, R>>>;
 /** Hessian times `vector`, per active input. */
-export const hvp = <F extends OutputFormat = 'nested'>(request: Request | unknown, options?: Options<F>) =>
-  runOperation('hvp', request, options);
+export const hvp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
+  runOperation('hvp', request, options) as Promise<Result<'hvp', TensorFormOf<F, R>>>;
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

@@ -2,7 +2,7 @@
 import type { GraphStore } from '../graph/graph-store.js';
 import type { PlanCache } from '../graph/plan-cache.js';
 import type { Limits } from '../graph/limits.js';
-import type { Operation } from '../graph/schema.js';
+import type { Encoding, Operation } from '../graph/schema.js';
 import type { Base64Tensor } from '../tensor/base64.js';
 import type { NestedNumbers, NestedValue } from '../tensor/nested.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -18,12 +18,42 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export type OutputFormat = 'nested' | 'json' | 'packed';
 
-/** A result tensor in output format F. */
-export type OutTensor<F extends OutputFormat = OutputFormat> = F extends 'packed'
+/**
+ * What a result's tensors are: an output format, or 'base64' for a request with
+ * `encoding: "base64"` (TensorFormOf tells which from the request's own type).
+ */
+export type TensorForm = OutputFormat | 'base64';
+
+/** A result tensor in form F. */
+export type OutTensor<F extends TensorForm = TensorForm> = F extends 'packed'
   ? Tensor
-  : F extends 'json'
-    ? NestedValue | Base64Tensor
-    : NestedNumbers;
+  : F extends 'base64'
+    ? Base64Tensor
+    : F extends 'json'
+      ? NestedValue
+      : NestedNumbers;
+
+/** The request's `encoding` as its type says: a request of unknown type may ask for either. */
+type EncodingOf<R> = unknown extends R
+  ? Encoding
+  : R extends { readonly encoding?: infer E }
+    ? unknown extends E
+      ? undefined
+      : E
+    : undefined;
+
+/**
+ * The form of a result's tensors for output format F and a request of type R:
+ * 'packed' stays packed; a request that says `encoding: "base64"` gets base64; one
+ * that may (its encoding is not known to the type) gets either; otherwise F.
+ */
+export type TensorFormOf<F extends OutputFormat, R> = F extends 'packed'
+  ? 'packed'
+  : [EncodingOf<R>] extends ['base64']
+    ? 'base64'
+    : 'base64' extends EncodingOf<R>
+      ? F | 'base64'
+      : F;
 
 export interface Options<F extends OutputFormat = OutputFormat> {
   limits?: Partial<Limits>;
@@ -70,11 +100,11 @@ export interface Stats {
   batch?: number;
 }
 
-type Named<F extends OutputFormat> = Record<string, OutTensor<F>>;
-type Grid<F extends OutputFormat> = Record<string, Named<F>>;
+type Named<F extends TensorForm> = Record<string, OutTensor<F>>;
+type Grid<F extends TensorForm> = Record<string, Named<F>>;
 
 /** What every operation returns. */
-export interface ResultBase<F extends OutputFormat = OutputFormat> {
+export interface ResultBase<F extends TensorForm = TensorForm> {
   values: Named<F>;
   /** The engine that ran (never auto). Absent for evaluate. */
   mode?: string;
@@ -86,13 +116,13 @@ export interface ResultBase<F extends OutputFormat = OutputFormat> {
   check?: { maxAbsError: number | string; maxRelError: number | string };
 }
 
-export interface Differentiated<F extends OutputFormat> extends ResultBase<F> {
+export interface Differentiated<F extends TensorForm> extends ResultBase<F> {
   mode: string;
   reason: string;
 }
 
 /** Each operation's result: the base, with the operation's own field present. */
-export interface ResultOf<F extends OutputFormat = OutputFormat> {
+export interface ResultOf<F extends TensorForm = TensorForm> {
   evaluate: ResultBase<F>;
   jacobian: Differentiated<F> & { jacobian: Grid<F> };
   gradient: Differentiated<F> & { gradient: Named<F> };
@@ -103,7 +133,7 @@ export interface ResultOf<F extends OutputFormat = OutputFormat> {
 }
 
 /** Any operation's result: the base, with every operation's field optional. */
-export interface AnyResult<F extends OutputFormat = OutputFormat> extends ResultBase<F> {
+export interface AnyResult<F extends TensorForm = TensorForm> extends ResultBase<F> {
   jacobian?: Grid<F>;
   gradient?: Named<F>;
   jvp?: Named<F>;
@@ -113,6 +143,6 @@ export interface AnyResult<F extends OutputFormat = OutputFormat> extends Result
 }
 
 /** The result of operation Op in output format F; Result alone is any operation's. */
-export type Result<Op extends Operation | 'any' = 'any', F extends OutputFormat = OutputFormat> = Op extends Operation
+export type Result<Op extends Operation | 'any' = 'any', F extends TensorForm = TensorForm> = Op extends Operation
   ? ResultOf<F>[Op]
   : AnyResult<F>;
