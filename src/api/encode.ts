@@ -49,7 +49,14 @@ export function encodeDerivatives(operation: Operation, inNames: string[], outNa
   }
 }
 
-/** An object from names: Object.fromEntries keeps `__proto__` an ordinary own key. */
+/** An object from names, `__proto__` an ordinary own key like any other. */
 export function named<T>(names: readonly string[], items: readonly T[]): Record<string, T> {
-  return Object.fromEntries(names.map((n, i) => [n, items[i]]));
+  const out: Record<string, T> = {};
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i];
+    // Assigning `__proto__` would set the prototype instead (Object.fromEntries did this, and cost more).
+    if (n === '__proto__') Object.defineProperty(out, n, { value: items[i], enumerable: true, writable: true, configurable: true });
+    else out[n] = items[i];
+  }
+  return out;
 }

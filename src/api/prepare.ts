@@ -199,5 +199,6 @@ export function warmRuns(plan: Plan, operation: Operation, mode: string): number
 
 export function countRun(plan: Plan, operation: Operation, mode: string): void {
   const key = `runs:${operation}:${mode}`;
-  plan.memo.set(key, Math.min(2, ((plan.memo.get(key) as number | undefined) ?? 0) + 1));
+  const runs = (plan.memo.get(key) as number | undefined) ?? 0;
+  if (runs < 2) plan.memo.set(key, runs + 1);
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { isBase64Like, parseBase64Tensor } from './base64.js';
-import { formatShape, sizeOf, type Shape, type Tensor } from './tensor.js';
+import { formatShape, sizeOf, stridesOf, type Shape, type Tensor } from './tensor.js';
 
 export const SPECIAL_FLOATS = ['NaN', 'Infinity', '-Infinity'] as const;
 export const WireFloatSchema = z.union([z.number(), z.enum(SPECIAL_FLOATS)]);
@@ -263,22 +263,27 @@ export function writeWireFloat(x: number): number | string {
  */
 export function toNested(t: Tensor, json = false): NestedNumbers | NestedValue {
   const { shape, data } = t;
-  const enc = json ? writeWireFloat : (x: number): number => x;
-  if (shape.length === 0) return enc(data[0]);
-  let k = 0;
-  const last = shape.length - 1;
-  // Arrays grown by push stay packed; `new Array(n)` makes holey ones, which JSON.stringify
-  // writes about 1.6 times slower (21 doubles: 3.9 µs against 2.4 µs).
-  const build = (depth: number): NestedValue[] => {
-    const n = shape[depth];
-    const arr: NestedValue[] = [];
-    if (depth === last) {
-      if (json) for (let i = 0; i < n; i++) arr.push(enc(data[k++]));
-      else for (let i = 0; i < n; i++) arr.push(data[k++]);
-    } else {
-      for (let i = 0; i < n; i++) arr.push(build(depth + 1));
-    }
-    return arr;
-  };
-  return build(0);
+  if (shape.length === 0) return json ? writeWireFloat(data[0]) : data[0];
+  // Module-level functions, not closures made per call: this runs for every result tensor.
+  return shape.length === 1 ? row(data, json, 0, shape[0]) : nestedFrom(shape, stridesOf(shape), data, json, 0, 0);
+}
+
+/**
+ * One innermost row. Arrays grown by push stay packed; `new Array(n)` makes holey
+ * ones, which JSON.stringify writes about 1.6 times slower (21 doubles: 3.9 µs
+ * against 2.4 µs).
+ */
+function row(data: Float64Array, json: boolean, from: number, n: number): NestedValue[] {
+  const arr: NestedValue[] = [];
+  if (json) for (let i = 0; i < n; i++) arr.push(writeWireFloat(data[from + i]));
+  else for (let i = 0; i < n; i++) arr.push(data[from + i]);
+  return arr;
+}
+
+function nestedFrom(shape: Shape, strides: readonly number[], data: Float64Array, json: boolean, depth: number, at: number): NestedValue[] {
+  const n = shape[depth];
+  if (depth === shape.length - 1) return row(data, json, at, n);
+  const arr: NestedValue[] = [];
+  for (let i = 0; i < n; i++) arr.push(nestedFrom(shape, strides, data, json, depth + 1, at + i * strides[depth]));
+  return arr;
 }
