@@ -158,3 +158,55 @@ describe('stored graphs on the lean path', () => {
     expect(again.stats.cache).toBe('hit');
   });
 });
+
+describe('a graph object sent again', () => {
+  const fresh = () => ({
+    inputs: [{ name: 'x', shape: [3] }],
+    nodes: [
+      { id: 'c', op: 'const', value: [1, 2, 3] },
+      { id: 'y', op: 'mul', args: ['x', 'c'] },
+    ],
+    outputs: ['y'],
+  });
+
+  test('keeps its key while it holds the same, and gets the right one after any change', async () => {
+    const { quickGraphKey } = await import('../src/graph/plan-cache.js');
+    const key = (g: unknown) => quickGraphKey(g, DEFAULT_LIMITS);
+    const g: Record<string, any> = fresh(); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const first = key(g);
+    expect(key(g)).toBe(first);
+    const changes: [string, (h: Record<string, any>) => void][] = [
+      // eslint-disable-line @typescript-eslint/no-explicit-any
+      ['a number', (h) => void (h.nodes[0].value[1] = 5)],
+      ['-0, which JSON cannot write', (h) => void (h.nodes[0].value[1] = -0)],
+      ['NaN', (h) => void (h.nodes[0].value[1] = Number.NaN)],
+      ['a key order', (h) => void (h.nodes[1] = { op: 'mul', id: 'y', args: ['x', 'c'] })],
+      ['a new key', (h) => void (h.nodes[1].extra = 1)],
+      ['an undefined value', (h) => void (h.nodes[1].extra = undefined)],
+      ['a string', (h) => void (h.outputs[0] = 'c')],
+      ['an array length', (h) => void h.nodes[0].value.push(4)],
+      ['a hole', (h) => void (h.nodes[0].value.length = 4)],
+      ['a prototype', (h) => void Object.setPrototypeOf(h.nodes[0], { op: 'const' })],
+    ];
+    for (const [what, change] of changes) {
+      const h = fresh();
+      expect(key(h), what).toBe(first);
+      expect(key(h), what).toBe(first);
+      change(h);
+      // what a graph object never seen before, changed the same way, gets
+      const other = fresh();
+      change(other);
+      expect(key(h), what).toBe(key(other));
+      expect(key(h), what).not.toBe(first);
+    }
+  });
+
+  test('a graph changed in place between calls computes with what it holds now', async () => {
+    const cache = new PlanCache(1 << 24);
+    const g = fresh();
+    const request = { graph: g, args: { x: [1, 1, 1] } };
+    expect((await evaluate(request, { cache })).values.y).toEqual([1, 2, 3]);
+    g.nodes[0].value[2] = 7;
+    expect((await evaluate(request, { cache })).values.y).toEqual([1, 2, 7]);
+  });
+});

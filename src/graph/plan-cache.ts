@@ -242,10 +242,58 @@ export function quickGraphKey(raw: unknown, limits: Limits): string | undefined 
   const prefix = `q:${limits.maxNodes},${limits.maxInputs},${limits.maxElements}:`;
   const known = immutableKeys.get(raw);
   if (known?.startsWith(prefix)) return known;
+  // An object sent before: if it still holds what it held then, the key it had, found by
+  // comparing (no text written, and the same string, whose hash V8 keeps).
+  const last = lastSeen.get(raw);
+  if (last?.copy !== undefined && last.prefix === prefix && sameJson(raw, last.copy, 0)) return last.key;
   const key = computeQuickKey(raw, prefix);
   // The same string each time for an object that cannot change: its hash is computed once.
   if (key !== undefined && immutableKeys.has(raw)) immutableKeys.set(raw, key);
+  // The copy is made the second time an object comes: most (a service's parsed bodies) come once.
+  else if (key !== undefined) lastSeen.set(raw, { prefix, key, copy: last ? JSON.parse(key.slice(prefix.length)) : undefined });
   return key;
+}
+
+/**
+ * Graph objects a caller sent, with the key they had and (from their second time on)
+ * a copy of what they held then, from the key's own text: a caller may change its
+ * object between calls, so the copy is compared before the key is reused. Kept only
+ * while the caller keeps the object.
+ */
+const lastSeen = new WeakMap<object, { prefix: string; key: string; copy?: unknown }>();
+
+/**
+ * Whether `v` would be written as exactly the JSON text `copy` was parsed from: the
+ * same keys in the same order, the same strings, booleans and nulls, and numbers
+ * JSON writes (finite, not -0) that are equal. What plainJson accepts, compared
+ * instead of written.
+ */
+function sameJson(v: unknown, copy: unknown, depth: number): boolean {
+  if (depth > 100) return false;
+  if (typeof v === 'number') return v === copy && (v !== 0 || !Object.is(v, -0));
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v === copy;
+  if (Array.isArray(v)) {
+    if (!Array.isArray(copy) || v.length !== copy.length) return false;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'number' ? x !== copy[i] || (x === 0 && Object.is(x, -0)) : !sameJson(x, copy[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) return false;
+  const keys = Object.keys(copy);
+  let i = 0;
+  for (const k in v) {
+    if (
+      !Object.hasOwn(v, k) ||
+      keys[i] !== k ||
+      !sameJson((v as Record<string, unknown>)[k], (copy as Record<string, unknown>)[k], depth + 1)
+    )
+      return false;
+    i++;
+  }
+  return i === keys.length;
 }
 
 /**
