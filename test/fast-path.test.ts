@@ -206,7 +206,7 @@ describe('a graph object sent again', () => {
     const g = fresh();
     const request = { graph: g, args: { x: [1, 1, 1] } };
     expect((await evaluate(request, { cache })).values.y).toEqual([1, 2, 3]);
-    g.nodes[0].value[2] = 7;
+    (g.nodes[0].value as number[])[2] = 7;
     expect((await evaluate(request, { cache })).values.y).toEqual([1, 2, 7]);
   });
 });
