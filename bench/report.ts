@@ -21,6 +21,8 @@ export interface EngineRecord {
   samples?: number;
   /** hand: its check against finite differences. */
   fdCheck?: HandCheck;
+  /** hand: the rate its median reaches, "3.52 GFLOP/s" (compute-bound) or "11.8 GB/s" (memory-bound). */
+  rate?: string;
   /** The derivative is wrong (error above the engine's tolerance): its time does not count. */
   wrong?: boolean;
   /** Why it did not run. */
@@ -44,6 +46,7 @@ function note(r: EngineRecord): string {
   const parts: string[] = [];
   if (r.wrong) parts.push('!!! WRONG DERIVATIVE: does not count !!!');
   if (r.picked) parts.push(`picked ${r.picked}${r.pickedVsBest === undefined ? '' : ` (${r.pickedVsBest.toFixed(2)}x the faster)`}`);
+  if (r.rate) parts.push(r.rate);
   if (r.fdCheck) parts.push(`fd check ${err(r.fdCheck.maxRelError)} (${r.fdCheck.method})`);
   return parts.join('; ');
 }

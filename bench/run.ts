@@ -7,7 +7,7 @@
  */
 import { gradient, jacobian, prepare } from '../src/index.js';
 import { checkHand, maxRelError } from './hand/check.js';
-import { hand, type Impl } from './hand/index.js';
+import { hand, kept, type Impl } from './hand/index.js';
 import { appendBatches, batchTable, POINTS, runBatches } from './batches.js';
 import { runHttp } from './http.js';
 import { PROBLEMS, request, type Problem } from './problems.js';
@@ -28,7 +28,7 @@ const log = (s: string): void => void process.stderr.write(`${s}\n`);
 async function bench(p: Problem): Promise<EngineRecord[]> {
   const args = p.args.map((t) => t.data);
   const h = hand(p);
-  const ref = h.derivative(args);
+  const ref = kept(h.derivative(args));
   const fdCheck = checkHand(p, h);
   const api = p.operation === 'jacobian' ? jacobian : gradient;
   const wire = request(p, 'auto');
@@ -103,6 +103,7 @@ async function bench(p: Problem): Promise<EngineRecord[]> {
     primalUs: med('hand:primal'),
     samples: m.get('hand')?.samples,
     fdCheck,
+    ...(handUs !== null && h.work ? { rate: rateOf(h.work, handUs) } : {}),
   };
   const tfRecord: EngineRecord = tf
     ? {
@@ -131,6 +132,12 @@ async function bench(p: Problem): Promise<EngineRecord[]> {
   return records;
 }
 
+/** What a reference's median reaches: GFLOP/s for compute, GB/s for memory (1 flop per ns is 1 GFLOP/s). */
+function rateOf(work: { flops?: number; bytes?: number }, us: number): string {
+  if (work.flops !== undefined) return `${(work.flops / (us * 1e3)).toPrecision(3)} GFLOP/s`;
+  return `${((work.bytes ?? 0) / (us * 1e3)).toPrecision(3)} GB/s`;
+}
+
 const t0 = performance.now();
 const tfVersion = await initTfjs();
 const records: EngineRecord[] = [];
@@ -142,7 +149,7 @@ for (const p of PROBLEMS.filter((q) => (only ? only.includes(q.id) : !quick || q
 const p1 = PROBLEMS.find((p) => p.id === 'P1') as Problem;
 const httpSeconds = quick ? 4 : 10;
 const t = performance.now();
-const http = await runHttp(request(p1, 'forward'), hand(p1).derivative(p1.args.map((a) => a.data))[0], httpSeconds, 2);
+const http = await runHttp(request(p1, 'forward'), kept(hand(p1).derivative(p1.args.map((a) => a.data)))[0], httpSeconds, 2);
 log(`HTTP-P1: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 const tb = performance.now();
 const batches = await runBatches(quick);

@@ -5,7 +5,7 @@
  * Richardson-extrapolated central fd.
  */
 import type { Problem } from '../problems.js';
-import type { Impl } from './impl.js';
+import { type Impl, kept } from './impl.js';
 
 /** max |got - ref| / max(1, max |ref|) over all blocks; NaN if any difference is NaN. */
 export function maxRelError(got: readonly ArrayLike<number>[], ref: readonly ArrayLike<number>[]): number {
@@ -29,14 +29,15 @@ export interface HandCheck {
 
 export function checkHand(p: Problem, impl: Impl): HandCheck {
   const args = p.args.map((t) => t.data);
-  const ref = impl.derivative(args);
+  // copies: an implementation writes its results into buffers it reuses
+  const ref = kept(impl.derivative(args));
   const outSizes = impl.primal(args).map((o) => o.length);
   const inSizes = p.active.map((i) => args[i].length);
   const nA = p.active.length;
   /** Central difference of every output along v (one Float64Array per active input): (F(x + h v) - F(x - h v)) / 2h. */
   const central = (v: Float64Array[], h: number): number[][] => {
     const at = (t: number) =>
-      impl.primal(args.map((a, i) => (p.active.includes(i) ? a.map((x, j) => x + t * v[p.active.indexOf(i)][j]) : a)));
+      kept(impl.primal(args.map((a, i) => (p.active.includes(i) ? a.map((x, j) => x + t * v[p.active.indexOf(i)][j]) : a))));
     const [fp, fm] = [at(h), at(-h)];
     return fp.map((o, k) => Array.from(o, (y, i) => (y - fm[k][i]) / (2 * h)));
   };

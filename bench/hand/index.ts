@@ -1,6 +1,7 @@
 /**
- * Hand-written primal and derivative of every problem, plain loops over Float64Array:
- * the speed limit, and the reference for every engine's error.
+ * Hand-written primal and derivative of every problem, the fastest plain loops over
+ * Float64Array we can write (impl.ts): the speed limit, and the reference for every
+ * engine's error. A new implementation per call of hand(), with its own buffers.
  */
 import type { Kind, Problem } from '../problems.js';
 import type { Impl } from './impl.js';
@@ -9,18 +10,19 @@ import { rosenbrock } from './rosenbrock.js';
 import { seedJacobian, seedScalar } from './seed.js';
 import { sinexp } from './sinexp.js';
 
-export type { Impl };
+export { kept, type Impl } from './impl.js';
 
 export function hand(p: Problem): Impl {
+  const n = p.active.reduce((s, i) => s + p.args[i].data.length, 0);
   const impls: Record<Kind, () => Impl> = {
-    seed: () => seedJacobian,
-    seedScalar: () => seedScalar,
-    rosenbrock: () => rosenbrock,
+    seed: seedJacobian,
+    seedScalar,
+    rosenbrock: () => rosenbrock(n),
     net: () => {
       const [[h, k], [o], [, m]] = p.graph.inputs.map((i) => i.shape);
       return net(h, k, o, m);
     },
-    sinexp: () => sinexp,
+    sinexp: () => sinexp(n),
   };
   return impls[p.kind]();
 }

@@ -1,16 +1,26 @@
-/** P5 by hand: y = sin(x) e^x; its dense n × n Jacobian is diagonal, (cos x + sin x) e^x. */
+/**
+ * P5 by hand: y = sin(x) e^x; its dense n × n Jacobian is diagonal, (cos x + sin x) e^x.
+ * The Jacobian is allocated per call, as derivd must allocate the one it returns:
+ * zero-filling n² doubles is most of the work.
+ */
 import type { Impl } from './impl.js';
 
-export const sinexp: Impl = {
-  primal: ([x]) => {
-    const y = new Float64Array(x.length);
-    for (let i = 0; i < x.length; i++) y[i] = Math.sin(x[i]) * Math.exp(x[i]);
-    return [y];
-  },
-  derivative: ([x]) => {
-    const n = x.length;
-    const J = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) J[i * n + i] = (Math.cos(x[i]) + Math.sin(x[i])) * Math.exp(x[i]);
-    return [J];
-  },
-};
+export function sinexp(n: number): Impl {
+  return {
+    primal: ([x]) => {
+      const y = new Float64Array(x.length);
+      for (let i = 0; i < x.length; i++) y[i] = Math.sin(x[i]) * Math.exp(x[i]);
+      return [y];
+    },
+    derivative: ([x]) => {
+      const J = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        const e = Math.exp(x[i]);
+        J[i * n + i] = (Math.cos(x[i]) + Math.sin(x[i])) * e;
+      }
+      return [J];
+    },
+    // memory-bound: the n² doubles written
+    work: { bytes: 8 * n * n },
+  };
+}
