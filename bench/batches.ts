@@ -23,6 +23,8 @@ import { PROBLEMS, request, type Problem } from './problems.js';
 import { measure } from './timing.js';
 
 export const POINTS = 1000;
+/** Pause after each HTTP run (a batched request takes a few ms; ten connections' worth is far less). */
+const SETTLE_MS = 300;
 
 export interface BatchRecord {
   problem: 'BATCH-P1';
@@ -110,6 +112,9 @@ export async function runBatches(quick: boolean): Promise<BatchRecord[]> {
       for (const t of targets) {
         const c = await cannon(url, t.text, seconds / 2);
         if (c.non2xx > 0 || c.errors > 0) throw new Error(`${t.target}: ${c.non2xx} non-2xx, ${c.errors} errors`);
+        // Requests cut off at the end of a run may still be computing in the pool: let them finish
+        // before the other target's run, which they would slow down.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const acc = rate.get(t.target) ?? { requests: 0, seconds: 0 };
         rate.set(t.target, { requests: acc.requests + c.requests, seconds: acc.seconds + c.seconds });
       }
