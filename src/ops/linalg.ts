@@ -251,6 +251,7 @@ const matmul: OpDef<'matmul'> = {
 
 const transpose: OpDef<'transpose'> = {
   name: 'transpose',
+  movesElements: true,
   arity: 1,
   attrs: { perm: z.array(z.number().int()).optional() },
   prepare: (wire: { perm?: number[] }, s) => ({ perm: preparePerm(wire.perm, s[0].length) }),
@@ -288,6 +289,16 @@ const outer: OpDef<'outer'> = {
   arity: 2,
   attrs: {},
   shape: ([as, bs]) => [sizeOf(as), sizeOf(bs)],
+  // y[i, j] from a[i] and b[j]
+  sparsity([as, bs], _os, _a, dep) {
+    const [m, n] = [sizeOf(as), sizeOf(bs)];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        dep(i * n + j, 0, i);
+        dep(i * n + j, 1, j);
+      }
+    }
+  },
   kernel([a, b], _s, out) {
     const m = b.length;
     for (let i = 0; i < a.length; i++) for (let j = 0; j < m; j++) out[i * m + j] = a[i] * b[j];

@@ -115,6 +115,11 @@ function reduction<N extends OpNameWith<ReduceAttrs>>(name: N, fold: Fold, link:
     kernel: (ins, s, out, _os, { axes }) =>
       fold(ins[0], out.length === 1 ? oneGroup(ins[0].length) : groups(s[0], axes).index, out, groupSize(s[0], axes)),
     work: (s) => sizeOf(s[0]),
+    // each output element from its group
+    sparsity([s], _os, { axes }, dep) {
+      const g = groups(s, axes).index;
+      for (let i = 0; i < g.length; i++) dep(g[i], 0, i);
+    },
     jvp(ctx, [xDot]) {
       return xDot === null ? null : ctx.e.sum(link(ctx, xDot), ctx.attrs.axes, ctx.attrs.keepdims);
     },

@@ -64,6 +64,7 @@ const reshapeOp: OpDef<'reshape'> = {
   },
   kernel: copyKernel,
   sameData: true,
+  movesElements: true,
   jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.reshape(xDot, outShape)),
   vjp: ({ e, inShapes }, yBar) => [e.reshape(yBar, inShapes[0])],
 };
@@ -158,6 +159,7 @@ function computeBoxOffsets(inShape: Shape, a: SliceAttrs): Int32Array {
 
 const sliceOp: OpDef<'slice'> = {
   name: 'slice',
+  movesElements: true,
   arity: 1,
   attrs: { start: IntArray, stop: IntArray, step: IntArray.optional() },
   prepare(wire: { start: number[]; stop: number[]; step?: number[] }, [s]) {
@@ -213,6 +215,7 @@ const sliceScatterOp: OpDef<'slice_scatter'> = {
 
 const indexOp: OpDef<'index'> = {
   name: 'index',
+  movesElements: true,
   arity: 1,
   attrs: { axis: Int.optional(), indices: IntArray },
   prepare(wire: { axis?: number; indices: number[] }, [s]) {
@@ -307,6 +310,7 @@ function zerosFor({ e, inShapes }: RuleCtx<AxisAttrs>, xDots: readonly (ValueId 
 
 const concatOp: OpDef<'concat'> = {
   name: 'concat',
+  movesElements: true,
   arity: 'variadic',
   attrs: { axis: Int.optional() },
   prepare(wire: { axis?: number }, s) {
@@ -345,6 +349,7 @@ const concatOp: OpDef<'concat'> = {
 
 const stackOp: OpDef<'stack'> = {
   name: 'stack',
+  movesElements: true,
   arity: 'variadic',
   attrs: { axis: Int.optional() },
   prepare(wire: { axis?: number }, s) {

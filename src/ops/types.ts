@@ -140,6 +140,20 @@ export interface OpDef<N extends OpName = OpName> {
     outShape: Shape,
     attrs: OpAttrs[N],
   ): void;
+  /**
+   * Every output element is a copy of one argument element (slice, index, transpose,
+   * concat, ...): which one is found by running the kernel on element numbers, so such
+   * an op needs no sparsity rule of its own.
+   */
+  readonly movesElements?: boolean;
+  /**
+   * Which argument elements each output element is computed from, for sparse
+   * Jacobians: calls dep(out, arg, element) for every pair, in any order. Structural
+   * and conservative: it may name an element whose partial is zero at some point, never
+   * leave one out. Absent: elementwise ops by broadcasting, ops that move elements by
+   * their kernel, and any other op from every element of every argument (dense).
+   */
+  sparsity?(inShapes: readonly Shape[], outShape: Shape, attrs: OpAttrs[N], dep: (out: number, arg: number, element: number) => void): void;
   /** Units of work of the primal (elements, or flops for contractions), for the cost model. */
   work?(inShapes: readonly Shape[], outShape: Shape, attrs: OpAttrs[N]): number;
   /**
