@@ -10,6 +10,7 @@ import type { Eqn } from '../ir/program.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf } from '../tensor/tensor.js';
 import weights from './cost-weights.json' with { type: 'json' };
+import { colouringsOf, type Compression } from './colouring.js';
 import type { Plan } from './plan.js';
 import { reach } from './reach.js';
 
@@ -70,6 +71,27 @@ export interface Estimate {
    */
   forwardBuildEqns: number;
   reverseBuildEqns: number;
+  /** A Jacobian whose sparsity pays: the colours each mode's compressed sweeps would seed. */
+  forwardColours?: number;
+  reverseColours?: number;
+}
+
+/** Seeding a compressed sweep and scattering its results, per entry written or read (ns). */
+const DECOMPRESS_NS_PER_ENTRY = 2;
+
+/**
+ * The compressed sweeps of a sparse Jacobian (colouring.ts) for each mode, when the
+ * cost model prices them below the plain sweeps: `count` sweeps through every active
+ * equation, plus seeding and scattering. What the engines run and auto compares.
+ */
+export function compressionFor(plan: Plan, mode: 'forward' | 'reverse'): Compression | undefined {
+  const c = colouringsOf(plan)[mode === 'forward' ? 'columns' : 'rows'];
+  if (!c) return undefined;
+  const s = sweepsOf(plan, MEASURED_WEIGHTS);
+  const side = mode === 'forward' ? s.n : s.m;
+  const compressed =
+    c.count * (mode === 'forward' ? s.fwdOneNs : s.revOneNs) + DECOMPRESS_NS_PER_ENTRY * (c.sparsity.nonZeros + c.count * side);
+  return compressed < (mode === 'forward' ? s.fwdJacNs : s.revJacNs) ? c : undefined;
 }
 
 /** What every operation's estimate is made of; one pass over the plan, kept with it. */
@@ -130,18 +152,18 @@ function sweeps(plan: Plan, w: CostWeights): Sweeps {
  * inputs and outputs, and computed once per plan (kept in plan.memo) for the
  * measured weights, so auto's choice and the service's placement share it.
  */
-export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEASURED_WEIGHTS): Estimate {
-  let s: Sweeps;
-  if (w === MEASURED_WEIGHTS) {
-    let kept = plan.memo.get('cost:sweeps') as Sweeps | undefined;
-    if (kept === undefined) {
-      kept = sweeps(plan, w);
-      plan.memo.set('cost:sweeps', kept);
-    }
-    s = kept;
-  } else {
-    s = sweeps(plan, w);
+function sweepsOf(plan: Plan, w: CostWeights): Sweeps {
+  if (w !== MEASURED_WEIGHTS) return sweeps(plan, w);
+  let kept = plan.memo.get('cost:sweeps') as Sweeps | undefined;
+  if (kept === undefined) {
+    kept = sweeps(plan, w);
+    plan.memo.set('cost:sweeps', kept);
   }
+  return kept;
+}
+
+export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEASURED_WEIGHTS): Estimate {
+  const s = sweepsOf(plan, w);
   const { n, m, fwdOneNs: fwdOne, revOneNs: revOne } = s;
   const one = s.activeEqns;
   let forwardNs: number;
@@ -152,10 +174,34 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
     case 'evaluate':
       forwardNs = reverseNs = forwardBuildEqns = reverseBuildEqns = 0;
       break;
-    case 'jacobian':
     case 'gradient':
       [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [s.fwdJacNs, s.revJacNs, s.fwdJacEqns, s.revJacEqns];
       break;
+    case 'jacobian': {
+      [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [s.fwdJacNs, s.revJacNs, s.fwdJacEqns, s.revJacEqns];
+      // A sparse Jacobian's compressed sweeps: as many as colours, one program over every active input (or output).
+      const fwd = w === MEASURED_WEIGHTS ? compressionFor(plan, 'forward') : undefined;
+      const rev = w === MEASURED_WEIGHTS ? compressionFor(plan, 'reverse') : undefined;
+      if (fwd) {
+        forwardNs = fwd.count * fwdOne + DECOMPRESS_NS_PER_ENTRY * (fwd.sparsity.nonZeros + fwd.count * n);
+        forwardBuildEqns = one;
+      }
+      if (rev) {
+        reverseNs = rev.count * revOne + DECOMPRESS_NS_PER_ENTRY * (rev.sparsity.nonZeros + rev.count * m);
+        reverseBuildEqns = one;
+      }
+      return {
+        primalNs: s.primalNs,
+        forwardNs,
+        reverseNs,
+        inputElements: n,
+        outputElements: m,
+        forwardBuildEqns,
+        reverseBuildEqns,
+        ...(fwd ? { forwardColours: fwd.count } : {}),
+        ...(rev ? { reverseColours: rev.count } : {}),
+      };
+    }
     case 'jvp':
       [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [fwdOne, s.revJacNs, one, s.revJacEqns];
       break;

@@ -27,7 +27,14 @@ function formatNs(ns: number): string {
 
 export function chooseEngine(plan: Plan, operation: Operation): Choice {
   const est = estimate(plan, operation);
-  const counts = `${plural(est.inputElements, 'active input element')} vs ${plural(est.outputElements, 'output element')}`;
+  // A sparse Jacobian: the colours its compressed sweeps need, per mode that compresses.
+  const colours = [
+    est.forwardColours === undefined ? '' : `${plural(est.forwardColours, 'column colour')} for forward`,
+    est.reverseColours === undefined ? '' : `${plural(est.reverseColours, 'row colour')} for reverse`,
+  ].filter((x) => x !== '');
+  const counts = `${plural(est.inputElements, 'active input element')} vs ${plural(est.outputElements, 'output element')}${
+    colours.length > 0 ? ` (sparse: ${colours.join(', ')})` : ''
+  }`;
   const priced = AUTO_CANDIDATES.map((engine) => ({ engine, ns: engine.estimate?.(plan, operation).ns ?? Infinity }));
   const best = priced.reduce((a, b) => (b.ns < a.ns ? b : a));
   if (priced.every((p) => p.ns === 0)) return { engine: best.engine, reason: `${counts}; nothing to propagate` };

@@ -4,10 +4,11 @@
  * few inputs and many outputs. Hessians are forward-over-forward. A vjp goes
  * through the full Jacobian (no vjp here).
  */
-import { estimate } from '../analysis/cost.js';
+import { compressionFor, estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
+import { compressedForward } from './compressed.js';
 import { forwardOverForwardProgram, forwardProgram, runDerived } from './programs.js';
 import {
   activeShapes,
@@ -24,6 +25,9 @@ import type { BlockResult, Engine, Primal, TensorsResult } from './types.js';
 
 /** Jacobian blocks [output][active input] by forward mode: one direction per active input element. */
 function forwardJacobian(plan: Plan, primal: Primal): BlockResult {
+  // A sparse Jacobian whose colours the cost model prices below one sweep per input element.
+  const compression = compressionFor(plan, 'forward');
+  if (compression) return compressedForward(plan, primal, compression);
   const outShapes = outputShapes(plan);
   const r = basisSweeps(primal, plan.batched, activeShapes(plan), outShapes, (g) => forwardProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, outShapes.length), directions: r.directions };

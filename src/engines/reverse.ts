@@ -5,16 +5,19 @@
  * hvp are forward-over-reverse: the gradient program, differentiated forward. A
  * jvp goes through the full Jacobian (no jvp here).
  */
-import { estimate } from '../analysis/cost.js';
+import { compressionFor, estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { compressedReverse } from './compressed.js';
 import { hessianProgram, reverseProgram } from './programs.js';
 import { activeShapes, allOf, basisSweeps, outputShapes, singleSweep, transposeBlocks, vjpSweep } from './sweeps.js';
 import type { BlockResult, Engine, Primal } from './types.js';
 
 /** Jacobian blocks [output][active input] by reverse mode: one direction per output element. */
 function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
+  const compression = compressionFor(plan, 'reverse');
+  if (compression) return compressedReverse(plan, primal, compression);
   return basisSweeps(primal, plan.batched, outputShapes(plan), activeShapes(plan), (o) => reverseProgram(plan, [o]), true);
 }
 

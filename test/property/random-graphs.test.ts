@@ -22,6 +22,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, gradient, hessian, hvp, jacobian, jvp, vjp, type Result } from '../../src/index.js';
+import { compressionFor } from '../../src/analysis/cost.js';
+import { makePlan } from '../../src/analysis/plan.js';
+import { checkRequest } from '../../src/graph/request.js';
 import { expectClose, maxAbs } from '../helpers/numeric.js';
 import { activeInputs, pruned, randomGraphCase, withScalarOutput, type CaseRequest, type GraphCase } from '../helpers/random-graph.js';
 import { AD_REL, FD_REL, HESSIAN_REL } from '../helpers/tolerances.js';
@@ -105,6 +108,17 @@ function expectedActiveNodes(c: CaseRequest): number {
   return c.graph.nodes.filter((n) => useful.has(n.id) && varied.has(n.id)).length;
 }
 
+/**
+ * Directions a Jacobian's sweeps carry in `mode`: one per input (forward) or output
+ * (reverse) element, or, for a sparse Jacobian the cost model compresses, one per
+ * colour (fewer: src/engines/compressed.test.ts holds the two to the same numbers).
+ */
+function jacobianDirections(req: object, mode: 'forward' | 'reverse', plain: number): number {
+  const count = compressionFor(makePlan(checkRequest('jacobian', req)), mode)?.count;
+  if (count !== undefined && !(count < plain)) throw new Error(`${mode}: ${count} colours for ${plain} elements`);
+  return count ?? plain;
+}
+
 function checkStats(label: string, r: Result, c: CaseRequest, directions: number): void {
   equal(`${label}: stats.directions`, r.stats.directions, directions);
   equal(`${label}: activeNodes + inactiveNodes`, r.stats.activeNodes + r.stats.inactiveNodes, c.graph.nodes.length);
@@ -173,7 +187,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
     }
   }
   if (outs.some((o) => active.some((i) => maxAbs(blockOf(jf, o, i).data) > 0))) nontrivialJacobians++;
-  checkStats('jacobian forward', jf, c, activeElements);
+  checkStats('jacobian forward', jf, c, jacobianDirections(request(c, 'forward'), 'forward', activeElements));
   // Nested output: the same numbers as packed.
   const nested = await jacobian(request(c, 'reverse'));
   for (const o of outs) {
@@ -189,7 +203,7 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
     const err = Number(checked.check?.maxRelError ?? NaN);
     if (!(err <= FD_REL)) throw new Error(`jacobian check: true: maxRelError ${err} > ${FD_REL}`);
   }
-  checkStats('jacobian reverse', jr, c, outputElements);
+  checkStats('jacobian reverse', jr, c, jacobianDirections(request(c, 'reverse'), 'reverse', outputElements));
   equal('jacobian fd: stats.directions', jd.stats.directions, activeElements);
 
   // A subset of the outputs: the same blocks, directions for that output only.
@@ -197,7 +211,11 @@ async function checkFirstOrder(c: GraphCase): Promise<void> {
   const sub = await jacobian(request(c, 'reverse', { outputs: [last] }), PACKED);
   equal('jacobian outputs subset: outputs', Object.keys(sub.jacobian ?? {}), [last]);
   for (const i of active) expectBlock(`jacobian outputs subset: d${last}/d${i}`, blockOf(sub, last, i), blockOf(jf, last, i), AD_REL);
-  equal('jacobian outputs subset: directions', sub.stats.directions, sizeOf(shape(last)));
+  equal(
+    'jacobian outputs subset: directions',
+    sub.stats.directions,
+    jacobianDirections(request(c, 'reverse', { outputs: [last] }), 'reverse', sizeOf(shape(last))),
+  );
 
   // jvp = J t, per output; the scale is max over rows of Σ|J_pq t_q|.
   const t = await Promise.all(

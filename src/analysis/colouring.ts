@@ -1,0 +1,123 @@
+/**
+ * Colourings of a sparse Jacobian (Curtis, Powell and Reid; Gebremedhin, Manne and
+ * Pothen, "What color is your Jacobian?"): columns that share no row can be seeded
+ * together in one forward sweep (distance-2 colouring of the column intersection
+ * graph), rows that share no column in one reverse sweep. Greedy, in natural order:
+ * each column (row) takes the smallest colour none of its neighbours has.
+ *
+ * A plan's colourings are computed once, for Jacobians only, and kept in its memo;
+ * a compression is offered only when the cost model prices its sweeps below the
+ * plain ones (cost.ts), so a dense Jacobian never pays for a colouring it cannot use.
+ */
+import { jacobianSparsity, type JacobianSparsity, type Pattern } from './sparsity.js';
+import type { Plan } from './plan.js';
+import { sizeOf } from '../tensor/tensor.js';
+
+export interface Colouring {
+  /** colour[i] of each column (forward) or row (reverse), 0 .. count - 1. */
+  readonly colour: Int32Array;
+  readonly count: number;
+}
+
+export interface Compression extends Colouring {
+  readonly sparsity: JacobianSparsity;
+  /** Total rows: the requested outputs' elements, output after output. */
+  readonly rows: number;
+}
+
+/** The whole Jacobian's pattern as one CSR over all output rows, and its transpose. */
+function stacked(sp: JacobianSparsity): { rows: number; ptr: Int32Array; idx: Int32Array } {
+  let rows = 0;
+  for (const p of sp.outputs) rows += p.ptr.length - 1;
+  const ptr = new Int32Array(rows + 1);
+  const idx = new Int32Array(sp.nonZeros);
+  let r = 0;
+  let n = 0;
+  for (const p of sp.outputs) {
+    for (let i = 0; i + 1 < p.ptr.length; i++) {
+      for (let k = p.ptr[i]; k < p.ptr[i + 1]; k++) idx[n++] = p.idx[k];
+      ptr[++r] = n;
+    }
+  }
+  return { rows, ptr, idx };
+}
+
+function transposed(rows: number, cols: number, p: Pattern): Pattern {
+  const ptr = new Int32Array(cols + 1);
+  for (let k = 0; k < p.idx.length; k++) ptr[p.idx[k] + 1]++;
+  for (let c = 0; c < cols; c++) ptr[c + 1] += ptr[c];
+  const next = ptr.slice(0, cols);
+  const idx = new Int32Array(p.idx.length);
+  for (let r = 0; r < rows; r++) for (let k = p.ptr[r]; k < p.ptr[r + 1]; k++) idx[next[p.idx[k]]++] = r;
+  return { ptr, idx };
+}
+
+/**
+ * Greedy distance-2 colouring of the `n` items of `byItem` (item → its lines) where
+ * items sharing a line (`byLine`: line → its items) must differ: columns by rows, or
+ * rows by columns. Undefined when it would cost more than `budget` neighbour visits.
+ */
+export function greedyColouring(n: number, byItem: Pattern, byLine: Pattern, budget: number): Colouring | undefined {
+  const colour = new Int32Array(n).fill(-1);
+  const seenBy = new Int32Array(n + 1).fill(-1); // seenBy[c] = the last item for which colour c was forbidden
+  let count = 0;
+  let visits = 0;
+  for (let i = 0; i < n; i++) {
+    for (let k = byItem.ptr[i]; k < byItem.ptr[i + 1]; k++) {
+      const line = byItem.idx[k];
+      visits += byLine.ptr[line + 1] - byLine.ptr[line];
+      if (visits > budget) return undefined;
+      for (let q = byLine.ptr[line]; q < byLine.ptr[line + 1]; q++) {
+        const c = colour[byLine.idx[q]];
+        if (c >= 0) seenBy[c] = i;
+      }
+    }
+    let c = 0;
+    while (seenBy[c] === i) c++;
+    colour[i] = c;
+    if (c + 1 > count) count = c + 1;
+  }
+  return { colour, count };
+}
+
+/** Entries the sparsity analysis and the colourings may visit, per element of the Jacobian's sides. */
+const WORK_PER_ELEMENT = 64;
+const MIN_WORK = 1 << 16;
+
+interface Colourings {
+  columns?: Compression;
+  rows?: Compression;
+}
+
+/**
+ * The column and row colourings of the plan's Jacobian, computed once; none when
+ * the pattern or a colouring would take more than a budget linear in the inputs and
+ * outputs (a dense Jacobian), or when it has one row or one column (nothing to save).
+ */
+export function colouringsOf(plan: Plan): Colourings {
+  const known = plan.memo.get('colourings') as Colourings | undefined;
+  if (known) return known;
+  const found = compute(plan);
+  plan.memo.set('colourings', found);
+  return found;
+}
+
+function compute(plan: Plan): Colourings {
+  const values = plan.program.values;
+  let n = 0;
+  let m = 0;
+  for (const v of plan.activeValues) n += sizeOf(values.info(v).shape);
+  for (const v of plan.outputValues) m += sizeOf(values.info(v).shape);
+  if (n <= 1 || m <= 1) return {};
+  const budget = MIN_WORK + WORK_PER_ELEMENT * (n + m);
+  const sp = jacobianSparsity(plan, budget);
+  if (!sp) return {};
+  const rowsOf = stacked(sp);
+  const colsOf = transposed(rowsOf.rows, sp.cols, rowsOf);
+  const byCol = greedyColouring(sp.cols, colsOf, rowsOf, budget);
+  const byRow = greedyColouring(rowsOf.rows, rowsOf, colsOf, budget);
+  return {
+    ...(byCol && byCol.count < n ? { columns: { ...byCol, sparsity: sp, rows: rowsOf.rows } } : {}),
+    ...(byRow && byRow.count < m ? { rows: { ...byRow, sparsity: sp, rows: rowsOf.rows } } : {}),
+  };
+}
