@@ -18,7 +18,7 @@ export {
   type GraphSummary,
 } from './stored.js';
 export { GraphStore, canonicalGraph, graphIdOf, storedFromText, GRAPH_ID, type StoredGraph } from '../graph/graph-store.js';
-export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, type CallCost } from './cost.js';
+export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, ENCODE_BASE64_NS_PER_ELEMENT, type CallCost } from './cost.js';
 export type { AnyResult, Differentiated, Options, OutputFormat, OutTensor, Result, ResultBase, ResultOf, Stats, Timings } from './types.js';
 export { ComputeDeadlineExceeded, withDeadline } from '../ir/deadline.js';
 /** Who hears of a list that failed to compile (it then runs interpreted); the service logs it. */

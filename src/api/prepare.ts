@@ -85,7 +85,7 @@ export function prepare(operation: Operation, request: Request | unknown, option
       const d = differentiateAt(primal, more);
       return { values: primal.values, derivatives: d.tensors, directions: d.directions };
     },
-    cost: () => callCost(plan, operation, engine.name, req.check, warmRuns(plan, operation, engine.name)),
+    cost: () => callCost(plan, operation, engine.name, req.check, warmRuns(plan, operation, engine.name), req.encoding),
   };
 }
 
