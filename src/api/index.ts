@@ -4,6 +4,7 @@
  */
 export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, respond } from './respond.js';
 export { prepare, warmRuns, type PreparedCall } from './prepare.js';
+export { handOff, needsGraph, takeOver, type Handoff } from './handoff.js';
 export { CHECK_REFERENCE } from './compare.js';
 export { SHARED_CACHE, checkCounts, isGraphCached } from './shared-cache.js';
 export {

@@ -62,6 +62,15 @@ export function prepare(operation: Operation, request: Request | unknown, option
     cacheOf(options),
     options.strictFloats,
   );
+  return prepareChecked(req, limits, now() - t0);
+}
+
+/**
+ * Plans a request already checked (by prepare, or by the thread that handed it
+ * over: handoff.ts) and chooses its engine; `validateMs`: what checking it took.
+ */
+export function prepareChecked(req: CheckedRequest, limits: Limits, validateMs: number): PreparedCall {
+  const { operation } = req;
   const t1 = now();
   const { plan, cached } = planOf(req);
   const { engine, reason } = pickEngine(plan, req);
@@ -77,7 +86,7 @@ export function prepare(operation: Operation, request: Request | unknown, option
     mode: engine.name,
     reason,
     cached,
-    validateMs: t1 - t0,
+    validateMs,
     planMs: t2 - t1,
     differentiate: differentiateAt,
     run(args, more = extra) {
