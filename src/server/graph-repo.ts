@@ -1,6 +1,8 @@
 /**
  * The service's stored graphs: the app's store (GRAPH_STORE_BYTES, on the main
- * thread only: a pooled call on a stored graph is sent to its worker with the graph inline), and with REDIS_URL a copy in Redis that every replica shares.
+ * thread only: a pooled call on a stored graph is sent to its worker with the graph
+ * inline, or by its plan-cache key when it was checked here), and with REDIS_URL a
+ * copy in Redis that every replica shares.
  *
  * Registering writes the canonical text to Redis under `derivd:graph:<id>` (a
  * `?keyPrefix=` in REDIS_URL goes before it) with a TTL of GRAPH_TTL_S, renewed

@@ -10,8 +10,13 @@
  * inline (`prepare`), and the cost model estimates the call (placement.ts). Calls
  * estimated at most INLINE_MAX_COST_MS run inline, so the event loop never does
  * more than about that much compute for one request and needs no budget for them;
- * the others are re-run in a worker from the same body (a structured clone), which
- * returns the same envelope (timings from its run) already serialized. A pooled
+ * the others are handed to a worker checked (api/handoff.ts: the arguments as moved
+ * Float64Array buffers, the graph by its plan-cache key, asked for once by a
+ * worker that has not cached it), which plans and computes without parsing or
+ * validating anything again and returns the same envelope (timings: this thread's
+ * validation and planning plus its own) already serialized. `stats.cache` and
+ * derivd_plan_cache_total tell the same story: each computed call is counted once,
+ * as its response says, whichever thread checked it. A pooled
  * call estimated over COMPUTE_BUDGET_MS is refused at once (422); one past it is
  * stopped with a 504 (cooperatively, or by replacing its worker a grace period
  * later); one whose client goes away is dropped;
@@ -29,6 +34,7 @@ import {
   DerivdError,
   engineNames,
   GRAPH_ID,
+  handOff,
   isGraphCached,
   OPERATIONS,
   preflightMs,
@@ -49,7 +55,7 @@ import { ComputeBudgetExceeded, type ComputePool, type PoolRun } from '../pool.j
 import { bodyBytes } from '../plugins/content-encoding.js';
 import { MalformedBody } from '../problem.js';
 import { RawJson } from '../raw-body.js';
-import type { PoolTask } from '../worker.js';
+import type { GraphAnswer, GraphQuestion, PoolTask } from '../worker.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
 const SUMMARIES: Record<Operation, string> = {
@@ -173,6 +179,11 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     return isGraphCached(body, { limits }) ? preflightMs(bodyBytes, items, true) : unseen;
   };
 
+  /** What a worker is told when it asks for the graph of a call it was handed (one it has not cached). */
+  const graphAnswers =
+    (graph?: unknown) =>
+    (_question: GraphQuestion): GraphAnswer => ({ graph });
+
   /** Runs `task` in the pool and answers with what the worker serialized (or its error). */
   const pooled = async (
     op: Operation,
@@ -180,6 +191,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     estimatedMs: number,
     request: FastifyRequest,
     reply: FastifyReply,
+    { transfer, graph }: { transfer?: ArrayBuffer[]; graph?: unknown } = {},
   ): Promise<never> => {
     const derivd = request.derivd as NonNullable<FastifyRequest['derivd']>;
     // A client that leaves (the response closes unfinished) cancels the task.
@@ -190,7 +202,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     reply.raw.once('close', onClose);
     let run: PoolRun;
     try {
-      run = await (pool as ComputePool).run(task, { signal: gone.signal, estimatedMs });
+      run = await (pool as ComputePool).run(task, { signal: gone.signal, estimatedMs, transfer, graphs: graphAnswers(graph) });
     } catch (err) {
       // For the log line: the worker that ran it, and whether it had to be terminated.
       if (err instanceof ComputeBudgetExceeded) Object.assign(derivd, { threadId: err.threadId, terminated: err.terminated });
@@ -213,6 +225,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       threadId: run.threadId,
     });
     metrics.computations.inc({ operation: op, where: 'pool' });
+    if (outcome.cache) metrics.planCache.inc({ result: outcome.cache });
     if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });
     reply.header('server-timing', serverTiming(outcome.timings, run.queueMs === undefined ? undefined : round3(run.queueMs)));
     // The worker serialized the same envelope the inline path returns; a string is sent as is.
@@ -244,7 +257,6 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     // Validation errors (4xx) leave from here, before any worker is involved.
     // strictFloats: a non-finite number in a parsed JSON body was a literal such as 1e999
     const prepared = prepare(op, body, { limits, strictFloats: true });
-    metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
     if (pool) {
       const cost = prepared.cost();
       request.derivd = {
@@ -260,12 +272,16 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
           metrics.shed.inc({ reason: 'estimated_over_budget' });
           throw new EstimatedOverBudget([refusal]);
         }
-        return pooled(op, { operation: op, body, limits }, cost.ms, request, reply);
+        // Checked and planned here: the worker gets the checked call, its tensors moved, not the body.
+        const { handoff, transfer } = handOff(prepared);
+        const graphOf = (body as { graph?: unknown }).graph;
+        return pooled(op, { operation: op, handoff, limits }, cost.ms, request, reply, { transfer, graph: graphOf });
       }
     }
     const result: Result = respond(prepared, { output: 'json' });
     request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
     metrics.computations.inc({ operation: op, where: 'inline' });
+    if (result.stats.cache) metrics.planCache.inc({ result: result.stats.cache });
     if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
     reply.header('server-timing', serverTiming(result.timings));
     // output 'json' makes every number a wire float, which is what the schema says
