@@ -1,7 +1,7 @@
 /**
  * The service's stored graphs: the app's store (GRAPH_STORE_BYTES, on the main
- * thread only: a pooled call on a stored graph is sent to its worker with the graph
- * inline, or by its plan-cache key when it was checked here), and with REDIS_URL a
+ * thread only: a worker that needs a stored graph, or the graph of a call it was
+ * handed, asks the main thread for it over its task's port), and with REDIS_URL a
  * copy in Redis that every replica shares.
  *
  * Registering writes the canonical text to Redis under `derivd:graph:<id>` (a

@@ -24,6 +24,7 @@ import {
   ComputeDeadlineExceeded,
   DerivdError,
   type ErrorKind,
+  GRAPH_ID,
   type Handoff,
   type Issue,
   type Limits,
@@ -34,9 +35,11 @@ import {
   prepare,
   respond,
   SHARED_CACHE,
+  storedFromText,
   takeOver,
   type Timings,
   withDeadline,
+  withStoredGraph,
 } from '../api/index.js';
 import { overBudget } from './placement.js';
 import { loadEngineModules } from './engine-modules.js';
@@ -85,15 +88,15 @@ export interface PoolTask {
   /**
    * Told `{ threadId }` when the computation begins: the compute budget runs from
    * then. Also the way to the main thread's graphs (askGraph): a graph a handoff
-   * names that this thread has not cached.
+   * names that this thread has not cached, or a stored graph a body names by `graphId`.
    */
   started?: MessagePort;
 }
 
 /** What the worker asks the main thread over the task's port, and what it answers. */
-export type GraphQuestion = { wants: 'graph' };
-/** `graph`: the call's wire graph. */
-export type GraphAnswer = { graph?: unknown };
+export type GraphQuestion = { wants: 'graph' } | { wants: 'stored'; id: string };
+/** `graph`: the call's wire graph; `text`: a stored graph's canonical text (undefined: not found). */
+export type GraphAnswer = { graph?: unknown; text?: string };
 
 export type PoolOutcome =
   /** `cache`: the result's stats.cache, for /metrics (the same story the response tells). */
@@ -164,7 +167,7 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
           .map((k) => ({ path: k, message: `unexpected field ${JSON.stringify(k)}: the URL names the stored graph` }));
         if (issues.length > 0) return { ok: false, kind: 'invalid_request', issues };
         body = { ...body, graph: task.graph };
-      }
+      } else body = await withGraphOfId(body, task.started);
     }
     // The budget covers validation and planning too: here they may be most of the work.
     return withDeadline(budgetMs, (): PoolOutcome => {
@@ -180,6 +183,21 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
     if (err instanceof ComputeDeadlineExceeded) return { ok: false, kind: 'deadline_exceeded', budgetMs: err.budgetMs };
     throw err;
   }
+}
+
+/**
+ * A body that names a stored graph by `graphId` (POST /v1/<operation>), with that
+ * graph inline: the main thread's repository finds it (its store, or Redis), as
+ * for a body it parses itself; the library then says what is wrong, if anything
+ * (both fields, a malformed id, an id stored nowhere: 404 unknown-graph).
+ */
+async function withGraphOfId(body: unknown, port: MessagePort | undefined): Promise<unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'graphId')) return body;
+  const { graphId } = body as { graphId?: unknown };
+  const id = typeof graphId === 'string' && GRAPH_ID.test(graphId) && !Object.hasOwn(body, 'graph') ? graphId : undefined;
+  const { text } = id === undefined ? {} : await askGraph(port, { wants: 'stored', id });
+  const found = text === undefined ? undefined : storedFromText(text);
+  return withStoredGraph(body, {}, (want) => (found?.id === want ? found : undefined));
 }
 
 /**

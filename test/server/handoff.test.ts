@@ -4,7 +4,8 @@
  * the plan-cache key of the graph, not the body, and answers exactly what the
  * inline path answers; a worker that has not seen the graph asks for it once;
  * `stats.cache` in the responses and `derivd_plan_cache_total` tell the same story
- * whichever thread checked.
+ * whichever thread checked; and `graphId` in a POST /v1/<operation> body works on
+ * every path, a body parsed by a worker included.
  */
 import { describe, expect, test, vi } from 'vitest';
 import type { App } from '../../src/server/app.js';
@@ -154,5 +155,50 @@ describe('pooled calls are handed over checked', () => {
     expect(strip(after.json())).toEqual(strip(before));
     expect(after.json().stats.cache).toBe('miss'); // the new worker checked the graph
     expect(seen.questions).toHaveLength(2);
+  });
+});
+
+describe('graphId in a POST /v1/<operation> body', () => {
+  test('works inline, through the pool, and in a body parsed by a worker; unknown ids are 404 there too', async () => {
+    const a = await appWith({ workers: 1 });
+    const big = sumSin(200_000);
+    const small = { graph: heavy(5), args: { x, w } };
+    const ids: string[] = [];
+    for (const g of [big.graph, small.graph]) {
+      const res = await a.app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph: g } });
+      expect(res.statusCode).toBeLessThan(202);
+      ids.push(res.json().id);
+    }
+    const cases: [string, Json, Json][] = [
+      ['gradient', { graphId: ids[0], args: big.args }, big], // a body too large to parse here: the worker parses it
+      ['evaluate', { graphId: ids[1], args: small.args }, small], // checked here, then handed over
+      ['gradient', { graphId: ids[0], args: { x: [1, 2] } }, { graph: big.graph, args: { x: [1, 2] } }], // a 422 about the args
+    ];
+    for (const [op, byId, inline] of cases) {
+      const r = await a.app.inject(post(op, byId));
+      const i = await a.app.inject(post(op, inline));
+      expect(r.statusCode, r.body.slice(0, 300)).toBe(i.statusCode);
+      if (i.statusCode === 200) expect(strip(r.json())).toEqual(strip(i.json()));
+      else expect(r.json().errors).toEqual(i.json().errors);
+    }
+    expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(4);
+
+    const unknown = 'f'.repeat(64);
+    for (const payload of [
+      { graphId: unknown, args: big.args },
+      { graphId: unknown, args: {} },
+    ]) {
+      const res = await a.app.inject(post('gradient', payload));
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({ type: 'urn:derivd:problem:unknown-graph', errors: [{ path: 'graphId' }] });
+    }
+    // both fields, or a malformed id: 400, in a large body as in a small one
+    for (const extra of [{ graph: big.graph, graphId: ids[0] }, { graphId: 'nope' }]) {
+      for (const args of [big.args, { x: [1] }]) {
+        const res = await a.app.inject(post('gradient', { ...extra, args }));
+        expect(res.statusCode, JSON.stringify(extra)).toBe(400);
+        expect(res.json().errors).toEqual([expect.objectContaining({ path: 'graphId' })]);
+      }
+    }
   });
 });

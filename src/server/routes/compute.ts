@@ -39,6 +39,7 @@ import {
   OPERATIONS,
   preflightMs,
   prepare,
+  RequestByIdSchemas,
   RequestSchemas,
   respond,
   type Operation,
@@ -85,6 +86,23 @@ const PROBLEM_RESPONSES = {
   ),
   504: problem('A computation run in the worker pool took longer than COMPUTE_BUDGET_MS and was stopped'),
 };
+
+/**
+ * The body of POST /v1/<operation>: the graph inline (`graph`), or a stored graph
+ * named by its id (`graphId`), as the library takes it: exactly one of the two.
+ */
+const BodySchemas = Object.fromEntries(
+  OPERATIONS.map((op) => [
+    op,
+    z.union([
+      RequestSchemas[op],
+      RequestByIdSchemas[op].meta({
+        id: `${op[0].toUpperCase()}${op.slice(1)}RequestByGraphId`,
+        description: `The body of POST /v1/${op} with a stored graph's id (POST /v1/graphs) in place of the graph`,
+      }),
+    ]),
+  ]),
+) as unknown as Record<Operation, z.ZodType>;
 
 /** Adds the Retry-After header to every 503 of the compute routes (the zod transform keeps only content). */
 export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
@@ -179,10 +197,18 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     return isGraphCached(body, { limits }) ? preflightMs(bodyBytes, items, true) : unseen;
   };
 
-  /** What a worker is told when it asks for the graph of a call it was handed (one it has not cached). */
+  /**
+   * What a worker is told when it asks for a graph: `graph`, the call's own (a
+   * handoff whose graph the worker has not cached); a stored graph by id (a body
+   * the worker parsed names one by `graphId`), from the repository here or in Redis.
+   */
   const graphAnswers =
     (graph?: unknown) =>
-    (_question: GraphQuestion): GraphAnswer => ({ graph });
+    async (question: GraphQuestion): Promise<GraphAnswer> => {
+      if (question.wants === 'graph') return { graph };
+      const stored = GRAPH_ID.test(question.id) ? await graphs.find(question.id) : undefined;
+      return { text: stored?.text };
+    };
 
   /** Runs `task` in the pool and answers with what the worker serialized (or its error). */
   const pooled = async (
@@ -292,15 +318,17 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/${op}`, {
       schema: {
         summary: SUMMARIES[op],
+        description: `The graph inline (\`graph\`), or a stored graph named by its id (\`graphId\`, from POST /v1/graphs): exactly one of the two. With \`graphId\` the answer is what POST /v1/graphs/{id}/${op} gives.`,
         operationId: op,
         tags: ['compute'],
-        body: RequestSchemas[op],
+        body: BodySchemas[op],
         response: {
           200: { description: 'Values and derivatives', content: { 'application/json': { schema: ResultSchemas[op] } } },
           ...PROBLEM_RESPONSES,
+          404: problem('`graphId` names no stored graph (urn:derivd:problem:unknown-graph): register it with POST /v1/graphs'),
         },
       },
-      // `graphId` in place of `graph` (the library's variant) is resolved here: a worker has no store.
+      // `graphId` in place of `graph` is resolved here, or by the worker that parses a large body (it asks this thread).
       handler: async (request, reply) => compute(op, await resolveGraphId(request.body), undefined, request, reply),
     });
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/graphs/:id/${op}`, {
