@@ -26,6 +26,10 @@
  * - Disconnects: the caller may pass an AbortSignal (the handler aborts it when
  *   the client goes away); a queued task is then dropped, a running one cut the
  *   same way.
+ * - Moved buffers and graphs: a task may come with buffers to transfer (a checked
+ *   call's arguments, api/handoff.ts), and its MessagePort, besides saying when the
+ *   worker begins, carries the worker's questions for a graph (worker.ts
+ *   GraphQuestion), answered by the caller's `graphs`.
  * - Shutdown: drain() answers every waiting request ShuttingDown (503) and refuses
  *   new ones; cut() stops the running ones the same way when the drain deadline
  *   nears; close() lets what still runs finish, then terminates the threads.
