@@ -181,8 +181,10 @@ const base64 = (values: readonly number[], shape = [values.length]) => ({
 });
 
 describe('pooled results are the inline results', () => {
-  // Timings are each run's own; stats.cache says whether the graph was in the cache of
-  // the thread that ran it (each worker has its own).
+  // Timings are each run's own; stats.cache depends on what the threads that handled the
+  // call had cached (each worker has its own). With inlineMaxCostMs 0 every body here is
+  // parsed by the worker (raw-body.ts); calls checked on the event loop and handed over
+  // are compared with the inline ones in handoff.test.ts and handoff-random.test.ts.
   const strip = ({ timings: _t, stats: { cache: _c, ...stats }, ...rest }: Json) => ({ ...rest, stats });
 
   test('the seed Jacobian, and fd with check, through the pool equal the inline ones', async () => {
