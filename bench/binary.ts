@@ -4,7 +4,11 @@
  * with nested JSON numbers in and out, and against the library call on the same
  * (already parsed) request. Not a timed test: run it by hand.
  *
- *   npx tsx bench/binary.ts [seconds per target, default 10] [connections, default 1] [workers, default: the config's]
+ *   npx tsx bench/binary.ts [seconds per target, default 10] [connections, default 1] [workers, default: the config's] [problem, default P3-1e5]
+ *
+ * Any gradient problem of problems.ts will do: P4 (a 300 KB base64 body, parsed and
+ * checked on the event loop, computed in the pool) exercises the handoff of a
+ * checked call to a worker, where P3-1e5's bodies (1 and 2 MB) are parsed by a worker.
  *
  * HTTP: autocannon in a worker thread against derivd listening on loopback
  * (LOG_LEVEL warn), one warm-up second per target, then the targets alternate in
@@ -21,9 +25,10 @@ import { PROBLEMS, request } from './problems.js';
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 1);
 const workers = process.argv[4] === undefined ? DEFAULT_CONFIG.workers : Number(process.argv[4]);
+const problem = process.argv[5] ?? 'P3-1e5';
 
-const p = PROBLEMS.find((q) => q.id === 'P3-1e5');
-if (!p) throw new Error('no P3-1e5');
+const p = PROBLEMS.find((q) => q.id === problem);
+if (p?.operation !== 'gradient') throw new Error(`no gradient problem ${problem}`);
 const nested = request(p, 'auto');
 const b64 = (t: { shape: readonly number[]; data: Float64Array }) => ({
   dtype: 'float64',
@@ -101,12 +106,13 @@ try {
       (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json(),
     ),
   );
-  const input = p.graph.inputs[0].name;
-  const g = Buffer.from((b as { gradient: Record<string, { data: string }> }).gradient[input].data, 'base64');
-  const fromB64 = new Float64Array(g.buffer.slice(g.byteOffset, g.byteOffset + g.byteLength));
-  const fromJson = (a as { gradient: Record<string, number[]> }).gradient[input];
-  const same = fromJson.every((v, i) => Object.is(v, fromB64[i]));
-  if (!same || fromJson.length !== fromB64.length) throw new Error('base64 and JSON gradients differ');
+  for (const input of Object.keys((a as { gradient: object }).gradient)) {
+    const g = Buffer.from((b as { gradient: Record<string, { data: string }> }).gradient[input].data, 'base64');
+    const fromB64 = new Float64Array(g.buffer.slice(g.byteOffset, g.byteOffset + g.byteLength));
+    const fromJson = ((a as { gradient: Record<string, unknown[]> }).gradient[input] as unknown[]).flat(Infinity) as number[];
+    const same = fromJson.every((v, i) => Object.is(v, fromB64[i]));
+    if (!same || fromJson.length !== fromB64.length) throw new Error(`base64 and JSON gradients differ (${input})`);
+  }
 
   const runs: Record<string, Run[]> = { json: [], base64: [] };
   for (const body of Object.values(bodies)) await cannon(url, body, 1);
@@ -127,7 +133,7 @@ try {
     }),
   );
   const round = (x: number) => Math.round(x * 100) / 100;
-  console.log(JSON.stringify({ problem: 'P3-1e5 gradient', seconds, connections, workers, http, library: lib }, null, 2));
+  console.log(JSON.stringify({ problem: `${problem} gradient`, seconds, connections, workers, http, library: lib }, null, 2));
   console.log(
     [
       `HTTP p50: json ${round(http.json.p50Ms)} ms, base64 ${round(http.base64.p50Ms)} ms (json/base64 ${round(http.json.p50Ms / http.base64.p50Ms)}×)`,

@@ -1128,6 +1128,7 @@ describe('graph-format.md, 9. Stored graphs', () => {
   );
   const answerShown = next(GUIDE, call, '9: the gradient answer');
   const unknown = block(GUIDE, '9: unknown-graph', (b) => b.lang === 'json' && b.text.includes('urn:derivd:problem:unknown-graph'));
+  const callById = block(GUIDE, '9: curl POST /v1/gradient with graphId', (b) => b.lang === 'sh' && b.text.includes('"graphId"'));
   const canonical = block(
     GUIDE,
     '9: the canonical form',
@@ -1157,6 +1158,12 @@ describe('graph-format.md, 9. Stored graphs', () => {
     const res = await app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json' } });
     expect(res.statusCode, res.body).toBe(200);
     expectEnvelope(res.json(), shown(answerShown.text), '9 gradient');
+    // the same call on POST /v1/gradient, the id as graphId
+    const [byIdUrl, byIdBody] = find(callById.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) [\s\S]*-d '(.*)'\s*$/, '9 call by graphId');
+    expect(JSON.parse(byIdBody).graphId).toBe(id);
+    const byId = await app.inject({ method: 'POST', url: byIdUrl, payload: byIdBody, headers: { 'content-type': 'application/json' } });
+    expect(byId.statusCode, byId.body).toBe(200);
+    expectEnvelope(byId.json(), shown(answerShown.text), '9 gradient by graphId');
     const missing = await app.inject({
       method: 'POST',
       url: `/v1/graphs/${'0'.repeat(64)}/gradient`,

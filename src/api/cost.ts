@@ -5,9 +5,10 @@
  *   primal once, plus the engine's estimate for the operation (an engine without
  *     one is priced as the costlier of auto's candidates);
  *   plus the check reference's estimate when `check` is asked;
- *   plus encoding the result (nested arrays, then JSON text): about
- *     ENCODE_NS_PER_ELEMENT per number of the result, which matters for results of
- *     many elements from little arithmetic (a large `fill`, a large Jacobian);
+ *   plus encoding the result: about ENCODE_NS_PER_ELEMENT per number of the
+ *     result written as JSON numbers (nested arrays, then JSON text), or
+ *     ENCODE_BASE64_NS_PER_ELEMENT with `"encoding": "base64"`, which matters for
+ *     results of many elements from little arithmetic (a large `fill`, a large Jacobian);
  *   plus, the first times a plan runs an operation, building its derivative
  *     programs (first run) and compiling its equation lists (first two runs), per
  *     equation they cover (the measured `overheads` of cost-weights.json).
@@ -21,7 +22,7 @@ import type { Plan } from '../analysis/plan.js';
 import { AUTO_CANDIDATES } from '../engines/auto.js';
 import { findEngine } from '../engines/registry.js';
 import type { CallEstimate, Engine } from '../engines/types.js';
-import type { Operation } from '../graph/schema.js';
+import type { Encoding, Operation } from '../graph/schema.js';
 import { resultSize } from '../graph/limits.js';
 import { checkReference } from './compare.js';
 
@@ -31,6 +32,14 @@ import { checkReference } from './compare.js';
  * development machine; rounded up.
  */
 export const ENCODE_NS_PER_ELEMENT = 150;
+
+/**
+ * Encoding one result number with `"encoding": "base64"`: toBase64 (8 bytes to
+ * 10.7 characters) and JSON.stringify of the string that holds it. Measured with
+ * bench/encode-cost.ts on the development machine: 27-35 ns per element from 10^4
+ * to 10^6 elements, 42 at 10^3; rounded up. A fifth of the JSON figure.
+ */
+export const ENCODE_BASE64_NS_PER_ELEMENT = 40;
 
 export interface CallCost {
   /** Estimated milliseconds for the whole call: primal, derivatives, check, encoding. */
@@ -51,9 +60,17 @@ function engineEstimate(engine: Engine, plan: Plan, operation: Operation): CallE
  * The estimated cost of running `operation` on `plan` with the engine named
  * `mode` (and the check reference when `check`); `warm`: how often the plan has
  * run it before (warmRuns), 2 or more meaning nothing is left to build or compile;
- * `points`: a batch's B.
+ * `encoding`: how the result is written (the request's `encoding`); `points`: a batch's B.
  */
-export function callCost(plan: Plan, operation: Operation, mode: string, check: boolean, warm = 2, points?: number): CallCost {
+export function callCost(
+  plan: Plan,
+  operation: Operation,
+  mode: string,
+  check: boolean,
+  warm = 2,
+  encoding: Encoding = 'json',
+  points?: number,
+): CallCost {
   const engine = findEngine(mode) as Engine;
   const reference = check ? checkReference() : undefined;
   const e = estimate(plan, operation);
@@ -74,7 +91,7 @@ export function callCost(plan: Plan, operation: Operation, mode: string, check: 
     points,
   );
   const elements = size.values + size.derivatives;
-  ns += elements * ENCODE_NS_PER_ELEMENT;
+  ns += elements * (encoding === 'base64' ? ENCODE_BASE64_NS_PER_ELEMENT : ENCODE_NS_PER_ELEMENT);
   return { ms: ns / 1e6, resultElements: elements };
 }
 

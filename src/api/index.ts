@@ -4,6 +4,7 @@
  */
 export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, respond } from './respond.js';
 export { prepare, warmRuns, type PreparedCall } from './prepare.js';
+export { handOff, needsGraph, takeOver, type Handoff } from './handoff.js';
 export { CHECK_REFERENCE } from './compare.js';
 export { SHARED_CACHE, checkCounts, isGraphCached } from './shared-cache.js';
 export {
@@ -18,7 +19,7 @@ export {
   type GraphSummary,
 } from './stored.js';
 export { GraphStore, canonicalGraph, graphIdOf, storedFromText, GRAPH_ID, type StoredGraph } from '../graph/graph-store.js';
-export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, type CallCost } from './cost.js';
+export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, ENCODE_BASE64_NS_PER_ELEMENT, type CallCost } from './cost.js';
 export type {
   AnyResult,
   Differentiated,

@@ -57,10 +57,19 @@ export function prepare(operation: Operation, request: Request | unknown, option
   const limits = options.limits ? { ...DEFAULT_LIMITS, ...options.limits } : DEFAULT_LIMITS;
   // `graphId` in place of `graph`: the stored graph, resolved before the checks (which see it inline).
   const req = checkRequest(operation, withStoredGraph(request, options), limits, modeNames(), cacheOf(options), options.strictFloats);
+  return prepareChecked(req, limits, now() - t0);
+}
+
+/**
+ * Plans a request already checked (by prepare, or by the thread that handed it
+ * over: handoff.ts) and chooses its engine; `validateMs`: what checking it took,
+ * `plannedMs`: planning done before (by the thread that handed it over).
+ */
+export function prepareChecked(req: CheckedRequest, limits: Limits, validateMs: number, plannedMs = 0): PreparedCall {
   const t1 = now();
   const { plan, cached, engine, reason } = callShapeOf(req, limits);
   const t2 = now();
-  return new Prepared(req, plan, engine, reason, cached, t1 - t0, t2 - t1);
+  return new Prepared(req, plan, engine, reason, cached, validateMs, plannedMs + t2 - t1);
 }
 
 /** A class, not an object of closures: prepare is on every call's path, and closures cost there. */
@@ -96,7 +105,7 @@ class Prepared implements PreparedCall {
 
   cost(): CallCost {
     const { plan, operation, mode, request } = this;
-    return callCost(plan, operation, mode, request.check, warmRuns(plan, operation, mode), request.batch?.size);
+    return callCost(plan, operation, mode, request.check, warmRuns(plan, operation, mode), request.encoding, request.batch?.size);
   }
 }
 

@@ -50,6 +50,18 @@ export interface PlanCacheEntry {
   readonly account: MemoryAccount;
 }
 
+/**
+ * The memo entry under which a cached graph's memo keeps the key it is cached
+ * under (cacheKeyOf): what a thread handing a checked request to another sends
+ * instead of the graph (api/handoff.ts). Absent from a detached entry's memo.
+ */
+export const CACHE_KEY = 'cache:key';
+
+/** The key the graph whose memo this is was cached under, or undefined when it is not cached. */
+export function cacheKeyOf(memo: ReadonlyMap<string, unknown>): string | undefined {
+  return memo.get(CACHE_KEY) as string | undefined;
+}
+
 /** Canonical texts up to this length are used as keys directly. */
 const SMALL_KEY_CHARS = 4096;
 
@@ -149,7 +161,7 @@ export class PlanCache {
     const entry: PlanCacheEntry = {
       graph,
       aliases: [],
-      memo: new Map(),
+      memo: new Map([[CACHE_KEY, key]]),
       // charges arrive while the entry is most recently used (its request is running): evict others
       account: new MemoryAccount(this.maxEntryBytes, (bytes) => {
         if (this.entries.get(key) !== entry) return; // evicted meanwhile: no longer counted

@@ -1,6 +1,8 @@
 /**
  * The service's stored graphs: the app's store (GRAPH_STORE_BYTES, on the main
- * thread only: a pooled call on a stored graph is sent to its worker with the graph inline), and with REDIS_URL a copy in Redis that every replica shares.
+ * thread only: a worker that needs a stored graph, or the graph of a call it was
+ * handed, asks the main thread for it over its task's port), and with REDIS_URL a
+ * copy in Redis that every replica shares.
  *
  * Registering writes the canonical text to Redis under `derivd:graph:<id>` (a
  * `?keyPrefix=` in REDIS_URL goes before it) with a TTL of GRAPH_TTL_S, renewed

@@ -118,7 +118,7 @@ export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauge
     }),
     planCache: new Counter({
       name: 'derivd_plan_cache_total',
-      help: 'Compute requests whose checked graph and plan came from the plan cache (hit) or were built (miss)',
+      help: 'Computed requests by their stats.cache: hit when the checked graph and plan came from the plan cache of every thread that handled the call, miss when one was built',
       labelNames: ['result'],
       registers: [registry],
     }),

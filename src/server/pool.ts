@@ -26,6 +26,10 @@
  * - Disconnects: the caller may pass an AbortSignal (the handler aborts it when
  *   the client goes away); a queued task is then dropped, a running one cut the
  *   same way.
+ * - Moved buffers and graphs: a task may come with buffers to transfer (a checked
+ *   call's arguments, api/handoff.ts), and its MessagePort, besides saying when the
+ *   worker begins, carries the worker's questions for a graph (worker.ts
+ *   GraphQuestion), answered by the caller's `graphs`.
  * - Shutdown: drain() answers every waiting request ShuttingDown (503) and refuses
  *   new ones; cut() stops the running ones the same way when the drain deadline
  *   nears; close() lets what still runs finish, then terminates the threads.
@@ -39,7 +43,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { cutGraceMs } from './config.js';
 import { Overloaded, ShuttingDown, WorkerOutOfMemory, type ShedReason } from './shed.js';
-import type { PoolOutcome, PoolTask } from './worker.js';
+import type { GraphAnswer, GraphQuestion, PoolOutcome, PoolTask } from './worker.js';
 
 /** A pooled computation ran past COMPUTE_BUDGET_MS and was stopped. */
 export class ComputeBudgetExceeded extends Error {
@@ -100,6 +104,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The cost model's estimate, used for Retry-After until run times have been seen. */
   estimatedMs?: number;
+  /** Buffers moved to the worker with the task (a handoff's tensors): unusable here afterwards. */
+  transfer?: readonly ArrayBuffer[];
+  /** What the worker is answered when it asks for a graph (worker.ts GraphQuestion); default: nothing. */
+  graphs?: (question: GraphQuestion) => GraphAnswer | Promise<GraphAnswer>;
 }
 
 /** The worker entry next to this module, as a path, and the execArgv it needs. */
@@ -219,13 +227,13 @@ export class ComputePool {
    * out), ShuttingDown, ComputeBudgetExceeded past the budget, ComputeCancelled when
    * `signal` aborts first, WorkerOutOfMemory, or the worker's own error.
    */
-  async run(task: Omit<PoolTask, 'started'>, { signal, estimatedMs }: RunOptions = {}): Promise<PoolRun> {
+  async run(task: Omit<PoolTask, 'started'>, { signal, estimatedMs, transfer, graphs }: RunOptions = {}): Promise<PoolRun> {
     if (signal?.aborted) throw new ComputeCancelled();
     this.#meanRunMs ??= estimatedMs;
     const submitted = performance.now();
     await this.#admit(signal);
     try {
-      return await this.#dispatch(task, submitted, signal);
+      return await this.#dispatch(task, submitted, signal, transfer, graphs);
     } finally {
       this.#dispatched--;
       this.#pump();
@@ -287,7 +295,13 @@ export class ComputePool {
     while (this.#dispatched < this.size && this.#queue.length > 0) this.#queue[0].grant();
   }
 
-  async #dispatch(task: Omit<PoolTask, 'started'>, submitted: number, signal?: AbortSignal): Promise<PoolRun> {
+  async #dispatch(
+    task: Omit<PoolTask, 'started'>,
+    submitted: number,
+    signal?: AbortSignal,
+    transfer: readonly ArrayBuffer[] = [],
+    graphs?: RunOptions['graphs'],
+  ): Promise<PoolRun> {
     const piscina = this.start();
     const abort = new AbortController();
     let cut: CancelReason | undefined;
@@ -306,8 +320,20 @@ export class ComputePool {
     let budget: NodeJS.Timeout | undefined;
     let settled = false;
     const { port1, port2 } = new MessageChannel();
-    port1.once('message', (message: { threadId: number }) => {
-      if (settled) return; // the result won the race with the start message
+    const answer = (question: GraphQuestion): void => {
+      Promise.resolve()
+        .then(() => graphs?.(question) ?? {})
+        .catch((err: unknown) => {
+          this.options.onError?.(err);
+          return {};
+        })
+        .then((reply) => {
+          if (!settled) port1.postMessage(reply);
+        });
+    };
+    port1.on('message', (message: { threadId: number } | GraphQuestion) => {
+      if ('wants' in message) return answer(message);
+      if (settled || startedAt !== undefined) return; // the result won the race with the start message
       startedAt = performance.now();
       threadId = message.threadId;
       this.#running++;
@@ -318,7 +344,7 @@ export class ComputePool {
     try {
       outcome = await piscina.run(
         { ...task, budgetMs: this.options.budgetMs, started: port2 },
-        { signal: abort.signal, transferList: [port2] },
+        { signal: abort.signal, transferList: [port2, ...transfer] },
       );
     } catch (err) {
       if (cut === 'budget') throw new ComputeBudgetExceeded(this.options.budgetMs, threadId, true);

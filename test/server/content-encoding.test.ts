@@ -63,7 +63,10 @@ describe('compressed request bodies are decoded', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().gradient).toEqual(plain.json().gradient);
     expect(await metric(a, 'derivd_computations_total', { operation: 'gradient', where: 'pool' })).toBe(2);
-    expect(await metric(a, 'derivd_plan_cache_total')).toBe(0); // the main thread never parsed either
+    // the main thread never parsed either; each is counted as its response says
+    const told = [plain.json().stats.cache, res.json().stats.cache];
+    for (const result of ['hit', 'miss'])
+      expect(await metric(a, 'derivd_plan_cache_total', { result })).toBe(told.filter((c) => c === result).length);
   });
 
   test('the content length checked is the bytes sent: a gzip body under its Content-Length is still read whole', async () => {

@@ -48,6 +48,7 @@ describe('openapi.yaml', () => {
         '200',
         '400',
         '401',
+        '404',
         '413',
         '415',
         '422',
@@ -57,6 +58,19 @@ describe('openapi.yaml', () => {
       ]);
     }
     for (const path of ['/healthz', '/readyz', '/metrics']) expect(doc.paths[path].get).toBeDefined();
+    // the body of POST /v1/<op>: the graph inline, or a stored graph by `graphId`
+    for (const op of ['evaluate', 'jvp']) {
+      const name = `${op[0].toUpperCase()}${op.slice(1)}`;
+      expect(doc.paths[`/v1/${op}`].post.requestBody.content['application/json'].schema.anyOf).toEqual([
+        { $ref: `#/components/schemas/${name}RequestInput` },
+        { $ref: `#/components/schemas/${name}RequestByGraphIdInput` },
+      ]);
+      expect(doc.components.schemas[`${name}RequestByGraphIdInput`].required).toEqual([
+        'args',
+        ...(op === 'jvp' ? ['tangents'] : []),
+        'graphId',
+      ]);
+    }
   });
 
   test('carries the seed request and its real response as the jacobian example', async () => {

@@ -123,7 +123,7 @@ describe('the OpenAPI document and Swagger UI', () => {
     for (const op of OPS) {
       const post = doc.paths[`/v1/${op}`]?.post;
       expect(post, op).toBeDefined();
-      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '413', '415', '422', '429', '503', '504']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '404', '413', '415', '422', '429', '503', '504']);
       expect(post.responses['400'].content).toHaveProperty(['application/problem+json']);
     }
     expect(doc.paths).not.toHaveProperty(['/openapi.json']);

@@ -36,8 +36,10 @@ describe('a large first-seen graph is validated in the pool', () => {
     expect(a.json().gradient).toEqual(b.json().gradient);
     expect(await metric(pooled, 'derivd_computations_total', { operation: 'gradient', where: 'pool' })).toBe(1);
     expect(await metric(pooled, 'derivd_computations_total', { where: 'inline' })).toBe(0);
-    // the main thread never checked it
-    expect(await metric(pooled, 'derivd_plan_cache_total')).toBe(0);
+    // the main thread never checked it; the worker did, and /metrics counts what the response says
+    expect(a.json().stats.cache).toBe('miss');
+    expect(await metric(pooled, 'derivd_plan_cache_total', { result: 'miss' })).toBe(1);
+    expect(await metric(pooled, 'derivd_plan_cache_total')).toBe(1);
   });
 
   test('its validation errors come back from the worker with their paths', async () => {

@@ -32,7 +32,10 @@ describe('large bodies are parsed in the pool', () => {
     // and both are the derivative of Σ sin x
     expectClose(a.json().gradient.x, sumSin(200_000).args.x.map(Math.cos), 1e-15);
     expect(await metric(pooled, 'derivd_computations_total', { operation: 'gradient', where: 'pool' })).toBe(1);
-    expect(await metric(pooled, 'derivd_plan_cache_total')).toBe(0); // the main thread never read it
+    // the worker checked the graph: a miss, counted as the response says, though the main thread never read it
+    expect(a.json().stats.cache).toBe('miss');
+    expect(await metric(pooled, 'derivd_plan_cache_total', { result: 'miss' })).toBe(1);
+    expect(await metric(pooled, 'derivd_plan_cache_total')).toBe(1);
   });
 
   test('a large body that is not JSON: 400 malformed-body, errors[] at the root, as for a small one', async () => {

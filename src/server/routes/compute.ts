@@ -10,8 +10,13 @@
  * inline (`prepare`), and the cost model estimates the call (placement.ts). Calls
  * estimated at most INLINE_MAX_COST_MS run inline, so the event loop never does
  * more than about that much compute for one request and needs no budget for them;
- * the others are re-run in a worker from the same body (a structured clone), which
- * returns the same envelope (timings from its run) already serialized. A pooled
+ * the others are handed to a worker checked (api/handoff.ts: the arguments as moved
+ * Float64Array buffers, the graph by its plan-cache key, asked for once by a
+ * worker that has not cached it), which plans and computes without parsing or
+ * validating anything again and returns the same envelope (timings: this thread's
+ * validation and planning plus its own) already serialized. `stats.cache` and
+ * derivd_plan_cache_total tell the same story: each computed call is counted once,
+ * as its response says, whichever thread checked it. A pooled
  * call estimated over COMPUTE_BUDGET_MS is refused at once (422); one past it is
  * stopped with a 504 (cooperatively, or by replacing its worker a grace period
  * later); one whose client goes away is dropped;
@@ -29,10 +34,12 @@ import {
   DerivdError,
   engineNames,
   GRAPH_ID,
+  handOff,
   isGraphCached,
   OPERATIONS,
   preflightMs,
   prepare,
+  RequestByIdSchemas,
   RequestSchemas,
   respond,
   type Operation,
@@ -49,7 +56,7 @@ import { ComputeBudgetExceeded, type ComputePool, type PoolRun } from '../pool.j
 import { bodyBytes } from '../plugins/content-encoding.js';
 import { MalformedBody } from '../problem.js';
 import { RawJson } from '../raw-body.js';
-import type { PoolTask } from '../worker.js';
+import type { GraphAnswer, GraphQuestion, PoolTask } from '../worker.js';
 import { ProblemSchema, ResultSchemas } from '../schemas.js';
 
 const SUMMARIES: Record<Operation, string> = {
@@ -79,6 +86,23 @@ const PROBLEM_RESPONSES = {
   ),
   504: problem('A computation run in the worker pool took longer than COMPUTE_BUDGET_MS and was stopped'),
 };
+
+/**
+ * The body of POST /v1/<operation>: the graph inline (`graph`), or a stored graph
+ * named by its id (`graphId`), as the library takes it: exactly one of the two.
+ */
+const BodySchemas = Object.fromEntries(
+  OPERATIONS.map((op) => [
+    op,
+    z.union([
+      RequestSchemas[op],
+      RequestByIdSchemas[op].meta({
+        id: `${op[0].toUpperCase()}${op.slice(1)}RequestByGraphId`,
+        description: `The body of POST /v1/${op} with a stored graph's id (POST /v1/graphs) in place of the graph`,
+      }),
+    ]),
+  ]),
+) as unknown as Record<Operation, z.ZodType>;
 
 /** Adds the Retry-After header to every 503 of the compute routes (the zod transform keeps only content). */
 export function withRetryAfter(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
@@ -173,6 +197,19 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     return isGraphCached(body, { limits }) ? preflightMs(bodyBytes, items, true) : unseen;
   };
 
+  /**
+   * What a worker is told when it asks for a graph: `graph`, the call's own (a
+   * handoff whose graph the worker has not cached); a stored graph by id (a body
+   * the worker parsed names one by `graphId`), from the repository here or in Redis.
+   */
+  const graphAnswers =
+    (graph?: unknown) =>
+    async (question: GraphQuestion): Promise<GraphAnswer> => {
+      if (question.wants === 'graph') return { graph };
+      const stored = GRAPH_ID.test(question.id) ? await graphs.find(question.id) : undefined;
+      return { text: stored?.text };
+    };
+
   /** Runs `task` in the pool and answers with what the worker serialized (or its error). */
   const pooled = async (
     op: Operation,
@@ -180,6 +217,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     estimatedMs: number,
     request: FastifyRequest,
     reply: FastifyReply,
+    { transfer, graph }: { transfer?: ArrayBuffer[]; graph?: unknown } = {},
   ): Promise<never> => {
     const derivd = request.derivd as NonNullable<FastifyRequest['derivd']>;
     // A client that leaves (the response closes unfinished) cancels the task.
@@ -190,7 +228,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     reply.raw.once('close', onClose);
     let run: PoolRun;
     try {
-      run = await (pool as ComputePool).run(task, { signal: gone.signal, estimatedMs });
+      run = await (pool as ComputePool).run(task, { signal: gone.signal, estimatedMs, transfer, graphs: graphAnswers(graph) });
     } catch (err) {
       // For the log line: the worker that ran it, and whether it had to be terminated.
       if (err instanceof ComputeBudgetExceeded) Object.assign(derivd, { threadId: err.threadId, terminated: err.terminated });
@@ -213,6 +251,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       threadId: run.threadId,
     });
     metrics.computations.inc({ operation: op, where: 'pool' });
+    if (outcome.cache) metrics.planCache.inc({ result: outcome.cache });
     if (outcome.mode) metrics.engineRuns.inc({ operation: op, mode: outcome.mode });
     reply.header('server-timing', serverTiming(outcome.timings, run.queueMs === undefined ? undefined : round3(run.queueMs)));
     // The worker serialized the same envelope the inline path returns; a string is sent as is.
@@ -244,7 +283,6 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     // Validation errors (4xx) leave from here, before any worker is involved.
     // strictFloats: a non-finite number in a parsed JSON body was a literal such as 1e999
     const prepared = prepare(op, body, { limits, strictFloats: true });
-    metrics.planCache.inc({ result: prepared.request.cacheHit && prepared.cached ? 'hit' : 'miss' });
     if (pool) {
       const cost = prepared.cost();
       request.derivd = {
@@ -260,12 +298,16 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
           metrics.shed.inc({ reason: 'estimated_over_budget' });
           throw new EstimatedOverBudget([refusal]);
         }
-        return pooled(op, { operation: op, body, limits }, cost.ms, request, reply);
+        // Checked and planned here: the worker gets the checked call, its tensors moved, not the body.
+        const { handoff, transfer } = handOff(prepared);
+        const graphOf = (body as { graph?: unknown }).graph;
+        return pooled(op, { operation: op, handoff, limits }, cost.ms, request, reply, { transfer, graph: graphOf });
       }
     }
     const result: Result = respond(prepared, { output: 'json' });
     request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
     metrics.computations.inc({ operation: op, where: 'inline' });
+    if (result.stats.cache) metrics.planCache.inc({ result: result.stats.cache });
     if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
     reply.header('server-timing', serverTiming(result.timings));
     // output 'json' makes every number a wire float, which is what the schema says
@@ -276,15 +318,17 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/${op}`, {
       schema: {
         summary: SUMMARIES[op],
+        description: `The graph inline (\`graph\`), or a stored graph named by its id (\`graphId\`, from POST /v1/graphs): exactly one of the two. With \`graphId\` the answer is what POST /v1/graphs/{id}/${op} gives.`,
         operationId: op,
         tags: ['compute'],
-        body: RequestSchemas[op],
+        body: BodySchemas[op],
         response: {
           200: { description: 'Values and derivatives', content: { 'application/json': { schema: ResultSchemas[op] } } },
           ...PROBLEM_RESPONSES,
+          404: problem('`graphId` names no stored graph (urn:derivd:problem:unknown-graph): register it with POST /v1/graphs'),
         },
       },
-      // `graphId` in place of `graph` (the library's variant) is resolved here: a worker has no store.
+      // `graphId` in place of `graph` is resolved here, or by the worker that parses a large body (it asks this thread).
       handler: async (request, reply) => compute(op, await resolveGraphId(request.body), undefined, request, reply),
     });
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/graphs/:id/${op}`, {
