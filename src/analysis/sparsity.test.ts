@@ -86,6 +86,32 @@ describe('patterns of structured graphs', () => {
     expect(sp && rowsOf(sp.outputs[2])).toEqual([[0], [3], [1], [4], [2], [5]]);
   });
 
+  it('matmul: a row of x per row of y, and a batch of rows', () => {
+    const graph = {
+      inputs: [
+        { name: 'x', shape: [2, 3] },
+        { name: 'w', shape: [3, 2] },
+        { name: 'b', shape: [2, 1, 3] },
+      ],
+      nodes: [
+        { id: 'y', op: 'matmul', args: ['x', 'w'] },
+        { id: 'z', op: 'matmul', args: ['b', 'w'] },
+      ],
+      outputs: ['y', 'z'],
+    };
+    const args = { x: [x(3), x(3)], w: [x(2), x(2), x(2)], b: [[x(3)], [x(3)]] };
+    const sp = jacobianSparsity(planOf({ graph, args, constant: ['w'] }), 1e6);
+    // columns: x is 0..5, b is 6..11 (w constant)
+    const y = [
+      [0, 1, 2],
+      [0, 1, 2],
+      [3, 4, 5],
+      [3, 4, 5],
+    ];
+    expect(sp && rowsOf(sp.outputs[0])).toEqual(y);
+    expect(sp && rowsOf(sp.outputs[1])).toEqual(y.map((r) => r.map((c) => c + 6)));
+  });
+
   it('gives up (undefined) past its budget', () => {
     const graph = { inputs: [{ name: 'x', shape: [40] }], nodes: [{ id: 'y', op: 'matmul', args: ['x', 'x'] }], outputs: ['y'] };
     expect(jacobianSparsity(planOf({ graph, args: { x: x(40) } }), 1e6)).toBeDefined();

@@ -73,7 +73,9 @@ export function jacobianSparsity(plan: Plan, budget: number): JacobianSparsity |
       q.args.map((a) => values.info(a).shape),
       outShape,
       args.map((p) => p !== null),
+      budget - total,
     );
+    if (deps === 'over') return undefined;
     const rows = sizeOf(outShape);
     if (deps === 'dense') {
       // Every output element from every element of every argument: one union, repeated.
@@ -152,9 +154,15 @@ interface Dependencies {
 }
 
 /** The dependencies of q's output elements on the elements of the arguments marked `wanted`. */
-function dependencies(q: Eqn, inShapes: readonly Shape[], outShape: Shape, wanted: readonly boolean[]): Dependencies | 'dense' {
+function dependencies(
+  q: Eqn,
+  inShapes: readonly Shape[],
+  outShape: Shape,
+  wanted: readonly boolean[],
+  limit: number,
+): Dependencies | 'dense' | 'over' {
   const op = q.op as Op;
-  if (op.sparsity) return fromPairs(op, inShapes, outShape, q.attrs, wanted);
+  if (op.sparsity) return fromPairs(op, inShapes, outShape, q.attrs, wanted, limit);
   if (op.elementwise) return broadcasting(inShapes, outShape, wanted);
   if (op.movesElements) return moved(op, inShapes, outShape, q.attrs);
   return 'dense';
@@ -209,26 +217,42 @@ function moved(op: Op, inShapes: readonly Shape[], outShape: Shape, attrs: Eqn['
   return { ptr, arg, elem };
 }
 
-/** An op's own rule: its (output, argument, element) pairs, grouped by output element. */
-function fromPairs(op: Op, inShapes: readonly Shape[], outShape: Shape, attrs: Eqn['attrs'], wanted: readonly boolean[]): Dependencies {
+/** Thrown by a rule's callback once it has named more pairs than the budget allows. */
+const OVER = Symbol('over budget');
+
+/** An op's own rule: its (output, argument, element) pairs, grouped by output element; 'over' past `limit` pairs. */
+function fromPairs(
+  op: Op,
+  inShapes: readonly Shape[],
+  outShape: Shape,
+  attrs: Eqn['attrs'],
+  wanted: readonly boolean[],
+  limit: number,
+): Dependencies | 'over' {
   const rows = sizeOf(outShape);
   let outs: Int32Array<ArrayBuffer> = new Int32Array(64);
   let args = new Uint8Array(64);
   let elems: Int32Array<ArrayBuffer> = new Int32Array(64);
   let n = 0;
-  (op.sparsity as NonNullable<Op['sparsity']>)(inShapes, outShape, attrs as never, (out, a, element) => {
-    if (!wanted[a]) return;
-    if (n === outs.length) {
-      outs = grow(outs);
-      elems = grow(elems);
-      const more = new Uint8Array(args.length * 2);
-      more.set(args);
-      args = more;
-    }
-    outs[n] = out;
-    args[n] = a;
-    elems[n++] = element;
-  });
+  try {
+    (op.sparsity as NonNullable<Op['sparsity']>)(inShapes, outShape, attrs as never, (out, a, element) => {
+      if (!wanted[a]) return;
+      if (n >= limit) throw OVER;
+      if (n === outs.length) {
+        outs = grow(outs);
+        elems = grow(elems);
+        const more = new Uint8Array(args.length * 2);
+        more.set(args);
+        args = more;
+      }
+      outs[n] = out;
+      args[n] = a;
+      elems[n++] = element;
+    });
+  } catch (err) {
+    if (err === OVER) return 'over';
+    throw err;
+  }
   const ptr = new Int32Array(rows + 1);
   for (let i = 0; i < n; i++) ptr[outs[i] + 1]++;
   for (let r = 0; r < rows; r++) ptr[r + 1] += ptr[r];

@@ -226,6 +226,35 @@ const matmul: OpDef<'matmul'> = {
   arity: 2,
   attrs: {},
   shape: ([as, bs]) => matmulDims(as, bs).out,
+  // y[.., i, j] from row i of a and column j of b, at the batch entries they broadcast from
+  sparsity([as, bs], _os, _a, dep) {
+    const { a2, b2, batch, m, k, n } = matmulDims(as, bs);
+    const count = sizeOf(batch);
+    const aStrides = broadcastStrides(a2.slice(0, -2), batch);
+    const bStrides = broadcastStrides(b2.slice(0, -2), batch);
+    const at = new Array<number>(batch.length).fill(0);
+    for (let t = 0; t < count; t++) {
+      let aBase = 0;
+      let bBase = 0;
+      for (let d = 0; d < batch.length; d++) {
+        aBase += at[d] * aStrides[d];
+        bBase += at[d] * bStrides[d];
+      }
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          const e = (t * m + i) * n + j;
+          for (let p = 0; p < k; p++) {
+            dep(e, 0, (aBase * m + i) * k + p);
+            dep(e, 1, (bBase * k + p) * n + j);
+          }
+        }
+      }
+      for (let d = batch.length - 1; d >= 0; d--) {
+        if (++at[d] < batch[d]) break;
+        at[d] = 0;
+      }
+    }
+  },
   kernel: ([a, b], [as, bs], out, _o, attrs) => matmulKernel(a, as, b, bs, out, 'nn', attrs.strongZero === true),
   work([as, bs]) {
     const { batch, m, k, n } = matmulDims(as, bs);
