@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Tensor } from '../src/index.js';
 
-export type Kind = 'seed' | 'seedScalar' | 'rosenbrock' | 'net' | 'sinexp';
+export type Kind = 'seed' | 'seedScalar' | 'rosenbrock' | 'net' | 'sinexp' | 'bratu' | 'rowmap';
 export type EngineName = 'forward' | 'reverse' | 'fd' | 'auto';
 
 export interface Graph {
@@ -109,6 +109,25 @@ export const PROBLEMS: Problem[] = [
   ),
   sinexp(100, 'P5-100'),
   sinexp(1000, 'P5-1000'),
+  // sparse Jacobians: tridiagonal (3 colours), block-diagonal with 4 × 4 blocks (4 colours)
+  make(
+    'P6',
+    'bratu',
+    'Jacobian of the 1-D Bratu residual, n = 1000 (tridiagonal)',
+    'jacobian',
+    [packed([1000], (i) => Math.sin((Math.PI * i) / 999)), packed([], () => 0.5)],
+    ['lam'],
+    false,
+  ),
+  make(
+    'P7',
+    'rowmap',
+    'Jacobian of tanh(x W), x 250 × 4 (block-diagonal)',
+    'jacobian',
+    [wave([250, 4], 0.77, 0.1, 1), wave([4, 4], 1.9, 0.2, 0.5)],
+    ['W'],
+    false,
+  ),
 ];
 
 /** The wire request for derivd's public API: nested arrays (a bare number for shape []). */

@@ -73,6 +73,35 @@ export function tfjs(p: Problem): Impl {
         derivative: ([x]) => read(() => [batchedJacobian(y, tf.tensor1d(f32(x)), x.length)]),
       };
     },
+    bratu: () => {
+      const n = shapes[0][0];
+      const lam = p.args[1].data[0];
+      // row-wise on [m, n]: u_i + u_{i+2} - 2 u_{i+1} + λ e^{u_{i+1}}
+      const res = (u: T): T => {
+        const rows = u.shape.length === 1 ? 1 : u.shape[0];
+        const ub = tf.reshape(u, [rows, n]);
+        const mid = tf.slice(ub, [0, 1], [rows, n - 2]);
+        const lap = tf.sub(tf.add(tf.slice(ub, [0, 0], [rows, n - 2]), tf.slice(ub, [0, 2], [rows, n - 2])), tf.mul(2, mid));
+        return tf.add(lap, tf.mul(lam, tf.exp(mid)));
+      };
+      return {
+        primal: ([u]) => read(() => [res(tf.tensor1d(f32(u)))]),
+        derivative: ([u]) => read(() => [batchedJacobian(res, tf.tensor1d(f32(u)), n - 2)]),
+      };
+    },
+    rowmap: () => {
+      const [r, k] = shapes[0];
+      const W = tf.tensor(f32(p.args[1].data), shapes[1]);
+      // row-wise on [m, r k]: tanh of each point's [r, k] times W, flattened
+      const y = (x: T): T => {
+        const rows = x.shape.length === 1 ? 1 : x.shape[0];
+        return tf.reshape(tf.tanh(tf.matMul(tf.reshape(x, [rows * r, k]), W)), [rows, r * k]);
+      };
+      return {
+        primal: ([x]) => read(() => [y(tf.tensor1d(f32(x)))]),
+        derivative: ([x]) => read(() => [batchedJacobian(y, tf.tensor1d(f32(x)), r * k)]),
+      };
+    },
   };
   return impls[p.kind]();
 }

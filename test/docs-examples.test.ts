@@ -935,6 +935,25 @@ describe('graph-format.md, 7. Modes', () => {
     const hessian = await run('hessian', { graph: graph6, ...example6('hessian').fields });
     expectReasonForm(hessian.reason, lines[1], '7 reason 2');
   });
+
+  const sparse = block(GUIDE, '7: a sparse Jacobian reason', (b) => b.lang === 'text' && b.text.includes('(sparse: '));
+  test('a sparse Jacobian: the reason the page shows, for the function it names, in one direction', async () => {
+    const [n] = find(sparse.prose, /for\s+`y = sin\(x\)·exp\(x\)` with ([\d,]+) elements/, '7: sparse example').map((t) =>
+      Number(t.replace(',', '')),
+    );
+    const graph = {
+      inputs: [{ name: 'x', shape: [n] }],
+      nodes: [
+        { id: 's', op: 'sin', args: ['x'] },
+        { id: 'e', op: 'exp', args: ['x'] },
+        { id: 'y', op: 'mul', args: ['s', 'e'] },
+      ],
+      outputs: ['y'],
+    };
+    const r = await run('jacobian', { graph, args: { x: Array.from({ length: n }, (_, i) => Math.sin(i)) } });
+    expectReasonForm(r.reason, sparse.text, '7 sparse reason');
+    expect(r.stats.directions).toBe(1);
+  });
 });
 
 // --- docs/graph-format.md, section 8: errors and limits ---------------------------------------------

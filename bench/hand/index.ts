@@ -9,6 +9,8 @@ import { net } from './net.js';
 import { rosenbrock } from './rosenbrock.js';
 import { seedJacobian, seedScalar } from './seed.js';
 import { sinexp } from './sinexp.js';
+import { bratu } from './bratu.js';
+import { rowmap } from './rowmap.js';
 
 export { kept, type Impl } from './impl.js';
 
@@ -23,6 +25,11 @@ export function hand(p: Problem): Impl {
       return net(h, k, o, m);
     },
     sinexp: () => sinexp(n),
+    bratu: () => bratu(p.args[0].data.length),
+    rowmap: () => {
+      const [r, k] = p.graph.inputs[0].shape;
+      return rowmap(r, k);
+    },
   };
   return impls[p.kind]();
 }
