@@ -143,6 +143,9 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 /** The path parameter of /v1/graphs/{id}/…: any id that is not stored (however spelt) is a 404. */
 export const GraphIdParams = z.object({ id: z.string().describe("the stored graph's id (POST /v1/graphs answers it)") });
 
+/** Whether `body` names a stored graph by `graphId` (the library's variant of the inline request). */
+const hasGraphId = (body: unknown): body is object => typeof body === 'object' && body !== null && Object.hasOwn(body, 'graphId');
+
 /** A call on a stored graph carries no graph of its own: the URL names it. */
 function notInBody(raw: unknown): void {
   if (!isObject(raw)) return;
@@ -285,7 +288,10 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         },
       },
       // `graphId` in place of `graph` (the library's variant) is resolved here: a worker has no store.
-      handler: async (request, reply) => compute(op, await resolveGraphId(request.body), undefined, request, reply),
+      handler: async (request, reply) => {
+        const body: unknown = request.body;
+        return compute(op, hasGraphId(body) ? await resolveGraphId(body) : body, undefined, request, reply);
+      },
     });
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/graphs/:id/${op}`, {
       schema: {
@@ -313,8 +319,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
   }
 
   /** A body with `graphId`: the same body with the stored graph, found here or in Redis. */
-  async function resolveGraphId(body: unknown): Promise<unknown> {
-    if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'graphId')) return body;
+  async function resolveGraphId(body: object): Promise<unknown> {
     const { graphId } = body as { graphId?: unknown };
     const found = typeof graphId === 'string' && GRAPH_ID.test(graphId) ? await graphs.find(graphId) : undefined;
     return withStoredGraph(body, {}, () => found);
