@@ -155,7 +155,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // The library validates request bodies (every issue, with its path); the zod schemas
   // on the routes document them and type the handlers.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
-  // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
+  // Bodies are built JSON-ready (non-finite numbers already strings): no per-field work.
+  // Compute results arrive as text already (api/result-json.ts writes them).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // Root hooks, before any route: security headers on every response; compressed request

@@ -24,6 +24,7 @@ import {
   type Options,
   prepare,
   respond,
+  resultJson,
   SHARED_CACHE,
   type Timings,
   withDeadline,
@@ -99,7 +100,7 @@ export async function compute(task: PoolTask): Promise<PoolOutcome> {
 async function computeTask(task: PoolTask): Promise<PoolOutcome> {
   task.started?.postMessage({ threadId });
   try {
-    const options: Options = { limits: task.limits, output: 'json', strictFloats: true };
+    const options: Options = { limits: task.limits, strictFloats: true };
     const { operation, budgetMs } = task;
     let body = task.body;
     if (task.text !== undefined) {
@@ -123,8 +124,8 @@ async function computeTask(task: PoolTask): Promise<PoolOutcome> {
         const refusal = overBudget(call.cost().ms, budgetMs);
         if (refusal) return { ok: false, kind: 'estimated_over_budget', issues: [refusal] };
       }
-      const result = respond(call, options);
-      return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings };
+      const result = respond(call, { ...options, output: 'packed' });
+      return { ok: true, json: resultJson(result, call.request.encoding), mode: result.mode, timings: result.timings };
     });
   } catch (err) {
     if (err instanceof DerivdError) return { ok: false, kind: err.kind, issues: err.issues };

@@ -35,6 +35,7 @@ import {
   prepare,
   RequestSchemas,
   respond,
+  resultJson,
   type Operation,
   type Result,
   type Timings,
@@ -266,13 +267,15 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         return pooled(op, { operation: op, body, limits }, cost.ms, request, reply);
       }
     }
-    const result: Result = respond(prepared, { output: 'json' });
+    const result: Result<'any', 'packed'> = respond(prepared, { output: 'packed' });
     request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
     metrics.computations.inc({ operation: op, where: 'inline' });
     if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
     reply.header('server-timing', serverTiming(result.timings));
-    // output 'json' makes every number a wire float, which is what the schema says
-    return result as never;
+    // The text JSON.stringify would write for output 'json' (every number a wire float, as
+    // the schema says), by the writer generated for this result's layout; a string is sent as is.
+    reply.type('application/json');
+    return resultJson(result, prepared.request.encoding) as never;
   };
 
   for (const op of OPERATIONS) {
