@@ -268,7 +268,11 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       }
     }
     const result: Result<'any', 'packed'> = respond(prepared, { output: 'packed' });
-    request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
+    const derivd = request.derivd ?? { operation: op };
+    derivd.mode = result.mode;
+    derivd.timings = result.timings;
+    derivd.where = 'inline';
+    request.derivd = derivd;
     metrics.computations.inc({ operation: op, where: 'inline' });
     if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
     reply.header('server-timing', serverTiming(result.timings));
@@ -314,7 +318,8 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         const raw: unknown = request.body;
         if (!(raw instanceof RawJson)) notInBody(raw);
         const { id } = request.params;
-        const stored = GRAPH_ID.test(id) ? await graphs.find(id) : undefined;
+        let stored = GRAPH_ID.test(id) ? graphs.find(id) : undefined;
+        if (stored instanceof Promise) stored = await stored; // only when Redis is asked
         if (!stored) throw unknownGraph(id);
         return compute(op, raw, stored.graph, request, reply);
       },
