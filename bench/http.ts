@@ -30,7 +30,7 @@ export interface HttpRecord {
   wrong?: string;
 }
 
-interface Cannon {
+export interface Cannon {
   requests: number;
   seconds: number;
   /** Each 2xx response's latency in ms (autocannon's own histogram keeps whole ms only). */
@@ -53,12 +53,26 @@ inst.on('response', (client, status, bytes, ms) => { if (status >= 200 && status
 `;
 const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon');
 
-function cannon(url: string, body: string, seconds: number): Promise<Cannon> {
+export function cannon(url: string, body: string, seconds: number): Promise<Cannon> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD, { eval: true, workerData: { autocannon: AUTOCANNON, url, body, seconds } });
     worker.once('message', (m: Cannon) => void worker.terminate().then(() => resolve(m)));
     worker.once('error', reject);
   });
+}
+
+/** Requests per second and latency percentiles over every 2xx response of a target's runs. */
+export function summarize(rs: readonly Cannon[]) {
+  const lat = Float64Array.from(rs.flatMap((c) => Array.from(c.latencies))).sort();
+  const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] ?? NaN;
+  return {
+    reqPerSec: rs.reduce((s, c) => s + c.requests, 0) / rs.reduce((s, c) => s + c.seconds, 0),
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+    meanMs: lat.reduce((a, b) => a + b, 0) / lat.length,
+    non2xx: rs.reduce((s, c) => s + c.non2xx, 0),
+    errors: rs.reduce((s, c) => s + c.errors, 0),
+  };
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -99,19 +113,7 @@ export async function runHttp(body: unknown, expected: ArrayLike<number>, second
     for (const t of names) await cannon(targets[t].url, targets[t].text, 1); // warm-up
     for (let r = 0; r < rounds; r++) for (const t of names) runs[t].push(await cannon(targets[t].url, targets[t].text, seconds / rounds));
 
-    const summary = (t: keyof typeof targets) => {
-      const rs = runs[t];
-      const lat = Float64Array.from(rs.flatMap((c) => Array.from(c.latencies))).sort();
-      const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] ?? NaN;
-      return {
-        reqPerSec: rs.reduce((s, c) => s + c.requests, 0) / rs.reduce((s, c) => s + c.seconds, 0),
-        p50Ms: q(0.5),
-        p99Ms: q(0.99),
-        meanMs: lat.reduce((a, b) => a + b, 0) / lat.length,
-        non2xx: rs.reduce((s, c) => s + c.non2xx, 0),
-        errors: rs.reduce((s, c) => s + c.errors, 0),
-      };
-    };
+    const summary = (t: keyof typeof targets) => summarize(runs[t]);
     const b = summary('bare');
     return names.map((t) => {
       const d = summary(t);
