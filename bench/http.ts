@@ -61,6 +61,20 @@ export function cannon(url: string, body: string, seconds: number): Promise<Cann
   });
 }
 
+/** Requests per second and latency percentiles over every 2xx response of a target's runs. */
+export function summarize(rs: readonly Cannon[]) {
+  const lat = Float64Array.from(rs.flatMap((c) => Array.from(c.latencies))).sort();
+  const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] ?? NaN;
+  return {
+    reqPerSec: rs.reduce((s, c) => s + c.requests, 0) / rs.reduce((s, c) => s + c.seconds, 0),
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+    meanMs: lat.reduce((a, b) => a + b, 0) / lat.length,
+    non2xx: rs.reduce((s, c) => s + c.non2xx, 0),
+    errors: rs.reduce((s, c) => s + c.errors, 0),
+  };
+}
+
 async function listen(app: FastifyInstance): Promise<string> {
   return `${await app.listen({ port: 0, host: '127.0.0.1' })}/v1/jacobian`;
 }
@@ -99,19 +113,7 @@ export async function runHttp(body: unknown, expected: ArrayLike<number>, second
     for (const t of names) await cannon(targets[t].url, targets[t].text, 1); // warm-up
     for (let r = 0; r < rounds; r++) for (const t of names) runs[t].push(await cannon(targets[t].url, targets[t].text, seconds / rounds));
 
-    const summary = (t: keyof typeof targets) => {
-      const rs = runs[t];
-      const lat = Float64Array.from(rs.flatMap((c) => Array.from(c.latencies))).sort();
-      const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] ?? NaN;
-      return {
-        reqPerSec: rs.reduce((s, c) => s + c.requests, 0) / rs.reduce((s, c) => s + c.seconds, 0),
-        p50Ms: q(0.5),
-        p99Ms: q(0.99),
-        meanMs: lat.reduce((a, b) => a + b, 0) / lat.length,
-        non2xx: rs.reduce((s, c) => s + c.non2xx, 0),
-        errors: rs.reduce((s, c) => s + c.errors, 0),
-      };
-    };
+    const summary = (t: keyof typeof targets) => summarize(runs[t]);
     const b = summary('bare');
     return names.map((t) => {
       const d = summary(t);

@@ -38,18 +38,19 @@ export interface AdmissionOptions {
 
 const isCompute = (request: FastifyRequest): boolean => request.routeOptions.url?.startsWith('/v1/') === true;
 
-/** Registers the pressure checks and the draining hook on `app`, and tells readiness when it is saturated. */
-export async function admission(app: FastifyInstance, { config, pool, readiness, metrics }: AdmissionOptions): Promise<void> {
-  const shed = (
-    request: FastifyRequest,
-    reply: Parameters<typeof sendProblem>[0],
-    err: Unavailable,
-    extra: Record<string, string> = {},
-  ): void => {
-    reply.headers({ 'retry-after': String(err.retryAfterS), ...extra });
-    sendProblem(reply, toProblem(err, request));
-  };
+/** A 503 with Retry-After (and `extra` headers), sent from an onRequest hook. */
+function shed(
+  request: FastifyRequest,
+  reply: Parameters<typeof sendProblem>[0],
+  err: Unavailable,
+  extra: Record<string, string> = {},
+): void {
+  reply.headers({ 'retry-after': String(err.retryAfterS), ...extra });
+  sendProblem(reply, toProblem(err, request));
+}
 
+/** Registers the pressure checks on `app` and tells readiness when it is saturated; shedCompute adds the draining and saturation checks. */
+export async function admission(app: FastifyInstance, { config, pool, readiness, metrics }: AdmissionOptions): Promise<void> {
   await app.register(underPressure, {
     maxEventLoopDelay: config.maxEventLoopDelayMs,
     maxRssBytes: config.memoryBudgetMb * MiB,
@@ -66,13 +67,21 @@ export async function admission(app: FastifyInstance, { config, pool, readiness,
     },
   });
   readiness.saturated = () => (pool?.saturated ?? false) || app.isUnderPressure();
+}
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isCompute(request)) return;
+/**
+ * The draining and saturation checks, as an onRequest hook of `scope`: the
+ * encapsulated instance that holds every /v1/* route (app.ts), registered there
+ * before API keys and rate limits. Being the scope's, it runs for the compute
+ * routes alone and needs no per-request test of the route; being synchronous, it
+ * costs an admitted request one call.
+ */
+export function shedCompute(scope: FastifyInstance, { pool, readiness, metrics }: Omit<AdmissionOptions, 'config'>): void {
+  scope.addHook('onRequest', (request, reply, done) => {
     if (readiness.state === 'draining') {
       metrics.shed.inc({ reason: 'shutting_down' });
       shed(request, reply, new ShuttingDown(), { connection: 'close' });
-      return reply;
+      return;
     }
     // Saturated: shed before the body is read and validated, and close the connection.
     // Under a flood of requests retried at once, a saturated event loop starves /healthz
@@ -83,8 +92,9 @@ export async function admission(app: FastifyInstance, { config, pool, readiness,
     const full = pool?.shedIfSaturated();
     if (full) {
       shed(request, reply, full, { connection: 'close' });
-      return reply;
+      return;
     }
+    done();
   });
 }
 

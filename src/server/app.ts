@@ -12,9 +12,10 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { loadEngineModules } from './engine-modules.js';
 import { setCompileErrorHandler, SHARED_CACHE, type Operation, type Timings } from '../api/index.js';
-import { admission, clientError } from './admission.js';
+import { admission, clientError, shedCompute } from './admission.js';
 import type { Config } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { requestLogger } from './request-log.js';
 import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes, withModes, withRetryAfter } from './routes/compute.js';
@@ -22,7 +23,7 @@ import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { graphRepository } from './graph-repo.js';
 import { apiKeys } from './plugins/access.js';
-import { responseCompression, withContentEncodings } from './plugins/compression.js';
+import { responseCompression, varyOnAcceptEncoding, withContentEncodings } from './plugins/compression.js';
 import { decodeBodies } from './plugins/content-encoding.js';
 import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
 import { withAccessControl } from './plugins/openapi-access.js';
@@ -154,7 +155,8 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   // The library validates request bodies (every issue, with its path); the zod schemas
   // on the routes document them and type the handlers.
   app.setValidatorCompiler(() => (data) => ({ value: data }));
-  // Results are built JSON-ready (non-finite numbers already strings): no per-field work.
+  // Bodies are built JSON-ready (non-finite numbers already strings): no per-field work.
+  // Compute results arrive as text already (api/result-json.ts writes them).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // Root hooks, before any route: security headers on every response; compressed request
@@ -200,30 +202,21 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.addHook('onSend', async (request, reply) => {
+  // One root onSend hook, synchronous (each hook, and each async one more so, costs every
+  // request a turn of Fastify's hook runner): the request id, Vary, and while draining
+  // `Connection: close`. A response finished while draining closes its connection: close()
+  // reaps only idle keep-alive connections, so one busy when it began (a pooled request
+  // computing) would otherwise hold the server open until its keep-alive timeout.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
-    // A response finished while draining closes its connection: close() reaps only idle
-    // keep-alive connections, so one busy when it began (a pooled request computing)
-    // would otherwise hold the server open until its keep-alive timeout.
+    varyOnAcceptEncoding(reply);
     if (readiness.state === 'draining') reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const labels = { route, method: request.method, status: String(reply.statusCode) };
-    metrics.requests.inc(labels);
-    metrics.duration.observe(labels, reply.elapsedTime / 1000);
-    const d = request.derivd;
-    // Never argument data: the route, the outcome and where the time went.
-    request.log.info(
-      {
-        route,
-        method: request.method,
-        status: reply.statusCode,
-        durationMs: Number(reply.elapsedTime.toFixed(3)),
-        ...(d ? { ...d, queueMs: d.queueMs === undefined ? undefined : Number(d.queueMs.toFixed(3)) } : {}),
-      },
-      'request',
-    );
+  const requestLog = requestLogger(metrics);
+  app.addHook('onResponse', (request, reply, done) => {
+    requestLog(request, reply);
+    done();
   });
   app.addHook('onReady', async () => {
     readiness.state = 'ready';
@@ -277,6 +270,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   app.addHook('onClose', async () => graphs.close());
   // API keys, then rate limits (counted per key), on the compute and stored-graph routes only.
   await app.register(async (v1) => {
+    shedCompute(v1, { pool, readiness, metrics }); // every /v1/* route is in this scope
     await apiKeys(v1, config.apiKeyDigests);
     await rateLimits(v1, config);
     await v1.register(computeRoutes, { config, metrics, pool, graphs });

@@ -76,13 +76,22 @@ export class GraphRepository {
     }
   }
 
-  /** The graph stored under `id`: here, else in Redis (checked and then kept here), else undefined. */
-  async find(id: string): Promise<StoredGraph | undefined> {
+  /**
+   * The graph stored under `id`, found here or in Redis (checked and then kept
+   * here), or undefined: synchronously when it is here (no promise, no turn of the
+   * microtask queue for the common case), else a promise.
+   */
+  find(id: string): StoredGraph | undefined | Promise<StoredGraph | undefined> {
     const local = this.store.get(id);
     if (local || !this.redis || this.redis.status !== 'ready') return local;
+    return this.findShared(id);
+  }
+
+  /** The graph stored under `id` in Redis (checked and then kept here), or undefined. */
+  private async findShared(id: string): Promise<StoredGraph | undefined> {
     let text: string | null;
     try {
-      text = await this.redis.get(GRAPH_NAMESPACE + id);
+      text = await (this.redis as Redis).get(GRAPH_NAMESPACE + id);
     } catch (err) {
       this.failed(err as Error);
       return undefined;
@@ -100,7 +109,7 @@ export class GraphRepository {
       return undefined;
     }
     this.store.set(stored); // too large for this store: used for this request only
-    this.redis.expire(GRAPH_NAMESPACE + id, GRAPH_TTL_S).catch((err: Error) => this.failed(err));
+    (this.redis as Redis).expire(GRAPH_NAMESPACE + id, GRAPH_TTL_S).catch((err: Error) => this.failed(err));
     return stored;
   }
 }

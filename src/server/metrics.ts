@@ -5,16 +5,47 @@
  * pool's threads, queue and utilisation; sheds, event-loop delay and saturation;
  * and the default process metrics.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, type CounterConfiguration, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SHARED_CACHE } from '../api/index.js';
+
+/**
+ * A counter bumped on every request. prom-client hashes and validates the labels
+ * on each inc(); here an inc() only adds to a tally kept by the label values (a
+ * Map lookup), and the tallies go to prom-client when it collects, that is when
+ * /metrics is scraped: what a scrape reads is the same.
+ */
+export class TalliedCounter<L extends string> {
+  private readonly counter: Counter<L>;
+  private readonly pending = new Map<string, { labels: Record<L, string>; n: number }>();
+  private readonly names: readonly L[];
+
+  constructor(config: CounterConfiguration<L> & { labelNames: readonly L[] }) {
+    this.names = config.labelNames;
+    const flush = (): void => this.flush();
+    this.counter = new Counter({ ...config, collect: flush });
+  }
+
+  inc(labels: Record<L, string>): void {
+    let key = '';
+    for (const name of this.names) key += `${labels[name]}\u0000`;
+    const tally = this.pending.get(key);
+    if (tally) tally.n++;
+    else this.pending.set(key, { labels: { ...labels }, n: 1 });
+  }
+
+  private flush(): void {
+    for (const { labels, n } of this.pending.values()) if (n > 0) this.counter.inc(labels, n);
+    for (const tally of this.pending.values()) tally.n = 0;
+  }
+}
 
 export interface Metrics {
   registry: Registry;
-  requests: Counter<'route' | 'method' | 'status'>;
+  requests: TalliedCounter<'route' | 'method' | 'status'>;
   duration: Histogram<'route' | 'method' | 'status'>;
-  engineRuns: Counter<'operation' | 'mode'>;
-  planCache: Counter<'result'>;
-  computations: Counter<'operation' | 'where'>;
+  engineRuns: TalliedCounter<'operation' | 'mode'>;
+  planCache: TalliedCounter<'result'>;
+  computations: TalliedCounter<'operation' | 'where'>;
   poolCancelled: Counter<'reason'>;
   poolThreadsStarted: Counter;
   /** Compute requests turned away by admission control, by reason (shed.ts ShedReason). */
@@ -97,7 +128,7 @@ export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauge
   }
   return {
     registry,
-    requests: new Counter({
+    requests: new TalliedCounter({
       name: 'derivd_http_requests_total',
       help: 'HTTP requests by route pattern, method and status',
       labelNames: ['route', 'method', 'status'],
@@ -110,19 +141,19 @@ export function createMetrics(pool?: PoolGauges | null, pressure?: PressureGauge
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     }),
-    engineRuns: new Counter({
+    engineRuns: new TalliedCounter({
       name: 'derivd_engine_runs_total',
       help: 'Computations by operation and the engine that ran (auto resolves to forward or reverse)',
       labelNames: ['operation', 'mode'],
       registers: [registry],
     }),
-    planCache: new Counter({
+    planCache: new TalliedCounter({
       name: 'derivd_plan_cache_total',
       help: 'Computed requests by their stats.cache: hit when the checked graph and plan came from the plan cache of every thread that handled the call, miss when one was built',
       labelNames: ['result'],
       registers: [registry],
     }),
-    computations: new Counter({
+    computations: new TalliedCounter({
       name: 'derivd_computations_total',
       help: 'Computations by operation and where they ran: inline (on the event loop) or pool (a worker thread)',
       labelNames: ['operation', 'where'],

@@ -34,6 +34,7 @@ import {
   type PreparedCall,
   prepare,
   respond,
+  resultJson,
   SHARED_CACHE,
   storedFromText,
   takeOver,
@@ -139,15 +140,22 @@ function askGraph(port: MessagePort | undefined, question: GraphQuestion): Promi
 }
 
 /** Computes a prepared call into the outcome: serialized, with its timings and cache story. */
+/** The call's result as JSON text, written by the generated writer from its packed tensors. */
 function respondJson(call: PreparedCall, options: Options): PoolOutcome {
-  const result = respond(call, options);
-  return { ok: true, json: JSON.stringify(result), mode: result.mode, timings: result.timings, cache: result.stats.cache };
+  const result = respond(call, { ...options, output: 'packed' });
+  return {
+    ok: true,
+    json: resultJson(result, call.request.encoding),
+    mode: result.mode,
+    timings: result.timings,
+    cache: result.stats.cache,
+  };
 }
 
 async function computeTask(task: PoolTask): Promise<PoolOutcome> {
   task.started?.postMessage({ threadId });
   try {
-    const options: Options = { limits: task.limits, output: 'json', strictFloats: true };
+    const options: Options = { limits: task.limits, strictFloats: true };
     const { operation, budgetMs, handoff } = task;
     if (handoff) {
       // Checked on the main thread: only the graph may be missing here, and is asked for once.

@@ -29,7 +29,7 @@
  */
 import { constants } from 'node:zlib';
 import compress from '@fastify/compress';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
 
 export const COMPRESSION = {
@@ -39,14 +39,21 @@ export const COMPRESSION = {
   brotliQuality: 1,
 } as const;
 
+const ACCEPT_ENCODING = /accept-encoding/i;
+
+/**
+ * Adds accept-encoding to the reply's Vary. app.ts calls it from its one root onSend
+ * hook, which runs before the plugin's own onSend (added per route): so the
+ * plugin's check finds the token and adds nothing.
+ */
+export function varyOnAcceptEncoding(reply: FastifyReply): void {
+  const vary = reply.getHeader('vary');
+  if (vary === undefined) reply.header('vary', 'accept-encoding');
+  else if (!ACCEPT_ENCODING.test(String(vary))) reply.header('vary', `${String(vary)}, accept-encoding`);
+}
+
+/** Registers @fastify/compress; the Vary header is app.ts's onSend hook's (varyOnAcceptEncoding). */
 export async function responseCompression(app: FastifyInstance): Promise<void> {
-  // Before the plugin's own hooks (it adds them per route): so its check finds the token and adds nothing.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    const vary = reply.getHeader('vary');
-    if (vary === undefined) reply.header('vary', 'accept-encoding');
-    else if (!/accept-encoding/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept-encoding`);
-    return payload;
-  });
   await app.register(compress, {
     global: true,
     globalDecompression: false, // content-encoding.ts decodes request bodies, within BODY_LIMIT

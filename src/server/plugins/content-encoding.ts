@@ -105,22 +105,26 @@ function inflate(request: FastifyRequest, payload: Readable, coding: string, dec
 }
 
 export async function decodeBodies(app: FastifyInstance): Promise<void> {
-  app.addHook('preParsing', async (request, reply, payload) => {
-    if (!hasBody(request)) return payload;
-    const codings = nonIdentityCodings(request.headers['content-encoding']);
-    if (codings.length === 0) return payload;
+  // Synchronous, and a request without Content-Encoding (nearly all) leaves at the first test.
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const header = request.headers['content-encoding'];
+    if (header === undefined || !hasBody(request)) return done(null, payload);
+    const codings = nonIdentityCodings(header);
+    if (codings.length === 0) return done(null, payload);
     const coding = codings[0] as string;
     const decoder = codings.length === 1 ? DECODERS.get(coding) : undefined;
     if (!decoder) {
       reply.header('accept-encoding', ACCEPTED_REQUEST_CODINGS);
-      throw new ProblemError(
-        'unsupported_content_encoding',
-        `Content-Encoding ${JSON.stringify(codings.join(', '))} is not supported: send the body in one of gzip, deflate or br, or uncompressed (identity)`,
+      return done(
+        new ProblemError(
+          'unsupported_content_encoding',
+          `Content-Encoding ${JSON.stringify(codings.join(', '))} is not supported: send the body in one of gzip, deflate or br, or uncompressed (identity)`,
+        ),
       );
     }
     const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 1_048_576;
     // Fastify refuses a declared length over the limit itself, before reading: nothing to decode.
-    if (Number(request.headers['content-length']) > limit) return payload;
-    return inflate(request, payload, coding, decoder(), limit);
+    if (Number(request.headers['content-length']) > limit) return done(null, payload);
+    done(null, inflate(request, payload, coding, decoder(), limit));
   });
 }

@@ -42,6 +42,7 @@ import {
   RequestByIdSchemas,
   RequestSchemas,
   respond,
+  resultJson,
   type Operation,
   type Result,
   type Timings,
@@ -166,6 +167,9 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** The path parameter of /v1/graphs/{id}/…: any id that is not stored (however spelt) is a 404. */
 export const GraphIdParams = z.object({ id: z.string().describe("the stored graph's id (POST /v1/graphs answers it)") });
+
+/** Whether `body` names a stored graph by `graphId` (the library's variant of the inline request). */
+const hasGraphId = (body: unknown): body is object => typeof body === 'object' && body !== null && Object.hasOwn(body, 'graphId');
 
 /** A call on a stored graph carries no graph of its own: the URL names it. */
 function notInBody(raw: unknown): void {
@@ -304,14 +308,20 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         return pooled(op, { operation: op, handoff, limits }, cost.ms, request, reply, { transfer, graph: graphOf });
       }
     }
-    const result: Result = respond(prepared, { output: 'json' });
-    request.derivd = { ...request.derivd, operation: op, mode: result.mode, timings: result.timings, where: 'inline' };
+    const result: Result<'any', 'packed'> = respond(prepared, { output: 'packed' });
+    const derivd = request.derivd ?? { operation: op };
+    derivd.mode = result.mode;
+    derivd.timings = result.timings;
+    derivd.where = 'inline';
+    request.derivd = derivd;
     metrics.computations.inc({ operation: op, where: 'inline' });
     if (result.stats.cache) metrics.planCache.inc({ result: result.stats.cache });
     if (result.mode) metrics.engineRuns.inc({ operation: op, mode: result.mode });
     reply.header('server-timing', serverTiming(result.timings));
-    // output 'json' makes every number a wire float, which is what the schema says
-    return result as never;
+    // The text JSON.stringify would write for output 'json' (every number a wire float, as
+    // the schema says), by the writer generated for this result's layout; a string is sent as is.
+    reply.type('application/json');
+    return resultJson(result, prepared.request.encoding) as never;
   };
 
   for (const op of OPERATIONS) {
@@ -329,7 +339,10 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         },
       },
       // `graphId` in place of `graph` is resolved here, or by the worker that parses a large body (it asks this thread).
-      handler: async (request, reply) => compute(op, await resolveGraphId(request.body), undefined, request, reply),
+      handler: async (request, reply) => {
+        const body: unknown = request.body;
+        return compute(op, hasGraphId(body) ? await resolveGraphId(body) : body, undefined, request, reply);
+      },
     });
     app.withTypeProvider<ZodTypeProvider>().post(`/v1/graphs/:id/${op}`, {
       schema: {
@@ -349,7 +362,8 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
         const raw: unknown = request.body;
         if (!(raw instanceof RawJson)) notInBody(raw);
         const { id } = request.params;
-        const stored = GRAPH_ID.test(id) ? await graphs.find(id) : undefined;
+        let stored = GRAPH_ID.test(id) ? graphs.find(id) : undefined;
+        if (stored instanceof Promise) stored = await stored; // only when Redis is asked
         if (!stored) throw unknownGraph(id);
         return compute(op, raw, stored.graph, request, reply);
       },
@@ -357,8 +371,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
   }
 
   /** A body with `graphId`: the same body with the stored graph, found here or in Redis. */
-  async function resolveGraphId(body: unknown): Promise<unknown> {
-    if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'graphId')) return body;
+  async function resolveGraphId(body: object): Promise<unknown> {
     const { graphId } = body as { graphId?: unknown };
     const found = typeof graphId === 'string' && GRAPH_ID.test(graphId) ? await graphs.find(graphId) : undefined;
     return withStoredGraph(body, {}, () => found);
