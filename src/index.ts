@@ -47,6 +47,8 @@ export type {
   Stats,
   Timings,
   OutTensor,
+  CooBlock,
+  CooJacobianResult,
   TensorForm,
   TensorFormOf,
   Base64Tensor,

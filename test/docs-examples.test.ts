@@ -472,6 +472,24 @@ describe('graph-format.md, 2. Binary tensors (base64)', () => {
   });
 });
 
+describe('graph-format.md, 7. The coo format', () => {
+  const curl = block(GUIDE, '7: the coo curl request', (b) => b.lang === 'sh' && b.text.includes('"format": "coo"'));
+  const printed = next(GUIDE, curl, '7: what the coo curl request prints');
+  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, '7: coo curl');
+  const appWith = useApps();
+
+  test('the curl request prints what the page shows', async () => {
+    expect(printed.prose).toMatch(/\(`reason`, `timings` and the rest of `stats` left out\)/);
+    const { app } = await appWith({ workers: 0 });
+    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const json = res.json();
+    const { stats, ...want } = shown(printed.text);
+    expectEnvelope(json, want, '7 coo');
+    expect(json.stats).toMatchObject(stats);
+  });
+});
+
 describe('graph-format.md, 5. Batches of points', () => {
   const curl = block(GUIDE, '5: the batched curl request', (b) => b.lang === 'sh' && b.text.includes('"batched": ["x"]'));
   const printed = next(GUIDE, curl, '5: what the batched curl request prints');

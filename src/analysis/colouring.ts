@@ -121,3 +121,86 @@ function compute(plan: Plan): Colourings {
     ...(byRow && byRow.count < m ? { rows: { ...byRow, sparsity: sp, rows: rowsOf.rows } } : {}),
   };
 }
+
+/**
+ * A Jacobian's structurally non-zero entries block by block, [output][active input]:
+ * each block's entries in (row, column) order, rows flat into the output's shape and
+ * columns flat into the input's; and, for each entry of the whole pattern (outputs in
+ * order, each row's columns ascending), where it lands: its block's input and its
+ * position there. The layout of `format: "coo"` results.
+ */
+export interface CooLayout {
+  readonly blocks: readonly (readonly { rows: Int32Array; cols: Int32Array }[])[];
+  /** Per pattern entry: its active input (the block's column) and its position in that block. */
+  readonly input: Int32Array;
+  readonly position: Int32Array;
+}
+
+export function cooLayout(plan: Plan, sp: JacobianSparsity): CooLayout {
+  const known = plan.memo.get('coo-layout') as { sp: JacobianSparsity; layout: CooLayout } | undefined;
+  if (known?.sp === sp) return known.layout;
+  const inputs = sp.colOffsets.length;
+  const input = new Int32Array(sp.nonZeros);
+  const position = new Int32Array(sp.nonZeros);
+  const blocks = sp.outputs.map((p) => {
+    const counts = new Int32Array(inputs);
+    const owner = (col: number): number => {
+      let a = inputs - 1;
+      while (a > 0 && sp.colOffsets[a] > col) a--;
+      return a;
+    };
+    for (let k = 0; k < p.idx.length; k++) counts[owner(p.idx[k])]++;
+    return Array.from({ length: inputs }, (_, a) => ({ rows: new Int32Array(counts[a]), cols: new Int32Array(counts[a]) }));
+  });
+  let e = 0;
+  sp.outputs.forEach((p, o) => {
+    const fill = new Int32Array(inputs);
+    for (let r = 0; r + 1 < p.ptr.length; r++) {
+      for (let k = p.ptr[r]; k < p.ptr[r + 1]; k++, e++) {
+        const col = p.idx[k];
+        let a = inputs - 1;
+        while (a > 0 && sp.colOffsets[a] > col) a--;
+        const at = fill[a]++;
+        blocks[o][a].rows[at] = r;
+        blocks[o][a].cols[at] = col - sp.colOffsets[a];
+        input[e] = a;
+        position[e] = at;
+      }
+    }
+  });
+  const layout = { blocks, input, position };
+  plan.memo.set('coo-layout', { sp, layout });
+  return layout;
+}
+
+/**
+ * The pattern a `format: "coo"` call returns, within `budget` entries (undefined past
+ * it), and its colourings for forward and reverse sweeps (whatever their count: a
+ * coo result is never made dense). Computed once per plan and budget.
+ */
+export function cooSparsity(plan: Plan, budget: number): { sparsity: JacobianSparsity; columns: Colouring; rows: Colouring } | undefined {
+  const key = `coo-sparsity:${budget}`;
+  if (plan.memo.has(key)) return plan.memo.get(key) as ReturnType<typeof cooSparsity>;
+  const sp = jacobianSparsity(plan, budget);
+  let found: ReturnType<typeof cooSparsity>;
+  if (sp) {
+    const byRow = stacked(sp);
+    const byCol = transposed(byRow.rows, sp.cols, byRow);
+    // A colouring that would take too long (a pattern with long rows and long columns)
+    // falls back to one colour per column (row): slower sweeps, the same entries.
+    const visits = COLOURING_VISITS_PER_ENTRY * budget;
+    const columns = greedyColouring(sp.cols, byCol, byRow, visits) ?? oneEach(sp.cols);
+    const rows = greedyColouring(byRow.rows, byRow, byCol, visits) ?? oneEach(byRow.rows);
+    found = { sparsity: sp, columns, rows };
+  }
+  plan.memo.set(key, found);
+  return found;
+}
+
+/** Neighbour visits a coo call's colourings may make, per entry its pattern may hold. */
+const COLOURING_VISITS_PER_ENTRY = 16;
+
+/** The colouring that gives every item its own colour. */
+function oneEach(n: number): Colouring {
+  return { colour: Int32Array.from({ length: n }, (_, i) => i), count: n };
+}

@@ -24,6 +24,8 @@ export { GraphStore, canonicalGraph, graphIdOf, storedFromText, GRAPH_ID, type S
 export { callCost, bodyMs, preflightMs, ENCODE_NS_PER_ELEMENT, ENCODE_BASE64_NS_PER_ELEMENT, type CallCost } from './cost.js';
 export type {
   AnyResult,
+  CooBlock,
+  CooJacobianResult,
   Differentiated,
   Options,
   OutputFormat,

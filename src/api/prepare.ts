@@ -3,14 +3,15 @@
  * choose its engine, once; the prepared call then runs at its own or other
  * arguments, and says what it will cost before it does.
  */
+import { cooSparsity } from '../analysis/colouring.js';
 import { makePlan, planBytes, type Plan } from '../analysis/plan.js';
 import { chooseEngine } from '../engines/auto.js';
 import { differentiate, fullMatrixOf, type Computed } from '../engines/call.js';
 import { runPrimal } from '../engines/primal.js';
 import { findEngine, modeNames } from '../engines/registry.js';
-import type { Engine, Primal } from '../engines/types.js';
+import type { Engine, JacobianPattern, Primal } from '../engines/types.js';
 import { DerivdError } from '../graph/errors.js';
-import { DEFAULT_LIMITS, checkBlockLimits, type Limits } from '../graph/limits.js';
+import { DEFAULT_LIMITS, checkBlockLimits, resultSize, type Limits } from '../graph/limits.js';
 import { checkRequest, type CheckedRequest } from '../graph/request.js';
 import type { Operation, Request } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -34,6 +35,8 @@ export interface PreparedCall {
   readonly mode: string;
   /** Why this engine runs. */
   readonly reason: string;
+  /** A `format: "coo"` Jacobian's pattern and colourings (absent: dense blocks). */
+  readonly pattern?: JacobianPattern;
   /** Whether the plan came from the plan cache. */
   readonly cached: boolean;
   readonly validateMs: number;
@@ -67,9 +70,9 @@ export function prepare(operation: Operation, request: Request | unknown, option
  */
 export function prepareChecked(req: CheckedRequest, limits: Limits, validateMs: number, plannedMs = 0): PreparedCall {
   const t1 = now();
-  const { plan, cached, engine, reason } = callShapeOf(req, limits);
+  const { plan, cached, engine, reason, pattern } = callShapeOf(req, limits);
   const t2 = now();
-  return new Prepared(req, plan, engine, reason, cached, validateMs, plannedMs + t2 - t1);
+  return new Prepared(req, plan, engine, reason, cached, validateMs, plannedMs + t2 - t1, pattern);
 }
 
 /** A class, not an object of closures: prepare is on every call's path, and closures cost there. */
@@ -84,13 +87,14 @@ class Prepared implements PreparedCall {
     readonly cached: boolean,
     readonly validateMs: number,
     readonly planMs: number,
+    readonly pattern?: JacobianPattern,
   ) {
     this.operation = request.operation;
     this.mode = engine.name;
   }
 
   differentiate(primal: Primal, extra: readonly Tensor[]): Computed {
-    return differentiate(this.engine, this.operation, this.plan, primal, extra);
+    return differentiate(this.engine, this.operation, this.plan, primal, extra, this.pattern);
   }
 
   run(
@@ -118,6 +122,8 @@ interface CallShape {
   cached: boolean;
   engine: Engine;
   reason: string;
+  /** A `format: "coo"` Jacobian's pattern and colourings. */
+  pattern?: JacobianPattern;
 }
 
 /**
@@ -134,7 +140,7 @@ function callShapeOf(req: CheckedRequest, limits: Limits): CallShape {
     ? undefined
     : req.shapeKey !== undefined
       ? `call:${req.shapeKey}:${req.mode}:${req.check}`
-      : `call:${req.operation}:${req.mode}:${req.check}:${limits.maxElements}:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
+      : `call:${req.operation}:${req.mode}:${req.check}:${limits.maxElements},${limits.maxResponseBytes}:${req.format ?? ''}:${req.encoding}:${req.activeInputs.join(',')}|${req.outputs.map((o) => o.value).join(',')}`;
   const known = key === undefined ? undefined : (req.graphMemo.get(key) as CallShape | undefined);
   if (known) return { ...known, cached: true };
   const { plan, cached } = planOf(req);
@@ -147,17 +153,69 @@ function callShapeOf(req: CheckedRequest, limits: Limits): CallShape {
       },
     ]);
   }
+  const pattern = req.format === 'coo' ? cooPatternOf(req, plan, engine, limits) : undefined;
   checkFullMatrixLimits(req, engine, limits);
   // Kept only with its plan (a plan the account could not keep is rebuilt, and so is this), and charged like it.
   const kept = cached || req.graphMemo.get(planKey(req)) === plan;
   if (key !== undefined && kept && req.account.charge(CALL_SHAPE_BYTES + 2 * key.length))
-    req.graphMemo.set(key, { plan, cached, engine, reason });
-  return { plan, cached, engine, reason };
+    req.graphMemo.set(key, { plan, cached, engine, reason, pattern });
+  return { plan, cached, engine, reason, pattern };
+}
+
+/** Pattern entries the sparsity analysis of a coo call may hold over all values, per element MAX_ELEMENTS allows. */
+const PATTERN_ENTRIES_PER_ELEMENT = 4;
+
+/** JSON bytes of one coo entry beyond its value: its row and column (at most 10 digits each) and two commas. */
+const COO_INDEX_BYTES = 22;
+
+/**
+ * A `format: "coo"` Jacobian's pattern, its entries counted against MAX_ELEMENTS
+ * (with the values, at every point of a batch) and their JSON against
+ * MAX_RESPONSE_BYTES: a diagonal Jacobian of 10^5 × 10^5 is 10^5 entries.
+ */
+function cooPatternOf(req: CheckedRequest, plan: Plan, engine: Engine, limits: Limits): JacobianPattern {
+  // The patterns of every value the outputs are computed through count together: a few times MAX_ELEMENTS.
+  const found = cooSparsity(plan, PATTERN_ENTRIES_PER_ELEMENT * limits.maxElements);
+  const over = (message: string): never => {
+    throw new DerivdError('limit_exceeded', [{ path: 'format', message }]);
+  };
+  if (!found) {
+    return over(
+      `the Jacobian's structural pattern, with those of the values it is computed through, has more than ${PATTERN_ENTRIES_PER_ELEMENT} × MAX_ELEMENTS (${limits.maxElements}) entries; ask for dense blocks, fewer outputs, or mark inputs constant`,
+    );
+  }
+  const points = req.batch?.size ?? 1;
+  const entries = points * found.sparsity.nonZeros;
+  const values = resultSize('evaluate', [], req.outputs, req.encoding, req.batch?.size);
+  if (entries + values.values > limits.maxElements) {
+    over(
+      `the result would hold ${entries + values.values} numbers (values ${values.values}, Jacobian entries ${entries}), more than MAX_ELEMENTS (${limits.maxElements})`,
+    );
+  }
+  const bytes = values.bytes + entries * (req.encoding === 'base64' ? 11 : 25) + found.sparsity.nonZeros * COO_INDEX_BYTES;
+  if (bytes > limits.maxResponseBytes)
+    over(`the result could take up to ${bytes} bytes as JSON, more than MAX_RESPONSE_BYTES (${limits.maxResponseBytes})`);
+  // an engine without sparse sweeps reads the entries from its dense Jacobian, whose limits then apply
+  if (!engine.sparseJacobian)
+    checkBlockLimits(
+      'jacobian',
+      req.activeInputs.map((i) => req.graph.inputs[i]),
+      req.outputs,
+      limits,
+      req.batch?.size,
+    );
+  return found;
 }
 
 /** A call that builds a full Jacobian or Hessian on the way (its engine's, or the check reference's) counts against their limits. */
 function checkFullMatrixLimits(req: CheckedRequest, engine: Engine, limits: Limits): void {
-  const matrices = new Set([fullMatrixOf(engine, req.operation), req.check ? fullMatrixOf(checkReference(), req.operation) : undefined]);
+  const coo = req.format === 'coo';
+  const matrices = new Set<'jacobian' | 'hessian' | undefined>([
+    fullMatrixOf(engine, req.operation),
+    req.check ? fullMatrixOf(checkReference(), req.operation) : undefined,
+    // the check reference (fd) of a coo Jacobian reads its entries from the dense one
+    coo && req.check && !checkReference().sparseJacobian ? ('jacobian' as const) : undefined,
+  ]);
   const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
   for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits, req.batch?.size);
 }

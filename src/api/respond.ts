@@ -17,7 +17,7 @@ import { atPoints } from './batch.js';
 import { checkReference, compareWithReference, type CheckError } from './compare.js';
 import { encodeDerivatives, encoder, named } from './encode.js';
 import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
-import type { Options, OutputFormat, Result, ResultBase, TensorFormOf } from './types.js';
+import type { JacobianResultOf, Options, OutputFormat, OutTensor, Result, ResultBase, TensorFormOf } from './types.js';
 
 const now = (): number => performance.now();
 /** Milliseconds to the microsecond: finer digits are noise. */
@@ -44,7 +44,7 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
   let check: CheckError | undefined;
   let checkMs: number | undefined;
   if (req.check && operation !== 'evaluate') {
-    const reference = differentiate(checkReference(), operation, plan, primal, at.extra);
+    const reference = differentiate(checkReference(), operation, plan, primal, at.extra, call.pattern);
     check = compareWithReference(computed.tensors, reference.tensors);
     checkMs = now() - t4;
   }
@@ -53,15 +53,26 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
   const enc = encoder(options.output, req.encoding);
   const inNames = req.activeInputs.map((i) => req.graph.inputs[i].name);
   const outNames = req.outputs.map((o) => o.name);
+  const coo = computed.coo;
+  // A coo block: its dense shape, the entries' rows and columns, and their values encoded as any tensor.
+  const blocks = coo
+    ? computed.tensors.map((t, i) => ({
+        shape: coo[i].shape,
+        rows: Array.from(coo[i].rows),
+        cols: Array.from(coo[i].cols),
+        values: enc(t),
+      }))
+    : computed.tensors.map(enc);
   const result: ResultBase = {
     values: named(outNames, primal.values.map(enc)),
-    ...encodeDerivatives(operation, inNames, outNames, computed.tensors.map(enc)),
+    ...encodeDerivatives(operation, inNames, outNames, blocks as OutTensor[]),
     ...(operation === 'evaluate' ? {} : { mode: call.mode, reason: call.reason }),
     stats: {
       directions: computed.directions,
       activeNodes: plan.activeNodes,
       inactiveNodes: plan.inactiveNodes,
       ...(req.batch ? { batch: req.batch.size } : {}),
+      ...(call.pattern ? { nonZeros: call.pattern.sparsity.nonZeros, colors: computed.directions } : {}),
       // a hit: neither the graph's checks nor the planning ran again
       ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
     },
@@ -93,9 +104,9 @@ async function runOperation<Op extends Operation, F extends OutputFormat>(
 /** Values of the outputs (derivatives are not computed). */
 export const evaluate = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
   runOperation('evaluate', request, options) as Promise<Result<'evaluate', TensorFormOf<F, R>>>;
-/** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape. */
+/** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape (or, with `format: "coo"`, its non-zero entries). */
 export const jacobian = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('jacobian', request, options) as Promise<Result<'jacobian', TensorFormOf<F, R>>>;
+  runOperation('jacobian', request, options) as Promise<JacobianResultOf<TensorFormOf<F, R>, R>>;
 /** Gradient of the one scalar output, per active input. */
 export const gradient = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
   runOperation('gradient', request, options) as Promise<Result<'gradient', TensorFormOf<F, R>>>;

@@ -98,6 +98,21 @@ export interface Stats {
   cache?: 'hit' | 'miss';
   /** Points in a batch (the request's `batched`): every tensor of the result has them as its leading axis. */
   batch?: number;
+  /** A `format: "coo"` Jacobian: its structurally non-zero entries (per point), and the colours its sweeps took. */
+  nonZeros?: number;
+  colors?: number;
+}
+
+/**
+ * A Jacobian block in `format: "coo"`: the dense block's shape, and its structurally
+ * non-zero entries sorted by (row, column), rows flat into the output's shape and
+ * columns flat into the input's (in a batch, `values` is [points, entries]).
+ */
+export interface CooBlock<F extends TensorForm = TensorForm> {
+  shape: number[];
+  rows: number[];
+  cols: number[];
+  values: OutTensor<F>;
 }
 
 type Named<F extends TensorForm> = Record<string, OutTensor<F>>;
@@ -131,6 +146,16 @@ export interface ResultOf<F extends TensorForm = TensorForm> {
   hessian: Differentiated<F> & { hessian: Grid<F> };
   hvp: Differentiated<F> & { hvp: Named<F> };
 }
+
+/** A `format: "coo"` Jacobian's result: the blocks are CooBlocks. */
+export type CooJacobianResult<F extends TensorForm = TensorForm> = Omit<ResultOf<F>['jacobian'], 'jacobian'> & {
+  jacobian: Record<string, Record<string, CooBlock<F>>>;
+};
+
+/** What `jacobian` resolves to for a request of type R: coo blocks when R says `format: "coo"`. */
+export type JacobianResultOf<F extends TensorForm, R> = R extends { readonly format: 'coo' }
+  ? CooJacobianResult<F>
+  : ResultOf<F>['jacobian'];
 
 /** Any operation's result: the base, with every operation's field optional. */
 export interface AnyResult<F extends TensorForm = TensorForm> extends ResultBase<F> {

@@ -6,15 +6,30 @@
  */
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { cooLayout } from '../analysis/colouring.js';
+import type { JacobianSparsity } from '../analysis/sparsity.js';
+import { sizeOf, type Shape, type Tensor } from '../tensor/tensor.js';
 import { blocksTimes, timesBlocks } from './blocks.js';
 import { activeShapes, outputShapes } from './sweeps.js';
-import type { Engine, Primal } from './types.js';
+import { cooValues } from './compressed.js';
+import type { BlockResult, Engine, EntriesResult, JacobianPattern, Primal } from './types.js';
 
 /** The derivative tensors of a call, flat, in the order the result lays them out. */
 export interface Computed {
   tensors: Tensor[];
   directions: number;
+  /**
+   * A `format: "coo"` Jacobian: each block's dense shape and its entries' rows and
+   * columns, parallel to `tensors`, which then hold the entries' values.
+   */
+  coo?: CooBlockLayout[];
+}
+
+/** Where a coo block's values sit: its dense shape, and each value's row (flat in the output) and column (flat in the input). */
+export interface CooBlockLayout {
+  shape: Shape;
+  rows: Int32Array;
+  cols: Int32Array;
 }
 
 /** The full matrix a call with `engine` builds on the way (so its limits apply), if any. */
@@ -24,7 +39,15 @@ export function fullMatrixOf(engine: Engine, operation: Operation): 'jacobian' |
   return undefined;
 }
 
-export function differentiate(engine: Engine, operation: Operation, plan: Plan, primal: Primal, extra: readonly Tensor[]): Computed {
+export function differentiate(
+  engine: Engine,
+  operation: Operation,
+  plan: Plan,
+  primal: Primal,
+  extra: readonly Tensor[],
+  pattern?: JacobianPattern,
+): Computed {
+  if (operation === 'jacobian' && pattern) return sparseJacobian(engine, plan, primal, pattern);
   switch (operation) {
     case 'jacobian':
     case 'gradient': {
@@ -53,6 +76,46 @@ export function differentiate(engine: Engine, operation: Operation, plan: Plan, 
 }
 
 const points = (plan: Plan, primal: Primal): number | undefined => (plan.batched ? primal.batch : undefined);
+
+/** A `format: "coo"` Jacobian: the pattern's entries, from the engine's sparse sweeps or read from its dense blocks. */
+function sparseJacobian(engine: Engine, plan: Plan, primal: Primal, pattern: JacobianPattern): Computed {
+  const sp = pattern.sparsity;
+  const points = plan.batched ? primal.batch : 1;
+  const r = engine.sparseJacobian
+    ? engine.sparseJacobian(plan, primal, pattern)
+    : entriesOf(plan, engine.jacobian(plan, primal), sp, points);
+  const layout = cooLayout(plan, sp);
+  const shapes = outputShapes(plan).map((o) => activeShapes(plan).map((a) => [...o, ...a]));
+  const coo: CooBlockLayout[] = [];
+  layout.blocks.forEach((row, o) => {
+    row.forEach((b, a) => {
+      coo.push({ shape: plan.batched ? [points, ...shapes[o][a]] : shapes[o][a], rows: b.rows, cols: b.cols });
+    });
+  });
+  return { tensors: flatten(cooValues(plan, sp, r.entries, points)), directions: r.directions, coo };
+}
+
+/** The pattern's entries read from dense blocks (an engine without sparse sweeps). */
+function entriesOf(plan: Plan, dense: BlockResult, sp: JacobianSparsity, points: number): EntriesResult {
+  const nnz = sp.nonZeros;
+  const entries = new Float64Array(points * nnz);
+  const sizes = activeShapes(plan).map(sizeOf);
+  let e = 0;
+  sp.outputs.forEach((p, o) => {
+    for (let r = 0; r + 1 < p.ptr.length; r++) {
+      for (let k = p.ptr[r]; k < p.ptr[r + 1]; k++, e++) {
+        const col = p.idx[k];
+        let a = sizes.length - 1;
+        while (a > 0 && sp.colOffsets[a] > col) a--;
+        const block = dense.blocks[o][a].data;
+        const n = sizes[a];
+        const m = block.length / points / n;
+        for (let b = 0; b < points; b++) entries[b * nnz + e] = block[b * m * n + r * n + col - sp.colOffsets[a]];
+      }
+    }
+  });
+  return { entries, directions: dense.directions };
+}
 
 /** Rows of blocks, one after another (Array.prototype.flat is slow on the hot path). */
 function flatten(blocks: readonly Tensor[][]): Tensor[] {

@@ -5,25 +5,23 @@
  * colour; then each structurally non-zero entry is read back from the sweep of its
  * colour. As many sweeps as colours, instead of one per input (or output) element:
  * a diagonal Jacobian takes one.
+ *
+ * The sweeps give each pattern entry's value (entries); they are laid out as dense
+ * blocks, or as the blocks of a `format: "coo"` result (cooLayout).
  */
-import type { Compression } from '../analysis/colouring.js';
+import { cooLayout, type Colouring, type Compression } from '../analysis/colouring.js';
 import type { Plan } from '../analysis/plan.js';
+import type { JacobianSparsity } from '../analysis/sparsity.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
-import { chunkSize } from './sweeps.js';
 import { forwardProgram, reverseProgram, runDerived } from './programs.js';
-import { allOf } from './sweeps.js';
+import { allOf, chunkSize } from './sweeps.js';
 import type { BlockResult, Primal } from './types.js';
 
-/** Zero blocks [output][active input], each output.shape ++ input.shape (in a batch, with the points first). */
-function zeroBlocks(plan: Plan, points: number): Tensor[][] {
-  const info = (v: number) => plan.program.values.info(v as never).shape;
-  const lead = plan.batched ? [points] : [];
-  return plan.outputValues.map((o) =>
-    plan.activeValues.map((a) => ({
-      shape: [...lead, ...info(o), ...info(a)],
-      data: new Float64Array(points * sizeOf(info(o)) * sizeOf(info(a))),
-    })),
-  );
+/** Each pattern entry's value at every point (entries[b · nonZeros + e]), and the sweeps taken. */
+interface Entries {
+  entries: Float64Array;
+  points: number;
+  directions: number;
 }
 
 /**
@@ -34,22 +32,25 @@ function sweepsOf(plan: Plan, primal: Primal, perSweep: number): { points: numbe
   return plan.batched ? { points: primal.batch, step: 1 } : { points: 1, step: perSweep };
 }
 
-/** Which active input (by offset) a column belongs to: the last offset at or below it. */
+/** Which active input a column belongs to. */
 function inputOfColumns(offsets: readonly number[], cols: number): Int32Array {
   const of = new Int32Array(cols);
   for (let a = 0; a < offsets.length; a++) of.fill(a, offsets[a], a + 1 < offsets.length ? offsets[a + 1] : cols);
   return of;
 }
 
+const sizesOf = (plan: Plan, values: readonly number[]): number[] => values.map((v) => sizeOf(plan.program.values.info(v as never).shape));
+
 /** Forward mode, one sweep per column colour (chunked), every active input's tangent seeded at once. */
-export function compressedForward(plan: Plan, primal: Primal, c: Compression): BlockResult {
-  const { sparsity: sp, colour, count } = c;
+function forwardEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring): Entries {
+  const { colour, count } = c;
   const d = forwardProgram(plan, allOf(plan.activeValues));
   const { points, step } = sweepsOf(plan, primal, chunkSize(d, count));
-  const blocks = zeroBlocks(plan, points);
-  const sizes = plan.activeValues.map((v) => sizeOf(plan.program.values.info(v).shape));
-  const outSizes = plan.outputValues.map((v) => sizeOf(plan.program.values.info(v).shape));
+  const sizes = sizesOf(plan, plan.activeValues);
+  const outSizes = sizesOf(plan, plan.outputValues);
   const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
+  const nnz = sp.nonZeros;
+  const entries = new Float64Array(points * nnz);
   for (let first = 0; first < count; first += step) {
     const k = Math.min(step, count - first);
     const width = plan.batched ? points : k;
@@ -64,39 +65,38 @@ export function compressedForward(plan: Plan, primal: Primal, c: Compression): B
       else seeds[a][q * sizes[a] + j] = 1;
     }
     const env = runDerived(d, primal.env, seeds, width);
+    let e0 = 0;
     d.results.forEach((v, o) => {
-      if (v === null) return;
-      const data = env[v] as Float64Array;
-      const batched = d.values.info(v).batched;
-      const m = outSizes[o];
       const p = sp.outputs[o];
-      for (let r = 0; r < m; r++) {
-        for (let e = p.ptr[r]; e < p.ptr[r + 1]; e++) {
-          const col = p.idx[e];
-          const q = colour[col] - first;
-          if (q < 0 || q >= k) continue;
-          const a = inputOf[col];
-          const n = sizes[a];
-          const j = col - sp.colOffsets[a];
-          const block = blocks[o][a].data;
-          if (plan.batched) for (let b = 0; b < points; b++) block[b * m * n + r * n + j] = data[(batched ? b * m : 0) + r];
-          else block[r * n + j] = data[(batched ? q * m : 0) + r];
+      const m = outSizes[o];
+      if (v !== null) {
+        const data = env[v] as Float64Array;
+        const batched = d.values.info(v).batched;
+        for (let r = 0; r < m; r++) {
+          for (let e = p.ptr[r]; e < p.ptr[r + 1]; e++) {
+            const q = colour[p.idx[e]] - first;
+            if (q < 0 || q >= k) continue;
+            if (plan.batched) for (let b = 0; b < points; b++) entries[b * nnz + e0 + e] = data[(batched ? b * m : 0) + r];
+            else entries[e0 + e] = data[(batched ? q * m : 0) + r];
+          }
         }
       }
+      e0 += p.ptr[m];
     });
   }
-  return { blocks, directions: count };
+  return { entries, points, directions: count };
 }
 
 /** Reverse mode, one sweep per row colour (chunked), every output's cotangent seeded at once. */
-export function compressedReverse(plan: Plan, primal: Primal, c: Compression): BlockResult {
-  const { sparsity: sp, colour, count } = c;
+function reverseEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring): Entries {
+  const { colour, count } = c;
   const d = reverseProgram(plan, allOf(plan.outputValues));
   const { points, step } = sweepsOf(plan, primal, chunkSize(d, count));
-  const blocks = zeroBlocks(plan, points);
-  const sizes = plan.activeValues.map((v) => sizeOf(plan.program.values.info(v).shape));
-  const outSizes = plan.outputValues.map((v) => sizeOf(plan.program.values.info(v).shape));
+  const sizes = sizesOf(plan, plan.activeValues);
+  const outSizes = sizesOf(plan, plan.outputValues);
   const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
+  const nnz = sp.nonZeros;
+  const entries = new Float64Array(points * nnz);
   for (let first = 0; first < count; first += step) {
     const k = Math.min(step, count - first);
     const width = plan.batched ? points : k;
@@ -113,6 +113,7 @@ export function compressedReverse(plan: Plan, primal: Primal, c: Compression): B
     const env = runDerived(d, primal.env, seeds, width);
     const results = d.results.map((v) => (v === null ? null : { data: env[v] as Float64Array, batched: d.values.info(v).batched }));
     row = 0;
+    let e0 = 0;
     outSizes.forEach((m, o) => {
       const p = sp.outputs[o];
       for (let r = 0; r < m; r++, row++) {
@@ -125,12 +126,77 @@ export function compressedReverse(plan: Plan, primal: Primal, c: Compression): B
           if (res === null) continue;
           const n = sizes[a];
           const j = col - sp.colOffsets[a];
-          const block = blocks[o][a].data;
-          if (plan.batched) for (let b = 0; b < points; b++) block[b * m * n + r * n + j] = res.data[(res.batched ? b * n : 0) + j];
-          else block[r * n + j] = res.data[(res.batched ? q * n : 0) + j];
+          if (plan.batched) for (let b = 0; b < points; b++) entries[b * nnz + e0 + e] = res.data[(res.batched ? b * n : 0) + j];
+          else entries[e0 + e] = res.data[(res.batched ? q * n : 0) + j];
         }
       }
+      e0 += p.ptr[m];
     });
   }
-  return { blocks, directions: count };
+  return { entries, points, directions: count };
+}
+
+/** Dense blocks [output][active input] (in a batch, the points first), zero but at the pattern's entries. */
+function denseBlocks(plan: Plan, sp: JacobianSparsity, r: Entries): BlockResult {
+  const { entries, points } = r;
+  const lead = plan.batched ? [points] : [];
+  const info = (v: number) => plan.program.values.info(v as never).shape;
+  const sizes = sizesOf(plan, plan.activeValues);
+  const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
+  const nnz = sp.nonZeros;
+  let e0 = 0;
+  const blocks = plan.outputValues.map((o, k) => {
+    const m = sizeOf(info(o));
+    const row = plan.activeValues.map((a, i) => ({
+      shape: [...lead, ...info(o), ...info(a)],
+      data: new Float64Array(points * m * sizes[i]),
+    }));
+    const p = sp.outputs[k];
+    for (let r = 0; r < m; r++) {
+      for (let e = p.ptr[r]; e < p.ptr[r + 1]; e++) {
+        const col = p.idx[e];
+        const a = inputOf[col];
+        const n = sizes[a];
+        const at = r * n + col - sp.colOffsets[a];
+        for (let b = 0; b < points; b++) row[a].data[b * m * n + at] = entries[b * nnz + e0 + e];
+      }
+    }
+    e0 += p.ptr[m];
+    return row;
+  });
+  return { blocks, directions: r.directions };
+}
+
+/** The values of each `format: "coo"` block [output][active input], in its (row, column) order (in a batch, [points, entries]). */
+export function cooValues(plan: Plan, sp: JacobianSparsity, entries: Float64Array, points: number): Tensor[][] {
+  const layout = cooLayout(plan, sp);
+  const nnz = sp.nonZeros;
+  const values = layout.blocks.map((row) =>
+    row.map((b) => ({ shape: plan.batched ? [points, b.rows.length] : [b.rows.length], data: new Float64Array(points * b.rows.length) })),
+  );
+  let e = 0;
+  layout.blocks.forEach((row, o) => {
+    const count = row.reduce((s, b) => s + b.rows.length, 0);
+    for (let i = 0; i < count; i++, e++) {
+      const t = values[o][layout.input[e]];
+      const size = t.data.length / points;
+      for (let b = 0; b < points; b++) t.data[b * size + layout.position[e]] = entries[b * nnz + e];
+    }
+  });
+  return values;
+}
+
+/** Forward mode, compressed, as dense blocks. */
+export function compressedForward(plan: Plan, primal: Primal, c: Compression): BlockResult {
+  return denseBlocks(plan, c.sparsity, forwardEntries(plan, primal, c.sparsity, c));
+}
+
+/** Reverse mode, compressed, as dense blocks. */
+export function compressedReverse(plan: Plan, primal: Primal, c: Compression): BlockResult {
+  return denseBlocks(plan, c.sparsity, reverseEntries(plan, primal, c.sparsity, c));
+}
+
+/** The pattern's entries by compressed forward or reverse sweeps with the given colouring. */
+export function sparseEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring, mode: 'forward' | 'reverse'): Entries {
+  return mode === 'forward' ? forwardEntries(plan, primal, sp, c) : reverseEntries(plan, primal, sp, c);
 }

@@ -8,7 +8,7 @@ import { compressionFor, estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
-import { compressedForward } from './compressed.js';
+import { compressedForward, sparseEntries } from './compressed.js';
 import { forwardOverForwardProgram, forwardProgram, runDerived } from './programs.js';
 import {
   activeShapes,
@@ -116,6 +116,8 @@ function hessianForwardOverForward(plan: Plan, primal: Primal): BlockResult {
 export const forwardEngine: Engine = {
   name: 'forward',
   batches: true,
+  // one sweep per column colour
+  sparseJacobian: (plan, primal, pattern) => sparseEntries(plan, primal, pattern.sparsity, pattern.columns, 'forward'),
   jacobian: forwardJacobian,
   jvp: (plan, primal, tangents) => ({ tensors: forwardJvp(plan, primal, tangents), directions: 1 }),
   hessian: hessianForwardOverForward,

@@ -9,7 +9,7 @@ import { compressionFor, estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { compressedReverse } from './compressed.js';
+import { compressedReverse, sparseEntries } from './compressed.js';
 import { hessianProgram, reverseProgram } from './programs.js';
 import { activeShapes, allOf, basisSweeps, outputShapes, singleSweep, transposeBlocks, vjpSweep } from './sweeps.js';
 import type { BlockResult, Engine, Primal } from './types.js';
@@ -36,6 +36,8 @@ function hvpForwardOverReverse(plan: Plan, primal: Primal, vector: readonly Tens
 export const reverseEngine: Engine = {
   name: 'reverse',
   batches: true,
+  // one sweep per row colour
+  sparseJacobian: (plan, primal, pattern) => sparseEntries(plan, primal, pattern.sparsity, pattern.rows, 'reverse'),
   jacobian: reverseJacobian,
   vjp: (plan, primal, cotangents) => ({ tensors: vjpSweep(plan, primal, cotangents), directions: 1 }),
   hessian: hessianForwardOverReverse,

@@ -4,7 +4,9 @@
  * exported from the package (src/index.ts); register one with registerEngine and
  * `mode` accepts its name in the library and over HTTP.
  */
+import type { Colouring } from '../analysis/colouring.js';
 import type { Plan } from '../analysis/plan.js';
+import type { JacobianSparsity } from '../analysis/sparsity.js';
 import type { Operation } from '../graph/schema.js';
 import type { Env } from '../ir/interpret.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -35,6 +37,22 @@ export interface BlockResult {
   directions: number;
 }
 
+/** A Jacobian's structural pattern and its colourings: what a `format: "coo"` call computes the entries of. */
+export interface JacobianPattern {
+  readonly sparsity: JacobianSparsity;
+  readonly columns: Colouring;
+  readonly rows: Colouring;
+}
+
+/**
+ * The values of a pattern's entries (outputs in order, each row's columns
+ * ascending), at every point of a batch: entries[b · nonZeros + e].
+ */
+export interface EntriesResult {
+  entries: Float64Array;
+  directions: number;
+}
+
 export interface TensorsResult {
   tensors: Tensor[];
   directions: number;
@@ -60,6 +78,11 @@ export interface Engine {
   jvp?(plan: Plan, primal: Primal, tangents: readonly Tensor[]): TensorsResult;
   /** cᵀ J per active input, cotangents per output. Absent: computed from the full Jacobian. */
   vjp?(plan: Plan, primal: Primal, cotangents: readonly Tensor[]): TensorsResult;
+  /**
+   * The Jacobian's structurally non-zero entries only (`format: "coo"`), never the
+   * dense blocks. Absent: read from the full Jacobian (whose limits then apply).
+   */
+  sparseJacobian?(plan: Plan, primal: Primal, pattern: JacobianPattern): EntriesResult;
   /** H v per active input. Absent: computed from the full Hessian. */
   hvp?(plan: Plan, primal: Primal, vector: readonly Tensor[]): TensorsResult;
   /**

@@ -11,7 +11,15 @@ import { detached, type PlanCache, graphKey, type PlanCacheEntry, type MemoryAcc
 import { checkGraph, type CheckedGraph, type NamedValue } from './check.js';
 import { childPath, DerivdError, IssueList, type Issue } from './errors.js';
 import { checkBlockLimits, checkCounts, checkResultSize, DEFAULT_LIMITS, type Limits } from './limits.js';
-import { RequestSchemas, SCALAR_OPERATIONS, type Encoding, type Mode, type Operation, type Request } from './schema.js';
+import {
+  RequestSchemas,
+  SCALAR_OPERATIONS,
+  type Encoding,
+  type JacobianFormat,
+  type Mode,
+  type Operation,
+  type Request,
+} from './schema.js';
 import { zodIssue } from './zod-issues.js';
 
 export interface CheckedRequest {
@@ -39,6 +47,8 @@ export interface CheckedRequest {
   cacheHit?: boolean;
   /** A batch of points (the request's `batched`); absent for a call at one point. */
   batch?: Batch;
+  /** jacobian: 'coo' for the structurally non-zero entries only (absent: dense blocks). */
+  format?: JacobianFormat;
   /**
    * Set by the lean path (fast-check.ts): one string for the operation, encoding, limits,
    * active inputs and outputs, so what is remembered per call shape is found without
@@ -292,9 +302,13 @@ function checkUncached(
 
   const activeInputs = active.map((i) => graph.inputs[i]);
   if (batch) checkBatchLimit(graph, batch, limits);
-  checkBlockLimits(operation, activeInputs, outputs, limits, batch?.size);
+  // A coo Jacobian is counted by its entries, known once the plan has its pattern (prepare.ts);
+  // its values are counted here.
+  const coo = req.format === 'coo';
+  if (!coo) checkBlockLimits(operation, activeInputs, outputs, limits, batch?.size);
   const encoding = req.encoding ?? 'json';
-  checkResultSize(operation, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs', encoding, batch?.size);
+  const counted = coo ? 'evaluate' : operation;
+  checkResultSize(counted, activeInputs, outputs, limits, req.outputs ? 'outputs' : 'graph.outputs', encoding, batch?.size);
   return {
     operation,
     graph,
@@ -307,6 +321,7 @@ function checkUncached(
     tangents,
     cotangents,
     ...(batch ? { batch } : {}),
+    ...(coo ? { format: 'coo' as const } : {}),
   };
 }
 

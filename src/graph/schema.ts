@@ -65,6 +65,16 @@ export const TensorMapSchema = z
 export const ENCODINGS = ['json', 'base64'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
+/** How Jacobian blocks are written: dense tensors (default), or their structurally non-zero entries. */
+export const FORMATS = ['dense', 'coo'] as const;
+export type JacobianFormat = (typeof FORMATS)[number];
+const FormatSchema = z
+  .enum(FORMATS)
+  .optional()
+  .describe(
+    'how Jacobian blocks are written: dense (default) or coo ({shape, rows, cols, values}: the structurally non-zero entries, rows flat in the output, cols flat in the input)',
+  );
+
 /**
  * 'auto' or an engine's name. Which engines exist is the engines' business
  * (engines/registry.ts): the API passes their names to checkRequest.
@@ -99,7 +109,7 @@ const request = <S extends z.ZodRawShape>(id: string, shape: S) => z.object(shap
 
 export const RequestSchemas = {
   evaluate: request('EvaluateRequest', base),
-  jacobian: request('JacobianRequest', base),
+  jacobian: request('JacobianRequest', { ...base, format: FormatSchema }),
   gradient: request('GradientRequest', base),
   jvp: request('JvpRequest', { ...base, tangents: TensorMapSchema.describe('one tangent per active input') }),
   vjp: request('VjpRequest', { ...base, cotangents: TensorMapSchema.describe('one cotangent per requested output') }),
@@ -116,7 +126,7 @@ export const GraphIdSchema = z
 const { graph: _graph, ...callBase } = base;
 const extras = {
   evaluate: {},
-  jacobian: {},
+  jacobian: { format: FormatSchema },
   gradient: {},
   jvp: { tangents: base.args.describe('one tangent per active input') },
   vjp: { cotangents: base.args.describe('one cotangent per requested output') },
@@ -158,6 +168,8 @@ export interface Request {
   outputs?: string[];
   encoding?: Encoding;
   batched?: string[];
+  /** jacobian only. */
+  format?: JacobianFormat;
   tangents?: Record<string, TensorInput>;
   cotangents?: Record<string, TensorInput>;
   vector?: Record<string, TensorInput>;

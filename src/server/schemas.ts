@@ -10,11 +10,28 @@ import { Base64TensorSchema, NestedValueSchema, WireFloatSchema } from '../api/i
 const Named = z.record(z.string(), z.union([NestedValueSchema, Base64TensorSchema]));
 const NamedGrid = z.record(z.string(), Named);
 
+/** A Jacobian block with `format: "coo"`: its structurally non-zero entries. */
+const CooBlockSchema = z
+  .object({
+    shape: z.array(z.number().int().nonnegative()).describe("the dense block's shape (output.shape ++ input.shape)"),
+    rows: z.array(z.number().int().nonnegative()).describe("each entry's row: its flat (row-major) index into the output's shape"),
+    cols: z.array(z.number().int().nonnegative()).describe("each entry's column: its flat index into the input's shape"),
+    values: z
+      .union([NestedValueSchema, Base64TensorSchema])
+      .describe(
+        'the entries, sorted by (row, col): a tensor of shape [entries] (in a batch, [points, entries]), nested or base64 as `encoding` says',
+      ),
+  })
+  .meta({ id: 'CooBlock', description: 'every structurally non-zero entry of a Jacobian block (values may be 0 at some points)' });
+const JacobianGrid = z.record(z.string(), z.record(z.string(), z.union([NestedValueSchema, Base64TensorSchema, CooBlockSchema])));
+
 export const StatsSchema = z.object({
   directions: z.number().int().describe('tangent or cotangent directions propagated (fd: perturbation directions), summed over chunks'),
   activeNodes: z.number().int().describe('graph nodes that carry derivatives'),
   inactiveNodes: z.number().int().describe('the other graph nodes'),
   cache: z.enum(['hit', 'miss']).optional().describe('whether the checked graph and its plans came from the plan cache'),
+  nonZeros: z.number().int().optional().describe('with `format: "coo"`: the structurally non-zero entries of the Jacobian (per point)'),
+  colors: z.number().int().optional().describe('with `format: "coo"`: the colours (compressed sweeps) the Jacobian took'),
   batch: z
     .number()
     .int()
@@ -45,7 +62,12 @@ const common = {
 
 export const ResultSchemas = {
   evaluate: z.object(common),
-  jacobian: z.object({ ...common, jacobian: NamedGrid.describe('[output][active input]: a tensor of shape output.shape ++ input.shape') }),
+  jacobian: z.object({
+    ...common,
+    jacobian: JacobianGrid.describe(
+      '[output][active input]: a tensor of shape output.shape ++ input.shape, or with `format: "coo"` a CooBlock',
+    ),
+  }),
   gradient: z.object({ ...common, gradient: Named.describe('[active input]: the gradient of the one scalar output') }),
   jvp: z.object({ ...common, jvp: Named.describe('[output]: J · tangents') }),
   vjp: z.object({ ...common, vjp: Named.describe('[active input]: cotangents · J') }),

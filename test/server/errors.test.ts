@@ -153,7 +153,7 @@ describe('400: not JSON, or not the schema', () => {
     const body = expectProblem(await postJson('jacobian', { ...SEED_REQUEST, graph, tangents: {} }), PROBLEMS.invalid_request);
     expect(paths(body).sort()).toEqual(['graph.extra', 'graph.inputs[0].dtype', 'graph.nodes[0].axis', 'tangents'].sort());
     expect(body.errors.find((e: Json) => e.path === 'tangents').message).toBe(
-      'unknown field "tangents": expected one of graph, args, constant, mode, check, outputs, batched, encoding',
+      'unknown field "tangents": expected one of graph, args, constant, mode, check, outputs, batched, encoding, format',
     );
   });
 
