@@ -29,6 +29,8 @@ export interface Problem {
   engines: EngineName[];
   /** Part of `--quick`. */
   quick: boolean;
+  /** jacobian: 'coo' for the structurally non-zero entries (the problem is sparse), else dense blocks. */
+  format?: 'coo';
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -83,8 +85,19 @@ function rosenbrock(n: number, id: string, quick: boolean): Problem {
 const wave = (shape: number[], freq: number, phase: number, scale: number): Tensor =>
   packed(shape, (i) => scale * Math.sin(freq * i + phase));
 
-function sinexp(n: number, id: string): Problem {
-  return make(id, 'sinexp', `Jacobian of sin(x) exp(x), n = ${n}`, 'jacobian', [packed([n], (i) => Math.sin(0.7 * i + 0.3))], [], false);
+function sinexp(n: number, id: string, format?: 'coo'): Problem {
+  // a coo problem shares its graph with the dense one of its size (bench/problems/P5-<n>.json)
+  const p = make(
+    format ? `P5-${n}` : id,
+    'sinexp',
+    `Jacobian of sin(x) exp(x), n = ${n}${format ? ', coo' : ''}`,
+    'jacobian',
+    [packed([n], (i) => Math.sin(0.7 * i + 0.3))],
+    [],
+    false,
+  );
+  // coo: one compressed sweep whatever n, so forward runs at any size; fd's 2n evaluations only up to the usual bound
+  return format ? { ...p, id, format, engines: ['forward', 'reverse', ...(2 * n <= 1e4 ? ['fd' as const] : []), 'auto'] } : p;
 }
 
 export const PROBLEMS: Problem[] = [
@@ -109,6 +122,8 @@ export const PROBLEMS: Problem[] = [
   ),
   sinexp(100, 'P5-100'),
   sinexp(1000, 'P5-1000'),
+  sinexp(1000, 'P5-1000-coo', 'coo'),
+  sinexp(100_000, 'P5-1e5-coo', 'coo'), // its graph: bench/problems/P5-100000.json
   // sparse Jacobians: tridiagonal (3 colours), block-diagonal with 4 × 4 blocks (4 colours)
   make(
     'P6',
@@ -131,7 +146,10 @@ export const PROBLEMS: Problem[] = [
 ];
 
 /** The wire request for derivd's public API: nested arrays (a bare number for shape []). */
-export function request(p: Problem, mode: string): { graph: Graph; args: Record<string, unknown>; constant: string[]; mode: string } {
+export function request(
+  p: Problem,
+  mode: string,
+): { graph: Graph; args: Record<string, unknown>; constant: string[]; mode: string; format?: 'coo' } {
   const nest = (t: Tensor): unknown => {
     let k = 0;
     const build = (d: number): unknown => (d === t.shape.length ? t.data[k++] : Array.from({ length: t.shape[d] }, () => build(d + 1)));
@@ -142,6 +160,7 @@ export function request(p: Problem, mode: string): { graph: Graph; args: Record<
     args: Object.fromEntries(p.graph.inputs.map((inp, i) => [inp.name, nest(p.args[i])])),
     constant: p.constant,
     mode,
+    ...(p.format ? { format: p.format } : {}),
   };
 }
 

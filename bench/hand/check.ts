@@ -45,8 +45,9 @@ export function checkHand(p: Problem, impl: Impl): HandCheck {
     const [d1, d2] = [central(v, h), central(v, h / 2)];
     return d1.map((o, k) => o.map((y, i) => (4 * d2[k][i] - y) / 3));
   };
-  /** J v, per output, from the hand-written blocks. */
+  /** J v, per output, from the hand-written blocks (or the reference's own product, for a coo result). */
   const jv = (v: Float64Array[]): number[][] =>
+    impl.jv?.(ref, v) ??
     outSizes.map((m, o) =>
       Array.from({ length: m }, (_, i) =>
         v.reduce((s, vi, ai) => {

@@ -17,6 +17,11 @@ export interface Impl {
    * (memory-bound ones).
    */
   work?: { flops?: number; bytes?: number };
+  /**
+   * J v from the derivative's result, per output: for references whose result is not
+   * dense blocks (a coo Jacobian's entries), so the fd check can use it. Absent: dense.
+   */
+  jv?(derivative: readonly ArrayLike<number>[], v: readonly Float64Array[]): number[][];
 }
 
 /** Copies of results that live in an implementation's reused buffers. */

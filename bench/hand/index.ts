@@ -24,7 +24,7 @@ export function hand(p: Problem): Impl {
       const [[h, k], [o], [, m]] = p.graph.inputs.map((i) => i.shape);
       return net(h, k, o, m);
     },
-    sinexp: () => sinexp(n),
+    sinexp: () => sinexp(n, p.format),
     bratu: () => bratu(p.args[0].data.length),
     rowmap: () => {
       const [r, k] = p.graph.inputs[0].shape;
