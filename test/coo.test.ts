@@ -74,6 +74,40 @@ describe('coo blocks are the dense Jacobian at its pattern', () => {
   });
 });
 
+describe('coo in a batch', () => {
+  it('point b of each block is the call at point b alone, on random graphs', async () => {
+    const shifted = (v: unknown, by: number): unknown => (Array.isArray(v) ? v.map((e) => shifted(e, by)) : (v as number) + by);
+    await fc.assert(
+      fc.asyncProperty(randomGraphCase(), async (c) => {
+        const active = activeInputs(c);
+        if (active.length === 0) return;
+        const name = active[0];
+        const at = (b: number) => ({ ...c.args, [name]: shifted(c.args[name], 0.01 * b) });
+        const base = { graph: c.graph, constant: c.constant, format: 'coo' as const, mode: 'forward' };
+        const all = await jacobian(
+          { ...base, args: { ...c.args, [name]: [0, 1].map((b) => at(b)[name]) }, batched: [name] },
+          { output: 'packed' },
+        );
+        for (const b of [0, 1]) {
+          const one = await jacobian({ ...base, args: at(b) }, { output: 'packed' });
+          for (const [o, row] of Object.entries(one.jacobian)) {
+            for (const [i, blk] of Object.entries(row)) {
+              const batch = all.jacobian[o][i];
+              expect(batch.rows).toEqual(blk.rows);
+              const n = blk.values.data.length;
+              for (let k = 0; k < n; k++) {
+                const [x, y] = [batch.values.data[b * n + k], blk.values.data[k]];
+                if (!Object.is(x, y)) throw new Error(`${o}/${i} point ${b} entry ${k}: batch ${x}, alone ${y}`);
+              }
+            }
+          }
+        }
+      }),
+      { seed: 20261205, numRuns: 60 },
+    );
+  });
+});
+
 describe('a large diagonal', () => {
   it('10^5 × 10^5 in one sweep as coo, refused dense', async () => {
     const n = 100_000;

@@ -66,23 +66,25 @@ function forwardEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Col
     }
     const env = runDerived(d, primal.env, seeds, width);
     let e0 = 0;
-    d.results.forEach((v, o) => {
+    for (let o = 0; o < d.results.length; o++) {
+      const v = d.results[o];
       const p = sp.outputs[o];
       const m = outSizes[o];
       if (v !== null) {
         const data = env[v] as Float64Array;
-        const batched = d.values.info(v).batched;
+        const stride = d.values.info(v).batched ? m : 0;
+        const { ptr, idx } = p;
         for (let r = 0; r < m; r++) {
-          for (let e = p.ptr[r]; e < p.ptr[r + 1]; e++) {
-            const q = colour[p.idx[e]] - first;
+          for (let e = ptr[r]; e < ptr[r + 1]; e++) {
+            const q = colour[idx[e]] - first;
             if (q < 0 || q >= k) continue;
-            if (plan.batched) for (let b = 0; b < points; b++) entries[b * nnz + e0 + e] = data[(batched ? b * m : 0) + r];
-            else entries[e0 + e] = data[(batched ? q * m : 0) + r];
+            if (plan.batched) for (let b = 0; b < points; b++) entries[b * nnz + e0 + e] = data[b * stride + r];
+            else entries[e0 + e] = data[q * stride + r];
           }
         }
       }
       e0 += p.ptr[m];
-    });
+    }
   }
   return { entries, points, directions: count };
 }
@@ -174,15 +176,27 @@ export function cooValues(plan: Plan, sp: JacobianSparsity, entries: Float64Arra
   const values = layout.blocks.map((row) =>
     row.map((b) => ({ shape: plan.batched ? [points, b.rows.length] : [b.rows.length], data: new Float64Array(points * b.rows.length) })),
   );
-  let e = 0;
-  layout.blocks.forEach((row, o) => {
-    const count = row.reduce((s, b) => s + b.rows.length, 0);
-    for (let i = 0; i < count; i++, e++) {
-      const t = values[o][layout.input[e]];
-      const size = t.data.length / points;
-      for (let b = 0; b < points; b++) t.data[b * size + layout.position[e]] = entries[b * nnz + e];
+  let e0 = 0;
+  for (let o = 0; o < layout.blocks.length; o++) {
+    const row = layout.blocks[o];
+    let count = 0;
+    for (const b of row) count += b.rows.length;
+    if (row.length === 1) {
+      // one active input: the block's order is the pattern's
+      const data = values[o][0].data;
+      for (let b = 0; b < points; b++) data.set(entries.subarray(b * nnz + e0, b * nnz + e0 + count), b * count);
+    } else {
+      const datas = values[o].map((t) => t.data);
+      const sizes = row.map((b) => b.rows.length);
+      for (let b = 0; b < points; b++) {
+        for (let e = e0; e < e0 + count; e++) {
+          const a = layout.input[e];
+          datas[a][b * sizes[a] + layout.position[e]] = entries[b * nnz + e];
+        }
+      }
     }
-  });
+    e0 += count;
+  }
   return values;
 }
 
