@@ -92,7 +92,15 @@ export function nestedText(t: Tensor): string {
 }
 
 /** A packed tensor in the binary wire form, as JSON text. */
-const base64Text = (t: Tensor): string => JSON.stringify(toBase64(t));
+/**
+ * A packed tensor in the binary form, as JSON.stringify(toBase64(t)) writes it: base64
+ * and the dimensions need no escaping, so the text is put together, not stringified
+ * (which scans every character of what can be megabytes of base64).
+ */
+const base64Text = (t: Tensor): string => {
+  const b = toBase64(t);
+  return `{"dtype":"${b.dtype}","shape":[${b.shape.join(',')}],"data":"${b.data}"}`;
+};
 
 /** The leaf kind of a value, or undefined for one JSON.stringify leaves out of an object. */
 function leafOf(v: unknown, wire: boolean): Leaf | undefined {
