@@ -11,6 +11,7 @@ import { type CooBlock, DEFAULT_LIMITS, jacobian, prepare } from '../src/index.j
 import { ResultSchemas } from '../src/server/schemas.js';
 import { expectIssues } from './helpers/issues.js';
 import { activeInputs, randomGraphCase } from './helpers/random-graph.js';
+import { sinExpGraph } from './helpers/requests.js';
 import { useApps } from './helpers/server.js';
 
 type Packed = { shape: number[]; data: Float64Array };
@@ -18,15 +19,7 @@ type Coo = { shape: number[]; rows: number[]; cols: number[]; values: Packed };
 
 const sizeOf = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
 
-const diagonal = (n: number) => ({
-  inputs: [{ name: 'x', shape: [n] }],
-  nodes: [
-    { id: 's', op: 'sin', args: ['x'] },
-    { id: 'e', op: 'exp', args: ['x'] },
-    { id: 'y', op: 'mul', args: ['s', 'e'] },
-  ],
-  outputs: ['y'],
-});
+const diagonal = sinExpGraph;
 
 describe('coo blocks are the dense Jacobian at its pattern', () => {
   it('on random graphs, in every mode', async () => {

@@ -39,6 +39,7 @@ import {
   type Operation,
   type Result,
 } from '../src/index.js';
+import { sinExpGraph } from './helpers/requests.js';
 import { graph as fixtureGraph } from './helpers/seed.js';
 import { useApps } from './helpers/server.js';
 
@@ -472,41 +473,33 @@ describe('graph-format.md, 2. Binary tensors (base64)', () => {
   });
 });
 
-describe('graph-format.md, 7. The coo format', () => {
-  const curl = block(GUIDE, '7: the coo curl request', (b) => b.lang === 'sh' && b.text.includes('"format": "coo"'));
-  const printed = next(GUIDE, curl, '7: what the coo curl request prints');
-  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, '7: coo curl');
-  const appWith = useApps();
+/**
+ * A curl example whose printed result shows part of `stats` (the rest, with `reason`
+ * and `timings`, left out, as its prose says): run against the service, the
+ * envelope as shown and the shown stats among the real ones.
+ */
+function curlWithStats(section: string, what: string, marker: string): void {
+  describe(`graph-format.md, ${section}`, () => {
+    const curl = block(GUIDE, `${section}: the ${what} curl request`, (b) => b.lang === 'sh' && b.text.includes(marker));
+    const printed = next(GUIDE, curl, `${section}: what the ${what} curl request prints`);
+    const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, `${section}: ${what} curl`);
+    const appWith = useApps();
 
-  test('the curl request prints what the page shows', async () => {
-    expect(printed.prose).toMatch(/\(`reason`, `timings` and the rest of `stats` left out\)/);
-    const { app } = await appWith({ workers: 0 });
-    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
-    expect(res.statusCode, res.body).toBe(200);
-    const json = res.json();
-    const { stats, ...want } = shown(printed.text);
-    expectEnvelope(json, want, '7 coo');
-    expect(json.stats).toMatchObject(stats);
+    test('the curl request prints what the page shows', async () => {
+      expect(printed.prose).toMatch(/\(`reason`, `timings` and the rest of `stats` left out\)/);
+      const { app } = await appWith({ workers: 0 });
+      const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode, res.body).toBe(200);
+      const json = res.json();
+      const { stats, ...want } = shown(printed.text);
+      expectEnvelope(json, want, `${section} ${what}`);
+      expect(json.stats).toMatchObject(stats);
+    });
   });
-});
+}
 
-describe('graph-format.md, 5. Batches of points', () => {
-  const curl = block(GUIDE, '5: the batched curl request', (b) => b.lang === 'sh' && b.text.includes('"batched": ["x"]'));
-  const printed = next(GUIDE, curl, '5: what the batched curl request prints');
-  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, '5: batched curl');
-  const appWith = useApps();
-
-  test('the curl request prints what the page shows', async () => {
-    expect(printed.prose).toMatch(/\(`reason`, `timings` and the rest of `stats` left out\)/);
-    const { app } = await appWith({ workers: 0 });
-    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
-    expect(res.statusCode, res.body).toBe(200);
-    const json = res.json();
-    const { stats, ...want } = shown(printed.text);
-    expectEnvelope(json, want, '5 batched');
-    expect(json.stats).toMatchObject(stats);
-  });
-});
+curlWithStats('5. Batches of points', 'batched', '"batched": ["x"]');
+curlWithStats('7. The coo format', 'coo', '"format": "coo"');
 
 // --- docs/graph-format.md, sections 3 and 4: broadcasting and the ops -------------------------------
 
@@ -959,15 +952,7 @@ describe('graph-format.md, 7. Modes', () => {
     const [n] = find(sparse.prose, /for\s+`y = sin\(x\)·exp\(x\)` with ([\d,]+) elements/, '7: sparse example').map((t) =>
       Number(t.replace(',', '')),
     );
-    const graph = {
-      inputs: [{ name: 'x', shape: [n] }],
-      nodes: [
-        { id: 's', op: 'sin', args: ['x'] },
-        { id: 'e', op: 'exp', args: ['x'] },
-        { id: 'y', op: 'mul', args: ['s', 'e'] },
-      ],
-      outputs: ['y'],
-    };
+    const graph = sinExpGraph(n);
     const r = await run('jacobian', { graph, args: { x: Array.from({ length: n }, (_, i) => Math.sin(i)) } });
     expectReasonForm(r.reason, sparse.text, '7 sparse reason');
     expect(r.stats.directions).toBe(1);

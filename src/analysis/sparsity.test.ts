@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { jacobian } from '../api/respond.js';
 import { checkRequest } from '../graph/request.js';
 import { activeInputs, randomGraphCase } from '../../test/helpers/random-graph.js';
+import { sinExpGraph } from '../../test/helpers/requests.js';
 import { makePlan } from './plan.js';
 import { jacobianSparsity, type Pattern } from './sparsity.js';
 
@@ -19,15 +20,7 @@ const x = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i + 1));
 
 describe('patterns of structured graphs', () => {
   it('elementwise: diagonal', () => {
-    const graph = {
-      inputs: [{ name: 'x', shape: [5] }],
-      nodes: [
-        { id: 's', op: 'sin', args: ['x'] },
-        { id: 'e', op: 'exp', args: ['x'] },
-        { id: 'y', op: 'mul', args: ['s', 'e'] },
-      ],
-      outputs: ['y'],
-    };
+    const graph = sinExpGraph(5);
     const sp = jacobianSparsity(planOf({ graph, args: { x: x(5) } }), 1e6);
     expect(sp && rowsOf(sp.outputs[0])).toEqual([[0], [1], [2], [3], [4]]);
     expect(sp?.nonZeros).toBe(5);

@@ -11,6 +11,7 @@ import { makePlan } from '../analysis/plan.js';
 import { checkRequest } from '../graph/request.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { activeInputs, randomGraphCase } from '../../test/helpers/random-graph.js';
+import { sinExpGraph } from '../../test/helpers/requests.js';
 import { compressedForward, compressedReverse } from './compressed.js';
 import { runPrimal } from './primal.js';
 import { forwardProgram, reverseProgram } from './programs.js';
@@ -65,15 +66,7 @@ describe('sparse Jacobians through the public call', () => {
     const { jacobian } = await import('../api/respond.js');
     const n = 300;
     const x = Array.from({ length: n }, (_, i) => Math.sin(i) * 2);
-    const graph = {
-      inputs: [{ name: 'x', shape: [n] }],
-      nodes: [
-        { id: 's', op: 'sin', args: ['x'] },
-        { id: 'e', op: 'exp', args: ['x'] },
-        { id: 'y', op: 'mul', args: ['s', 'e'] },
-      ],
-      outputs: ['y'],
-    };
+    const graph = sinExpGraph(n);
     for (const mode of ['auto', 'forward', 'reverse'] as const) {
       const r = await jacobian({ graph, args: { x }, mode }, { output: 'packed' });
       expect(r.stats.directions, mode).toBe(1);

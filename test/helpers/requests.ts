@@ -51,3 +51,14 @@ export function tanhOfMatmul(A: number[][], x: number[]) {
     constant: ['A'],
   };
 }
+
+/** y = sin(x)·exp(x) over n elements: a diagonal Jacobian (one colour). */
+export const sinExpGraph = (n: number) => ({
+  inputs: [{ name: 'x', shape: [n] }],
+  nodes: [
+    { id: 's', op: 'sin', args: ['x'] },
+    { id: 'e', op: 'exp', args: ['x'] },
+    { id: 'y', op: 'mul', args: ['s', 'e'] },
+  ],
+  outputs: ['y'],
+});
