@@ -39,18 +39,27 @@ function inputOfColumns(offsets: readonly number[], cols: number): Int32Array {
   return of;
 }
 
+/** What both modes' compressed sweeps start from: the sweep plan, the sizes, each column's input, the entries to fill. */
+function sweepSetup(plan: Plan, primal: Primal, sp: JacobianSparsity, perSweep: number) {
+  const { points, step } = sweepsOf(plan, primal, perSweep);
+  return {
+    points,
+    step,
+    sizes: sizesOf(plan, plan.activeValues),
+    outSizes: sizesOf(plan, plan.outputValues),
+    inputOf: inputOfColumns(sp.colOffsets, sp.cols),
+    nnz: sp.nonZeros,
+    entries: new Float64Array(points * sp.nonZeros),
+  };
+}
+
 const sizesOf = (plan: Plan, values: readonly number[]): number[] => values.map((v) => sizeOf(plan.program.values.info(v as never).shape));
 
 /** Forward mode, one sweep per column colour (chunked), every active input's tangent seeded at once. */
 function forwardEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring): Entries {
   const { colour, count } = c;
   const d = forwardProgram(plan, allOf(plan.activeValues));
-  const { points, step } = sweepsOf(plan, primal, chunkSize(d, count));
-  const sizes = sizesOf(plan, plan.activeValues);
-  const outSizes = sizesOf(plan, plan.outputValues);
-  const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
-  const nnz = sp.nonZeros;
-  const entries = new Float64Array(points * nnz);
+  const { points, step, sizes, outSizes, inputOf, nnz, entries } = sweepSetup(plan, primal, sp, chunkSize(d, count));
   for (let first = 0; first < count; first += step) {
     const k = Math.min(step, count - first);
     const width = plan.batched ? points : k;
@@ -93,12 +102,7 @@ function forwardEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Col
 function reverseEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring): Entries {
   const { colour, count } = c;
   const d = reverseProgram(plan, allOf(plan.outputValues));
-  const { points, step } = sweepsOf(plan, primal, chunkSize(d, count));
-  const sizes = sizesOf(plan, plan.activeValues);
-  const outSizes = sizesOf(plan, plan.outputValues);
-  const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
-  const nnz = sp.nonZeros;
-  const entries = new Float64Array(points * nnz);
+  const { points, step, sizes, outSizes, inputOf, nnz, entries } = sweepSetup(plan, primal, sp, chunkSize(d, count));
   for (let first = 0; first < count; first += step) {
     const k = Math.min(step, count - first);
     const width = plan.batched ? points : k;
