@@ -70,11 +70,7 @@ export function basisSweeps(
   for (let g = 0; g < groupShapes.length; g++) {
     const gShape = groupShapes[g];
     const n = sizeOf(gShape);
-    const row: Tensor[] = [];
-    for (let r = 0; r < resultShapes.length; r++) {
-      const shape = directionIsRow ? [...gShape, ...resultShapes[r]] : [...resultShapes[r], ...gShape];
-      row.push({ shape, data: new Float64Array(n * resultSizes[r]) });
-    }
+    const row = zeroRow(gShape, resultShapes, resultSizes, directionIsRow, []);
     blocks.push(row);
     if (n === 0) continue;
     const d = build(g);
@@ -122,11 +118,7 @@ function pointSweeps(
   for (let g = 0; g < groupShapes.length; g++) {
     const gShape = groupShapes[g];
     const n = sizeOf(gShape);
-    const row: Tensor[] = [];
-    for (let r = 0; r < resultShapes.length; r++) {
-      const shape = directionIsRow ? [points, ...gShape, ...resultShapes[r]] : [points, ...resultShapes[r], ...gShape];
-      row.push({ shape, data: new Float64Array(points * n * resultSizes[r]) });
-    }
+    const row = zeroRow(gShape, resultShapes, resultSizes, directionIsRow, [points]);
     blocks.push(row);
     if (n === 0) continue;
     const d = build(g);
@@ -155,6 +147,21 @@ function pointSweeps(
     }
   }
   return { blocks, directions };
+}
+
+/** Zero blocks of one group against every result, lead ++ group ++ result (direction = row) or lead ++ result ++ group. */
+function zeroRow(
+  gShape: Shape,
+  resultShapes: readonly Shape[],
+  resultSizes: readonly number[],
+  directionIsRow: boolean,
+  lead: readonly number[],
+): Tensor[] {
+  const n = sizeOf(gShape) * (lead.length > 0 ? lead[0] : 1);
+  return resultShapes.map((rs, r) => ({
+    shape: directionIsRow ? [...lead, ...gShape, ...rs] : [...lead, ...rs, ...gShape],
+    data: new Float64Array(n * resultSizes[r]),
+  }));
 }
 
 export function transposeBlocks(blocks: Tensor[][], rows: number): Tensor[][] {
