@@ -72,7 +72,7 @@ function respondNow(call: PreparedCall, options: Options): ResultBase {
       activeNodes: plan.activeNodes,
       inactiveNodes: plan.inactiveNodes,
       ...(req.batch ? { batch: req.batch.size } : {}),
-      ...(call.pattern ? { nonZeros: call.pattern.sparsity.nonZeros, colors: computed.directions } : {}),
+      ...(computed.nonZeros === undefined ? {} : { nonZeros: computed.nonZeros, colors: computed.directions }),
       // a hit: neither the graph's checks nor the planning ran again
       ...(req.cacheHit === undefined ? {} : { cache: req.cacheHit && call.cached ? 'hit' : 'miss' }),
     },

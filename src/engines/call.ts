@@ -23,6 +23,8 @@ export interface Computed {
    * columns, parallel to `tensors`, which then hold the entries' values.
    */
   coo?: CooBlockLayout[];
+  /** A Jacobian computed by compressed sweeps (or as coo): its structurally non-zero entries; directions are colours. */
+  nonZeros?: number;
 }
 
 /** Where a coo block's values sit: its dense shape, and each value's row (flat in the output) and column (flat in the input). */
@@ -52,7 +54,7 @@ export function differentiate(
     case 'jacobian':
     case 'gradient': {
       const r = engine.jacobian(plan, primal);
-      return { tensors: flatten(r.blocks), directions: r.directions };
+      return { tensors: flatten(r.blocks), directions: r.directions, ...(r.nonZeros === undefined ? {} : { nonZeros: r.nonZeros }) };
     }
     case 'hessian': {
       const r = engine.hessian(plan, primal);
@@ -92,7 +94,7 @@ function sparseJacobian(engine: Engine, plan: Plan, primal: Primal, pattern: Jac
       coo.push({ shape: plan.batched ? [points, ...shapes[o][a]] : shapes[o][a], rows: b.rows, cols: b.cols });
     });
   });
-  return { tensors: flatten(cooValues(plan, sp, r.entries, points)), directions: r.directions, coo };
+  return { tensors: flatten(cooValues(plan, sp, r.entries, points)), directions: r.directions, coo, nonZeros: sp.nonZeros };
 }
 
 /** The pattern's entries read from dense blocks (an engine without sparse sweeps). */

@@ -170,7 +170,7 @@ function denseBlocks(plan: Plan, sp: JacobianSparsity, r: Entries): BlockResult 
     e0 += p.ptr[m];
     return row;
   });
-  return { blocks, directions: r.directions };
+  return { blocks, directions: r.directions, nonZeros: sp.nonZeros };
 }
 
 /** The values of each `format: "coo"` block [output][active input], in its (row, column) order (in a batch, [points, entries]). */

@@ -35,6 +35,8 @@ export interface BlockResult {
   blocks: Tensor[][];
   /** Tangent or cotangent directions propagated (perturbations, for difference engines). */
   directions: number;
+  /** Set by sweeps compressed by a sparsity pattern: its structurally non-zero entries (directions are then colours). */
+  nonZeros?: number;
 }
 
 /** A Jacobian's structural pattern and its colourings: what a `format: "coo"` call computes the entries of. */

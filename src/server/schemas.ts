@@ -30,8 +30,12 @@ export const StatsSchema = z.object({
   activeNodes: z.number().int().describe('graph nodes that carry derivatives'),
   inactiveNodes: z.number().int().describe('the other graph nodes'),
   cache: z.enum(['hit', 'miss']).optional().describe('whether the checked graph and its plans came from the plan cache'),
-  nonZeros: z.number().int().optional().describe('with `format: "coo"`: the structurally non-zero entries of the Jacobian (per point)'),
-  colors: z.number().int().optional().describe('with `format: "coo"`: the colours (compressed sweeps) the Jacobian took'),
+  nonZeros: z
+    .number()
+    .int()
+    .optional()
+    .describe('a Jacobian computed sparsely (compressed sweeps, or `format: "coo"`): its structurally non-zero entries (per point)'),
+  colors: z.number().int().optional().describe('a Jacobian computed sparsely: the colours (compressed sweeps) it took'),
   batch: z
     .number()
     .int()
