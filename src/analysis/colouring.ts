@@ -9,7 +9,10 @@
  * a compression is offered only when the cost model prices its sweeps below the
  * plain ones (cost.ts), so a dense Jacobian never pays for a colouring it cannot use.
  */
-import { jacobianSparsity, type JacobianSparsity, type Pattern } from './sparsity.js';
+import { ProgramBuilder } from '../ir/builder.js';
+import { vjpEqns } from '../ir/transform.js';
+import type { ValueId } from '../ir/program.js';
+import { jacobianSparsity, sparsityOf, type JacobianSparsity, type Pattern } from './sparsity.js';
 import type { Plan } from './plan.js';
 import { sizeOf } from '../tensor/tensor.js';
 
@@ -203,4 +206,72 @@ const COLOURING_VISITS_PER_ENTRY = 16;
 /** The colouring that gives every item its own colour. */
 function oneEach(n: number): Colouring {
   return { colour: Int32Array.from({ length: n }, (_, i) => i), count: n };
+}
+
+/**
+ * The Hessian's pattern (the Jacobian of the gradient program: the reverse sweep of
+ * the scalar output, as ordinary equations, differentiated structurally) and a column
+ * colouring for forward-over-reverse sweeps; computed once per plan, within a budget
+ * linear in the active elements. Undefined when over it, or when no colour is saved.
+ */
+export function hessianCompression(plan: Plan): Compression | undefined {
+  if (plan.memo.has('hessian-compression')) return plan.memo.get('hessian-compression') as Compression | undefined;
+  const found = computeHessian(plan, MIN_WORK + WORK_PER_ELEMENT * 4 * activeElements(plan));
+  plan.memo.set('hessian-compression', found);
+  return found;
+}
+
+/** The Hessian's pattern and a column colouring of any count (for `format: "coo"`), within `budget` entries. */
+export function hessianPattern(
+  plan: Plan,
+  budget: number,
+): { sparsity: JacobianSparsity; columns: Colouring; rows: Colouring } | undefined {
+  const key = `hessian-pattern:${budget}`;
+  if (plan.memo.has(key)) return plan.memo.get(key) as ReturnType<typeof hessianPattern>;
+  const sp = hessianSparsity(plan, budget);
+  let found: ReturnType<typeof hessianPattern>;
+  if (sp) {
+    const byRow = stacked(sp);
+    const byCol = transposed(byRow.rows, sp.cols, byRow);
+    const columns = greedyColouring(sp.cols, byCol, byRow, COLOURING_VISITS_PER_ENTRY * budget) ?? oneEach(sp.cols);
+    // a Hessian is symmetric: its rows colour as its columns
+    found = { sparsity: sp, columns, rows: columns };
+  }
+  plan.memo.set(key, found);
+  return found;
+}
+
+function activeElements(plan: Plan): number {
+  let n = 0;
+  for (const v of plan.activeValues) n += sizeOf(plan.program.values.info(v).shape);
+  return n;
+}
+
+function hessianSparsity(plan: Plan, budget: number): JacobianSparsity | undefined {
+  const e = new ProgramBuilder(plan.program);
+  const cotangents = new Map<ValueId, ValueId>([[plan.outputValues[0], e.literal(1)]]);
+  vjpEqns(e, plan.schedule, plan.varied, cotangents);
+  const gradients = plan.activeValues.map((v) => cotangents.get(v) ?? null);
+  return sparsityOf(
+    {
+      values: e.values,
+      inputs: plan.activeValues,
+      schedule: [...plan.activeSchedule, ...e.eqns],
+      // derivative values all carry derivatives; primal ones only where the plan says
+      isActive: (v) => v >= plan.program.values.length || plan.isActive[v] === 1,
+      outputs: gradients,
+    },
+    budget,
+  );
+}
+
+function computeHessian(plan: Plan, budget: number): Compression | undefined {
+  const n = activeElements(plan);
+  if (n <= 1 || plan.outputValues.length !== 1) return undefined;
+  const sp = hessianSparsity(plan, budget);
+  if (!sp) return undefined;
+  const byRow = stacked(sp);
+  const byCol = transposed(byRow.rows, sp.cols, byRow);
+  const byColour = greedyColouring(sp.cols, byCol, byRow, budget);
+  return byColour && byColour.count < n ? { ...byColour, sparsity: sp, rows: byRow.rows } : undefined;
 }

@@ -149,3 +149,84 @@ describe('patterns are conservative on random graphs', () => {
     expect(nonTrivial).toBeGreaterThan(1000);
   });
 });
+
+describe('Hessian patterns', () => {
+  it('conservative on random graphs with a scalar output: every non-zero of the Hessian is in the pattern', async () => {
+    const { hessian } = await import('../api/respond.js');
+    const { hessianPattern } = await import('./colouring.js');
+    const { withScalarOutput } = await import('../../test/helpers/random-graph.js');
+    let nonTrivial = 0;
+    await fc.assert(
+      fc.asyncProperty(randomGraphCase(), async (c0) => {
+        const c = withScalarOutput(c0, 'sumsq');
+        if (activeInputs(c).length === 0) return;
+        const request = { graph: c.graph, args: c.args, constant: c.constant };
+        const plan = makePlan(checkRequest('hessian', request));
+        const found = hessianPattern(plan, 1e7);
+        expect(found).toBeDefined();
+        if (!found) return;
+        const sp = found.sparsity;
+        const r = await hessian({ ...request, mode: 'reverse' }, { output: 'packed' });
+        const names = plan.activeInputs.map((i) => plan.graph.inputs[i].name);
+        names.forEach((a, ia) => {
+          const rows = rowsOf(sp.outputs[ia]).map((cols) => new Set(cols));
+          names.forEach((b, ib) => {
+            const block = r.hessian[a][b];
+            const n = block.data.length / Math.max(1, rows.length);
+            for (let row = 0; row < rows.length; row++) {
+              for (let j = 0; j < n; j++) {
+                const v = block.data[row * n + j];
+                if (v !== 0 && !rows[row].has(sp.colOffsets[ib] + j))
+                  throw new Error(`H[${a}][${row}] / ${b}[${j}] = ${v}, not in the pattern`);
+                if (v !== 0) nonTrivial++;
+              }
+            }
+          });
+        });
+      }),
+      { seed: 20261206, numRuns: 150 },
+    );
+    expect(nonTrivial).toBeGreaterThan(500);
+  });
+
+  it('exact for a separable sum: the Hessian of Σ sin(x_i) is diagonal, of Rosenbrock 2 × 2 blocks', async () => {
+    const { hessianPattern } = await import('./colouring.js');
+    const sumSin = {
+      inputs: [{ name: 'x', shape: [4] }],
+      nodes: [
+        { id: 's', op: 'sin', args: ['x'] },
+        { id: 'f', op: 'sum', args: ['s'] },
+      ],
+      outputs: ['f'],
+    };
+    const h = hessianPattern(makePlan(checkRequest('hessian', { graph: sumSin, args: { x: x(4) } })), 1e6);
+    expect(h && rowsOf(h.sparsity.outputs[0])).toEqual([[0], [1], [2], [3]]);
+    expect(h?.columns.count).toBe(1);
+    // w = [a0, b0, a1, b1]: f = Σ 100 (b - a²)² + (1 - a)², by slices of a reshape
+    const rosen = {
+      inputs: [{ name: 'w', shape: [4] }],
+      nodes: [
+        { id: 'W', op: 'reshape', args: ['w'], shape: [2, 2] },
+        { id: 'a', op: 'slice', args: ['W'], start: [0, 0], stop: [2, 1] },
+        { id: 'b', op: 'slice', args: ['W'], start: [0, 1], stop: [2, 2] },
+        { id: 'a2', op: 'square', args: ['a'] },
+        { id: 't', op: 'sub', args: ['b', 'a2'] },
+        { id: 't2', op: 'square', args: ['t'] },
+        { id: 'u', op: 'sub', args: [1, 'a'] },
+        { id: 'u2', op: 'square', args: ['u'] },
+        { id: 'h', op: 'mul', args: [100, 't2'] },
+        { id: 'g', op: 'add', args: ['h', 'u2'] },
+        { id: 'f', op: 'sum', args: ['g'] },
+      ],
+      outputs: ['f'],
+    };
+    const hr = hessianPattern(makePlan(checkRequest('hessian', { graph: rosen, args: { w: x(4) } })), 1e6);
+    expect(hr && rowsOf(hr.sparsity.outputs[0])).toEqual([
+      [0, 1],
+      [0, 1],
+      [2, 3],
+      [2, 3],
+    ]);
+    expect(hr?.columns.count).toBe(2);
+  });
+});

@@ -12,7 +12,7 @@
  * is column offsets[a] + j); a pattern is CSR over a value's elements, columns
  * sorted in each row.
  */
-import type { Eqn, ValueId } from '../ir/program.js';
+import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { broadcastStrides } from '../tensor/broadcast.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import type { Plan } from './plan.js';
@@ -37,7 +37,11 @@ export interface JacobianSparsity {
 /** An op as equations hold it (analysis sees ops through the IR). */
 type Op = Eqn['op'];
 
-/** Element numbers a kernel moves stay exact doubles up to 2^53: argument a's element i is a·2^32 + i. */
+/**
+ * Element numbers a kernel moves stay exact doubles up to 2^53: argument a's element i
+ * is a·2^32 + i + 1, so that an output element the kernel fills with 0 (slice_scatter
+ * outside its slice) depends on nothing.
+ */
 const ARG_STRIDE = 2 ** 32;
 
 /**
@@ -45,11 +49,41 @@ const ARG_STRIDE = 2 ** 32;
  * together would hold more than `budget` entries (then it is treated as dense).
  */
 export function jacobianSparsity(plan: Plan, budget: number): JacobianSparsity | undefined {
-  const values = plan.program.values;
+  return sparsityOf(
+    {
+      values: plan.program.values,
+      inputs: plan.activeValues,
+      schedule: plan.activeSchedule,
+      isActive: (v) => plan.isActive[v] === 1,
+      outputs: plan.outputValues,
+    },
+    budget,
+  );
+}
+
+/**
+ * What a pattern is propagated through: a value table, the inputs whose elements are
+ * the columns, the equations in order, which values carry derivatives, and the values
+ * whose rows are asked for (null: a row of zeros, as a symbolic zero).
+ */
+export interface SparsityInput {
+  values: ValueTable;
+  inputs: readonly ValueId[];
+  schedule: readonly Eqn[];
+  isActive(v: ValueId): boolean;
+  outputs: readonly (ValueId | null)[];
+}
+
+/**
+ * The pattern of `outputs` with respect to `inputs` through `schedule`: a plan's
+ * Jacobian (jacobianSparsity), or a Hessian as the Jacobian of the gradient program.
+ */
+export function sparsityOf(input: SparsityInput, budget: number): JacobianSparsity | undefined {
+  const { values } = input;
   const patterns = new Map<ValueId, Pattern>();
   const colOffsets: number[] = [];
   let cols = 0;
-  for (const v of plan.activeValues) {
+  for (const v of input.inputs) {
     colOffsets.push(cols);
     const n = sizeOf(values.info(v).shape);
     const ptr = new Int32Array(n + 1);
@@ -65,9 +99,9 @@ export function jacobianSparsity(plan: Plan, budget: number): JacobianSparsity |
   let total = 0;
   const stamp = new Int32Array(cols);
   let generation = 0;
-  for (const q of plan.activeSchedule) {
+  for (const q of input.schedule) {
     const outShape = values.info(q.out).shape;
-    const args = q.args.map((a, i) => (plan.isActive[a] && !q.op.constantArgs?.includes(i) ? (patterns.get(a) ?? null) : null));
+    const args = q.args.map((a, i) => (input.isActive(a) && !q.op.constantArgs?.includes(i) ? (patterns.get(a) ?? null) : null));
     const deps = dependencies(
       q,
       q.args.map((a) => values.info(a).shape),
@@ -117,7 +151,7 @@ export function jacobianSparsity(plan: Plan, budget: number): JacobianSparsity |
     }
     patterns.set(q.out, { ptr, idx: idx.slice(0, n) });
   }
-  const outputs = plan.outputValues.map((v) => patterns.get(v) ?? emptyPattern(sizeOf(values.info(v).shape)));
+  const outputs = input.outputs.map((v, k) => (v === null ? undefined : patterns.get(v)) ?? emptyPattern(rowsOf(input, k)));
   let nonZeros = 0;
   for (const p of outputs) nonZeros += p.ptr[p.ptr.length - 1];
   return { cols, colOffsets, outputs, nonZeros };
@@ -136,6 +170,12 @@ function unionOfAll(args: readonly (Pattern | null)[], stamp: Int32Array, genera
     }
   }
   return Int32Array.from(cols).sort();
+}
+
+/** Rows of output k: its value's elements (a symbolic zero has the shape of the input it stands for, in a gradient). */
+function rowsOf(input: SparsityInput, k: number): number {
+  const v = input.outputs[k] ?? input.inputs[k];
+  return sizeOf(input.values.info(v).shape);
 }
 
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {
@@ -197,7 +237,7 @@ function broadcasting(inShapes: readonly Shape[], outShape: Shape, wanted: reado
 
 /** An op whose output elements are argument elements: its kernel, run on element numbers, says which. */
 function moved(op: Op, inShapes: readonly Shape[], outShape: Shape, attrs: Eqn['attrs']): Dependencies {
-  const ins = inShapes.map((s, a) => Float64Array.from({ length: sizeOf(s) }, (_, i) => a * ARG_STRIDE + i));
+  const ins = inShapes.map((s, a) => Float64Array.from({ length: sizeOf(s) }, (_, i) => a * ARG_STRIDE + i + 1));
   const rows = sizeOf(outShape);
   const out = new Float64Array(rows).fill(Number.NaN);
   op.kernel(ins, inShapes, out, outShape, attrs as never);
@@ -207,10 +247,10 @@ function moved(op: Op, inShapes: readonly Shape[], outShape: Shape, attrs: Eqn['
   let n = 0;
   for (let r = 0; r < rows; r++) {
     const x = out[r];
-    // Not an element number (a fill, say): the element depends on no argument.
-    if (Number.isInteger(x) && x >= 0) {
-      arg[n] = Math.floor(x / ARG_STRIDE);
-      elem[n++] = x % ARG_STRIDE;
+    // Not an element number (0 from a fill, say): the element depends on no argument.
+    if (Number.isInteger(x) && x >= 1) {
+      arg[n] = Math.floor((x - 1) / ARG_STRIDE);
+      elem[n++] = (x - 1) % ARG_STRIDE;
     }
     ptr[r + 1] = n;
   }

@@ -197,6 +197,7 @@ const sliceOp: OpDef<'slice'> = {
 /** Internal: the transpose of slice, zeros of `shape` with the argument written into the box. */
 const sliceScatterOp: OpDef<'slice_scatter'> = {
   name: 'slice_scatter',
+  movesElements: true,
   arity: 1,
   attrs: {},
   internal: true,
