@@ -10,7 +10,7 @@ import type { Eqn } from '../ir/program.js';
 import type { Operation } from '../graph/schema.js';
 import { sizeOf } from '../tensor/tensor.js';
 import weights from './cost-weights.json' with { type: 'json' };
-import { colouringsOf, type Compression } from './colouring.js';
+import { colouringsOf, hessianCompression, type Compression } from './colouring.js';
 import type { Plan } from './plan.js';
 import { reach } from './reach.js';
 
@@ -213,6 +213,23 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
       // forward-over-reverse: one gradient program (about a forward and a reverse sweep) per direction.
       forwardNs = n * n * 2 * fwdOne;
       reverseNs = n * (fwdOne + revOne) * 2;
+      // a sparse Hessian: forward-over-reverse takes one sweep per column colour
+      if (w === MEASURED_WEIGHTS) {
+        const hc = hessianCompression(plan);
+        if (hc) {
+          reverseNs = hc.count * (fwdOne + revOne) * 2 + DECOMPRESS_NS_PER_ENTRY * (hc.sparsity.nonZeros + hc.count * n);
+          return {
+            primalNs: s.primalNs,
+            forwardNs,
+            reverseNs,
+            inputElements: n,
+            outputElements: m,
+            forwardBuildEqns: plan.activeValues.length * 2 * one,
+            reverseBuildEqns: 3 * one,
+            reverseColours: hc.count,
+          };
+        }
+      }
       // a program per active input, each about twice (fof) or three times (for) the active equations
       forwardBuildEqns = plan.activeValues.length * 2 * one;
       reverseBuildEqns = plan.activeValues.length * 3 * one;

@@ -6,15 +6,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { colouringsOf } from '../analysis/colouring.js';
+import { colouringsOf, hessianCompression } from '../analysis/colouring.js';
 import { makePlan } from '../analysis/plan.js';
 import { checkRequest } from '../graph/request.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { activeInputs, randomGraphCase } from '../../test/helpers/random-graph.js';
+import { activeInputs, randomGraphCase, withScalarOutput } from '../../test/helpers/random-graph.js';
 import { sinExpGraph } from '../../test/helpers/requests.js';
-import { compressedForward, compressedReverse } from './compressed.js';
+import { compressedForward, compressedHessian, compressedReverse } from './compressed.js';
 import { runPrimal } from './primal.js';
-import { forwardProgram, reverseProgram } from './programs.js';
+import { forwardProgram, hessianProgram, reverseProgram } from './programs.js';
 import { activeShapes, basisSweeps, outputShapes, transposeBlocks } from './sweeps.js';
 
 function expectSameBlocks(label: string, got: Tensor[][], want: Tensor[][]): void {
@@ -58,6 +58,31 @@ describe('compressed sweeps give the plain Jacobian', () => {
     // the property must not hold vacuously
     expect(forward).toBeGreaterThan(50);
     expect(reverse).toBeGreaterThan(50);
+  });
+});
+
+describe('compressed Hessians give the plain Hessian', () => {
+  it('forward-over-reverse, on random graphs with a scalar output', () => {
+    let compressed = 0;
+    fc.assert(
+      fc.property(randomGraphCase(), (c0) => {
+        const c = withScalarOutput(c0, 'sumsq');
+        if (activeInputs(c).length === 0) return;
+        const checked = checkRequest('hessian', { graph: c.graph, args: c.args, constant: c.constant });
+        const plan = makePlan(checked);
+        const primal = runPrimal(plan, checked.args);
+        const hc = hessianCompression(plan);
+        if (!hc) return;
+        compressed++;
+        const shapes = activeShapes(plan);
+        const plain = basisSweeps(primal, false, shapes, shapes, (g) => hessianProgram(plan, [g]), false);
+        const r = compressedHessian(plan, primal, hc);
+        expect(r.directions).toBe(hc.count);
+        expectSameBlocks('hessian', r.blocks, transposeBlocks(plain.blocks, shapes.length));
+      }),
+      { seed: 20261207, numRuns: 300 },
+    );
+    expect(compressed).toBeGreaterThan(30);
   });
 });
 

@@ -13,7 +13,7 @@ import { cooLayout, type Colouring, type Compression } from '../analysis/colouri
 import type { Plan } from '../analysis/plan.js';
 import type { JacobianSparsity } from '../analysis/sparsity.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
-import { forwardProgram, reverseProgram, runDerived } from './programs.js';
+import { type Derived, forwardProgram, hessianProgram, reverseProgram, runDerived } from './programs.js';
 import { allOf, chunkSize } from './sweeps.js';
 import type { BlockResult, Primal } from './types.js';
 
@@ -46,7 +46,8 @@ function sweepSetup(plan: Plan, primal: Primal, sp: JacobianSparsity, perSweep: 
     points,
     step,
     sizes: sizesOf(plan, plan.activeValues),
-    outSizes: sizesOf(plan, plan.outputValues),
+    // rows of each output (of each gradient, for a Hessian): the pattern's
+    outSizes: sp.outputs.map((p) => p.ptr.length - 1),
     inputOf: inputOfColumns(sp.colOffsets, sp.cols),
     nnz: sp.nonZeros,
     entries: new Float64Array(points * sp.nonZeros),
@@ -56,9 +57,14 @@ function sweepSetup(plan: Plan, primal: Primal, sp: JacobianSparsity, perSweep: 
 const sizesOf = (plan: Plan, values: readonly number[]): number[] => values.map((v) => sizeOf(plan.program.values.info(v as never).shape));
 
 /** Forward mode, one sweep per column colour (chunked), every active input's tangent seeded at once. */
-function forwardEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring): Entries {
+function forwardEntries(
+  plan: Plan,
+  primal: Primal,
+  sp: JacobianSparsity,
+  c: Colouring,
+  d: Derived = forwardProgram(plan, allOf(plan.activeValues)),
+): Entries {
   const { colour, count } = c;
-  const d = forwardProgram(plan, allOf(plan.activeValues));
   const { points, step, sizes, outSizes, inputOf, nnz, entries } = sweepSetup(plan, primal, sp, chunkSize(d, count));
   for (let first = 0; first < count; first += step) {
     const k = Math.min(step, count - first);
@@ -143,7 +149,7 @@ function reverseEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Col
 }
 
 /** Dense blocks [output][active input] (in a batch, the points first), zero but at the pattern's entries. */
-function denseBlocks(plan: Plan, sp: JacobianSparsity, r: Entries): BlockResult {
+function denseBlocks(plan: Plan, sp: JacobianSparsity, r: Entries, rowValues: readonly number[] = plan.outputValues): BlockResult {
   const { entries, points } = r;
   const lead = plan.batched ? [points] : [];
   const info = (v: number) => plan.program.values.info(v as never).shape;
@@ -151,7 +157,7 @@ function denseBlocks(plan: Plan, sp: JacobianSparsity, r: Entries): BlockResult 
   const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
   const nnz = sp.nonZeros;
   let e0 = 0;
-  const blocks = plan.outputValues.map((o, k) => {
+  const blocks = rowValues.map((o, k) => {
     const m = sizeOf(info(o));
     const row = plan.activeValues.map((a, i) => ({
       shape: [...lead, ...info(o), ...info(a)],
@@ -212,6 +218,21 @@ export function compressedForward(plan: Plan, primal: Primal, c: Compression): B
 /** Reverse mode, compressed, as dense blocks. */
 export function compressedReverse(plan: Plan, primal: Primal, c: Compression): BlockResult {
   return denseBlocks(plan, c.sparsity, reverseEntries(plan, primal, c.sparsity, c));
+}
+
+/**
+ * A Hessian by compressed forward-over-reverse sweeps: every active input element of
+ * one colour seeded at once through the gradient program, rows read back per
+ * colour; dense blocks [a][b].
+ */
+export function compressedHessian(plan: Plan, primal: Primal, c: Compression): BlockResult {
+  const entries = forwardEntries(plan, primal, c.sparsity, c, hessianProgram(plan, allOf(plan.activeValues)));
+  return denseBlocks(plan, c.sparsity, entries, plan.activeValues);
+}
+
+/** The Hessian pattern's entries by compressed forward-over-reverse sweeps. */
+export function hessianEntries(plan: Plan, primal: Primal, sp: JacobianSparsity, c: Colouring): Entries {
+  return forwardEntries(plan, primal, sp, c, hessianProgram(plan, allOf(plan.activeValues)));
 }
 
 /** The pattern's entries by compressed forward or reverse sweeps with the given colouring. */

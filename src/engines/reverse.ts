@@ -5,11 +5,12 @@
  * hvp are forward-over-reverse: the gradient program, differentiated forward. A
  * jvp goes through the full Jacobian (no jvp here).
  */
+import { hessianCompression } from '../analysis/colouring.js';
 import { compressionFor, estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { compressedReverse, sparseEntries } from './compressed.js';
+import { compressedHessian, compressedReverse, sparseEntries } from './compressed.js';
 import { hessianProgram, reverseProgram } from './programs.js';
 import { activeShapes, allOf, basisSweeps, outputShapes, singleSweep, transposeBlocks, vjpSweep } from './sweeps.js';
 import type { BlockResult, Engine, Primal } from './types.js';
@@ -23,6 +24,9 @@ function reverseJacobian(plan: Plan, primal: Primal): BlockResult {
 
 /** Hessian blocks [a][b] = d(grad_a)/d(x_b), forward-over-reverse: one direction per active input element. */
 function hessianForwardOverReverse(plan: Plan, primal: Primal): BlockResult {
+  // A sparse Hessian: one sweep per column colour.
+  const compression = hessianCompression(plan);
+  if (compression) return compressedHessian(plan, primal, compression);
   const inShapes = activeShapes(plan);
   const r = basisSweeps(primal, plan.batched, inShapes, inShapes, (g) => hessianProgram(plan, [g]), false);
   return { blocks: transposeBlocks(r.blocks, inShapes.length), directions: r.directions };

@@ -22,6 +22,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, gradient, hessian, hvp, jacobian, jvp, vjp, type Result } from '../../src/index.js';
+import { hessianCompression } from '../../src/analysis/colouring.js';
 import { compressionFor } from '../../src/analysis/cost.js';
 import { makePlan } from '../../src/analysis/plan.js';
 import { checkRequest } from '../../src/graph/request.js';
@@ -327,12 +328,15 @@ async function checkSecondOrder(c: GraphCase): Promise<void> {
       expectBlock(`hessian reverse symmetry: d²/d${a}d${b}`, tensor(ref.shape, transposed), ref, HESSIAN_REL, scale);
     }
   }
-  // Directions (docs/graph-format.md, Modes): n for forward-over-reverse and fd, n² for
-  // forward-over-forward (one forward-over-forward hvp of n directions per basis vector).
+  // Directions (docs/graph-format.md, Modes): n for forward-over-reverse (one per colour
+  // for a sparse Hessian, src/engines/compressed.test.ts) and fd, n² for forward-over-forward
+  // (one forward-over-forward hvp of n directions per basis vector).
   const n = sum(active.map((a) => sizeOf(shape(a))));
-  checkStats('hessian reverse', hr, c, n);
+  const colours = hessianCompression(makePlan(checkRequest('hessian', request(c, 'reverse'))))?.count;
+  if (colours !== undefined && !(colours < n)) throw new Error(`hessian: ${colours} colours for ${n} elements`);
+  checkStats('hessian reverse', hr, c, colours ?? n);
   checkStats('hessian forward (outputs subset)', hf, c, n * n);
-  checkStats(`hessian auto (${ha.mode})`, ha, c, ha.mode === 'forward' ? n * n : n);
+  checkStats(`hessian auto (${ha.mode})`, ha, c, ha.mode === 'forward' ? n * n : (colours ?? n));
   equal('hessian fd: stats.directions', hd.stats.directions, n);
 
   // hvp = H v, in both modes.
