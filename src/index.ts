@@ -49,6 +49,7 @@ export type {
   OutTensor,
   CooBlock,
   CooJacobianResult,
+  CooHessianResult,
   TensorForm,
   TensorFormOf,
   Base64Tensor,

@@ -7,10 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { type CooBlock, DEFAULT_LIMITS, jacobian, prepare } from '../src/index.js';
+import { type CooBlock, DEFAULT_LIMITS, hessian, jacobian, prepare } from '../src/index.js';
 import { ResultSchemas } from '../src/server/schemas.js';
 import { expectIssues } from './helpers/issues.js';
-import { activeInputs, randomGraphCase } from './helpers/random-graph.js';
+import { activeInputs, randomGraphCase, withScalarOutput } from './helpers/random-graph.js';
 import { sinExpGraph } from './helpers/requests.js';
 import { useApps } from './helpers/server.js';
 
@@ -64,6 +64,70 @@ describe('coo blocks are the dense Jacobian at its pattern', () => {
       { seed: 20261204, numRuns: 120 },
     );
     expect(entries).toBeGreaterThan(1000);
+  });
+});
+
+describe('coo Hessians are the dense Hessian at its pattern', () => {
+  it('on random graphs with a scalar output, in every mode', async () => {
+    let entries = 0;
+    await fc.assert(
+      fc.asyncProperty(randomGraphCase(), async (c0) => {
+        const c = withScalarOutput(c0, 'sumsq');
+        if (activeInputs(c).length === 0) return;
+        for (const mode of ['forward', 'reverse', 'fd'] as const) {
+          const r = mode === 'fd' ? c.fd : c;
+          const request = { graph: r.graph, args: r.args, constant: r.constant, mode };
+          const dense = await hessian(request, { output: 'packed' });
+          const coo = await hessian({ ...request, format: 'coo' }, { output: 'packed' });
+          let count = 0;
+          for (const [a, row] of Object.entries(dense.hessian)) {
+            for (const [b, d] of Object.entries(row)) {
+              const blk = coo.hessian[a][b];
+              expect(blk.shape, `${mode} ${a}/${b}`).toEqual(d.shape);
+              const n = sizeOf(c.shapes[b] ?? []);
+              const seen = new Set<number>();
+              for (let k = 0; k < blk.rows.length; k++) {
+                const at = blk.rows[k] * n + blk.cols[k];
+                seen.add(at);
+                const [x, y] = [blk.values.data[k], d.data[at]];
+                if (!(Object.is(x, y) || (x === 0 && y === 0))) throw new Error(`${mode} ${a}/${b} entry ${k}: coo ${x}, dense ${y}`);
+              }
+              for (let at = 0; at < d.data.length; at++) {
+                if (!seen.has(at) && d.data[at] !== 0)
+                  throw new Error(`${mode} ${a}/${b}: dense ${d.data[at]} at ${at}, not in the pattern`);
+              }
+              count += blk.rows.length;
+            }
+          }
+          expect(coo.stats.nonZeros, mode).toBe(count);
+          entries += count;
+        }
+      }),
+      { seed: 20261208, numRuns: 80 },
+    );
+    expect(entries).toBeGreaterThan(300);
+  });
+
+  it('a large diagonal Hessian in one sweep as coo', async () => {
+    const n = 100_000;
+    const graph = {
+      inputs: [{ name: 'x', shape: [n] }],
+      nodes: [
+        { id: 's', op: 'sin', args: ['x'] },
+        { id: 'f', op: 'sum', args: ['s'] },
+      ],
+      outputs: ['f'],
+    };
+    const x = Array.from({ length: n }, (_, i) => i / n);
+    const r = await hessian({ graph, args: { x }, format: 'coo' }, { output: 'packed' });
+    expect(r.mode).toBe('reverse');
+    expect(r.stats).toMatchObject({ nonZeros: n, colors: 1 });
+    const b = r.hessian.x.x;
+    expect(b.shape).toEqual([n, n]);
+    for (const i of [0, 12_345, n - 1]) {
+      expect([b.rows[i], b.cols[i]]).toEqual([i, i]);
+      expect(b.values.data[i]).toBeCloseTo(-Math.sin(x[i]), 12);
+    }
   });
 });
 

@@ -26,6 +26,7 @@ export type {
   AnyResult,
   CooBlock,
   CooJacobianResult,
+  CooHessianResult,
   Differentiated,
   Options,
   OutputFormat,

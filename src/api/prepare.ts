@@ -3,7 +3,7 @@
  * choose its engine, once; the prepared call then runs at its own or other
  * arguments, and says what it will cost before it does.
  */
-import { cooSparsity } from '../analysis/colouring.js';
+import { cooSparsity, hessianPattern } from '../analysis/colouring.js';
 import { makePlan, planBytes, type Plan } from '../analysis/plan.js';
 import { chooseEngine } from '../engines/auto.js';
 import { differentiate, fullMatrixOf, type Computed } from '../engines/call.js';
@@ -175,13 +175,15 @@ const COO_INDEX_BYTES = 22;
  */
 function cooPatternOf(req: CheckedRequest, plan: Plan, engine: Engine, limits: Limits): JacobianPattern {
   // The patterns of every value the outputs are computed through count together: a few times MAX_ELEMENTS.
-  const found = cooSparsity(plan, PATTERN_ENTRIES_PER_ELEMENT * limits.maxElements);
+  const budget = PATTERN_ENTRIES_PER_ELEMENT * limits.maxElements;
+  const hessian = req.operation === 'hessian';
+  const found = hessian ? hessianPattern(plan, budget) : cooSparsity(plan, budget);
   const over = (message: string): never => {
     throw new DerivdError('limit_exceeded', [{ path: 'format', message }]);
   };
   if (!found) {
     return over(
-      `the Jacobian's structural pattern, with those of the values it is computed through, has more than ${PATTERN_ENTRIES_PER_ELEMENT} × MAX_ELEMENTS (${limits.maxElements}) entries; ask for dense blocks, fewer outputs, or mark inputs constant`,
+      `the ${hessian ? 'Hessian' : 'Jacobian'}'s structural pattern, with those of the values it is computed through, has more than ${PATTERN_ENTRIES_PER_ELEMENT} × MAX_ELEMENTS (${limits.maxElements}) entries; ask for dense blocks, fewer outputs, or mark inputs constant`,
     );
   }
   const points = req.batch?.size ?? 1;
@@ -189,21 +191,16 @@ function cooPatternOf(req: CheckedRequest, plan: Plan, engine: Engine, limits: L
   const values = resultSize('evaluate', [], req.outputs, req.encoding, req.batch?.size);
   if (entries + values.values > limits.maxElements) {
     over(
-      `the result would hold ${entries + values.values} numbers (values ${values.values}, Jacobian entries ${entries}), more than MAX_ELEMENTS (${limits.maxElements})`,
+      `the result would hold ${entries + values.values} numbers (values ${values.values}, ${hessian ? 'Hessian' : 'Jacobian'} entries ${entries}), more than MAX_ELEMENTS (${limits.maxElements})`,
     );
   }
   const bytes = values.bytes + entries * (req.encoding === 'base64' ? 11 : 25) + found.sparsity.nonZeros * COO_INDEX_BYTES;
   if (bytes > limits.maxResponseBytes)
     over(`the result could take up to ${bytes} bytes as JSON, more than MAX_RESPONSE_BYTES (${limits.maxResponseBytes})`);
-  // an engine without sparse sweeps reads the entries from its dense Jacobian, whose limits then apply
-  if (!engine.sparseJacobian)
-    checkBlockLimits(
-      'jacobian',
-      req.activeInputs.map((i) => req.graph.inputs[i]),
-      req.outputs,
-      limits,
-      req.batch?.size,
-    );
+  // an engine without sparse sweeps reads the entries from its dense Jacobian (Hessian), whose limits then apply
+  const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
+  if (!(hessian ? engine.sparseHessian : engine.sparseJacobian))
+    checkBlockLimits(req.operation, inputs, req.outputs, limits, req.batch?.size);
   return found;
 }
 
@@ -213,8 +210,9 @@ function checkFullMatrixLimits(req: CheckedRequest, engine: Engine, limits: Limi
   const matrices = new Set<'jacobian' | 'hessian' | undefined>([
     fullMatrixOf(engine, req.operation),
     req.check ? fullMatrixOf(checkReference(), req.operation) : undefined,
-    // the check reference (fd) of a coo Jacobian reads its entries from the dense one
-    coo && req.check && !checkReference().sparseJacobian ? ('jacobian' as const) : undefined,
+    // the check reference (fd) of a coo result reads its entries from the dense one
+    coo && req.check && !checkReference().sparseJacobian && req.operation === 'jacobian' ? ('jacobian' as const) : undefined,
+    coo && req.check && !checkReference().sparseHessian && req.operation === 'hessian' ? ('hessian' as const) : undefined,
   ]);
   const inputs = req.activeInputs.map((i) => req.graph.inputs[i]);
   for (const m of matrices) if (m) checkBlockLimits(m, inputs, req.outputs, limits, req.batch?.size);

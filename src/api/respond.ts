@@ -17,7 +17,7 @@ import { atPoints } from './batch.js';
 import { checkReference, compareWithReference, type CheckError } from './compare.js';
 import { encodeDerivatives, encoder, named } from './encode.js';
 import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
-import type { JacobianResultOf, Options, OutputFormat, OutTensor, Result, ResultBase, TensorFormOf } from './types.js';
+import type { HessianResultOf, JacobianResultOf, Options, OutputFormat, OutTensor, Result, ResultBase, TensorFormOf } from './types.js';
 
 const now = (): number => performance.now();
 /** Milliseconds to the microsecond: finer digits are noise. */
@@ -116,9 +116,9 @@ export const jvp = <F extends OutputFormat = 'nested', const R = unknown>(reques
 /** `cotangents` times the Jacobian, per active input. */
 export const vjp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
   runOperation('vjp', request, options) as Promise<Result<'vjp', TensorFormOf<F, R>>>;
-/** Hessian of the one scalar output, a block per ordered pair of active inputs. */
+/** Hessian of the one scalar output, a block per ordered pair of active inputs (or, with `format: "coo"`, its non-zero entries). */
 export const hessian = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('hessian', request, options) as Promise<Result<'hessian', TensorFormOf<F, R>>>;
+  runOperation('hessian', request, options) as Promise<HessianResultOf<TensorFormOf<F, R>, R>>;
 /** Hessian times `vector`, per active input. */
 export const hvp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
   runOperation('hvp', request, options) as Promise<Result<'hvp', TensorFormOf<F, R>>>;

@@ -157,6 +157,14 @@ export type JacobianResultOf<F extends TensorForm, R> = R extends { readonly for
   ? CooJacobianResult<F>
   : ResultOf<F>['jacobian'];
 
+/** A `format: "coo"` Hessian's result: the blocks are CooBlocks. */
+export type CooHessianResult<F extends TensorForm = TensorForm> = Omit<ResultOf<F>['hessian'], 'hessian'> & {
+  hessian: Record<string, Record<string, CooBlock<F>>>;
+};
+
+/** What `hessian` resolves to for a request of type R. */
+export type HessianResultOf<F extends TensorForm, R> = R extends { readonly format: 'coo' } ? CooHessianResult<F> : ResultOf<F>['hessian'];
+
 /** Any operation's result: the base, with every operation's field optional. */
 export interface AnyResult<F extends TensorForm = TensorForm> extends ResultBase<F> {
   jacobian?: Grid<F>;

@@ -49,7 +49,7 @@ export function differentiate(
   extra: readonly Tensor[],
   pattern?: JacobianPattern,
 ): Computed {
-  if (operation === 'jacobian' && pattern) return sparseJacobian(engine, plan, primal, pattern);
+  if ((operation === 'jacobian' || operation === 'hessian') && pattern) return sparseBlocks(engine, operation, plan, primal, pattern);
   switch (operation) {
     case 'jacobian':
     case 'gradient': {
@@ -79,15 +79,17 @@ export function differentiate(
 
 const points = (plan: Plan, primal: Primal): number | undefined => (plan.batched ? primal.batch : undefined);
 
-/** A `format: "coo"` Jacobian: the pattern's entries, from the engine's sparse sweeps or read from its dense blocks. */
-function sparseJacobian(engine: Engine, plan: Plan, primal: Primal, pattern: JacobianPattern): Computed {
+/** A `format: "coo"` Jacobian or Hessian: the pattern's entries, from the engine's sparse sweeps or read from its dense blocks. */
+function sparseBlocks(engine: Engine, operation: 'jacobian' | 'hessian', plan: Plan, primal: Primal, pattern: JacobianPattern): Computed {
   const sp = pattern.sparsity;
   const points = plan.batched ? primal.batch : 1;
-  const r = engine.sparseJacobian
-    ? engine.sparseJacobian(plan, primal, pattern)
-    : entriesOf(plan, engine.jacobian(plan, primal), sp, points);
+  const sparse = operation === 'jacobian' ? engine.sparseJacobian : engine.sparseHessian;
+  const r = sparse
+    ? sparse(plan, primal, pattern)
+    : entriesOf(plan, operation === 'jacobian' ? engine.jacobian(plan, primal) : engine.hessian(plan, primal), sp, points);
   const layout = cooLayout(plan, sp);
-  const shapes = outputShapes(plan).map((o) => activeShapes(plan).map((a) => [...o, ...a]));
+  const rowShapes = operation === 'jacobian' ? outputShapes(plan) : activeShapes(plan);
+  const shapes = rowShapes.map((o) => activeShapes(plan).map((a) => [...o, ...a]));
   const coo: CooBlockLayout[] = [];
   layout.blocks.forEach((row, o) => {
     row.forEach((b, a) => {

@@ -10,7 +10,7 @@ import { compressionFor, estimate } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { Operation } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { compressedHessian, compressedReverse, sparseEntries } from './compressed.js';
+import { compressedHessian, compressedReverse, hessianEntries, sparseEntries } from './compressed.js';
 import { hessianProgram, reverseProgram } from './programs.js';
 import { activeShapes, allOf, basisSweeps, outputShapes, singleSweep, transposeBlocks, vjpSweep } from './sweeps.js';
 import type { BlockResult, Engine, Primal } from './types.js';
@@ -42,6 +42,8 @@ export const reverseEngine: Engine = {
   batches: true,
   // one sweep per row colour
   sparseJacobian: (plan, primal, pattern) => sparseEntries(plan, primal, pattern.sparsity, pattern.rows, 'reverse'),
+  // forward-over-reverse, one sweep per column colour
+  sparseHessian: (plan, primal, pattern) => hessianEntries(plan, primal, pattern.sparsity, pattern.columns),
   jacobian: reverseJacobian,
   vjp: (plan, primal, cotangents) => ({ tensors: vjpSweep(plan, primal, cotangents), directions: 1 }),
   hessian: hessianForwardOverReverse,

@@ -85,6 +85,8 @@ export interface Engine {
    * dense blocks. Absent: read from the full Jacobian (whose limits then apply).
    */
   sparseJacobian?(plan: Plan, primal: Primal, pattern: JacobianPattern): EntriesResult;
+  /** The same for a Hessian's pattern (rows and columns both the active inputs). */
+  sparseHessian?(plan: Plan, primal: Primal, pattern: JacobianPattern): EntriesResult;
   /** H v per active input. Absent: computed from the full Hessian. */
   hvp?(plan: Plan, primal: Primal, vector: readonly Tensor[]): TensorsResult;
   /**

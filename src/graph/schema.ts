@@ -65,14 +65,14 @@ export const TensorMapSchema = z
 export const ENCODINGS = ['json', 'base64'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
-/** How Jacobian blocks are written: dense tensors (default), or their structurally non-zero entries. */
+/** How Jacobian and Hessian blocks are written: dense tensors (default), or their structurally non-zero entries. */
 export const FORMATS = ['dense', 'coo'] as const;
 export type JacobianFormat = (typeof FORMATS)[number];
 const FormatSchema = z
   .enum(FORMATS)
   .optional()
   .describe(
-    'how Jacobian blocks are written: dense (default) or coo ({shape, rows, cols, values}: the structurally non-zero entries, rows flat in the output, cols flat in the input)',
+    'how Jacobian (Hessian) blocks are written: dense (default) or coo ({shape, rows, cols, values}: the structurally non-zero entries, rows flat in the output (first input), cols flat in the input (second))',
   );
 
 /**
@@ -113,7 +113,7 @@ export const RequestSchemas = {
   gradient: request('GradientRequest', base),
   jvp: request('JvpRequest', { ...base, tangents: TensorMapSchema.describe('one tangent per active input') }),
   vjp: request('VjpRequest', { ...base, cotangents: TensorMapSchema.describe('one cotangent per requested output') }),
-  hessian: request('HessianRequest', base),
+  hessian: request('HessianRequest', { ...base, format: FormatSchema }),
   hvp: request('HvpRequest', { ...base, vector: TensorMapSchema.describe('one entry per active input') }),
 } satisfies Record<Operation, z.ZodType>;
 
@@ -130,7 +130,7 @@ const extras = {
   gradient: {},
   jvp: { tangents: base.args.describe('one tangent per active input') },
   vjp: { cotangents: base.args.describe('one cotangent per requested output') },
-  hessian: {},
+  hessian: { format: FormatSchema },
   hvp: { vector: base.args.describe('one entry per active input') },
 } satisfies Record<Operation, z.ZodRawShape>;
 const NAMES: Record<Operation, string> = {
@@ -168,7 +168,7 @@ export interface Request {
   outputs?: string[];
   encoding?: Encoding;
   batched?: string[];
-  /** jacobian only. */
+  /** jacobian and hessian only. */
   format?: JacobianFormat;
   tangents?: Record<string, TensorInput>;
   cotangents?: Record<string, TensorInput>;

@@ -8,7 +8,6 @@ import { Base64TensorSchema, NestedValueSchema, WireFloatSchema } from '../api/i
 
 /** A result tensor: nested (the default) or, with the request's `encoding: "base64"`, the binary form. */
 const Named = z.record(z.string(), z.union([NestedValueSchema, Base64TensorSchema]));
-const NamedGrid = z.record(z.string(), Named);
 
 /** A Jacobian block with `format: "coo"`: its structurally non-zero entries. */
 const CooBlockSchema = z
@@ -75,7 +74,12 @@ export const ResultSchemas = {
   gradient: z.object({ ...common, gradient: Named.describe('[active input]: the gradient of the one scalar output') }),
   jvp: z.object({ ...common, jvp: Named.describe('[output]: J · tangents') }),
   vjp: z.object({ ...common, vjp: Named.describe('[active input]: cotangents · J') }),
-  hessian: z.object({ ...common, hessian: NamedGrid.describe('[a][b] for every ordered pair of active inputs: shape a.shape ++ b.shape') }),
+  hessian: z.object({
+    ...common,
+    hessian: JacobianGrid.describe(
+      '[a][b] for every ordered pair of active inputs: shape a.shape ++ b.shape, or with `format: "coo"` a CooBlock',
+    ),
+  }),
   hvp: z.object({ ...common, hvp: Named.describe('[active input]: H · vector') }),
 };
 
