@@ -10,6 +10,7 @@ import { checkHand, maxRelError } from './hand/check.js';
 import { hand, kept, type Impl } from './hand/index.js';
 import { appendBatches, batchTable, POINTS, runBatches } from './batches.js';
 import { runHttp } from './http.js';
+import { appendTorch, runTorch, torchLine } from './torch.js';
 import { PROBLEMS, request, type Problem } from './problems.js';
 import { printReport, problems, writeResults, type EngineRecord } from './report.js';
 import { initTfjs, tfjs } from './tfjs.js';
@@ -154,6 +155,8 @@ const httpSeconds = quick ? 4 : 10;
 const t = performance.now();
 const http = await runHttp(request(p1, 'forward'), kept(hand(p1).derivative(p1.args.map((a) => a.data)))[0], httpSeconds, 2);
 log(`HTTP-P1: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+// PyTorch beside P4, when the problem ran and torch is installed
+const torch = records.some((r) => r.problem === 'P4') ? runTorch() : undefined;
 const tb = performance.now();
 const batches = await runBatches(quick);
 log(`BATCH-P1: ${((performance.now() - tb) / 1000).toFixed(1)} s`);
@@ -167,7 +170,11 @@ const info = {
 };
 printReport(records, http, info);
 console.log(`\nBATCH-P1, the seed Jacobian at ${POINTS} points:\n${batchTable(batches)}`);
+const p4 = records.find((r) => r.problem === 'P4' && r.engine === 'auto')?.medianUs ?? null;
+const torchText = torch ? torchLine(torch, p4) : undefined;
+if (torchText) console.log(`\n${torchText}`);
 writeResults(records, http, info);
 appendBatches(batches);
+if (torch && torchText) appendTorch(torch, torchText);
 log(`wrote bench/results.json and bench/results.md (${info.wallSeconds.toFixed(0)} s)`);
 if (problems(records, http).length > 0) process.exitCode = 1;
