@@ -176,24 +176,48 @@ export function cooLayout(plan: Plan, sp: JacobianSparsity): CooLayout {
   return layout;
 }
 
+/** A pattern with colourings of any count for both sweeps: what a `format: "coo"` call runs. */
+export interface ColouredPattern {
+  sparsity: JacobianSparsity;
+  columns: Colouring;
+  rows: Colouring;
+}
+
 /**
- * The pattern a `format: "coo"` call returns, within `budget` entries (undefined past
+ * The pattern a `format: "coo"` Jacobian returns, within `budget` entries (undefined past
  * it), and its colourings for forward and reverse sweeps (whatever their count: a
  * coo result is never made dense). Computed once per plan and budget.
  */
-export function cooSparsity(plan: Plan, budget: number): { sparsity: JacobianSparsity; columns: Colouring; rows: Colouring } | undefined {
-  const key = `coo-sparsity:${budget}`;
-  if (plan.memo.has(key)) return plan.memo.get(key) as ReturnType<typeof cooSparsity>;
-  const sp = jacobianSparsity(plan, budget);
-  let found: ReturnType<typeof cooSparsity>;
+export function cooSparsity(plan: Plan, budget: number): ColouredPattern | undefined {
+  return colouredOnce(plan, `coo-sparsity:${budget}`, () => jacobianSparsity(plan, budget), budget, false);
+}
+
+/** The same for a Hessian's pattern (rows and columns both the active inputs). */
+export function hessianPattern(plan: Plan, budget: number): ColouredPattern | undefined {
+  return colouredOnce(plan, `hessian-pattern:${budget}`, () => hessianSparsity(plan, budget), budget, true);
+}
+
+/**
+ * A pattern and its colourings, kept in the plan's memo under `key`. A colouring that
+ * would take too long (long rows and long columns) falls back to one colour per column
+ * (row): slower sweeps, the same entries. A symmetric pattern's rows colour as its columns.
+ */
+function colouredOnce(
+  plan: Plan,
+  key: string,
+  find: () => JacobianSparsity | undefined,
+  budget: number,
+  symmetric: boolean,
+): ColouredPattern | undefined {
+  if (plan.memo.has(key)) return plan.memo.get(key) as ColouredPattern | undefined;
+  const sp = find();
+  let found: ColouredPattern | undefined;
   if (sp) {
     const byRow = stacked(sp);
     const byCol = transposed(byRow.rows, sp.cols, byRow);
-    // A colouring that would take too long (a pattern with long rows and long columns)
-    // falls back to one colour per column (row): slower sweeps, the same entries.
     const visits = COLOURING_VISITS_PER_ENTRY * budget;
     const columns = greedyColouring(sp.cols, byCol, byRow, visits) ?? oneEach(sp.cols);
-    const rows = greedyColouring(byRow.rows, byRow, byCol, visits) ?? oneEach(byRow.rows);
+    const rows = symmetric ? columns : (greedyColouring(byRow.rows, byRow, byCol, visits) ?? oneEach(byRow.rows));
     found = { sparsity: sp, columns, rows };
   }
   plan.memo.set(key, found);
@@ -218,26 +242,6 @@ export function hessianCompression(plan: Plan): Compression | undefined {
   if (plan.memo.has('hessian-compression')) return plan.memo.get('hessian-compression') as Compression | undefined;
   const found = computeHessian(plan, MIN_WORK + WORK_PER_ELEMENT * 4 * activeElements(plan));
   plan.memo.set('hessian-compression', found);
-  return found;
-}
-
-/** The Hessian's pattern and a column colouring of any count (for `format: "coo"`), within `budget` entries. */
-export function hessianPattern(
-  plan: Plan,
-  budget: number,
-): { sparsity: JacobianSparsity; columns: Colouring; rows: Colouring } | undefined {
-  const key = `hessian-pattern:${budget}`;
-  if (plan.memo.has(key)) return plan.memo.get(key) as ReturnType<typeof hessianPattern>;
-  const sp = hessianSparsity(plan, budget);
-  let found: ReturnType<typeof hessianPattern>;
-  if (sp) {
-    const byRow = stacked(sp);
-    const byCol = transposed(byRow.rows, sp.cols, byRow);
-    const columns = greedyColouring(sp.cols, byCol, byRow, COLOURING_VISITS_PER_ENTRY * budget) ?? oneEach(sp.cols);
-    // a Hessian is symmetric: its rows colour as its columns
-    found = { sparsity: sp, columns, rows: columns };
-  }
-  plan.memo.set(key, found);
   return found;
 }
 
