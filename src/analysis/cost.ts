@@ -170,6 +170,9 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
   let reverseNs: number;
   let forwardBuildEqns: number;
   let reverseBuildEqns: number;
+  // a sparse Jacobian's (Hessian's) compressed sweeps: the colours they seed
+  let forwardColours: number | undefined;
+  let reverseColours: number | undefined;
   switch (operation) {
     case 'evaluate':
       forwardNs = reverseNs = forwardBuildEqns = reverseBuildEqns = 0;
@@ -185,22 +188,14 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
       if (fwd) {
         forwardNs = fwd.count * fwdOne + DECOMPRESS_NS_PER_ENTRY * (fwd.sparsity.nonZeros + fwd.count * n);
         forwardBuildEqns = one;
+        forwardColours = fwd.count;
       }
       if (rev) {
         reverseNs = rev.count * revOne + DECOMPRESS_NS_PER_ENTRY * (rev.sparsity.nonZeros + rev.count * m);
         reverseBuildEqns = one;
+        reverseColours = rev.count;
       }
-      return {
-        primalNs: s.primalNs,
-        forwardNs,
-        reverseNs,
-        inputElements: n,
-        outputElements: m,
-        forwardBuildEqns,
-        reverseBuildEqns,
-        ...(fwd ? { forwardColours: fwd.count } : {}),
-        ...(rev ? { reverseColours: rev.count } : {}),
-      };
+      break;
     }
     case 'jvp':
       [forwardNs, reverseNs, forwardBuildEqns, reverseBuildEqns] = [fwdOne, s.revJacNs, one, s.revJacEqns];
@@ -213,26 +208,18 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
       // forward-over-reverse: one gradient program (about a forward and a reverse sweep) per direction.
       forwardNs = n * n * 2 * fwdOne;
       reverseNs = n * (fwdOne + revOne) * 2;
-      // a sparse Hessian: forward-over-reverse takes one sweep per column colour
-      if (w === MEASURED_WEIGHTS) {
-        const hc = hessianCompression(plan);
-        if (hc) {
-          reverseNs = hc.count * (fwdOne + revOne) * 2 + DECOMPRESS_NS_PER_ENTRY * (hc.sparsity.nonZeros + hc.count * n);
-          return {
-            primalNs: s.primalNs,
-            forwardNs,
-            reverseNs,
-            inputElements: n,
-            outputElements: m,
-            forwardBuildEqns: plan.activeValues.length * 2 * one,
-            reverseBuildEqns: 3 * one,
-            reverseColours: hc.count,
-          };
-        }
-      }
       // a program per active input, each about twice (fof) or three times (for) the active equations
       forwardBuildEqns = plan.activeValues.length * 2 * one;
       reverseBuildEqns = plan.activeValues.length * 3 * one;
+      // a sparse Hessian: forward-over-reverse takes one sweep per column colour, one program
+      {
+        const hc = w === MEASURED_WEIGHTS ? hessianCompression(plan) : undefined;
+        if (hc) {
+          reverseNs = hc.count * (fwdOne + revOne) * 2 + DECOMPRESS_NS_PER_ENTRY * (hc.sparsity.nonZeros + hc.count * n);
+          reverseBuildEqns = 3 * one;
+          reverseColours = hc.count;
+        }
+      }
       break;
     case 'hvp':
       forwardNs = n * 2 * fwdOne;
@@ -241,5 +228,15 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
       reverseBuildEqns = 3 * one;
       break;
   }
-  return { primalNs: s.primalNs, forwardNs, reverseNs, inputElements: n, outputElements: m, forwardBuildEqns, reverseBuildEqns };
+  return {
+    primalNs: s.primalNs,
+    forwardNs,
+    reverseNs,
+    inputElements: n,
+    outputElements: m,
+    forwardBuildEqns,
+    reverseBuildEqns,
+    ...(forwardColours === undefined ? {} : { forwardColours }),
+    ...(reverseColours === undefined ? {} : { reverseColours }),
+  };
 }
