@@ -18,6 +18,36 @@ type Packed = { shape: number[]; data: Float64Array };
 type Coo = { shape: number[]; rows: number[]; cols: number[]; values: Packed };
 
 const sizeOf = (s: readonly number[]): number => s.reduce((p, d) => p * d, 1);
+type Grid<T> = Record<string, Record<string, T>>;
+
+/**
+ * Each coo block against its dense block: the same shape, entries sorted by (row, col),
+ * each entry the dense value (up to the sign of a zero), and the dense block zero
+ * outside them. The number of entries.
+ */
+function expectCooIsDense(label: string, dense: Grid<Packed>, coo: Grid<Coo>, shapes: Record<string, number[]>): number {
+  let count = 0;
+  for (const [o, row] of Object.entries(dense)) {
+    for (const [i, d] of Object.entries(row)) {
+      const b = coo[o][i];
+      expect(b.shape, `${label} ${o}/${i}`).toEqual(d.shape);
+      const n = sizeOf(shapes[i] ?? []);
+      const seen = new Set<number>();
+      for (let k = 0; k < b.rows.length; k++) {
+        const at = b.rows[k] * n + b.cols[k];
+        if (k > 0) expect(at, `${label} ${o}/${i}: sorted by (row, col)`).toBeGreaterThan(b.rows[k - 1] * n + b.cols[k - 1]);
+        seen.add(at);
+        const [x, y] = [b.values.data[k], d.data[at]];
+        if (!(Object.is(x, y) || (x === 0 && y === 0))) throw new Error(`${label} ${o}/${i} entry ${k}: coo ${x}, dense ${y}`);
+      }
+      for (let at = 0; at < d.data.length; at++) {
+        if (!seen.has(at) && d.data[at] !== 0) throw new Error(`${label} ${o}/${i}: dense ${d.data[at]} at ${at}, not in the pattern`);
+      }
+      count += b.rows.length;
+    }
+  }
+  return count;
+}
 
 const diagonal = sinExpGraph;
 
@@ -36,27 +66,7 @@ describe('coo blocks are the dense Jacobian at its pattern', () => {
           };
           const dense = await jacobian(request, { output: 'packed' });
           const coo = await jacobian({ ...request, format: 'coo' }, { output: 'packed' });
-          let count = 0;
-          for (const [o, row] of Object.entries(dense.jacobian)) {
-            for (const [i, d] of Object.entries(row)) {
-              const b = (coo.jacobian as unknown as Record<string, Record<string, Coo>>)[o][i];
-              expect(b.shape, `${mode} ${o}/${i}`).toEqual(d.shape);
-              const n = sizeOf(c.shapes[i] ?? []);
-              const seen = new Set<number>();
-              for (let k = 0; k < b.rows.length; k++) {
-                const at = b.rows[k] * n + b.cols[k];
-                if (k > 0) expect(at, `${mode} ${o}/${i}: sorted by (row, col)`).toBeGreaterThan(b.rows[k - 1] * n + b.cols[k - 1]);
-                seen.add(at);
-                const [x, y] = [b.values.data[k], d.data[at]];
-                if (!(Object.is(x, y) || (x === 0 && y === 0))) throw new Error(`${mode} ${o}/${i} entry ${k}: coo ${x}, dense ${y}`);
-              }
-              for (let at = 0; at < d.data.length; at++) {
-                if (!seen.has(at) && d.data[at] !== 0)
-                  throw new Error(`${mode} ${o}/${i}: dense ${d.data[at]} at ${at}, not in the pattern`);
-              }
-              count += b.rows.length;
-            }
-          }
+          const count = expectCooIsDense(mode, dense.jacobian as Grid<Packed>, coo.jacobian as unknown as Grid<Coo>, c.shapes);
           expect(coo.stats.nonZeros, mode).toBe(count);
           entries += count;
         }
@@ -79,26 +89,7 @@ describe('coo Hessians are the dense Hessian at its pattern', () => {
           const request = { graph: r.graph, args: r.args, constant: r.constant, mode };
           const dense = await hessian(request, { output: 'packed' });
           const coo = await hessian({ ...request, format: 'coo' }, { output: 'packed' });
-          let count = 0;
-          for (const [a, row] of Object.entries(dense.hessian)) {
-            for (const [b, d] of Object.entries(row)) {
-              const blk = coo.hessian[a][b];
-              expect(blk.shape, `${mode} ${a}/${b}`).toEqual(d.shape);
-              const n = sizeOf(c.shapes[b] ?? []);
-              const seen = new Set<number>();
-              for (let k = 0; k < blk.rows.length; k++) {
-                const at = blk.rows[k] * n + blk.cols[k];
-                seen.add(at);
-                const [x, y] = [blk.values.data[k], d.data[at]];
-                if (!(Object.is(x, y) || (x === 0 && y === 0))) throw new Error(`${mode} ${a}/${b} entry ${k}: coo ${x}, dense ${y}`);
-              }
-              for (let at = 0; at < d.data.length; at++) {
-                if (!seen.has(at) && d.data[at] !== 0)
-                  throw new Error(`${mode} ${a}/${b}: dense ${d.data[at]} at ${at}, not in the pattern`);
-              }
-              count += blk.rows.length;
-            }
-          }
+          const count = expectCooIsDense(mode, dense.hessian as Grid<Packed>, coo.hessian as unknown as Grid<Coo>, c.shapes);
           expect(coo.stats.nonZeros, mode).toBe(count);
           entries += count;
         }
