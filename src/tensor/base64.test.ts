@@ -5,49 +5,10 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import * as api from '../index.js';
+import { b64, decode, EVERY_KIND, identityGraph, sameBits } from '../../test/helpers/base64.js';
 import { caught } from '../../test/helpers/issues.js';
 import { base64Problem, parseBase64Tensor, toBase64, type Base64Tensor } from './base64.js';
 import { isTensorIssue, parseTensor } from './nested.js';
-
-/** Every kind of double: zeros of both signs, the extremes, subnormals, infinities and NaN. */
-const EVERY_KIND = [
-  0,
-  -0,
-  1,
-  -1.5,
-  Math.PI,
-  Number.MAX_VALUE,
-  -Number.MAX_VALUE,
-  Number.MIN_VALUE,
-  -Number.MIN_VALUE,
-  2.2250738585072014e-308, // the smallest normal
-  2.225073858507201e-308, // the largest subnormal
-  Number.EPSILON,
-  Number.MAX_SAFE_INTEGER,
-  Infinity,
-  -Infinity,
-  NaN,
-];
-
-/** The reference encoding, written independently of toBase64 (DataView, explicit little-endian). */
-function b64(values: readonly number[], shape: number[] = [values.length]): Base64Tensor {
-  const view = new DataView(new ArrayBuffer(values.length * 8));
-  values.forEach((v, i) => view.setFloat64(i * 8, v, true));
-  return { dtype: 'float64', shape, data: Buffer.from(view.buffer).toString('base64') };
-}
-
-/** The elements of a base64 tensor, read with a DataView (little-endian). */
-function decode(t: unknown): number[] {
-  const { data } = t as Base64Tensor;
-  const bytes = Buffer.from(data, 'base64');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: bytes.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true));
-}
-
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>): void => {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) expect(Object.is(a[i], b[i]), `element ${i}: ${a[i]} vs ${b[i]}`).toBe(true);
-};
 
 describe('parse and write', () => {
   it('every kind of double survives the round trip exactly', () => {
@@ -197,19 +158,7 @@ describe('malformed values: 400 with the path and what was wrong', () => {
 
 describe('in the library', () => {
   const n = EVERY_KIND.length;
-  const graph = {
-    inputs: [
-      { name: 'x', shape: [n] },
-      { name: 'k', shape: [] },
-      { name: 'e', shape: [0] },
-    ],
-    nodes: [
-      { id: 'y', op: 'mul', args: ['x', 'k'] },
-      { id: 's', op: 'sum', args: ['y'] },
-      { id: 'z', op: 'add', args: ['e', 1] },
-    ],
-    outputs: ['y', 's', 'z'],
-  };
+  const graph = identityGraph(n);
   const nested = { x: EVERY_KIND, k: 1, e: [] };
 
   it('identity through the graph: every value comes back with the same bits, base64 in and out', async () => {

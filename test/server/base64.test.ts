@@ -9,57 +9,15 @@ import { operations } from '../../src/index.js';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { ResultSchemas } from '../../src/server/schemas.js';
+import { b64, decode, EVERY_KIND, identityGraph, sameBits } from '../helpers/base64.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Zeros of both signs, the extremes, subnormals, infinities and NaN. */
-const EVERY_KIND = [
-  0,
-  -0,
-  1,
-  -1.5,
-  Number.MAX_VALUE,
-  -Number.MAX_VALUE,
-  Number.MIN_VALUE,
-  -Number.MIN_VALUE,
-  2.225073858507201e-308,
-  Number.EPSILON,
-  Infinity,
-  -Infinity,
-  NaN,
-];
 const N = EVERY_KIND.length;
 
-const b64 = (values: readonly number[], shape: number[] = [values.length]) => {
-  const view = new DataView(new ArrayBuffer(values.length * 8));
-  values.forEach((v, i) => view.setFloat64(i * 8, v, true));
-  return { dtype: 'float64', shape, data: Buffer.from(view.buffer).toString('base64') };
-};
-const decode = (t: { data: string }): number[] => {
-  const bytes = Buffer.from(t.data, 'base64');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: bytes.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true));
-};
 /** A wire float as a number ("NaN", "Infinity", "-Infinity" included). */
 const num = (v: unknown): number => (typeof v === 'string' ? Number(v) : (v as number));
-const sameBits = (a: readonly number[], b: readonly number[], at: string): void => {
-  expect(a.length, at).toBe(b.length);
-  a.forEach((x, i) => expect(Object.is(x, b[i]), `${at}[${i}]: ${x} vs ${b[i]}`).toBe(true));
-};
-
-const graph = {
-  inputs: [
-    { name: 'x', shape: [N] },
-    { name: 'k', shape: [] },
-    { name: 'e', shape: [0] },
-  ],
-  nodes: [
-    { id: 'y', op: 'mul', args: ['x', 'k'] },
-    { id: 's', op: 'sum', args: ['y'] },
-    { id: 'z', op: 'add', args: ['e', 1] },
-  ],
-  outputs: ['y', 's', 'z'],
-};
+const graph = identityGraph(N);
 
 let built: App;
 beforeAll(async () => {
