@@ -145,14 +145,10 @@ export function cooLayout(plan: Plan, sp: JacobianSparsity): CooLayout {
   const inputs = sp.colOffsets.length;
   const input = new Int32Array(sp.nonZeros);
   const position = new Int32Array(sp.nonZeros);
+  const owner = sp.columnInput;
   const blocks = sp.outputs.map((p) => {
     const counts = new Int32Array(inputs);
-    const owner = (col: number): number => {
-      let a = inputs - 1;
-      while (a > 0 && sp.colOffsets[a] > col) a--;
-      return a;
-    };
-    for (let k = 0; k < p.idx.length; k++) counts[owner(p.idx[k])]++;
+    for (let k = 0; k < p.idx.length; k++) counts[owner[p.idx[k]]]++;
     return Array.from({ length: inputs }, (_, a) => ({ rows: new Int32Array(counts[a]), cols: new Int32Array(counts[a]) }));
   });
   let e = 0;
@@ -161,8 +157,7 @@ export function cooLayout(plan: Plan, sp: JacobianSparsity): CooLayout {
     for (let r = 0; r + 1 < p.ptr.length; r++) {
       for (let k = p.ptr[r]; k < p.ptr[r + 1]; k++, e++) {
         const col = p.idx[k];
-        let a = inputs - 1;
-        while (a > 0 && sp.colOffsets[a] > col) a--;
+        const a = owner[col];
         const at = fill[a]++;
         blocks[o][a].rows[at] = r;
         blocks[o][a].cols[at] = col - sp.colOffsets[a];

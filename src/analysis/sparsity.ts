@@ -28,6 +28,8 @@ export interface JacobianSparsity {
   readonly cols: number;
   /** Where each active input's columns start. */
   readonly colOffsets: readonly number[];
+  /** The active input each column belongs to (its index in colOffsets). */
+  readonly columnInput: Int32Array;
   /** The pattern of each requested output (rows: its elements). */
   readonly outputs: readonly Pattern[];
   /** Structurally non-zero entries of the whole Jacobian. */
@@ -154,7 +156,9 @@ export function sparsityOf(input: SparsityInput, budget: number): JacobianSparsi
   const outputs = input.outputs.map((v, k) => (v === null ? undefined : patterns.get(v)) ?? emptyPattern(rowsOf(input, k)));
   let nonZeros = 0;
   for (const p of outputs) nonZeros += p.ptr[p.ptr.length - 1];
-  return { cols, colOffsets, outputs, nonZeros };
+  const columnInput = new Int32Array(cols);
+  for (let a = 0; a < colOffsets.length; a++) columnInput.fill(a, colOffsets[a], a + 1 < colOffsets.length ? colOffsets[a + 1] : cols);
+  return { cols, colOffsets, columnInput, outputs, nonZeros };
 }
 
 /** Every column any row of the given patterns has, ascending. */

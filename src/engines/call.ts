@@ -109,8 +109,7 @@ function entriesOf(plan: Plan, dense: BlockResult, sp: JacobianSparsity, points:
     for (let r = 0; r + 1 < p.ptr.length; r++) {
       for (let k = p.ptr[r]; k < p.ptr[r + 1]; k++, e++) {
         const col = p.idx[k];
-        let a = sizes.length - 1;
-        while (a > 0 && sp.colOffsets[a] > col) a--;
+        const a = sp.columnInput[col];
         const block = dense.blocks[o][a].data;
         const n = sizes[a];
         const m = block.length / points / n;

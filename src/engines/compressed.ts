@@ -32,13 +32,6 @@ function sweepsOf(plan: Plan, primal: Primal, perSweep: number): { points: numbe
   return plan.batched ? { points: primal.batch, step: 1 } : { points: 1, step: perSweep };
 }
 
-/** Which active input a column belongs to. */
-function inputOfColumns(offsets: readonly number[], cols: number): Int32Array {
-  const of = new Int32Array(cols);
-  for (let a = 0; a < offsets.length; a++) of.fill(a, offsets[a], a + 1 < offsets.length ? offsets[a + 1] : cols);
-  return of;
-}
-
 /** What both modes' compressed sweeps start from: the sweep plan, the sizes, each column's input, the entries to fill. */
 function sweepSetup(plan: Plan, primal: Primal, sp: JacobianSparsity, perSweep: number) {
   const { points, step } = sweepsOf(plan, primal, perSweep);
@@ -48,7 +41,7 @@ function sweepSetup(plan: Plan, primal: Primal, sp: JacobianSparsity, perSweep: 
     sizes: sizesOf(plan, plan.activeValues),
     // rows of each output (of each gradient, for a Hessian): the pattern's
     outSizes: sp.outputs.map((p) => p.ptr.length - 1),
-    inputOf: inputOfColumns(sp.colOffsets, sp.cols),
+    inputOf: sp.columnInput,
     nnz: sp.nonZeros,
     entries: new Float64Array(points * sp.nonZeros),
   };
@@ -154,7 +147,7 @@ function denseBlocks(plan: Plan, sp: JacobianSparsity, r: Entries, rowValues: re
   const lead = plan.batched ? [points] : [];
   const info = (v: number) => plan.program.values.info(v as never).shape;
   const sizes = sizesOf(plan, plan.activeValues);
-  const inputOf = inputOfColumns(sp.colOffsets, sp.cols);
+  const inputOf = sp.columnInput;
   const nnz = sp.nonZeros;
   let e0 = 0;
   const blocks = rowValues.map((o, k) => {
