@@ -11,7 +11,8 @@
  * (a NaN wins), by selection rather than multiplication by a mask.
  */
 import { z } from 'zod';
-import { formatShape, normaliseAxis, sameShape, sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
+import { reductionGroups } from '../tensor/broadcast.js';
+import { formatShape, normaliseAxis, sameShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { zmulScalar as zm } from './binary.js';
 import { OpError, type OpDef, type RuleCtx, type ValueId } from './types.js';
 import type { GroupAttrs, OpAttrs, OpNameWith, ReduceAttrs, WinnerAttrs } from './vocabulary.js';
@@ -55,7 +56,7 @@ function groups(s: Shape, axes: readonly number[]): { index: Int32Array; count: 
   const key = `${s.join(',')}|${axes.join(',')}`;
   let g = groupCache.get(key);
   if (g === undefined) {
-    g = computeGroups(s, axes);
+    g = reductionGroups(s, axes);
     if (groupCache.size >= GROUP_CACHE_ENTRIES) groupCache.delete(groupCache.keys().next().value as string);
     groupCache.set(key, g);
   }
@@ -72,26 +73,6 @@ function oneGroup(n: number): Int32Array {
     oneGroups.set(n, g);
   }
   return g;
-}
-
-function computeGroups(s: Shape, axes: readonly number[]): { index: Int32Array; count: number } {
-  const kept = reducedShape(s, axes, true);
-  const strides = stridesOf(kept);
-  for (const a of axes) strides[a] = 0;
-  const index = new Int32Array(sizeOf(s));
-  const counter = new Int32Array(s.length);
-  let g = 0;
-  for (let i = 0; i < index.length; i++) {
-    index[i] = g;
-    for (let ax = s.length - 1; ax >= 0; ax--) {
-      counter[ax]++;
-      g += strides[ax];
-      if (counter[ax] < s[ax]) break;
-      g -= strides[ax] * s[ax];
-      counter[ax] = 0;
-    }
-  }
-  return { index, count: sizeOf(kept) };
 }
 
 function groupSize(s: Shape, axes: readonly number[]): number {

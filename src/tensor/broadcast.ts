@@ -9,7 +9,7 @@
  *     a         [2, 3]
  *     b         [4, 3]   ->  incompatible (2 vs 4)
  */
-import type { Shape } from './tensor.js';
+import { sizeOf, stridesOf, type Shape } from './tensor.js';
 
 /** The broadcast shape of all operands, or null when two dimensions clash. */
 export function broadcastShapes(shapes: readonly Shape[]): Shape | null {
@@ -59,4 +59,29 @@ export function broadcastAxes(inShape: Shape, outShape: Shape): number[] {
     if (i < off || (inShape[i - off] === 1 && outShape[i] !== 1)) axes.push(i);
   }
   return axes;
+}
+
+/**
+ * The group (flat index into the reduced, keepdims shape) of every element of an
+ * array of shape s reduced over `axes`, and the number of groups: what reductions
+ * fold by, and the compiler's map from an element to its accumulator.
+ */
+export function reductionGroups(s: Shape, axes: readonly number[]): { index: Int32Array; count: number } {
+  const kept = s.map((d, i) => (axes.includes(i) ? 1 : d));
+  const strides = stridesOf(kept);
+  for (const a of axes) strides[a] = 0;
+  const index = new Int32Array(sizeOf(s));
+  const counter = new Int32Array(s.length);
+  let g = 0;
+  for (let i = 0; i < index.length; i++) {
+    index[i] = g;
+    for (let ax = s.length - 1; ax >= 0; ax--) {
+      counter[ax]++;
+      g += strides[ax];
+      if (counter[ax] < s[ax]) break;
+      g -= strides[ax] * s[ax];
+      counter[ax] = 0;
+    }
+  }
+  return { index, count: sizeOf(kept) };
 }
