@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { PlanCache, hessian, jacobian, jvp, vjp, prepare, type Result } from '../src/index.js';
 import { compiledSource, setExecutionMode } from '../src/compile/execute.js';
 import { compileStats } from '../src/compile/codegen.js';
-import { forwardProgram, reverseProgram } from '../src/engines/programs.js';
+import { forwardProgram, primalKept, reverseProgram } from '../src/engines/programs.js';
 import { expectClose } from './helpers/numeric.js';
 import { randomGraphCase, withScalarOutput, type GraphCase } from './helpers/random-graph.js';
 
@@ -114,7 +114,9 @@ describe('compiled code agrees with the interpreter', () => {
 describe('generated source', () => {
   const small = (nodes: object[], inputs = [{ name: 'x', shape: [3] }], outputs = ['y']) => ({
     graph: { inputs, nodes, outputs },
-    args: Object.fromEntries(inputs.map((i) => [i.name, i.shape.length ? [0.5, 1, 1.5] : 0.5])) as Record<string, unknown>,
+    args: Object.fromEntries(
+      inputs.map((i) => [i.name, i.shape.length ? Array.from({ length: i.shape[0] }, (_, j) => 0.5 * (j + 1)) : 0.5]),
+    ) as Record<string, unknown>,
   });
 
   const cases: Record<string, ReturnType<typeof small>> = {
@@ -127,6 +129,17 @@ describe('generated source', () => {
       { id: 't', op: 'sum', args: ['e'] },
       { id: 'y', op: 'div', args: ['e', 't'] },
     ]),
+    'slices read in place and a sum accumulated in the loop': small(
+      [
+        { id: 'W', op: 'reshape', args: ['w'], shape: [3, 2] },
+        { id: 'a', op: 'slice', args: ['W'], start: [0, 0], stop: [3, 1] },
+        { id: 'b', op: 'slice', args: ['W'], start: [0, 1], stop: [3, 2] },
+        { id: 'd', op: 'sub', args: ['b', 'a'] },
+        { id: 'q', op: 'square', args: ['d'] },
+        { id: 'y', op: 'sum', args: ['q'] },
+      ],
+      [{ name: 'w', shape: [6] }],
+    ),
     'a matrix product': {
       ...small(
         [{ id: 'y', op: 'matmul', args: ['A', 'x'] }],
@@ -151,10 +164,12 @@ describe('generated source', () => {
       const plan = call.plan;
       const fwd = forwardProgram(plan, [0]);
       const rev = reverseProgram(plan, [0]);
+      // As the engines compile them: keeping what their callers read, with the debug comments.
+      const nodeName = (i: number): string => (req.graph.nodes[i] as { id: string }).id;
       expect({
-        primal: compiledSource(plan.schedule, plan.program.values, 1),
-        forward: compiledSource(fwd.eqns, fwd.values, 3),
-        reverse: compiledSource(rev.eqns, rev.values, 2),
+        primal: compiledSource(plan.schedule, plan.program.values, 1, { keep: primalKept(plan).values, debug: true, nodeName }),
+        forward: compiledSource(fwd.eqns, fwd.values, 3, { keep: fwd.kept.values, debug: true, nodeName }),
+        reverse: compiledSource(rev.eqns, rev.values, 2, { keep: rev.kept.values, debug: true, nodeName }),
       }).toMatchSnapshot();
     });
   }

@@ -24,7 +24,11 @@
  * leaves (a Jacobian grid of many inputs and outputs) are written by the same
  * walk, interpreted.
  */
+import { type Code, js, lines, name } from '../compile/code.js';
 import { instantiate } from '../compile/new-function.js';
+
+/** The generated source's name for each kind of leaf writer. */
+const LEAF_WRITER = { T: js`T`, N: js`N`, W: js`W`, X: js`X` } as const;
 import type { Encoding } from '../graph/schema.js';
 import { toBase64 } from '../tensor/base64.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
@@ -184,35 +188,35 @@ function writeInterpreted(o: Record<string, unknown>, layout: Layout, w: LeafWri
 function generate(layout: Layout, w: LeafWriters): Writer {
   const keys: string[] = [];
   const pieces: string[] = [];
-  const lines: string[] = [];
+  const body: Code[] = [];
   let text = ''; // fixed text not yet emitted
   let vars = 0;
-  const emit = (code: string): void => {
+  const emit = (leaf: Code): void => {
     pieces.push(text);
-    lines.push(`s += P[${pieces.length - 1}] + ${code};`);
+    body.push(js`s += P[${pieces.length - 1}] + ${leaf};`);
     text = '';
   };
-  const walk = (l: Layout, v: string): void => {
+  const walk = (l: Layout, v: Code): void => {
     text += '{';
     for (let i = 0; i < l.keys.length; i++) {
       const key = l.keys[i];
       const part = l.parts[i];
       keys.push(key);
-      const access = `${v}[K[${keys.length - 1}]]`;
+      const access = js`${v}[K[${keys.length - 1}]]`;
       text += `${i === 0 ? '' : ','}${JSON.stringify(key)}:`;
-      if (typeof part === 'string') emit(`${part}(${access})`);
+      if (typeof part === 'string') emit(js`${LEAF_WRITER[part]}(${access})`);
       else {
-        const child = `v${++vars}`;
-        lines.push(`const ${child} = ${access};`);
+        const child = name('v', ++vars);
+        body.push(js`const ${child} = ${access};`);
         walk(part, child);
       }
     }
     text += '}';
   };
-  walk(layout, 'v0');
+  walk(layout, name('v', 0));
   pieces.push(text);
-  const body = `return function (v0) {\nlet s = '';\n${lines.join('\n')}\nreturn s + P[${pieces.length - 1}];\n};`;
-  return instantiate<Writer>(['K', 'P', 'T', 'N', 'W', 'X'], body, [keys, pieces, w.T, w.N, w.W, w.X]);
+  const source = lines([js`return function (v0) {`, js`let s = '';`, ...body, js`return s + P[${pieces.length - 1}];`, js`};`]);
+  return instantiate<Writer>([js`K`, js`P`, js`T`, js`N`, js`W`, js`X`], source, [keys, pieces, w.T, w.N, w.W, w.X]);
 }
 
 const generated = new Map<string, Writer>();

@@ -9,11 +9,11 @@
  * forces it.
  */
 import type { MemoryAccount } from '../graph/plan-cache.js';
-import type { Eqn, ValueTable } from '../ir/program.js';
+import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { runEqns, type Env } from '../ir/interpret.js';
 import { printEqns } from '../ir/print.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { compileSegment, type Segment } from './codegen.js';
+import { type CompileOptions, compileSegment, type Segment } from './codegen.js';
 
 export type ExecutionMode = 'compiled' | 'interpreted';
 let executionMode: ExecutionMode = 'compiled';
@@ -31,6 +31,8 @@ const COMPILE_AT_ONCE_ELEMENTS = 4096;
 
 interface Tier {
   runs: number;
+  /** The version of the kept set the code was compiled for. */
+  version: number;
   /** null: interpreted for good (the account could not pay for code, or compiling failed). */
   segment?: Segment | null;
 }
@@ -55,7 +57,27 @@ export function setCompileErrorHandler(handler: CompileErrorHandler): void {
   compileErrorSeen = false;
 }
 
-export function execute(eqns: readonly Eqn[], values: ValueTable, env: Env, k: number, account: MemoryAccount): void {
+/**
+ * What a list's caller reads after it: compiled code writes only these values
+ * (and what its own steps read) into env. `version` changes when the set grows
+ * (a new derivative program reads more of the primal), and the list is compiled
+ * again. 'all' keeps every value.
+ */
+export interface Kept {
+  readonly values: ReadonlySet<ValueId> | 'all';
+  readonly version: number;
+}
+
+export const KEEP_ALL: Kept = { values: 'all', version: 0 };
+
+export function execute(
+  eqns: readonly Eqn[],
+  values: ValueTable,
+  env: Env,
+  k: number,
+  account: MemoryAccount,
+  kept: Kept = KEEP_ALL,
+): void {
   if (executionMode === 'interpreted' || eqns.length === 0) {
     runEqns(eqns, values, env, k);
     return;
@@ -67,8 +89,12 @@ export function execute(eqns: readonly Eqn[], values: ValueTable, env: Env, k: n
   }
   let tier = byK.get(k);
   if (tier === undefined) {
-    tier = { runs: 0 };
+    tier = { runs: 0, version: kept.version };
     byK.set(k, tier);
+  }
+  if (tier.version !== kept.version) {
+    tier.version = kept.version;
+    if (tier.segment) tier.segment = undefined; // compiled for fewer kept values: compile again
   }
   if (tier.segment === undefined) {
     tier.runs++;
@@ -78,15 +104,15 @@ export function execute(eqns: readonly Eqn[], values: ValueTable, env: Env, k: n
       runEqns(eqns, values, env, k);
       return;
     }
-    tier.segment = compileOrNull(eqns, values, k, account);
+    tier.segment = compileOrNull(eqns, values, k, account, kept);
   }
   if (tier.segment === null) runEqns(eqns, values, env, k);
   else tier.segment.run(env);
 }
 
-function compileOrNull(eqns: readonly Eqn[], values: ValueTable, k: number, account: MemoryAccount): Segment | null {
+function compileOrNull(eqns: readonly Eqn[], values: ValueTable, k: number, account: MemoryAccount, kept: Kept): Segment | null {
   try {
-    return compileSegment(eqns, values, k, account) ?? null;
+    return compileSegment(eqns, values, k, account, { keep: kept.values }) ?? null;
   } catch (err) {
     if (!compileErrorSeen) {
       compileErrorSeen = true;
@@ -97,7 +123,7 @@ function compileOrNull(eqns: readonly Eqn[], values: ValueTable, k: number, acco
   }
 }
 
-/** The compiled source for a list at batch size k (compiling it if needed): the debug view. */
-export function compiledSource(eqns: readonly Eqn[], values: ValueTable, k: number): string {
-  return (compileSegment(eqns, values, k) as Segment).source;
+/** The compiled source for a list at batch size k: the debug view (with comments when options.debug). */
+export function compiledSource(eqns: readonly Eqn[], values: ValueTable, k: number, options: CompileOptions = {}): string {
+  return (compileSegment(eqns, values, k, undefined, options) as Segment).source;
 }

@@ -14,7 +14,7 @@ import type { Env } from '../ir/interpret.js';
 import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { jvpEqns, vjpEqns } from '../ir/transform.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { execute } from '../compile/execute.js';
+import { execute, type Kept } from '../compile/execute.js';
 
 /** Slots an environment needs for the plan and every derivative program built on it so far. */
 const envSizes = new WeakMap<Plan, number>();
@@ -38,14 +38,57 @@ export interface Derived {
   widest: number;
   /** The plan's account, which its compiled code charges too. */
   account: MemoryAccount;
+  /** What callers read after a run: the results (compiled code keeps no other value). */
+  kept: Kept;
+  /** The primal values it reads (residuals): the primal run keeps them. */
+  residuals: ValueId[];
 }
 
 function derived(plan: Plan, e: ProgramBuilder, eqns: Eqn[], directionInputs: ValueId[], results: (ValueId | null)[]): Derived {
   let widest = 1;
   // batched values are the program's own: the primal it extends has none
   for (const v of e.values.ownValues()) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
-  return { values: e.values, eqns, directionInputs, results, widest, account: plan.account };
+  const primalLength = plan.program.values.length;
+  const residuals = new Set<ValueId>();
+  for (const q of eqns) for (const a of q.args) if (a < primalLength) residuals.add(a);
+  for (const r of results) if (r !== null && r < primalLength) residuals.add(r);
+  const kept = { values: new Set(results.filter((r): r is ValueId => r !== null)), version: 0 };
+  return { values: e.values, eqns, directionInputs, results, widest, account: plan.account, kept, residuals: [...residuals] };
 }
+
+/**
+ * The primal values read after the primal run: the outputs, and the residuals of
+ * every derivative program built for the plan so far. It grows as programs are
+ * built, and its version with it, so the primal's compiled code keeps them.
+ */
+class PrimalKept implements Kept {
+  readonly values: Set<ValueId>;
+  version = 0;
+  constructor(outputs: readonly ValueId[]) {
+    this.values = new Set(outputs);
+  }
+  add(vs: readonly ValueId[]): void {
+    const before = this.values.size;
+    for (const v of vs) this.values.add(v);
+    if (this.values.size > before) this.version++;
+  }
+}
+
+export function primalKept(plan: Plan): Kept {
+  let k = plan.memo.get('primal-kept') as PrimalKept | undefined;
+  if (k === undefined) {
+    k = new PrimalKept(plan.outputValues);
+    plan.memo.set('primal-kept', k);
+  }
+  return k;
+}
+
+/**
+ * How to fill in a primal environment's values that its compiled run did not keep
+ * (set by runPrimal): a program built after the run may read residuals the run
+ * did not know of yet.
+ */
+export const refills = new WeakMap<Env, () => void>();
 
 /** Bytes a derivative program keeps: its equations (with their argument lists) and its own values. */
 function derivedBytes(d: Derived): number {
@@ -62,8 +105,14 @@ function derivedBytes(d: Derived): number {
  */
 export function runDerived(d: Derived, base: Env, inputData: readonly Float64Array[], k: number): Env {
   const env = base;
+  for (const v of d.residuals) {
+    if (env[v] === undefined) {
+      refills.get(env)?.();
+      break;
+    }
+  }
   for (let i = 0; i < d.directionInputs.length; i++) env[d.directionInputs[i]] = inputData[i];
-  execute(d.eqns, d.values, env, k, d.account);
+  execute(d.eqns, d.values, env, k, d.account, d.kept);
   return env;
 }
 
@@ -89,6 +138,7 @@ function memo(plan: Plan, key: string, build: () => Derived): Derived {
     if (plan.account.charge(derivedBytes(d))) plan.memo.set(key, d);
     else plan.memo.set('programs-dropped', true);
     envSizes.set(plan, Math.max(envSizes.get(plan) ?? 0, d.values.length));
+    (primalKept(plan) as PrimalKept).add(d.residuals);
   }
   return d;
 }

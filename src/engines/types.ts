@@ -22,7 +22,11 @@ export interface Primal {
   readonly batch: number;
   /** The arguments, in graph input order. */
   readonly args: readonly Tensor[];
-  /** Every value of the plan's program by value id (what derivative programs read). */
+  /**
+   * The plan's program values by value id: the arguments, the outputs, and the
+   * residuals the derivative programs built for the plan read (runDerived fills in
+   * any a new program needs); compiled code keeps no buffer for other values.
+   */
   readonly env: Env;
   /** The requested outputs' values. */
   readonly values: Tensor[];

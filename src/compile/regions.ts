@@ -1,0 +1,189 @@
+/**
+ * Fusion regions: which equations of a list share one loop, in what order the
+ * loops and the remaining equations (steps) run, and which values need a buffer.
+ *
+ * A region walks one iteration space: n elements, and, when k > 1, either every
+ * direction of a batch or none (at k = 1 a batched value has the unbatched layout,
+ * so both kinds share loops). Its members are
+ *   - elementwise ops, computing element i from element i of values made in the
+ *     loop and from arrays read through index maps (broadcasting);
+ *   - ops that only move elements (slice, transpose, index, slice_scatter), as reads
+ *     through their index map from an array made before the loop;
+ *   - sums of a value of the loop, as accumulators: their result exists only after
+ *     the loop, so nothing in the loop may read it.
+ * Anything else is a step, run by the interpreter's evalEqn.
+ *
+ * Regions stay open while equations after them join, so a constant or a step in
+ * between does not split a loop; a region is closed (emitted) when an equation
+ * outside it needs one of its values. Open regions never read each other's values
+ * (the reader would have closed the writer first), so the emitted order is a valid
+ * order of the list.
+ *
+ * Liveness: a value made in a loop gets a buffer only when something outside its
+ * region reads it, or the caller keeps it (the outputs of the list, the residuals
+ * derivative programs read); every other value lives in a local for one element.
+ */
+import { isEqnOf, type Eqn, type ValueId, type ValueTable } from '../ir/program.js';
+import { reductionGroups } from '../tensor/broadcast.js';
+import { sizeOf } from '../tensor/tensor.js';
+import { broadcastMap, classify, compose, mapBytes, movedMap, SAME, type IndexMap } from './maps.js';
+
+/** Most equations in one loop: past a few hundred V8 optimises a loop body poorly. */
+export const MAX_GROUP_EQNS = 256;
+
+/** How a member computes its element. */
+export type Role =
+  | { readonly kind: 'apply'; readonly reads: readonly Read[] }
+  | { readonly kind: 'view'; readonly read: Read }
+  | { readonly kind: 'sum'; readonly read: Read; readonly groups: IndexMap | null; readonly count: number };
+
+/** An operand: a value made in the loop (local) or an array read through a map. */
+export type Read = { readonly local: ValueId } | { readonly array: ValueId; readonly map: IndexMap };
+
+export interface Member {
+  readonly q: Eqn;
+  readonly role: Role;
+}
+
+export interface Region {
+  readonly n: number;
+  /** Loops over the k directions of a batch (only when k > 1 and its values are batched). */
+  readonly directions: boolean;
+  readonly members: Member[];
+  /** Members whose value something outside the region reads, or the caller keeps. */
+  readonly buffered: Set<ValueId>;
+}
+
+export type Item = { readonly step: Eqn } | { readonly region: Region };
+
+/** Which values the caller reads after the list: a set, or every value (the reference behaviour). */
+export type Keep = ReadonlySet<ValueId> | 'all';
+
+type Fusible = { kind: 'apply' | 'view' | 'sum'; n: number; batched: boolean; viewMap?: IndexMap };
+
+/**
+ * Splits `eqns` into steps and regions for batch size k. `afford(bytes)` pays for an
+ * index table kept with the code; an equation whose table it refuses runs as a step.
+ */
+export function planRegions(eqns: readonly Eqn[], values: ValueTable, k: number, keep: Keep, afford: (bytes: number) => boolean): Item[] {
+  const items: Item[] = [];
+  const open = new Map<string, Region>();
+  const regionOf = new Map<ValueId, Region>(); // values made by open regions
+  const memberOf = new Map<ValueId, Member>();
+
+  const close = (r: Region): void => {
+    for (const [key, o] of open) if (o === r) open.delete(key);
+    for (const m of r.members) regionOf.delete(m.q.out);
+    items.push({ region: r });
+  };
+
+  for (const q of eqns) {
+    const f = fusibleAs(q, values, afford);
+    const key = f ? `${f.n}|${k > 1 && f.batched}` : '';
+    let target = f ? open.get(key) : undefined;
+    // The target cannot serve when it holds a sum q reads, holds an element q would move
+    // (only arrays made before the loop can be read at another index), or is full.
+    if (target) {
+      const blocked = q.args.some((a) => {
+        const m = regionOf.get(a) === target ? memberOf.get(a) : undefined;
+        return m !== undefined && (m.role.kind === 'sum' || (f?.kind === 'view' && m.role.kind !== 'view'));
+      });
+      if (blocked || target.members.length >= MAX_GROUP_EQNS) {
+        close(target);
+        target = undefined;
+      }
+    }
+    for (const a of q.args) {
+      const r = regionOf.get(a);
+      if (r !== undefined && r !== target) close(r);
+    }
+    if (!f) {
+      items.push({ step: q });
+      continue;
+    }
+    if (!target) {
+      target = { n: f.n, directions: k > 1 && f.batched, members: [], buffered: new Set() };
+      open.set(key, target);
+    }
+    const member: Member = { q, role: roleOf(q, f, values, target, memberOf, regionOf) };
+    target.members.push(member);
+    regionOf.set(q.out, target);
+    memberOf.set(q.out, member);
+  }
+  for (const r of [...open.values()]) close(r);
+  markBuffers(items, keep);
+  return items;
+}
+
+function fusibleAs(q: Eqn, values: ValueTable, afford: (bytes: number) => boolean): Fusible | undefined {
+  const out = values.info(q.out);
+  const n = sizeOf(out.shape);
+  if (q.op.sameData && values.info(q.args[0]).batched === out.batched) return undefined; // free as a step: it passes its array on
+  if (q.op.elementwise && q.op.perElement && q.args.length > 0) return { kind: 'apply', n, batched: out.batched };
+  if (isEqnOf(q, 'sum')) {
+    const arg = values.info(q.args[0]);
+    return { kind: 'sum', n: sizeOf(arg.shape), batched: arg.batched };
+  }
+  if (q.op.movesElements && q.op.arity === 1 && values.info(q.args[0]).batched === out.batched) {
+    const map = movedMap(q, values.info(q.args[0]).shape, out.shape);
+    if (map && afford(mapBytes(map))) return { kind: 'view', n, batched: out.batched, viewMap: map };
+  }
+  return undefined;
+}
+
+function roleOf(
+  q: Eqn,
+  f: Fusible,
+  values: ValueTable,
+  target: Region,
+  memberOf: Map<ValueId, Member>,
+  regionOf: Map<ValueId, Region>,
+): Role {
+  const local = (a: ValueId): boolean => regionOf.get(a) === target;
+  const outShape = values.info(q.out).shape;
+  if (f.kind === 'apply') {
+    return {
+      kind: 'apply',
+      reads: q.args.map((a) => (local(a) ? { local: a } : { array: a, map: broadcastMap(values.info(a).shape, outShape) })),
+    };
+  }
+  const a = q.args[0];
+  if (f.kind === 'sum' && isEqnOf(q, 'sum')) {
+    const argShape = values.info(a).shape;
+    const out = sizeOf(outShape);
+    const read: Read = local(a) ? { local: a } : { array: a, map: SAME };
+    if (out === 1) return { kind: 'sum', read, groups: null, count: 1 };
+    return { kind: 'sum', read, groups: classify(reductionGroups(argShape, q.attrs.axes as number[]).index), count: out };
+  }
+  const map = f.viewMap as IndexMap;
+  // A move of a move reads the first one's array through both maps.
+  const inner = local(a) ? (memberOf.get(a) as Member).role : undefined;
+  if (inner?.kind === 'view' && 'array' in inner.read) {
+    const base = inner.read.array;
+    return { kind: 'view', read: { array: base, map: compose(inner.read.map, sizeOf(values.info(a).shape), map, f.n) } };
+  }
+  return { kind: 'view', read: { array: a, map } };
+}
+
+/** Buffers for what is read outside its region, and what the caller keeps; sums always write theirs. */
+function markBuffers(items: readonly Item[], keep: Keep): void {
+  const home = new Map<ValueId, Region>();
+  for (const it of items) if ('region' in it) for (const m of it.region.members) home.set(m.q.out, it.region);
+  const need = (v: ValueId, from: Region | undefined): void => {
+    const r = home.get(v);
+    if (r !== undefined && r !== from) r.buffered.add(v);
+  };
+  for (const it of items) {
+    if ('step' in it) {
+      for (const a of it.step.args) need(a, undefined);
+      continue;
+    }
+    for (const m of it.region.members) {
+      if (m.role.kind === 'sum') it.region.buffered.add(m.q.out);
+      for (const a of m.q.args) need(a, it.region);
+      // a view of a view reads the first view's array, made outside
+      if (m.role.kind === 'view' && 'array' in m.role.read) need(m.role.read.array, it.region);
+    }
+  }
+  for (const [v, r] of home) if (keep === 'all' || keep.has(v)) r.buffered.add(v);
+}
