@@ -78,8 +78,12 @@ export function starColouring(
   const { ptr, idx } = adj;
   const colour = new Int32Array(n).fill(-1);
   const forbiddenFor = new Int32Array(n + 1).fill(-1); // forbiddenFor[c] = the last vertex colour c was forbidden for
-  // x · (n + 1) + c → x's one coloured neighbour of colour c, or MANY
-  const ofColour = new Map<number, number>();
+  // The colours among x's coloured neighbours, at most its degree: colours[ptr[x] + t] for
+  // t < seen[x], each with its one neighbour of that colour, or MANY (a short scan: at
+  // most as long as the colours used, so a hub's is short too)
+  const seen = new Int32Array(n);
+  const colours = new Int32Array(idx.length);
+  const ofColour = new Int32Array(idx.length);
   // centres[w]: coloured neighbours x of w with another neighbour of w's colour
   const centres: (number[] | undefined)[] = new Array(n);
   const addCentre = (w: number, x: number): void => {
@@ -111,16 +115,20 @@ export function starColouring(
     if (c + 1 > count) count = c + 1;
     for (let k = ptr[v]; k < ptr[v + 1]; k++) {
       const x = idx[k];
-      const key = x * (n + 1) + c;
-      const one = ofColour.get(key);
-      if (one === undefined) {
-        ofColour.set(key, v);
+      let t = ptr[x];
+      const end = t + seen[x];
+      while (t < end && colours[t] !== c) t++;
+      visits += t - ptr[x];
+      if (t === end) {
+        colours[t] = c;
+        ofColour[t] = v;
+        seen[x]++;
         continue;
       }
       // x now has two or more neighbours of colour c (coloured x only: an uncoloured one's differ)
-      if (one !== MANY) {
-        ofColour.set(key, MANY);
-        addCentre(one, x);
+      if (ofColour[t] !== MANY) {
+        addCentre(ofColour[t], x);
+        ofColour[t] = MANY;
       }
       addCentre(v, x);
     }
