@@ -947,7 +947,7 @@ describe('graph-format.md, 7. Modes', () => {
     expectReasonForm(hessian.reason, lines[1], '7 reason 2');
   });
 
-  const sparse = block(GUIDE, '7: a sparse Jacobian reason', (b) => b.lang === 'text' && b.text.includes('(sparse: '));
+  const sparse = block(GUIDE, '7: a sparse Jacobian reason', (b) => b.lang === 'text' && b.text.includes('column colour for forward'));
   test('a sparse Jacobian: the reason the page shows, for the function it names, in one direction', async () => {
     const [n] = find(sparse.prose, /for\s+`y = sin\(x\)·exp\(x\)` with ([\d,]+) elements/, '7: sparse example').map((t) =>
       Number(t.replace(',', '')),

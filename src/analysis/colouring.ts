@@ -3,7 +3,8 @@
  * Pothen, "What color is your Jacobian?"): columns that share no row can be seeded
  * together in one forward sweep (distance-2 colouring of the column intersection
  * graph), rows that share no column in one reverse sweep. Greedy, in natural order:
- * each column (row) takes the smallest colour none of its neighbours has.
+ * each column (row) takes the smallest colour none of its neighbours has. A Hessian,
+ * symmetric, may instead be star coloured (star-colouring.ts) when that takes fewer.
  *
  * A plan's colourings are computed once, for Jacobians only, and kept in its memo;
  * a compression is offered only when the cost model prices its sweeps below the
@@ -13,6 +14,7 @@ import { ProgramBuilder } from '../ir/builder.js';
 import { vjpEqns } from '../ir/transform.js';
 import type { ValueId } from '../ir/program.js';
 import { jacobianSparsity, sparsityOf, type JacobianSparsity, type Pattern } from './sparsity.js';
+import { adjacencyOf, starColouring, symmetricRecovery, type SymmetricRecovery } from './star-colouring.js';
 import type { Plan } from './plan.js';
 import { sizeOf } from '../tensor/tensor.js';
 
@@ -20,6 +22,11 @@ export interface Colouring {
   /** colour[i] of each column (forward) or row (reverse), 0 .. count - 1. */
   readonly colour: Int32Array;
   readonly count: number;
+  /**
+   * A star colouring of a Hessian: where each pattern entry is read instead of its own
+   * row at its column's colour (star-colouring.ts).
+   */
+  readonly recovery?: SymmetricRecovery;
 }
 
 export interface Compression extends Colouring {
@@ -195,7 +202,7 @@ export function hessianPattern(plan: Plan, budget: number): ColouredPattern | un
 /**
  * A pattern and its colourings, kept in the plan's memo under `key`. A colouring that
  * would take too long (long rows and long columns) falls back to one colour per column
- * (row): slower sweeps, the same entries. A symmetric pattern's rows colour as its columns.
+ * (row): slower sweeps, the same entries.
  */
 function colouredOnce(
   plan: Plan,
@@ -211,12 +218,36 @@ function colouredOnce(
     const byRow = stacked(sp);
     const byCol = transposed(byRow.rows, sp.cols, byRow);
     const visits = COLOURING_VISITS_PER_ENTRY * budget;
-    const columns = greedyColouring(sp.cols, byCol, byRow, visits) ?? oneEach(sp.cols);
-    const rows = symmetric ? columns : (greedyColouring(byRow.rows, byRow, byCol, visits) ?? oneEach(byRow.rows));
-    found = { sparsity: sp, columns, rows };
+    if (symmetric) {
+      // a Hessian is swept by its columns only; its distance-2 colouring colours its rows too
+      const { best, distance2 } = symmetricColourings(sp.cols, byRow, byCol, visits);
+      found = { sparsity: sp, columns: best ?? oneEach(sp.cols), rows: distance2 ?? oneEach(sp.cols) };
+    } else {
+      const columns = greedyColouring(sp.cols, byCol, byRow, visits) ?? oneEach(sp.cols);
+      const rows = greedyColouring(byRow.rows, byRow, byCol, visits) ?? oneEach(byRow.rows);
+      found = { sparsity: sp, columns, rows };
+    }
   }
   plan.memo.set(key, found);
   return found;
+}
+
+/**
+ * A Hessian's colourings: distance-2 (columns sharing no row), and the one its sweeps
+ * use, the distance-2 one or a star colouring read back by symmetry, whichever needs
+ * fewer colours; on a tie the distance-2 one, whose entries are read in place. Star
+ * colouring cannot beat two colours, so it is not tried then. Each within `budget`
+ * neighbour visits, or undefined.
+ */
+function symmetricColourings(n: number, byRow: Pattern, byCol: Pattern, budget: number): { best?: Colouring; distance2?: Colouring } {
+  const distance2 = greedyColouring(n, byCol, byRow, budget);
+  if (distance2 && distance2.count <= 2) return { best: distance2, distance2 };
+  const adj = adjacencyOf(n, byRow, byCol);
+  const star = starColouring(adj, budget);
+  if (star && !(distance2 && distance2.count <= star.count)) {
+    return { best: { ...star, recovery: symmetricRecovery(byRow, adj, star.colour, star.count) }, ...(distance2 ? { distance2 } : {}) };
+  }
+  return distance2 ? { best: distance2, distance2 } : {};
 }
 
 /** Neighbour visits a coo call's colourings may make, per entry its pattern may hold. */
@@ -229,9 +260,9 @@ function oneEach(n: number): Colouring {
 
 /**
  * The Hessian's pattern (the Jacobian of the gradient program: the reverse sweep of
- * the scalar output, as ordinary equations, differentiated structurally) and a column
- * colouring for forward-over-reverse sweeps; computed once per plan, within a budget
- * linear in the active elements. Undefined when over it, or when no colour is saved.
+ * the scalar output, as ordinary equations, differentiated structurally) and a
+ * colouring for forward-over-reverse sweeps (symmetricColourings); computed once per
+ * plan, within a budget linear in the active elements. Undefined when over it, or when no colour is saved.
  */
 export function hessianCompression(plan: Plan): Compression | undefined {
   if (plan.memo.has('hessian-compression')) return plan.memo.get('hessian-compression') as Compression | undefined;
@@ -271,6 +302,6 @@ function computeHessian(plan: Plan, budget: number): Compression | undefined {
   if (!sp) return undefined;
   const byRow = stacked(sp);
   const byCol = transposed(byRow.rows, sp.cols, byRow);
-  const byColour = greedyColouring(sp.cols, byCol, byRow, budget);
-  return byColour && byColour.count < n ? { ...byColour, sparsity: sp, rows: byRow.rows } : undefined;
+  const { best } = symmetricColourings(sp.cols, byRow, byCol, budget);
+  return best && best.count < n ? { ...best, sparsity: sp, rows: byRow.rows } : undefined;
 }

@@ -74,6 +74,8 @@ export interface Estimate {
   /** A Jacobian whose sparsity pays: the colours each mode's compressed sweeps would seed. */
   forwardColours?: number;
   reverseColours?: number;
+  /** A Hessian's reverse colours are a star colouring's (its columns share rows; entries are read by symmetry). */
+  starColoured?: boolean;
 }
 
 /** Seeding a compressed sweep and scattering its results, per entry written or read (ns). */
@@ -173,6 +175,7 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
   // a sparse Jacobian's (Hessian's) compressed sweeps: the colours they seed
   let forwardColours: number | undefined;
   let reverseColours: number | undefined;
+  let starColoured = false;
   switch (operation) {
     case 'evaluate':
       forwardNs = reverseNs = forwardBuildEqns = reverseBuildEqns = 0;
@@ -211,13 +214,14 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
       // a program per active input, each about twice (fof) or three times (for) the active equations
       forwardBuildEqns = plan.activeValues.length * 2 * one;
       reverseBuildEqns = plan.activeValues.length * 3 * one;
-      // a sparse Hessian: forward-over-reverse takes one sweep per column colour, one program
+      // a sparse Hessian: forward-over-reverse takes one sweep per colour (column or star), one program
       {
         const hc = w === MEASURED_WEIGHTS ? hessianCompression(plan) : undefined;
         if (hc) {
           reverseNs = hc.count * (fwdOne + revOne) * 2 + DECOMPRESS_NS_PER_ENTRY * (hc.sparsity.nonZeros + hc.count * n);
           reverseBuildEqns = 3 * one;
           reverseColours = hc.count;
+          starColoured = hc.recovery !== undefined;
         }
       }
       break;
@@ -238,5 +242,6 @@ export function estimate(plan: Plan, operation: Operation, w: CostWeights = MEAS
     reverseBuildEqns,
     ...(forwardColours === undefined ? {} : { forwardColours }),
     ...(reverseColours === undefined ? {} : { reverseColours }),
+    ...(starColoured ? { starColoured } : {}),
   };
 }

@@ -98,7 +98,7 @@ export interface Stats {
   cache?: 'hit' | 'miss';
   /** Points in a batch (the request's `batched`): every tensor of the result has them as its leading axis. */
   batch?: number;
-  /** A Jacobian computed sparsely (compressed sweeps, or `format: "coo"`): its structurally non-zero entries (per point), and the colours its sweeps took. */
+  /** A Jacobian or Hessian computed sparsely (compressed sweeps, or `format: "coo"`): its structurally non-zero entries (per point), and the colours its sweeps took. */
   nonZeros?: number;
   colors?: number;
 }

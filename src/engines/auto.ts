@@ -27,10 +27,13 @@ function formatNs(ns: number): string {
 
 export function chooseEngine(plan: Plan, operation: Operation): Choice {
   const est = estimate(plan, operation);
-  // A sparse Jacobian: the colours its compressed sweeps need, per mode that compresses.
+  // A sparse Jacobian (Hessian): the colours its compressed sweeps need, per mode that compresses.
+  const reverseColour = operation !== 'hessian' ? 'row colour' : est.starColoured ? 'star colour' : 'column colour';
   const colours = [
     est.forwardColours === undefined ? '' : `${plural(est.forwardColours, 'column colour')} for forward`,
-    est.reverseColours === undefined ? '' : `${plural(est.reverseColours, 'row colour')} for reverse`,
+    est.reverseColours === undefined
+      ? ''
+      : `${plural(est.reverseColours, reverseColour)} for ${operation === 'hessian' ? 'forward-over-reverse' : 'reverse'}`,
   ].filter((x) => x !== '');
   const counts = `${plural(est.inputElements, 'active input element')} vs ${plural(est.outputElements, 'output element')}${
     colours.length > 0 ? ` (sparse: ${colours.join(', ')})` : ''

@@ -23,7 +23,7 @@ export interface Computed {
    * columns, parallel to `tensors`, which then hold the entries' values.
    */
   coo?: CooBlockLayout[];
-  /** A Jacobian computed by compressed sweeps (or as coo): its structurally non-zero entries; directions are colours. */
+  /** A Jacobian or Hessian computed by compressed sweeps (or as coo): its structurally non-zero entries; directions are colours. */
   nonZeros?: number;
 }
 
@@ -58,7 +58,7 @@ export function differentiate(
     }
     case 'hessian': {
       const r = engine.hessian(plan, primal);
-      return { tensors: flatten(r.blocks), directions: r.directions };
+      return { tensors: flatten(r.blocks), directions: r.directions, ...(r.nonZeros === undefined ? {} : { nonZeros: r.nonZeros }) };
     }
     case 'jvp':
       return engine.jvp

@@ -4,12 +4,16 @@
  * each row's tangent holds exactly one of them), reverse mode every row of one
  * colour; then each structurally non-zero entry is read back from the sweep of its
  * colour. As many sweeps as colours, instead of one per input (or output) element:
- * a diagonal Jacobian takes one.
+ * a diagonal Jacobian takes one. A Hessian may instead be star coloured, its columns
+ * sharing rows, and each entry read from whichever of its two symmetric positions
+ * holds it alone (analysis/star-colouring.ts).
  *
  * The sweeps give each pattern entry's value (entries); they are laid out as dense
  * blocks, or as the blocks of a `format: "coo"` result (cooLayout).
  */
 import { cooLayout, type Colouring, type Compression } from '../analysis/colouring.js';
+import type { SymmetricRecovery } from '../analysis/star-colouring.js';
+import type { Env } from '../ir/interpret.js';
 import type { Plan } from '../analysis/plan.js';
 import type { JacobianSparsity } from '../analysis/sparsity.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
@@ -73,6 +77,10 @@ function forwardEntries(
       else seeds[a][q * sizes[a] + j] = 1;
     }
     const env = runDerived(d, primal.env, seeds, width);
+    if (c.recovery) {
+      readRecovered(d, env, sp, c.recovery, first, k, points, plan.batched, entries);
+      continue;
+    }
     let e0 = 0;
     for (let o = 0; o < d.results.length; o++) {
       const v = d.results[o];
@@ -95,6 +103,41 @@ function forwardEntries(
     }
   }
   return { entries, points, directions: count };
+}
+
+/**
+ * A star-coloured Hessian's entries from the sweeps of colours first .. first + k - 1:
+ * each read from the row and colour its recovery names. Rows are the gradients of the
+ * active inputs, so a row is numbered as a column is.
+ */
+function readRecovered(
+  d: Derived,
+  env: Env,
+  sp: JacobianSparsity,
+  recovery: SymmetricRecovery,
+  first: number,
+  k: number,
+  points: number,
+  batched: boolean,
+  entries: Float64Array,
+): void {
+  const nnz = sp.nonZeros;
+  const sizes = sp.outputs.map((p) => p.ptr.length - 1);
+  const gradients = d.results.map((v, o) =>
+    v === null ? null : { data: env[v] as Float64Array, stride: d.values.info(v).batched ? sizes[o] : 0 },
+  );
+  for (let e = 0; e < nnz; e++) {
+    const q = recovery.colour[e] - first;
+    if (q < 0 || q >= k) continue;
+    const row = recovery.row[e];
+    const o = sp.columnInput[row];
+    const g = gradients[o];
+    // a gradient that is structurally zero: its row of the Hessian too
+    if (g === null) continue;
+    const r = row - sp.colOffsets[o];
+    if (batched) for (let b = 0; b < points; b++) entries[b * nnz + e] = g.data[b * g.stride + r];
+    else entries[e] = g.data[q * g.stride + r];
+  }
 }
 
 /** Reverse mode, one sweep per row colour (chunked), every output's cotangent seeded at once. */

@@ -33,8 +33,10 @@ export const StatsSchema = z.object({
     .number()
     .int()
     .optional()
-    .describe('a Jacobian computed sparsely (compressed sweeps, or `format: "coo"`): its structurally non-zero entries (per point)'),
-  colors: z.number().int().optional().describe('a Jacobian computed sparsely: the colours (compressed sweeps) it took'),
+    .describe(
+      'a Jacobian or Hessian computed sparsely (compressed sweeps, or `format: "coo"`): its structurally non-zero entries (per point)',
+    ),
+  colors: z.number().int().optional().describe('a Jacobian or Hessian computed sparsely: the colours (compressed sweeps) it took'),
   batch: z
     .number()
     .int()
