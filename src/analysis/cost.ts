@@ -78,6 +78,22 @@ export interface Estimate {
   starColoured?: boolean;
 }
 
+/**
+ * Storing a residual in the primal and loading it back in a fused derivative loop,
+ * per element (ns): 16 bytes at the ~16 GB/s these loops reach. An op whose measured
+ * primal cost per element is at most this (arithmetic, square, sqrt) is cheaper to
+ * compute again inside the derivative's loop than to keep; moving ops (slices,
+ * transposes) cost nothing to recompute, as they are reads through an index map.
+ */
+const RESIDUAL_ROUND_TRIP_NS = 6;
+
+/** Whether a derivative program should recompute the value q makes rather than read it from the primal. */
+export function cheaperToRecompute(q: Eqn, w: CostWeights = MEASURED_WEIGHTS): boolean {
+  if (q.op.movesElements && q.op.arity === 1) return true;
+  if (!q.op.elementwise || !q.op.perElement) return q.args.length === 0 && q.op.name === 'const';
+  return (w.ops[q.op.name] ?? w.default).primal <= RESIDUAL_ROUND_TRIP_NS;
+}
+
 /** Seeding a compressed sweep and scattering its results, per entry written or read (ns). */
 const DECOMPRESS_NS_PER_ENTRY = 2;
 

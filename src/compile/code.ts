@@ -1,12 +1,15 @@
 /**
  * Typed fragments of generated JavaScript (ajv's CodeGen model): the compiler
  * builds source only from `Code`, and a plain string cannot become `Code` except
- * through the three doors below, each of which admits only what is safe:
+ * through the four doors below, each of which admits only what is safe:
  *   - `js` template literals, whose fixed text is the compiler's own source and whose
  *     holes take `Code` or safe non-negative integers;
  *   - `name(prefix, n)`: an identifier minted from a fixed prefix and an integer;
  *   - `comment(text)`: a line comment whose text is reduced to a small safe alphabet,
- *     so a hostile node id cannot end the comment or the line.
+ *     so a hostile node id cannot end the comment or the line;
+ *   - `expression(template, operands)`: an op's inline template (ops/types.ts), which
+ *     may hold only $-operands, digits, operators and parentheses: no identifier,
+ *     string or comment can be written with those.
  * `instantiate` (new-function.ts) accepts only `Code`.
  */
 
@@ -48,10 +51,29 @@ function fail(h: unknown): never {
 }
 
 /** Identifier prefixes the generator uses (see codegen.ts for what each names). */
-export type Prefix = 'a' | 's' | 'v' | 'r' | 'f' | 'm' | 't' | 'acc' | 'o';
+export type Prefix = 'a' | 'v' | 'r' | 'f' | 't' | 'u' | 'acc';
 
 export function name(prefix: Prefix, n: number): Code {
   return code(prefix + int(n));
+}
+
+const TEMPLATE = /^(?:\$[0-9]|[0-9]|[ .+\-*/%()<>=!?:&|])*$/;
+
+/** An op's inline template with its operands in place of $0, $1, …; each operand is used in parentheses. */
+export function expression(template: string, operands: readonly Code[]): Code {
+  if (!TEMPLATE.test(template)) throw new Error('codegen: an inline template may hold only operands, digits and operators');
+  return code(
+    template.replace(/\$([0-9])/g, (_, d: string) => {
+      const o = operands[Number(d)];
+      if (!isCode(o)) throw new Error(`codegen: the template uses operand ${d}, which is missing`);
+      return isAtom(o) ? o.text : `(${o.text})`;
+    }),
+  );
+}
+
+/** Whether a fragment is a name or a number (safe to repeat in an expression without recomputing anything). */
+export function isAtom(c: Code): boolean {
+  return /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+)$/.test(c.text);
 }
 
 /** Fragments joined by a separator fragment. */

@@ -19,9 +19,9 @@ import { printEqns } from '../ir/print.js';
 import { checkDeadline } from '../ir/deadline.js';
 import { evalEqn, type Env } from '../ir/interpret.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { type Code, comment, join, js, lines, name } from './code.js';
-import type { IndexMap } from './maps.js';
-import { type Item, type Keep, type Read, type Region, planRegions } from './regions.js';
+import { type Code, comment, expression, isAtom, join, js, lines, name } from './code.js';
+import { type IndexMap, MAX_PERIOD } from './maps.js';
+import { type Keep, type Read, type Region, planRegions } from './regions.js';
 import { instantiate } from './new-function.js';
 
 export { MAX_GROUP_EQNS } from './regions.js';
@@ -157,57 +157,71 @@ function stepCode(q: Eqn, ctx: Ctx): Code {
 /**
  * One region as a loop nest: hoisted arrays, functions, buffers and maps; a loop
  * over directions (when the region has them) with per-direction offsets and
- * scalars; the element loop; then the values it keeps, stored in env.
+ * scalars; the element loop, unrolled by the period of its periodic maps so that
+ * they read as strides; then the values it keeps, stored in env.
  */
 function regionCode(r: Region, ctx: Ctx): Code {
   const { values, k, p } = ctx;
   const pre: Code[] = [js`C();`]; // a fused loop is the longest stretch without an evalEqn check
   const perDirection: Code[] = [];
-  const body: Code[] = [];
   const after: Code[] = [];
   const directions = r.directions ? k : 1;
-  const arrays = new Set<ValueId>();
+  const unroll = unrollOf(r);
+  const hoisted = new Map<unknown, Code>();
   let temps = 0;
+  /** A name for `key`, declared once by `declare(name)` in pre or perDirection. */
+  const hoist = (key: unknown, declare: (n: Code) => Code, perDir = false, named?: Code): Code => {
+    let n = hoisted.get(key);
+    if (n === undefined) {
+      n = named ?? name('t', temps++);
+      hoisted.set(key, n);
+      (perDir ? perDirection : pre).push(declare(n));
+    }
+    return n;
+  };
 
   /** The offset of direction b in a value's array: 0 unless the loop has directions and the value has them. */
   const offset = (v: ValueId): Code | undefined => {
     if (!r.directions || !values.info(v).batched) return undefined;
     return js`b * ${sizeOf(values.info(v).shape)}`;
   };
-  const at = (base: Code | undefined, index: Code): Code => (base ? js`${base} + ${index}` : index);
-  const arrayName = (v: ValueId): Code => {
-    if (!arrays.has(v)) {
-      arrays.add(v);
-      pre.push(js`const ${name('a', v)} = env[${v}];`);
-    }
-    return name('a', v);
-  };
-  /** Element i of array v through map m, as an expression (hoisted per direction when it is one element). */
-  const read = (v: ValueId, m: IndexMap): Code => {
-    const a = arrayName(v);
-    const o = offset(v);
+  const plus = (base: Code | undefined, index: Code): Code => (base ? js`${base} + ${index}` : index);
+  const arrayName = (v: ValueId): Code => hoist(`a${v}`, (n) => js`const ${n} = env[${v}];`, false, name('a', v));
+  const tableName = (m: IndexMap & { table: Int32Array }): Code =>
+    hoist(m, (n) => {
+      p.maps.push(m.table);
+      return js`const ${n} = M[${p.maps.length - 1}];`;
+    });
+  /** Where element i reads through m, at unrolled position q (null: not unrolled); null for a hole. */
+  const index = (m: IndexMap, q: number | null): Code | null => {
     switch (m.kind) {
       case 'same':
-        return js`${a}[${at(o, js`i`)}]`;
-      case 'one': {
-        const s = name('s', temps++);
-        const index = o ? (m.at === 0 ? o : js`${o} + ${m.at}`) : js`${m.at}`;
-        (o ? perDirection : pre).push(js`const ${s} = ${a}[${index}];`);
-        return s;
+        return js`i`;
+      case 'one':
+        return js`${m.at}`;
+      case 'stride':
+        return strided(m.at, m.step, js`i`);
+      case 'periodic': {
+        if (q === null || unroll % m.period !== 0) return js`${tableName(m)}[i]`;
+        const first = m.base[q % m.period];
+        if (first < 0) return null;
+        return strided(first + m.shift * Math.floor(q / m.period), (m.shift * unroll) / m.period, js`j`);
       }
-      case 'stride': {
-        return js`${a}[${at(o, strided(m.at, m.step))}]`;
-      }
-      case 'table': {
-        const t = name('m', temps++);
-        p.maps.push(m.table);
-        pre.push(js`const ${t} = M[${p.maps.length - 1}];`);
-        const element = js`${a}[${at(o, js`${t}[i]`)}]`;
-        return m.holes ? js`(${t}[i] < 0 ? 0 : ${element})` : element;
-      }
+      case 'table':
+        return js`${tableName(m)}[i]`;
     }
   };
-  const operand = (x: Read): Code => ('local' in x ? name('v', x.local) : read(x.array, x.map));
+  /** Element i of array v through map m, as an expression. */
+  const read = (v: ValueId, m: IndexMap, q: number | null): Code => {
+    const a = arrayName(v);
+    const o = offset(v);
+    if (m.kind === 'one') return hoist(`${v}@${m.at}`, (n) => js`const ${n} = ${a}[${plus(o, js`${m.at}`)}];`, o !== undefined);
+    const at = index(m, q);
+    if (at === null) return js`0`;
+    const element = js`${a}[${plus(o, at)}]`;
+    return m.kind === 'table' && m.holes ? js`(${at} < 0 ? 0 : ${element})` : element;
+  };
+  const operand = (x: Read, q: number | null): Code => ('local' in x ? name('v', x.local) : read(x.array, x.map, q));
 
   // Locals some member reads; a member nobody reads and nothing keeps is not emitted.
   const readLocally = new Set<ValueId>();
@@ -215,49 +229,87 @@ function regionCode(r: Region, ctx: Ctx): Code {
     const reads = m.role.kind === 'apply' ? m.role.reads : [m.role.read];
     for (const x of reads) if ('local' in x) readLocally.add(x.local);
   }
-  for (const m of r.members) {
+  const live = r.members.filter((m) => m.role.kind === 'sum' || r.buffered.has(m.q.out) || readLocally.has(m.q.out));
+  if (live.length === 0) return js``;
+  // Functions, buffers and accumulators, once.
+  for (const m of live) {
     const q = m.q;
-    if (m.role.kind !== 'sum' && !r.buffered.has(q.out) && !readLocally.has(q.out)) continue;
-    const v = name('v', q.out);
     const out = name('r', q.out);
-    body.push(...describe(q, ctx));
     const len = sizeOf(values.info(q.out).shape) * (values.info(q.out).batched && r.directions ? k : 1);
-    if (m.role.kind === 'sum') {
-      const x = operand(m.role.read);
-      pre.push(js`const ${out} = ${buffer(len, ctx)};`);
+    if (m.role.kind === 'apply' && !q.op.inline && !MATH.has(q.op.perElement as never))
+      pre.push(js`const ${name('f', q.out)} = ${p.fn(q.op.perElement as (...xs: number[]) => number)};`);
+    if (m.role.kind === 'sum' || r.buffered.has(q.out)) pre.push(js`const ${out} = ${buffer(len, ctx)};`);
+    if (m.role.kind !== 'sum') continue;
+    if (m.role.groups === null) {
+      perDirection.push(js`let ${name('acc', q.out)} = 0;`);
+      after.push(js`${out}[${r.directions ? js`b` : js`0`}] = ${name('acc', q.out)};`);
+    } else {
       const o = r.directions ? js`b * ${m.role.count}` : js`0`;
-      if (m.role.groups === null) {
-        const acc = name('acc', q.out);
-        perDirection.push(js`let ${acc} = 0;`);
-        body.push(js`${acc} += ${x};`);
-        after.push(js`${out}[${r.directions ? js`b` : js`0`}] = ${acc};`);
-      } else {
-        perDirection.push(js`${out}.fill(0, ${o}, ${o} + ${m.role.count});`);
-        body.push(js`${out}[${o} + ${groupIndex(m.role.groups, p, pre, () => name('m', temps++))}] += ${x};`);
-      }
-      continue;
-    }
-    if (m.role.kind === 'view') body.push(js`const ${v} = ${operand(m.role.read)};`);
-    else {
-      const f = name('f', q.out);
-      pre.push(js`const ${f} = ${p.fn(q.op.perElement as (...xs: number[]) => number)};`);
-      body.push(js`const ${v} = ${f}(${join(m.role.reads.map(operand))});`);
-    }
-    if (r.buffered.has(q.out)) {
-      pre.push(js`const ${out} = ${buffer(len, ctx)};`);
-      body.push(js`${out}[${at(offset(q.out), js`i`)}] = ${v};`);
+      perDirection.push(js`${out}.fill(0, ${o}, ${o} + ${m.role.count});`);
     }
   }
-  if (body.length === 0) return js``; // nothing in it is read or kept
-  const stores = r.members.filter((m) => r.buffered.has(m.q.out)).map((m) => js`env[${m.q.out}] = ${name('r', m.q.out)};`);
+  let bound = 0;
+  /**
+   * An elementwise member's line(s): its inline template, a Math function, or a call
+   * of its scalar function. Operands a template repeats are bound to locals first.
+   */
+  const apply = (eq: Eqn, v: Code, xs: Code[]): Code[] => {
+    const fn = MATH.get(eq.op.perElement as never);
+    if (fn) return [js`const ${v} = ${fn}(${join(xs)});`];
+    if (!eq.op.inline) return [js`const ${v} = ${name('f', eq.out)}(${join(xs)});`];
+    const lines: Code[] = [];
+    const atoms = xs.map((x) => {
+      if (isAtom(x)) return x;
+      const u = name('u', bound++);
+      lines.push(js`const ${u} = ${x};`);
+      return u;
+    });
+    lines.push(js`const ${v} = ${expression(eq.op.inline, atoms)};`);
+    return lines;
+  };
+  /** The loop body for one element, at unrolled position q. */
+  const element = (q: number | null): Code[] => {
+    const body: Code[] = [];
+    for (const m of live) {
+      const eq = m.q;
+      const v = name('v', eq.out);
+      body.push(...describe(eq, ctx));
+      if (m.role.kind === 'sum') {
+        const x = operand(m.role.read, q);
+        if (m.role.groups === null) body.push(js`${name('acc', eq.out)} += ${x};`);
+        else {
+          const o = r.directions ? js`b * ${m.role.count} + ` : js``;
+          body.push(js`${name('r', eq.out)}[${o}${index(m.role.groups, q) as Code}] += ${x};`);
+        }
+        continue;
+      }
+      if (m.role.kind === 'view') body.push(js`const ${v} = ${operand(m.role.read, q)};`);
+      else
+        body.push(
+          ...apply(
+            eq,
+            v,
+            m.role.reads.map((x) => operand(x, q)),
+          ),
+        );
+      if (r.buffered.has(eq.out)) body.push(js`${name('r', eq.out)}[${plus(offset(eq.out), js`i`)}] = ${v};`);
+    }
+    return body;
+  };
+  const loop: Code[] = [];
+  if (unroll === 1) loop.push(js`for (let i = 0; i < ${r.n}; i++) {`, lines(element(null), 1), js`}`);
+  else {
+    loop.push(js`for (let j = 0; j < ${r.n / unroll}; j++) {`);
+    for (let q = 0; q < unroll; q++) loop.push(js`  {`, js`    const i = ${unroll} * j + ${q};`, lines(element(q), 2), js`  }`);
+    loop.push(js`}`);
+  }
+  const stores = live.filter((m) => r.buffered.has(m.q.out)).map((m) => js`env[${m.q.out}] = ${name('r', m.q.out)};`);
   return lines([
     js`{`,
     lines(pre, 1),
     js`  for (let b = 0; b < ${directions}; b++) {`,
     lines(perDirection, 2),
-    js`    for (let i = 0; i < ${r.n}; i++) {`,
-    lines(body, 3),
-    js`    }`,
+    lines(loop, 2),
     lines(after, 2),
     js`  }`,
     lines(stores, 1),
@@ -265,29 +317,48 @@ function regionCode(r: Region, ctx: Ctx): Code {
   ]);
 }
 
-/** at + step·i as source (a step may be negative, a hole may not). */
-function strided(at: number, step: number): Code {
-  const times = step === 1 ? js`i` : step > 0 ? js`${step} * i` : js`${-step} * i`;
+/** Math functions ops use as their scalar functions, written by name (V8 knows them). */
+const MATH = new Map<unknown, Code>([
+  [Math.exp, js`Math.exp`],
+  [Math.log, js`Math.log`],
+  [Math.log1p, js`Math.log1p`],
+  [Math.expm1, js`Math.expm1`],
+  [Math.sqrt, js`Math.sqrt`],
+  [Math.abs, js`Math.abs`],
+  [Math.sin, js`Math.sin`],
+  [Math.cos, js`Math.cos`],
+  [Math.tan, js`Math.tan`],
+  [Math.tanh, js`Math.tanh`],
+  [Math.sinh, js`Math.sinh`],
+  [Math.cosh, js`Math.cosh`],
+  [Math.asin, js`Math.asin`],
+  [Math.acos, js`Math.acos`],
+  [Math.atan, js`Math.atan`],
+  [Math.pow, js`Math.pow`],
+  [Math.atan2, js`Math.atan2`],
+]);
+
+/** The loop's unroll: the least common multiple of its periodic maps' periods, when that is small and divides n. */
+function unrollOf(r: Region): number {
+  let u = 1;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  for (const m of r.members) {
+    const maps = m.role.kind === 'apply' ? m.role.reads : [m.role.read];
+    const all: IndexMap[] = maps.flatMap((x) => ('map' in x ? [x.map] : []));
+    if (m.role.kind === 'sum' && m.role.groups) all.push(m.role.groups);
+    for (const map of all) {
+      if (map.kind !== 'periodic') continue;
+      const next = (u * map.period) / gcd(u, map.period);
+      if (next <= MAX_PERIOD && r.n % next === 0) u = next;
+    }
+  }
+  return u;
+}
+
+/** at + step·x as source (a step may be negative, a hole may not). */
+function strided(at: number, step: number, x: Code): Code {
+  if (step === 0) return js`${at}`;
+  const times = step === 1 || step === -1 ? x : js`${Math.abs(step)} * ${x}`;
   if (step < 0) return js`${at} - ${times}`;
   return at === 0 ? times : js`${at} + ${times}`;
 }
-
-/** The accumulator element i adds to, within one direction. */
-function groupIndex(m: IndexMap, p: Params, pre: Code[], fresh: () => Code): Code {
-  switch (m.kind) {
-    case 'same':
-      return js`i`;
-    case 'one':
-      return js`${m.at}`;
-    case 'stride':
-      return strided(m.at, m.step);
-    case 'table': {
-      const t = fresh();
-      p.maps.push(m.table);
-      pre.push(js`const ${t} = M[${p.maps.length - 1}];`);
-      return js`${t}[i]`;
-    }
-  }
-}
-
-export type { Item };

@@ -16,7 +16,15 @@ export type IndexMap =
   | { readonly kind: 'same' }
   | { readonly kind: 'one'; readonly at: number }
   | { readonly kind: 'stride'; readonly at: number; readonly step: number }
-  | { readonly kind: 'table'; readonly table: Int32Array; readonly holes: boolean };
+  | { readonly kind: 'table'; readonly table: Int32Array; readonly holes: boolean }
+  /**
+   * A table that repeats every `period` elements, shifted by `shift`: map(i) =
+   * base[i mod period] + shift·floor(i / period), -1 in base a hole in every period.
+   * Slices of interleaved data, slice_scatter's output and row broadcasts are such
+   * maps; a loop unrolled by the period reads them as strides, with holes as zeros
+   * known when the code is written, and no table is read.
+   */
+  | { readonly kind: 'periodic'; readonly table: Int32Array; readonly period: number; readonly shift: number; readonly base: Int32Array };
 
 export const SAME: IndexMap = { kind: 'same' };
 
@@ -34,15 +42,36 @@ export function classify(table: Int32Array): IndexMap {
       arithmetic = false;
     } else if (table[i] !== at + step * i) arithmetic = false;
   }
-  if (!arithmetic) return { kind: 'table', table, holes };
+  if (!arithmetic) return periodic(table) ?? { kind: 'table', table, holes };
   if (step === 0) return { kind: 'one', at };
   if (step === 1 && at === 0) return SAME;
   return { kind: 'stride', at, step };
 }
 
+/** Longest period a loop is unrolled by. */
+export const MAX_PERIOD = 8;
+
+function periodic(table: Int32Array): IndexMap | undefined {
+  const n = table.length;
+  for (let p = 2; p <= MAX_PERIOD && p < n; p++) {
+    if (n % p !== 0) continue;
+    let shift: number | undefined;
+    let ok = true;
+    for (let i = 0; ok && i + p < n; i++) {
+      const a = table[i];
+      const b = table[i + p];
+      if (a < 0 || b < 0) ok = a < 0 && b < 0;
+      else if (shift === undefined) shift = b - a;
+      else ok = b - a === shift;
+    }
+    if (ok) return { kind: 'periodic', table, period: p, shift: shift ?? 0, base: table.slice(0, p) };
+  }
+  return undefined;
+}
+
 /** The map as a table (for composing). */
 function tableOf(m: IndexMap, n: number): Int32Array {
-  if (m.kind === 'table') return m.table;
+  if (m.kind === 'table' || m.kind === 'periodic') return m.table;
   const t = new Int32Array(n);
   for (let i = 0; i < n; i++) t[i] = m.kind === 'same' ? i : m.kind === 'one' ? m.at : m.at + m.step * i;
   return t;
@@ -102,4 +131,4 @@ export function compose(inner: IndexMap, innerSize: number, outer: IndexMap, n: 
 }
 
 /** Bytes a map keeps with the code. */
-export const mapBytes = (m: IndexMap): number => (m.kind === 'table' ? m.table.byteLength : 0);
+export const mapBytes = (m: IndexMap): number => (m.kind === 'table' || m.kind === 'periodic' ? m.table.byteLength : 0);

@@ -70,11 +70,23 @@ export function planRegions(eqns: readonly Eqn[], values: ValueTable, k: number,
   const open = new Map<string, Region>();
   const regionOf = new Map<ValueId, Region>(); // values made by open regions
   const memberOf = new Map<ValueId, Member>();
+  const openRegions = new Set<Region>();
+  const deps = new Map<Region, Set<Region>>(); // open regions a region reads values of
 
+  /** Emits r after the open regions it reads from. */
   const close = (r: Region): void => {
+    if (!openRegions.has(r)) return;
+    openRegions.delete(r);
+    for (const d of deps.get(r) ?? []) close(d);
     for (const [key, o] of open) if (o === r) open.delete(key);
     for (const m of r.members) regionOf.delete(m.q.out);
     items.push({ region: r });
+  };
+  /** Whether open region `from` must be emitted after `r` (it reads r's values, perhaps through others). */
+  const after = (from: Region, r: Region): boolean => {
+    if (from === r) return true;
+    for (const d of deps.get(from) ?? []) if (openRegions.has(d) && after(d, r)) return true;
+    return false;
   };
 
   for (const q of eqns) {
@@ -82,28 +94,40 @@ export function planRegions(eqns: readonly Eqn[], values: ValueTable, k: number,
     const key = f ? `${f.n}|${k > 1 && f.batched}` : '';
     let target = f ? open.get(key) : undefined;
     // The target cannot serve when it holds a sum q reads, holds an element q would move
-    // (only arrays made before the loop can be read at another index), or is full.
+    // (only arrays made before the loop can be read at another index), reads (through
+    // other regions) a value of a region q reads, or is full.
     if (target) {
+      const t = target;
       const blocked = q.args.some((a) => {
-        const m = regionOf.get(a) === target ? memberOf.get(a) : undefined;
-        return m !== undefined && (m.role.kind === 'sum' || (f?.kind === 'view' && m.role.kind !== 'view'));
+        const r = regionOf.get(a);
+        if (r === undefined) return false;
+        if (r !== t) return after(r, t);
+        const m = memberOf.get(a) as Member;
+        return m.role.kind === 'sum' || (f?.kind === 'view' && m.role.kind !== 'view');
       });
-      if (blocked || target.members.length >= MAX_GROUP_EQNS) {
-        close(target);
+      if (blocked || t.members.length >= MAX_GROUP_EQNS) {
+        close(t);
         target = undefined;
       }
     }
-    for (const a of q.args) {
-      const r = regionOf.get(a);
-      if (r !== undefined && r !== target) close(r);
-    }
     if (!f) {
+      for (const a of q.args) {
+        const r = regionOf.get(a);
+        if (r !== undefined) close(r);
+      }
       items.push({ step: q });
       continue;
     }
     if (!target) {
       target = { n: f.n, directions: k > 1 && f.batched, members: [], buffered: new Set() };
       open.set(key, target);
+      openRegions.add(target);
+      deps.set(target, new Set());
+    }
+    // Other open regions q reads from stay open: the target is emitted after them.
+    for (const a of q.args) {
+      const r = regionOf.get(a);
+      if (r !== undefined && r !== target) (deps.get(target) as Set<Region>).add(r);
     }
     const member: Member = { q, role: roleOf(q, f, values, target, memberOf, regionOf) };
     target.members.push(member);

@@ -7,6 +7,7 @@
  * direction only flows through what that input reaches; reverse mode directionInputs one
  * output at a time.
  */
+import { cheaperToRecompute } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { MemoryAccount } from '../graph/plan-cache.js';
 import { ProgramBuilder } from '../ir/builder.js';
@@ -40,20 +41,80 @@ export interface Derived {
   account: MemoryAccount;
   /** What callers read after a run: the results (compiled code keeps no other value). */
   kept: Kept;
-  /** The primal values it reads (residuals): the primal run keeps them. */
+  /** What runs: with k > 1, and with k = 1 (when that recomputes cheap residuals in its own loops). */
+  general: Variant;
+  single: Variant;
+  primalKept: PrimalKept;
+}
+
+/** An equation list to run and the primal values it reads (residuals): the primal run keeps them once it runs. */
+interface Variant {
+  eqns: readonly Eqn[];
   residuals: ValueId[];
+  registered: boolean;
 }
 
 function derived(plan: Plan, e: ProgramBuilder, eqns: Eqn[], directionInputs: ValueId[], results: (ValueId | null)[]): Derived {
   let widest = 1;
   // batched values are the program's own: the primal it extends has none
   for (const v of e.values.ownValues()) if (v.batched) widest = Math.max(widest, sizeOf(v.shape));
-  const primalLength = plan.program.values.length;
-  const residuals = new Set<ValueId>();
-  for (const q of eqns) for (const a of q.args) if (a < primalLength) residuals.add(a);
-  for (const r of results) if (r !== null && r < primalLength) residuals.add(r);
   const kept = { values: new Set(results.filter((r): r is ValueId => r !== null)), version: 0 };
-  return { values: e.values, eqns, directionInputs, results, widest, account: plan.account, kept, residuals: [...residuals] };
+  const general = variant(plan, eqns, results, []);
+  // With one direction batched and unbatched values share loops, so recomputed residuals fuse.
+  const again = recomputed(plan, eqns);
+  const single = again.length === 0 ? general : variant(plan, [...again, ...eqns], results, again);
+  return {
+    values: e.values,
+    eqns,
+    directionInputs,
+    results,
+    widest,
+    account: plan.account,
+    kept,
+    general,
+    single,
+    primalKept: primalKeptOf(plan),
+  };
+}
+
+function variant(plan: Plan, eqns: readonly Eqn[], results: readonly (ValueId | null)[], again: readonly Eqn[]): Variant {
+  const primalLength = plan.program.values.length;
+  const made = new Set(again.map((q) => q.out));
+  const residuals = new Set<ValueId>();
+  for (const q of eqns) for (const a of q.args) if (a < primalLength && !made.has(a)) residuals.add(a);
+  for (const r of results) if (r !== null && r < primalLength && !made.has(r)) residuals.add(r);
+  return { eqns, residuals: [...residuals], registered: false };
+}
+
+/** Most primal equations a derivative program recomputes (its loops grow by as many). */
+const MAX_RECOMPUTED = 64;
+
+/**
+ * The primal equations a derivative program recomputes instead of reading their
+ * values (the cost model's choice, cheaperToRecompute), in primal order: every
+ * residual whose producer is cheap, and its arguments' producers in turn.
+ */
+function recomputed(plan: Plan, eqns: readonly Eqn[]): Eqn[] {
+  const primalLength = plan.program.values.length;
+  const producer = producers(plan);
+  const chosen = new Set<Eqn>();
+  const visit = (v: ValueId): void => {
+    const q = producer.get(v);
+    if (q === undefined || chosen.has(q) || chosen.size >= MAX_RECOMPUTED || !cheaperToRecompute(q)) return;
+    chosen.add(q);
+    for (const a of q.args) visit(a);
+  };
+  for (const q of eqns) for (const a of q.args) if (a < primalLength) visit(a);
+  return plan.schedule.filter((q) => chosen.has(q));
+}
+
+function producers(plan: Plan): Map<ValueId, Eqn> {
+  let m = plan.memo.get('producers') as Map<ValueId, Eqn> | undefined;
+  if (m === undefined) {
+    m = new Map(plan.schedule.map((q) => [q.out, q]));
+    plan.memo.set('producers', m);
+  }
+  return m;
 }
 
 /**
@@ -75,6 +136,10 @@ class PrimalKept implements Kept {
 }
 
 export function primalKept(plan: Plan): Kept {
+  return primalKeptOf(plan);
+}
+
+function primalKeptOf(plan: Plan): PrimalKept {
   let k = plan.memo.get('primal-kept') as PrimalKept | undefined;
   if (k === undefined) {
     k = new PrimalKept(plan.outputValues);
@@ -105,14 +170,20 @@ function derivedBytes(d: Derived): number {
  */
 export function runDerived(d: Derived, base: Env, inputData: readonly Float64Array[], k: number): Env {
   const env = base;
-  for (const v of d.residuals) {
+  const run = k === 1 ? d.single : d.general;
+  if (!run.registered) {
+    // From now on the primal keeps what this list reads; this time it may have to fill it in.
+    run.registered = true;
+    d.primalKept.add(run.residuals);
+  }
+  for (const v of run.residuals) {
     if (env[v] === undefined) {
       refills.get(env)?.();
       break;
     }
   }
   for (let i = 0; i < d.directionInputs.length; i++) env[d.directionInputs[i]] = inputData[i];
-  execute(d.eqns, d.values, env, k, d.account, d.kept);
+  execute(run.eqns, d.values, env, k, d.account, d.kept);
   return env;
 }
 
@@ -138,7 +209,6 @@ function memo(plan: Plan, key: string, build: () => Derived): Derived {
     if (plan.account.charge(derivedBytes(d))) plan.memo.set(key, d);
     else plan.memo.set('programs-dropped', true);
     envSizes.set(plan, Math.max(envSizes.get(plan) ?? 0, d.values.length));
-    (primalKept(plan) as PrimalKept).add(d.residuals);
   }
   return d;
 }

@@ -46,12 +46,12 @@ function nanMin(a: number, b: number): number {
 }
 
 export const binaryOps = [
-  binaryOp('add', (a, b) => a + b, ['one', 'one']),
-  binaryOp('sub', (a, b) => a - b, ['one', 'minus_one']),
+  binaryOp('add', (a, b) => a + b, ['one', 'one'], '$0 + $1'),
+  binaryOp('sub', (a, b) => a - b, ['one', 'minus_one'], '$0 - $1'),
   // y = a b; ∂a = b, ∂b = a
-  binaryOp('mul', (a, b) => a * b, [({ xs }) => xs[1], ({ xs }) => xs[0]]),
+  binaryOp('mul', (a, b) => a * b, [({ xs }) => xs[1], ({ xs }) => xs[0]], '$0 * $1'),
   // y = a / b; ∂a = 1/b, ∂b = -y/b
-  binaryOp('div', (a, b) => a / b, [({ e, xs }) => e.div(e.literal(1), xs[1]), ({ e, xs, y }) => e.neg(e.div(y, xs[1]))]),
+  binaryOp('div', (a, b) => a / b, [({ e, xs }) => e.div(e.literal(1), xs[1]), ({ e, xs, y }) => e.neg(e.div(y, xs[1]))], '$0 / $1'),
   // y = a^b; ∂a = b a^(b-1) (0 when b = 0), ∂b = y ln a (0 when y = 0)
   binaryOp('pow', Math.pow, [
     ({ e, xs }) => e.zmul(xs[1], e.apply('pow', [xs[0], e.sub(xs[1], e.literal(1))])),
@@ -66,7 +66,10 @@ export const binaryOps = [
   selecting('maximum', nanMax, 'ge'),
   selecting('minimum', nanMin, 'le'),
   // Internal: the chain-rule product (see zmulScalar).
-  { ...binaryOp('zmul', zmulScalar, [({ xs }) => xs[1], ({ xs }) => xs[0]]), internal: true },
+  {
+    ...binaryOp('zmul', zmulScalar, [({ xs }) => xs[1], ({ xs }) => xs[0]], '($0 === 0 || $1 === 0 ? 0 : $0 * $1)'),
+    internal: true,
+  },
 ] as const;
 
 /** Comparisons return 1.0 or 0.0 and are never active. */
@@ -93,6 +96,7 @@ export const whereOp: OpDef<'where'> = {
   constantArgs: [0],
   elementwise: true,
   perElement: select,
+  inline: '($0 !== 0 ? $1 : $2)',
   shape: binaryShape,
   kernel: (ins, s, out, os) => mapTernary(select, ins[0], s[0], ins[1], s[1], ins[2], s[2], out, os),
   work: (_s, out) => out.reduce((p, d) => p * d, 1),

@@ -18,13 +18,14 @@ export type UnaryPartial = (ctx: RuleCtx<NoAttrs>, x: ValueId, y: ValueId) => Va
 /** The ops without attributes: the elementwise helpers make only these. */
 export type PlainOpName = OpNameWith<NoAttrs>;
 
-export function unaryOp<N extends PlainOpName>(name: N, f: Unary, partial: UnaryPartial | 'linear'): OpDef<N> {
+export function unaryOp<N extends PlainOpName>(name: N, f: Unary, partial: UnaryPartial | 'linear', inline?: string): OpDef<N> {
   return {
     name,
     arity: 1,
     attrs: noAttrs,
     elementwise: true,
     perElement: f,
+    inline,
     shape: (s) => s[0],
     kernel: (ins, _s, out) => mapUnary(f, ins[0], out),
     work: (_s, out) => sizeOfShape(out),
@@ -59,20 +60,21 @@ export function binaryShape(s: readonly Shape[]): Shape {
 }
 
 /** The parts every broadcasting binary op shares: shape rule, kernel, work. */
-export function binaryBase<N extends PlainOpName>(name: N, f: Binary): OpDef<N> {
+export function binaryBase<N extends PlainOpName>(name: N, f: Binary, inline?: string): OpDef<N> {
   return {
     name,
     arity: 2,
     attrs: noAttrs,
     elementwise: true,
     perElement: f,
+    inline,
     shape: binaryShape,
     kernel: (ins, s, out, os) => mapBinary(f, ins[0], s[0], ins[1], s[1], out, os),
     work: (_s, out) => sizeOfShape(out),
   };
 }
 
-export function binaryOp<N extends PlainOpName>(name: N, f: Binary, partials: [BinaryPartial, BinaryPartial]): OpDef<N> {
+export function binaryOp<N extends PlainOpName>(name: N, f: Binary, partials: [BinaryPartial, BinaryPartial], inline?: string): OpDef<N> {
   const scaled = (ctx: RuleCtx<NoAttrs>, i: number, t: ValueId): ValueId => {
     const p = partials[i];
     if (p === 'one') return t;
@@ -80,7 +82,7 @@ export function binaryOp<N extends PlainOpName>(name: N, f: Binary, partials: [B
     return ctx.e.zmul(p(ctx), t);
   };
   return {
-    ...binaryBase(name, f),
+    ...binaryBase(name, f, inline),
     jvp(ctx, xDots) {
       const terms = xDots.map((t, i) => (t === null ? null : scaled(ctx, i, t)));
       return ctx.e.sumTerms(terms, ctx.outShape);

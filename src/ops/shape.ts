@@ -92,6 +92,7 @@ const broadcastToOp: OpDef<'broadcast_to'> = {
   },
   elementwise: true,
   perElement: (x) => x,
+  inline: '$0',
   kernel: (ins, s, out, os) => mapBinary((x) => x, ins[0], s[0], ZERO, [], out, os),
   work: (_s, out) => sizeOf(out),
   jvp: ({ e, outShape }, [xDot]) => (xDot === null ? null : e.broadcastTo(xDot, outShape)),

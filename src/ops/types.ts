@@ -114,6 +114,13 @@ export interface OpDef<N extends OpName = OpName> {
    */
   readonly perElement?: (...xs: number[]) => number;
   /**
+   * perElement as a JavaScript expression over $0, $1, … (digits, operators and
+   * parentheses only: code.ts refuses anything else), which the compiler writes into
+   * fused loops instead of a call: a loop body of many calls outgrows what V8 will
+   * inline. It must give perElement's bits for every input (ops/inline.test.ts).
+   */
+  readonly inline?: string;
+  /**
    * The output's elements are the argument's, in the same order (reshape,
    * stop_gradient): the evaluator passes the argument's array on instead of copying.
    * Safe because values are never written after they are computed.

@@ -27,7 +27,7 @@ function oneMinusSquareRoot(e: Emit, x: ValueId): ValueId {
 
 export const unaryOps = [
   // y = -x; linear
-  unaryOp('neg', (x) => -x, 'linear'),
+  unaryOp('neg', (x) => -x, 'linear', '-$0'),
   // y = e^x; y' = y
   unaryOp('exp', Math.exp, (_c, _x, y) => y),
   // y = ln x; y' = 1/x
@@ -43,6 +43,7 @@ export const unaryOps = [
     'square',
     (x) => x * x,
     ({ e }, x) => e.mul(e.literal(2), x),
+    '$0 * $0',
   ),
   // y = |x|; y' = sign(x), 0 at 0
   unaryOp('abs', Math.abs, ({ e }, x) => e.apply('sign', [x])),
