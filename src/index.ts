@@ -55,6 +55,7 @@ export type {
   Base64Tensor,
   NestedNumbers,
   PreparedCall,
+  Listing,
   ErrorKind,
   Issue,
   Limits,

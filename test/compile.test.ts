@@ -250,5 +250,13 @@ describe('generated source', () => {
     ].join('\n');
     for (const s of evil) expect(sources.includes(s)).toBe(false);
     expect(sources).not.toMatch(/process|exit|throw|constructor|__proto__|[`'"\\]/);
+    // The debug listing names nodes by their path, never by their (hostile) ids.
+    const listed = call.generatedCode();
+    expect(listed.map((l) => l.program)).toEqual(expect.arrayContaining(['primal', 'forward:0']));
+    const text = listed.map((l) => l.source).join('\n');
+    expect(text).toContain('// v2 = sin v0');
+    expect(text).toContain('graph.nodes[4]');
+    for (const s of evil) expect(text.includes(s)).toBe(false);
+    expect(text).not.toMatch(/process|exit|throw|constructor|__proto__|[`'"\\]/);
   });
 });

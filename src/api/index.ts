@@ -4,6 +4,7 @@
  */
 export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, respond } from './respond.js';
 export { prepare, warmRuns, type PreparedCall } from './prepare.js';
+export type { Listing } from '../engines/programs.js';
 export { handOff, needsGraph, takeOver, type Handoff } from './handoff.js';
 /** The result envelope as JSON text, by a writer generated per result layout (the service's responses). */
 export { resultJson } from './result-json.js';

@@ -8,6 +8,7 @@ import { makePlan, planBytes, type Plan } from '../analysis/plan.js';
 import { chooseEngine } from '../engines/auto.js';
 import { differentiate, fullMatrixOf, type Computed } from '../engines/call.js';
 import { runPrimal } from '../engines/primal.js';
+import { listings, type Listing } from '../engines/programs.js';
 import { findEngine, modeNames } from '../engines/registry.js';
 import type { Engine, JacobianPattern, Primal } from '../engines/types.js';
 import { DerivdError } from '../graph/errors.js';
@@ -47,6 +48,8 @@ export interface PreparedCall {
   run(args: readonly Tensor[], extra?: readonly Tensor[]): { values: Tensor[]; derivatives: Tensor[]; directions: number };
   /** What respond() will cost, by the cost model and the engine's estimate, counting what its first runs build. */
   cost(): CallCost;
+  /** The generated code of the primal and of the derivative programs built so far, commented (run the call first). */
+  generatedCode(): Listing[];
 }
 
 const now = (): number => performance.now();
@@ -105,6 +108,15 @@ class Prepared implements PreparedCall {
     const primal = runPrimal(this.plan, at.args, at.points);
     const d = this.differentiate(primal, at.extra);
     return { values: primal.values, derivatives: d.tensors, directions: d.directions };
+  }
+
+  /**
+   * The generated JavaScript of the plan's primal and of every derivative program
+   * built for it so far (run the call first), each equation commented with its
+   * printed form and its wire node's path: for reading what the compiler made.
+   */
+  generatedCode(): Listing[] {
+    return listings(this.plan);
   }
 
   cost(): CallCost {

@@ -128,7 +128,7 @@ interface Ctx {
 /** The debug comment for an equation: its printed form and its wire node. */
 function describe(q: Eqn, ctx: Ctx): Code[] {
   if (!ctx.options.debug) return [];
-  const node = q.node >= 0 ? ` (node ${q.node}${nodeId(q.node, ctx)})` : '';
+  const node = q.node >= 0 ? `  graph.nodes[${q.node}]${nodeId(q.node, ctx)}` : '';
   return [comment(`${printEqns([q], ctx.values)}${node}`)];
 }
 

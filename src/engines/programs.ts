@@ -15,7 +15,7 @@ import type { Env } from '../ir/interpret.js';
 import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { jvpEqns, vjpEqns } from '../ir/transform.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { execute, type Kept } from '../compile/execute.js';
+import { compiledSource, execute, type Kept } from '../compile/execute.js';
 
 /** Slots an environment needs for the plan and every derivative program built on it so far. */
 const envSizes = new WeakMap<Plan, number>();
@@ -313,4 +313,33 @@ function buildForwardOverForward(plan: Plan, group: number): Derived {
   const second = new Map<ValueId, ValueId>([[v, input]]);
   jvpEqns(e, [...plan.schedule, ...firstEqns], second);
   return derived(plan, e, e.eqns.slice(start), [...us, input], [dir === null ? null : (second.get(dir) ?? null)]);
+}
+
+/** The compiled code of a plan's lists, for reading: the primal, then each derivative program built so far. */
+export interface Listing {
+  /** 'primal', or the program's kind and groups ('reverse:0', 'forward:0,1', 'hessian:0'). */
+  program: string;
+  /** The batch size it is compiled for here (1: the loops recompute cheap residuals). */
+  k: number;
+  source: string;
+}
+
+export function listings(plan: Plan): Listing[] {
+  const out: Listing[] = [
+    {
+      program: 'primal',
+      k: 1,
+      source: compiledSource(plan.schedule, plan.program.values, 1, { keep: primalKeptOf(plan).values, debug: true }),
+    },
+  ];
+  for (const [key, d] of plan.memo) {
+    if (typeof key !== 'string' || !(d as Derived)?.single) continue;
+    const run = (d as Derived).single;
+    out.push({
+      program: key,
+      k: 1,
+      source: compiledSource(run.eqns, (d as Derived).values, 1, { keep: (d as Derived).kept.values, debug: true }),
+    });
+  }
+  return out;
 }
