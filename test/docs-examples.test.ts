@@ -1206,6 +1206,19 @@ describe('graph-format.md, 9. Stored graphs', () => {
   });
 });
 
+// --- 7: reading generated code -----------------------------------------------------------------
+
+test('7: the generated code listed for y = sin(x)·exp(x) is what generatedCode() gives', () => {
+  const listing = block(GUIDE, '7: generated code', (b) => b.lang === 'js' && b.prose.includes('`generatedCode()` gives'));
+  const call = prepare('jacobian', { graph: sinExpGraph(4), args: { x: [0.1, 0.2, 0.3, 0.4] }, mode: 'reverse' }, { cache: false });
+  call.run(call.request.args);
+  const text = call
+    .generatedCode()
+    .map((l) => `// ${l.program} (k = ${l.k})\n${l.source}`)
+    .join('\n');
+  expect(text).toBe(listing.text);
+});
+
 // --- every block accounted for -----------------------------------------------------------------
 
 test('every json, text and ts block of both pages is an example checked here, or listed as none', () => {
