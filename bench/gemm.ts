@@ -41,6 +41,7 @@ const SHAPES: Shape[] = [
   { m: 10, k: 128, n: 256, layout: 'nn', what: 'P4 W2 H' },
   { m: 128, k: 10, n: 256, layout: 'tn', what: 'P4 dH = W2ᵀ dR' },
   { m: 10, k: 256, n: 128, layout: 'nt', what: 'P4 dW2 = dR Hᵀ' },
+  { m: 512, k: 512, n: 512, layout: 'nn', what: 'square' },
   { m: 256, k: 256, n: 256, layout: 'nn', what: 'square' },
   { m: 64, k: 64, n: 64, layout: 'nn', what: 'square' },
   { m: 32, k: 32, n: 32, layout: 'nn', what: 'square' },

@@ -135,6 +135,18 @@ describe('gemm', () => {
     for (const layout of ['nn', 'nt', 'tn'] as const) check(run, 131, 259, 67, layout, 2, xa, xb);
   });
 
+  it('wasm: large products, B packed in blocks (several blocks of p and of j, odd edges), in every layout', () => {
+    const rnd = fc.sample(value, { numRuns: 40_000, seed: 11 });
+    const xs = (length: number, from: number) => Float64Array.from({ length }, (_, i) => rnd[(from + i * 7) % rnd.length]);
+    for (const [m, k, n] of [
+      [17, 300, 517],
+      [33, 257, 1030],
+      [16, 256, 256],
+    ]) {
+      for (const layout of ['nn', 'nt', 'tn'] as const) check(KERNELS.wasm, m, n, k, layout, 1, xs(m * k, 0), xs(k * n, 5));
+    }
+  });
+
   it('falls back to JS for good where the module does not validate (no SIMD)', () => {
     reloadGemmWasm(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff));
     expect(gemmWasmAvailable()).toBe(false);

@@ -4,8 +4,9 @@
  * and so on in order of p, each product rounded before its add, as a triple loop sums it.
  *
  * - gemmJs: register-blocked 2 × 4 in plain JavaScript, strided, no copies.
- * - the WebAssembly one (wasm/gemm.ts, f64x2 SIMD, 4 × 4 blocks of C, no FMA): it exists for
- *   speed, about 5× the JS kernel on P4's 128 × 64 × 256 product (bench/gemm.ts). Its memory
+ * - the WebAssembly one (wasm/gemm.ts, f64x2 SIMD, 4 × 4 blocks of C, no FMA; for large
+ *   operands B packed in cache-sized blocks): it exists for speed, about 5× the JS kernel on
+ *   P4's 128 × 64 × 256 product and 10× on 512³ (bench/gemm.ts). Its memory
  *   is its own, so A and B are copied in (A as stored, row-major or transposed; B row-major,
  *   matmul_nt's transposed by the module) and C copied out. Below WASM_MIN_WORK multiply-adds
  *   the call and copies cost more than SIMD saves; above MAX_WASM_BYTES the JS kernel runs
@@ -35,6 +36,16 @@ export function setGemmKernel(kernel: GemmKernel): GemmKernel {
  * bench/gemm.ts (5 × 5 × 5 is faster in JS, 6 × 6 × 6 and 8 × 8 × 8 in WebAssembly, 1.35× and 1.6×).
  */
 export const WASM_MIN_WORK = 200;
+/**
+ * gemmBlocked (B packed in cache-sized blocks) from this many rows of A and elements of B;
+ * below, B is read as copied in. bench/gemm.ts: blocked, 256³ runs at 21 GFLOP/s against 18
+ * and 512³ at 20 against 8 (a 4 KiB row stride maps B's loads onto one cache set), while
+ * P4's products (k·n = 16384) and thin A lose a few to 40 % to the packing.
+ * Its work area holds KC × (NC + 4) doubles (wasm/gemm.ts).
+ */
+const BLOCKED_MIN_M = 16;
+const BLOCKED_MIN_KN = 65536;
+const BLOCKED_WORK = 256 * (512 + 4);
 /** A, B and C together may take this much WebAssembly memory; larger products run in JS. */
 export const MAX_WASM_BYTES = 64 * 2 ** 20;
 
@@ -77,6 +88,18 @@ interface WasmApi {
 
 interface WasmGemm {
   run: (m: number, n: number, k: number, pa: number, sai: number, sap: number, pb: number, sbp: number, pc: number) => void;
+  runBlocked: (
+    m: number,
+    n: number,
+    k: number,
+    pa: number,
+    sai: number,
+    sap: number,
+    pb: number,
+    sbp: number,
+    pc: number,
+    pw: number,
+  ) => void;
   transpose: (k: number, n: number, src: number, dst: number) => void;
   memory: WasmMemory;
   /** First usable byte (16-aligned). */
@@ -104,6 +127,7 @@ function loadWasm(): WasmGemm | null {
     const base = (exports.heapBase as () => number)();
     wasm = {
       run: exports.gemm as WasmGemm['run'],
+      runBlocked: exports.gemmBlocked as WasmGemm['runBlocked'],
       transpose: exports.transpose as WasmGemm['transpose'],
       memory,
       base,
@@ -154,9 +178,15 @@ function gemmWasm(
   const w = loadWasm();
   if (w === null) return false;
   if (m === 0 || n === 0) return true;
-  // A 4 × 4 block reads up to 3 rows past A's last row (into B or the slack) and 3 doubles past a row of B.
-  // matmul_nt's B is copied in as stored after C (the slack covers it), then transposed.
-  const doubles = m * k + k * n + m * n + Math.max(3 * k + 8, bj === 1 ? 0 : k * n);
+  // Memory, in doubles from base: A (m·k), B (k·n), C (m·n), slack, work area.
+  // A 4 × 4 block of C reads up to 3 rows past A's last row, 3 doubles past a row of B,
+  // and (gemmBlocked) 3 rows past C's last row: the slack covers what C and B do not.
+  // The work area holds matmul_nt's B as stored, before the module transposes it into
+  // place, and then gemmBlocked's packed block of B.
+  const blocked = m >= BLOCKED_MIN_M && k * n >= BLOCKED_MIN_KN;
+  const slack = 3 * Math.max(k, n) + 8;
+  const work = Math.max(bj === 1 ? 0 : k * n, blocked ? BLOCKED_WORK : 0);
+  const doubles = m * k + k * n + m * n + slack + work;
   if (doubles * 8 > MAX_WASM_BYTES) return false;
   const end = w.base + doubles * 8;
   if (end > w.memory.buffer.byteLength) {
@@ -171,6 +201,7 @@ function gemmWasm(
   const pa = w.base / 8;
   const pb = pa + m * k;
   const pc = pb + k * n;
+  const pw = pc + m * n + slack;
   // A(i, p) at pa + i·sai + p·sap (in doubles here)
   let sai = k;
   let sap = 1;
@@ -181,12 +212,12 @@ function gemmWasm(
   } else for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) f64[pa + i * k + p] = a[ao + i * ai + p * ap];
   if (bj === 1 && bp === n) f64.set(b.subarray(bo, bo + k * n), pb);
   else if (bp === 1 && bj === k) {
-    // matmul_nt's B, stored n × k: copied after C, then transposed into place by the module
-    const from = pc + m * n;
-    f64.set(b.subarray(bo, bo + k * n), from);
-    w.transpose(k, n, from * 8, pb * 8);
+    // matmul_nt's B, stored n × k: copied to the work area, then transposed into place by the module
+    f64.set(b.subarray(bo, bo + k * n), pw);
+    w.transpose(k, n, pw * 8, pb * 8);
   } else for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) f64[pb + p * n + j] = b[bo + p * bp + j * bj];
-  w.run(m, n, k, pa * 8, sai * 8, sap * 8, pb * 8, n * 8, pc * 8);
+  if (blocked) w.runBlocked(m, n, k, pa * 8, sai * 8, sap * 8, pb * 8, n * 8, pc * 8, pw * 8);
+  else w.run(m, n, k, pa * 8, sai * 8, sap * 8, pb * 8, n * 8, pc * 8);
   c.set(f64.subarray(pc, pc + m * n), co);
   return true;
 }
