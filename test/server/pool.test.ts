@@ -268,8 +268,8 @@ describe('the compute budget', () => {
   });
 
   test('a single step that runs on past the grace period gets its worker replaced (504), and the next request succeeds', async () => {
-    // budget 100 ms + grace max(1 s, 25 %) = 1.1 s; one 2000 x 2000 matmul kernel takes seconds
-    // (8 · 10⁹ multiply-adds; over 1.1 s even at the WebAssembly gemm's 19 GFLOP/s).
+    // budget 100 ms + grace max(1 s, 25 %) = 1.1 s; one 2500 x 2500 matmul kernel takes seconds
+    // (1.6 · 10¹⁰ multiply-adds: about 1.6 s even at the WebAssembly gemm's 20 GFLOP/s).
     const a = await logged({ workers: 1, computeBudgetMs: 100 });
     a.pool!.start();
     const [before] = a.pool!.threadIds;
@@ -277,7 +277,7 @@ describe('the compute budget', () => {
     const res = await a.app.inject({
       method: 'POST',
       url: '/v1/evaluate',
-      payload: matmul(2000),
+      payload: matmul(2500),
       headers: { 'x-request-id': 'one-kernel' },
     });
     expect(grace.fired).toBe(true); // not terminated before the budget and its grace period
