@@ -46,7 +46,7 @@ export const WASM_MIN_WORK = 200;
 const BLOCKED_MIN_M = 16;
 const BLOCKED_MIN_KN = 65536;
 const BLOCKED_WORK = 256 * (512 + 4);
-/** A, B and C together may take this much WebAssembly memory; larger products run in JS. */
+/** A, B, C, slack and work area together may take this much WebAssembly memory; larger products run in JS. */
 export const MAX_WASM_BYTES = 64 * 2 ** 20;
 
 /**
