@@ -1,7 +1,7 @@
 /**
  * The benchmark suite (issue 4): `npm run bench` (every problem, ~10 s of HTTP per
  * target) or `npm run bench -- --quick` (P1, P2, P3-1e5, P4, shortened HTTP); `-- --only P1,P4`
- * runs just those problems (and HTTP).
+ * runs just those problems (and HTTP). Then the batches (batches.ts) and the gemm kernels (gemm.ts).
  * Prints the table and writes bench/results.json and bench/results.md. Exits 1 if a
  * derivative is wrong, a hand derivative fails its fd check, or HTTP saw non-2xx.
  */
@@ -9,6 +9,7 @@ import { gradient, jacobian, prepare } from '../src/index.js';
 import { checkHand, maxRelError } from './hand/check.js';
 import { hand, kept, type Impl } from './hand/index.js';
 import { appendBatches, batchTable, POINTS, runBatches } from './batches.js';
+import { appendGemm, gemmTable, runGemm } from './gemm.js';
 import { runHttp } from './http.js';
 import { appendTorch, runTorch, torchLine } from './torch.js';
 import { PROBLEMS, request, type Problem } from './problems.js';
@@ -160,6 +161,9 @@ const torch = records.some((r) => r.problem === 'P4') ? runTorch() : undefined;
 const tb = performance.now();
 const batches = await runBatches(quick);
 log(`BATCH-P1: ${((performance.now() - tb) / 1000).toFixed(1)} s`);
+const tg = performance.now();
+const gemms = await runGemm(quick);
+log(`GEMM: ${((performance.now() - tg) / 1000).toFixed(1)} s`);
 
 const info = {
   command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
@@ -170,11 +174,13 @@ const info = {
 };
 printReport(records, http, info);
 console.log(`\nBATCH-P1, the seed Jacobian at ${POINTS} points:\n${batchTable(batches)}`);
+console.log(`\nGEMM, JS against WebAssembly SIMD (bench/gemm.ts):\n${gemmTable(gemms)}`);
 const p4 = records.find((r) => r.problem === 'P4' && r.engine === 'auto')?.medianUs ?? null;
 const torchText = torch ? torchLine(torch, p4) : undefined;
 if (torchText) console.log(`\n${torchText}`);
 writeResults(records, http, info);
 appendBatches(batches);
+appendGemm(gemms);
 if (torch && torchText) appendTorch(torch, torchText);
 log(`wrote bench/results.json and bench/results.md (${info.wallSeconds.toFixed(0)} s)`);
 if (problems(records, http).length > 0) process.exitCode = 1;

@@ -1,9 +1,10 @@
 /**
  * P4 by hand: H = W1 X, A = tanh H, E = W2 A - Y, L = Σ E^2 (W1 [h, k], W2 [o, h],
  * X [k, m], Y [o, m]). Backward: G = 2E, dW2 = G Aᵀ, dH = (W2ᵀ G) ⊙ (1 - A^2), dW1 = dH Xᵀ.
- * Every product by the register-blocked gemm, every buffer kept between calls.
+ * Every product by derivd's gemm (src/ops/gemm.ts: WebAssembly SIMD where it pays, else the
+ * register-blocked JS kernel), every buffer kept between calls.
  */
-// the same register-blocked kernel derivd's matmul runs (its correctness is the fd check's business here)
+// the same gemm derivd's matmul runs (its correctness is the fd check's business here)
 import { gemm } from '../../src/ops/gemm.js';
 import { type Impl, reused } from './impl.js';
 

@@ -87,7 +87,7 @@ function matmulKernel(
         }
       }
     } else {
-      // Register-blocked (gemm.ts): the same sums in the same order as a triple loop, several times faster.
+      // gemm.ts (WebAssembly SIMD, or register-blocked JS): the same sums in the same order as a triple loop, far faster.
       const [ai, ap] = layout === 'tn' ? [1, m] : [k, 1];
       const [bp, bj] = layout === 'nt' ? [1, k] : [n, 1];
       gemm(m, n, k, a, ao, ai, ap, b, bo, bp, bj, out, oo);
@@ -169,6 +169,8 @@ const dot: OpDef<'dot'> = {
     if (as[0] !== bs[0]) throw new OpError(`lengths of ${formatShape(as)} and ${formatShape(bs)} differ`, 1);
     return [];
   },
+  // A plain loop, not gemm: as a 1 × k × 1 product the WebAssembly gemm is no faster (bench/gemm.ts),
+  // and vectorising the sum itself would change its order, so its bits.
   kernel([a, b], _s, out) {
     let acc = 0;
     for (let i = 0; i < a.length; i++) acc += a[i] * b[i];
@@ -303,6 +305,8 @@ const outer: OpDef<'outer'> = {
       }
     }
   },
+  // Not gemm: as a k = 1 product it would write 0 + a[i] b[j], which turns a -0 product into +0;
+  // and this is a pass of writes, bound by memory rather than arithmetic.
   kernel([a, b], _s, out) {
     const m = b.length;
     for (let i = 0; i < a.length; i++) for (let j = 0; j < m; j++) out[i * m + j] = a[i] * b[j];

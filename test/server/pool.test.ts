@@ -29,12 +29,12 @@ const matmul = matmulRequest;
 const HEAVY = matmul(700);
 /** Estimated at about 9 ms (pooled at the default threshold), computed in a few tens of ms. */
 const MEDIUM = matmul(200);
-/** Twenty 300 x 300 products in a row, tens of ms each: a budget check between every two. */
+/** Twenty 600 x 600 products in a row, tens of ms each (WebAssembly gemm): a budget check between every two. */
 const MATMUL_CHAIN = {
   graph: {
     inputs: [],
     nodes: [
-      { id: 'm0', op: 'fill', shape: [300, 300], value: 1 / 300 },
+      { id: 'm0', op: 'fill', shape: [600, 600], value: 1 / 600 },
       ...Array.from({ length: 20 }, (_, i) => ({ id: `m${i + 1}`, op: 'matmul', args: [`m${i}`, 'm0'] })),
       { id: 's', op: 'sum', args: ['m20'] },
     ],
@@ -268,7 +268,8 @@ describe('the compute budget', () => {
   });
 
   test('a single step that runs on past the grace period gets its worker replaced (504), and the next request succeeds', async () => {
-    // budget 100 ms + grace max(1 s, 25 %) = 1.1 s; one 1500 x 1500 matmul kernel takes seconds.
+    // budget 100 ms + grace max(1 s, 25 %) = 1.1 s; one 2500 x 2500 matmul kernel takes seconds
+    // (1.6 · 10¹⁰ multiply-adds: about 1.6 s even at the WebAssembly gemm's 20 GFLOP/s).
     const a = await logged({ workers: 1, computeBudgetMs: 100 });
     a.pool!.start();
     const [before] = a.pool!.threadIds;
@@ -276,7 +277,7 @@ describe('the compute budget', () => {
     const res = await a.app.inject({
       method: 'POST',
       url: '/v1/evaluate',
-      payload: matmul(1500),
+      payload: matmul(2500),
       headers: { 'x-request-id': 'one-kernel' },
     });
     expect(grace.fired).toBe(true); // not terminated before the budget and its grace period
