@@ -134,7 +134,7 @@ function describe(q: Eqn, ctx: Ctx): Code[] {
 
 function nodeId(node: number, ctx: Ctx): string {
   const id = ctx.options.nodeName?.(node);
-  return id === undefined ? '' : ` ${id}`;
+  return id === undefined ? '' : ` (${id})`;
 }
 
 /** A kept buffer of len elements, or a fresh one per run when the account refuses it. */
