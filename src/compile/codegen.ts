@@ -20,8 +20,8 @@ import { checkDeadline } from '../ir/deadline.js';
 import { evalEqn, type Env } from '../ir/interpret.js';
 import { sizeOf } from '../tensor/tensor.js';
 import { type Code, comment, expression, isAtom, join, js, lines, name } from './code.js';
-import { type IndexMap, MAX_PERIOD } from './maps.js';
-import { type Keep, type Read, type Region, planRegions } from './regions.js';
+import type { IndexMap } from './maps.js';
+import { type Keep, type Member, type Read, type Region, planRegions, unrollOf } from './regions.js';
 import { instantiate } from './new-function.js';
 
 export { MAX_GROUP_EQNS } from './regions.js';
@@ -158,7 +158,10 @@ function stepCode(q: Eqn, ctx: Ctx): Code {
  * One region as a loop nest: hoisted arrays, functions, buffers and maps; a loop
  * over directions (when the region has them) with per-direction offsets and
  * scalars; the element loop, unrolled by the period of its periodic maps so that
- * they read as strides; then the values it keeps, stored in env.
+ * they read as strides; then the values it keeps, stored in env. A region nested in
+ * it (regions.ts: a wider region that reads its values element by element, such as
+ * the slice_scatters and sum of a reverse sweep) runs inside the same loop, its
+ * `unroll` elements per element of the host, reading the host's values as locals.
  */
 function regionCode(r: Region, ctx: Ctx): Code {
   const { values, k, p } = ctx;
@@ -166,7 +169,6 @@ function regionCode(r: Region, ctx: Ctx): Code {
   const perDirection: Code[] = [];
   const after: Code[] = [];
   const directions = r.directions ? k : 1;
-  const unroll = unrollOf(r);
   const hoisted = new Map<unknown, Code>();
   let temps = 0;
   /** A name for `key`, declared once by `declare(name)` in pre or perDirection. */
@@ -192,8 +194,16 @@ function regionCode(r: Region, ctx: Ctx): Code {
       p.maps.push(m.table);
       return js`const ${n} = M[${p.maps.length - 1}];`;
     });
-  /** Where element i reads through m, at unrolled position q (null: not unrolled); null for a hole. */
-  const index = (m: IndexMap, q: number | null): Code | null => {
+
+  /** Where the code for one element stands: its unrolled position q (null: not unrolled) in a loop unrolled `unroll` times. */
+  interface At {
+    q: number | null;
+    unroll: number;
+    /** Values of the host read as locals (a nested region's view of its host). */
+    host?: Set<ValueId>;
+  }
+  /** Where element i reads through m; null for a hole. */
+  const index = (m: IndexMap, at: At): Code | null => {
     switch (m.kind) {
       case 'same':
         return js`i`;
@@ -202,52 +212,31 @@ function regionCode(r: Region, ctx: Ctx): Code {
       case 'stride':
         return strided(m.at, m.step, js`i`);
       case 'periodic': {
-        if (q === null || unroll % m.period !== 0) return js`${tableName(m)}[i]`;
-        const first = m.base[q % m.period];
+        if (at.q === null || at.unroll % m.period !== 0) return js`${tableName(m)}[i]`;
+        const first = m.base[at.q % m.period];
         if (first < 0) return null;
-        return strided(first + m.shift * Math.floor(q / m.period), (m.shift * unroll) / m.period, js`j`);
+        return strided(first + m.shift * Math.floor(at.q / m.period), (m.shift * at.unroll) / m.period, js`j`);
       }
       case 'table':
         return js`${tableName(m)}[i]`;
     }
   };
   /** Element i of array v through map m, as an expression. */
-  const read = (v: ValueId, m: IndexMap, q: number | null): Code => {
+  const read = (v: ValueId, m: IndexMap, at: At): Code => {
+    if (at.host?.has(v)) return index(m, at) === null ? js`0` : name('v', v); // regions.ts checked it reads element j
     const a = arrayName(v);
     const o = offset(v);
-    if (m.kind === 'one') return hoist(`${v}@${m.at}`, (n) => js`const ${n} = ${a}[${plus(o, js`${m.at}`)}];`, o !== undefined);
-    const at = index(m, q);
-    if (at === null) return js`0`;
-    const element = js`${a}[${plus(o, at)}]`;
-    return m.kind === 'table' && m.holes ? js`(${at} < 0 ? 0 : ${element})` : element;
-  };
-  const operand = (x: Read, q: number | null): Code => ('local' in x ? name('v', x.local) : read(x.array, x.map, q));
-
-  // Locals some member reads; a member nobody reads and nothing keeps is not emitted.
-  const readLocally = new Set<ValueId>();
-  for (const m of r.members) {
-    const reads = m.role.kind === 'apply' ? m.role.reads : [m.role.read];
-    for (const x of reads) if ('local' in x) readLocally.add(x.local);
-  }
-  const live = r.members.filter((m) => m.role.kind === 'sum' || r.buffered.has(m.q.out) || readLocally.has(m.q.out));
-  if (live.length === 0) return js``;
-  // Functions, buffers and accumulators, once.
-  for (const m of live) {
-    const q = m.q;
-    const out = name('r', q.out);
-    const len = sizeOf(values.info(q.out).shape) * (values.info(q.out).batched && r.directions ? k : 1);
-    if (m.role.kind === 'apply' && !q.op.inline && !MATH.has(q.op.perElement as never))
-      pre.push(js`const ${name('f', q.out)} = ${p.fn(q.op.perElement as (...xs: number[]) => number)};`);
-    if (m.role.kind === 'sum' || r.buffered.has(q.out)) pre.push(js`const ${out} = ${buffer(len, ctx)};`);
-    if (m.role.kind !== 'sum') continue;
-    if (m.role.groups === null) {
-      perDirection.push(js`let ${name('acc', q.out)} = 0;`);
-      after.push(js`${out}[${r.directions ? js`b` : js`0`}] = ${name('acc', q.out)};`);
-    } else {
-      const o = r.directions ? js`b * ${m.role.count}` : js`0`;
-      perDirection.push(js`${out}.fill(0, ${o}, ${o} + ${m.role.count});`);
+    if (m.kind === 'one') {
+      const at = o && m.at === 0 ? o : plus(o, js`${m.at}`);
+      return hoist(`${v}@${m.at}`, (n) => js`const ${n} = ${a}[${at}];`, o !== undefined);
     }
-  }
+    const i = index(m, at);
+    if (i === null) return js`0`;
+    const element = js`${a}[${plus(o, i)}]`;
+    return m.kind === 'table' && m.holes ? js`(${i} < 0 ? 0 : ${element})` : element;
+  };
+  const operand = (x: Read, at: At): Code => ('local' in x ? name('v', x.local) : read(x.array, x.map, at));
+
   let bound = 0;
   /**
    * An elementwise member's line(s): its inline template, a Math function, or a call
@@ -267,43 +256,97 @@ function regionCode(r: Region, ctx: Ctx): Code {
     lines.push(js`const ${v} = ${expression(eq.op.inline, atoms)};`);
     return lines;
   };
-  /** The loop body for one element, at unrolled position q. */
-  const element = (q: number | null): Code[] => {
+
+  /** The members of `reg` that are emitted, with their functions, buffers and accumulators declared once. */
+  const prepare = (reg: Region): Member[] => {
+    // Locals some member reads (nested regions' reads of the host included); the rest is not emitted.
+    const readLocally = new Set<ValueId>();
+    const note = (x: Read): void => {
+      if ('local' in x) readLocally.add(x.local);
+      else readLocally.add(x.array);
+    };
+    for (const g of [reg, ...reg.nested.map((w) => w.region)])
+      for (const m of g.members) {
+        if (m.role.kind === 'apply') m.role.reads.forEach(note);
+        else note(m.role.read);
+      }
+    const live = reg.members.filter((m) => m.role.kind === 'sum' || reg.buffered.has(m.q.out) || readLocally.has(m.q.out));
+    for (const m of live) {
+      const q = m.q;
+      const out = name('r', q.out);
+      const len = sizeOf(values.info(q.out).shape) * (values.info(q.out).batched && r.directions ? k : 1);
+      if (m.role.kind === 'apply' && !q.op.inline && !MATH.has(q.op.perElement as never))
+        pre.push(js`const ${name('f', q.out)} = ${p.fn(q.op.perElement as (...xs: number[]) => number)};`);
+      if (m.role.kind === 'sum' || reg.buffered.has(q.out)) pre.push(js`const ${out} = ${buffer(len, ctx)};`);
+      if (m.role.kind !== 'sum') continue;
+      if (m.role.groups === null) {
+        perDirection.push(js`let ${name('acc', q.out)} = 0;`);
+        after.push(js`${out}[${r.directions ? js`b` : js`0`}] = ${name('acc', q.out)};`);
+      } else {
+        const o = r.directions ? js`b * ${m.role.count}` : js`0`;
+        perDirection.push(js`${out}.fill(0, ${o}, ${o} + ${m.role.count});`);
+      }
+    }
+    return live;
+  };
+
+  /** The loop body of `reg` for one element. */
+  const element = (reg: Region, live: readonly Member[], at: At): Code[] => {
     const body: Code[] = [];
     for (const m of live) {
       const eq = m.q;
       const v = name('v', eq.out);
       body.push(...describe(eq, ctx));
       if (m.role.kind === 'sum') {
-        const x = operand(m.role.read, q);
+        const x = operand(m.role.read, at);
         if (m.role.groups === null) body.push(js`${name('acc', eq.out)} += ${x};`);
         else {
           const o = r.directions ? js`b * ${m.role.count} + ` : js``;
-          body.push(js`${name('r', eq.out)}[${o}${index(m.role.groups, q) as Code}] += ${x};`);
+          body.push(js`${name('r', eq.out)}[${o}${index(m.role.groups, at) as Code}] += ${x};`);
         }
         continue;
       }
-      if (m.role.kind === 'view') body.push(js`const ${v} = ${operand(m.role.read, q)};`);
+      if (m.role.kind === 'view') body.push(js`const ${v} = ${operand(m.role.read, at)};`);
       else
         body.push(
           ...apply(
             eq,
             v,
-            m.role.reads.map((x) => operand(x, q)),
+            m.role.reads.map((x) => operand(x, at)),
           ),
         );
-      if (r.buffered.has(eq.out)) body.push(js`${name('r', eq.out)}[${plus(offset(eq.out), js`i`)}] = ${v};`);
+      if (reg.buffered.has(eq.out)) body.push(js`${name('r', eq.out)}[${plus(offset(eq.out), js`i`)}] = ${v};`);
     }
     return body;
   };
+
+  const live = prepare(r);
+  const nested = r.nested.map((w) => ({ ...w, live: prepare(w.region) }));
+  if (live.length === 0 && nested.every((w) => w.live.length === 0)) return js``;
+  const unroll = unrollOf(r);
   const loop: Code[] = [];
-  if (unroll === 1) loop.push(js`for (let i = 0; i < ${r.n}; i++) {`, lines(element(null), 1), js`}`);
+  if (nested.length > 0) {
+    // The host's element is j (its values stay in scope); each nested element rebinds i in a block.
+    const host = new Set(r.members.map((m) => m.q.out));
+    loop.push(js`for (let j = 0; j < ${r.n}; j++) {`, js`  const i = j;`, lines(element(r, live, { q: null, unroll: 1 }), 1));
+    for (const w of nested) {
+      for (let q = 0; q < w.unroll; q++) {
+        const at = { q, unroll: w.unroll, host };
+        loop.push(js`  {`, js`    const i = ${w.unroll} * j + ${q};`, lines(element(w.region, w.live, at), 2), js`  }`);
+      }
+    }
+    loop.push(js`}`);
+  } else if (unroll === 1) loop.push(js`for (let i = 0; i < ${r.n}; i++) {`, lines(element(r, live, { q: null, unroll: 1 }), 1), js`}`);
   else {
     loop.push(js`for (let j = 0; j < ${r.n / unroll}; j++) {`);
-    for (let q = 0; q < unroll; q++) loop.push(js`  {`, js`    const i = ${unroll} * j + ${q};`, lines(element(q), 2), js`  }`);
+    for (let q = 0; q < unroll; q++)
+      loop.push(js`  {`, js`    const i = ${unroll} * j + ${q};`, lines(element(r, live, { q, unroll }), 2), js`  }`);
     loop.push(js`}`);
   }
-  const stores = live.filter((m) => r.buffered.has(m.q.out)).map((m) => js`env[${m.q.out}] = ${name('r', m.q.out)};`);
+  const stores = [
+    ...live.filter((m) => r.buffered.has(m.q.out)),
+    ...nested.flatMap((w) => w.live.filter((m) => w.region.buffered.has(m.q.out))),
+  ].map((m) => js`env[${m.q.out}] = ${name('r', m.q.out)};`);
   return lines([
     js`{`,
     lines(pre, 1),
@@ -337,23 +380,6 @@ const MATH = new Map<unknown, Code>([
   [Math.pow, js`Math.pow`],
   [Math.atan2, js`Math.atan2`],
 ]);
-
-/** The loop's unroll: the least common multiple of its periodic maps' periods, when that is small and divides n. */
-function unrollOf(r: Region): number {
-  let u = 1;
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  for (const m of r.members) {
-    const maps = m.role.kind === 'apply' ? m.role.reads : [m.role.read];
-    const all: IndexMap[] = maps.flatMap((x) => ('map' in x ? [x.map] : []));
-    if (m.role.kind === 'sum' && m.role.groups) all.push(m.role.groups);
-    for (const map of all) {
-      if (map.kind !== 'periodic') continue;
-      const next = (u * map.period) / gcd(u, map.period);
-      if (next <= MAX_PERIOD && r.n % next === 0) u = next;
-    }
-  }
-  return u;
-}
 
 /** at + step·x as source (a step may be negative, a hole may not). */
 function strided(at: number, step: number, x: Code): Code {

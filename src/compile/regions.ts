@@ -26,7 +26,7 @@
 import { isEqnOf, type Eqn, type ValueId, type ValueTable } from '../ir/program.js';
 import { reductionGroups } from '../tensor/broadcast.js';
 import { sizeOf } from '../tensor/tensor.js';
-import { broadcastMap, classify, compose, mapBytes, movedMap, SAME, type IndexMap } from './maps.js';
+import { broadcastMap, classify, compose, MAX_PERIOD, mapBytes, movedMap, SAME, type IndexMap } from './maps.js';
 
 /** Most equations in one loop: past a few hundred V8 optimises a loop body poorly. */
 export const MAX_GROUP_EQNS = 256;
@@ -52,6 +52,8 @@ export interface Region {
   readonly members: Member[];
   /** Members whose value something outside the region reads, or the caller keeps. */
   readonly buffered: Set<ValueId>;
+  /** Wider regions run inside this one's loop, `unroll` of their elements per element of it (see nest). */
+  readonly nested: { region: Region; unroll: number }[];
 }
 
 export type Item = { readonly step: Eqn } | { readonly region: Region };
@@ -119,7 +121,7 @@ export function planRegions(eqns: readonly Eqn[], values: ValueTable, k: number,
       continue;
     }
     if (!target) {
-      target = { n: f.n, directions: k > 1 && f.batched, members: [], buffered: new Set() };
+      target = { n: f.n, directions: k > 1 && f.batched, members: [], buffered: new Set(), nested: [] };
       open.set(key, target);
       openRegions.add(target);
       deps.set(target, new Set());
@@ -135,8 +137,69 @@ export function planRegions(eqns: readonly Eqn[], values: ValueTable, k: number,
     memberOf.set(q.out, member);
   }
   for (const r of [...open.values()]) close(r);
-  markBuffers(items, keep);
-  return items;
+  const nestedItems = nest(items);
+  markBuffers(nestedItems, keep);
+  return nestedItems;
+}
+
+/**
+ * Moves a region into the loop of the region emitted just before it when it walks
+ * `unroll` times as many elements and reads that region's values only at element
+ * j of its elements unroll·j + q (or not at all there): a reverse sweep's
+ * slice_scatters and the sum of their results then become stores of the
+ * cotangents where they are made, with no buffer between the two loops.
+ */
+function nest(items: readonly Item[]): Item[] {
+  const out: Item[] = [];
+  for (const it of items) {
+    const prev = out[out.length - 1];
+    if ('region' in it && prev !== undefined && 'region' in prev && nests(it.region, prev.region)) {
+      prev.region.nested.push({ region: it.region, unroll: it.region.n / prev.region.n });
+      continue;
+    }
+    out.push(it);
+  }
+  return out;
+}
+
+function nests(w: Region, host: Region): boolean {
+  if (w.directions !== host.directions || host.nested.length > 0 || w.nested.length > 0 || unrollOf(host) !== 1) return false;
+  const unroll = w.n / host.n;
+  if (!Number.isInteger(unroll) || unroll < 2 || unrollOf(w) !== unroll) return false;
+  const made = new Set(host.members.map((m) => m.q.out));
+  if (host.members.some((m) => m.role.kind === 'sum')) return false; // its results exist only after the loop
+  for (const m of w.members) {
+    const reads = m.role.kind === 'apply' ? m.role.reads : [m.role.read];
+    for (const x of reads) if ('array' in x && made.has(x.array) && !readsElementJ(x.map, unroll)) return false;
+  }
+  return true;
+}
+
+/** Whether a map of a loop unrolled `unroll` times reads element j (or a hole) at every position. */
+function readsElementJ(m: IndexMap, unroll: number): boolean {
+  if (m.kind !== 'periodic' || unroll % m.period !== 0 || (m.shift * unroll) / m.period !== 1) return false;
+  for (let q = 0; q < unroll; q++) {
+    const first = m.base[q % m.period];
+    if (first >= 0 && first + m.shift * Math.floor(q / m.period) !== 0) return false;
+  }
+  return true;
+}
+
+/** The loop's unroll: the least common multiple of its periodic maps' periods, when that is small and divides n. */
+export function unrollOf(r: Region): number {
+  let u = 1;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  for (const m of r.members) {
+    const maps = m.role.kind === 'apply' ? m.role.reads : [m.role.read];
+    const all: IndexMap[] = maps.flatMap((x) => ('map' in x ? [x.map] : []));
+    if (m.role.kind === 'sum' && m.role.groups) all.push(m.role.groups);
+    for (const map of all) {
+      if (map.kind !== 'periodic') continue;
+      const next = (u * map.period) / gcd(u, map.period);
+      if (next <= MAX_PERIOD && r.n % next === 0) u = next;
+    }
+  }
+  return u;
 }
 
 function fusibleAs(q: Eqn, values: ValueTable, afford: (bytes: number) => boolean): Fusible | undefined {
@@ -192,16 +255,27 @@ function roleOf(
 /** Buffers for what is read outside its region, and what the caller keeps; sums always write theirs. */
 function markBuffers(items: readonly Item[], keep: Keep): void {
   const home = new Map<ValueId, Region>();
-  for (const it of items) if ('region' in it) for (const m of it.region.members) home.set(m.q.out, it.region);
+  const hostOf = new Map<Region, Region>();
+  for (const it of items) {
+    if (!('region' in it)) continue;
+    for (const m of it.region.members) home.set(m.q.out, it.region);
+    for (const w of it.region.nested) {
+      hostOf.set(w.region, it.region);
+      for (const m of w.region.members) home.set(m.q.out, w.region);
+    }
+  }
+  // A nested region reads its host's values as locals (nest checked it reads them in step).
   const need = (v: ValueId, from: Region | undefined): void => {
     const r = home.get(v);
-    if (r !== undefined && r !== from) r.buffered.add(v);
+    if (r !== undefined && r !== from && (from === undefined || hostOf.get(from) !== r)) r.buffered.add(v);
   };
+  const regions = items.flatMap((it) => ('region' in it ? [it.region, ...it.region.nested.map((w) => w.region)] : []));
   for (const it of items) {
-    if ('step' in it) {
-      for (const a of it.step.args) need(a, undefined);
-      continue;
-    }
+    if (!('step' in it)) continue;
+    for (const a of it.step.args) need(a, undefined);
+  }
+  for (const region of regions) {
+    const it = { region };
     for (const m of it.region.members) {
       if (m.role.kind === 'sum') it.region.buffered.add(m.q.out);
       for (const a of m.q.args) need(a, it.region);
