@@ -6,8 +6,8 @@
 import type { Plan } from '../analysis/plan.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
 import { execute } from '../compile/execute.js';
-import { runEqns, type Env } from '../ir/interpret.js';
-import { envSlots, primalKept, refills } from './programs.js';
+import type { Env } from '../ir/interpret.js';
+import { envSlots, primalKept } from './programs.js';
 import type { Primal } from './types.js';
 
 /**
@@ -22,8 +22,6 @@ export function runPrimal(plan: Plan, args: readonly Tensor[], batch = 1): Prima
   const inputs = graph.inputs;
   for (let i = 0; i < inputs.length; i++) env[inputs[i].value] = args[i].data;
   execute(plan.schedule, program.values, env, batch, plan.account, primalKept(plan));
-  // Values the compiled run did not keep, for a derivative program built after it.
-  refills.set(env, () => runEqns(plan.schedule, program.values, env, batch));
   // Copies: an output may be an argument (the caller's array) or a buffer compiled code reuses.
   const values: Tensor[] = [];
   for (const v of plan.outputValues) {

@@ -11,7 +11,7 @@ import { cheaperToRecompute } from '../analysis/cost.js';
 import type { Plan } from '../analysis/plan.js';
 import type { MemoryAccount } from '../graph/plan-cache.js';
 import { ProgramBuilder } from '../ir/builder.js';
-import type { Env } from '../ir/interpret.js';
+import { runEqns, type Env } from '../ir/interpret.js';
 import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { jvpEqns, vjpEqns } from '../ir/transform.js';
 import { sizeOf } from '../tensor/tensor.js';
@@ -45,6 +45,7 @@ export interface Derived {
   general: Variant;
   single: Variant;
   primalKept: PrimalKept;
+  plan: Plan;
 }
 
 /** An equation list to run and the primal values it reads (residuals): the primal run keeps them once it runs. */
@@ -74,6 +75,7 @@ function derived(plan: Plan, e: ProgramBuilder, eqns: Eqn[], directionInputs: Va
     general,
     single,
     primalKept: primalKeptOf(plan),
+    plan,
   };
 }
 
@@ -148,13 +150,6 @@ function primalKeptOf(plan: Plan): PrimalKept {
   return k;
 }
 
-/**
- * How to fill in a primal environment's values that its compiled run did not keep
- * (set by runPrimal): a program built after the run may read residuals the run
- * did not know of yet.
- */
-export const refills = new WeakMap<Env, () => void>();
-
 /** Bytes a derivative program keeps: its equations (with their argument lists) and its own values. */
 function derivedBytes(d: Derived): number {
   let bytes = 256 + 96 * d.values.ownValues().length;
@@ -178,7 +173,9 @@ export function runDerived(d: Derived, base: Env, inputData: readonly Float64Arr
   }
   for (const v of run.residuals) {
     if (env[v] === undefined) {
-      refills.get(env)?.();
+      // The primal ran compiled before this list was built: run it again, interpreted,
+      // keeping every value (its arguments are in env; a batch's derivative programs run at k = points).
+      runEqns(d.plan.schedule, d.plan.program.values, env, d.plan.batched ? k : 1);
       break;
     }
   }
