@@ -14,7 +14,7 @@
  * buffers, and maps are tables passed in as parameters.
  */
 import type { MemoryAccount } from '../graph/plan-cache.js';
-import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
+import { perElementOf, type Eqn, type ValueId, type ValueTable } from '../ir/program.js';
 import { printEqns } from '../ir/print.js';
 import { checkDeadline } from '../ir/deadline.js';
 import { evalEqn, type Env } from '../ir/interpret.js';
@@ -237,7 +237,7 @@ function regionCode(r: Region, ctx: Ctx): Code {
     const out = name('r', q.out);
     const len = sizeOf(values.info(q.out).shape) * (values.info(q.out).batched && r.directions ? k : 1);
     if (m.role.kind === 'apply' && !q.op.inline && !MATH.has(q.op.perElement as never))
-      pre.push(js`const ${name('f', q.out)} = ${p.fn(q.op.perElement as (...xs: number[]) => number)};`);
+      pre.push(js`const ${name('f', q.out)} = ${p.fn(perElementOf(q) as (...xs: number[]) => number)};`);
     if (m.role.kind === 'sum' || r.buffered.has(q.out)) pre.push(js`const ${out} = ${buffer(len, ctx)};`);
     if (m.role.kind !== 'sum') continue;
     if (m.role.groups === null) {
