@@ -336,6 +336,12 @@ const MATH = new Map<unknown, Code>([
   [Math.atan, js`Math.atan`],
   [Math.pow, js`Math.pow`],
   [Math.atan2, js`Math.atan2`],
+  [Math.asinh, js`Math.asinh`],
+  [Math.acosh, js`Math.acosh`],
+  [Math.atanh, js`Math.atanh`],
+  [Math.log2, js`Math.log2`],
+  [Math.log10, js`Math.log10`],
+  [Math.cbrt, js`Math.cbrt`],
 ]);
 
 /** The loop's unroll: the least common multiple of its periodic maps' periods, when that is small and divides n. */

@@ -271,6 +271,14 @@ const UNARY: Record<string, UnarySpec> = {
     formulaRange: [-5, 30],
   },
   erf: { domain: uni(-3, 3), ref: erfSeries, exact: false, d: (x) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x), formulaRange: [-2, 2] },
+  asinh: { domain: uni(-3, 3), ref: Math.asinh, exact: true, d: (x) => 1 / Math.sqrt(1 + x * x) },
+  // acosh' and atanh' are infinite at 1 and ±1
+  acosh: { domain: uni(1.1, 4), ref: Math.acosh, exact: true, d: (x) => 1 / Math.sqrt(x * x - 1) },
+  atanh: { domain: uni(-0.9, 0.9), ref: Math.atanh, exact: true, d: (x) => 1 / (1 - x * x) },
+  log2: { domain: uni(0.1, 4), ref: Math.log2, exact: true, d: (x) => 1 / (x * Math.LN2) },
+  log10: { domain: uni(0.1, 4), ref: Math.log10, exact: true, d: (x) => 1 / (x * Math.LN10) },
+  // cbrt' is infinite at 0
+  cbrt: { domain: away(0.2, 3), ref: Math.cbrt, exact: true, d: (x) => 1 / (3 * Math.cbrt(x) ** 2) },
 };
 
 const CASES: Record<string, Case> = {
@@ -375,6 +383,7 @@ const CASES: Record<string, Case> = {
     values: (r, shapes) => [randomArray(sizeOf(shapes[0]), () => r.pick([0, 1, -2, 0.5])), ...each(uni(-3, 3))(r, shapes.slice(1))],
     constArgs: [0],
   },
+
   sign: {
     kind: 'nondiff',
     examples: [
@@ -1264,6 +1273,20 @@ describe('conventions', () => {
     expect(all.jvp).toEqual([1, 2]);
   });
 
+  it.each([
+    ['cbrt', 0],
+    ['acosh', 1],
+    ['atanh', 1],
+    ['atanh', -1],
+    ['log2', 0],
+    ['log10', 0],
+  ] as const)('%s at %d, where its derivative is infinite: a zero tangent or cotangent gives 0', (name, at) => {
+    const d = derivatives([[2]], unary(name), [[at, 2 * at || 0.5]], [[0, 1]], [0, 1]);
+    expect([d.jvp[0], d.vjp[0][0], d.hvp[0][0]]).toEqual([0, 0, 0]);
+    expect(hasNaN({ ...d, jvp: [d.jvp[1]], vjp: [[d.vjp[0][1]]], hvp: [[d.hvp[0][1]]] })).toBe(false);
+    expect(Math.abs(derivatives([[1]], unary(name), [[at]], [[1]], [1]).jvp[0])).toBe(Infinity);
+  });
+
   it('a zero tangent or cotangent times an infinite partial is 0, not NaN', () => {
     // sqrt'(0) = log'(0) = ∞
     const s = derivatives([[2]], unary('sqrt'), [[0, 4]], [[0, 1]], [0, 1]);
@@ -1356,6 +1379,13 @@ describe('conventions', () => {
       ['div', [[-1], [0]], -Infinity],
       ['div', [[0], [0]], NaN],
       ['exp', [[1000]], Infinity],
+      ['acosh', [[0.5]], NaN],
+      ['atanh', [[2]], NaN],
+      ['atanh', [[1]], Infinity],
+      ['log2', [[-1]], NaN],
+      ['log10', [[0]], -Infinity],
+      ['cbrt', [[-8]], -2],
+      ['asinh', [[-Infinity]], -Infinity],
     ];
     for (const [name, X, want] of cases) {
       const shapes = X.map(() => [] as Shape);

@@ -81,6 +81,12 @@ export interface OpAttrs {
   relu: NoAttrs;
   softplus: NoAttrs;
   erf: NoAttrs;
+  asinh: NoAttrs;
+  acosh: NoAttrs;
+  atanh: NoAttrs;
+  log2: NoAttrs;
+  log10: NoAttrs;
+  cbrt: NoAttrs;
   // binary elementwise, comparisons, where and sign (binary.ts)
   add: NoAttrs;
   sub: NoAttrs;
