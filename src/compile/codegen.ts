@@ -342,6 +342,9 @@ const MATH = new Map<unknown, Code>([
   [Math.log2, js`Math.log2`],
   [Math.log10, js`Math.log10`],
   [Math.cbrt, js`Math.cbrt`],
+  [Math.sign, js`Math.sign`],
+  [Math.floor, js`Math.floor`],
+  [Math.ceil, js`Math.ceil`],
 ]);
 
 /** The loop's unroll: the least common multiple of its periodic maps' periods, when that is small and divides n. */

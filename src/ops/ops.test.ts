@@ -281,6 +281,16 @@ const UNARY: Record<string, UnarySpec> = {
   cbrt: { domain: away(0.2, 3), ref: Math.cbrt, exact: true, d: (x) => 1 / (3 * Math.cbrt(x) ** 2) },
 };
 
+/** Piecewise constant ops: their values at the specials and either side of integers and halves. */
+const STEP_X = [-2.5, -1.5, -0.5, -0.4, -0, 0, 0.4, 0.5, 0.6, 1.5, 2.5, 3.7, -3.7, 1e300, -5e-324, Infinity, -Infinity, NaN];
+const stepCase = (f: (x: number) => number): NonDiffCase => ({
+  kind: 'nondiff',
+  examples: [
+    { args: [{ shape: [STEP_X.length], data: STEP_X }], attrs: {}, out: { shape: [STEP_X.length], data: STEP_X.map(f) } },
+    { args: [{ shape: [2, 0], data: [] }], attrs: {}, out: { shape: [2, 0], data: [] } },
+  ],
+});
+
 const CASES: Record<string, Case> = {
   // leaves
   const: {
@@ -384,13 +394,33 @@ const CASES: Record<string, Case> = {
     constArgs: [0],
   },
 
+  // piecewise constant: never active; sign(±0) = ±0, round halves to even
   sign: {
     kind: 'nondiff',
     examples: [
       {
         args: [{ shape: [7], data: [-2, -0, 0, 3, NaN, -Infinity, 5e-324] }],
         attrs: {},
-        out: { shape: [7], data: [-1, 0, 0, 1, NaN, -1, 1] },
+        out: { shape: [7], data: [-1, -0, 0, 1, NaN, -1, 1] },
+      },
+    ],
+  },
+  floor: stepCase(Math.floor),
+  ceil: stepCase(Math.ceil),
+  round: {
+    kind: 'nondiff',
+    examples: [
+      {
+        args: [{ shape: [STEP_X.length], data: STEP_X }],
+        attrs: {},
+        // -2.5 → -2, -1.5 → -2, -0.5 → -0, 0.5 → 0, 1.5 → 2, 2.5 → 2
+        out: { shape: [STEP_X.length], data: [-2, -2, -0, -0, -0, 0, 0, 0, 1, 2, 2, 4, -4, 1e300, -0, Infinity, -Infinity, NaN] },
+      },
+      {
+        // beside 2^52 every double is a multiple of 0.5: ties there go to the even neighbour too
+        args: [{ shape: [4], data: [4503599627370495.5, 4503599627370494.5, 0.49999999999999994, -0.49999999999999994] }],
+        attrs: {},
+        out: { shape: [4], data: [4503599627370496, 4503599627370494, 0, -0] },
       },
     ],
   },

@@ -1,6 +1,7 @@
 /**
  * Unary elementwise ops. One line each: the primal and ∂y/∂x written as ops.
- * Conventions at non-smooth points: abs'(0) = 0 and relu'(0) = 0.
+ * Conventions at non-smooth points: abs'(0) = 0 and relu'(0) = 0. The piecewise
+ * constant ones (sign, floor, ceil, round) are in steps.ts.
  */
 import { erf } from './erf.js';
 import { unaryOp } from './elementwise.js';

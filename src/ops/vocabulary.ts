@@ -87,7 +87,7 @@ export interface OpAttrs {
   log2: NoAttrs;
   log10: NoAttrs;
   cbrt: NoAttrs;
-  // binary elementwise, comparisons, where and sign (binary.ts)
+  // binary elementwise, comparisons and where (binary.ts)
   add: NoAttrs;
   sub: NoAttrs;
   mul: NoAttrs;
@@ -105,8 +105,11 @@ export interface OpAttrs {
   eq: NoAttrs;
   ne: NoAttrs;
   where: NoAttrs;
-  /** internal */
+  // piecewise constant elementwise ops, never active (steps.ts)
   sign: NoAttrs;
+  floor: NoAttrs;
+  ceil: NoAttrs;
+  round: NoAttrs;
   // reductions (reduce.ts)
   sum: ReduceAttrs;
   mean: ReduceAttrs;
