@@ -659,7 +659,7 @@ describe('graph-format.md, 4. Ops', () => {
     // "- `op` at `x = [...]`: y `[...]`, dy/dx `[...]`", the op a name or a node with attributes
     const lines = [...md.matchAll(/^- `([^`]+)` at `x = (\[[^`]*\])`: y `(\[[^`]*\])`(?:, dy\/dx `(\[[^`]*\])`)?$/gm)];
     const ops = lines.map(([, op]) => (op.startsWith('{') ? JSON.parse(op).op : op));
-    expect(ops).toEqual(['asinh', 'acosh', 'atanh', 'log2', 'log10', 'cbrt', 'sign', 'floor', 'ceil', 'round']);
+    expect(ops).toEqual(['asinh', 'acosh', 'atanh', 'log2', 'log10', 'cbrt', 'sign', 'floor', 'ceil', 'round', 'clip', 'clip', 'clip']);
     for (const [, op, x, y, dy] of lines) {
       const { op: name, ...attrs } = op.startsWith('{') ? JSON.parse(op) : { op };
       const xs = shown(x);

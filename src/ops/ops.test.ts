@@ -281,6 +281,11 @@ const UNARY: Record<string, UnarySpec> = {
   cbrt: { domain: away(0.2, 3), ref: Math.cbrt, exact: true, d: (x) => 1 / (3 * Math.cbrt(x) ** 2) },
 };
 
+/** clip's bounds (kernel attributes): integers or infinite, sometimes min > max. */
+const clipSample: fc.Arbitrary<Sample> = fc
+  .tuple(shapeArb(), fc.constantFrom(-Infinity, -2, -1, 0, 1), fc.constantFrom(Infinity, -1, 0, 1, 2))
+  .map(([s, min, max]) => ({ shapes: [s], attrs: { min, max } }));
+
 /** Piecewise constant ops: their values at the specials and either side of integers and halves. */
 const STEP_X = [-2.5, -1.5, -0.5, -0.4, -0, 0, 0.4, 0.5, 0.6, 1.5, 2.5, 3.7, -3.7, 1e300, -5e-324, Infinity, -Infinity, NaN];
 const stepCase = (f: (x: number) => number): NonDiffCase => ({
@@ -424,6 +429,8 @@ const CASES: Record<string, Case> = {
       },
     ],
   },
+  // a ∈ ℤ + [0.2, 0.8): at least 0.2 from every bound
+  clip: { kind: 'diff', sample: clipSample, values: (r, [s]) => [randomArray(sizeOf(s), () => r.int(-3, 3) + r.uniform(0.2, 0.8))] },
 
   // reductions
   sum: { kind: 'diff', sample: reduceSample, values: each(uni(-3, 3)) },
@@ -1301,6 +1308,40 @@ describe('conventions', () => {
     );
     expect(all.vjp).toEqual([[1, 1, 0, 0]]);
     expect(all.jvp).toEqual([1, 2]);
+  });
+
+  it('clip is minimum(maximum(a, min), max): ties at either bound pass the derivative, NaN stops it', () => {
+    const clip =
+      (min: number, max: number) =>
+      (e: ProgramBuilder, [x]: ValueId[]) =>
+        e.apply('clip', [x], { min, max });
+    const x = [-2, -1, 0, 1, 2, NaN, -0];
+    const ones = x.map(() => 1);
+    const d = derivatives([[x.length]], clip(-1, 1), [x], [ones], ones);
+    expect(d.y).toEqual([-1, -1, 0, 1, 1, NaN, -0]);
+    expect(d.jvp).toEqual([0, 1, 1, 1, 0, 0, 1]);
+    expect(d.vjp).toEqual([[0, 1, 1, 1, 0, 0, 1]]);
+    expect(d.hvp).toEqual([x.map(() => 0)]);
+    // the same as the composition, value and derivative, at every point (ties to the first argument)
+    const composed =
+      (min: number, max: number) =>
+      (e: ProgramBuilder, [v]: ValueId[]) =>
+        e.apply('minimum', [e.apply('maximum', [v, e.literal(min)]), e.literal(max)]);
+    for (const [min, max] of [
+      [-1, 1],
+      [0, 0],
+      [1, -1], // min > max: max everywhere, as NumPy
+      [-Infinity, 0],
+      [0, Infinity],
+      [-Infinity, Infinity],
+      [NaN, 1],
+      [0, -0],
+    ]) {
+      expect(derivatives([[x.length]], clip(min, max), [x], [ones], ones), `clip(${min}, ${max})`).toEqual(
+        derivatives([[x.length]], composed(min, max), [x], [ones], ones),
+      );
+    }
+    expect(derivatives([[x.length]], clip(1, -1), [x], [ones], ones).y).toEqual([-1, -1, -1, -1, -1, NaN, -1]);
   });
 
   it.each([

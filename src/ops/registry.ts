@@ -6,6 +6,7 @@
  * attributes are not the vocabulary's fails to compile.
  */
 import { binaryOps, comparisonOps, whereOp } from './binary.js';
+import { clipOp } from './clip.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
@@ -22,6 +23,7 @@ const ALL = [
   ...comparisonOps,
   whereOp,
   ...stepOps,
+  clipOp,
   ...reduceOps,
   ...linalgOps,
   ...shapeOps,

@@ -53,6 +53,14 @@ export interface IndexAttrs {
 export interface AxisAttrs {
   axis: number;
 }
+/**
+ * clip's bounds (±Infinity when not given). Only wire nodes make clip equations, which
+ * the builder never merges: its merge key, JSON, writes ±Infinity and NaN alike as null.
+ */
+export interface ClipAttrs {
+  readonly min: number;
+  readonly max: number;
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -110,6 +118,8 @@ export interface OpAttrs {
   floor: NoAttrs;
   ceil: NoAttrs;
   round: NoAttrs;
+  // clip (clip.ts)
+  clip: ClipAttrs;
   // reductions (reduce.ts)
   sum: ReduceAttrs;
   mean: ReduceAttrs;
