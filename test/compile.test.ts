@@ -136,6 +136,43 @@ describe('compiled code agrees with the interpreter', () => {
     agree(numbers(await jacobian({ graph, args: { x } }, { ...PACKED, cache: false })), ref, 'first run');
     expect(compileStats.segments).toBeGreaterThan(before); // it was compiled, not interpreted again
   });
+
+  test('the ops of issue 12 fuse: Math functions by name, round and clip (its bounds bound per node) by call', async () => {
+    const n = 64;
+    const graph = {
+      inputs: [{ name: 'x', shape: [n] }],
+      nodes: [
+        { id: 'a', op: 'asinh', args: ['x'] },
+        { id: 'c', op: 'cbrt', args: ['x'] },
+        { id: 'p', op: 'mul', args: ['a', 'c'] },
+        { id: 'k1', op: 'clip', args: ['p'], min: -0.5, max: 0.75 },
+        { id: 'k2', op: 'clip', args: ['x'], min: '-Infinity', max: 1 },
+        { id: 'r', op: 'round', args: ['x'] },
+        { id: 'f', op: 'floor', args: ['x'] },
+        { id: 's', op: 'sign', args: ['x'] },
+        { id: 'q', op: 'add', args: ['k1', 'k2'] },
+        { id: 'g', op: 'mul', args: ['q', 'r'] },
+        { id: 'h', op: 'add', args: ['g', 'f'] },
+        { id: 't', op: 'mul', args: ['h', 's'] },
+        { id: 'l', op: 'log2', args: ['t'] },
+        { id: 'y', op: 'sum', args: ['l'] },
+      ],
+      outputs: ['y'],
+    };
+    // ties of round, both clips' bounds and their ties, -0 and a NaN among them
+    const x = Array.from({ length: n }, (_, i) => (i === 0 ? -0 : i === 1 ? NaN : i === 2 ? 1 : (i - n / 2) / 8));
+    for (const op of [jacobian, hessian]) {
+      const call = () => op({ graph, args: { x: x.map((v) => (Number.isNaN(v) ? 'NaN' : v)) }, mode: 'reverse' }, PACKED);
+      const [got, ref] = await bothWays(call);
+      agree(got, ref, op.name);
+    }
+    const call = prepare('jacobian', { graph, args: { x: x.map((v) => (Number.isNaN(v) ? 'NaN' : v)) } }, { cache: false, limits: {} });
+    const source = compiledSource(call.plan.schedule, call.plan.program.values, 1);
+    for (const f of ['asinh', 'cbrt', 'floor', 'sign', 'log2']) expect(source).toContain(`Math.${f}(`);
+    // one loop for all of it, the sum included: round and the two clips are calls of their own functions
+    expect(source.match(/for \(let i = 0/g)).toHaveLength(1);
+    expect(new Set(source.match(/F\[\d+\]/g))).toHaveProperty('size', 3);
+  });
 });
 
 describe('generated source', () => {

@@ -655,6 +655,22 @@ describe('graph-format.md, 4. Ops', () => {
     }
   });
 
+  test('the one-line op examples: y, and dy/dx where shown', async () => {
+    // "- `op` at `x = [...]`: y `[...]`, dy/dx `[...]`", the op a name or a node with attributes
+    const lines = [...md.matchAll(/^- `([^`]+)` at `x = (\[[^`]*\])`: y `(\[[^`]*\])`(?:, dy\/dx `(\[[^`]*\])`)?$/gm)];
+    const ops = lines.map(([, op]) => (op.startsWith('{') ? JSON.parse(op).op : op));
+    expect(ops).toEqual(['asinh', 'acosh', 'atanh', 'log2', 'log10', 'cbrt', 'sign', 'floor', 'ceil', 'round', 'clip', 'clip', 'clip']);
+    for (const [, op, x, y, dy] of lines) {
+      const { op: name, ...attrs } = op.startsWith('{') ? JSON.parse(op) : { op };
+      const xs = shown(x);
+      const r = wire(await run('jacobian', { graph: oneNode(name, [[xs.length]], attrs), args: { a: xs } })) as any;
+      expectShown(r.values.y, shown(y), `${op} values`);
+      // no dy/dx shown: never active, so the Jacobian is 0
+      const diag = r.jacobian.y.a.map((row: unknown[], i: number) => row[i]);
+      expectShown(diag, dy === undefined ? xs.map(() => 0) : shown(dy), `${op} derivatives`);
+    }
+  });
+
   test('pow in base and exponent', async () => {
     const [a, b, y, da, db] = find(
       md,

@@ -90,7 +90,7 @@ const RESIDUAL_ROUND_TRIP_NS = 6;
 /** Whether a derivative program should recompute the value q makes rather than read it from the primal. */
 export function cheaperToRecompute(q: Eqn, w: CostWeights = MEASURED_WEIGHTS): boolean {
   if (q.op.movesElements && q.op.arity === 1) return true;
-  if (!q.op.elementwise || !q.op.perElement) return q.args.length === 0 && q.op.name === 'const';
+  if (!q.op.elementwise || !(q.op.perElement || q.op.perElementWith)) return q.args.length === 0 && q.op.name === 'const';
   return (w.ops[q.op.name] ?? w.default).primal <= RESIDUAL_ROUND_TRIP_NS;
 }
 

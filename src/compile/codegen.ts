@@ -14,7 +14,7 @@
  * buffers, and maps are tables passed in as parameters.
  */
 import type { MemoryAccount } from '../graph/plan-cache.js';
-import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
+import { perElementOf, type Eqn, type ValueId, type ValueTable } from '../ir/program.js';
 import { printEqns } from '../ir/print.js';
 import { checkDeadline } from '../ir/deadline.js';
 import { evalEqn, type Env } from '../ir/interpret.js';
@@ -276,7 +276,7 @@ function regionCode(r: Region, ctx: Ctx): Code {
       const out = name('r', q.out);
       const len = sizeOf(values.info(q.out).shape) * (values.info(q.out).batched && r.directions ? k : 1);
       if (m.role.kind === 'apply' && !q.op.inline && !MATH.has(q.op.perElement as never))
-        pre.push(js`const ${name('f', q.out)} = ${p.fn(q.op.perElement as (...xs: number[]) => number)};`);
+        pre.push(js`const ${name('f', q.out)} = ${p.fn(perElementOf(q) as (...xs: number[]) => number)};`);
       if (m.role.kind === 'sum' || reg.buffered.has(q.out)) pre.push(js`const ${out} = ${buffer(len, ctx)};`);
       if (m.role.kind !== 'sum') continue;
       if (m.role.groups === null) {
@@ -379,6 +379,15 @@ const MATH = new Map<unknown, Code>([
   [Math.atan, js`Math.atan`],
   [Math.pow, js`Math.pow`],
   [Math.atan2, js`Math.atan2`],
+  [Math.asinh, js`Math.asinh`],
+  [Math.acosh, js`Math.acosh`],
+  [Math.atanh, js`Math.atanh`],
+  [Math.log2, js`Math.log2`],
+  [Math.log10, js`Math.log10`],
+  [Math.cbrt, js`Math.cbrt`],
+  [Math.sign, js`Math.sign`],
+  [Math.floor, js`Math.floor`],
+  [Math.ceil, js`Math.ceil`],
 ]);
 
 /** at + step·x as source (a step may be negative, a hole may not). */

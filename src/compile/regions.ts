@@ -206,7 +206,7 @@ function fusibleAs(q: Eqn, values: ValueTable, afford: (bytes: number) => boolea
   const out = values.info(q.out);
   const n = sizeOf(out.shape);
   if (q.op.sameData && values.info(q.args[0]).batched === out.batched) return undefined; // free as a step: it passes its array on
-  if (q.op.elementwise && q.op.perElement && q.args.length > 0) return { kind: 'apply', n, batched: out.batched };
+  if (q.op.elementwise && (q.op.perElement || q.op.perElementWith) && q.args.length > 0) return { kind: 'apply', n, batched: out.batched };
   if (isEqnOf(q, 'sum')) {
     const arg = values.info(q.args[0]);
     return { kind: 'sum', n: sizeOf(arg.shape), batched: arg.batched };

@@ -36,6 +36,15 @@ export interface Eqn<N extends OpName = OpName> {
   readonly node: number;
 }
 
+/**
+ * The scalar function an elementwise equation maps: its op's perElement, or the one
+ * its attributes make (perElementWith, a new function on each call); undefined for
+ * the other ops.
+ */
+export function perElementOf(q: Eqn): ((...xs: number[]) => number) | undefined {
+  return q.op.perElement ?? q.op.perElementWith?.(q.attrs);
+}
+
 /** Whether q applies op `name`: then its attributes are that op's. */
 export function isEqnOf<N extends OpName>(q: Eqn, name: N): q is Eqn<N> {
   return q.op.name === name;

@@ -4,7 +4,7 @@
  * first argument on ties, so nothing is multiplied by a 0/1 mask.
  */
 import { binaryBase, binaryOp, constantBinaryOp, binaryShape, type PlainOpName } from './elementwise.js';
-import { mapTernary, mapUnary } from '../tensor/map.js';
+import { mapTernary } from '../tensor/map.js';
 import type { OpDef, RuleCtx, ValueId } from './types.js';
 import type { NoAttrs } from './vocabulary.js';
 
@@ -113,18 +113,4 @@ export const whereOp: OpDef<'where'> = {
       wanted[2] ? e.sumTo(e.where(xs[0], zero, yBar), inShapes[2]) : null,
     ];
   },
-};
-
-const sign = (x: number): number => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
-
-/** sign(x): -1, 0 or 1 (NaN for NaN). Internal: the derivative of abs. Never active. */
-export const signOp: OpDef<'sign'> = {
-  name: 'sign',
-  arity: 1,
-  attrs: {},
-  internal: true,
-  elementwise: true,
-  perElement: sign,
-  shape: (s) => s[0],
-  kernel: (ins, _s, out) => mapUnary(sign, ins[0], out),
 };

@@ -18,7 +18,8 @@ export type UnaryPartial = (ctx: RuleCtx<NoAttrs>, x: ValueId, y: ValueId) => Va
 /** The ops without attributes: the elementwise helpers make only these. */
 export type PlainOpName = OpNameWith<NoAttrs>;
 
-export function unaryOp<N extends PlainOpName>(name: N, f: Unary, partial: UnaryPartial | 'linear', inline?: string): OpDef<N> {
+/** An elementwise op of one argument with no derivative (sign, floor, ...): its output is never active. */
+export function constantUnaryOp<N extends PlainOpName>(name: N, f: Unary, inline?: string): OpDef<N> {
   return {
     name,
     arity: 1,
@@ -29,6 +30,12 @@ export function unaryOp<N extends PlainOpName>(name: N, f: Unary, partial: Unary
     shape: (s) => s[0],
     kernel: (ins, _s, out) => mapUnary(f, ins[0], out),
     work: (_s, out) => sizeOfShape(out),
+  };
+}
+
+export function unaryOp<N extends PlainOpName>(name: N, f: Unary, partial: UnaryPartial | 'linear', inline?: string): OpDef<N> {
+  return {
+    ...constantUnaryOp(name, f, inline),
     // A linear op's rules apply the op itself; its attributes are spelt out ({}) because N is generic here.
     jvp(ctx, [xDot]) {
       if (xDot === null) return null;

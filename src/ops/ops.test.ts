@@ -271,7 +271,30 @@ const UNARY: Record<string, UnarySpec> = {
     formulaRange: [-5, 30],
   },
   erf: { domain: uni(-3, 3), ref: erfSeries, exact: false, d: (x) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x), formulaRange: [-2, 2] },
+  asinh: { domain: uni(-3, 3), ref: Math.asinh, exact: true, d: (x) => 1 / Math.sqrt(1 + x * x) },
+  // acosh' and atanh' are infinite at 1 and ±1
+  acosh: { domain: uni(1.1, 4), ref: Math.acosh, exact: true, d: (x) => 1 / Math.sqrt(x * x - 1) },
+  atanh: { domain: uni(-0.9, 0.9), ref: Math.atanh, exact: true, d: (x) => 1 / (1 - x * x) },
+  log2: { domain: uni(0.1, 4), ref: Math.log2, exact: true, d: (x) => 1 / (x * Math.LN2) },
+  log10: { domain: uni(0.1, 4), ref: Math.log10, exact: true, d: (x) => 1 / (x * Math.LN10) },
+  // cbrt' is infinite at 0
+  cbrt: { domain: away(0.2, 3), ref: Math.cbrt, exact: true, d: (x) => 1 / (3 * Math.cbrt(x) ** 2) },
 };
+
+/** clip's bounds (kernel attributes): integers or infinite, sometimes min > max. */
+const clipSample: fc.Arbitrary<Sample> = fc
+  .tuple(shapeArb(), fc.constantFrom(-Infinity, -2, -1, 0, 1), fc.constantFrom(Infinity, -1, 0, 1, 2))
+  .map(([s, min, max]) => ({ shapes: [s], attrs: { min, max } }));
+
+/** Piecewise constant ops: their values at the specials and either side of integers and halves. */
+const STEP_X = [-2.5, -1.5, -0.5, -0.4, -0, 0, 0.4, 0.5, 0.6, 1.5, 2.5, 3.7, -3.7, 1e300, -5e-324, Infinity, -Infinity, NaN];
+const stepCase = (f: (x: number) => number): NonDiffCase => ({
+  kind: 'nondiff',
+  examples: [
+    { args: [{ shape: [STEP_X.length], data: STEP_X }], attrs: {}, out: { shape: [STEP_X.length], data: STEP_X.map(f) } },
+    { args: [{ shape: [2, 0], data: [] }], attrs: {}, out: { shape: [2, 0], data: [] } },
+  ],
+});
 
 const CASES: Record<string, Case> = {
   // leaves
@@ -375,16 +398,39 @@ const CASES: Record<string, Case> = {
     values: (r, shapes) => [randomArray(sizeOf(shapes[0]), () => r.pick([0, 1, -2, 0.5])), ...each(uni(-3, 3))(r, shapes.slice(1))],
     constArgs: [0],
   },
+
+  // piecewise constant: never active; sign(±0) = ±0, round halves to even
   sign: {
     kind: 'nondiff',
     examples: [
       {
         args: [{ shape: [7], data: [-2, -0, 0, 3, NaN, -Infinity, 5e-324] }],
         attrs: {},
-        out: { shape: [7], data: [-1, 0, 0, 1, NaN, -1, 1] },
+        out: { shape: [7], data: [-1, -0, 0, 1, NaN, -1, 1] },
       },
     ],
   },
+  floor: stepCase(Math.floor),
+  ceil: stepCase(Math.ceil),
+  round: {
+    kind: 'nondiff',
+    examples: [
+      {
+        args: [{ shape: [STEP_X.length], data: STEP_X }],
+        attrs: {},
+        // -2.5 → -2, -1.5 → -2, -0.5 → -0, 0.5 → 0, 1.5 → 2, 2.5 → 2
+        out: { shape: [STEP_X.length], data: [-2, -2, -0, -0, -0, 0, 0, 0, 1, 2, 2, 4, -4, 1e300, -0, Infinity, -Infinity, NaN] },
+      },
+      {
+        // beside 2^52 every double is a multiple of 0.5: ties there go to the even neighbour too
+        args: [{ shape: [4], data: [4503599627370495.5, 4503599627370494.5, 0.49999999999999994, -0.49999999999999994] }],
+        attrs: {},
+        out: { shape: [4], data: [4503599627370496, 4503599627370494, 0, -0] },
+      },
+    ],
+  },
+  // a ∈ ℤ + [0.2, 0.8): at least 0.2 from every bound
+  clip: { kind: 'diff', sample: clipSample, values: (r, [s]) => [randomArray(sizeOf(s), () => r.int(-3, 3) + r.uniform(0.2, 0.8))] },
 
   // reductions
   sum: { kind: 'diff', sample: reduceSample, values: each(uni(-3, 3)) },
@@ -1264,6 +1310,54 @@ describe('conventions', () => {
     expect(all.jvp).toEqual([1, 2]);
   });
 
+  it('clip is minimum(maximum(a, min), max): ties at either bound pass the derivative, NaN stops it', () => {
+    const clip =
+      (min: number, max: number) =>
+      (e: ProgramBuilder, [x]: ValueId[]) =>
+        e.apply('clip', [x], { min, max });
+    const x = [-2, -1, 0, 1, 2, NaN, -0];
+    const ones = x.map(() => 1);
+    const d = derivatives([[x.length]], clip(-1, 1), [x], [ones], ones);
+    expect(d.y).toEqual([-1, -1, 0, 1, 1, NaN, -0]);
+    expect(d.jvp).toEqual([0, 1, 1, 1, 0, 0, 1]);
+    expect(d.vjp).toEqual([[0, 1, 1, 1, 0, 0, 1]]);
+    expect(d.hvp).toEqual([x.map(() => 0)]);
+    // the same as the composition, value and derivative, at every point (ties to the first argument)
+    const composed =
+      (min: number, max: number) =>
+      (e: ProgramBuilder, [v]: ValueId[]) =>
+        e.apply('minimum', [e.apply('maximum', [v, e.literal(min)]), e.literal(max)]);
+    for (const [min, max] of [
+      [-1, 1],
+      [0, 0],
+      [1, -1], // min > max: max everywhere, as NumPy
+      [-Infinity, 0],
+      [0, Infinity],
+      [-Infinity, Infinity],
+      [NaN, 1],
+      [0, -0],
+    ]) {
+      expect(derivatives([[x.length]], clip(min, max), [x], [ones], ones), `clip(${min}, ${max})`).toEqual(
+        derivatives([[x.length]], composed(min, max), [x], [ones], ones),
+      );
+    }
+    expect(derivatives([[x.length]], clip(1, -1), [x], [ones], ones).y).toEqual([-1, -1, -1, -1, -1, NaN, -1]);
+  });
+
+  it.each([
+    ['cbrt', 0],
+    ['acosh', 1],
+    ['atanh', 1],
+    ['atanh', -1],
+    ['log2', 0],
+    ['log10', 0],
+  ] as const)('%s at %d, where its derivative is infinite: a zero tangent or cotangent gives 0', (name, at) => {
+    const d = derivatives([[2]], unary(name), [[at, 2 * at || 0.5]], [[0, 1]], [0, 1]);
+    expect([d.jvp[0], d.vjp[0][0], d.hvp[0][0]]).toEqual([0, 0, 0]);
+    expect(hasNaN({ ...d, jvp: [d.jvp[1]], vjp: [[d.vjp[0][1]]], hvp: [[d.hvp[0][1]]] })).toBe(false);
+    expect(Math.abs(derivatives([[1]], unary(name), [[at]], [[1]], [1]).jvp[0])).toBe(Infinity);
+  });
+
   it('a zero tangent or cotangent times an infinite partial is 0, not NaN', () => {
     // sqrt'(0) = log'(0) = ∞
     const s = derivatives([[2]], unary('sqrt'), [[0, 4]], [[0, 1]], [0, 1]);
@@ -1356,6 +1450,13 @@ describe('conventions', () => {
       ['div', [[-1], [0]], -Infinity],
       ['div', [[0], [0]], NaN],
       ['exp', [[1000]], Infinity],
+      ['acosh', [[0.5]], NaN],
+      ['atanh', [[2]], NaN],
+      ['atanh', [[1]], Infinity],
+      ['log2', [[-1]], NaN],
+      ['log10', [[0]], -Infinity],
+      ['cbrt', [[-8]], -2],
+      ['asinh', [[-Infinity]], -Infinity],
     ];
     for (const [name, X, want] of cases) {
       const shapes = X.map(() => [] as Shape);

@@ -5,16 +5,29 @@
  * without a definition, a definition twice, or a definition whose name or
  * attributes are not the vocabulary's fails to compile.
  */
-import { binaryOps, comparisonOps, signOp, whereOp } from './binary.js';
+import { binaryOps, comparisonOps, whereOp } from './binary.js';
+import { clipOp } from './clip.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
+import { stepOps } from './steps.js';
 import type { OpDef } from './types.js';
 import { unaryOps } from './unary.js';
 import type { OpName } from './vocabulary.js';
 
-const ALL = [...leafOps, ...unaryOps, ...binaryOps, ...comparisonOps, whereOp, signOp, ...reduceOps, ...linalgOps, ...shapeOps] as const;
+const ALL = [
+  ...leafOps,
+  ...unaryOps,
+  ...binaryOps,
+  ...comparisonOps,
+  whereOp,
+  ...stepOps,
+  clipOp,
+  ...reduceOps,
+  ...linalgOps,
+  ...shapeOps,
+] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of
 // these lines names the op: `Type '"x"' does not satisfy the constraint 'never'`.

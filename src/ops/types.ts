@@ -114,6 +114,11 @@ export interface OpDef<N extends OpName = OpName> {
    */
   readonly perElement?: (...xs: number[]) => number;
   /**
+   * For elementwise ops with attributes (clip): perElement for an equation's
+   * attributes, made once per equation; the kernel must map the same function.
+   */
+  perElementWith?(attrs: OpAttrs[N]): (...xs: number[]) => number;
+  /**
    * perElement as a JavaScript expression over $0, $1, … (digits, operators and
    * parentheses only: code.ts refuses anything else), which the compiler writes into
    * fused loops instead of a call: a loop body of many calls outgrows what V8 will

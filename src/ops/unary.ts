@@ -1,6 +1,7 @@
 /**
  * Unary elementwise ops. One line each: the primal and ∂y/∂x written as ops.
- * Conventions at non-smooth points: abs'(0) = 0 and relu'(0) = 0.
+ * Conventions at non-smooth points: abs'(0) = 0 and relu'(0) = 0. The piecewise
+ * constant ones (sign, floor, ceil, round) are in steps.ts.
  */
 import { erf } from './erf.js';
 import { unaryOp } from './elementwise.js';
@@ -73,4 +74,16 @@ export const unaryOps = [
   unaryOp('softplus', softplus, ({ e }, x) => e.apply('sigmoid', [x])),
   // y = erf x; y' = (2/√π) e^(-x²)
   unaryOp('erf', erf, ({ e }, x) => e.mul(e.literal(TWO_OVER_SQRT_PI), e.apply('exp', [e.neg(e.apply('square', [x]))]))),
+  // y = asinh x; y' = 1/√(x² + 1)
+  unaryOp('asinh', Math.asinh, ({ e }, x) => e.div(e.literal(1), e.apply('sqrt', [e.add(e.apply('square', [x]), e.literal(1))]))),
+  // y = acosh x; y' = 1/√((x - 1)(x + 1)), factored to keep precision near 1
+  unaryOp('acosh', Math.acosh, ({ e }, x) => e.div(e.literal(1), e.apply('sqrt', [e.mul(e.sub(x, e.literal(1)), e.add(x, e.literal(1)))]))),
+  // y = atanh x; y' = 1/((1 - x)(1 + x)), factored likewise near ±1
+  unaryOp('atanh', Math.atanh, ({ e }, x) => e.div(e.literal(1), e.mul(e.sub(e.literal(1), x), e.add(e.literal(1), x)))),
+  // y = log₂ x; y' = log₂e / x
+  unaryOp('log2', Math.log2, ({ e }, x) => e.div(e.literal(Math.LOG2E), x)),
+  // y = log₁₀ x; y' = log₁₀e / x
+  unaryOp('log10', Math.log10, ({ e }, x) => e.div(e.literal(Math.LOG10E), x)),
+  // y = ∛x; y' = 1/(3y²) (Infinity at 0)
+  unaryOp('cbrt', Math.cbrt, ({ e }, _x, y) => e.div(e.literal(1), e.mul(e.literal(3), e.apply('square', [y])))),
 ] as const;

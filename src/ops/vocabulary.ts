@@ -53,6 +53,14 @@ export interface IndexAttrs {
 export interface AxisAttrs {
   axis: number;
 }
+/**
+ * clip's bounds (±Infinity when not given). Only wire nodes make clip equations, which
+ * the builder never merges: its merge key, JSON, writes ±Infinity and NaN alike as null.
+ */
+export interface ClipAttrs {
+  readonly min: number;
+  readonly max: number;
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -81,7 +89,13 @@ export interface OpAttrs {
   relu: NoAttrs;
   softplus: NoAttrs;
   erf: NoAttrs;
-  // binary elementwise, comparisons, where and sign (binary.ts)
+  asinh: NoAttrs;
+  acosh: NoAttrs;
+  atanh: NoAttrs;
+  log2: NoAttrs;
+  log10: NoAttrs;
+  cbrt: NoAttrs;
+  // binary elementwise, comparisons and where (binary.ts)
   add: NoAttrs;
   sub: NoAttrs;
   mul: NoAttrs;
@@ -99,8 +113,13 @@ export interface OpAttrs {
   eq: NoAttrs;
   ne: NoAttrs;
   where: NoAttrs;
-  /** internal */
+  // piecewise constant elementwise ops, never active (steps.ts)
   sign: NoAttrs;
+  floor: NoAttrs;
+  ceil: NoAttrs;
+  round: NoAttrs;
+  // clip (clip.ts)
+  clip: ClipAttrs;
   // reductions (reduce.ts)
   sum: ReduceAttrs;
   mean: ReduceAttrs;

@@ -27,7 +27,7 @@ export interface Mutated {
 }
 
 const OP_NAMES = WIRE_OPS.map((o) => o.name);
-const INTERNAL_OPS = ['zmul', 'sign', 'prod_others', 'matmul_nt', 'slice_scatter', 'index_add', 'first_winner'];
+const INTERNAL_OPS = ['zmul', 'prod_others', 'matmul_nt', 'slice_scatter', 'index_add', 'first_winner'];
 const ODD_NAMES = [
   '__proto__',
   'constructor',
@@ -270,7 +270,7 @@ const MUTATIONS: Record<string, Mutation> = {
   randomAttr(b, r) {
     if (!b.graph.nodes.length) return;
     const n = r.pick(b.graph.nodes);
-    const attr = r.pick(['axes', 'keepdims', 'perm', 'shape', 'start', 'stop', 'step', 'axis', 'indices', 'value']);
+    const attr = r.pick(['axes', 'keepdims', 'perm', 'shape', 'start', 'stop', 'step', 'axis', 'indices', 'value', 'min', 'max']);
     const values: Json[] = [[99], [-99], [0, 0], [], [1.5], true, 'yes', 0, -1, 1e9, [1e9, 1e9], nested(70, 0), [[1, 2], [3]], 'NaN', null];
     n[attr] = r.pick(values);
   },
