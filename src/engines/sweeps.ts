@@ -74,6 +74,8 @@ export function basisSweeps(
     blocks.push(row);
     if (n === 0) continue;
     const d = build(g);
+    // Nothing flows from this group (an input used only as indices or a condition): its block is zeros, at no sweep.
+    if (d.results.every((r) => r === null)) continue;
     const c = chunkSize(d, n);
     for (let start = 0; start < n; start += c) {
       const k = Math.min(c, n - start);
