@@ -671,6 +671,81 @@ describe('graph-format.md, 4. Ops', () => {
     }
   });
 
+  test('indexing by tensors: gather, its gradient, the scatters and the index errors', async () => {
+    const sec = md.slice(md.indexOf('### Indexing by tensors'), md.indexOf('## 5. The request envelope'));
+    const [a, idx, g, idx1, g1, idx2, grad] = find(
+      sec,
+      /With\s+`a = (\[\[[^`]*\]\])`, `gather` of `(\[[^`]*\])` gives\s+`(\[[^`]*\])`, and with `"axis": 1` and the scalar index\s+`(-?\d+)`, `(\[[^`]*\])`\. The gradient of `sum\(gather\(a, (\[[^`]*\])\)\)` is\s+`(\[[^`]*\])`/,
+      '4: gather',
+    );
+    const A = shown(a);
+    const graph = (axis: number, is: number[], sum = false) => ({
+      inputs: [
+        { name: 'a', shape: [A.length, A[0].length] },
+        { name: 'idx', shape: is },
+      ],
+      nodes: [{ id: 'g', op: 'gather', args: ['a', 'idx'], axis }, ...(sum ? [{ id: 's', op: 'sum', args: ['g'] }] : [])],
+      outputs: [sum ? 's' : 'g'],
+    });
+    const I = shown(idx);
+    const r0 = wire(await run('evaluate', { graph: graph(0, [I.length, I[0].length]), args: { a: A, idx: I } })) as any;
+    expectShown(r0.values.g, shown(g), 'gather');
+    const r1 = wire(await run('evaluate', { graph: graph(1, []), args: { a: A, idx: Number(idx1) } })) as any;
+    expectShown(r1.values.g, shown(g1), 'gather along axis 1');
+    const I2 = shown(idx2);
+    const r2 = wire(await run('gradient', { graph: graph(0, [I2.length], true), args: { a: A, idx: I2 } })) as any;
+    expectShown(r2.gradient.a, shown(grad), 'gather gradient');
+
+    const [v, si, su, added, set] = find(
+      sec,
+      /For `a = (\[[^`]*\])`, indices `(\[[^`]*\])` and\s+updates `(\[[^`]*\])`, `scatter_add` gives `(\[[^`]*\])` and `scatter_set`\s+`(\[[^`]*\])`/,
+      '4: scatters',
+    );
+    for (const [op, want] of [
+      ['scatter_add', added],
+      ['scatter_set', set],
+    ]) {
+      const u = shown(su);
+      const g2 = {
+        inputs: [
+          { name: 'a', shape: [shown(v).length] },
+          { name: 'u', shape: [u.length] },
+        ],
+        nodes: [
+          { id: 'i', op: 'const', value: shown(si) },
+          { id: 'y', op, args: ['a', 'i', 'u'] },
+        ],
+        outputs: ['y'],
+      };
+      const r = wire(await run('evaluate', { graph: g2, args: { a: shown(v), u } })) as any;
+      expectShown(r.values.y, shown(want), op);
+    }
+
+    const [p1, m1, p2, m2] = find(
+      sec,
+      /a 422 naming the argument \(`(args\.idx): ([^`]*)`\) or, for computed indices, the node's argument \(`(graph\.nodes\[1\]\.args\[1\]):\s+([^`]*)`\)/,
+      '4: index errors',
+    );
+    const fail = async (req: object) =>
+      run('evaluate', req).then(
+        () => undefined,
+        (e: { issues: unknown }) => e.issues,
+      );
+    const badIdx = m1.match(/, ([^,]+), is/)?.[1] as string;
+    expect(await fail({ graph: graph(0, [2]), args: { a: A, idx: [0, Number(badIdx)] } })).toEqual([
+      { path: p1, message: m1.replace(/\s+/g, ' ') },
+    ]);
+    const computed = {
+      inputs: [{ name: 'a', shape: [A.length, A[0].length] }],
+      nodes: [
+        { id: 'i', op: 'const', value: [0, Number(m2.match(/, (\d+), is/)?.[1])] },
+        { id: 'g', op: 'gather', args: ['a', 'i'] },
+      ],
+      outputs: ['g'],
+    };
+    expect(await fail({ graph: computed, args: { a: A } })).toEqual([{ path: p2, message: m2.replace(/\s+/g, ' ') }]);
+  });
+
   test('pow in base and exponent', async () => {
     const [a, b, y, da, db] = find(
       md,

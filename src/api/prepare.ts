@@ -17,6 +17,7 @@ import { checkRequest, type CheckedRequest } from '../graph/request.js';
 import type { Operation, Request } from '../graph/schema.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { atPoints } from './batch.js';
+import { asRequestError } from './request-error.js';
 import { checkReference } from './compare.js';
 import { callCost, type CallCost } from './cost.js';
 import { cacheOf } from './shared-cache.js';
@@ -104,10 +105,14 @@ class Prepared implements PreparedCall {
     args: readonly Tensor[],
     extra: readonly Tensor[] = extraOf(this.request),
   ): { values: Tensor[]; derivatives: Tensor[]; directions: number } {
-    const at = atPoints(this.request, this.plan, args, extra);
-    const primal = runPrimal(this.plan, at.args, at.points);
-    const d = this.differentiate(primal, at.extra);
-    return { values: primal.values, derivatives: d.tensors, directions: d.directions };
+    try {
+      const at = atPoints(this.request, this.plan, args, extra);
+      const primal = runPrimal(this.plan, at.args, at.points);
+      const d = this.differentiate(primal, at.extra);
+      return { values: primal.values, derivatives: d.tensors, directions: d.directions };
+    } catch (err) {
+      throw asRequestError(err, this.request);
+    }
   }
 
   /**

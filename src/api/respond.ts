@@ -14,6 +14,7 @@ import type { Operation, Request } from '../graph/schema.js';
 import { withDeadline } from '../ir/deadline.js';
 import { writeWireFloat } from '../tensor/nested.js';
 import { atPoints } from './batch.js';
+import { asRequestError } from './request-error.js';
 import { checkReference, compareWithReference, type CheckError } from './compare.js';
 import { encodeDerivatives, encoder, named } from './encode.js';
 import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
@@ -28,7 +29,11 @@ export function respond<Op extends Operation | 'any' = 'any', F extends OutputFo
   call: PreparedCall,
   options: Options<F> = {},
 ): Result<Op, F> {
-  return withDeadline(options.budgetMs, () => respondNow(call, options)) as Result<Op, F>;
+  try {
+    return withDeadline(options.budgetMs, () => respondNow(call, options)) as Result<Op, F>;
+  } catch (err) {
+    throw asRequestError(err, call.request);
+  }
 }
 
 function respondNow(call: PreparedCall, options: Options): ResultBase {

@@ -12,6 +12,9 @@
 import type { Eqn, ValueTable } from './program.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { checkDeadline } from './deadline.js';
+import { ValueError } from '../ops/types.js';
+
+export { ValueError };
 
 export type Env = (Float64Array | undefined)[];
 
@@ -21,6 +24,23 @@ export function runEqns(eqns: readonly Eqn[], values: ValueTable, env: Env, k: n
 
 /** Runs one equation, writing its value into `out` (of the right size) or a new array, and into env. */
 export function evalEqn(q: Eqn, values: ValueTable, env: Env, k: number, out?: Float64Array): void {
+  if (q.op.constantArgs === undefined) {
+    evalChecked(q, values, env, k, out);
+    return;
+  }
+  // Ops that read values as indices check them: a bad one names its equation's node and argument.
+  try {
+    evalChecked(q, values, env, k, out);
+  } catch (err) {
+    if (err instanceof ValueError && err.node === -1) {
+      err.node = q.node;
+      err.value = q.args[err.arg];
+    }
+    throw err;
+  }
+}
+
+function evalChecked(q: Eqn, values: ValueTable, env: Env, k: number, out?: Float64Array): void {
   checkDeadline(); // compiled code runs every non-fused equation through here too
   const info = values.info(q.out);
   if (q.op.sameData && values.info(q.args[0]).batched === info.batched) {

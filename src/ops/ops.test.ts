@@ -199,6 +199,18 @@ const indexSample: fc.Arbitrary<{ s: number[]; axis: number; indices: number[] }
     ),
 );
 
+/** An array and an indices shape (rank 0 to 2) for gather and the scatters, along one of the array's axes. */
+const gatherSample: fc.Arbitrary<{ s: number[]; axis: number; is: number[] }> = shapeArb(1, 3).chain((s) =>
+  fc
+    .record({ axis: fc.integer({ min: 0, max: s.length - 1 }), is: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }) })
+    .map(({ axis, is }) => ({ s, axis, is })),
+);
+
+const gatheredShape = (s: Shape, is: Shape, axis: number): number[] => [...s.slice(0, axis), ...is, ...s.slice(axis + 1)];
+
+/** Integer indices into an axis of length n, some negative (from the end), repeats likely. */
+const indexValues = (r: Rng, is: Shape, n: number): Float64Array => randomArray(sizeOf(is), () => r.int(-n, n - 1));
+
 const compare: Record<string, (a: number, b: number) => boolean> = {
   lt: (a, b) => a < b,
   le: (a, b) => a <= b,
@@ -580,6 +592,43 @@ const CASES: Record<string, Case> = {
       attrs: { axis, indices, size: s[axis] },
     })),
     values: each(uni(-3, 3)),
+  },
+  // indexing by tensors: the indices argument holds integers (negatives count from the end) and is never differentiated
+  gather: {
+    kind: 'diff',
+    sample: gatherSample.map(({ s, axis, is }) => ({ shapes: [s, is], attrs: { axis } })),
+    values: (r, [s, is], attrs) => [
+      randomArray(sizeOf(s), () => r.uniform(-3, 3)),
+      indexValues(r, is, s[(attrs as { axis: number }).axis]),
+    ],
+    constArgs: [1],
+  },
+  scatter_add: {
+    kind: 'diff',
+    sample: gatherSample.map(({ s, axis, is }) => ({ shapes: [s, is, gatheredShape(s, is, axis)], attrs: { axis } })),
+    values: (r, [s, is, u], attrs) => [
+      randomArray(sizeOf(s), () => r.uniform(-3, 3)),
+      indexValues(r, is, s[(attrs as { axis: number }).axis]),
+      randomArray(sizeOf(u), () => r.uniform(-3, 3)),
+    ],
+    constArgs: [1],
+  },
+  scatter_set: {
+    kind: 'diff',
+    sample: gatherSample.map(({ s, axis, is }) => ({ shapes: [s, is, gatheredShape(s, is, axis)], attrs: { axis } })),
+    values: (r, [s, is, u], attrs) => [
+      randomArray(sizeOf(s), () => r.uniform(-3, 3)),
+      indexValues(r, is, s[(attrs as { axis: number }).axis]),
+      randomArray(sizeOf(u), () => r.uniform(-3, 3)),
+    ],
+    constArgs: [1],
+  },
+  last_index: {
+    kind: 'nondiff',
+    examples: [
+      { args: [{ shape: [5], data: [1, 3, 1, -1, 0] }], attrs: { axis: 0, size: 4 }, out: { shape: [5], data: [0, 0, 1, 1, 1] } },
+      { args: [{ shape: [2, 2], data: [2, 2, 2, 0] }], attrs: { axis: 0, size: 3 }, out: { shape: [2, 2], data: [0, 0, 1, 1] } },
+    ],
   },
   concat: {
     kind: 'diff',

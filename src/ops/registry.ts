@@ -7,6 +7,7 @@
  */
 import { binaryOps, comparisonOps, whereOp } from './binary.js';
 import { clipOp } from './clip.js';
+import { gatherOps } from './gather.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
@@ -27,6 +28,7 @@ const ALL = [
   ...reduceOps,
   ...linalgOps,
   ...shapeOps,
+  ...gatherOps,
 ] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of

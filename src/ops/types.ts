@@ -84,6 +84,24 @@ export class OpError extends Error {
   }
 }
 
+/**
+ * A value an op received when the call ran is not one it takes (gather's indices: a
+ * non-integer or out of range). The kernel names its argument; the evaluator adds
+ * the equation's wire node and the argument's value, so the caller can name the
+ * request's argument or node.
+ */
+export class ValueError extends Error {
+  node = -1;
+  value = -1;
+  constructor(
+    message: string,
+    readonly arg: number,
+  ) {
+    super(message);
+    this.name = 'ValueError';
+  }
+}
+
 /** Parsed wire attributes (beside id, op, args), as zod checked them against OpDef.attrs. */
 export type WireAttrs = Readonly<Record<string, unknown>>;
 

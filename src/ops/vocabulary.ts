@@ -154,6 +154,12 @@ export interface OpAttrs {
   concat: AxisAttrs;
   stack: AxisAttrs;
   stop_gradient: NoAttrs;
+  // indexing by tensors (gather.ts)
+  gather: AxisAttrs;
+  scatter_add: AxisAttrs;
+  scatter_set: AxisAttrs;
+  /** internal */
+  last_index: AxisAttrs & { size: number };
 }
 
 /** Every op derivd knows. */
