@@ -746,6 +746,52 @@ describe('graph-format.md, 4. Ops', () => {
     expect(await fail({ graph: computed, args: { a: A } })).toEqual([{ path: p2, message: m2.replace(/\s+/g, ' ') }]);
   });
 
+  test('einsum: a diagonal, a trace and a subscripts error', async () => {
+    const [a, sub1, y1, sub2, y2, path, message, bad] = find(
+      md,
+      /With `A = (\[\[[^`]*\]\])`,\s+`"([^"]+)"` gives `([^`]+)` and `"([^"]+)"` gives `([^`]+)`\. A malformed `subscripts` is reported\s+there \(`(graph\.nodes\[0\]\.subscripts): (einsum: "([^"]+)" [^`]*)`\)/,
+      '4: einsum',
+    );
+    const A = shown(a);
+    const graph = (subscripts: string) => ({
+      inputs: [{ name: 'A', shape: [A.length, A[0].length] }],
+      nodes: [{ id: 'y', op: 'einsum', args: ['A'], subscripts }],
+      outputs: ['y'],
+    });
+    for (const [sub, want] of [
+      [sub1, y1],
+      [sub2, y2],
+    ]) {
+      const r = wire(await run('evaluate', { graph: graph(sub), args: { A } })) as any;
+      expectShown(r.values.y, shown(want), `einsum ${sub}`);
+    }
+    const issues = await run('evaluate', {
+      graph: {
+        inputs: [
+          { name: 'A', shape: [2, 3] },
+          { name: 'B', shape: [3, 2] },
+        ],
+        nodes: [{ id: 'y', op: 'einsum', args: ['A', 'B'], subscripts: bad }],
+        outputs: ['y'],
+      },
+      args: {
+        A: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        B: [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      },
+    }).then(
+      () => undefined,
+      (e: { issues: unknown }) => e.issues,
+    );
+    expect(issues).toEqual([{ path, message: message.replace(/\s+/g, ' ') }]);
+  });
+
   test('pow in base and exponent', async () => {
     const [a, b, y, da, db] = find(
       md,

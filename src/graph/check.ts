@@ -143,7 +143,22 @@ export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): C
         broken[i] = 1;
         continue;
       }
-      valueOfId.set(node.id, e.applyOp(op, args, attrs, i));
+      if (op.expand) {
+        // A composite op (einsum): its intermediate values count against the limits too.
+        const first = e.values.length;
+        const v = op.expand(e, args, attrs as never, i);
+        let largest = 0;
+        for (let w = first; w < e.values.length; w++) largest = Math.max(largest, sizeOf(e.values.info(w as ValueId).shape));
+        if (largest > limits.maxElements) {
+          limitIssues.push({
+            path: nodePath(i),
+            message: `einsum: an intermediate result of ${largest} elements is more than MAX_ELEMENTS (${limits.maxElements})`,
+          });
+          broken[i] = 1;
+          continue;
+        }
+        valueOfId.set(node.id, v);
+      } else valueOfId.set(node.id, e.applyOp(op, args, attrs, i));
     } catch (err) {
       if (!(err instanceof OpError)) throw err;
       const path =

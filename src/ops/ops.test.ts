@@ -74,7 +74,17 @@ interface NonDiffCase {
   examples: Example[];
 }
 
-type Case = DiffCase | NonDiffCase;
+/**
+ * An op a checked graph expands into other ops (einsum): its kernel is the reference
+ * definition, checked on examples; its derivatives are its expansion's, checked
+ * against finite differences beside the op (einsum.test.ts).
+ */
+interface ExpandedCase {
+  kind: 'expanded';
+  examples: Example[];
+}
+
+type Case = DiffCase | NonDiffCase | ExpandedCase;
 
 type Sampler = (r: Rng) => number;
 const uni =
@@ -593,6 +603,24 @@ const CASES: Record<string, Case> = {
     })),
     values: each(uni(-3, 3)),
   },
+  einsum: {
+    kind: 'expanded',
+    examples: [
+      {
+        args: [
+          { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+          { shape: [3, 2], data: [1, 0, 2, 1, 0, 3] },
+        ],
+        attrs: { inputs: ['ij', 'jk'], output: 'ik', sizes: { i: 2, j: 3, k: 2 } },
+        out: { shape: [2, 2], data: [5, 11, 14, 23] },
+      },
+      {
+        args: [{ shape: [2, 2], data: [1, 2, 3, 4] }],
+        attrs: { inputs: ['ii'], output: '', sizes: { i: 2 } },
+        out: { shape: [], data: [5] },
+      },
+    ],
+  },
   // indexing by tensors: the indices argument holds integers (negatives count from the end) and is never differentiated
   gather: {
     kind: 'diff',
@@ -935,8 +963,9 @@ function checkPoint(name: string, c: DiffCase, { shapes, attrs }: Sample, seed: 
 // --- tests: the table ---------------------------------------------------------------
 
 const names = Object.keys(CASES).sort();
-const diffNames = names.filter((n) => CASES[n].kind !== 'nondiff');
+const diffNames = names.filter((n) => CASES[n].kind === 'diff' || CASES[n].kind === 'forward');
 const nondiffNames = names.filter((n) => CASES[n].kind === 'nondiff');
+const expandedNames = names.filter((n) => CASES[n].kind === 'expanded');
 
 describe('op table', () => {
   it('has exactly one case per op in ALL_OPS', () => {
@@ -946,8 +975,9 @@ describe('op table', () => {
   it.each(names)('%s: its case kind matches its rules', (name) => {
     const op = getOp(name as OpName);
     const kind = CASES[name].kind;
-    expect(op.jvp !== undefined, 'has jvp').toBe(kind !== 'nondiff');
+    expect(op.jvp !== undefined, 'has jvp').toBe(kind === 'diff' || kind === 'forward');
     expect(op.vjp !== undefined, 'has vjp').toBe(kind === 'diff');
+    expect(op.expand !== undefined, 'is expanded').toBe(kind === 'expanded');
   });
 
   it('every op without a jvp has no vjp either', () => {
@@ -1011,6 +1041,21 @@ describe.each(diffNames)('%s', (name) => {
       }),
       { ...FC, numRuns: 5 },
     );
+  });
+});
+
+describe.each(expandedNames)('%s (expanded into other ops)', (name) => {
+  const c = CASES[name] as ExpandedCase;
+  it.each(c.examples.map((ex, i) => [i, ex] as const))('reference kernel example %i', (_i, ex) => {
+    const e = new ProgramBuilder();
+    const xs = ex.args.map((a) => e.input(a.shape));
+    const y = applyNamed(e, name, xs, ex.attrs);
+    expect(e.shapeOf(y)).toEqual(ex.out.shape);
+    const env = evaluate(
+      e,
+      xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]),
+    );
+    expect(Array.from(env[y]!)).toEqual(ex.out.data);
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { binaryOps, comparisonOps, whereOp } from './binary.js';
 import { clipOp } from './clip.js';
+import { einsumOp } from './einsum.js';
 import { gatherOps } from './gather.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
@@ -29,6 +30,7 @@ const ALL = [
   ...linalgOps,
   ...shapeOps,
   ...gatherOps,
+  einsumOp,
 ] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of

@@ -151,6 +151,12 @@ export interface OpDef<N extends OpName = OpName> {
   readonly sameData?: boolean;
   /** Turns parsed wire attributes into the attributes the kernel uses (defaults, normalised axes). */
   prepare?(wire: WireAttrs, inShapes: readonly Shape[]): OpAttrs[N];
+  /**
+   * For ops that are compositions of others (einsum): the equations a wire node
+   * becomes, emitted when the graph is checked, in place of one equation of this op;
+   * exactly one of them carries `node`. The kernel is then only a reference.
+   */
+  expand?(e: Emit, args: readonly ValueId[], attrs: OpAttrs[N], node: number): ValueId;
   /** Output shape; throws OpError naming the argument when the arguments do not fit. */
   shape(inShapes: readonly Shape[], attrs: OpAttrs[N]): Shape;
   /** Primal kernel: writes the result into `out` (row-major, already sized). */

@@ -50,6 +50,12 @@ export interface IndexAttrs {
   axis: number;
   indices: number[];
 }
+/** einsum's subscripts, parsed: each operand's letters, the output's, and every letter's length. */
+export interface EinsumAttrs {
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly sizes: Readonly<Record<string, number>>;
+}
 export interface AxisAttrs {
   axis: number;
 }
@@ -154,6 +160,8 @@ export interface OpAttrs {
   concat: AxisAttrs;
   stack: AxisAttrs;
   stop_gradient: NoAttrs;
+  // einsum (einsum.ts), expanded into the ops above when a graph is checked
+  einsum: EinsumAttrs;
   // indexing by tensors (gather.ts)
   gather: AxisAttrs;
   scatter_add: AxisAttrs;
