@@ -199,6 +199,13 @@ const indexSample: fc.Arbitrary<{ s: number[]; axis: number; indices: number[] }
     ),
 );
 
+/** Batched matrices ([..., rows, cols], rank 2 to 4) and a diagonal k that meets the matrix. */
+const matrixSample: fc.Arbitrary<{ shapes: number[][]; attrs: { k: number } }> = fc
+  .tuple(shapeArb(0, 2), dim, dim)
+  .chain(([batch, rows, cols]) =>
+    fc.integer({ min: 1 - rows, max: cols - 1 }).map((k) => ({ shapes: [[...batch, rows, cols]], attrs: { k } })),
+  );
+
 const compare: Record<string, (a: number, b: number) => boolean> = {
   lt: (a, b) => a < b,
   le: (a, b) => a <= b,
@@ -557,6 +564,35 @@ const CASES: Record<string, Case> = {
     kind: 'nondiff',
     examples: [{ args: [{ shape: [3], data: [1, NaN, -0] }], attrs: {}, out: { shape: [3], data: [1, NaN, -0] } }],
   },
+
+  // matrix structure (structure.ts)
+  eye: {
+    kind: 'nondiff',
+    examples: [
+      { args: [], attrs: { n: 2, m: 2, k: 0 }, out: { shape: [2, 2], data: [1, 0, 0, 1] } },
+      { args: [], attrs: { n: 2, m: 3, k: 1 }, out: { shape: [2, 3], data: [0, 1, 0, 0, 0, 1] } },
+      { args: [], attrs: { n: 3, m: 2, k: -1 }, out: { shape: [3, 2], data: [0, 0, 1, 0, 0, 1] } },
+      { args: [], attrs: { n: 2, m: 2, k: 2 }, out: { shape: [2, 2], data: [0, 0, 0, 0] } },
+    ],
+  },
+  diag: {
+    kind: 'diff',
+    sample: fc.tuple(dim, fc.integer({ min: -2, max: 2 })).map(([n, k]) => ({ shapes: [[n]], attrs: { k } })),
+    values: each(uni(-3, 3)),
+  },
+  diagonal: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
+  diagonal_scatter: {
+    kind: 'diff',
+    sample: matrixSample.map(({ shapes: [s], attrs: { k } }) => {
+      const [rows, cols] = s.slice(-2);
+      const len = k >= 0 ? Math.min(rows, cols - k) : Math.min(rows + k, cols);
+      return { shapes: [[...s.slice(0, -2), len]], attrs: { k, rows, cols } };
+    }),
+    values: each(uni(-3, 3)),
+  },
+  trace: { kind: 'diff', sample: matrixSample.map(({ shapes }) => ({ shapes, attrs: {} })), values: each(uni(-3, 3)) },
+  triu: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
+  tril: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
 };
 
 // --- running programs -------------------------------------------------------------

@@ -53,6 +53,10 @@ export interface IndexAttrs {
 export interface AxisAttrs {
   axis: number;
 }
+/** Structure ops (structure.ts): the diagonal, 0 the main one, k > 0 above it, k < 0 below. */
+export interface DiagAttrs {
+  k: number;
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -135,6 +139,15 @@ export interface OpAttrs {
   concat: AxisAttrs;
   stack: AxisAttrs;
   stop_gradient: NoAttrs;
+  // matrix structure (structure.ts)
+  eye: { n: number; m: number; k: number };
+  diag: DiagAttrs;
+  diagonal: DiagAttrs;
+  /** internal */
+  diagonal_scatter: DiagAttrs & { rows: number; cols: number };
+  trace: NoAttrs;
+  triu: DiagAttrs;
+  tril: DiagAttrs;
 }
 
 /** Every op derivd knows. */
