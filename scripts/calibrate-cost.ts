@@ -84,7 +84,13 @@ function caseFor(op: string): Case | undefined {
     case 'trace':
     case 'triu':
     case 'tril':
+    case 'cumsum':
+    case 'cumprod':
+    case 'softmax':
+    case 'log_softmax':
       return { inputs: m, node: { op, args: ['x'] } };
+    case 'norm':
+      return { inputs: m, node: { op, args: ['x'], axes: [1] } };
     default: {
       const def = WIRE_OPS.find((o) => o.name === op);
       if (def?.arity === 1) return unary;

@@ -6,6 +6,7 @@
  * attributes are not the vocabulary's fails to compile.
  */
 import { binaryOps, comparisonOps, signOp, whereOp } from './binary.js';
+import { cumulativeOps } from './cumulative.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
@@ -26,6 +27,7 @@ const ALL = [
   ...linalgOps,
   ...shapeOps,
   ...structureOps,
+  ...cumulativeOps,
 ] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of

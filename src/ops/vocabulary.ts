@@ -57,6 +57,14 @@ export interface AxisAttrs {
 export interface DiagAttrs {
   k: number;
 }
+/** Cumulative ops (cumulative.ts): the axis walked and whether it is walked from the end. */
+export interface ScanAttrs {
+  axis: number;
+  reverse: boolean;
+}
+export interface NormAttrs extends ReduceAttrs {
+  readonly ord: 1 | 2 | 'inf';
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -148,6 +156,14 @@ export interface OpAttrs {
   trace: NoAttrs;
   triu: DiagAttrs;
   tril: DiagAttrs;
+  // along an axis: cumulative ops, softmax, norm (cumulative.ts)
+  cumsum: ScanAttrs;
+  cumprod: ScanAttrs;
+  /** internal */
+  linrec: ScanAttrs;
+  softmax: AxisAttrs;
+  log_softmax: AxisAttrs;
+  norm: NormAttrs;
 }
 
 /** Every op derivd knows. */
