@@ -47,6 +47,7 @@ function caseFor(op: string): Case | undefined {
     case 'const':
     case 'range':
     case 'fill':
+    case 'eye':
       return undefined; // never varied
     case 'where':
       return { inputs: [vec('c'), vec('x'), vec('y')], node: { op, args: ['c', 'x', 'y'] } };
@@ -77,6 +78,19 @@ function caseFor(op: string): Case | undefined {
       return { inputs: [vec('x', [32, 64]), vec('y', [32, 64])], node: { op, args: ['x', 'y'] } };
     case 'stack':
       return { inputs: [vec('x', [64, 64]), vec('y', [64, 64])], node: { op, args: ['x', 'y'] } };
+    case 'diag':
+      return { inputs: [vec('x', [64])], node: { op, args: ['x'] } };
+    case 'diagonal':
+    case 'trace':
+    case 'triu':
+    case 'tril':
+    case 'cumsum':
+    case 'cumprod':
+    case 'softmax':
+    case 'log_softmax':
+      return { inputs: m, node: { op, args: ['x'] } };
+    case 'norm':
+      return { inputs: m, node: { op, args: ['x'], axes: [1] } };
     default: {
       const def = WIRE_OPS.find((o) => o.name === op);
       if (def?.arity === 1) return unary;

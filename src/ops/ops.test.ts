@@ -221,6 +221,27 @@ const gatheredShape = (s: Shape, is: Shape, axis: number): number[] => [...s.sli
 /** Integer indices into an axis of length n, some negative (from the end), repeats likely. */
 const indexValues = (r: Rng, is: Shape, n: number): Float64Array => randomArray(sizeOf(is), () => r.int(-n, n - 1));
 
+/** Batched matrices ([..., rows, cols], rank 2 to 4) and a diagonal k that meets the matrix. */
+const matrixSample: fc.Arbitrary<{ shapes: number[][]; attrs: { k: number } }> = fc
+  .tuple(shapeArb(0, 2), dim, dim)
+  .chain(([batch, rows, cols]) =>
+    fc.integer({ min: 1 - rows, max: cols - 1 }).map((k) => ({ shapes: [[...batch, rows, cols]], attrs: { k } })),
+  );
+
+/** One axis of a shape of rank 1 to 3. */
+const axisSample: fc.Arbitrary<Sample> = shapeArb(1, 3).chain((s) =>
+  fc.integer({ min: 0, max: s.length - 1 }).map((axis) => ({ shapes: [s], attrs: { axis } })),
+);
+
+/** One axis walked either way. */
+const scanSample: fc.Arbitrary<{ shapes: number[][]; attrs: { axis: number; reverse: boolean } }> = shapeArb(
+  1,
+  3,
+  fc.integer({ min: 1, max: 4 }),
+).chain((s) =>
+  fc.record({ axis: fc.integer({ min: 0, max: s.length - 1 }), reverse: fc.boolean() }).map((attrs) => ({ shapes: [s], attrs })),
+);
+
 const compare: Record<string, (a: number, b: number) => boolean> = {
   lt: (a, b) => a < b,
   le: (a, b) => a <= b,
@@ -679,6 +700,58 @@ const CASES: Record<string, Case> = {
   stop_gradient: {
     kind: 'nondiff',
     examples: [{ args: [{ shape: [3], data: [1, NaN, -0] }], attrs: {}, out: { shape: [3], data: [1, NaN, -0] } }],
+  },
+
+  // matrix structure (structure.ts)
+  eye: {
+    kind: 'nondiff',
+    examples: [
+      { args: [], attrs: { n: 2, m: 2, k: 0 }, out: { shape: [2, 2], data: [1, 0, 0, 1] } },
+      { args: [], attrs: { n: 2, m: 3, k: 1 }, out: { shape: [2, 3], data: [0, 1, 0, 0, 0, 1] } },
+      { args: [], attrs: { n: 3, m: 2, k: -1 }, out: { shape: [3, 2], data: [0, 0, 1, 0, 0, 1] } },
+      { args: [], attrs: { n: 2, m: 2, k: 2 }, out: { shape: [2, 2], data: [0, 0, 0, 0] } },
+    ],
+  },
+  diag: {
+    kind: 'diff',
+    sample: fc.tuple(dim, fc.integer({ min: -2, max: 2 })).map(([n, k]) => ({ shapes: [[n]], attrs: { k } })),
+    values: each(uni(-3, 3)),
+  },
+  diagonal: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
+  diagonal_scatter: {
+    kind: 'diff',
+    sample: matrixSample.map(({ shapes: [s], attrs: { k } }) => {
+      const [rows, cols] = s.slice(-2);
+      const len = k >= 0 ? Math.min(rows, cols - k) : Math.min(rows + k, cols);
+      return { shapes: [[...s.slice(0, -2), len]], attrs: { k, rows, cols } };
+    }),
+    values: each(uni(-3, 3)),
+  },
+  trace: { kind: 'diff', sample: matrixSample.map(({ shapes }) => ({ shapes, attrs: {} })), values: each(uni(-3, 3)) },
+  triu: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
+  tril: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
+
+  // along an axis (cumulative.ts)
+  cumsum: { kind: 'diff', sample: scanSample, values: each(uni(-3, 3)) },
+  cumprod: { kind: 'diff', sample: scanSample, values: each(withZeros(uni(-1.5, 1.5))) },
+  linrec: {
+    kind: 'diff',
+    sample: scanSample.map(({ shapes: [s], attrs }) => ({ shapes: [s, s], attrs })),
+    values: each(withZeros(uni(-1.5, 1.5)), uni(-2, 2)),
+  },
+  softmax: { kind: 'diff', sample: axisSample, values: each(uni(-3, 3)) },
+  log_softmax: { kind: 'diff', sample: axisSample, values: each(uni(-3, 3)) },
+  norm: {
+    kind: 'diff',
+    sample: reduceSample.chain(({ shapes, attrs }) =>
+      fc.constantFrom<1 | 2 | 'inf'>(1, 2, 'inf').map((ord) => ({ shapes, attrs: { ...attrs, ord } })),
+    ),
+    // |x| distinct, at least 0.3 apart and away from 0: no kink or tie within the step
+    values: (r, [s]) => {
+      const n = sizeOf(s);
+      const perm = r.shuffle(Array.from({ length: n }, (_, i) => i));
+      return [Float64Array.from(perm, (p) => r.sign() * (0.3 + 0.4 * p + r.uniform(0, 0.1)))];
+    },
   },
 };
 

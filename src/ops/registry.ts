@@ -7,6 +7,7 @@
  */
 import { binaryOps, comparisonOps, whereOp } from './binary.js';
 import { clipOp } from './clip.js';
+import { cumulativeOps } from './cumulative.js';
 import { einsumOp } from './einsum.js';
 import { gatherOps } from './gather.js';
 import { leafOps } from './leaves.js';
@@ -14,6 +15,7 @@ import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 import { stepOps } from './steps.js';
+import { structureOps } from './structure.js';
 import type { OpDef } from './types.js';
 import { unaryOps } from './unary.js';
 import type { OpName } from './vocabulary.js';
@@ -31,6 +33,8 @@ const ALL = [
   ...shapeOps,
   ...gatherOps,
   einsumOp,
+  ...structureOps,
+  ...cumulativeOps,
 ] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of

@@ -67,6 +67,18 @@ export interface ClipAttrs {
   readonly min: number;
   readonly max: number;
 }
+/** Structure ops (structure.ts): the diagonal, 0 the main one, k > 0 above it, k < 0 below. */
+export interface DiagAttrs {
+  k: number;
+}
+/** Cumulative ops (cumulative.ts): the axis walked and whether it is walked from the end. */
+export interface ScanAttrs {
+  axis: number;
+  reverse: boolean;
+}
+export interface NormAttrs extends ReduceAttrs {
+  readonly ord: 1 | 2 | 'inf';
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -168,6 +180,23 @@ export interface OpAttrs {
   scatter_set: AxisAttrs;
   /** internal */
   last_index: AxisAttrs & { size: number };
+  // matrix structure (structure.ts)
+  eye: { n: number; m: number; k: number };
+  diag: DiagAttrs;
+  diagonal: DiagAttrs;
+  /** internal */
+  diagonal_scatter: DiagAttrs & { rows: number; cols: number };
+  trace: NoAttrs;
+  triu: DiagAttrs;
+  tril: DiagAttrs;
+  // along an axis: cumulative ops, softmax, norm (cumulative.ts)
+  cumsum: ScanAttrs;
+  cumprod: ScanAttrs;
+  /** internal */
+  linrec: ScanAttrs;
+  softmax: AxisAttrs;
+  log_softmax: AxisAttrs;
+  norm: NormAttrs;
 }
 
 /** Every op derivd knows. */

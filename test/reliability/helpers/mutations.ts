@@ -27,7 +27,17 @@ export interface Mutated {
 }
 
 const OP_NAMES = WIRE_OPS.map((o) => o.name);
-const INTERNAL_OPS = ['zmul', 'prod_others', 'matmul_nt', 'slice_scatter', 'index_add', 'first_winner'];
+const INTERNAL_OPS = [
+  'zmul',
+  'prod_others',
+  'matmul_nt',
+  'slice_scatter',
+  'index_add',
+  'first_winner',
+  'diagonal_scatter',
+  'linrec',
+  'last_index',
+];
 const ODD_NAMES = [
   '__proto__',
   'constructor',
