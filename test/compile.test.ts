@@ -9,24 +9,13 @@ import { compiledSource, setExecutionMode } from '../src/compile/execute.js';
 import { compileStats } from '../src/compile/codegen.js';
 import { forwardProgram, primalKept, reverseProgram } from '../src/engines/programs.js';
 import { expectClose } from './helpers/numeric.js';
+import { numbers } from './helpers/results.js';
 import { randomGraphCase, withScalarOutput, type GraphCase } from './helpers/random-graph.js';
 
 const SEED = 20261127;
 const PACKED = { output: 'packed' as const };
-type Packed = { shape: number[]; data: Float64Array };
 
 afterEach(() => setExecutionMode('compiled'));
-
-/** Every number of a result (values and derivatives), in a fixed order. */
-function numbers(r: Result): number[] {
-  const out: number[] = [];
-  const walk = (v: unknown): void => {
-    if (v && typeof v === 'object' && 'data' in (v as object)) out.push(...(v as Packed).data);
-    else if (v && typeof v === 'object') for (const k of Object.keys(v as object).sort()) walk((v as Record<string, unknown>)[k]);
-  };
-  walk({ values: r.values, jacobian: r.jacobian, gradient: r.gradient, jvp: r.jvp, vjp: r.vjp, hessian: r.hessian, hvp: r.hvp });
-  return out;
-}
 
 /**
  * Compiled against interpreted: the same bits everywhere (expectClose at tolerance 0 is

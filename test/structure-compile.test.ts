@@ -10,21 +10,11 @@ import { hessian, jacobian, type Result } from '../src/index.js';
 import { setExecutionMode } from '../src/compile/execute.js';
 import { compileStats } from '../src/compile/codegen.js';
 import { expectClose } from './helpers/numeric.js';
+import { numbers } from './helpers/results.js';
 
-type Packed = { shape: number[]; data: Float64Array };
 const PACKED = { output: 'packed' as const };
 
 afterEach(() => setExecutionMode('compiled'));
-
-function numbers(r: Result): number[] {
-  const out: number[] = [];
-  const walk = (v: unknown): void => {
-    if (v && typeof v === 'object' && 'data' in (v as object)) out.push(...(v as Packed).data);
-    else if (v && typeof v === 'object') for (const k of Object.keys(v as object).sort()) walk((v as Record<string, unknown>)[k]);
-  };
-  walk({ values: r.values, jacobian: r.jacobian, hessian: r.hessian });
-  return out;
-}
 
 async function bothWays(call: () => Promise<Result>): Promise<{ compiled: number[]; interpreted: number[]; segments: number }> {
   setExecutionMode('interpreted');

@@ -242,6 +242,18 @@ const scanSample: fc.Arbitrary<{ shapes: number[][]; attrs: { axis: number; reve
   fc.record({ axis: fc.integer({ min: 0, max: s.length - 1 }), reverse: fc.boolean() }).map((attrs) => ({ shapes: [s], attrs })),
 );
 
+/** scatter_add and scatter_set: an array, integer indices (never differentiated) and updates of the gathered shape. */
+const scatterCase: DiffCase = {
+  kind: 'diff',
+  sample: gatherSample.map(({ s, axis, is }) => ({ shapes: [s, is, gatheredShape(s, is, axis)], attrs: { axis } })),
+  values: (r, [s, is, u], attrs) => [
+    randomArray(sizeOf(s), () => r.uniform(-3, 3)),
+    indexValues(r, is, s[(attrs as { axis: number }).axis]),
+    randomArray(sizeOf(u), () => r.uniform(-3, 3)),
+  ],
+  constArgs: [1],
+};
+
 const compare: Record<string, (a: number, b: number) => boolean> = {
   lt: (a, b) => a < b,
   le: (a, b) => a <= b,
@@ -652,26 +664,8 @@ const CASES: Record<string, Case> = {
     ],
     constArgs: [1],
   },
-  scatter_add: {
-    kind: 'diff',
-    sample: gatherSample.map(({ s, axis, is }) => ({ shapes: [s, is, gatheredShape(s, is, axis)], attrs: { axis } })),
-    values: (r, [s, is, u], attrs) => [
-      randomArray(sizeOf(s), () => r.uniform(-3, 3)),
-      indexValues(r, is, s[(attrs as { axis: number }).axis]),
-      randomArray(sizeOf(u), () => r.uniform(-3, 3)),
-    ],
-    constArgs: [1],
-  },
-  scatter_set: {
-    kind: 'diff',
-    sample: gatherSample.map(({ s, axis, is }) => ({ shapes: [s, is, gatheredShape(s, is, axis)], attrs: { axis } })),
-    values: (r, [s, is, u], attrs) => [
-      randomArray(sizeOf(s), () => r.uniform(-3, 3)),
-      indexValues(r, is, s[(attrs as { axis: number }).axis]),
-      randomArray(sizeOf(u), () => r.uniform(-3, 3)),
-    ],
-    constArgs: [1],
-  },
+  scatter_add: scatterCase,
+  scatter_set: scatterCase,
   last_index: {
     kind: 'nondiff',
     examples: [
