@@ -170,6 +170,36 @@ const storedMatmulSample = (layout: 'nt' | 'tn'): fc.Arbitrary<Sample> =>
       attrs: {},
     }));
 
+/** A square argument [..., n, n] (n up to 4, so det's adjugate takes its general path) and its batch. */
+const squareSample: fc.Arbitrary<Sample> = fc
+  .record({ n: fc.integer({ min: 1, max: 4 }), batch: shapeArb(0, 2) })
+  .map(({ n, batch }) => ({ shapes: [[...batch, n, n]], attrs: {} }));
+
+/** solve's arguments: a [..., n, n] with b [n] or [..., n, k], batch dimensions broadcasting. */
+const solveSample: fc.Arbitrary<Sample> = fc
+  .record({
+    n: fc.integer({ min: 1, max: 4 }),
+    k: dim,
+    vector: fc.boolean(),
+    batch: shapeArb(0, 2).chain((out) => fc.tuple(broadcastsTo(out), broadcastsTo(out))),
+  })
+  .map(({ n, k, vector, batch: [ba, bb] }) => ({ shapes: [[...ba, n, n], vector ? [n] : [...bb, n, k]], attrs: {} }));
+
+/**
+ * Argument 0 [..., n, n] diagonally dominant: uniform(-1, 1) plus n + 1 on the diagonal, so it,
+ * each of its triangles and the symmetric matrix of its lower triangle are well conditioned (the
+ * last positive definite). Other arguments uniform(-2, 2).
+ */
+const squareFirst: Values = (r, shapes) =>
+  shapes.map((s, i) => {
+    const x = randomArray(sizeOf(s), () => r.uniform(i === 0 ? -1 : -2, i === 0 ? 1 : 2));
+    if (i === 0) {
+      const n = s[s.length - 1];
+      for (let t = 0; t < x.length; t += n * n) for (let j = 0; j < n; j++) x[t + j * n + j] += n + 1;
+    }
+    return x;
+  });
+
 /** Wire slice attributes: half of them a non-empty box, half anything (clamping, negative indices and steps). */
 const sliceWire = (s: readonly number[]): fc.Arbitrary<{ start: number[]; stop: number[]; step: number[] }> => {
   const axis = (n: number): fc.Arbitrary<[number, number, number]> =>
@@ -488,6 +518,22 @@ const CASES: Record<string, Case> = {
     sample: fc.tuple(shapeArb(0, 2), shapeArb(0, 2)).map((shapes) => ({ shapes, attrs: {} })),
     values: each(uni(-3, 3)),
   },
+
+  // solves and factorizations (solve.ts), argument 0 well conditioned
+  solve: { kind: 'diff', sample: solveSample, values: squareFirst },
+  triangular_solve: {
+    kind: 'diff',
+    sample: solveSample.chain((s) =>
+      fc.record({ lower: fc.boolean(), transpose: fc.boolean(), unit_diagonal: fc.boolean() }).map((attrs) => ({ ...s, attrs })),
+    ),
+    values: squareFirst,
+  },
+  inv: { kind: 'diff', sample: squareSample, values: squareFirst },
+  det: { kind: 'diff', sample: squareSample, values: squareFirst },
+  // internal: det's derivative; differentiated forward only
+  adjugate: { kind: 'forward', sample: squareSample, values: squareFirst },
+  logabsdet: { kind: 'diff', sample: squareSample, values: squareFirst },
+  cholesky: { kind: 'diff', sample: squareSample, values: squareFirst },
 
   // moving elements
   reshape: {

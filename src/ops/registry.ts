@@ -10,11 +10,23 @@ import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
+import { solveOps } from './solve.js';
 import type { OpDef } from './types.js';
 import { unaryOps } from './unary.js';
 import type { OpName } from './vocabulary.js';
 
-const ALL = [...leafOps, ...unaryOps, ...binaryOps, ...comparisonOps, whereOp, signOp, ...reduceOps, ...linalgOps, ...shapeOps] as const;
+const ALL = [
+  ...leafOps,
+  ...unaryOps,
+  ...binaryOps,
+  ...comparisonOps,
+  whereOp,
+  signOp,
+  ...reduceOps,
+  ...linalgOps,
+  ...shapeOps,
+  ...solveOps,
+] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of
 // these lines names the op: `Type '"x"' does not satisfy the constraint 'never'`.

@@ -53,6 +53,12 @@ export interface IndexAttrs {
 export interface AxisAttrs {
   axis: number;
 }
+/** triangular_solve: which triangle of a is read, whether aᵀ is solved with, and whether its diagonal is taken as ones. */
+export interface TriangularSolveAttrs {
+  readonly lower: boolean;
+  readonly transpose: boolean;
+  readonly unit_diagonal: boolean;
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -135,6 +141,15 @@ export interface OpAttrs {
   concat: AxisAttrs;
   stack: AxisAttrs;
   stop_gradient: NoAttrs;
+  // solves and factorizations (solve.ts)
+  solve: NoAttrs;
+  triangular_solve: TriangularSolveAttrs;
+  inv: NoAttrs;
+  det: NoAttrs;
+  logabsdet: NoAttrs;
+  cholesky: NoAttrs;
+  /** internal */
+  adjugate: NoAttrs;
 }
 
 /** Every op derivd knows. */

@@ -1,0 +1,593 @@
+/**
+ * Solves and factorizations of square matrices, batched NumPy-style (leading axes
+ * broadcast, the op applies to the last two): solve, triangular_solve, inv, det,
+ * logabsdet, cholesky, and the internal adjugate that det's derivative uses.
+ *
+ * Kernels are plain LU with partial pivoting (LAPACK's getrf order of work), never
+ * an inverse formed on the way to a solve. Singular matrices are not an error:
+ * they give what IEEE arithmetic gives (±Infinity, NaN), and a matrix that is not
+ * positive definite gives a cholesky of NaN.
+ *
+ * Derivative rules are written with ops (solves, matmuls, transposes, constant
+ * triangle masks), so they can be differentiated again.
+ */
+import { z } from 'zod';
+import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
+import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
+import { OpError, type Emit, type OpDef, type ValueId } from './types.js';
+import type { TriangularSolveAttrs } from './vocabulary.js';
+
+// --- shapes ------------------------------------------------------------------------
+
+/** n of an argument [..., n, n]; throws naming argument `arg` otherwise. */
+function squareSize(s: Shape, arg = 0): number {
+  if (s.length < 2) throw new OpError(`argument ${arg} has shape ${formatShape(s)}; expected [..., n, n] (rank 2 or more)`, arg);
+  const [r, c] = s.slice(-2);
+  if (r !== c) throw new OpError(`argument ${arg} has shape ${formatShape(s)}; its last two axes (${r} × ${c}) are not square`, arg);
+  return r;
+}
+
+/**
+ * solve and triangular_solve: a [..., n, n] with b [n] (a vector: NumPy 2) or
+ * [..., n, k]. b2 and x2 are b and the result as matrices (a vector as [n, 1]).
+ */
+interface SolveDims {
+  n: number;
+  k: number;
+  vector: boolean;
+  batch: Shape;
+  b2: Shape;
+  x2: Shape;
+  out: Shape;
+}
+
+function solveDims(as: Shape, bs: Shape): SolveDims {
+  const n = squareSize(as);
+  const what = `${formatShape(as)} \\ ${formatShape(bs)}`;
+  if (bs.length === 0) throw new OpError(`${what}: argument 1 is a scalar; expected [n] or [..., n, k]`, 1);
+  const vector = bs.length === 1;
+  const b2 = vector ? [bs[0], 1] : bs;
+  const [rows, k] = b2.slice(-2);
+  if (rows !== n) throw new OpError(`${what}: argument 1 has ${rows} rows; expected ${n}, as argument 0 is ${n} × ${n}`, 1);
+  const batch = broadcastShapes([as.slice(0, -2), b2.slice(0, -2)]);
+  if (batch === null) throw new OpError(`${what}: batch dimensions do not broadcast`, 1);
+  const x2 = [...batch, n, k];
+  return { n, k, vector, batch, b2, x2, out: vector ? [...batch, n] : x2 };
+}
+
+/**
+ * Calls f(t, offsets) for every entry t of `batch`, with the matrix offset (in whole
+ * matrices) of each argument, whose own batch shapes broadcast to `batch`.
+ */
+function forEachBatch(argBatches: readonly Shape[], batch: Shape, f: (t: number, at: readonly number[]) => void): void {
+  const strides = argBatches.map((s) => broadcastStrides(s, batch));
+  const at = new Array<number>(argBatches.length).fill(0);
+  for (let t = 0; t < sizeOf(batch); t++) {
+    at.fill(0);
+    for (let d = batch.length - 1, r = t; d >= 0; d--) {
+      const c = r % batch[d];
+      r = (r - c) / batch[d];
+      for (let i = 0; i < at.length; i++) at[i] += c * strides[i][d];
+    }
+    f(t, at);
+  }
+}
+
+// --- kernels -----------------------------------------------------------------------
+
+/**
+ * LU with partial pivoting in place: lu holds L (unit, strictly below the diagonal)
+ * and U; row i of the factored matrix is row perm[i] of the original. Returns the
+ * permutation's sign. A zero pivot (a singular matrix) skips its elimination step,
+ * as LAPACK's getrf does: U then has an exact 0 on its diagonal.
+ */
+export function luFactor(lu: Float64Array, n: number, perm: Int32Array): number {
+  let sign = 1;
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    let best = Math.abs(lu[c * n + c]);
+    for (let i = c + 1; i < n; i++) {
+      const v = Math.abs(lu[i * n + c]);
+      if (v > best) {
+        best = v;
+        p = i;
+      }
+    }
+    const rc = c * n;
+    if (p !== c) {
+      const rp = p * n;
+      for (let j = 0; j < n; j++) {
+        const t = lu[rc + j];
+        lu[rc + j] = lu[rp + j];
+        lu[rp + j] = t;
+      }
+      const t = perm[c];
+      perm[c] = perm[p];
+      perm[p] = t;
+      sign = -sign;
+    }
+    const pivot = lu[rc + c];
+    if (pivot === 0) continue;
+    for (let i = c + 1; i < n; i++) {
+      const ri = i * n;
+      const l = lu[ri + c] / pivot;
+      lu[ri + c] = l;
+      if (l === 0) continue;
+      for (let j = c + 1; j < n; j++) lu[ri + j] -= l * lu[rc + j];
+    }
+  }
+  return sign;
+}
+
+/** x ← U⁻¹ L⁻¹ x for x [n, k] already permuted (row i holds row perm[i] of b). */
+export function luSolve(lu: Float64Array, n: number, x: Float64Array, k: number): void {
+  for (let i = 1; i < n; i++) {
+    const ri = i * n;
+    for (let p = 0; p < i; p++) {
+      const l = lu[ri + p];
+      if (l === 0) continue;
+      for (let j = 0; j < k; j++) x[i * k + j] -= l * x[p * k + j];
+    }
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const ri = i * n;
+    for (let p = i + 1; p < n; p++) {
+      const u = lu[ri + p];
+      if (u === 0) continue;
+      for (let j = 0; j < k; j++) x[i * k + j] -= u * x[p * k + j];
+    }
+    const d = lu[ri + i];
+    for (let j = 0; j < k; j++) x[i * k + j] /= d;
+  }
+}
+
+/** The LU of each matrix of a [..., n, n] that some batch entry uses, factored once per matrix. */
+function factorizer(a: Float64Array, n: number): (ia: number) => { lu: Float64Array; perm: Int32Array; sign: number } {
+  const lu = new Float64Array(n * n);
+  const perm = new Int32Array(n);
+  const f = { lu, perm, sign: 1 };
+  let last = -1;
+  return (ia) => {
+    if (ia !== last) {
+      lu.set(a.subarray(ia * n * n, (ia + 1) * n * n));
+      f.sign = luFactor(lu, n, perm);
+      last = ia;
+    }
+    return f;
+  };
+}
+
+function solveKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array): void {
+  const { n, k, batch, b2 } = solveDims(as, bs);
+  const factor = factorizer(a, n);
+  const m = n * k;
+  forEachBatch([as.slice(0, -2), b2.slice(0, -2)], batch, (t, [ia, ib]) => {
+    const { lu, perm } = factor(ia);
+    const x = out.subarray(t * m, (t + 1) * m);
+    for (let i = 0; i < n; i++) x.set(b.subarray(ib * m + perm[i] * k, ib * m + (perm[i] + 1) * k), i * k);
+    luSolve(lu, n, x, k);
+  });
+}
+
+/** Solves op(T) x = b in place (x holds b), T the named triangle of a (unit diagonal if asked), op(T) = T or Tᵀ. */
+export function triangularSolve(a: Float64Array, ao: number, n: number, x: Float64Array, k: number, attrs: TriangularSolveAttrs): void {
+  const { lower, transpose, unit_diagonal: unit } = attrs;
+  // op(T)[i][p]: T[i][p] or T[p][i]
+  const at = transpose ? (i: number, p: number) => a[ao + p * n + i] : (i: number, p: number) => a[ao + i * n + p];
+  const forward = lower !== transpose;
+  for (let s = 0; s < n; s++) {
+    const i = forward ? s : n - 1 - s;
+    const [from, to] = forward ? [0, i] : [i + 1, n];
+    for (let p = from; p < to; p++) {
+      const t = at(i, p);
+      if (t === 0) continue;
+      for (let j = 0; j < k; j++) x[i * k + j] -= t * x[p * k + j];
+    }
+    if (!unit) {
+      const d = a[ao + i * n + i];
+      for (let j = 0; j < k; j++) x[i * k + j] /= d;
+    }
+  }
+}
+
+/**
+ * adj(A) of one n × n matrix (row-major in a, overwritten) into out, finite and right
+ * where A has rank n - 1: LU with complete pivoting, P A Q = L U, puts the one
+ * vanishing pivot last, and adj(A) = ±Q adj(U) L⁻¹ P with adj(U) formed without
+ * dividing by that pivot. Rank below n - 1 (a zero pivot before the last) gives 0,
+ * which is the adjugate there; a NaN anywhere gives NaN.
+ */
+function adjugateOne(a: Float64Array, n: number, out: Float64Array): void {
+  if (n === 0) return;
+  if (a.some(Number.isNaN)) {
+    out.fill(NaN);
+    return;
+  }
+  if (n === 1) {
+    out[0] = 1;
+    return;
+  }
+  const rp = Int32Array.from({ length: n }, (_, i) => i);
+  const cp = Int32Array.from({ length: n }, (_, i) => i);
+  let sign = 1;
+  for (let c = 0; c < n; c++) {
+    let [pi, pj, best] = [c, c, -1];
+    for (let i = c; i < n; i++) {
+      for (let j = c; j < n; j++) {
+        const v = Math.abs(a[i * n + j]);
+        if (v > best) [pi, pj, best] = [i, j, v];
+      }
+    }
+    if (best === 0) {
+      // the rest is all zeros: rank c; adj(A) = 0 below rank n - 1
+      if (c < n - 1) {
+        out.fill(0);
+        return;
+      }
+      break;
+    }
+    if (pi !== c) {
+      for (let j = 0; j < n; j++) [a[c * n + j], a[pi * n + j]] = [a[pi * n + j], a[c * n + j]];
+      [rp[c], rp[pi]] = [rp[pi], rp[c]];
+      sign = -sign;
+    }
+    if (pj !== c) {
+      for (let i = 0; i < n; i++) [a[i * n + c], a[i * n + pj]] = [a[i * n + pj], a[i * n + c]];
+      [cp[c], cp[pj]] = [cp[pj], cp[c]];
+      sign = -sign;
+    }
+    const pivot = a[c * n + c];
+    for (let i = c + 1; i < n; i++) {
+      const l = a[i * n + c] / pivot;
+      a[i * n + c] = l;
+      if (l !== 0) for (let j = c + 1; j < n; j++) a[i * n + j] -= l * a[c * n + j];
+    }
+  }
+  // W = adj(U), upper triangular: W[j][j] = Π_{l≠j} u_ll, and U W = det(U) I above the
+  // diagonal gives W[i][j] = -(Σ_{i<l≤j} u_il W[l][j]) / u_ii, never dividing by u_{n-1,n-1}.
+  const w = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = 1;
+    for (let l = 0; l < n; l++) if (l !== j) d *= a[l * n + l];
+    w[j * n + j] = d;
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let l = i + 1; l <= j; l++) s += a[i * n + l] * w[l * n + j];
+      w[i * n + j] = -s / a[i * n + i];
+    }
+  }
+  // M = W L⁻¹, row by row: m L = w, L unit lower, from the last column back.
+  for (let r = 0; r < n; r++) {
+    const row = w.subarray(r * n, (r + 1) * n);
+    for (let j = n - 1; j >= 0; j--) {
+      let s = row[j];
+      for (let p = j + 1; p < n; p++) s -= row[p] * a[p * n + j];
+      row[j] = s;
+    }
+  }
+  // A = Pᵀ L U Qᵀ, so adj(A) = sign · Q M P: element [cp[r], rp[c]] is M[r][c].
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) out[cp[r] * n + rp[c]] = sign * w[r * n + c];
+}
+
+/** Lower L with L Lᵀ = a from a's lower triangle; all NaN when a pivot is not positive (not positive definite, or NaN). */
+function choleskyOne(a: Float64Array, ao: number, n: number, out: Float64Array, oo: number): void {
+  for (let j = 0; j < n; j++) {
+    let s = a[ao + j * n + j];
+    for (let p = 0; p < j; p++) s -= out[oo + j * n + p] * out[oo + j * n + p];
+    if (!(s > 0)) {
+      out.fill(NaN, oo, oo + n * n);
+      return;
+    }
+    const d = Math.sqrt(s);
+    out[oo + j * n + j] = d;
+    for (let i = j + 1; i < n; i++) {
+      let v = a[ao + i * n + j];
+      for (let p = 0; p < j; p++) v -= out[oo + i * n + p] * out[oo + j * n + p];
+      out[oo + i * n + j] = v / d;
+    }
+  }
+}
+
+// --- rule helpers ------------------------------------------------------------------
+
+/** Kernel attributes (MatmulAttrs) of chain-rule products: zeros of a tangent annihilate infinities. */
+const STRONG = { strongZero: true } as const;
+
+/** v with its last two axes swapped. */
+function swapLast(e: Emit, v: ValueId): ValueId {
+  const r = e.shapeOf(v).length;
+  const perm = Array.from({ length: r }, (_, i) => i);
+  [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
+  return e.apply('transpose', [v], { perm });
+}
+
+/** An n × n constant with 1 where keep(i, j) holds (a triangle mask), else 0. */
+function mask(e: Emit, n: number, keep: (i: number, j: number) => number): ValueId {
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = keep(i, j);
+  return e.constant({ shape: [n, n], data });
+}
+
+/** Σ over the last two axes of x ⊙ y (tr(xᵀ y) per batch entry), keeping them as 1s if asked. */
+function traceInner(e: Emit, x: ValueId, y: ValueId, keepdims: boolean): ValueId {
+  const p = e.zmul(x, y);
+  const r = e.shapeOf(p).length;
+  return e.sum(p, [r - 2, r - 1], keepdims);
+}
+
+/** flops of an LU of each of `count` n × n matrices. */
+const luWork = (count: number, n: number): number => count * Math.max(1, (2 * n * n * n) / 3);
+
+// --- ops ---------------------------------------------------------------------------
+
+const solve: OpDef<'solve'> = {
+  name: 'solve',
+  arity: 2,
+  attrs: {},
+  shape: ([as, bs]) => solveDims(as, bs).out,
+  kernel: ([a, b], [as, bs], out) => solveKernel(a, as, b, bs, out),
+  work([as, bs]) {
+    const { n, k, batch } = solveDims(as, bs);
+    return luWork(sizeOf(as.slice(0, -2)), n) + sizeOf(batch) * 2 * n * n * k;
+  },
+  // x = a⁻¹ b; ẋ = a⁻¹ (ḃ - ȧ x); b̄ = a⁻ᵀ x̄; ā = -b̄ xᵀ (as matrices, b a vector as [n, 1])
+  jvp({ e, xs: [a], y, inShapes: [as, bs], outShape }, [aDot, bDot]) {
+    const d = solveDims(as, bs);
+    const x2 = e.reshape(y, d.x2);
+    const terms = [bDot === null ? null : e.reshape(bDot, d.b2), aDot === null ? null : e.neg(e.apply('matmul', [aDot, x2], STRONG))];
+    const rhs = e.sumTerms(terms, d.x2);
+    return rhs === null ? null : e.reshape(e.apply('solve', [a, rhs]), outShape);
+  },
+  vjp({ e, xs: [a], y, inShapes: [as, bs] }, yBar, wanted) {
+    const d = solveDims(as, bs);
+    const bBar2 = e.apply('solve', [swapLast(e, a), e.reshape(yBar, d.x2)]);
+    return [
+      wanted[0] ? e.sumTo(e.neg(e.apply('matmul_nt', [bBar2, e.reshape(y, d.x2)])), as) : null,
+      wanted[1] ? e.reshape(e.sumTo(bBar2, d.b2), bs) : null,
+    ];
+  },
+};
+
+/** The part of an n × n matrix that triangular_solve reads: its triangle, without the diagonal when that is taken as ones. */
+function triangleMask(e: Emit, n: number, { lower, unit_diagonal }: TriangularSolveAttrs): ValueId {
+  return mask(e, n, (i, j) => ((lower ? i > j : i < j) || (i === j && !unit_diagonal) ? 1 : 0));
+}
+
+const triangularSolve_: OpDef<'triangular_solve'> = {
+  name: 'triangular_solve',
+  arity: 2,
+  attrs: { lower: z.boolean().optional(), transpose: z.boolean().optional(), unit_diagonal: z.boolean().optional() },
+  prepare: (wire: { lower?: boolean; transpose?: boolean; unit_diagonal?: boolean }) => ({
+    lower: wire.lower ?? true,
+    transpose: wire.transpose ?? false,
+    unit_diagonal: wire.unit_diagonal ?? false,
+  }),
+  shape: ([as, bs]) => solveDims(as, bs).out,
+  kernel([a, b], [as, bs], out, _os, attrs) {
+    const { n, k, batch, b2 } = solveDims(as, bs);
+    const m = n * k;
+    forEachBatch([as.slice(0, -2), b2.slice(0, -2)], batch, (t, [ia, ib]) => {
+      const x = out.subarray(t * m, (t + 1) * m);
+      x.set(b.subarray(ib * m, (ib + 1) * m));
+      triangularSolve(a, ia * n * n, n, x, k, attrs);
+    });
+  },
+  work([as, bs]) {
+    const { n, k, batch } = solveDims(as, bs);
+    return sizeOf(batch) * Math.max(1, n * n * k);
+  },
+  // x = op(T)⁻¹ b, T the triangle read; ẋ = op(T)⁻¹ (ḃ - op(Ṫ) x); b̄ = op(T)⁻ᵀ x̄;
+  // T̄ = -b̄ xᵀ (or -x b̄ᵀ when op is the transpose), kept to the triangle read
+  jvp({ e, xs: [a], y, attrs, inShapes: [as, bs], outShape }, [aDot, bDot]) {
+    const d = solveDims(as, bs);
+    const x2 = e.reshape(y, d.x2);
+    let aTerm: ValueId | null = null;
+    if (aDot !== null) {
+      const tDot = e.zmul(aDot, triangleMask(e, d.n, attrs));
+      aTerm = e.neg(e.apply('matmul', [attrs.transpose ? swapLast(e, tDot) : tDot, x2], STRONG));
+    }
+    const rhs = e.sumTerms([bDot === null ? null : e.reshape(bDot, d.b2), aTerm], d.x2);
+    return rhs === null ? null : e.reshape(e.apply('triangular_solve', [a, rhs], attrs), outShape);
+  },
+  vjp({ e, xs: [a], y, attrs, inShapes: [as, bs] }, yBar, wanted) {
+    const d = solveDims(as, bs);
+    const bBar2 = e.apply('triangular_solve', [a, e.reshape(yBar, d.x2)], { ...attrs, transpose: !attrs.transpose });
+    let aBar: ValueId | null = null;
+    if (wanted[0]) {
+      const x2 = e.reshape(y, d.x2);
+      const outer = attrs.transpose ? e.apply('matmul_nt', [x2, bBar2]) : e.apply('matmul_nt', [bBar2, x2]);
+      aBar = e.sumTo(e.neg(e.zmul(outer, triangleMask(e, d.n, attrs))), as);
+    }
+    return [aBar, wanted[1] ? e.reshape(e.sumTo(bBar2, d.b2), bs) : null];
+  },
+};
+
+const inv: OpDef<'inv'> = {
+  name: 'inv',
+  arity: 1,
+  attrs: {},
+  shape([as]) {
+    squareSize(as);
+    return as;
+  },
+  kernel([a], [as], out) {
+    const n = squareSize(as);
+    const factor = factorizer(a, n);
+    for (let t = 0; t < sizeOf(as.slice(0, -2)); t++) {
+      const { lu, perm } = factor(t);
+      const x = out.subarray(t * n * n, (t + 1) * n * n);
+      x.fill(0);
+      for (let i = 0; i < n; i++) x[i * n + perm[i]] = 1;
+      luSolve(lu, n, x, n);
+    }
+  },
+  work([as]) {
+    const n = squareSize(as);
+    return 4 * luWork(sizeOf(as.slice(0, -2)), n);
+  },
+  // Y = a⁻¹; Ẏ = -Y ȧ Y; ā = -Yᵀ Ȳ Yᵀ
+  jvp: ({ e, y }, [aDot]) => (aDot === null ? null : e.neg(e.apply('matmul', [e.apply('matmul', [y, aDot], STRONG), y], STRONG))),
+  vjp({ e, y }, yBar) {
+    const yt = swapLast(e, y);
+    return [e.neg(e.apply('matmul', [e.apply('matmul', [yt, yBar], STRONG), yt], STRONG))];
+  },
+};
+
+const det: OpDef<'det'> = {
+  name: 'det',
+  arity: 1,
+  attrs: {},
+  shape([as]) {
+    squareSize(as);
+    return as.slice(0, -2);
+  },
+  kernel([a], [as], out) {
+    const n = squareSize(as);
+    const factor = factorizer(a, n);
+    for (let t = 0; t < out.length; t++) {
+      const { lu, sign } = factor(t);
+      let d = sign;
+      for (let i = 0; i < n; i++) d *= lu[i * n + i];
+      out[t] = d;
+    }
+  },
+  work: ([as]) => luWork(sizeOf(as.slice(0, -2)), squareSize(as)),
+  // d = det a; ḋ = tr(adj(a) ȧ); ā = d̄ adj(a)ᵀ: the adjugate, not d a⁻¹, so finite and right at rank n - 1
+  jvp: ({ e, xs: [a] }, [aDot]) => (aDot === null ? null : traceInner(e, swapLast(e, e.apply('adjugate', [a])), aDot, false)),
+  vjp({ e, xs: [a], outShape }, yBar) {
+    return [e.zmul(e.reshape(yBar, [...outShape, 1, 1]), swapLast(e, e.apply('adjugate', [a])))];
+  },
+};
+
+/**
+ * Internal: adj(a), with adj(a) a = det(a) I, for det's rules. Its tangent is
+ * (tr(adj ȧ) adj - adj ȧ adj) / det a, exact where a is invertible (not finite where
+ * det a = 0); for n = 2 the adjugate is linear, its tangent adj(ȧ) everywhere; for
+ * n ≤ 1 it is constant. It has no VJP: it appears only in derivative programs, which
+ * are differentiated forward.
+ */
+const adjugate: OpDef<'adjugate'> = {
+  name: 'adjugate',
+  arity: 1,
+  attrs: {},
+  internal: true,
+  shape([as]) {
+    squareSize(as);
+    return as;
+  },
+  kernel([a], [as], out) {
+    const n = squareSize(as);
+    const m = n * n;
+    for (let t = 0; t < sizeOf(as.slice(0, -2)); t++) adjugateOne(a.slice(t * m, (t + 1) * m), n, out.subarray(t * m, (t + 1) * m));
+  },
+  work([as]) {
+    const n = squareSize(as);
+    return 2 * luWork(sizeOf(as.slice(0, -2)), n);
+  },
+  jvp({ e, xs: [a], y, inShapes: [as] }, [aDot]) {
+    const n = squareSize(as);
+    if (aDot === null) return null;
+    if (n <= 1) return e.zmul(aDot, e.literal(0));
+    if (n === 2) return e.apply('adjugate', [aDot]);
+    const tr = traceInner(e, swapLast(e, y), aDot, true);
+    const num = e.sub(e.zmul(tr, y), e.apply('matmul', [e.apply('matmul', [y, aDot], STRONG), y], STRONG));
+    return e.div(num, e.reshape(e.apply('det', [a]), [...as.slice(0, -2), 1, 1]));
+  },
+};
+
+const logabsdet: OpDef<'logabsdet'> = {
+  name: 'logabsdet',
+  arity: 1,
+  attrs: {},
+  shape([as]) {
+    squareSize(as);
+    return as.slice(0, -2);
+  },
+  kernel([a], [as], out) {
+    const n = squareSize(as);
+    const factor = factorizer(a, n);
+    for (let t = 0; t < out.length; t++) {
+      const { lu } = factor(t);
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Math.log(Math.abs(lu[i * n + i]));
+      out[t] = s;
+    }
+  },
+  work: ([as]) => luWork(sizeOf(as.slice(0, -2)), squareSize(as)),
+  // y = ln |det a|; ẏ = tr(a⁻¹ ȧ); ā = ȳ a⁻ᵀ
+  jvp: ({ e, xs: [a] }, [aDot]) => (aDot === null ? null : traceInner(e, swapLast(e, e.apply('inv', [a])), aDot, false)),
+  vjp: ({ e, xs: [a], outShape }, yBar) => [e.zmul(e.reshape(yBar, [...outShape, 1, 1]), swapLast(e, e.apply('inv', [a])))],
+};
+
+const LOWER_SOLVE: TriangularSolveAttrs = { lower: true, transpose: false, unit_diagonal: false };
+const LOWER_SOLVE_T: TriangularSolveAttrs = { lower: true, transpose: true, unit_diagonal: false };
+
+const cholesky: OpDef<'cholesky'> = {
+  name: 'cholesky',
+  arity: 1,
+  attrs: {},
+  shape([as]) {
+    squareSize(as);
+    return as;
+  },
+  kernel([a], [as], out) {
+    const n = squareSize(as);
+    out.fill(0);
+    for (let t = 0; t < sizeOf(as.slice(0, -2)); t++) choleskyOne(a, t * n * n, n, out, t * n * n);
+  },
+  work([as]) {
+    const n = squareSize(as);
+    return sizeOf(as.slice(0, -2)) * Math.max(1, (n * n * n) / 3);
+  },
+  // L Lᵀ = S, S the symmetric matrix of a's lower triangle; L̇ = L Φ(L⁻¹ Ṡ L⁻ᵀ), Φ the lower
+  // triangle with the diagonal halved. Reverse: G = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹ is S̄, folded onto the
+  // lower triangle: ā = G on and below the diagonal, plus Gᵀ strictly below.
+  jvp({ e, y, inShapes: [as] }, [aDot]) {
+    if (aDot === null) return null;
+    const n = squareSize(as);
+    const sDot = e.add(
+      e.zmul(
+        aDot,
+        mask(e, n, (i, j) => (i >= j ? 1 : 0)),
+      ),
+      swapLast(
+        e,
+        e.zmul(
+          aDot,
+          mask(e, n, (i, j) => (i > j ? 1 : 0)),
+        ),
+      ),
+    );
+    const half = e.apply('triangular_solve', [y, sDot], LOWER_SOLVE);
+    const x = e.apply('triangular_solve', [y, swapLast(e, half)], LOWER_SOLVE);
+    const phi = e.zmul(
+      x,
+      mask(e, n, (i, j) => (i > j ? 1 : i === j ? 0.5 : 0)),
+    );
+    return e.apply('matmul', [y, phi], STRONG);
+  },
+  vjp({ e, y, inShapes: [as] }, yBar) {
+    const n = squareSize(as);
+    const p = e.zmul(
+      e.apply('matmul_tn', [y, yBar]),
+      mask(e, n, (i, j) => (i > j ? 1 : i === j ? 0.5 : 0)),
+    );
+    const w = e.apply('triangular_solve', [y, p], LOWER_SOLVE_T);
+    const g = swapLast(e, e.apply('triangular_solve', [y, swapLast(e, w)], LOWER_SOLVE_T));
+    return [
+      e.add(
+        e.zmul(
+          g,
+          mask(e, n, (i, j) => (i >= j ? 1 : 0)),
+        ),
+        e.zmul(
+          swapLast(e, g),
+          mask(e, n, (i, j) => (i > j ? 1 : 0)),
+        ),
+      ),
+    ];
+  },
+};
+
+export const solveOps = [solve, triangularSolve_, inv, det, adjugate, logabsdet, cholesky] as const;
