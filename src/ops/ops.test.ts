@@ -520,7 +520,12 @@ const CASES: Record<string, Case> = {
   },
 
   // solves and factorizations (solve.ts), argument 0 well conditioned
-  solve: { kind: 'diff', sample: solveSample, values: squareFirst },
+  // transpose (aᵀ x = b with a's factors) is a kernel attribute that only rules set
+  solve: {
+    kind: 'diff',
+    sample: solveSample.chain((s) => fc.boolean().map((t) => ({ ...s, attrs: t ? { transpose: true } : {} }))),
+    values: squareFirst,
+  },
   triangular_solve: {
     kind: 'diff',
     sample: solveSample.chain((s) =>

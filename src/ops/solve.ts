@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { OpError, type Emit, type OpDef, type ValueId } from './types.js';
-import type { TriangularSolveAttrs } from './vocabulary.js';
+import type { SolveAttrs, TriangularSolveAttrs } from './vocabulary.js';
 
 // --- shapes ------------------------------------------------------------------------
 
@@ -142,31 +142,69 @@ export function luSolve(lu: Float64Array, n: number, x: Float64Array, k: number)
   }
 }
 
-/** The LU of each matrix of a [..., n, n] that some batch entry uses, factored once per matrix. */
-function factorizer(a: Float64Array, n: number): (ia: number) => { lu: Float64Array; perm: Int32Array; sign: number } {
-  const lu = new Float64Array(n * n);
+interface Factors {
+  lu: Float64Array;
+  perm: Int32Array;
+  sign: number;
+}
+
+/** The LU of the n × n matrix at a[offset...]. */
+function factorsOf(a: Float64Array, offset: number, n: number): Factors {
+  const lu = a.slice(offset, offset + n * n);
   const perm = new Int32Array(n);
-  const f = { lu, perm, sign: 1 };
-  let last = -1;
+  return { lu, perm, sign: luFactor(lu, n, perm) };
+}
+
+/** The factors of matrix ia of a [..., n, n], asked for batch entry after batch entry: each matrix factored once, when first asked for. */
+function factorizer(a: Float64Array, n: number): (ia: number) => Factors {
+  const kept = new Map<number, Factors>();
   return (ia) => {
-    if (ia !== last) {
-      lu.set(a.subarray(ia * n * n, (ia + 1) * n * n));
-      f.sign = luFactor(lu, n, perm);
-      last = ia;
+    let f = kept.get(ia);
+    if (f === undefined) {
+      f = factorsOf(a, ia * n * n, n);
+      kept.set(ia, f);
     }
     return f;
   };
 }
 
-function solveKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array): void {
+/** x ← a⁻ᵀ x for x [n, k] with P a = L U: aᵀ = Uᵀ Lᵀ P, so Uᵀ z = x, Lᵀ w = z, then x = Pᵀ w (tmp: n k scratch). */
+function luSolveTransposed({ lu, perm }: Factors, n: number, x: Float64Array, k: number, tmp: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < i; p++) {
+      const u = lu[p * n + i];
+      if (u === 0) continue;
+      for (let j = 0; j < k; j++) x[i * k + j] -= u * x[p * k + j];
+    }
+    const d = lu[i * n + i];
+    for (let j = 0; j < k; j++) x[i * k + j] /= d;
+  }
+  for (let i = n - 2; i >= 0; i--) {
+    for (let p = i + 1; p < n; p++) {
+      const l = lu[p * n + i];
+      if (l === 0) continue;
+      for (let j = 0; j < k; j++) x[i * k + j] -= l * x[p * k + j];
+    }
+  }
+  tmp.set(x);
+  for (let i = 0; i < n; i++) x.set(tmp.subarray(i * k, (i + 1) * k), perm[i] * k);
+}
+
+function solveKernel(a: Float64Array, as: Shape, b: Float64Array, bs: Shape, out: Float64Array, transpose: boolean): void {
   const { n, k, batch, b2 } = solveDims(as, bs);
   const factor = factorizer(a, n);
   const m = n * k;
+  const tmp = transpose ? new Float64Array(m) : out;
   forEachBatch([as.slice(0, -2), b2.slice(0, -2)], batch, (t, [ia, ib]) => {
-    const { lu, perm } = factor(ia);
+    const f = factor(ia);
     const x = out.subarray(t * m, (t + 1) * m);
-    for (let i = 0; i < n; i++) x.set(b.subarray(ib * m + perm[i] * k, ib * m + (perm[i] + 1) * k), i * k);
-    luSolve(lu, n, x, k);
+    if (transpose) {
+      x.set(b.subarray(ib * m, (ib + 1) * m));
+      luSolveTransposed(f, n, x, k, tmp);
+    } else {
+      for (let i = 0; i < n; i++) x.set(b.subarray(ib * m + f.perm[i] * k, ib * m + (f.perm[i] + 1) * k), i * k);
+      luSolve(f.lu, n, x, k);
+    }
   });
 }
 
@@ -326,28 +364,50 @@ const solve: OpDef<'solve'> = {
   arity: 2,
   attrs: {},
   shape: ([as, bs]) => solveDims(as, bs).out,
-  kernel: ([a, b], [as, bs], out) => solveKernel(a, as, b, bs, out),
+  kernel: ([a, b], [as, bs], out, _os, attrs) => solveKernel(a, as, b, bs, out, attrs.transpose === true),
+  // k directions through one a (a JVP's or VJP's right-hand sides): a factored once, the k entries
+  // as one more leading batch axis of b (a vector b as [n, 1]), so every entry is the kernel's alone
+  batchKernel([a, b], [as, bs], [aBatched, bBatched], k, out, os, attrs) {
+    const t = attrs.transpose === true;
+    const [sa, sb, so] = [sizeOf(as), sizeOf(bs), sizeOf(os)];
+    if (aBatched || !bBatched) {
+      for (let e = 0; e < k; e++) {
+        const ae = aBatched ? a.subarray(e * sa, (e + 1) * sa) : a;
+        const be = bBatched ? b.subarray(e * sb, (e + 1) * sb) : b;
+        solveKernel(ae, as, be, bs, out.subarray(e * so, (e + 1) * so), t);
+      }
+      return;
+    }
+    const { b2 } = solveDims(as, bs);
+    const pad = new Array<number>(Math.max(0, as.length - b2.length)).fill(1);
+    solveKernel(a, as, b, [k, ...pad, ...b2], out, t);
+  },
   work([as, bs]) {
     const { n, k, batch } = solveDims(as, bs);
     return luWork(sizeOf(as.slice(0, -2)), n) + sizeOf(batch) * 2 * n * n * k;
   },
-  // x = a⁻¹ b; ẋ = a⁻¹ (ḃ - ȧ x); b̄ = a⁻ᵀ x̄; ā = -b̄ xᵀ (as matrices, b a vector as [n, 1])
-  jvp({ e, xs: [a], y, inShapes: [as, bs], outShape }, [aDot, bDot]) {
+  // x = op(a)⁻¹ b, op(a) = a or (transpose, set by rules only) aᵀ; ẋ = op(a)⁻¹ (ḃ - op(ȧ) x);
+  // b̄ = op(a)⁻ᵀ x̄, a solve with the same factors; ā = -b̄ xᵀ, or -x b̄ᵀ for aᵀ (as matrices, b a vector as [n, 1])
+  jvp({ e, xs: [a], y, attrs, inShapes: [as, bs], outShape }, [aDot, bDot]) {
     const d = solveDims(as, bs);
     const x2 = e.reshape(y, d.x2);
-    const terms = [bDot === null ? null : e.reshape(bDot, d.b2), aDot === null ? null : e.neg(e.apply('matmul', [aDot, x2], STRONG))];
-    const rhs = e.sumTerms(terms, d.x2);
-    return rhs === null ? null : e.reshape(e.apply('solve', [a, rhs]), outShape);
+    const aTerm = aDot === null ? null : e.neg(e.apply('matmul', [attrs.transpose ? swapLast(e, aDot) : aDot, x2], STRONG));
+    const rhs = e.sumTerms([bDot === null ? null : e.reshape(bDot, d.b2), aTerm], d.x2);
+    return rhs === null ? null : e.reshape(e.apply('solve', [a, rhs], solveAttrs(attrs.transpose === true)), outShape);
   },
-  vjp({ e, xs: [a], y, inShapes: [as, bs] }, yBar, wanted) {
+  vjp({ e, xs: [a], y, attrs, inShapes: [as, bs] }, yBar, wanted) {
     const d = solveDims(as, bs);
-    const bBar2 = e.apply('solve', [swapLast(e, a), e.reshape(yBar, d.x2)]);
+    const bBar2 = e.apply('solve', [a, e.reshape(yBar, d.x2)], solveAttrs(attrs.transpose !== true));
+    const x2 = e.reshape(y, d.x2);
     return [
-      wanted[0] ? e.sumTo(e.neg(e.apply('matmul_nt', [bBar2, e.reshape(y, d.x2)])), as) : null,
+      wanted[0] ? e.sumTo(e.neg(attrs.transpose ? e.apply('matmul_nt', [x2, bBar2]) : e.apply('matmul_nt', [bBar2, x2])), as) : null,
       wanted[1] ? e.reshape(e.sumTo(bBar2, d.b2), bs) : null,
     ];
   },
 };
+
+/** solve's kernel attributes: {} for a x = b (as on the wire, so equal equations stay equal), transpose for aᵀ x = b. */
+const solveAttrs = (transpose: boolean): SolveAttrs => (transpose ? { transpose: true } : {});
 
 /** The part of an n × n matrix that triangular_solve reads: its triangle, without the diagonal when that is taken as ones. */
 function triangleMask(e: Emit, n: number, { lower, unit_diagonal }: TriangularSolveAttrs): ValueId {

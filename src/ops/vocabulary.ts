@@ -53,6 +53,10 @@ export interface IndexAttrs {
 export interface AxisAttrs {
   axis: number;
 }
+/** solve: transpose (aᵀ x = b, with a's factors) is set only by derivative rules, never on the wire. */
+export interface SolveAttrs {
+  transpose?: boolean;
+}
 /** triangular_solve: which triangle of a is read, whether aᵀ is solved with, and whether its diagonal is taken as ones. */
 export interface TriangularSolveAttrs {
   readonly lower: boolean;
@@ -142,7 +146,7 @@ export interface OpAttrs {
   stack: AxisAttrs;
   stop_gradient: NoAttrs;
   // solves and factorizations (solve.ts)
-  solve: NoAttrs;
+  solve: SolveAttrs;
   triangular_solve: TriangularSolveAttrs;
   inv: NoAttrs;
   det: NoAttrs;
