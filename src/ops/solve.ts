@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { broadcastShapes, broadcastStrides } from '../tensor/broadcast.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';
+import { gemm } from './gemm.js';
 import { OpError, type Emit, type OpDef, type ValueId } from './types.js';
 import type { SolveAttrs, TriangularSolveAttrs } from './vocabulary.js';
 
@@ -75,16 +76,61 @@ function forEachBatch(argBatches: readonly Shape[], batch: Shape, f: (t: number,
 
 // --- kernels -----------------------------------------------------------------------
 
+/** Panel width of the blocked LU; from LU_BLOCKED_MIN columns the trailing updates are gemm products. */
+const LU_PANEL = 32;
+const LU_BLOCKED_MIN = 64;
+
 /**
  * LU with partial pivoting in place: lu holds L (unit, strictly below the diagonal)
  * and U; row i of the factored matrix is row perm[i] of the original. Returns the
  * permutation's sign. A zero pivot (a singular matrix) skips its elimination step,
  * as LAPACK's getrf does: U then has an exact 0 on its diagonal.
+ *
+ * From LU_BLOCKED_MIN columns it is getrf's blocked form: a panel of LU_PANEL columns
+ * is factored (rows swapped whole), the rows of U beside it solved with its L, and the
+ * trailing matrix updated by one product (gemm.ts: WebAssembly SIMD where it pays),
+ * which is most of the n³ work. The pivots are the same as unblocked elimination's up
+ * to rounding; the sums are grouped differently, so the last bits can differ.
  */
 export function luFactor(lu: Float64Array, n: number, perm: Int32Array): number {
-  let sign = 1;
   for (let i = 0; i < n; i++) perm[i] = i;
-  for (let c = 0; c < n; c++) {
+  if (n < LU_BLOCKED_MIN) return luPanel(lu, n, perm, 0, n, 1);
+  let sign = 1;
+  const tmp = new Float64Array((n - LU_PANEL) * (n - LU_PANEL));
+  for (let j0 = 0; j0 < n; j0 += LU_PANEL) {
+    const jb = Math.min(LU_PANEL, n - j0);
+    const j1 = j0 + jb;
+    sign = luPanel(lu, n, perm, j0, j1, sign);
+    if (j1 === n) break;
+    // U12 = L11⁻¹ A12: rows j0..j1 of the columns right of the panel
+    for (let i = j0 + 1; i < j1; i++) {
+      const ri = i * n;
+      for (let p = j0; p < i; p++) {
+        const l = lu[ri + p];
+        if (l === 0) continue;
+        const rp = p * n;
+        for (let j = j1; j < n; j++) lu[ri + j] -= l * lu[rp + j];
+      }
+    }
+    // A22 -= L21 U12
+    const m = n - j1;
+    gemm(m, m, jb, lu, j1 * n + j0, n, 1, lu, j0 * n + j1, n, 1, tmp, 0);
+    for (let i = 0; i < m; i++) {
+      const ri = (j1 + i) * n + j1;
+      const ti = i * m;
+      for (let j = 0; j < m; j++) lu[ri + j] -= tmp[ti + j];
+    }
+  }
+  return sign;
+}
+
+/**
+ * Unblocked elimination of columns c0..c1 over all rows below, swapping whole rows and
+ * updating only columns up to c1 (the whole matrix when c0 = 0 and c1 = n). Returns
+ * the sign times the swaps' sign.
+ */
+function luPanel(lu: Float64Array, n: number, perm: Int32Array, c0: number, c1: number, sign: number): number {
+  for (let c = c0; c < c1; c++) {
     let p = c;
     let best = Math.abs(lu[c * n + c]);
     for (let i = c + 1; i < n; i++) {
@@ -114,7 +160,7 @@ export function luFactor(lu: Float64Array, n: number, perm: Int32Array): number 
       const l = lu[ri + c] / pivot;
       lu[ri + c] = l;
       if (l === 0) continue;
-      for (let j = c + 1; j < n; j++) lu[ri + j] -= l * lu[rc + j];
+      for (let j = c + 1; j < c1; j++) lu[ri + j] -= l * lu[rc + j];
     }
   }
   return sign;
