@@ -536,7 +536,54 @@ const CASES: Record<string, Case> = {
   inv: { kind: 'diff', sample: squareSample, values: squareFirst },
   det: { kind: 'diff', sample: squareSample, values: squareFirst },
   // internal: det's derivative; differentiated forward only
-  adjugate: { kind: 'forward', sample: squareSample, values: squareFirst },
+  adjugate: {
+    kind: 'forward',
+    sample: squareSample,
+    values: squareFirst,
+    // its tangent is adjugate_jvp, which has no jvp: that would be a third derivative of det
+    noForwardOverForward: 'third order of det',
+  },
+  adjugate_jvp: {
+    kind: 'nondiff',
+    examples: [
+      // n = 2: adj is linear, its tangent adj(ȧ)
+      {
+        args: [
+          { shape: [2, 2], data: [5, 6, 7, 8] },
+          { shape: [2, 2], data: [1, 2, 3, 4] },
+        ],
+        attrs: {},
+        out: { shape: [2, 2], data: [4, -2, -3, 1] },
+      },
+      // at a = I: d adj = tr(ȧ) I - ȧ
+      {
+        args: [
+          { shape: [3, 3], data: [1, 0, 0, 0, 1, 0, 0, 0, 1] },
+          { shape: [3, 3], data: [1, 2, 0, 0, 0, 0, 0, 0, 3] },
+        ],
+        attrs: {},
+        out: { shape: [3, 3], data: [3, -2, 0, 0, 4, 0, 0, 0, 1] },
+      },
+      // rank n - 3: every (n - 2)-minor vanishes, so does the tangent
+      {
+        args: [
+          { shape: [3, 3], data: new Array(9).fill(0) },
+          { shape: [3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+        ],
+        attrs: {},
+        out: { shape: [3, 3], data: new Array(9).fill(0) },
+      },
+      // n = 1: adj = [1] is constant
+      {
+        args: [
+          { shape: [1, 1], data: [2] },
+          { shape: [1, 1], data: [5] },
+        ],
+        attrs: {},
+        out: { shape: [1, 1], data: [0] },
+      },
+    ],
+  },
   logabsdet: { kind: 'diff', sample: squareSample, values: squareFirst },
   cholesky: { kind: 'diff', sample: squareSample, values: squareFirst },
 

@@ -500,10 +500,10 @@ describe("det's derivative at rank n - 1", () => {
     expectClose(flat(res.gradient!.a), [...cofactors(a.slice(0, 9), 3), ...cofactors(a.slice(9), 3)], 1e-12, { floor: 1 });
   });
 
-  it('second order: exact at invertible a; at rank n - 1 exact for n = 2, not finite for n ≥ 3', async () => {
+  it('second order (forward over reverse): finite and equal to central differences of the cofactors, invertible or not', async () => {
     const hess = async (a: number[], n: number): Promise<number[]> =>
       flat((await hessian({ graph: oneNode('det', [[n, n]]), args: { a: nested(a, n) }, mode: 'reverse' }, { cache: false })).hessian!.a.a);
-    /** ∂²det/∂a_q∂a_p by central differences of the cofactors. */
+    /** ∂²det/∂a_q∂a_p by central differences of the cofactors (∂det/∂a). */
     const fdHess = (a: number[], n: number): number[] =>
       a.flatMap((_, q) =>
         Array.from(
@@ -521,14 +521,62 @@ describe("det's derivative at rank n - 1", () => {
         ),
       );
     const r = rng(29);
-    const a3 = Array.from(randomArray(9, () => r.uniform(-2, 2)));
-    expectClose(await hess(a3, 3), fdHess(a3, 3), 1e-8, { floor: 1 });
-    const s2 = [1, 2, 2, 4];
-    expectClose(await hess(s2, 2), fdHess(s2, 2), 1e-12, { floor: 1 });
-    const s3 = rankDeficient(r, 3);
-    expect((await hess(s3, 3)).some((v) => !Number.isFinite(v))).toBe(true);
+    const cases = [
+      ...[3, 4, 5].map((n) => ({ n, a: Array.from(randomArray(n * n, () => r.uniform(-2, 2))), what: 'random' })),
+      ...[2, 3, 4, 5].map((n) => ({ n, a: rankDeficient(r, n), what: 'rank n - 1' })),
+      { n: 3, a: [0, 1, 2, 0, 3, 4, 0, 5, 7], what: 'rank 2, first column 0' },
+      { n: 3, a: [1, 2, 3, 2, 4, 6, 3, 6, 9], what: 'rank 1 = n - 2' },
+      { n: 4, a: [1, 2, 0, 0, 2, 4, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1], what: 'rank 2 = n - 2' },
+      { n: 4, a: new Array(16).fill(0).map((_, q) => (q === 0 ? 1 : 0)), what: 'rank 1 = n - 3' },
+    ];
+    for (const { n, a, what } of cases) {
+      const got = await hess(a, n);
+      expect(got.every(Number.isFinite), `${what}, n = ${n}`).toBe(true);
+      expectClose(got, fdHess(a, n), 1e-8, { label: `${what}, n = ${n}`, floor: 1 });
+    }
+  });
+
+  it('adjugate_jvp is the derivative of the cofactors at rank n, n - 1 and n - 2', () => {
+    const r = rng(37);
+    for (const n of [3, 4, 6]) {
+      for (const a of [Array.from(randomArray(n * n, () => r.uniform(-2, 2))), rankDeficient(r, n), lowRank(r, n, n - 2)]) {
+        const t = Array.from(randomArray(n * n, () => r.uniform(-1, 1)));
+        const got = run(
+          'adjugate_jvp',
+          [a, t],
+          [
+            [n, n],
+            [n, n],
+          ],
+        ).data;
+        const fd = centralDiff(
+          (s) => [
+            Float64Array.from(
+              transposeOf(
+                cofactors(
+                  a.map((v, q) => v + s * t[q]),
+                  n,
+                ),
+                n,
+              ),
+            ),
+          ],
+          1e-3,
+        )[0];
+        expectClose(got, fd, 1e-8, { label: `n = ${n}`, floor: 1 });
+      }
+    }
   });
 });
+
+/** A random n × n matrix of rank k: B C with B n × k, C k × n. */
+function lowRank(r: Rng, n: number, k: number): number[] {
+  const b = randomArray(n * k, () => r.uniform(-2, 2));
+  const c = randomArray(k * n, () => r.uniform(-2, 2));
+  const out = new Array<number>(n * n).fill(0);
+  for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) out[i * n + j] += b[i * k + p] * c[p * n + j];
+  return out;
+}
 
 describe('cholesky', () => {
   it('L Lᵀ = a from the lower triangle; the upper one is not read', () => {

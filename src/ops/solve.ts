@@ -276,22 +276,11 @@ export function triangularSolve(a: Float64Array, ao: number, n: number, x: Float
 }
 
 /**
- * adj(A) of one n × n matrix (row-major in a, overwritten) into out, finite and right
- * where A has rank n - 1: LU with complete pivoting, P A Q = L U, puts the one
- * vanishing pivot last, and adj(A) = ±Q adj(U) L⁻¹ P with adj(U) formed without
- * dividing by that pivot. Rank below n - 1 (a zero pivot before the last) gives 0,
- * which is the adjugate there; a NaN anywhere gives NaN.
+ * LU with complete pivoting in place, P a Q = L U: row i of the result is row rp[i] of a
+ * and column j column cp[j]. Stops at the first zero pivot (the rest of the matrix is
+ * then all zeros), whose step is the rank (n when there is none); sign is P's and Q's.
  */
-function adjugateOne(a: Float64Array, n: number, out: Float64Array): void {
-  if (n === 0) return;
-  if (a.some(Number.isNaN)) {
-    out.fill(NaN);
-    return;
-  }
-  if (n === 1) {
-    out[0] = 1;
-    return;
-  }
+function completePivoting(a: Float64Array, n: number): { rp: Int32Array; cp: Int32Array; sign: number; rank: number } {
   const rp = Int32Array.from({ length: n }, (_, i) => i);
   const cp = Int32Array.from({ length: n }, (_, i) => i);
   let sign = 1;
@@ -303,14 +292,7 @@ function adjugateOne(a: Float64Array, n: number, out: Float64Array): void {
         if (v > best) [pi, pj, best] = [i, j, v];
       }
     }
-    if (best === 0) {
-      // the rest is all zeros: rank c; adj(A) = 0 below rank n - 1
-      if (c < n - 1) {
-        out.fill(0);
-        return;
-      }
-      break;
-    }
+    if (best === 0) return { rp, cp, sign, rank: c };
     if (pi !== c) {
       for (let j = 0; j < n; j++) [a[c * n + j], a[pi * n + j]] = [a[pi * n + j], a[c * n + j]];
       [rp[c], rp[pi]] = [rp[pi], rp[c]];
@@ -327,6 +309,151 @@ function adjugateOne(a: Float64Array, n: number, out: Float64Array): void {
       a[i * n + c] = l;
       if (l !== 0) for (let j = c + 1; j < n; j++) a[i * n + j] -= l * a[c * n + j];
     }
+  }
+  return { rp, cp, sign, rank: n };
+}
+
+/** Row-major x (m × p) times y (p × q), a new m × q array. */
+function product(x: Float64Array, y: Float64Array, m: number, p: number, q: number): Float64Array {
+  const out = new Float64Array(m * q);
+  if (m > 0 && q > 0) gemm(m, q, p, x, 0, p, 1, y, 0, q, 1, out, 0);
+  return out;
+}
+
+/** Σ of the arrays, each times its factor (same lengths). */
+function combine(terms: readonly [number, Float64Array][]): Float64Array {
+  const out = new Float64Array(terms[0][1].length);
+  for (const [f, t] of terms) for (let i = 0; i < out.length; i++) out[i] += f * t[i];
+  return out;
+}
+
+/**
+ * The tangent of adj(a) along ȧ, for one n × n matrix (n ≥ 3), finite and right where
+ * a has rank n, n - 1 or n - 2. With P a Q = B from complete pivoting (constant near a),
+ * B11 its leading r × r block (r = n - 2, invertible down to rank n - 2), X = B11⁻¹,
+ * P = X B12, Q = B21 X and S = B22 - B21 X B12 (k × k, k = 2):
+ *   adj(B) = det(B11) [[det(S) X + P adj(S) Q, -P adj(S)], [-adj(S) Q, adj(S)]],
+ * which divides by nothing that vanishes; its derivative is taken term by term, and
+ * adj(a) = ±Q adj(B) P. Below rank n - 2 the tangent is 0; n = 2 gives adj(ȧ).
+ */
+function adjugateJvpOne(a: Float64Array, aDot: Float64Array, n: number, out: Float64Array): void {
+  out.fill(0);
+  if (n <= 1) return;
+  if (a.some(Number.isNaN) || aDot.some(Number.isNaN)) {
+    out.fill(NaN);
+    return;
+  }
+  if (n === 2) {
+    [out[0], out[1], out[2], out[3]] = [aDot[3], -aDot[1], -aDot[2], aDot[0]];
+    return;
+  }
+  const { rp, cp, sign, rank } = completePivoting(a.slice(), n);
+  if (rank < n - 2) return;
+  // k = 2 whatever the rank: exact for any a whose leading block is invertible, which complete
+  // pivoting makes well conditioned down to rank n - 2 (a k = 1 form would need that block of
+  // n - 1, ill conditioned near rank n - 2)
+  const r = n - 2;
+  const k = 2;
+  /** Block [i0, i0 + rows) × [j0, j0 + cols) of P x Q. */
+  const block = (x: Float64Array, i0: number, rows: number, j0: number, cols: number): Float64Array =>
+    Float64Array.from({ length: rows * cols }, (_, q) => x[rp[i0 + Math.floor(q / cols)] * n + cp[j0 + (q % cols)]]);
+  const [b11, b12, b21, b22] = [block(a, 0, r, 0, r), block(a, 0, r, r, k), block(a, r, k, 0, r), block(a, r, k, r, k)];
+  const [d11, d12, d21, d22] = [block(aDot, 0, r, 0, r), block(aDot, 0, r, r, k), block(aDot, r, k, 0, r), block(aDot, r, k, r, k)];
+  // X = B11⁻¹ and det(B11) by LU
+  const lu = b11.slice();
+  const perm = new Int32Array(r);
+  let det1 = luFactor(lu, r, perm);
+  for (let i = 0; i < r; i++) det1 *= lu[i * r + i];
+  const x = new Float64Array(r * r);
+  for (let i = 0; i < r; i++) x[i * r + perm[i]] = 1;
+  luSolve(lu, r, x, r);
+  const xd = product(x, d11, r, r, r);
+  let tr = 0;
+  for (let i = 0; i < r; i++) tr += xd[i * r + i];
+  const det1Dot = det1 * tr;
+  const xDot = combine([[-1, product(xd, x, r, r, r)]]);
+  const p = product(x, b12, r, r, k);
+  const q = product(b21, x, k, r, r);
+  const pDot = combine([
+    [1, product(xDot, b12, r, r, k)],
+    [1, product(x, d12, r, r, k)],
+  ]);
+  const qDot = combine([
+    [1, product(d21, x, k, r, r)],
+    [1, product(b21, xDot, k, r, r)],
+  ]);
+  const s = combine([
+    [1, b22],
+    [-1, product(b21, p, k, r, k)],
+  ]);
+  const sDot = combine([
+    [1, d22],
+    [-1, product(d21, p, k, r, k)],
+    [-1, product(b21, pDot, k, r, k)],
+  ]);
+  // adj and det of the 2 × 2 S, and their tangents
+  const adj2 = (m: Float64Array): Float64Array => Float64Array.of(m[3], -m[1], -m[2], m[0]);
+  const adjS = adj2(s);
+  const adjSDot = adj2(sDot);
+  const detS = s[0] * s[3] - s[1] * s[2];
+  const detSDot = sDot[0] * s[3] + s[0] * sDot[3] - sDot[1] * s[2] - s[1] * sDot[2];
+  const pAdj = product(p, adjS, r, k, k);
+  const adjQ = product(adjS, q, k, k, r);
+  const pAdjDot = combine([
+    [1, product(pDot, adjS, r, k, k)],
+    [1, product(p, adjSDot, r, k, k)],
+  ]);
+  const adjQDot = combine([
+    [1, product(adjSDot, q, k, k, r)],
+    [1, product(adjS, qDot, k, k, r)],
+  ]);
+  // M = adj(B) / det(B11), blockwise, and its tangent
+  const m11 = combine([
+    [detS, x],
+    [1, product(pAdj, q, r, k, r)],
+  ]);
+  const m11Dot = combine([
+    [detSDot, x],
+    [detS, xDot],
+    [1, product(pAdjDot, q, r, k, r)],
+    [1, product(pAdj, qDot, r, k, r)],
+  ]);
+  const put = (i0: number, j0: number, rows: number, cols: number, m: Float64Array, mDot: Float64Array, f: number): void => {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const v = f * (det1Dot * m[i * cols + j] + det1 * mDot[i * cols + j]);
+        out[cp[i0 + i] * n + rp[j0 + j]] = sign * v + 0; // + 0: zeros unsigned, whatever the sums' order
+      }
+    }
+  };
+  put(0, 0, r, r, m11, m11Dot, 1);
+  put(0, r, r, k, pAdj, pAdjDot, -1);
+  put(r, 0, k, r, adjQ, adjQDot, -1);
+  put(r, r, k, k, adjS, adjSDot, 1);
+}
+
+/**
+ * adj(A) of one n × n matrix (row-major in a, overwritten) into out, finite and right
+ * where A has rank n - 1: LU with complete pivoting, P A Q = L U, puts the one
+ * vanishing pivot last, and adj(A) = ±Q adj(U) L⁻¹ P with adj(U) formed without
+ * dividing by that pivot. Rank below n - 1 (a zero pivot before the last) gives 0,
+ * which is the adjugate there; a NaN anywhere gives NaN.
+ */
+function adjugateOne(a: Float64Array, n: number, out: Float64Array): void {
+  if (n === 0) return;
+  if (a.some(Number.isNaN)) {
+    out.fill(NaN);
+    return;
+  }
+  if (n === 1) {
+    out[0] = 1;
+    return;
+  }
+  const { rp, cp, sign, rank } = completePivoting(a, n);
+  // the rest all zeros before the last pivot: rank below n - 1, where adj(A) = 0
+  if (rank < n - 1) {
+    out.fill(0);
+    return;
   }
   // W = adj(U), upper triangular: W[j][j] = Π_{l≠j} u_ll, and U W = det(U) I above the
   // diagonal gives W[i][j] = -(Σ_{i<l≤j} u_il W[l][j]) / u_ii, never dividing by u_{n-1,n-1}.
@@ -568,10 +695,9 @@ const det: OpDef<'det'> = {
 
 /**
  * Internal: adj(a), with adj(a) a = det(a) I, for det's rules. Its tangent is
- * (tr(adj ȧ) adj - adj ȧ adj) / det a, exact where a is invertible (not finite where
- * det a = 0); for n = 2 the adjugate is linear, its tangent adj(ȧ) everywhere; for
- * n ≤ 1 it is constant. It has no VJP: it appears only in derivative programs, which
- * are differentiated forward.
+ * adjugate_jvp, finite where a has rank n - 1 or n - 2, where the textbook
+ * (tr(adj ȧ) adj - adj ȧ adj) / det a is 0 / 0. It has no VJP: it appears only in
+ * derivative programs, which are differentiated forward.
  */
 const adjugate: OpDef<'adjugate'> = {
   name: 'adjugate',
@@ -591,14 +717,35 @@ const adjugate: OpDef<'adjugate'> = {
     const n = squareSize(as);
     return 2 * luWork(sizeOf(as.slice(0, -2)), n);
   },
-  jvp({ e, xs: [a], y, inShapes: [as] }, [aDot]) {
+  jvp: ({ e, xs: [a] }, [aDot]) => (aDot === null ? null : e.apply('adjugate_jvp', [a, aDot])),
+};
+
+/**
+ * Internal: the tangent of adj(a) along ȧ (adjugateJvpOne), finite and right at rank
+ * n - 1 and n - 2, so det's second derivative is too. Linear in ȧ; it has no rules of
+ * its own: a third derivative of det is not provided.
+ */
+const adjugateJvp: OpDef<'adjugate_jvp'> = {
+  name: 'adjugate_jvp',
+  arity: 2,
+  attrs: {},
+  internal: true,
+  shape([as, ds]) {
+    squareSize(as);
+    if (ds.length !== as.length || ds.some((d, i) => d !== as[i]))
+      throw new OpError(`argument 1 has shape ${formatShape(ds)}; expected ${formatShape(as)}`, 1);
+    return as;
+  },
+  kernel([a, d], [as], out) {
     const n = squareSize(as);
-    if (aDot === null) return null;
-    if (n <= 1) return e.zmul(aDot, e.literal(0));
-    if (n === 2) return e.apply('adjugate', [aDot]);
-    const tr = traceInner(e, swapLast(e, y), aDot, true);
-    const num = e.sub(e.zmul(tr, y), e.apply('matmul', [e.apply('matmul', [y, aDot], STRONG), y], STRONG));
-    return e.div(num, e.reshape(e.apply('det', [a]), [...as.slice(0, -2), 1, 1]));
+    const m = n * n;
+    for (let t = 0; t < sizeOf(as.slice(0, -2)); t++) {
+      adjugateJvpOne(a.subarray(t * m, (t + 1) * m), d.subarray(t * m, (t + 1) * m), n, out.subarray(t * m, (t + 1) * m));
+    }
+  },
+  work([as]) {
+    const n = squareSize(as);
+    return 6 * luWork(sizeOf(as.slice(0, -2)), n);
   },
 };
 
@@ -696,4 +843,4 @@ const cholesky: OpDef<'cholesky'> = {
   },
 };
 
-export const solveOps = [solve, triangularSolve_, inv, det, adjugate, logabsdet, cholesky] as const;
+export const solveOps = [solve, triangularSolve_, inv, det, adjugate, adjugateJvp, logabsdet, cholesky] as const;

@@ -154,6 +154,8 @@ export interface OpAttrs {
   cholesky: NoAttrs;
   /** internal */
   adjugate: NoAttrs;
+  /** internal */
+  adjugate_jvp: NoAttrs;
 }
 
 /** Every op derivd knows. */

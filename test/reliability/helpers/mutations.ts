@@ -27,7 +27,7 @@ export interface Mutated {
 }
 
 const OP_NAMES = WIRE_OPS.map((o) => o.name);
-const INTERNAL_OPS = ['zmul', 'sign', 'prod_others', 'matmul_nt', 'slice_scatter', 'index_add', 'first_winner', 'adjugate'];
+const INTERNAL_OPS = ['zmul', 'sign', 'prod_others', 'matmul_nt', 'slice_scatter', 'index_add', 'first_winner', 'adjugate', 'adjugate_jvp'];
 const ODD_NAMES = [
   '__proto__',
   'constructor',
