@@ -80,15 +80,15 @@ function caseFor(op: string): Case | undefined {
       return { inputs: [vec('x', [32, 64]), vec('y', [32, 64])], node: { op, args: ['x', 'y'] } };
     case 'stack':
       return { inputs: [vec('x', [64, 64]), vec('y', [64, 64])], node: { op, args: ['x', 'y'] } };
-    // solves and factorizations of a 48 × 48 matrix, diagonally dominant (positive definite, for cholesky)
+    // solves and factorizations of a 96 × 96 matrix (the LU blocked), diagonally dominant (positive definite, for cholesky)
     case 'solve':
     case 'triangular_solve':
-      return { inputs: [vec('x', [48, 48]), vec('y', [48, 8])], node: { op, args: ['x', 'y'] }, args: { x: dominant(48) } };
+      return { inputs: [vec('x', [96, 96]), vec('y', [96, 8])], node: { op, args: ['x', 'y'] }, args: { x: dominant(96) } };
     case 'inv':
     case 'det':
     case 'logabsdet':
     case 'cholesky':
-      return { inputs: [vec('x', [48, 48])], node: { op, args: ['x'] }, args: { x: dominant(48) } };
+      return { inputs: [vec('x', [96, 96])], node: { op, args: ['x'] }, args: { x: dominant(96) } };
     default: {
       const def = WIRE_OPS.find((o) => o.name === op);
       if (def?.arity === 1) return unary;

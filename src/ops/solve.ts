@@ -1,10 +1,11 @@
 /**
  * Solves and factorizations of square matrices, batched NumPy-style (leading axes
  * broadcast, the op applies to the last two): solve, triangular_solve, inv, det,
- * logabsdet, cholesky, and the internal adjugate that det's derivative uses.
+ * logabsdet, cholesky, and the internal adjugate and adjugate_jvp that det's
+ * derivatives use.
  *
- * Kernels are plain LU with partial pivoting (LAPACK's getrf order of work), never
- * an inverse formed on the way to a solve. Singular matrices are not an error:
+ * Kernels are LU with partial pivoting (LAPACK's getrf, blocked from 64 columns),
+ * never an inverse formed on the way to a solve. Singular matrices are not an error:
  * they give what IEEE arithmetic gives (±Infinity, NaN), and a matrix that is not
  * positive definite gives a cholesky of NaN.
  *
