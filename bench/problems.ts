@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Tensor } from '../src/index.js';
 
-export type Kind = 'seed' | 'seedScalar' | 'rosenbrock' | 'net' | 'sinexp' | 'bratu' | 'rowmap';
+export type Kind = 'seed' | 'seedScalar' | 'rosenbrock' | 'net' | 'sinexp' | 'bratu' | 'rowmap' | 'solve';
 export type EngineName = 'forward' | 'reverse' | 'fd' | 'auto';
 
 export interface Graph {
@@ -143,6 +143,19 @@ export const PROBLEMS: Problem[] = [
     ['W'],
     false,
   ),
+  // linear algebra (issue 12): a solve of n = 200, a uniform in [-1, 1] (no diagonal help: pivoting swaps rows)
+  (() => {
+    const u = uniform(200);
+    return make(
+      'S1',
+      'solve',
+      'gradient of sum(solve(a, b)) w.r.t. a and b, n = 200',
+      'gradient',
+      [packed([200, 200], () => 2 * u() - 1), packed([200], () => 2 * u() - 1)],
+      [],
+      false,
+    );
+  })(),
 ];
 
 /** The wire request for derivd's public API: nested arrays (a bare number for shape []). */

@@ -102,6 +102,9 @@ export function tfjs(p: Problem): Impl {
         derivative: ([x]) => read(() => [batchedJacobian(y, tf.tensor1d(f32(x)), r * k)]),
       };
     },
+    solve: () => {
+      throw new Error('TensorFlow.js has no linear solve');
+    },
   };
   return impls[p.kind]();
 }

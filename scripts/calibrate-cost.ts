@@ -13,7 +13,8 @@
  * parsing a body per byte, checking a graph per node, reading arguments per byte of JSON, building
  * derivative programs and compiling equation lists per primal equation they
  * cover. `npm run calibrate -- --overheads` measures only these and keeps the
- * op weights as they are.
+ * op weights as they are; `npm run calibrate -- --only=solve,inv` measures only the
+ * ops named (a new op's first weights) and keeps everything else.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { makePlan, type Plan } from '../src/analysis/plan.js';
@@ -34,6 +35,8 @@ type Node = Record<string, unknown>;
 interface Case {
   inputs: { name: string; shape: number[] }[];
   node: Node;
+  /** Inputs whose values argFor's would not fit (a matrix that must be well conditioned). */
+  args?: Record<string, unknown>;
 }
 
 const vec = (name: string, shape: number[] = [N]) => ({ name, shape });
@@ -91,6 +94,15 @@ function caseFor(op: string): Case | undefined {
       return { inputs: m, node: { op, args: ['x'] } };
     case 'norm':
       return { inputs: m, node: { op, args: ['x'], axes: [1] } };
+    // solves and factorizations of a 96 × 96 matrix (the LU blocked), diagonally dominant (positive definite, for cholesky)
+    case 'solve':
+    case 'triangular_solve':
+      return { inputs: [vec('x', [96, 96]), vec('y', [96, 8])], node: { op, args: ['x', 'y'] }, args: { x: dominant(96) } };
+    case 'inv':
+    case 'det':
+    case 'logabsdet':
+    case 'cholesky':
+      return { inputs: [vec('x', [96, 96])], node: { op, args: ['x'] }, args: { x: dominant(96) } };
     default: {
       const def = WIRE_OPS.find((o) => o.name === op);
       if (def?.arity === 1) return unary;
@@ -98,6 +110,11 @@ function caseFor(op: string): Case | undefined {
       return undefined;
     }
   }
+}
+
+/** argFor's n × n matrix with n added to its diagonal: well conditioned, and (symmetrised) positive definite. */
+function dominant(n: number): number[][] {
+  return (argFor([n, n], 1) as number[][]).map((row, i) => row.map((v, j) => (i === j ? v + n : v)));
 }
 
 /** Values in (0.2, 0.8): inside every unary op's domain, away from kinks. */
@@ -131,7 +148,7 @@ function timeNs(f: () => void): number {
 
 function planFor(c: Case): Plan & { args: Tensor[] } {
   const graph = { inputs: c.inputs, nodes: [{ id: 'y_out', ...c.node }], outputs: ['y_out'] };
-  const args = Object.fromEntries(c.inputs.map((inp, i) => [inp.name, argFor(inp.shape, i + 1)]));
+  const args = Object.fromEntries(c.inputs.map((inp, i) => [inp.name, c.args?.[inp.name] ?? argFor(inp.shape, i + 1)]));
   const constant = c.node.op === 'where' ? ['c'] : [];
   const req = checkRequest('evaluate', { graph, args, constant });
   return { ...makePlan(req), args: req.args };
@@ -223,6 +240,21 @@ function requestOverheads(): RequestOverheads {
 
 const round = (x: number): number => Number(x.toPrecision(3));
 const out = new URL('../src/analysis/cost-weights.json', import.meta.url);
+// --only a,b: measure just these ops and keep every other weight (a new op's first weights)
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+if (only !== undefined) {
+  const current = JSON.parse(readFileSync(out, 'utf8')) as CostWeights;
+  const measured: Record<string, OpWeights> = {};
+  for (const name of only.split(',')) {
+    const w = measure(name);
+    if (!w) throw new Error(`no calibration case for ${name}`);
+    measured[name] = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, round(v)])) as unknown as OpWeights;
+  }
+  writeFileSync(out, `${JSON.stringify({ ...current, ops: { ...current.ops, ...measured } }, null, 2)}\n`);
+  console.table(measured);
+  console.log(`${Object.keys(measured).join(', ')} written to ${out.pathname}`);
+  process.exit(0);
+}
 const overheads = Object.fromEntries(Object.entries(requestOverheads()).map(([k, v]) => [k, round(v)])) as unknown as RequestOverheads;
 if (process.argv.includes('--overheads')) {
   const current = JSON.parse(readFileSync(out, 'utf8')) as CostWeights;

@@ -950,6 +950,55 @@ describe('graph-format.md, 4. Ops', () => {
     }
   });
 
+  test('solves and factorizations: values, shapes, and the gradient of det at a singular matrix', async () => {
+    const dims = (v: unknown): number[] => (Array.isArray(v) ? [v.length, ...dims(v[0])] : []);
+    const examples = [
+      ...md.matchAll(
+        /`(solve|triangular_solve|inv|det|logabsdet|cholesky)`(?: with `(\{[^`]*\})`)? of `([^`]*)`(?:\s+and\s+`([^`]*)`)? is\s+`([^`]*)`/g,
+      ),
+    ];
+    expect(examples.map((m) => m[1])).toEqual([
+      'solve',
+      'solve',
+      'triangular_solve',
+      'triangular_solve',
+      'inv',
+      'det',
+      'logabsdet',
+      'cholesky',
+      'cholesky',
+    ]);
+    for (const [text, op, attrs, a, b, out] of examples) {
+      const args = [a, b].filter((x) => x !== undefined).map((x) => JSON.parse(x));
+      const graph = oneNode(op, args.map(dims), attrs === undefined ? {} : JSON.parse(attrs));
+      const r = await run('evaluate', { graph, args: Object.fromEntries(args.map((v, i) => ['abc'[i], v])) });
+      expectShown(wire(r.values.y), shown(out), text);
+    }
+    const [as, b1, y1, b2, y2] = find(
+      md,
+      /With `a` `(\[[^`]*\])`, a `b` of `(\[[^`]*\])` gives `(\[[^`]*\])` and a `b` of `(\[[^`]*\])` gives `(\[[^`]*\])`/,
+      '4: solve shapes',
+    );
+    for (const [b, y] of [
+      [b1, y1],
+      [b2, y2],
+    ]) {
+      const shapes = [shapeOf(as), shapeOf(b)];
+      const r = await run(
+        'evaluate',
+        { graph: oneNode('solve', shapes), args: { a: filled(shapeOf(as)), b: filled(shapeOf(b)) } },
+        { output: 'packed', cache: false },
+      );
+      expect((r.values.y as unknown as { shape: number[] }).shape, `${as} \\ ${b}`).toEqual(shapeOf(y));
+    }
+    const [a, g] = find(md, /the gradient of `det` at `(\[\[[^`]*\]\])` is\s+`(\[\[[^`]*\]\])`/, '4: det gradient');
+    const av = JSON.parse(a);
+    for (const mode of ['forward', 'reverse']) {
+      const r = await run('gradient', { graph: oneNode('det', [dims(av)]), args: { a: av }, mode });
+      expectShown(wire(r.gradient!.a), shown(g), `det gradient (${mode})`);
+    }
+  });
+
   test('shape ops: the broadcast_to error, the slice table, index and its gradient', async () => {
     const [message] = find(
       md,

@@ -11,6 +11,7 @@ import { seedJacobian, seedScalar } from './seed.js';
 import { sinexp } from './sinexp.js';
 import { bratu } from './bratu.js';
 import { rowmap } from './rowmap.js';
+import { solve } from './solve.js';
 
 export { kept, type Impl } from './impl.js';
 
@@ -30,6 +31,7 @@ export function hand(p: Problem): Impl {
       const [r, k] = p.graph.inputs[0].shape;
       return rowmap(r, k);
     },
+    solve: () => solve(p.graph.inputs[1].shape[0]),
   };
   return impls[p.kind]();
 }

@@ -57,6 +57,24 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
     .record({ n: fc.integer({ min: 0, max: 7 }), a: fc.boolean(), b: fc.boolean() })
     .filter(({ a, b }) => a || b)
     .map(({ n, a, b }) => ({ name: 'dot' as OpName, inShapes: [[n], [n]], attrs: {} as OpAttrs[OpName], batched: [a, b] })),
+  // a [..., n, n] and b [n] or [..., n, m], batch dimensions broadcasting either way
+  solve: fc
+    .record({
+      n: fc.integer({ min: 0, max: 4 }),
+      m: fc.integer({ min: 0, max: 3 }),
+      vector: fc.boolean(),
+      ab: fc.array(fc.constantFrom(1, 2), { maxLength: 2 }),
+      bb: fc.array(fc.constantFrom(1, 2), { maxLength: 2 }),
+      transpose: fc.boolean(),
+      a: fc.boolean(),
+      b: fc.boolean(),
+    })
+    .map(({ n, m, vector, ab, bb, transpose, a, b }) => ({
+      name: 'solve' as OpName,
+      inShapes: [[...ab, n, n], vector ? [n] : [...bb, n, m]],
+      attrs: (transpose ? { transpose } : {}) as OpAttrs[OpName],
+      batched: [a, b],
+    })),
 };
 
 describe('batch kernels compute each entry as the kernel does alone', () => {

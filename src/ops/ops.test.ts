@@ -180,6 +180,36 @@ const storedMatmulSample = (layout: 'nt' | 'tn'): fc.Arbitrary<Sample> =>
       attrs: {},
     }));
 
+/** A square argument [..., n, n] (n up to 4, so det's adjugate takes its general path) and its batch. */
+const squareSample: fc.Arbitrary<Sample> = fc
+  .record({ n: fc.integer({ min: 1, max: 4 }), batch: shapeArb(0, 2) })
+  .map(({ n, batch }) => ({ shapes: [[...batch, n, n]], attrs: {} }));
+
+/** solve's arguments: a [..., n, n] with b [n] or [..., n, k], batch dimensions broadcasting. */
+const solveSample: fc.Arbitrary<Sample> = fc
+  .record({
+    n: fc.integer({ min: 1, max: 4 }),
+    k: dim,
+    vector: fc.boolean(),
+    batch: shapeArb(0, 2).chain((out) => fc.tuple(broadcastsTo(out), broadcastsTo(out))),
+  })
+  .map(({ n, k, vector, batch: [ba, bb] }) => ({ shapes: [[...ba, n, n], vector ? [n] : [...bb, n, k]], attrs: {} }));
+
+/**
+ * Argument 0 [..., n, n] diagonally dominant: uniform(-1, 1) plus n + 1 on the diagonal, so it,
+ * each of its triangles and the symmetric matrix of its lower triangle are well conditioned (the
+ * last positive definite). Other arguments uniform(-2, 2).
+ */
+const squareFirst: Values = (r, shapes) =>
+  shapes.map((s, i) => {
+    const x = randomArray(sizeOf(s), () => r.uniform(i === 0 ? -1 : -2, i === 0 ? 1 : 2));
+    if (i === 0) {
+      const n = s[s.length - 1];
+      for (let t = 0; t < x.length; t += n * n) for (let j = 0; j < n; j++) x[t + j * n + j] += n + 1;
+    }
+    return x;
+  });
+
 /** Wire slice attributes: half of them a non-empty box, half anything (clamping, negative indices and steps). */
 const sliceWire = (s: readonly number[]): fc.Arbitrary<{ start: number[]; stop: number[]; step: number[] }> => {
   const axis = (n: number): fc.Arbitrary<[number, number, number]> =>
@@ -589,6 +619,74 @@ const CASES: Record<string, Case> = {
     sample: fc.tuple(shapeArb(0, 2), shapeArb(0, 2)).map((shapes) => ({ shapes, attrs: {} })),
     values: each(uni(-3, 3)),
   },
+
+  // solves and factorizations (solve.ts), argument 0 well conditioned
+  // transpose (aᵀ x = b with a's factors) is a kernel attribute that only rules set
+  solve: {
+    kind: 'diff',
+    sample: solveSample.chain((s) => fc.boolean().map((t) => ({ ...s, attrs: t ? { transpose: true } : {} }))),
+    values: squareFirst,
+  },
+  triangular_solve: {
+    kind: 'diff',
+    sample: solveSample.chain((s) =>
+      fc.record({ lower: fc.boolean(), transpose: fc.boolean(), unit_diagonal: fc.boolean() }).map((attrs) => ({ ...s, attrs })),
+    ),
+    values: squareFirst,
+  },
+  inv: { kind: 'diff', sample: squareSample, values: squareFirst },
+  det: { kind: 'diff', sample: squareSample, values: squareFirst },
+  // internal: det's derivative; differentiated forward only
+  adjugate: {
+    kind: 'forward',
+    sample: squareSample,
+    values: squareFirst,
+    // its tangent is adjugate_jvp, which has no jvp: that would be a third derivative of det
+    noForwardOverForward: 'third order of det',
+  },
+  adjugate_jvp: {
+    kind: 'nondiff',
+    examples: [
+      // n = 2: adj is linear, its tangent adj(ȧ)
+      {
+        args: [
+          { shape: [2, 2], data: [5, 6, 7, 8] },
+          { shape: [2, 2], data: [1, 2, 3, 4] },
+        ],
+        attrs: {},
+        out: { shape: [2, 2], data: [4, -2, -3, 1] },
+      },
+      // at a = I: d adj = tr(ȧ) I - ȧ
+      {
+        args: [
+          { shape: [3, 3], data: [1, 0, 0, 0, 1, 0, 0, 0, 1] },
+          { shape: [3, 3], data: [1, 2, 0, 0, 0, 0, 0, 0, 3] },
+        ],
+        attrs: {},
+        out: { shape: [3, 3], data: [3, -2, 0, 0, 4, 0, 0, 0, 1] },
+      },
+      // rank n - 3: every (n - 2)-minor vanishes, so does the tangent
+      {
+        args: [
+          { shape: [3, 3], data: new Array(9).fill(0) },
+          { shape: [3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+        ],
+        attrs: {},
+        out: { shape: [3, 3], data: new Array(9).fill(0) },
+      },
+      // n = 1: adj = [1] is constant
+      {
+        args: [
+          { shape: [1, 1], data: [2] },
+          { shape: [1, 1], data: [5] },
+        ],
+        attrs: {},
+        out: { shape: [1, 1], data: [0] },
+      },
+    ],
+  },
+  logabsdet: { kind: 'diff', sample: squareSample, values: squareFirst },
+  cholesky: { kind: 'diff', sample: squareSample, values: squareFirst },
 
   // moving elements
   reshape: {

@@ -16,6 +16,7 @@ import { reduceOps } from './reduce.js';
 import { shapeOps } from './shape.js';
 import { stepOps } from './steps.js';
 import { structureOps } from './structure.js';
+import { solveOps } from './solve.js';
 import type { OpDef } from './types.js';
 import { unaryOps } from './unary.js';
 import type { OpName } from './vocabulary.js';
@@ -35,6 +36,7 @@ const ALL = [
   einsumOp,
   ...structureOps,
   ...cumulativeOps,
+  ...solveOps,
 ] as const;
 
 // Compile-time proof that ALL is the vocabulary, each op once. An error on one of

@@ -79,6 +79,16 @@ export interface ScanAttrs {
 export interface NormAttrs extends ReduceAttrs {
   readonly ord: 1 | 2 | 'inf';
 }
+/** solve: transpose (aᵀ x = b, with a's factors) is set only by derivative rules, never on the wire. */
+export interface SolveAttrs {
+  transpose?: boolean;
+}
+/** triangular_solve: which triangle of a is read, whether aᵀ is solved with, and whether its diagonal is taken as ones. */
+export interface TriangularSolveAttrs {
+  readonly lower: boolean;
+  readonly transpose: boolean;
+  readonly unit_diagonal: boolean;
+}
 
 export interface OpAttrs {
   // leaves (leaves.ts)
@@ -197,6 +207,17 @@ export interface OpAttrs {
   softmax: AxisAttrs;
   log_softmax: AxisAttrs;
   norm: NormAttrs;
+  // solves and factorizations (solve.ts)
+  solve: SolveAttrs;
+  triangular_solve: TriangularSolveAttrs;
+  inv: NoAttrs;
+  det: NoAttrs;
+  logabsdet: NoAttrs;
+  cholesky: NoAttrs;
+  /** internal */
+  adjugate: NoAttrs;
+  /** internal */
+  adjugate_jvp: NoAttrs;
 }
 
 /** Every op derivd knows. */

@@ -37,6 +37,8 @@ const INTERNAL_OPS = [
   'diagonal_scatter',
   'linrec',
   'last_index',
+  'adjugate',
+  'adjugate_jvp',
 ];
 const ODD_NAMES = [
   '__proto__',
