@@ -74,7 +74,7 @@ describe('einsum', () => {
         for (const mode of ['forward', 'reverse'] as const) {
           const r = await jacobian({ graph: graphOf(s), args: packed(xs, s), mode }, { output: 'packed' });
           xs.forEach((x, k) => {
-            const block = (r.jacobian?.y as Record<string, { data: Float64Array }>)[`x${k}`].data;
+            const block = (r.jacobian as Record<string, Record<string, { data: Float64Array }>>).y[`x${k}`].data;
             const m = size(shapeOf(s.output, s));
             for (let j = 0; j < x.length; j++) {
               const [column] = centralDiff((h) => {

@@ -72,7 +72,9 @@ function expand(e: Emit, args: readonly ValueId[], a: EinsumAttrs, node: number)
     for (let i = 0; i < terms.length; i++) {
       for (let j = i + 1; j < terms.length; j++) {
         const keep = new Set(a.output);
-        terms.forEach((o, k) => k !== i && k !== j && [...o.letters].forEach((c) => keep.add(c)));
+        terms.forEach((o, k) => {
+          if (k !== i && k !== j) for (const c of o.letters) keep.add(c);
+        });
         const letters = new Set([...terms[i].letters, ...terms[j].letters].filter((c) => keep.has(c)));
         const n = [...letters].reduce((p, c) => p * size(c), 1);
         if (n < best[2]) best = [i, j, n];
