@@ -15,16 +15,25 @@ import { matmulRequest, metric, useApps, waitFor } from '../helpers/server.js';
 
 const appWith = useApps();
 /** A few hundred ms to seconds of pooled work, and a few tens of ms. */
-const HEAVY = matmulRequest(700);
-const MEDIUM = matmulRequest(200);
-/** The issue's reproducer: 189 bytes, a 3162 × 3162 fill multiplied by itself (about 3.2e10 multiply-adds). */
+const HEAVY = matmulRequest(1190);
+const MEDIUM = matmulRequest(340);
+/**
+ * The issue's reproducer, grown with the gemm: a 3162 × 3162 fill multiplied by itself
+ * five times (about 1.6e11 multiply-adds) in 353 bytes. The issue's single product
+ * (3.2e10) is now estimated under the 30 s budget, and the fill cannot grow past
+ * MAX_ELEMENTS, so the chain makes the call heavy.
+ */
 const HUGE = {
   graph: {
     inputs: [],
     nodes: [
       { id: 'f', op: 'fill', shape: [3162, 3162], value: 1 },
       { id: 'm', op: 'matmul', args: ['f', 'f'] },
-      { id: 's', op: 'sum', args: ['m'] },
+      { id: 'n', op: 'matmul', args: ['m', 'f'] },
+      { id: 'o', op: 'matmul', args: ['n', 'f'] },
+      { id: 'p', op: 'matmul', args: ['o', 'f'] },
+      { id: 'q', op: 'matmul', args: ['p', 'f'] },
+      { id: 's', op: 'sum', args: ['q'] },
     ],
     outputs: ['s'],
   },
@@ -41,8 +50,8 @@ describe('cost-based admission', () => {
     expect(issue).toEqual({ path: 'graph', message: expect.stringMatching(/estimated 34\.3 s .*COMPUTE_BUDGET_MS \(30000 ms\)/) });
   });
 
-  test('the two 189-byte matmuls that held both workers for 30 s get a 422 at once, and no worker starts', async () => {
-    expect(JSON.stringify(HUGE)).toHaveLength(189);
+  test('two small bodies of huge products get a 422 at once, and no worker starts', async () => {
+    expect(JSON.stringify(HUGE).length).toBeLessThan(400);
     const a = await appWith(); // the default budget, 30 s
     const answers = await Promise.all([a.app.inject(evaluate(HUGE)), a.app.inject(evaluate(HUGE))]);
     for (const res of answers) {

@@ -19,7 +19,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const appWith = useApps();
 
 /**
- * y = sin(x ⊙ w) · h and z = Σ y², where h = Σ (F F) for a 200 × 200 fill F: the
+ * y = sin(x ⊙ w) · h and z = Σ y², where h = Σ (F F) for a 340 × 340 fill F: the
  * product (about 9 ms by the cost model) sends every call to the pool, while the
  * body stays small enough to be parsed and checked on the event loop. `tag` makes
  * a graph no earlier test has cached.
@@ -30,7 +30,7 @@ const heavy = (tag: number) => ({
     { name: 'w', shape: [3] },
   ],
   nodes: [
-    { id: 'f', op: 'fill', shape: [200, 200], value: 0.001 * tag },
+    { id: 'f', op: 'fill', shape: [340, 340], value: 0.001 * tag },
     { id: 'm', op: 'matmul', args: ['f', 'f'] },
     { id: 'h', op: 'sum', args: ['m'] },
     { id: 'p', op: 'mul', args: ['x', 'w'] },

@@ -49,7 +49,7 @@ describe('graceful shutdown', () => {
   test('a request in flight at SIGTERM completes with 200, then the process exits 0', async () => {
     const svc = await startService({});
     // About a second of work: a 700 x 700 product of two fills (no large body to send).
-    const heavy = matmulRequest(700);
+    const heavy = matmulRequest(1190);
     let killed = false;
     let answeredAfterKill: boolean | undefined;
     const inFlight = fetch(`${svc.base}/v1/evaluate`, {
@@ -64,7 +64,7 @@ describe('graceful shutdown', () => {
     const res = await inFlight;
     expect(answeredAfterKill).toBe(true); // the signal really came while the request was in flight
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(700 * 700 * 700);
+    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(1190 ** 3);
     expect(await svc.exited).toBe(0);
     expect(svc.log()).toMatch(/"signal":"SIGTERM".*shutting down/);
     await expect(fetch(`${svc.base}/healthz`)).rejects.toThrow();

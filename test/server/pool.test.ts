@@ -26,9 +26,12 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 vi.mock(import('../../src/server/placement.js'), async (importOriginal) => ({ ...(await importOriginal()), overBudget: () => undefined }));
 
 const matmul = matmulRequest;
-const HEAVY = matmul(700);
+/** Sizes for the cost model's matmul weight (the WebAssembly gemm): heavy far above the inline threshold, medium above it. */
+const HEAVY_N = 1190;
+const MEDIUM_N = 340;
+const HEAVY = matmul(HEAVY_N);
 /** Estimated at about 9 ms (pooled at the default threshold), computed in a few tens of ms. */
-const MEDIUM = matmul(200);
+const MEDIUM = matmul(MEDIUM_N);
 /** Twenty 600 x 600 products in a row, tens of ms each (WebAssembly gemm): a budget check between every two. */
 const MATMUL_CHAIN = {
   graph: {
@@ -58,7 +61,7 @@ const post = (base: string, op: string, body: unknown, signal?: AbortSignal) =>
   });
 
 describe('placement by the cost model', () => {
-  test('the seed Jacobian is estimated far below the threshold, the 700 x 700 product far above', () => {
+  test('the seed Jacobian is estimated far below the threshold, the heavy product far above', () => {
     const seed = prepare('jacobian', SEED_REQUEST);
     expect(callCost(seed.plan, 'jacobian', seed.mode, false).ms).toBeLessThan(0.1);
     const heavy = prepare('evaluate', HEAVY);
@@ -138,7 +141,7 @@ describe('the event loop stays free', () => {
 
     const res = await heavy;
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Json).values.s).toBe(700 ** 3);
+    expect(((await res.json()) as Json).values.s).toBe(HEAVY_N ** 3);
     expect(res.headers.get('server-timing')).toMatch(/, total;dur=[\d.]+, queue;dur=[\d.]+$/);
     expect(await metric(svc, 'derivd_computations_total', { operation: 'evaluate', where: 'pool' })).toBe(svc.pool!.size + 1);
     expect(await metric(svc, 'derivd_computations_total', { where: 'inline' })).toBe(0);
@@ -165,7 +168,7 @@ describe('the event loop stays free', () => {
     expect(a.pool).toBeNull();
     const res = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM });
     expect(res.statusCode).toBe(200);
-    expect(res.json().values.s).toBe(200 ** 3);
+    expect(res.json().values.s).toBe(MEDIUM_N ** 3);
     expect(res.headers['server-timing']).not.toMatch(/queue/);
     expect(await metric(a, 'derivd_computations_total', { operation: 'evaluate', where: 'inline' })).toBe(1);
     expect(await metric(a, 'derivd_computations_total', { where: 'pool' })).toBe(0);
@@ -261,7 +264,7 @@ describe('the compute budget', () => {
     // No replacement: the worker that stopped runs the next request.
     const next = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM, headers: { 'x-request-id': 'next' } });
     expect(next.statusCode).toBe(200);
-    expect(next.json().values.s).toBe(200 ** 3);
+    expect(next.json().values.s).toBe(MEDIUM_N ** 3);
     expect(a.lines.find((l) => l.reqId === 'next' && l.msg === 'request')).toMatchObject({ threadId: before });
     expect(a.pool!.threadIds).toEqual([before]);
     expect(await metric(a, 'derivd_pool_threads_started_total')).toBe(1);
@@ -297,7 +300,7 @@ describe('the compute budget', () => {
     expect(await metric(a, 'derivd_pool_cancelled_total', { reason: 'budget' })).toBe(1);
     const next = await a.app.inject({ method: 'POST', url: '/v1/evaluate', payload: MEDIUM });
     expect(next.statusCode).toBe(200);
-    expect(next.json().values.s).toBe(200 ** 3);
+    expect(next.json().values.s).toBe(MEDIUM_N ** 3);
     expect(await metric(a, 'derivd_pool_threads_started_total')).toBe(2);
   });
 
@@ -314,7 +317,7 @@ describe('the compute budget', () => {
     await waitFor('a replacement worker', () => svc.pool!.threadIds.length === 1 && svc.pool!.threadIds[0] !== before);
     const next = await post(svc.base, 'evaluate', MEDIUM);
     expect(next.status).toBe(200);
-    expect(((await next.json()) as Json).values.s).toBe(200 ** 3);
+    expect(((await next.json()) as Json).values.s).toBe(MEDIUM_N ** 3);
     // The aborted request's server socket lingers some 4 s after a fetch abort (plain
     // Fastify does the same), which close() would wait for: not this test's subject.
     svc.app.server.closeAllConnections();
@@ -330,7 +333,7 @@ describe('shutdown', () => {
     const closing = svc.app.close();
     const res = await heavy;
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Json).values.s).toBe(700 ** 3);
+    expect(((await res.json()) as Json).values.s).toBe(HEAVY_N ** 3);
     await closing;
     expect(svc.pool!.threadIds).toEqual([]);
     expect(threads.map((t) => t.threadId)).toEqual([-1]); // a Worker's threadId is -1 once it has exited

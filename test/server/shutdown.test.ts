@@ -41,9 +41,9 @@ describe('SIGTERM', () => {
   test('in-flight finishes, queued gets 503 shutting-down, idle keep-alive closes cleanly, exit 0', async () => {
     const svc = await startService({ WORKERS: '1', SHUTDOWN_TIMEOUT_MS: '8000' });
     const idle = await idleKeepAlive(svc.base);
-    const inFlight = post(svc.base, matmulRequest(700));
+    const inFlight = post(svc.base, matmulRequest(1190));
     await waitFor('the first request to compute', async () => (await gauge(svc.base, 'derivd_pool_running')) === 1);
-    const queued = [post(svc.base, matmulRequest(200)), post(svc.base, matmulRequest(201))];
+    const queued = [post(svc.base, matmulRequest(340)), post(svc.base, matmulRequest(341))];
     await waitFor('two requests queued', async () => (await gauge(svc.base, 'derivd_pool_queue_size')) === 2);
 
     // In order: the queued ones are refused at once, the in-flight one is answered when done.
@@ -57,7 +57,7 @@ describe('SIGTERM', () => {
     }
     const res = await inFlight.then((r) => (events.push('in-flight answered'), r));
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(700 ** 3);
+    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(1190 ** 3);
     expect(await idle.closed).toEqual({ error: false, extra: '' }); // a clean FIN, nothing more written
     // close-with-grace exits 1 ("killed by timeout") if the drain overruns SHUTDOWN_TIMEOUT_MS:
     // exit 0 is the drain finishing in time, measured by the service itself

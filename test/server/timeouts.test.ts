@@ -74,10 +74,10 @@ describe('REQUEST_TIMEOUT_MS', () => {
     const res = await fetch(`${base}/v1/evaluate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(matmulRequest(400)),
+      body: JSON.stringify(matmulRequest(680)),
     });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(400 ** 3);
+    expect(((await res.json()) as { values: { s: number } }).values.s).toBe(680 ** 3);
   });
 });
 
