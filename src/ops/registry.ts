@@ -7,6 +7,7 @@
  */
 import { binaryOps, comparisonOps, whereOp } from './binary.js';
 import { clipOp } from './clip.js';
+import { functionOps } from './functions.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
@@ -24,6 +25,7 @@ const ALL = [
   whereOp,
   ...stepOps,
   clipOp,
+  ...functionOps,
   ...reduceOps,
   ...linalgOps,
   ...shapeOps,

@@ -10,6 +10,7 @@
  * deriving it would make the type circular.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import type { StepFunction } from './step-function.js';
 
 /** Attributes of an op that has none: only `{}` fits. */
 export interface NoAttrs {
@@ -60,6 +61,22 @@ export interface AxisAttrs {
 export interface ClipAttrs {
   readonly min: number;
   readonly max: number;
+}
+
+/** call: expanded into the function's equations when the graph is checked, so never an equation. */
+export interface CallAttrs {
+  readonly function: string;
+}
+/**
+ * A loop: `body` maps (carry, row t of each sequence) to the next carry, `length`
+ * times (from the last row to the first when `reverse`); the value is every carry
+ * stacked. `function` names the wire function it came from (for printing).
+ */
+export interface ScanAttrs {
+  readonly function: string;
+  readonly length: number;
+  readonly reverse: boolean;
+  readonly body: StepFunction;
 }
 
 export interface OpAttrs {
@@ -120,6 +137,9 @@ export interface OpAttrs {
   round: NoAttrs;
   // clip (clip.ts)
   clip: ClipAttrs;
+  // functions (functions.ts)
+  call: CallAttrs;
+  scan: ScanAttrs;
   // reductions (reduce.ts)
   sum: ReduceAttrs;
   mean: ReduceAttrs;
