@@ -4,16 +4,19 @@
  * sees it through an interface): the interpreter runs it, and the program
  * transformations differentiate it when a derivative rule asks.
  *
- * A body is run with the interpreter, each step's equations in turn (evalEqn checks
- * the deadline between them). Derived bodies (a JVP's, a VJP's) are bodies too, so
+ * A body runs compiled when the compile layer has offered its runner (setBodyRunner),
+ * interpreted otherwise; each run checks the compute deadline first, so a long loop
+ * stops between two steps. Derived bodies (a JVP's, a VJP's) are bodies too, so
  * a derivative of a loop is a loop that can be differentiated again.
  */
 import type { Emit, ValueId } from '../ops/types.js';
 import type { StepFunction } from '../ops/step-function.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
+import { batchedProgram } from './batch.js';
 import { ProgramBuilder } from './builder.js';
+import { checkDeadline } from './deadline.js';
 import { runEqns, type Env } from './interpret.js';
-import type { Eqn, Program } from './program.js';
+import type { Eqn, Program, ValueTable } from './program.js';
 import { jvpEqns, vjpEqns } from './transform.js';
 
 /** A program with named inputs and one output: a wire function's body, checked. */
@@ -63,6 +66,18 @@ function needed(program: Program, output: ValueId): Eqn[] {
 
 let serial = 0;
 
+/**
+ * How a body's equations are run: the interpreter, unless a higher layer offers a
+ * faster runner (compile/execute.ts sets its compiled one when it loads: ir may not
+ * import compile). `output` is the one value read afterwards.
+ */
+export type BodyRunner = (eqns: readonly Eqn[], values: ValueTable, env: Env, k: number, output: ValueId) => void;
+let runBody: BodyRunner = (eqns, values, env, k) => runEqns(eqns, values, env, k);
+
+export function setBodyRunner(runner: BodyRunner): void {
+  runBody = runner;
+}
+
 function builderOf(e: Emit): ProgramBuilder {
   if (!(e instanceof ProgramBuilder)) throw new Error('internal error: a step body is written into a ProgramBuilder');
   return e;
@@ -74,22 +89,67 @@ export class ProgramStep implements StepFunction {
   readonly work: number;
   private readonly body: Body;
   private readonly label: string;
+  /** The body with some inputs batched, by which (a mask as a string of 0s and 1s). */
+  private readonly batched = new Map<string, Program>();
+  private readonly invariant: readonly Eqn[];
+  private readonly varying: readonly Eqn[];
+  /** The invariant equations' values, computed on the first run. */
+  private constants?: Env;
 
   constructor(body: Body, name: string) {
     const eqns = needed(body.program, body.output);
     this.body = { program: { values: body.program.values, eqns }, inputs: body.inputs, output: body.output };
+    // Loop-invariant equations (constants and what is computed from constants alone) run
+    // once, when the body first runs, not once per step: their values are never written after.
+    const varies = new Uint8Array(body.program.values.length);
+    for (const v of body.inputs) varies[v] = 1;
+    for (const q of eqns) if (q.args.some((a) => varies[a])) varies[q.out] = 1;
+    this.invariant = eqns.filter((q) => !varies[q.out]);
+    this.varying = eqns.filter((q) => varies[q.out]);
     this.inShapes = body.inputs.map((v) => body.program.values.info(v).shape);
     this.outShape = body.program.values.info(body.output).shape;
     this.work = eqns.reduce((w, q) => w + sizeOf(body.program.values.info(q.out).shape), 0);
     this.label = `${name}#${++serial}`;
   }
 
+  /** A fresh environment holding the invariant values. */
+  private env(): Env {
+    if (this.constants === undefined) {
+      const env: Env = new Array(this.body.program.values.length);
+      runEqns(this.invariant, this.body.program.values, env, 1);
+      this.constants = env;
+    }
+    return this.constants.slice();
+  }
+
   run(ins: readonly Float64Array[], out: Float64Array): void {
+    checkDeadline(); // once per step, whatever the body's code checks
     const { program, inputs, output } = this.body;
-    const env: Env = new Array(program.values.length);
+    const env = this.env();
     for (let i = 0; i < inputs.length; i++) env[inputs[i]] = ins[i];
-    runEqns(program.eqns, program.values, env, 1);
+    runBody(this.varying, program.values, env, 1, output);
     out.set(env[output] as Float64Array);
+  }
+
+  runBatch(ins: readonly Float64Array[], batched: readonly boolean[], k: number, out: Float64Array): void {
+    checkDeadline();
+    const { inputs, output } = this.body;
+    const key = batched.map((b) => (b ? 1 : 0)).join('');
+    let program = this.batched.get(key);
+    if (program === undefined) {
+      const { values } = batchedProgram(
+        this.body.program,
+        inputs.filter((_, i) => batched[i]),
+      );
+      program = { values, eqns: [...this.varying] }; // its own list: compiled code is kept per list
+      this.batched.set(key, program);
+    }
+    const env = this.env();
+    for (let i = 0; i < inputs.length; i++) env[inputs[i]] = ins[i];
+    runBody(program.eqns, program.values, env, k, output);
+    const y = env[output] as Float64Array;
+    if (program.values.info(output).batched) out.set(y);
+    else for (let b = 0; b < k; b++) out.set(y, b * y.length);
   }
 
   derive(inShapes: readonly Shape[], build: (e: Emit, ins: readonly ValueId[]) => ValueId): StepFunction {

@@ -191,6 +191,46 @@ export const scanOp: OpDef<'scan'> = {
       carry = row;
     }
   },
+  /**
+   * k entries at once: the body runs once per step over the batch (its primal part
+   * shared by every direction of a derivative sweep), not once per step and entry.
+   * The carry is held batched throughout ([k, ...carry]); rows of batched sequences
+   * are gathered per step, and each carry is written into its entry's rows of `out`.
+   */
+  batchKernel(ins, inShapes, batched, k, out, outShape, attrs) {
+    // One entry is laid out as the unbatched kernel's, which runs the body without batch bookkeeping.
+    if (k === 1) return scanOp.kernel(ins, inShapes, out, outShape, attrs);
+    const { body, length, reverse } = attrs;
+    const size = sizeOf(inShapes[0]);
+    const rowSizes = inShapes.map((s) => sizeOf(s.slice(1)));
+    let carry = ins[0];
+    if (!batched[0]) {
+      carry = new Float64Array(k * size);
+      for (let b = 0; b < k; b++) carry.set(ins[0], b * size);
+    }
+    const bodyBatched = [true, ...batched.slice(1)];
+    const stepIns: Float64Array[] = new Array(ins.length);
+    const gathered = ins.map((_, i) => (i > 0 && batched[i] ? new Float64Array(k * rowSizes[i]) : undefined));
+    for (let step = 0; step < length; step++) {
+      const t = reverse ? length - 1 - step : step;
+      stepIns[0] = carry;
+      for (let i = 1; i < ins.length; i++) {
+        const r = rowSizes[i];
+        const g = gathered[i];
+        if (g === undefined) {
+          stepIns[i] = ins[i].subarray(t * r, (t + 1) * r);
+          continue;
+        }
+        const x = ins[i];
+        for (let b = 0; b < k; b++) for (let j = 0, from = (b * length + t) * r; j < r; j++) g[b * r + j] = x[from + j];
+        stepIns[i] = g;
+      }
+      const next = new Float64Array(k * size);
+      body.runBatch(stepIns, bodyBatched, k, next);
+      for (let b = 0; b < k; b++) for (let j = 0, to = (b * length + t) * size; j < size; j++) out[to + j] = next[b * size + j];
+      carry = next;
+    }
+  },
   work: (_s, _o, a) => Math.max(1, a.length * a.body.work),
   jvp: scanJvp,
   vjp: scanVjp,

@@ -21,6 +21,12 @@ export interface StepFunction {
   /** Runs the body on one value per input, writing the result into `out` (of outShape's size). */
   run(ins: readonly Float64Array[], out: Float64Array): void;
   /**
+   * Runs the body over a batch of k entries at once: `batched[i]` says whether input i
+   * holds k values back to back; `out` gets k results back to back (the same result k
+   * times when it depends on no batched input). Each entry's bits are run's for it alone.
+   */
+  runBatch(ins: readonly Float64Array[], batched: readonly boolean[], k: number, out: Float64Array): void;
+  /**
    * A new body of the same kind over inputs of `inShapes`, written by `build`
    * through an Emit: what derivative rules make a derived loop's body with. Inside
    * `build`, the *Into methods below write this body's equations into that Emit.
