@@ -95,6 +95,7 @@ export class ProgramStep implements StepFunction {
   private readonly varying: readonly Eqn[];
   /** The invariant equations' values, computed on the first run. */
   private constants?: Env;
+  private readonly scratch = new Map<string, Env>();
 
   constructor(body: Body, name: string) {
     const eqns = needed(body.program, body.output);
@@ -122,10 +123,25 @@ export class ProgramStep implements StepFunction {
     return this.constants.slice();
   }
 
+  /**
+   * The environment a run of `key` ('' unbatched, else the batch mask) reuses from step
+   * to step: each step computes every value it reads before reading it, so what the
+   * last step left is never read, and a body never runs inside its own run (a body
+   * holds no scan of itself), so one per key is enough.
+   */
+  private scratchFor(key: string): Env {
+    let env = this.scratch.get(key);
+    if (env === undefined) {
+      env = this.env();
+      this.scratch.set(key, env);
+    }
+    return env;
+  }
+
   run(ins: readonly Float64Array[], out: Float64Array): void {
     checkDeadline(); // once per step, whatever the body's code checks
     const { program, inputs, output } = this.body;
-    const env = this.env();
+    const env = this.scratchFor('');
     for (let i = 0; i < inputs.length; i++) env[inputs[i]] = ins[i];
     runBody(this.varying, program.values, env, 1, output);
     out.set(env[output] as Float64Array);
@@ -144,7 +160,7 @@ export class ProgramStep implements StepFunction {
       program = { values, eqns: [...this.varying] }; // its own list: compiled code is kept per list
       this.batched.set(key, program);
     }
-    const env = this.env();
+    const env = this.scratchFor(key);
     for (let i = 0; i < inputs.length; i++) env[inputs[i]] = ins[i];
     runBody(program.eqns, program.values, env, k, output);
     const y = env[output] as Float64Array;
