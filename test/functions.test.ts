@@ -437,6 +437,14 @@ describe('over HTTP and as a stored graph', () => {
     ]);
   });
 
+  it('through the worker pool: the same gradient as inline', async () => {
+    const { app } = await appWith({ workers: 1, inlineMaxCostMs: 0 }); // everything to the pool
+    const graph = pendulumScan(100);
+    const res = await app.inject({ method: 'POST', url: '/v1/gradient', payload: { graph, args, outputs: ['theta'], mode: 'reverse' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().gradient).toEqual((await gradient({ graph, args, outputs: ['theta'], mode: 'reverse' })).gradient);
+  });
+
   it('registers and runs a graph with functions by its id', async () => {
     const graphStore = new GraphStore(1 << 22);
     const graph = pendulumScan(10);
