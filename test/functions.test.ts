@@ -479,5 +479,9 @@ describe('over HTTP and as a stored graph', () => {
     const graphId = registerGraph(graph, { graphStore });
     const byId = await jacobian({ graphId, args, outputs: ['state'] }, { graphStore });
     expect(byId.jacobian).toEqual((await jacobian({ graph, args, outputs: ['state'] })).jacobian);
+    // node order means nothing inside a function either: the same id
+    const reordered = structuredClone(graph);
+    for (const f of Object.values(reordered.functions ?? {})) f.nodes.reverse();
+    expect(registerGraph(reordered, { graphStore })).toBe(graphId);
   });
 });
