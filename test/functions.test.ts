@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evaluate, gradient, hessian, jacobian, registerGraph, GraphStore, type WireGraph } from '../src/index.js';
+import type { DerivdError } from '../src/graph/errors.js';
 import { DEFAULT_LIMITS } from '../src/graph/limits.js';
 import { type Expected, expectIssues as expectIssuesOf } from './helpers/issues.js';
 import { expectClose } from './helpers/numeric.js';
@@ -436,8 +437,30 @@ describe('errors name their paths', () => {
     // doubling at every level: f12 expands to 8,192 nodes, f13 to 16,384 (checked even if nothing called it)
     await expect(check(graph(12))).resolves.toBeDefined();
     await expectIssues(() => check(graph(13)), 'limit_exceeded', [
-      ['graph.functions.f13.nodes[1]', 'function "f12" is 8192 nodes so expanded', '16384 nodes so far, more than MAX_NODES (10000)'],
+      [
+        'graph.functions.f13.nodes[1]',
+        'function "f12" is 8192 nodes so expanded',
+        'would have 16384 nodes so far, more than MAX_NODES (10000)',
+      ],
     ]);
+    // many calls of a large function: refused before each expansion, so checking stays quick
+    const many: WireGraph = {
+      ...graph(12),
+      nodes: Array.from({ length: 1000 }, (_, i) => ({ id: `y${i}`, op: 'call', function: 'f12', args: ['x'] })),
+      outputs: ['y0'],
+    };
+    const started = performance.now();
+    const err = await check(many).then(
+      () => undefined,
+      (e: unknown) => e as DerivdError,
+    );
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(err?.kind).toBe('limit_exceeded');
+    expect(err?.issues[0]).toEqual({
+      path: 'graph.nodes[1]',
+      message:
+        'call: with its calls expanded (function "f12" is 8192 nodes so expanded), the graph would have 16384 nodes so far, more than MAX_NODES (10000)',
+    });
     await expectIssues(() => evaluate({ graph: graph(13), args: { x: [1, 2] } }, { limits: { maxNodes: 28 } }), 'limit_exceeded', [
       ['graph.functions', 'at most 28 nodes (MAX_NODES) in the graph and its functions together, found 30'],
     ]);

@@ -290,22 +290,24 @@ function checkBody(
         broken[i] = 1; // the function's own issues say why
         continue;
       }
-      const made = functionNode(node, nodePath(i), callee, fn, args, inShapes, e, i, limits, limitIssues);
-      if (made === undefined || typeof made !== 'number') {
-        if (made !== undefined) issues.push({ path: made.path ?? nodePath(i), message: made.message });
-        broken[i] = 1;
-        continue;
-      }
-      expanded += node.op === 'call' ? fn.expanded : 1;
-      if (expanded > limits.maxNodes) {
+      // Checked before the call is expanded: a graph of many calls never builds more than the limit.
+      const adds = node.op === 'call' ? fn.expanded : 1;
+      if (expanded + adds > limits.maxNodes) {
         limitIssues.push({
           path: nodePath(i),
-          message: `call: with its calls expanded (function ${JSON.stringify(callee)} is ${fn.expanded} nodes so expanded), ${prefix === 'graph' ? 'the graph' : 'the function'} has ${expanded} nodes so far, more than MAX_NODES (${limits.maxNodes})`,
+          message: `${node.op}: with its calls expanded (function ${JSON.stringify(callee)} is ${fn.expanded} nodes so expanded), ${prefix === 'graph' ? 'the graph' : 'the function'} would have ${expanded + adds} nodes so far, more than MAX_NODES (${limits.maxNodes})`,
         });
         broken[i] = 1;
         continue;
       }
-      valueOfId.set(node.id, made as ValueId);
+      const made = functionNode(node, nodePath(i), callee, fn, args, inShapes, e, i, limits, limitIssues);
+      if (typeof made !== 'number') {
+        if (made !== undefined) issues.push({ path: made.path ?? nodePath(i), message: made.message });
+        broken[i] = 1;
+        continue;
+      }
+      expanded += adds;
+      valueOfId.set(node.id, made);
       continue;
     }
     try {
