@@ -267,6 +267,18 @@ describe('scan', () => {
     });
   });
 
+  it('counts steps against MAX_ELEMENTS even when the carry is empty', async () => {
+    const graph: WireGraph = {
+      inputs: [{ name: 'c', shape: [0] }],
+      functions: { f: fn([['a', [0]]], [{ id: 'b', op: 'sin', args: ['a'] }], 'b') },
+      nodes: [{ id: 'ys', op: 'scan', function: 'f', length: 1e12, args: ['c'] }],
+      outputs: ['ys'],
+    };
+    await expectIssues(() => evaluate({ graph, args: { c: [] } }), 'limit_exceeded', [
+      ['graph.nodes[0].length', 'scan: length 1000000000000 is more than MAX_ELEMENTS (10000000) steps'],
+    ]);
+  });
+
   it('stops at the compute deadline between steps', async () => {
     const graph = pendulumScan(1_000_000);
     const started = performance.now();

@@ -411,6 +411,11 @@ function functionNode(
   }
   const shape = [length, ...want[0]];
   if (resultTooBig(shape, path, limits, limitIssues)) return undefined;
+  // An empty carry stores nothing, but its steps still run: they count as its rows do.
+  if (length > limits.maxElements) {
+    limitIssues.push({ path: `${path}.length`, message: `scan: length ${length} is more than MAX_ELEMENTS (${limits.maxElements}) steps` });
+    return undefined;
+  }
   fn.step ??= new ProgramStep(fn.body, callee);
   return e.applyOp(getOp('scan'), args, { function: callee, length, reverse: false, body: fn.step }, index);
 }
