@@ -87,6 +87,7 @@ export class ProgramStep implements StepFunction {
   readonly inShapes: readonly Shape[];
   readonly outShape: Shape;
   readonly work: number;
+  readonly equations: number;
   private readonly body: Body;
   private readonly label: string;
   /** The body with some inputs batched, by which (a mask as a string of 0s and 1s). */
@@ -110,6 +111,7 @@ export class ProgramStep implements StepFunction {
     this.inShapes = body.inputs.map((v) => body.program.values.info(v).shape);
     this.outShape = body.program.values.info(body.output).shape;
     this.work = eqns.reduce((w, q) => w + sizeOf(body.program.values.info(q.out).shape), 0);
+    this.equations = eqns.length;
     this.label = `${name}#${++serial}`;
   }
 

@@ -18,6 +18,8 @@ export interface StepFunction {
   readonly outShape: Shape;
   /** Elements computed by one run (the cost model's unit of work). */
   readonly work: number;
+  /** Equations of the body (what keeping it costs, as a program's equations do). */
+  readonly equations: number;
   /** Runs the body on one value per input, writing the result into `out` (of outShape's size). */
   run(ins: readonly Float64Array[], out: Float64Array): void;
   /**
