@@ -1,7 +1,8 @@
 /**
  * The benchmark suite (issue 4): `npm run bench` (every problem, ~10 s of HTTP per
  * target) or `npm run bench -- --quick` (P1, P2, P3-1e5, P4, shortened HTTP); `-- --only P1,P4`
- * runs just those problems (and HTTP). Then the batches (batches.ts) and the gemm kernels (gemm.ts).
+ * runs just those problems (and HTTP). Then the batches (batches.ts), the gemm kernels (gemm.ts)
+ * and the scan row (scan.ts).
  * Prints the table and writes bench/results.json and bench/results.md. Exits 1 if a
  * derivative is wrong, a hand derivative fails its fd check, or HTTP saw non-2xx.
  */
@@ -10,6 +11,7 @@ import { checkHand, maxRelError } from './hand/check.js';
 import { hand, kept, type Impl } from './hand/index.js';
 import { appendBatches, batchTable, POINTS, runBatches } from './batches.js';
 import { appendGemm, gemmTable, runGemm } from './gemm.js';
+import { appendScan, runScan, scanTable } from './scan.js';
 import { runHttp } from './http.js';
 import { appendTorch, runTorch, torchLine } from './torch.js';
 import { PROBLEMS, request, type Problem } from './problems.js';
@@ -164,6 +166,9 @@ log(`BATCH-P1: ${((performance.now() - tb) / 1000).toFixed(1)} s`);
 const tg = performance.now();
 const gemms = await runGemm(quick);
 log(`GEMM: ${((performance.now() - tg) / 1000).toFixed(1)} s`);
+const ts = performance.now();
+const scan = await runScan(quick);
+log(`SCAN: ${((performance.now() - ts) / 1000).toFixed(1)} s`);
 
 const info = {
   command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
@@ -175,12 +180,16 @@ const info = {
 printReport(records, http, info);
 console.log(`\nBATCH-P1, the seed Jacobian at ${POINTS} points:\n${batchTable(batches)}`);
 console.log(`\nGEMM, JS against WebAssembly SIMD (bench/gemm.ts):\n${gemmTable(gemms)}`);
+console.log(`\nSCAN, a 1,000-step pendulum RK4 integrator (bench/scan.ts):\n${scanTable(scan)}`);
 const p4 = records.find((r) => r.problem === 'P4' && r.engine === 'auto')?.medianUs ?? null;
 const torchText = torch ? torchLine(torch, p4) : undefined;
 if (torchText) console.log(`\n${torchText}`);
 writeResults(records, http, info);
 appendBatches(batches);
 appendGemm(gemms);
+appendScan(scan);
 if (torch && torchText) appendTorch(torch, torchText);
 log(`wrote bench/results.json and bench/results.md (${info.wallSeconds.toFixed(0)} s)`);
 if (problems(records, http).length > 0) process.exitCode = 1;
+// the scan's derivatives: forward equal to reverse, and to the unrolled integrator
+if (!(scan.forwardVsReverse <= 1e-12) || !scan.sameAsUnrolled) process.exitCode = 1;

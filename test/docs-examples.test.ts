@@ -1048,6 +1048,23 @@ describe('graph-format.md, 4. Ops', () => {
   });
 });
 
+describe('graph-format.md, 4. Functions, call and scan', () => {
+  const graphBlock = block(GUIDE, '4: a scan', (b) => b.lang === 'json' && b.prose.includes('This graph integrates'));
+  const result = next(GUIDE, graphBlock, '4: what the scan gives');
+
+  test('the scan example gives what the page shows, and the same unrolled by hand', async () => {
+    const [c0, xs, op] = find(result.prose, /With `c0 = (\[[^`]*\])` and `xs = (\[[^`]*\])`, `(\w+)` gives:\s*$/, '4: scan arguments');
+    const graph = JSON.parse(graphBlock.text);
+    const args = { c0: JSON.parse(c0), xs: JSON.parse(xs) };
+    expectEnvelope(await run(op, { graph, args }), shown(result.text), '4 scan');
+    // the step the prose states, c <- c + 0.1 sin(c) x, in plain arithmetic
+    const [rate] = find(graphBlock.prose, /integrates `c ← c \+ ([\d.]+)·sin\(c\)·x`/, '4: the step');
+    let c = args.c0 as number[];
+    for (const row of args.xs as number[][]) c = c.map((ci, i) => ci + Math.sin(ci) * row[i] * Number(rate));
+    expect(c).toEqual(shown(result.text).values.final);
+  });
+});
+
 // --- docs/graph-format.md, sections 5 and 6: envelopes ---------------------------------------------
 
 const graph6Block = block(

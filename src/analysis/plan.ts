@@ -80,8 +80,10 @@ export function makePlan({
   const active = usefulFor(schedule, n, outputValues, true);
   for (let i = 0; i < n; i++) active[i] &= varied[i];
   const activeSchedule = schedule.filter((q) => active[q.out]);
-  let activeNodes = 0;
-  for (const q of activeSchedule) if (q.node >= 0) activeNodes++;
+  // Distinct wire nodes: a call's expansion is many equations tied to one node.
+  const nodes = new Set<number>();
+  for (const q of activeSchedule) if (q.node >= 0) nodes.add(q.node);
+  const activeNodes = nodes.size;
   return {
     graph,
     activeInputs,

@@ -8,9 +8,10 @@
  * interpreted. The interpreter remains the reference: setExecutionMode('interpreted')
  * forces it.
  */
-import type { MemoryAccount } from '../graph/plan-cache.js';
 import type { Eqn, ValueId, ValueTable } from '../ir/program.js';
 import { runEqns, type Env } from '../ir/interpret.js';
+import { setBodyRunner } from '../ir/step.js';
+import { MemoryAccount } from '../graph/plan-cache.js';
 import { printEqns } from '../ir/print.js';
 import { sizeOf } from '../tensor/tensor.js';
 import { type CompileOptions, compileSegment, type Segment } from './codegen.js';
@@ -127,3 +128,20 @@ function compileOrNull(eqns: readonly Eqn[], values: ValueTable, k: number, acco
 export function compiledSource(eqns: readonly Eqn[], values: ValueTable, k: number, options: CompileOptions = {}): string {
   return (compileSegment(eqns, values, k, undefined, options) as Segment).source;
 }
+
+/** Most bytes the compiled code of one loop body (a scan's step) may keep. */
+const BODY_CODE_BYTES = 8 * 1024 * 1024;
+
+/** Per body equation list: the account its code charges and what it keeps (its output). */
+const bodies = new WeakMap<readonly Eqn[], { account: MemoryAccount; kept: Kept }>();
+
+// Loop bodies (ir/step.ts) run compiled, as every other equation list does, tiered the same way:
+// a scan runs its body once per step, so the body is compiled on its second step.
+setBodyRunner((eqns, values, env, k, output) => {
+  let b = bodies.get(eqns);
+  if (b === undefined) {
+    b = { account: new MemoryAccount(BODY_CODE_BYTES), kept: { values: new Set([output]), version: 0 } };
+    bodies.set(eqns, b);
+  }
+  execute(eqns, values, env, k, b.account, b.kept);
+});

@@ -3,7 +3,7 @@
  * (a prepared statement, a model repository).
  *
  * The id is the SHA-256 (lower-case hex) of the graph's canonical form: the graph
- * object with its `nodes` sorted by `id` (UTF-16 code-unit order), written by the
+ * object with its `nodes` (and each function's) sorted by `id` (UTF-16 code-unit order), written by the
  * JSON Canonicalization Scheme (RFC 8785, JCS): object keys sorted by UTF-16 code
  * units, no whitespace, strings and numbers as ECMAScript's JSON.stringify writes
  * them (so -0 is written 0). `inputs` and `outputs` keep their order (they are
@@ -27,8 +27,12 @@ export const GRAPH_ID = /^[0-9a-f]{64}$/;
 
 /** The canonical JSON text of a graph (see the file's comment); throws on cycles and non-JSON values. */
 export function canonicalGraph(graph: WireGraph): string {
-  const nodes = [...graph.nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return jcs({ ...graph, nodes });
+  const byId = (nodes: WireGraph['nodes']): WireGraph['nodes'] => [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const { functions } = graph;
+  if (functions === undefined) return jcs({ ...graph, nodes: byId(graph.nodes) });
+  // Each function's nodes too: node order means nothing inside a function either.
+  const sorted = Object.fromEntries(Object.entries(functions).map(([name, f]) => [name, { ...f, nodes: byId(f.nodes) }]));
+  return jcs({ ...graph, nodes: byId(graph.nodes), functions: sorted });
 }
 
 /** The id of a graph: SHA-256 of its canonical text, lower-case hex. */

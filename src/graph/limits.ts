@@ -27,13 +27,25 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxNodes: 10_000, maxInputs: 10_000, maxElements: 10_000_000, maxResponseBytes: 256 * 1024 * 1024 };
 
-/** The counts a request is refused for before anything else is read (no zod, no copies): nodes and inputs. */
+/**
+ * The counts a request is refused for before anything else is read (no zod, no copies):
+ * nodes and inputs. A function's nodes count once, with the graph's, however often
+ * it is called or scanned (the expansion of calls is bounded when the graph is checked).
+ */
 export function checkCounts(graph: unknown, limits: Limits): void {
   if (withinCounts(graph, limits)) return;
   const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
   const issues: Issue[] = [];
   if (Array.isArray(nodes) && nodes.length > limits.maxNodes) {
     issues.push({ path: 'graph.nodes', message: `expected at most ${limits.maxNodes} nodes (MAX_NODES), found ${nodes.length}` });
+  } else {
+    const all = nodeCount(graph);
+    if (all > limits.maxNodes) {
+      issues.push({
+        path: 'graph.functions',
+        message: `expected at most ${limits.maxNodes} nodes (MAX_NODES) in the graph and its functions together, found ${all}`,
+      });
+    }
   }
   if (Array.isArray(inputs) && inputs.length > limits.maxInputs) {
     issues.push({ path: 'graph.inputs', message: `expected at most ${limits.maxInputs} inputs (MAX_INPUTS), found ${inputs.length}` });
@@ -41,10 +53,25 @@ export function checkCounts(graph: unknown, limits: Limits): void {
   throw new DerivdError('limit_exceeded', issues);
 }
 
-/** Whether a raw graph's nodes and inputs are within MAX_NODES and MAX_INPUTS (what checkCounts refuses). */
+/** Nodes of a raw graph and of its functions, counted without reading them. */
+function nodeCount(graph: unknown): number {
+  const { nodes, functions } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; functions?: unknown };
+  let n = Array.isArray(nodes) ? nodes.length : 0;
+  if (typeof functions === 'object' && functions !== null) {
+    for (const k in functions) {
+      if (!Object.hasOwn(functions, k)) continue;
+      const f = (functions as Record<string, unknown>)[k];
+      const fn = typeof f === 'object' && f !== null ? (f as { nodes?: unknown }).nodes : undefined;
+      if (Array.isArray(fn)) n += fn.length;
+    }
+  }
+  return n;
+}
+
+/** Whether a raw graph's nodes (its functions' included) and inputs are within MAX_NODES and MAX_INPUTS (what checkCounts refuses). */
 export function withinCounts(graph: unknown, limits: Limits): boolean {
-  const { nodes, inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { nodes?: unknown; inputs?: unknown };
-  return !(Array.isArray(nodes) && nodes.length > limits.maxNodes) && !(Array.isArray(inputs) && inputs.length > limits.maxInputs);
+  const { inputs } = (typeof graph === 'object' && graph !== null ? graph : {}) as { inputs?: unknown };
+  return nodeCount(graph) <= limits.maxNodes && !(Array.isArray(inputs) && inputs.length > limits.maxInputs);
 }
 
 /** Most limit issues listed one by one; the rest are counted in a last issue. */

@@ -210,6 +210,8 @@ function estimateBytes(graph: CheckedGraph): number {
   for (const q of graph.program.eqns) {
     bytes += BYTES_PER_EQUATION + 8 * q.args.length;
     if (isEqnOf(q, 'const')) bytes += q.attrs.value.data.byteLength;
+    // a loop's body is a program of its own, kept with the graph
+    if (isEqnOf(q, 'scan')) bytes += BYTES_PER_EQUATION * q.attrs.body.equations;
   }
   return bytes;
 }

@@ -29,19 +29,41 @@ export const NodeSchema = z
   )
   .meta({ id: 'Node', description: 'One operation: its id, its op, its arguments (ids or number literals) and its attributes' });
 
+export const FunctionSchema = z
+  .object({
+    inputs: z.array(InputSchema).describe("the function's parameters, by name and shape; call and scan arguments bind to them by position"),
+    nodes: z.array(NodeSchema).describe('operations, in any order; names are local to the function'),
+    outputs: z.array(NameSchema).length(1).describe('the one node or input the function returns'),
+  })
+  .strict()
+  .meta({ id: 'Function', description: 'A sub-graph with one output, which call and scan nodes name' });
+
 export const GraphSchema = z
   .object({
     inputs: z.array(InputSchema).describe('the arguments, by name and shape ([] is a scalar)'),
     nodes: z.array(NodeSchema).describe('operations, in any order'),
     outputs: z.array(NameSchema).min(1).describe('ids of the nodes or inputs to return'),
+    functions: z
+      .record(NameSchema, FunctionSchema)
+      .optional()
+      .describe('sub-graphs by name, which call and scan nodes name in their `function` attribute (default: none)'),
   })
   .strict()
   .meta({ id: 'Graph' });
 
+type WireNodes = ({ id: string; op: string; args?: (string | number)[] } & Record<string, unknown>)[];
+
+export type WireFunction = {
+  inputs: { name: string; shape: number[] }[];
+  nodes: WireNodes;
+  outputs: string[];
+};
+
 export type WireGraph = {
   inputs: { name: string; shape: number[] }[];
-  nodes: ({ id: string; op: string; args?: (string | number)[] } & Record<string, unknown>)[];
+  nodes: WireNodes;
   outputs: string[];
+  functions?: Record<string, WireFunction>;
 };
 
 /** A tensor on the wire (nested or base64), or the library's packed {shape, data: Float64Array} form. */

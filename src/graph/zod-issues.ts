@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { describe } from '../tensor/nested.js';
 import { findOp, WIRE_OPS } from '../ops/registry.js';
 import { formatPath, type IssueList, type Issue } from './errors.js';
-import { GraphSchema, InputSchema, RequestSchemas, type Operation } from './schema.js';
+import { FunctionSchema, GraphSchema, InputSchema, RequestSchemas, type Operation } from './schema.js';
 
 /** The value at a path of the raw request (own properties only), or undefined. */
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
@@ -28,7 +28,10 @@ function knownKeys(
   if (path.length === 0) return { what: 'field', keys: Object.keys(RequestSchemas[operation].shape) };
   if (a === 'graph' && path.length === 1) return { what: 'field', keys: Object.keys(GraphSchema.shape) };
   if (a === 'graph' && b === 'inputs' && path.length === 3) return { what: 'field', keys: Object.keys(InputSchema.shape) };
-  if (a === 'graph' && b === 'nodes' && path.length === 3) {
+  const inFunction = a === 'graph' && b === 'functions' && path.length >= 3;
+  if (inFunction && path.length === 3) return { what: 'field', keys: Object.keys(FunctionSchema.shape) };
+  if (inFunction && path[3] === 'inputs' && path.length === 5) return { what: 'field', keys: Object.keys(InputSchema.shape) };
+  if ((a === 'graph' && b === 'nodes' && path.length === 3) || (inFunction && path[3] === 'nodes' && path.length === 5)) {
     const op = findOp(String(valueAt(raw, [...path, 'op'])));
     if (op) return { what: 'attribute', of: op.name, keys: Object.keys(op.attrs) };
   }

@@ -36,6 +36,8 @@ function attrValue(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(attrValue).join(', ')}]`;
   if (typeof v === 'object' && v !== null) {
     const o = v as Record<string, unknown>;
+    // a scan's body: its name (the function's, numbered)
+    if (typeof o.toJSON === 'function') return String((o as { toJSON(): unknown }).toJSON());
     // a tensor attribute (const's value): its numbers (its shape is the equation's)
     if (o.data instanceof Float64Array && Array.isArray(o.shape)) return o.shape.length === 0 ? number(o.data[0]) : attrValue(o.data);
     return `{${Object.entries(o)

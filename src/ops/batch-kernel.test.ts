@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ProgramBuilder } from '../ir/builder.js';
+import { ProgramStep } from '../ir/step.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import { ALL_OPS, getOp } from './registry.js';
 import type { OpAttrs, OpName } from './vocabulary.js';
@@ -42,7 +44,36 @@ function expectSameBits({ name, inShapes, attrs, batched }: Case, k: number, see
 
 const shape = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 3 });
 
+/** A scan body over a carry of shape s (and a row x of the same shape): sin(c x) + sum(c) / 4, or sin(c) + sum(c) / 4. */
+function scanBody(s: Shape, withX: boolean): ProgramStep {
+  const e = new ProgramBuilder();
+  const c = e.input(s);
+  const x = withX ? e.input(s) : undefined;
+  const total = e.sum(
+    c,
+    s.map((_, i) => i),
+    true,
+  );
+  const output = e.add(e.apply('sin', [x === undefined ? c : e.mul(c, x)]), e.mul(total, e.literal(0.25)));
+  return new ProgramStep({ program: e.program(), inputs: x === undefined ? [c] : [c, x], output }, 'step');
+}
+
 const CASES: Record<string, fc.Arbitrary<Case>> = {
+  scan: fc
+    .record({
+      s: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 2 }),
+      length: fc.integer({ min: 0, max: 4 }),
+      withX: fc.boolean(),
+      reverse: fc.boolean(),
+      batched: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+    })
+    .filter(({ withX, batched }) => batched[0] || (withX && batched[1]))
+    .map(({ s, length, withX, reverse, batched }) => ({
+      name: 'scan' as OpName,
+      inShapes: withX ? [s, [length, ...s]] : [s],
+      attrs: { function: 'step', length, reverse, body: scanBody(s, withX) } as OpAttrs[OpName],
+      batched: withX ? batched : [true],
+    })),
   sum: shape.chain((s) =>
     fc
       .record({ keep: fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }), keepdims: fc.boolean() })

@@ -14,7 +14,7 @@ import { formatShape, normaliseAxis, sameShape, sizeOf, type Shape } from '../te
 import { zmulScalar } from './binary.js';
 import { prepareAxes, reducedShape } from './reduce.js';
 import { OpError, type Emit, type OpDef, type ValueId } from './types.js';
-import type { AxisAttrs, NormAttrs, ScanAttrs } from './vocabulary.js';
+import type { AxisAttrs, NormAttrs, CumulativeAttrs } from './vocabulary.js';
 
 const Int = z.number().int();
 
@@ -64,7 +64,7 @@ function lineSparsity(s: Shape, axis: number, reverse: boolean, whole: boolean, 
  * v shifted one place along the axis in the direction walked: element i holds
  * element i - 1 (i + 1 when reverse), the first one walked holds `fill`.
  */
-function previous(e: Emit, v: ValueId, { axis, reverse }: ScanAttrs, fill: number): ValueId {
+function previous(e: Emit, v: ValueId, { axis, reverse }: CumulativeAttrs, fill: number): ValueId {
   const s = e.shapeOf(v);
   const n = s[axis];
   if (n === 0) return v;
@@ -79,12 +79,12 @@ function previous(e: Emit, v: ValueId, { axis, reverse }: ScanAttrs, fill: numbe
 }
 
 /** previous in the other direction: element i holds element i + 1 (i - 1 when reverse), the last one 0. */
-const following = (e: Emit, v: ValueId, { axis, reverse }: ScanAttrs): ValueId => previous(e, v, { axis, reverse: !reverse }, 0);
+const following = (e: Emit, v: ValueId, { axis, reverse }: CumulativeAttrs): ValueId => previous(e, v, { axis, reverse: !reverse }, 0);
 
 // --- cumsum --------------------------------------------------------------------------
 
 const scanAttrs = { axis: Int.optional(), reverse: z.boolean().optional() };
-const prepareScan = (wire: { axis?: number; reverse?: boolean }, [s]: readonly Shape[]): ScanAttrs => ({
+const prepareScan = (wire: { axis?: number; reverse?: boolean }, [s]: readonly Shape[]): CumulativeAttrs => ({
   axis: prepareAxis(wire, s),
   reverse: wire.reverse ?? false,
 });

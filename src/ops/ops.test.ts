@@ -30,6 +30,7 @@ import { jvpEqns, vjpEqns } from '../ir/transform.js';
 import type { Eqn } from '../ir/program.js';
 import { sizeOf, stridesOf, type Shape } from '../tensor/tensor.js';
 import { ProgramBuilder } from '../ir/builder.js';
+import { ProgramStep } from '../ir/step.js';
 import { ALL_OPS, getOp } from './registry.js';
 import type { OpDef, ValueId } from './types.js';
 import type { GroupAttrs, OpAttrs, OpName } from './vocabulary.js';
@@ -264,7 +265,7 @@ const axisSample: fc.Arbitrary<Sample> = shapeArb(1, 3).chain((s) =>
 );
 
 /** One axis walked either way. */
-const scanSample: fc.Arbitrary<{ shapes: number[][]; attrs: { axis: number; reverse: boolean } }> = shapeArb(
+const cumulativeSample: fc.Arbitrary<{ shapes: number[][]; attrs: { axis: number; reverse: boolean } }> = shapeArb(
   1,
   3,
   fc.integer({ min: 1, max: 4 }),
@@ -380,6 +381,38 @@ const stepCase = (f: (x: number) => number): NonDiffCase => ({
     { args: [{ shape: [2, 0], data: [] }], attrs: {}, out: { shape: [2, 0], data: [] } },
   ],
 });
+
+/**
+ * scan's body for a case: next carry = sin(0.7 c + x c) + 0.5 c, or without x
+ * sin(0.7 c) + 0.5 c, elementwise over the carry's shape, with a sum in it so that a
+ * non-elementwise op runs inside the loop too.
+ */
+function scanBody(s: Shape, withX: boolean): ProgramStep {
+  const e = new ProgramBuilder();
+  const c = e.input(s);
+  const inputs = [c];
+  let v = e.mul(c, e.literal(0.7));
+  if (withX) {
+    const x = e.input(s);
+    inputs.push(x);
+    v = e.add(v, e.mul(x, c));
+  }
+  const total = e.sum(e.apply('tanh', [c]), range(s.length), true);
+  const output = e.add(e.add(e.apply('sin', [v]), e.mul(c, e.literal(0.5))), e.mul(total, e.literal(0.1)));
+  return new ProgramStep({ program: e.program(), inputs, output }, 'step');
+}
+
+const scanSample: fc.Arbitrary<Sample> = fc
+  .record({ s: shapeArb(0, 2), length: fc.integer({ min: 1, max: 4 }), withX: fc.boolean(), reverse: fc.boolean() })
+  .map(({ s, length, withX, reverse }) => ({
+    shapes: withX ? [s, [length, ...s]] : [s],
+    attrs: { function: 'step', length, reverse, body: scanBody(s, withX) },
+  }));
+
+/** Ops no equation applies, so no case can run: why. */
+const NOT_EQUATIONS: Record<string, string> = {
+  call: "expanded into the called function's equations when the graph is checked (graph/check.test.ts, test/functions.test.ts)",
+};
 
 const CASES: Record<string, Case> = {
   // leaves
@@ -516,6 +549,9 @@ const CASES: Record<string, Case> = {
   },
   // a ∈ ℤ + [0.2, 0.8): at least 0.2 from every bound
   clip: { kind: 'diff', sample: clipSample, values: (r, [s]) => [randomArray(sizeOf(s), () => r.int(-3, 3) + r.uniform(0.2, 0.8))] },
+
+  // functions: a loop whose derivatives are loops over derived bodies
+  scan: { kind: 'diff', sample: scanSample, values: each(uni(-1.5, 1.5)) },
 
   // reductions
   sum: { kind: 'diff', sample: reduceSample, values: each(uni(-3, 3)) },
@@ -824,11 +860,11 @@ const CASES: Record<string, Case> = {
   tril: { kind: 'diff', sample: matrixSample, values: each(uni(-3, 3)) },
 
   // along an axis (cumulative.ts)
-  cumsum: { kind: 'diff', sample: scanSample, values: each(uni(-3, 3)) },
-  cumprod: { kind: 'diff', sample: scanSample, values: each(withZeros(uni(-1.5, 1.5))) },
+  cumsum: { kind: 'diff', sample: cumulativeSample, values: each(uni(-3, 3)) },
+  cumprod: { kind: 'diff', sample: cumulativeSample, values: each(withZeros(uni(-1.5, 1.5))) },
   linrec: {
     kind: 'diff',
-    sample: scanSample.map(({ shapes: [s], attrs }) => ({ shapes: [s, s], attrs })),
+    sample: cumulativeSample.map(({ shapes: [s], attrs }) => ({ shapes: [s, s], attrs })),
     values: each(withZeros(uni(-1.5, 1.5)), uni(-2, 2)),
   },
   softmax: { kind: 'diff', sample: axisSample, values: each(uni(-3, 3)) },
@@ -1134,7 +1170,7 @@ const expandedNames = names.filter((n) => CASES[n].kind === 'expanded');
 
 describe('op table', () => {
   it('has exactly one case per op in ALL_OPS', () => {
-    expect(names).toEqual(ALL_OPS.map((o) => o.name).sort());
+    expect([...names, ...Object.keys(NOT_EQUATIONS)].sort()).toEqual(ALL_OPS.map((o) => o.name).sort());
   });
 
   it.each(names)('%s: its case kind matches its rules', (name) => {

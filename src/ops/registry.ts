@@ -10,6 +10,7 @@ import { clipOp } from './clip.js';
 import { cumulativeOps } from './cumulative.js';
 import { einsumOp } from './einsum.js';
 import { gatherOps } from './gather.js';
+import { functionOps } from './functions.js';
 import { leafOps } from './leaves.js';
 import { linalgOps } from './linalg.js';
 import { reduceOps } from './reduce.js';
@@ -29,6 +30,7 @@ const ALL = [
   whereOp,
   ...stepOps,
   clipOp,
+  ...functionOps,
   ...reduceOps,
   ...linalgOps,
   ...shapeOps,

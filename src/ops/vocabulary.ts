@@ -10,6 +10,7 @@
  * deriving it would make the type circular.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import type { StepFunction } from './step-function.js';
 
 /** Attributes of an op that has none: only `{}` fits. */
 export interface NoAttrs {
@@ -72,7 +73,7 @@ export interface DiagAttrs {
   k: number;
 }
 /** Cumulative ops (cumulative.ts): the axis walked and whether it is walked from the end. */
-export interface ScanAttrs {
+export interface CumulativeAttrs {
   axis: number;
   reverse: boolean;
 }
@@ -88,6 +89,22 @@ export interface TriangularSolveAttrs {
   readonly lower: boolean;
   readonly transpose: boolean;
   readonly unit_diagonal: boolean;
+}
+
+/** call: expanded into the function's equations when the graph is checked, so never an equation. */
+export interface CallAttrs {
+  readonly function: string;
+}
+/**
+ * A loop: `body` maps (carry, row t of each sequence) to the next carry, `length`
+ * times (from the last row to the first when `reverse`); the value is every carry
+ * stacked. `function` names the wire function it came from (for printing).
+ */
+export interface ScanAttrs {
+  readonly function: string;
+  readonly length: number;
+  readonly reverse: boolean;
+  readonly body: StepFunction;
 }
 
 export interface OpAttrs {
@@ -148,6 +165,9 @@ export interface OpAttrs {
   round: NoAttrs;
   // clip (clip.ts)
   clip: ClipAttrs;
+  // functions (functions.ts)
+  call: CallAttrs;
+  scan: ScanAttrs;
   // reductions (reduce.ts)
   sum: ReduceAttrs;
   mean: ReduceAttrs;
@@ -200,10 +220,10 @@ export interface OpAttrs {
   triu: DiagAttrs;
   tril: DiagAttrs;
   // along an axis: cumulative ops, softmax, norm (cumulative.ts)
-  cumsum: ScanAttrs;
-  cumprod: ScanAttrs;
+  cumsum: CumulativeAttrs;
+  cumprod: CumulativeAttrs;
   /** internal */
-  linrec: ScanAttrs;
+  linrec: CumulativeAttrs;
   softmax: AxisAttrs;
   log_softmax: AxisAttrs;
   norm: NormAttrs;

@@ -194,8 +194,16 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
    * is consulted only when the graph's size alone could matter.
    */
   const validationMs = (body: unknown, bodyBytes: number): number => {
-    const graph = (body as { graph?: { nodes?: unknown; inputs?: unknown } } | null)?.graph;
-    const items = (Array.isArray(graph?.nodes) ? graph.nodes.length : 0) + (Array.isArray(graph?.inputs) ? graph.inputs.length : 0);
+    const graph = (body as { graph?: { nodes?: unknown; inputs?: unknown; functions?: unknown } } | null)?.graph;
+    let items = (Array.isArray(graph?.nodes) ? graph.nodes.length : 0) + (Array.isArray(graph?.inputs) ? graph.inputs.length : 0);
+    // a function's nodes are checked like the graph's
+    const fns = graph?.functions;
+    if (typeof fns === 'object' && fns !== null) {
+      for (const f of Object.values(fns)) {
+        const nodes = typeof f === 'object' && f !== null ? (f as { nodes?: unknown }).nodes : undefined;
+        if (Array.isArray(nodes)) items += nodes.length;
+      }
+    }
     const unseen = preflightMs(bodyBytes, items, false);
     if (unseen <= config.inlineMaxCostMs) return unseen;
     return isGraphCached(body, { limits }) ? preflightMs(bodyBytes, items, true) : unseen;
