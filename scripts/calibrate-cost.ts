@@ -94,6 +94,16 @@ function caseFor(op: string): Case | undefined {
       return { inputs: m, node: { op, args: ['x'] } };
     case 'norm':
       return { inputs: m, node: { op, args: ['x'], axes: [1] } };
+    // indexing by tensors: 32 rows of a 64 × 64 matrix, every other one
+    case 'gather':
+      return { inputs: [vec('x', [64, 64]), vec('i', [32])], node: { op, args: ['x', 'i'] }, args: { i: evenRows } };
+    case 'scatter_add':
+    case 'scatter_set':
+      return {
+        inputs: [vec('x', [64, 64]), vec('i', [32]), vec('y', [32, 64])],
+        node: { op, args: ['x', 'i', 'y'] },
+        args: { i: evenRows },
+      };
     // solves and factorizations of a 96 × 96 matrix (the LU blocked), diagonally dominant (positive definite, for cholesky)
     case 'solve':
     case 'triangular_solve':
@@ -113,6 +123,9 @@ function caseFor(op: string): Case | undefined {
 }
 
 /** argFor's n × n matrix with n added to its diagonal: well conditioned, and (symmetrised) positive definite. */
+/** Row indices 0, 2, …, 62: what the gather and scatter cases read and write. */
+const evenRows = Array.from({ length: 32 }, (_, i) => 2 * i);
+
 function dominant(n: number): number[][] {
   return (argFor([n, n], 1) as number[][]).map((row, i) => row.map((v, j) => (i === j ? v + n : v)));
 }
