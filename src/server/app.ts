@@ -86,6 +86,34 @@ export interface App {
 export const cacheShare = (config: Config): number => Math.floor(config.cacheBytes / (config.workers + 1));
 
 /** `logStream`: where the JSON log lines go (default stdout); tests pass one to read them. */
+/**
+ * The methods each registered route answers, by URL pattern (`:id` matches one
+ * segment, `*` the rest): what a 405's Allow header lists.
+ */
+function routeMethods(app: FastifyInstance): { allowed(path: string): string[] } {
+  const patterns: { re: RegExp; methods: Set<string> }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'OPTIONS');
+    // Wildcards (static files, CORS preflight) would name every path: they are left out.
+    if (methods.length === 0 || route.url.includes('*')) return;
+    const segment = (part: string): string => (part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+    const re = new RegExp(`^${route.url.split('/').map(segment).join('/')}/?$`);
+    let entry = patterns.find((p) => p.re.source === re.source);
+    if (!entry) {
+      entry = { re, methods: new Set() };
+      patterns.push(entry);
+    }
+    for (const m of methods) entry.methods.add(m);
+  });
+  return {
+    allowed(path) {
+      const out = new Set<string>();
+      for (const p of patterns) if (p.re.test(path)) for (const m of p.methods) out.add(m);
+      return [...out].sort();
+    },
+  };
+}
+
 export async function buildApp(config: Config, logStream?: NodeJS.WritableStream): Promise<App> {
   const readiness: Readiness = { state: 'starting' };
   await loadEngineModules(config.engineModules);
@@ -245,13 +273,21 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       );
     return sendProblem(reply, p);
   });
+  // A path that exists for other methods is a 405 naming them in Allow (RFC 9110), not a 404.
+  const routes = routeMethods(app);
   app.setNotFoundHandler((request, reply) => {
-    const { type, title, status } = PROBLEMS.not_found;
+    const path = request.url.split('?')[0];
+    const allowed = routes.allowed(path);
+    const kind = allowed.length > 0 ? PROBLEMS.method_not_allowed : PROBLEMS.not_found;
+    if (allowed.length > 0) void reply.header('allow', allowed.join(', '));
     return sendProblem(reply, {
-      type,
-      title,
-      status,
-      detail: `no route for ${request.method} ${request.url.split('?')[0]}`,
+      type: kind.type,
+      title: kind.title,
+      status: kind.status,
+      detail:
+        allowed.length > 0
+          ? `${request.method} is not allowed on ${path}: use ${allowed.join(' or ')}`
+          : `no route for ${request.method} ${path}`,
       instance: request.id,
     });
   });

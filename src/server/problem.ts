@@ -61,6 +61,7 @@ export const PROBLEMS = {
   },
   request_timeout: { status: 408, type: 'about:blank', title: 'Request Timeout' },
   not_found: { status: 404, type: 'about:blank', title: 'Not Found' },
+  method_not_allowed: { status: 405, type: 'about:blank', title: 'Method Not Allowed' },
   unauthorized: { status: 401, type: 'urn:derivd:problem:unauthorized', title: 'A valid bearer token is required' },
   rate_limited: { status: 429, type: 'urn:derivd:problem:rate-limited', title: 'Too many requests' },
   unsupported_content_encoding: {

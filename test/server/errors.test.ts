@@ -1,6 +1,6 @@
 /**
  * Every error leaves as application/problem+json (RFC 9457) with the right status:
- * 400 (not JSON, schema), 422 (graph or call), 413 (limits), 415 (media type), 404,
+ * 400 (not JSON, schema), 422 (graph or call), 413 (limits), 415 (media type), 404, 405,
  * and a masked 500 for the unexpected. A property test posts random bodies and
  * never sees a 500, HTML or a stack trace.
  */
@@ -377,12 +377,27 @@ describe('404', () => {
     const body = expectProblem(await send('/v2/jacobian', '{}'), PROBLEMS.not_found);
     expect(body.detail).toBe('no route for POST /v2/jacobian');
   });
+});
 
-  test('GET on a compute route, query string left out of the detail', async () => {
+describe('405: a route that exists for other methods', () => {
+  test('GET on a compute route names POST in Allow; the query string is left out of the detail', async () => {
     for (const op of OPS) {
-      const body = expectProblem(await send(`/v1/${op}?x=1`, undefined, {}, built.app, 'GET'), PROBLEMS.not_found);
-      expect(body.detail).toBe(`no route for GET /v1/${op}`);
+      const sent = await send(`/v1/${op}?x=1`, undefined, {}, built.app, 'GET');
+      const body = expectProblem(sent, PROBLEMS.method_not_allowed);
+      expect(sent.res.headers.allow).toBe('POST');
+      expect(body.detail).toBe(`GET is not allowed on /v1/${op}: use POST`);
     }
+  });
+
+  test('a stored graph path and a health route name their own methods', async () => {
+    const graph = await built.app.inject({ method: 'PUT', url: '/v1/graphs/abc' });
+    expect(graph.statusCode).toBe(405);
+    expect(graph.headers.allow).toBe('GET, HEAD');
+    const health = await built.app.inject({ method: 'DELETE', url: '/healthz' });
+    expect(health.statusCode).toBe(405);
+    expect(health.headers.allow).toBe('GET, HEAD');
+    // a path no route has stays a 404, whatever the method
+    expect((await built.app.inject({ method: 'GET', url: '/v1/nothing' })).statusCode).toBe(404);
   });
 });
 
