@@ -112,7 +112,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startService(env: Record<string, string> = {}, options: StartOptions = {}): Promise<Service> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: the reliability suite's global setup builds it (npx tsc -p tsconfig.json)`);
-  const port = await freePort();
+  // The free port can be taken by another process before the service binds it: then it
+  // exits at once with EADDRINUSE, and a new port is tried (a CI run lost one that way).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(await freePort(), env, options);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startOn(port: number, env: Record<string, string>, options: StartOptions): Promise<Service> {
   const fullEnv: Record<string, string> = { LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' };
   // The parent's environment minus any derivd setting, so a developer's exported
   // variables cannot change a scenario; then the scenario's own.
