@@ -9,6 +9,7 @@ import { jacobianSparsity } from '../analysis/sparsity.js';
 import { evaluate, hessian, jacobian } from '../api/respond.js';
 import { DerivdError } from '../graph/errors.js';
 import { checkRequest } from '../graph/request.js';
+import { toNested } from '../tensor/nested.js';
 import { sizeOf } from '../tensor/tensor.js';
 
 /** arange(n) reshaped to `shape`, offset by `from`. */
@@ -28,14 +29,7 @@ async function value(op: string, shape: number[] | null, x: number[], attrs: obj
 }
 
 /** The wire (nested) form of a tensor; non-finite numbers as strings. */
-function packed(shape: number[], data: number[]): unknown {
-  const at = (d: number, offset: number): unknown => {
-    if (d === shape.length) return Number.isFinite(data[offset]) ? data[offset] : String(data[offset]);
-    const inner = sizeOf(shape.slice(d + 1));
-    return Array.from({ length: shape[d] }, (_, i) => at(d + 1, offset + i * inner));
-  };
-  return at(0, 0);
-}
+const packed = (shape: number[], data: number[]): unknown => toNested({ shape, data: Float64Array.from(data) }, true);
 
 async function errorOf(graph: object, args: object): Promise<string[]> {
   try {
