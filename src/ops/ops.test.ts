@@ -1245,36 +1245,29 @@ describe.each(diffNames)('%s', (name) => {
   });
 });
 
+/** The op's kernel on an example's arguments gives the example's output (shape and values). */
+function expectExample(name: string, ex: Example): void {
+  const e = new ProgramBuilder();
+  const xs = ex.args.map((a) => e.input(a.shape));
+  const y = applyNamed(e, name, xs, ex.attrs);
+  expect(e.shapeOf(y)).toEqual(ex.out.shape);
+  const env = evaluate(
+    e,
+    xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]),
+  );
+  // toEqual tells -0 from 0 and takes NaN as equal to NaN
+  expect(Array.from(env[y]!)).toEqual(ex.out.data);
+}
+
 describe.each(expandedNames)('%s (expanded into other ops)', (name) => {
   const c = CASES[name] as ExpandedCase;
-  it.each(c.examples.map((ex, i) => [i, ex] as const))('reference kernel example %i', (_i, ex) => {
-    const e = new ProgramBuilder();
-    const xs = ex.args.map((a) => e.input(a.shape));
-    const y = applyNamed(e, name, xs, ex.attrs);
-    expect(e.shapeOf(y)).toEqual(ex.out.shape);
-    const env = evaluate(
-      e,
-      xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]),
-    );
-    expect(Array.from(env[y]!)).toEqual(ex.out.data);
-  });
+  it.each(c.examples.map((ex, i) => [i, ex] as const))('reference kernel example %i', (_i, ex) => expectExample(name, ex));
 });
 
 describe.each(nondiffNames)('%s (not differentiable)', (name) => {
   const c = CASES[name] as NonDiffCase;
 
-  it.each(c.examples.map((ex, i) => [i, ex] as const))('kernel example %i', (_i, ex) => {
-    const e = new ProgramBuilder();
-    const xs = ex.args.map((a) => e.input(a.shape));
-    const y = applyNamed(e, name, xs, ex.attrs);
-    expect(e.shapeOf(y)).toEqual(ex.out.shape);
-    const env = evaluate(
-      e,
-      xs.map((v, i): Input => [v, Float64Array.from(ex.args[i].data)]),
-    );
-    // toEqual tells -0 from 0 and takes NaN as equal to NaN
-    expect(Array.from(env[y]!)).toEqual(ex.out.data);
-  });
+  it.each(c.examples.map((ex, i) => [i, ex] as const))('kernel example %i', (_i, ex) => expectExample(name, ex));
 
   it('is never varied and passes no tangent or cotangent', () => {
     const ex = c.examples[0];
