@@ -18,8 +18,12 @@ export const InputSchema = z.object({ name: NameSchema, shape: ShapeSchema }).st
 
 const ArgSchema = z.union([NameSchema, z.number()]);
 
+/** Each variant is titled by its op, so documentation (Swagger UI) lists `add | mul | ...`, not "object | object". */
 function nodeSchemaFor(op: (typeof WIRE_OPS)[number]) {
-  return z.object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs }).strict();
+  return z
+    .object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs })
+    .strict()
+    .meta({ title: op.name });
 }
 
 export const NodeSchema = z
