@@ -38,7 +38,8 @@ describe('in a real browser', () => {
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
       try {
         const ops = operations();
-        expect(ops.length).toBe(2 + 7 * 2 + 2);
+        // at least health, ready, the 7 operations inline and on a stored graph, register and get
+        expect(ops.length).toBeGreaterThanOrEqual(2 + 7 * 2 + 2);
         const seen: string[] = [];
         const page = await browser.newPage();
         await page.goto(`${base}/docs`);
