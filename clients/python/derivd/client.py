@@ -28,15 +28,38 @@ def _graph_key(wire):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class Result(dict):
-    """A response: a dict (`values`, the derivative named after the operation, `mode`,
-    `reason`, `stats`, `timings`, ...) whose keys are also attributes (`res.jacobian`)."""
+class Result:
+    """A response: its fields as attributes (`res.values`, `res.jacobian`, `res.mode`,
+    `res.reason`, `res.stats`, `res.timings`, ...) and by key (`res["jacobian"]`);
+    `dict(res)` or `res.to_dict()` gives them as a dict. Not a dict subclass, because
+    a dict's own `values` method would hide the result's `values`."""
 
-    def __getattr__(self, key):
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
+    def __init__(self, fields):
+        self.__dict__.update(fields)
+
+    def __getitem__(self, key):
+        return self.__dict__[key]
+
+    def __contains__(self, key):
+        return key in self.__dict__
+
+    def __iter__(self):
+        return iter(self.__dict__)
+
+    def keys(self):
+        return self.__dict__.keys()
+
+    def get(self, key, default=None):
+        return self.__dict__.get(key, default)
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+    def __eq__(self, other):
+        return isinstance(other, Result) and self.__dict__ == other.__dict__
+
+    def __repr__(self):
+        return "Result(%s)" % ", ".join("%s=%r" % kv for kv in self.__dict__.items())
 
 
 def _decode(value, depth, numpy):
