@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import http.client
 import json
 import socket
 import urllib.error
@@ -231,4 +232,6 @@ class Derivd:
             raise DerivdConnectionError("%s %s: %s" % (method, url, e.reason)) from None
         except (socket.timeout, TimeoutError):
             raise DerivdConnectionError("%s %s: no answer within %s s" % (method, url, self.timeout)) from None
+        except (ConnectionError, http.client.HTTPException) as e:  # the connection dropped mid-answer
+            raise DerivdConnectionError("%s %s: %s" % (method, url, e)) from None
         return json.loads(raw.decode("utf-8"))

@@ -48,6 +48,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(201, {"id": ID, "inputs": body["graph"]["inputs"], "outputs": body["graph"]["outputs"], "nodes": 1})
         if self.path == "/v1/graphs/%s/gradient" % ID and svc.known:
             return self.answer(200, {"values": {"s": 1}, "gradient": {"x": [2, "NaN"]}, "mode": "reverse"})
+        if self.path == "/v1/explain":
+            return self.answer(200, {"operation": body.get("operation", "jacobian"), "mode": "reverse", "directions": 1})
         if self.path.startswith("/v1/graphs/"):
             return self.answer(404, dict(UNKNOWN, errors=[{"path": "graphId", "message": "no graph is stored"}]))
         return self.answer(404, {"type": "about:blank", "title": "Not Found", "status": 404})
@@ -117,6 +119,13 @@ class StoredGraphRetries(unittest.TestCase):
             self.client.gradient({"inputs": [], "nodes": [], "outputs": ["x"]}, args={}, graph_id=None, stored=False)
         self.assertEqual(caught.exception.status, 404)
         self.assertEqual(self.paths(), ["/v1/gradient"])
+
+    def test_explain_sends_the_graph_inline_with_the_operation(self):
+        g = scalar_graph()
+        res = self.client.explain(g, args={"x": [1, 2]}, constant=[], operation="hessian")
+        self.assertEqual(res.operation, "hessian")
+        self.assertEqual(self.paths(), ["/v1/explain"])
+        self.assertEqual(self.svc.requests[0][1], {"graph": g.to_json(), "args": {"x": [1.0, 2.0]}, "constant": [], "operation": "hessian"})
 
     def test_a_gzip_answer_is_read(self):
         self.svc.gzip = True

@@ -141,6 +141,16 @@ class Encodings(Service):
         self.assertTrue(np.array_equal(grad.gradient["x"], 2 * big))
 
 
+    def test_coo_blocks_keep_their_indices_and_decode_their_values(self):
+        g = derivd.graph()
+        x = g.input("x", (3,))
+        g.output("y", derivd.exp(x))
+        for encoding in ("json", "base64"):
+            block = self.client.jacobian(g, args={"x": [0, 1, 2]}, format="coo", encoding=encoding, numpy=False).jacobian["y"]["x"]
+            self.assertEqual((block["shape"], block["rows"], block["cols"]), ([3, 3], [0, 1, 2], [0, 1, 2]))
+            assert_close(self, block["values"], [1.0, math.e, math.e**2], 1e-15, encoding)
+
+
 class StoredGraphs(Service):
     def test_a_builder_graph_is_registered_once_then_called_by_id(self):
         g = seed_graph()
@@ -166,6 +176,12 @@ class StoredGraphs(Service):
             ["/v1/graphs/%s/jacobian" % ("0" * 64), "/v1/graphs", "/v1/graphs/%s/jacobian" % real_id],
         )
         self.assertEqual(self.client._ids[key], real_id)
+
+    def test_a_graph_called_by_its_id(self):
+        graph_id = self.client.register(seed_graph())
+        res = self.client.evaluate(graph_id=graph_id, args={"d": D, "xs": XS})
+        self.assertEqual(self.sent[-1], ("/v1/evaluate", {"graphId": graph_id, "args": {"d": D, "xs": XS}}))
+        assert_close(self, res.values["r"], r_ref(D, XS), 1e-12)
 
     def test_a_wire_dict_goes_inline_unless_stored_is_asked_for(self):
         wire = seed_graph().to_json()
