@@ -23,7 +23,14 @@ export class DerivdProblem extends Error {
   readonly instance: string | undefined;
   readonly errors: readonly ProblemIssue[];
 
-  constructor(p: { status: number; type?: string; title?: string; detail?: string; instance?: string; errors?: ProblemIssue[] }) {
+  constructor(p: {
+    status: number;
+    type?: string | undefined;
+    title?: string | undefined;
+    detail?: string | undefined;
+    instance?: string | undefined;
+    errors?: ProblemIssue[] | undefined;
+  }) {
     const title = p.title ?? `HTTP ${p.status}`;
     const detail = p.detail ?? '';
     const issues = (p.errors ?? []).map((e) => `\n  ${e.path === '' ? '(body)' : e.path}: ${e.message}`).join('');

@@ -12,6 +12,8 @@ import { DEFAULT_CONFIG } from '../../../src/server/config.js';
 export interface TestServer {
   /** The URL to give the client; requests to it reach the current server. */
   readonly url: string;
+  /** The current server's own URL (changes on restart). */
+  base(): string;
   /** Every request the client made, as `METHOD path`. */
   readonly requests: string[];
   fetch(input: string, init: RequestInit): Promise<Response>;
@@ -31,6 +33,7 @@ export function useServer(): TestServer {
   const server: TestServer = {
     url: URL_BASE,
     requests: [],
+    base: () => base,
     fetch(input, init) {
       if (!input.startsWith(URL_BASE)) throw new Error(`unexpected URL ${input}`);
       const path = input.slice(URL_BASE.length);
