@@ -109,6 +109,18 @@ describe('gradient and hessian', () => {
     expectClose(res.hessian.y.y, [2 * Math.sin(x1)], 1e-14);
   });
 
+  test('a coo Hessian lists the non-zero entries, and check compares with fd', async () => {
+    const res = await client().hessian({ graph: model, args: { x: [x0, x1], y: yv }, format: 'coo', check: true });
+    const xx = res.hessian.x.x;
+    expect(xx.shape).toEqual([2, 2]);
+    const dense = [0, 0, 0, 0];
+    xx.rows.forEach((r, k) => {
+      dense[r * 2 + (xx.cols[k] as number)] = flat(xx.values)[k] as number;
+    });
+    expectClose(dense, [2 * yv, 0, 0, -Math.sin(x1) * yv ** 2], 1e-14);
+    expect(res.check?.maxAbsError).toBeLessThan(1e-4);
+  });
+
   test('jvp, vjp and hvp take their maps', async () => {
     const c = client();
     const args = { x: [x0, x1], y: yv };
@@ -297,6 +309,17 @@ describe('problems', () => {
       expect(err).toBeInstanceOf(DerivdProblem);
       expect((err as DerivdProblem).errors[0]?.path).toMatch(/^graph\.nodes\[0\]/);
     }
+  });
+
+  test('timeoutMs aborts a call the service does not answer in time', async () => {
+    // A fetch that never answers: only the client's timeout can end the call.
+    const silent = (_: string, init: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    const c = new Derivd({ url: server.url, fetch: silent, timeoutMs: 50 });
+    await expect(c.evaluate({ graph: seedGraph(), args: { d: dData, xs: 0 } })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(c.evaluate({ graph: seedGraph(), args: { d: dData, xs: 0 }, timeoutMs: 10, stored: false })).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
   });
 
   test('an aborted call rejects with the abort reason', async () => {
