@@ -79,7 +79,7 @@ export interface RequestBase<G extends GraphLike, A extends Args, C extends stri
   check?: boolean;
   /** A subset of the graph's outputs to compute (default: all). */
   outputs?: readonly string[];
-  /** Inputs whose arguments carry a leading axis of points (see `stack`). */
+  /** Inputs whose arguments carry a leading axis of points (see `batchOf`). */
   batched?: readonly string[];
   encoding?: E;
 }

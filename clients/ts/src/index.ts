@@ -23,4 +23,4 @@ export {
 export { Graph, graph, tensor, type FunctionInputs, type WireFunction, type WireGraph, type WireInput, type WireNode } from './graph.js';
 export * from './client.js';
 export { DerivdProblem, type ProblemIssue, UNKNOWN_GRAPH } from './problem.js';
-export { type Base64Tensor, fromBase64, type Nested, type Packed, stack, type TensorValue, toBase64 } from './tensors.js';
+export { type Base64Tensor, fromBase64, type Nested, type Packed, batchOf, type TensorValue, toBase64 } from './tensors.js';

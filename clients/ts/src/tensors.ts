@@ -156,7 +156,7 @@ export function decodeTensor(v: unknown): unknown {
 }
 
 /** Stacks points of one shape into one tensor with a leading axis: the argument of a `batched` input. */
-export function stack(points: readonly (Nested | Float64Array | Packed)[]): Packed {
+export function batchOf(points: readonly (Nested | Float64Array | Packed)[]): Packed {
   const flat: number[] = [];
   let inner: number[] | undefined;
   for (const [i, p] of points.entries()) {
@@ -176,11 +176,11 @@ export function stack(points: readonly (Nested | Float64Array | Packed)[]): Pack
         else flat.push(x);
       };
       walk(p);
-      if (flat.length - before !== sizeOf(shape)) throw new Error(`stack: point ${i} is not rectangular`);
+      if (flat.length - before !== sizeOf(shape)) throw new Error(`batchOf: point ${i} is not rectangular`);
     }
     if (inner === undefined) inner = shape;
     else if (inner.join() !== shape.join())
-      throw new Error(`stack: point ${i} has shape [${shape.join(', ')}], point 0 [${inner.join(', ')}]`);
+      throw new Error(`batchOf: point ${i} has shape [${shape.join(', ')}], point 0 [${inner.join(', ')}]`);
   }
   return { shape: [points.length, ...(inner ?? [])], data: Float64Array.from(flat) };
 }

@@ -19,7 +19,7 @@ import {
   type Packed,
   sin,
   square,
-  stack,
+  batchOf,
   sub,
   sum,
   tensor,
@@ -268,7 +268,7 @@ describe('batches', () => {
       [3, -1],
       [0.5, 0.25],
     ];
-    const res = await client().gradient({ graph: model, args: { x: stack(pts) }, batched: ['x'] });
+    const res = await client().gradient({ graph: model, args: { x: batchOf(pts) }, batched: ['x'] });
     expect(res.stats.batch).toBe(3);
     expectClose(
       res.gradient.x,

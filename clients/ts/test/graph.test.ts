@@ -4,7 +4,9 @@
  * definitions; and the errors a graph that cannot be written gets, at build time.
  */
 import { describe, expect, test } from 'vitest';
-import { add, apply, constant, exp, graph, mul, sin, square, sub, sum, tensor } from '../src/index.js';
+import { builderName } from '../../../scripts/generate-client-ops.js';
+import * as pkg from '../src/index.js';
+import { add, apply, constant, exp, graph, mul, OP_ARITY, sin, square, sub, sum, tensor } from '../src/index.js';
 
 describe('toJSON', () => {
   test('writes the reached nodes in dependency order with generated ids, the output under its name', () => {
@@ -147,5 +149,20 @@ describe('errors', () => {
     const p = k.input('p', []);
     expect(() => k.output('q', add(exp(p).named('e'), sin(p).named('e'))).toJSON()).toThrow('the name "e" is used twice');
     expect(() => graph().toJSON()).toThrow('the graph has no outputs');
+  });
+});
+
+describe('the generated builder functions', () => {
+  test('every op the service accepts has one, exported by the package, making a node of that op', () => {
+    for (const op of Object.keys(OP_ARITY)) {
+      const make = (pkg as Record<string, unknown>)[builderName(op)];
+      expect(typeof make, op).toBe('function');
+      const arity = OP_ARITY[op as keyof typeof OP_ARITY];
+      const x = graph().input('x', [2]);
+      const args = arity === 'variadic' ? [[x, x]] : Array.from({ length: arity }, () => x);
+      const attrs = op === 'call' || op === 'scan' ? { function: 'f', length: 1 } : {};
+      const node = (make as (...a: unknown[]) => pkg.Tensor)(...args, attrs);
+      expect(node.op, op).toBe(op);
+    }
   });
 });
