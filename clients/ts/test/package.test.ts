@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CLIENT_OPS_PATH, clientOpsSource } from '../../../scripts/generate-client-ops.js';
-import { quickStartModule } from './readme.js';
+import { fragmentModules, quickStartModule } from './readme.js';
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -47,9 +47,11 @@ test('it builds to JavaScript with declarations', () => {
   expect(readFileSync(join(out, 'index.d.ts'), 'utf8')).toContain('ops.generated.js');
 });
 
-test('its types hold under strict settings: the README quick start and types.check.ts', () => {
+test('its types hold under strict settings: the README examples and types.check.ts', () => {
   const quickStart = quickStartModule('http://127.0.0.1:8080');
-  temp.push(dirname(quickStart));
+  const fragments = fragmentModules();
+  expect(fragments).toHaveLength(1);
+  temp.push(dirname(quickStart), ...fragments.map((f) => dirname(f)));
   const dir = tempDir();
   const config = {
     compilerOptions: {
@@ -64,7 +66,7 @@ test('its types hold under strict settings: the README quick start and types.che
       noEmit: true,
       skipLibCheck: true,
     },
-    files: [quickStart, join(PACKAGE, 'test', 'types.check.ts')],
+    files: [quickStart, ...fragments, join(PACKAGE, 'test', 'types.check.ts')],
   };
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
   tsc(['-p', join(dir, 'tsconfig.json')]);

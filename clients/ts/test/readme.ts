@@ -9,7 +9,38 @@ export const SRC_INDEX = fileURLToPath(new URL('../src/index.js', import.meta.ur
 /** The ```ts blocks of clients/ts/README.md, in order. */
 export function readmeBlocks(): string[] {
   const md = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  return [...md.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+  // Blocks inside list items are indented: the indent is taken off.
+  return [...md.matchAll(/^( *)```ts\n([\s\S]*?)^\1```$/gm)].map((m) =>
+    (m[2] as string)
+      .split('\n')
+      .map((line) => line.slice((m[1] as string).length))
+      .join('\n'),
+  );
+}
+
+/**
+ * The README's other ts blocks (fragments) as modules that type-check: each after
+ * a preamble declaring what it uses. Written to one temporary directory; returns the files.
+ */
+export function fragmentModules(): string[] {
+  const preamble = `import { add, graph, mul, sin } from ${JSON.stringify(SRC_INDEX)};
+const g = graph();
+const c0 = g.input('c0', [2]);
+const xs = g.input('xs', [3, 2]);
+`;
+  const dir = mkdtempSync(join(tmpdir(), 'derivd-client-readme-'));
+  return readmeBlocks()
+    .slice(1)
+    .map((block, i) => {
+      const file = join(dir, `fragment-${i + 1}.mts`);
+      writeFileSync(
+        file,
+        `${preamble}${block}
+export { cs, step };
+`,
+      );
+      return file;
+    });
 }
 
 /**
