@@ -23,9 +23,15 @@
  * prose such as "planMs was 0.019 on a repeat") and the README's memory-sizing
  * arithmetic, which is prose (test/deploy/k8s.test.ts checks the rule itself).
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
+import * as library from '../src/index.js';
 import {
   canonicalGraph,
   DerivdError,
@@ -248,11 +254,15 @@ const AsyncFunction = (async () => {}).constructor as new (...args: string[]) =>
  * a bare expression followed by a comment (`p.mode  // "reverse"`) records the
  * expression's value with the comment, which is what the page shows for it.
  */
+/** Each snippet run, with what it was run with: the last test type-checks it against the library with these. */
+const snippets = new Map<string, Record<string, unknown>>();
+
 async function runSnippet(
   code: string,
   bindings: Record<string, unknown>,
   result?: string,
 ): Promise<{ outputs: [expr: string, value: unknown, comment: string][]; value: unknown }> {
+  snippets.set(code, bindings);
   const outputs: [string, unknown, string][] = [];
   const body = code
     .split('\n')
@@ -262,7 +272,8 @@ async function runSnippet(
       return m ? `__out.push([${JSON.stringify(m[1])}, ${m[1]}, ${JSON.stringify(m[2])}]);` : l;
     })
     .join('\n')
-    .replace(/: number\[\]/g, '');
+    .replace(/: number\[\]/g, '')
+    .replace(/\} as const;/g, '};');
   const fn = new AsyncFunction(...Object.keys(bindings), '__out', `${body}\nreturn ${result ?? 'undefined'};`);
   const value = await fn(...Object.values(bindings), outputs);
   return { outputs, value };
@@ -338,7 +349,9 @@ describe('README.md', () => {
 
   test('as a library: the same call gives dr/dxs, "21 numbers"', async () => {
     SHARED_CACHE.clear();
-    const { outputs } = await runSnippet(library.text, { jacobian: operations.jacobian, graph: request.graph, d: request.args.d });
+    const { outputs, value } = await runSnippet(library.text, { jacobian: operations.jacobian }, '{ graph, d }');
+    // the snippet's graph and d are the curl request's
+    expect(value).toEqual({ graph: request.graph, d: request.args.d });
     expect(outputs.map((o) => o[0])).toEqual(['res.jacobian.r.xs']);
     const [, xs, comment] = outputs[0];
     const [count] = find(comment, /^dr\/dxs, (\d+) numbers$/, 'README library comment');
@@ -1430,4 +1443,73 @@ test('every json, text and ts block of both pages is an example checked here, or
     .filter((b) => ['json', 'text', 'ts'].includes(b.lang) && !used.has(b))
     .map((b) => `${b.file}:${b.line} (${b.lang}): ${b.text.split('\n')[0]}`);
   expect(missed).toEqual([]);
+});
+
+// --- every ts block compiles ---------------------------------------------------------------------
+
+/**
+ * Each ts block, as run above, is also compiled by tsc against the library's own types,
+ * under `strict` and `noUncheckedIndexedAccess`: its `./src/index.js` import is mapped
+ * to src/index.ts; what the page gives in words (the graph "above", `d`) is declared
+ * from the values the block was run with, as literals (`as const`), and library
+ * functions it uses without importing them are imported. Only the blocks' own
+ * diagnostics count (src itself is not written for noUncheckedIndexedAccess).
+ */
+test('every ts block of both pages type-checks against the library, strictly', async () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const blocks = [...README.blocks, ...GUIDE.blocks].filter((b) => b.lang === 'ts');
+  expect(
+    blocks.filter((b) => !snippets.has(b.text)).map((b) => `${b.file}:${b.line}: not run by any test`),
+    'every ts block is run above first',
+  ).toEqual([]);
+  const dir = mkdtempSync(join(tmpdir(), 'derivd-docs-ts-'));
+  try {
+    const files = blocks.map((b, i) => {
+      const bindings = snippets.get(b.text) as Record<string, unknown>;
+      const declared = (name: string) =>
+        new RegExp(`\\b(?:const|let|var|function)\\s+${name}\\b|^import [^;]*\\b${name}\\b`, 'm').test(b.text);
+      const imports: string[] = [];
+      const consts: string[] = [];
+      for (const [name, value] of Object.entries(bindings)) {
+        if (name === 'console' || declared(name)) continue;
+        if ((library as Record<string, unknown>)[name] === value) imports.push(name);
+        else consts.push(`const ${name} = ${JSON.stringify(value)} as const;`);
+      }
+      const prelude = [imports.length ? `import { ${imports.join(', ')} } from 'derivd';` : '', ...consts, 'export {};'];
+      const file = `block-${i}.mts`;
+      writeFileSync(join(dir, file), `${prelude.join('\n')}\n${b.text.replace(/from '\.\/src\/index\.js'/g, "from 'derivd'")}\n`);
+      return { file, block: b, offset: prelude.length };
+    });
+    const compilerOptions = {
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      noEmit: true,
+      skipLibCheck: true,
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2023'],
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+      paths: { derivd: [join(root, 'src/index.ts')] },
+    };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: files.map((f) => f.file) }));
+    const tsc = join(root, 'node_modules/.bin/tsc');
+    const out = await promisify(execFile)(tsc, ['-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir }).then(
+      (r) => r.stdout,
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+    // block-3.mts(7,12): error TS...: the page's file and line instead
+    const errors = out
+      .split('\n')
+      .map((l) => /^block-(\d+)\.mts\((\d+),\d+\): (.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map(([, i, line, message]) => {
+        const f = files[Number(i)];
+        return `${f.block.file}:${f.block.line + Number(line) - f.offset}: ${message}`;
+      });
+    expect(errors).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
