@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { markImmutable } from './plan-cache.js';
-import type { WireGraph } from './schema.js';
+import type { WireGraph, WireNode } from './schema.js';
 
 /** What the store estimates a graph costs per character of its canonical text. */
 export const BYTES_PER_CHAR = 4;
@@ -27,7 +27,9 @@ export const GRAPH_ID = /^[0-9a-f]{64}$/;
 
 /** The canonical JSON text of a graph (see the file's comment); throws on cycles and non-JSON values. */
 export function canonicalGraph(graph: WireGraph): string {
-  const byId = (nodes: WireGraph['nodes']): WireGraph['nodes'] => [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // A graph without `nodes` (formulas only) stays without: `define` is kept as written, its keys sorted by JCS.
+  const byId = (nodes: WireNode[] | undefined): WireNode[] | undefined =>
+    nodes === undefined ? undefined : [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const { functions } = graph;
   if (functions === undefined) return jcs({ ...graph, nodes: byId(graph.nodes) });
   // Each function's nodes too: node order means nothing inside a function either.
