@@ -57,6 +57,7 @@ export {
   RequestByIdSchemas,
   GraphIdSchema,
   GraphSchema,
+  ShapeSchema,
   OPERATIONS,
   SCALAR_OPERATIONS,
   type RequestById,

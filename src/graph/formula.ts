@@ -116,7 +116,7 @@ export function parseFormula(text: string): Expr {
     throw new FormulaSyntaxError(`the formula has ${text.length} characters, more than ${MAX_FORMULA_CHARS}`);
   }
   checkNesting(text);
-  if (text.trim() === '') throw new FormulaSyntaxError('empty formula', 0);
+  if (text.trim() === '') throw new FormulaSyntaxError('empty formula');
   let tree: Expr;
   try {
     tree = jsep(text) as Expr;
