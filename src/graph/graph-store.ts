@@ -8,7 +8,9 @@
  * units, no whitespace, strings and numbers as ECMAScript's JSON.stringify writes
  * them (so -0 is written 0). `inputs` and `outputs` keep their order (they are
  * positional); so do arrays inside nodes. JSON key order and node order therefore
- * do not change the id. Any language with a JCS library computes it.
+ * do not change the id. Any language with a JCS library computes it. Formulas
+ * (`define`) are kept as written, not as the nodes they expand to, and a graph
+ * without `nodes` stays without.
  *
  * The store keeps each graph as its canonical JSON text and the object parsed
  * back from it, so a call naming an id runs the very graph the id describes.
