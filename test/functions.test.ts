@@ -421,7 +421,7 @@ describe('errors name their paths', () => {
       [
         ['graph.functions.f.nodes[0].bogus', 'unknown attribute "bogus" of sin'],
         ['graph.functions.f.outputs', 'expected at most 1 item, found 2'],
-        ['graph.functions.f.extra', 'unknown field "extra"', 'expected one of inputs, nodes, outputs'],
+        ['graph.functions.f.extra', 'unknown field "extra"', 'expected one of inputs, nodes, define, outputs'],
       ],
     );
   });

@@ -263,6 +263,26 @@ describe('meaning errors: 422 at the definition', () => {
     ]);
   });
 
+  it('__proto__ is an ordinary name: as a definition, and refused as an attribute', async () => {
+    const define = JSON.parse('{"__proto__": "x + 1", "g": "__proto__ * 2", "h": "sum(x, __proto__=[0])"}');
+    const graph: WireGraph = { inputs: scalars('x'), define, outputs: ['g'] };
+    const err = await failure(graph, { x: 1 });
+    expect(err.issues).toEqual([
+      {
+        path: 'graph.define.h',
+        message: 'sum: unknown attribute "__proto__" of sum: expected one of axes, keepdims (at column 1: "sum(x, __proto__=[0])")',
+      },
+    ]);
+    delete define.h;
+    const r = await evaluate({ graph: { inputs: scalars('x'), define, outputs: ['g', '__proto__'] }, args: { x: 1 } });
+    expect(r.values.g).toBe(4);
+    expect(Object.hasOwn(r.values, '__proto__')).toBe(true);
+    // zod does not see a __proto__ key: its formula is checked here
+    const notText = await failure({ inputs: scalars('x'), define: JSON.parse('{"__proto__": 5}'), outputs: ['x'] }, { x: 1 });
+    expect(notText.kind).toBe('invalid_request');
+    expect(notText.issues).toEqual([{ path: 'graph.define.__proto__', message: 'expected a formula (a string), found the number 5' }]);
+  });
+
   it('a cycle between definitions, and names that clash', async () => {
     const graph: WireGraph = {
       inputs: scalars('x'),

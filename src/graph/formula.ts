@@ -14,6 +14,7 @@
  */
 import jsep from 'jsep';
 import { findOp, WIRE_OPS } from '../ops/registry.js';
+import { describe } from '../tensor/nested.js';
 import { childPath, DerivdError, type Issue, IssueList } from './errors.js';
 import type { Limits } from './limits.js';
 import { NodeSchema, type WireFunction, type WireGraph, type WireNode } from './schema.js';
@@ -238,6 +239,10 @@ export function expandDefinitions(graph: WireGraph, limits: Limits): { graph: Ex
     const parsed = new Map<string, Expr>();
     for (const [name, text] of Object.entries(body.define ?? {})) {
       const path = childPath(`${prefix}.define`, name);
+      if (typeof text !== 'string') {
+        syntax.add({ path, message: `expected a formula (a string), found ${describe(text)}` });
+        continue;
+      }
       try {
         parsed.set(name, parseFormula(text));
       } catch (err) {
@@ -337,7 +342,7 @@ function lowerBody(
         const list = new IssueList();
         const raw = { graph: { nodes: [made] } };
         for (const i of parsed.error.issues) zodIssue({ ...i, path: ['graph', 'nodes', 0, ...i.path] }, raw, 'evaluate', list);
-        const first = list.items[0];
+        const first = list.items[0] ?? { path: '', message: 'not a valid node' };
         // an unknown attribute's message names it already
         const where = first.message.startsWith('unknown attribute') ? '' : first.path.replace(/^graph\.nodes\[0\]\.?/, '');
         fail(e, `${node.op}: ${where === '' ? '' : `${where}: `}${first.message}`);
@@ -429,21 +434,22 @@ function lowerBody(
         return fail(e, `unknown op ${JSON.stringify(name)}${hint}`);
       }
       const args: (string | number)[] = [];
-      const attrs: Record<string, unknown> = {};
+      // a Map: an attribute named __proto__ stays a key (and is then refused as unknown)
+      const attrs = new Map<string, unknown>();
       for (const a of e.arguments as Expr[]) {
         if (a.type === 'BinaryExpression' && a.operator === '=') {
           const key = a.left as Expr;
           if (key.type !== 'Identifier') return fail(a, 'expected an attribute name before "="');
           const k = (key as jsep.Identifier).name;
           if (k === 'id' || k === 'op' || k === 'args') return fail(a, `${k} is not an attribute`);
-          if (Object.hasOwn(attrs, k)) return fail(a, `attribute ${k} is given twice`);
-          attrs[k] = staticValue(a.right as Expr, k);
+          if (attrs.has(k)) return fail(a, `attribute ${k} is given twice`);
+          attrs.set(k, staticValue(a.right as Expr, k));
         } else {
-          if (Object.keys(attrs).length > 0) return fail(a, 'positional arguments come before named attributes');
+          if (attrs.size > 0) return fail(a, 'positional arguments come before named attributes');
           args.push(operand(a));
         }
       }
-      return emit(e, { op: name, ...(args.length > 0 ? { args } : {}), ...attrs }, id);
+      return emit(e, { op: name, ...(args.length > 0 ? { args } : {}), ...Object.fromEntries(attrs) }, id);
     };
     const staticValue = (e: Expr, key: string): unknown => {
       if (e.type === 'Literal') {
