@@ -127,7 +127,7 @@ export function parseFormula(text: string): Expr {
     if (typeof e.index !== 'number' || typeof e.description !== 'string') throw err;
     throw new FormulaSyntaxError(lowerFirst(e.description), e.index);
   }
-  if (depthOver(tree, MAX_FORMULA_DEPTH)) {
+  if (!spanned(tree, MAX_FORMULA_DEPTH)) {
     throw new FormulaSyntaxError(`the formula's expression is more than ${MAX_FORMULA_DEPTH} levels deep: split it into definitions`);
   }
   return tree;
@@ -162,15 +162,30 @@ function checkNesting(text: string): void {
   }
 }
 
-/** Whether the tree is deeper than `max`, walked with an explicit stack. */
-function depthOver(tree: Expr, max: number): boolean {
-  const stack: [Expr, number][] = [[tree, 1]];
+/**
+ * Gives every sub-expression its start and end, once, after the parse: the hooks
+ * mark tokens; what jsep builds around them (binary operators, a call's callee,
+ * a ? b : c) spans its first child's start to its last child's end. False when
+ * the tree is deeper than `max` (then nothing more is walked). An explicit stack:
+ * a long sum is a deep left spine.
+ */
+function spanned(tree: Expr, max: number): boolean {
+  const stack: [Expr, number, boolean][] = [[tree, 1, false]];
   while (stack.length > 0) {
-    const [e, d] = stack.pop() as [Expr, number];
-    if (d > max) return true;
-    for (const c of children(e)) stack.push([c, d + 1]);
+    const [e, depth, visited] = stack.pop() as [Expr, number, boolean];
+    const kids = children(e);
+    if (visited) {
+      if (kids.length > 0) {
+        e.start ??= kids[0].start;
+        e.end ??= kids[kids.length - 1].end;
+      }
+      continue;
+    }
+    if (depth > max) return false;
+    stack.push([e, depth, true]);
+    for (const c of kids) stack.push([c, depth + 1, false]);
   }
-  return false;
+  return true;
 }
 
 function children(e: Expr): Expr[] {
@@ -255,30 +270,32 @@ export function expandDefinitions(graph: WireGraph, limits: Limits): { graph: Ex
   if (syntax.length > 0) throw syntax.error('invalid_request');
 
   const issues = new IssueList();
-  let total = 0;
+  // Nodes the definitions may make: MAX_NODES less the graph's own (its functions' included),
+  // counted as they are made, so a body full of long formulas stops at the limit.
+  const own = bodies.reduce((n, [, , body]) => n + (body.nodes?.length ?? 0), 0);
+  const budget = { left: limits.maxNodes - own };
   const out: ExpandedGraph = { ...graph, nodes: [] } as ExpandedGraph;
   delete (out as { define?: unknown }).define;
   const functions: [string, ExpandedBody][] = [];
   for (const [prefix, fn, body] of bodies) {
-    const own = body.nodes ?? [];
-    const lowered = lowerBody(prefix, body, own, trees.get(prefix) as Map<string, Expr>, issues);
-    total += own.length + lowered.nodes.length;
-    const expanded: ExpandedBody = { inputs: body.inputs, nodes: [...own, ...lowered.nodes], outputs: body.outputs };
-    if (lowered.sources.length > 0) sources.set(prefix, { own: own.length, sources: lowered.sources });
+    const nodes = body.nodes ?? [];
+    const lowered = lowerBody(prefix, body, nodes, trees.get(prefix) as Map<string, Expr>, issues, budget);
+    if (budget.left < 0) {
+      throw new DerivdError('limit_exceeded', [
+        {
+          path: 'graph.define',
+          message: `the definitions make more nodes than MAX_NODES (${limits.maxNodes}) leaves room for beside the graph's own ${own} (its functions' included)`,
+        },
+      ]);
+    }
+    const expanded: ExpandedBody = { inputs: body.inputs, nodes: [...nodes, ...lowered.nodes], outputs: body.outputs };
+    if (lowered.sources.length > 0) sources.set(prefix, { own: nodes.length, sources: lowered.sources });
     if (fn === undefined) out.nodes = expanded.nodes;
     else functions.push([fn, expanded]);
   }
   // fromEntries: a function named __proto__ stays an own key
   if (graph.functions !== undefined) out.functions = Object.fromEntries(functions);
   if (issues.length > 0) throw issues.error('invalid_graph');
-  if (total > limits.maxNodes) {
-    throw new DerivdError('limit_exceeded', [
-      {
-        path: 'graph.define',
-        message: `with its definitions as nodes the graph (its functions included) has ${total} nodes, more than MAX_NODES (${limits.maxNodes})`,
-      },
-    ]);
-  }
   return { graph: out, sources };
 }
 
@@ -299,6 +316,8 @@ function lowerBody(
   own: readonly WireNode[],
   trees: Map<string, Expr>,
   issues: IssueList,
+  /** Nodes that may still be made; below 0, lowering stops. */
+  budget: { left: number },
 ): { nodes: WireNode[]; sources: NodeSource[] } {
   const define = body.define ?? {};
   const names = new Set<string>();
@@ -321,6 +340,7 @@ function lowerBody(
   let suggested = 0;
 
   for (const [name, tree] of trees) {
+    if (budget.left < 0) break;
     const def: Definition = { name, path: childPath(`${prefix}.define`, name), text: define[name] };
     const refs: string[] = [];
     uses.set(name, refs);
@@ -336,6 +356,7 @@ function lowerBody(
       throw new LowerError(message, e);
     };
     const emit = (e: Expr, node: Omit<WireNode, 'id'>, id: string): string => {
+      if (--budget.left < 0) throw new OverBudget();
       const made = { id, ...node } as WireNode;
       const parsed = NodeSchema.safeParse(made);
       if (!parsed.success) {
@@ -475,6 +496,7 @@ function lowerBody(
       // A definition that only names another value is that value times 1: exact for every number.
       else if (root !== name) emit(tree, { op: 'mul', args: [root, 1] }, name);
     } catch (err) {
+      if (err instanceof OverBudget) break;
       if (!(err instanceof LowerError)) throw err;
       issues.add({ path: def.path, message: `${err.message} ${at(def, err.expr)}` });
     }
@@ -482,6 +504,9 @@ function lowerBody(
   reportCycles(prefix, uses, issues);
   return { nodes, sources };
 }
+
+/** More nodes than the budget: lowering stops (expandDefinitions reports it). */
+class OverBudget extends Error {}
 
 class LowerError extends Error {
   constructor(
@@ -492,18 +517,8 @@ class LowerError extends Error {
   }
 }
 
-/**
- * The start and end of a sub-expression. Tokens are marked by the hooks; what
- * jsep builds around them (binary operators, a call's callee, a ? b : c) spans
- * its first child's start to its last child's end.
- */
-function spanOf(e: Expr): [number, number] {
-  let first: Expr = e;
-  for (let c = children(first); first.start === undefined && c.length > 0; c = children(first)) first = c[0];
-  let last: Expr = e;
-  for (let c = children(last); last.end === undefined && c.length > 0; c = children(last)) last = c[c.length - 1];
-  return [first.start ?? 0, last.end ?? first.end ?? 0];
-}
+/** The start and end of a sub-expression (set by spanned). */
+const spanOf = (e: Expr): [number, number] => [e.start ?? 0, e.end ?? e.start ?? 0];
 
 function sourceOf(def: Definition, e: Expr): NodeSource {
   const [start, end] = spanOf(e);
