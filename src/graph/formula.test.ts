@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../api/index.js';
+import { evaluate, jacobian } from '../api/index.js';
 import { DerivdError } from './errors.js';
 import { expandDefinitions, MAX_FORMULA_CHARS, parseFormula } from './formula.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -184,6 +184,15 @@ describe('bounds', () => {
     expect(() => parseFormula(Array(2400).fill('-x').join('^'))).toThrow(/nests too deeply|levels deep/);
     expect(() => parseFormula(Array(3000).fill('x').join('+'))).toThrow(/more than 2000 levels deep/);
     expect(parseFormula(Array(1500).fill('x').join('+')).type).toBe('BinaryExpression');
+  });
+
+  it('the deepest formulas accepted are lowered, evaluated and differentiated', async () => {
+    const chain = Array(999).fill('-x').join('^'); // -(x^(-(x^(...)))), 1998 levels
+    const sum = Array(1999).fill('x').join('+');
+    const graph: WireGraph = { inputs: scalars('x'), define: { chain, sum }, outputs: ['chain', 'sum'] };
+    const r = await jacobian({ graph, args: { x: 1 } });
+    expect(r.values).toEqual({ chain: -1, sum: 1999 });
+    expect(r.jacobian?.sum.x).toBe(1999);
   });
 
   it('generated nodes count against MAX_NODES, and lowering stops there', async () => {
