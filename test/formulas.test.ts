@@ -131,6 +131,20 @@ describe('formulas and explain over HTTP', () => {
     expect(a.json().jacobian).toEqual(b.json().jacobian);
   });
 
+  test('through the worker pool too: a formula graph handed to a worker gives the same answer', async () => {
+    const { app } = await appWith({ workers: 1, inlineMaxCostMs: 0 });
+    const body = { graph: formulaGraph, args: { d, xs }, constant: ['d'] };
+    const pooled = await app.inject({ method: 'POST', url: '/v1/jacobian', payload: body });
+    expect(pooled.statusCode).toBe(200);
+    const inline = await jacobian({ graph: nodeGraph, args: { d, xs }, constant: ['d'] });
+    expect(pooled.json().jacobian).toEqual(inline.jacobian);
+    // an error found by the worker is the same problem
+    const bad = { ...body, graph: { ...formulaGraph, define: { ...formulaGraph.define, r: 'd - dot(d, f)/dot(f, f)*g' } } };
+    const res = await app.inject({ method: 'POST', url: '/v1/jacobian', payload: bad });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors[0].path).toBe('graph.define.r');
+  });
+
   test('POST /v1/explain answers the explanation', async () => {
     const { app } = await appWith();
     const res = await app.inject({
@@ -160,6 +174,13 @@ describe('formulas and explain over HTTP', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/explain', payload: { graphId: id, args: { d, xs }, constant: ['d'] } });
     expect(res.statusCode).toBe(200);
     expect(res.json().directions).toBe(1);
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/explain',
+      payload: { graphId: '0'.repeat(64), args: { d, xs } },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().errors[0].path).toBe('graphId');
   });
 
   test('a formula syntax error is a 400 naming the definition and the column; a shape error a 422', async () => {
