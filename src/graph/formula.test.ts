@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, jacobian } from '../api/index.js';
+import { checkGraph } from './check.js';
 import { DerivdError } from './errors.js';
 import { expandDefinitions, MAX_FORMULA_CHARS, parseFormula } from './formula.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -444,6 +445,61 @@ describe('property: parentheses that change nothing change nothing', () => {
         else expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want)));
       }),
       { numRuns: 60, seed: 20261203 },
+    );
+  });
+});
+
+describe('property: any text is a formula or a clear error, never a crash', () => {
+  const pieces = [
+    'x',
+    'y',
+    'f',
+    'exp',
+    'sum',
+    '(',
+    ')',
+    '[',
+    ']',
+    ',',
+    '=',
+    '+',
+    '-',
+    '*',
+    '/',
+    '^',
+    '**',
+    '.',
+    '?',
+    ':',
+    '<',
+    '!',
+    '"',
+    "'",
+    ' ',
+    '1',
+    '2.5',
+    'e',
+    'axes',
+    'this',
+    'true',
+    '\\',
+    '\u00e9',
+    ';',
+  ];
+  const text = fc.array(fc.constantFrom(...pieces), { maxLength: 40 }).map((p) => p.join(''));
+
+  it('checkGraph accepts it or throws a DerivdError naming graph.define.f', () => {
+    fc.assert(
+      fc.property(text, (formula) => {
+        const graph: WireGraph = { inputs: [{ name: 'x', shape: [3] }, ...scalars('y')], define: { f: formula }, outputs: ['f'] };
+        try {
+          checkGraph(graph);
+        } catch (err) {
+          expect(err).toBeInstanceOf(DerivdError);
+          expect((err as DerivdError).issues[0].path).toBe('graph.define.f');
+        }
+      }),
+      { numRuns: 2000, seed: 7 },
     );
   });
 });
