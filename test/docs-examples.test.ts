@@ -381,9 +381,17 @@ describe('README.md', () => {
   const curl = block(
     README,
     'README: the curl request',
-    (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian'),
+    (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian') && !b.text.includes('"define"'),
   );
   const printed = next(README, curl, 'README: what the curl request prints');
+  const formulas = block(README, 'README: the same request as two formulas', (b) => b.lang === 'sh' && b.text.includes('"define"'));
+  // Run, and type-checked against the client, by test/readme-clients.test.ts.
+  block(README, 'README: the TypeScript client', (b) => b.lang === 'ts' && b.text.includes("from 'derivd-client'"));
+  next(
+    README,
+    block(README, 'README: the Python client', (b) => b.lang === 'python'),
+    'README: what the Python client prints',
+  );
   const [body] = find(curl.text, /curl -s http:\/\/[^/\s]+\/v1\/\w+ .*? -d '([\s\S]*)'\s*$/, 'README curl');
   const request = JSON.parse(body);
   const why = block(README, 'README: mode, reason and stats of the forum case', (b) => b.lang === 'text' && /^mode: /.test(b.text));
@@ -417,6 +425,16 @@ describe('README.md', () => {
     expect(json.mode).toBe(lines.mode);
     expectReasonForm(json.reason, lines.reason, 'README reason');
     expectShown(json.stats, JSON.parse(lines.stats), 'README stats');
+  });
+
+  curlTest('the two formulas answer with the same values, Jacobian and mode, to the last bit', async () => {
+    const [text] = find(formulas.text, /-d '([\s\S]*)'\s*$/, 'README formulas curl');
+    expect(JSON.parse(text).graph.define).toEqual({ f: 'exp(-1.5*(t - xs)^2)', r: 'd - dot(d, f)/dot(f, f)*f' });
+    const [nodes, defined] = [await answer(), await curl200(formulas.text)];
+    expect(defined.values).toEqual(nodes.values);
+    expect(defined.jacobian).toEqual(nodes.jacobian);
+    expect(defined.mode).toBe(nodes.mode);
+    expect((defined.stats as { directions: number }).directions).toBe(1);
   });
 
   const libraryCall = once(async () => {
@@ -1595,7 +1613,8 @@ test('every json, text and ts block, and every curl command, of both pages is an
  */
 test('every ts block of both pages type-checks against the library, strictly', async () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const blocks = [...README.blocks, ...GUIDE.blocks].filter((b) => b.lang === 'ts');
+  // The client's example is type-checked against the client, in test/readme-clients.test.ts.
+  const blocks = [...README.blocks, ...GUIDE.blocks].filter((b) => b.lang === 'ts' && !b.text.includes("from 'derivd-client'"));
   expect(
     blocks.filter((b) => !snippets.has(b.text)).map((b) => `${b.file}:${b.line}: not run by any test`),
     'every ts block is run above first',
