@@ -135,7 +135,7 @@ function parse(command: string, args: string[], options: Options): { values: Val
 /** One positional argument (a file, a formula), or a usage error. */
 function one(positionals: string[], what: string, command: string): string {
   if (positionals.length === 0) throw usageError(`${command}: expected ${what}`, command);
-  if (positionals.length > 1) throw usageError(`${command}: expected one ${what}, found ${positionals.length} arguments`, command);
+  if (positionals.length > 1) throw usageError(`${command}: expected ${what} only, found ${positionals.length} arguments`, command);
   return positionals[0];
 }
 
