@@ -25,8 +25,22 @@ const d2y = (x: number): number => 2 * Math.cos(x) * Math.exp(x);
 /** Rounding of the library's result against the formula: a few ulps per op. */
 const ANALYTIC_REL = 1e-14;
 
-const json = async (argv: string[]) => {
-  const r = await cli([...argv, '--json']);
+/** s = w · Σ sin(x)·exp(x) as a formula, w constant. */
+const sumOfY = JSON.stringify({
+  graph: {
+    inputs: [
+      { name: 'x', shape: [3] },
+      { name: 'w', shape: [] },
+    ],
+    define: { s: 'sum(sin(x)*exp(x))*w' },
+    outputs: ['s'],
+  },
+  args: { x: [0.1, 0.5, 1], w: 2 },
+  constant: ['w'],
+});
+
+const json = async (argv: string[], stdin = '') => {
+  const r = await cli([...argv, '--json'], stdin);
   expect(r.code, `${argv.join(' ')}: ${r.err}`).toBe(0);
   return JSON.parse(r.out);
 };
@@ -113,15 +127,17 @@ describe.skipIf(!HAS_EXPLAIN)(`derivd explain${SKIPPED}`, () => {
   });
 
   test('--url asks POST /v1/explain and gets the same plan', async () => {
-    const local = await json(['explain', FIXTURE, '--op', 'gradient', '--constant', '']);
-    const remote = await json(['explain', FIXTURE, '--op', 'gradient', '--constant', '', '--url', base]);
+    const local = await json(['explain', '-', '--op', 'hessian', '--constant', '', '--mode', 'reverse'], sumOfY);
+    const remote = await json(['explain', '-', '--op', 'hessian', '--constant', '', '--mode', 'reverse', '--url', base], sumOfY);
+    expect(local.operation).toBe('hessian');
+    expect(local.mode).toBe('reverse');
     expect(remote).toEqual(local);
     const bad = await cli(['explain', '-', '--url', base], '{"graph": {}}');
     expect(bad.code).toBe(2);
   });
 
   test("the README's eval and explain commands run", async () => {
-    const commands = readmeCommands('derivd eval');
+    const commands = readmeCommands("derivd eval '");
     expect(commands.length).toBe(3);
     for (const line of commands) {
       const r = await cli(words(line).argv.slice(1));

@@ -135,6 +135,8 @@ describe('explanationText', () => {
     expect(text).toContain('  n999 ');
     expect(text).not.toContain('  n500 ');
     expect(text).toContain(`(${1000 - MAX_NODES_SHOWN} nodes not shown; --json prints everything)`);
+    // no node has a from or an attribute: no such columns
+    expect(text).toContain('\n  id    op   args  shape  active\n');
     expect(text.split('\n').length).toBeLessThan(MAX_NODES_SHOWN + 20);
   });
 });

@@ -131,7 +131,9 @@ export function explanationText(e: unknown): string {
   lines.push('nodes');
   const half = MAX_NODES_SHOWN / 2;
   const shown = nodes.length > MAX_NODES_SHOWN ? [...nodes.slice(0, half), null, ...nodes.slice(-half)] : nodes;
+  // the from and attributes columns only when some node has one
   const withFrom = nodes.some((n) => n.from !== undefined);
+  const withAttrs = shown.some((n) => n !== null && attrsText(n) !== '');
   const rows = shown.map((n) =>
     n === null
       ? ['…']
@@ -142,11 +144,14 @@ export function explanationText(e: unknown): string {
           shapeText(n.shape ?? []),
           yes(n.active),
           ...(withFrom ? [n.from ?? ''] : []),
-          attrsText(n),
+          ...(withAttrs ? [attrsText(n)] : []),
         ],
   );
   lines.push(
-    ...align([['id', 'op', 'args', 'shape', 'active', ...(withFrom ? ['from'] : []), 'attributes'], ...rows], 7).map((l) => `  ${l}`),
+    ...align(
+      [['id', 'op', 'args', 'shape', 'active', ...(withFrom ? ['from'] : []), ...(withAttrs ? ['attributes'] : [])], ...rows],
+      7,
+    ).map((l) => `  ${l}`),
   );
   if (nodes.length > MAX_NODES_SHOWN) lines.push(`  (${nodes.length - MAX_NODES_SHOWN} nodes not shown; --json prints everything)`);
   lines.push('outputs');
