@@ -136,6 +136,14 @@ describe.skipIf(!HAS_EXPLAIN)(`derivd explain${SKIPPED}`, () => {
     expect(bad.code).toBe(2);
   });
 
+  test('eval --url sends the formula to the service', async () => {
+    const env = await json(['eval', 'sin(x)*exp(x)', '--at', 'x=0.25', '--wrt', 'x', '--url', base]);
+    expectClose([env.jacobian.f.x], [dy(0.25)], ANALYTIC_REL);
+    const bad = await cli(['eval', 'sin(x', '--at', 'x=1', '--url', base]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/\n {2}graph\.define\.f: /);
+  });
+
   test("the README's eval and explain commands run", async () => {
     const commands = readmeCommands("derivd eval '");
     expect(commands.length).toBe(3);

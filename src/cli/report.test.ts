@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { explanationText, MAX_NODES_SHOWN, resultText } from './report.js';
+import { explanationText, MAX_BLOCKS, MAX_NODES_SHOWN, resultText } from './report.js';
 
 const timings = { validateMs: 0.5, planMs: 0.25, evaluateMs: 0.125, differentiateMs: 1, totalMs: 1.875 };
 
@@ -86,6 +86,18 @@ describe('resultText', () => {
     expect(text).toContain('values\n  y [2]\n    1.5  -2\n');
     expect(text).toContain('  dy/dx [2,2] coo, 2 non-zeros\n    (0, 0)  3\n    (1, 1)  4\n');
   });
+});
+
+test('a grid of many blocks shows the first and last, and counts the rest', () => {
+  const n = 500;
+  const row = Object.fromEntries(Array.from({ length: n }, (_, i) => [`x${i}`, i]));
+  const text = resultText({ values: { f: 1 }, gradient: row, stats: {}, timings }, 6);
+  expect(text).toContain('  df/dx0 = 0\n');
+  expect(text).toContain(`  df/dx${n - 1} = ${n - 1}\n`);
+  expect(text).not.toContain('  df/dx250 ');
+  expect(text).toContain(`  …\n  df/dx${n - MAX_BLOCKS / 2} = ${n - MAX_BLOCKS / 2}\n`);
+  expect(text).toContain(`  (${n - MAX_BLOCKS} more not shown; --json prints everything)\n`);
+  expect(text.split('\n').length).toBeLessThan(MAX_BLOCKS + 10);
 });
 
 describe('explanationText', () => {

@@ -25,38 +25,62 @@ function entry(label: string, tensor: unknown, precision: number): string[] {
 
 const entries = (o: unknown): [string, unknown][] => (isObject(o) ? Object.entries(o) : []);
 
+/** Most tensors listed under one heading; a grid of thousands of blocks shows its first and last. */
+export const MAX_BLOCKS = 40;
+
+/** A heading and its tensors, each labelled; past MAX_BLOCKS, the first and last half of them. */
+function section(title: string, blocks: [string, unknown][], precision: number): string[] {
+  const half = MAX_BLOCKS / 2;
+  const shown = blocks.length > MAX_BLOCKS ? [...blocks.slice(0, half), null, ...blocks.slice(-half)] : blocks;
+  const out = [title];
+  for (const b of shown) out.push(...(b === null ? ['  …'] : entry(b[0], b[1], precision)));
+  if (blocks.length > MAX_BLOCKS) out.push(`  (${blocks.length - MAX_BLOCKS} more not shown; --json prints everything)`);
+  return out;
+}
+
 /** The one output's name when there is one (gradient, hessian): their blocks are of it. */
 function soleOutput(result: Json): string {
   const names = Object.keys(isObject(result.values) ? result.values : {});
   return names.length === 1 ? names[0] : 'f';
 }
 
+/** A grid {row: {col: tensor}} as labelled blocks, row by row. */
+const grid = (g: unknown, label: (row: string, col: string) => string): [string, unknown][] =>
+  entries(g).flatMap(([r, row]) => entries(row).map(([c, t]): [string, unknown] => [label(r, c), t]));
+
 function derivativeLines(result: Json, precision: number): string[] {
   const out: string[] = [];
   const f = soleOutput(result);
-  if ('jacobian' in result) {
-    out.push('jacobian (d output / d input; shape output ++ input)');
-    for (const [o, row] of entries(result.jacobian)) for (const [i, t] of entries(row)) out.push(...entry(`d${o}/d${i}`, t, precision));
-  }
-  if ('gradient' in result) {
-    out.push('gradient');
-    for (const [i, t] of entries(result.gradient)) out.push(...entry(`d${f}/d${i}`, t, precision));
-  }
-  if ('hessian' in result) {
-    out.push('hessian (shape input ++ input)');
-    for (const [a, row] of entries(result.hessian))
-      for (const [b, t] of entries(row)) out.push(...entry(`d2${f}/d${a} d${b}`, t, precision));
-  }
+  if ('jacobian' in result)
+    out.push(
+      ...section(
+        'jacobian (d output / d input; shape output ++ input)',
+        grid(result.jacobian, (o, i) => `d${o}/d${i}`),
+        precision,
+      ),
+    );
+  if ('gradient' in result)
+    out.push(
+      ...section(
+        'gradient',
+        entries(result.gradient).map(([i, t]): [string, unknown] => [`d${f}/d${i}`, t]),
+        precision,
+      ),
+    );
+  if ('hessian' in result)
+    out.push(
+      ...section(
+        'hessian (shape input ++ input)',
+        grid(result.hessian, (a, b) => `d2${f}/d${a} d${b}`),
+        precision,
+      ),
+    );
   const products = [
     ['jvp', 'jvp (Jacobian times tangents, per output)'],
     ['vjp', 'vjp (cotangents times Jacobian, per input)'],
     ['hvp', 'hvp (Hessian times vector, per input)'],
   ];
-  for (const [key, title] of products) {
-    if (!(key in result)) continue;
-    out.push(title);
-    for (const [k, t] of entries(result[key])) out.push(...entry(k, t, precision));
-  }
+  for (const [key, title] of products) if (key in result) out.push(...section(title, entries(result[key]), precision));
   return out;
 }
 
@@ -86,9 +110,7 @@ function footer(result: Json): string[] {
 /** A result envelope as text. */
 export function resultText(result: unknown, precision: number): string {
   if (!isObject(result)) return `${JSON.stringify(result)}\n`;
-  const lines = ['values'];
-  for (const [name, t] of entries(result.values)) lines.push(...entry(name, t, precision));
-  lines.push(...derivativeLines(result, precision), ...footer(result));
+  const lines = [...section('values', entries(result.values), precision), ...derivativeLines(result, precision), ...footer(result)];
   return `${lines.join('\n')}\n`;
 }
 
