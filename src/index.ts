@@ -43,6 +43,8 @@ export type {
   Result,
   ResultBase,
   ResultOf,
+  Names,
+  NamesOf,
   AnyResult,
   Stats,
   Timings,

@@ -35,6 +35,8 @@ export type {
   Result,
   ResultBase,
   ResultOf,
+  Names,
+  NamesOf,
   Stats,
   TensorForm,
   TensorFormOf,
