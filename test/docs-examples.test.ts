@@ -42,6 +42,7 @@ import * as library from '../src/index.js';
 import {
   canonicalGraph,
   DerivdError,
+  explain,
   GraphStore,
   PlanCache,
   operations,
@@ -53,7 +54,7 @@ import {
   type Result,
 } from '../src/index.js';
 import { sinExpGraph } from './helpers/requests.js';
-import { graph as fixtureGraph } from './helpers/seed.js';
+import { d as seedD, graph as fixtureGraph } from './helpers/seed.js';
 import { buildApp } from '../src/server/app.js';
 import { DEFAULT_CONFIG } from '../src/server/config.js';
 import { useApps } from './helpers/server.js';
@@ -1285,6 +1286,43 @@ describe('graph-format.md, 7. Modes', () => {
 });
 
 // --- docs/graph-format.md, section 8: errors and limits ---------------------------------------------
+
+describe('graph-format.md, formulas and explain', () => {
+  const formulas = block(GUIDE, '2: the first example as formulas', (b) => b.lang === 'json' && b.text.includes('"define"'));
+  const loop = block(GUIDE, '2: formula errors (the loop)', (b) => b.lang === 'ts' && b.text.includes('graph.define, ...change'));
+  const logs = next(GUIDE, loop, '2: formula errors (what it logs)');
+  const call = block(GUIDE, '7: explain (the call)', (b) => b.lang === 'ts' && b.text.includes('explain('));
+  const gives = next(GUIDE, call, '7: explain (its answer)');
+  const graph = JSON.parse(formulas.text);
+
+  test("the formulas give the first example's result, to the last bit", async () => {
+    const args = { d: seedD, xs: 0.1 };
+    const a = await operations.jacobian({ graph, args, constant: ['d'] }, { cache: false });
+    const b = await operations.jacobian({ graph: fixtureGraph, args, constant: ['d'] }, { cache: false });
+    expect(a.values).toEqual(b.values);
+    expect(a.jacobian).toEqual(b.jacobian);
+  });
+
+  test('formula errors: what the loop logs', async () => {
+    const logged: unknown[] = [];
+    await runSnippet(loop.text, {
+      jacobian: operations.jacobian,
+      DerivdError,
+      graph,
+      d: seedD,
+      console: { log: (v: unknown) => logged.push(v) },
+    });
+    expectShown(JSON.parse(JSON.stringify(logged)), shown(logs.text), '2 formula errors');
+  });
+
+  test("explain's answer for the formulas", async () => {
+    const { value } = await runSnippet(call.text, { explain: (r: unknown) => explain(r, { cache: false }), graph, d: seedD }, 'e');
+    const want = shown(gives.text) as Record<string, unknown>;
+    const actual = value as Record<string, unknown>;
+    expectReasonForm(actual.reason, want.reason as string, '7 explain.reason');
+    expectShown({ ...actual, reason: want.reason }, want, '7 explain');
+  });
+});
 
 describe('graph-format.md, 8. Errors and limits', () => {
   const several = block(

@@ -19,6 +19,7 @@ import { requestLogger } from './request-log.js';
 import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes, withModes, withRetryAfter } from './routes/compute.js';
+import { explainRoutes } from './routes/explain.js';
 import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { graphRepository } from './graph-repo.js';
@@ -311,6 +312,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     await rateLimits(v1, config);
     await v1.register(computeRoutes, { config, metrics, pool, graphs });
     await v1.register(graphRoutes, { config, graphs });
+    await v1.register(explainRoutes, { config, graphs });
   });
   return { app, readiness, metrics, pool, metricsServer };
 }
