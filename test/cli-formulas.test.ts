@@ -1,14 +1,12 @@
 /**
  * `derivd eval` and `derivd explain`: built on graph formulas (`define`) and the
- * library's `explain`, which the formulas work adds. Until the library exports
- * `explain` these tests are skipped (the describe's name says so); once it does,
- * they run. Derivatives are checked against analytic ones:
+ * library's `explain` (POST /v1/explain with --url). Derivatives are checked
+ * against analytic ones:
  * d/dx sin(x)·exp(x) = (cos x + sin x) eˣ, d²/dx² = 2 cos(x) eˣ, d(x·y)/dx = y.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import * as library from '../src/index.js';
 import { buildApp, type App } from '../src/server/app.js';
 import { DEFAULT_CONFIG } from '../src/server/config.js';
 import { cli, readmeCommands, words } from './helpers/cli.js';
@@ -16,9 +14,6 @@ import { expectClose } from './helpers/numeric.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = join(root, 'test/fixtures/sin-exp.request.json');
-
-const HAS_EXPLAIN = typeof (library as Record<string, unknown>).explain === 'function';
-const SKIPPED = HAS_EXPLAIN ? '' : ' (skipped: explain is not exported from the library yet; it comes with the formulas work)';
 
 const dy = (x: number): number => (Math.cos(x) + Math.sin(x)) * Math.exp(x);
 const d2y = (x: number): number => 2 * Math.cos(x) * Math.exp(x);
@@ -45,7 +40,7 @@ const json = async (argv: string[], stdin = '') => {
   return JSON.parse(r.out);
 };
 
-describe.skipIf(!HAS_EXPLAIN)(`derivd eval${SKIPPED}`, () => {
+describe('derivd eval', () => {
   test('--wrt x: the value and df/dx of sin(x)*exp(x), as a table and as JSON', async () => {
     const r = await cli(['eval', 'sin(x)*exp(x)', '--at', 'x=0.5', '--wrt', 'x', '--precision', '12']);
     expect(r.code, r.err).toBe(0);
@@ -95,7 +90,7 @@ describe.skipIf(!HAS_EXPLAIN)(`derivd eval${SKIPPED}`, () => {
   });
 });
 
-describe.skipIf(!HAS_EXPLAIN)(`derivd explain${SKIPPED}`, () => {
+describe('derivd explain', () => {
   let app: App;
   let base: string;
   beforeAll(async () => {

@@ -5,7 +5,7 @@
  * a failure is a CliError: 2 with the problem's title and each `path: message`
  * for bad input (400, 404, 413, 415, 422 or a DerivdError), 1 for the rest.
  */
-import { ComputeDeadlineExceeded, DerivdError, operations, type Issue, type Operation } from '../api/index.js';
+import { ComputeDeadlineExceeded, DerivdError, operations, type Issue, type Operation, type Options } from '../api/index.js';
 import { DEFAULT_CONFIG } from '../server/config.js';
 import { CliError, type Output } from './args.js';
 import { readCapped } from './read.js';
@@ -46,12 +46,11 @@ async function libraryFailure(err: unknown): Promise<CliError> {
   return new CliError(1, [`internal error: ${(err as Error)?.stack ?? String(err)}`]);
 }
 
+/** A library function of a request: an operation, or explain (which answers at once). */
+type LibraryCall = (request: unknown, options: Options) => unknown;
+
 /** Runs the library function `fn` on the request, in this process. */
-export async function inProcess(
-  fn: (request: unknown, options: object) => Promise<unknown>,
-  request: unknown,
-  out: Output,
-): Promise<Answer> {
+export async function inProcess(fn: LibraryCall, request: unknown, out: Output): Promise<Answer> {
   try {
     const value = await fn(request, { output: 'json', strictFloats: true, limits: LIMITS, budgetMs: out.timeoutMs });
     return { text: JSON.stringify(value), value };
@@ -61,7 +60,7 @@ export async function inProcess(
 }
 
 export const runOperation = (operation: Operation, request: unknown, out: Output): Promise<Answer> =>
-  inProcess(operations[operation] as (request: unknown, options: object) => Promise<unknown>, request, out);
+  inProcess(operations[operation] as LibraryCall, request, out);
 
 /** POSTs `body` (JSON text) to `${base}${path}` and reads the answer, at most MAX_RESPONSE_BYTES of it, within the timeout. */
 export async function overHttp(

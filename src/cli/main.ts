@@ -5,7 +5,7 @@
  * 0 done, 2 bad input (usage, bad JSON, a problem of the request), 1 the rest.
  */
 import { readFileSync } from 'node:fs';
-import type { Operation } from '../api/index.js';
+import { explain, type Operation } from '../api/index.js';
 import { DEFAULT_CONFIG } from '../server/config.js';
 import { CliError, type Command, type Output, type Overrides, parseCommand } from './args.js';
 import { type Answer, inProcess, overHttp, runOperation } from './call.js';
@@ -50,14 +50,6 @@ async function readRequest(file: string, io: Io, overrides: Overrides, operation
   return { request, text: request === parsed ? raw : JSON.stringify(request) };
 }
 
-/** explain from the library, once it has one (the graph-formulas work adds it). */
-async function libraryExplain(): Promise<(request: unknown, options: object) => Promise<unknown>> {
-  const lib: Record<string, unknown> = await import('../api/index.js');
-  if (typeof lib.explain !== 'function')
-    throw new CliError(1, ['explain is not in this build of the library; use --url with a service that answers POST /v1/explain']);
-  return lib.explain as (request: unknown, options: object) => Promise<unknown>;
-}
-
 function print(io: Io, answer: Answer, out: Output, explanation = false): void {
   if (out.json) io.stdout(answer.text.endsWith('\n') ? answer.text : `${answer.text}\n`);
   else io.stdout(explanation ? explanationText(answer.value) : resultText(answer.value, out.precision));
@@ -93,7 +85,7 @@ async function run(cmd: Command, io: Io): Promise<number> {
       const { request, text } = await readRequest(cmd.file, io, cmd.overrides, cmd.operation);
       const answer = cmd.output.url
         ? await overHttp(cmd.output.url, '/v1/explain', text, cmd.output, io.env)
-        : await inProcess(await libraryExplain(), request, cmd.output);
+        : await inProcess(explain, request, cmd.output);
       print(io, answer, cmd.output, true);
       return 0;
     }

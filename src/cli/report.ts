@@ -4,6 +4,7 @@
  * where the time went. Reads the envelope as JSON, so an answer of the service
  * and one of the library print alike.
  */
+import type { Explanation } from '../api/index.js';
 import { align, cooLines, formatNumber, matrixLines, shapeText, viewOf } from './table.js';
 
 type Json = Record<string, unknown>;
@@ -112,17 +113,6 @@ export function resultText(result: unknown, precision: number): string {
   if (!isObject(result)) return `${JSON.stringify(result)}\n`;
   const lines = [...section('values', entries(result.values), precision), ...derivativeLines(result, precision), ...footer(result)];
   return `${lines.join('\n')}\n`;
-}
-
-/** What POST /v1/explain and the library's explain answer (the formulas work): the call's plan, node by node. */
-export interface Explanation {
-  operation: string;
-  mode: string;
-  reason: string;
-  directions: number;
-  inputs: { name: string; shape: number[]; active: boolean }[];
-  nodes: ({ id: string; op: string; args?: unknown[]; shape: number[]; active: boolean; from?: string } & Json)[];
-  outputs: { name: string; shape: number[] }[];
 }
 
 /** Attributes of a node beyond the columns shown, as short JSON. */
