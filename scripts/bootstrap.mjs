@@ -24,7 +24,8 @@ function newest(dir) {
 
 function run(cmd) {
   process.stderr.write(`derivd: ${cmd}\n`);
-  execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  // its output to stderr: stdout is the derivd command's answer (derivd jacobian r.json --json > out.json)
+  execSync(cmd, { cwd: root, stdio: ['ignore', 2, 'inherit'] });
 }
 
 /** npm ci when node_modules is missing or older than package-lock.json. */

@@ -128,6 +128,11 @@ const NOT_EXAMPLES: [page: { blocks: Block[] }, pick: (b: Block) => boolean, why
     (b) => b.lang === 'json' && b.text.includes('"inputs":  [{ "name": "x", "shape": [2] }, ...]'),
     'the shape of a graph, with "..." for more entries',
   ],
+  [
+    README,
+    (b) => b.lang === 'text' && b.prose.includes('The first prints (timings vary)'),
+    "the derivd command's table output: test/cli.test.ts runs the README's command and compares",
+  ],
 ];
 
 // --- wire values ---------------------------------------------------------------------------
