@@ -1,9 +1,14 @@
 # derivd: multi-stage build for the classic builder (no BuildKit features).
 #   docker build -t derivd:latest .          (add --network host where the daemon has no bridge)
 #   docker run -p 8080:8080 derivd:latest
+# NODE_VERSION picks the Node.js major of both stages: 24, the newer LTS line (supported
+# to April 2028; 22 ends in April 2027), by default. --build-arg NODE_VERSION=22 works too,
+# and so does 20 (past end of life; the only base image the offline machine has, see
+# scripts/docker-smoke.sh).
+ARG NODE_VERSION=24
 
 # Build stage: every dependency, then the TypeScript build.
-FROM node:20-bookworm-slim AS build
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +17,7 @@ COPY src ./src
 RUN npx tsc -p tsconfig.json
 
 # Runtime stage: production dependencies and the compiled code only.
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0 \

@@ -16,7 +16,7 @@ import { runHttp } from './http.js';
 import { appendTorch, runTorch, torchLine } from './torch.js';
 import { PROBLEMS, request, type Problem } from './problems.js';
 import { printReport, problems, writeResults, type EngineRecord } from './report.js';
-import { initTfjs, tfjs } from './tfjs.js';
+import type { TfjsBench } from './tfjs-types.js';
 import { measure, type Entry } from './timing.js';
 
 const quick = process.argv.includes('--quick');
@@ -26,6 +26,13 @@ const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf
 const TOLERANCE: Record<EngineRecord['engine'], number> = { forward: 1e-8, reverse: 1e-8, auto: 1e-8, fd: 1e-5, hand: 0, tfjs: 1e-4 };
 /** tfjs is skipped on a problem where one derivative call takes longer than this. */
 const TFJS_MAX_CALL_MS = 20_000;
+/**
+ * TensorFlow.js is bench/'s own dependency (bench/package.json), installed by `npm run
+ * bench`, not by the root install: its module is loaded through a name, which the root
+ * typecheck does not follow (bench/tsconfig.json checks it against TfjsBench).
+ */
+const TFJS_MODULE = './tfjs.js';
+const { initTfjs, tfjs } = ((await import(TFJS_MODULE)) as { default: TfjsBench }).default;
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 

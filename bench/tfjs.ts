@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Impl } from './hand/index.js';
 import type { Kind, Problem } from './problems.js';
+import type { TfjsBench } from './tfjs-types.js';
 
 type T = tf.Tensor;
 /** tfjs takes Float32Array (float64 is not a tfjs dtype). */
@@ -125,3 +126,5 @@ function seed(p: Problem, scalar: boolean): Impl {
     derivative: ([, xs]) => read(() => [scalar ? ds(tf.scalar(xs[0])) : batchedJacobian(r, tf.tensor1d(f32(xs)), 21)]),
   };
 }
+
+export default { initTfjs, tfjs } satisfies TfjsBench;

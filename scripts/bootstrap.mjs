@@ -1,6 +1,9 @@
 // What `npm start` and `npm test` need on a fresh clone with only Node.js and npm:
-// dependencies installed (npm ci) and, for start, dist/ built from src/.
-// Usage: node scripts/bootstrap.mjs [install|build]
+// dependencies installed (npm ci) and, for start, dist/ built from src/; and what
+// `npm run bench` needs besides: bench/'s own packages (TensorFlow.js, 270 MB that
+// nothing but the benchmark uses), installed in bench/node_modules on first use and
+// type-checked with bench/tsconfig.json (the root typecheck leaves bench/tfjs.ts out).
+// Usage: node scripts/bootstrap.mjs [install|build|bench]
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +24,8 @@ function newest(dir) {
 
 function run(cmd) {
   process.stderr.write(`derivd: ${cmd}\n`);
-  execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  // its output to stderr: stdout is the derivd command's answer (derivd jacobian r.json --json > out.json)
+  execSync(cmd, { cwd: root, stdio: ['ignore', 2, 'inherit'] });
 }
 
 /** npm ci when node_modules is missing or older than package-lock.json. */
@@ -37,8 +41,17 @@ export function ensureBuilt() {
   if (built < sources) run('npx tsc -p tsconfig.json');
 }
 
+/** npm ci in bench/ when bench/node_modules is missing or older than bench/package-lock.json; then its typecheck. */
+export function ensureBench() {
+  if (mtime(at('bench/node_modules/.package-lock.json')) < mtime(at('bench/package-lock.json'))) {
+    run('npm ci --prefix bench --no-audit --no-fund');
+  }
+  run('npx tsc -p bench/tsconfig.json');
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const what = process.argv[2] ?? 'install';
   ensureInstalled();
   if (what === 'build') ensureBuilt();
+  if (what === 'bench') ensureBench();
 }

@@ -4,7 +4,10 @@
 #   the process runs as a non-root user, the HEALTHCHECK turns healthy, and `docker stop`
 #   ends it with exit code 0 within 10 s.
 # Works on any machine with Docker. DOCKER_NETWORK=host builds and runs with host
-# networking (for daemons without a bridge); PORT picks the port (default 18180).
+# networking (for daemons without a bridge); PORT picks the port (default 18180);
+# NODE_VERSION is passed as the build argument of that name (default: the Dockerfile's,
+# 24). The offline development machine only has node:20-bookworm-slim, so there:
+#   DOCKER_NETWORK=host NODE_VERSION=20 npm run smoke:docker
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +15,7 @@ IMAGE=${IMAGE:-derivd:latest}
 NAME=${NAME:-derivd-smoke-$$}
 PORT=${PORT:-18180}
 NETWORK=${DOCKER_NETWORK:-}
+NODE_VERSION=${NODE_VERSION:-}
 
 fail() { echo "docker-smoke: FAIL: $*" >&2; exit 1; }
 cleanup() { docker rm -f "$NAME" >/dev/null 2>&1 || true; }
@@ -20,8 +24,8 @@ trap cleanup EXIT
 command -v docker >/dev/null || fail "docker is not installed"
 docker info >/dev/null 2>&1 || fail "no Docker daemon answers (docker info failed)"
 
-echo "docker-smoke: building $IMAGE"
-docker build ${NETWORK:+--network "$NETWORK"} -t "$IMAGE" . >/tmp/docker-smoke-build.log 2>&1 \
+echo "docker-smoke: building $IMAGE${NODE_VERSION:+ on Node.js $NODE_VERSION}"
+docker build ${NETWORK:+--network "$NETWORK"} ${NODE_VERSION:+--build-arg NODE_VERSION="$NODE_VERSION"} -t "$IMAGE" . >/tmp/docker-smoke-build.log 2>&1 \
   || { tail -30 /tmp/docker-smoke-build.log; fail "docker build failed (log: /tmp/docker-smoke-build.log)"; }
 size=$(docker image inspect "$IMAGE" --format '{{.Size}}')
 echo "docker-smoke: image size $((size / 1024 / 1024)) MiB"

@@ -76,7 +76,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-command -v node >/dev/null || die "node is not on PATH (Node.js 20 is needed)"
+command -v node >/dev/null || die "node is not on PATH (Node.js 20.19 or later is needed)"
 command -v timeout >/dev/null || die "timeout (coreutils) is not on PATH"
 helper() { timeout 150 node scripts/lb-load.mjs "$@"; }
 

@@ -15,20 +15,34 @@
  *     x = [0, 4], the limit messages, ...) is built here from the numbers and
  *     names the page gives, read from the page; the output is still the page's.
  *
- * A last test checks that every json, text and ts block of both pages was used as
- * an example's input or output, or is listed below as neither (with the reason), so
- * a new example cannot go unchecked.
+ * Every curl example (an sh block running curl) is run for real: bash runs the block
+ * with the curl binary against a listening service (buildApp with DEFAULT_CONFIG, on
+ * 127.0.0.1 and a free port put in place of 8080), and what it prints is checked as
+ * the JSON example next to it. Without a curl binary those tests are skipped, and
+ * their names say so (.ci/run installs curl).
+ *
+ * A last test checks that every json, text and ts block, and every curl block, of both
+ * pages was used as an example's input or output, or is listed below as neither (with
+ * the reason), so a new example cannot go unchecked.
  *
  * Not checked: measured figures (the README's benchmark table, the timings quoted in
  * prose such as "planMs was 0.019 on a repeat") and the README's memory-sizing
  * arithmetic, which is prose (test/deploy/k8s.test.ts checks the rule itself).
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, test } from 'vitest';
+import * as library from '../src/index.js';
 import {
   canonicalGraph,
   DerivdError,
+  explain,
   GraphStore,
   PlanCache,
   operations,
@@ -40,7 +54,9 @@ import {
   type Result,
 } from '../src/index.js';
 import { sinExpGraph } from './helpers/requests.js';
-import { graph as fixtureGraph } from './helpers/seed.js';
+import { d as seedD, graph as fixtureGraph } from './helpers/seed.js';
+import { buildApp } from '../src/server/app.js';
+import { DEFAULT_CONFIG } from '../src/server/config.js';
 import { useApps } from './helpers/server.js';
 
 // --- the pages and their blocks ------------------------------------------------------------
@@ -106,10 +122,16 @@ function find(text: string, re: RegExp, what: string): string[] {
 
 /** Blocks that show no output and feed no example, and why. */
 const NOT_EXAMPLES: [page: { blocks: Block[] }, pick: (b: Block) => boolean, why: string][] = [
+  [README, (b) => b.lang === 'sh' && b.text.includes('Bearer $KEY'), "how to send an API key, with the body left out ('...')"],
   [
     GUIDE,
     (b) => b.lang === 'json' && b.text.includes('"inputs":  [{ "name": "x", "shape": [2] }, ...]'),
     'the shape of a graph, with "..." for more entries',
+  ],
+  [
+    README,
+    (b) => b.lang === 'text' && b.prose.includes('The first prints (timings vary)'),
+    "the derivd command's table output: test/cli.test.ts runs the README's command and compares",
   ],
 ];
 
@@ -225,6 +247,71 @@ function indexList(text: string): number[] {
   });
 }
 
+// --- curl, for real ----------------------------------------------------------------------------
+
+const exec = promisify(execFile);
+/** Whether there is a curl binary: without one the curl examples are skipped, and say so. */
+const CURL = await exec('curl', ['--version']).then(
+  () => true,
+  () => false,
+);
+if (!CURL) console.warn('docs-examples: no curl binary on PATH: every curl example was SKIPPED, not run (.ci/run installs curl)');
+/** A test that runs a curl example; where there is no curl it is skipped, and its name says so. */
+const curlTest = (name: string, fn: () => Promise<void>): void =>
+  CURL ? test(name, fn) : test.skip(`${name} (SKIPPED: no curl binary on PATH)`, fn);
+
+/** The service every curl example is sent to, listening on 127.0.0.1 (no workers: every call inline, on SHARED_CACHE). */
+const service = once(async () => {
+  const started = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
+  await started.app.listen({ host: '127.0.0.1', port: 0 });
+  return started;
+});
+let serviceStarted = false;
+afterAll(async () => {
+  if (serviceStarted) await (await service()).app.close();
+});
+
+interface CurlAnswer {
+  status: number;
+  /** Lower-case names; only for a command with -i. */
+  headers: Record<string, string>;
+  body: string;
+  json(): any;
+}
+
+/**
+ * Runs `script`, a page's shell text, with bash and the real curl, against the service:
+ * its port in place of the page's 8080, and curl told to print the status after the
+ * body (`-w`), which is all that is added.
+ */
+async function curl(script: string): Promise<CurlAnswer> {
+  serviceStarted = true;
+  const port = ((await service()).app.server.address() as AddressInfo).port;
+  const local = script.replace(/http:\/\/127\.0\.0\.1:8080\//g, `http://127.0.0.1:${port}/`);
+  expect(local, 'the example asks http://127.0.0.1:8080/').not.toBe(script);
+  const sh = local.replace(/\bcurl -s(i?) /g, `curl -w '\\n%{http_code}' -s$1 `);
+  const { stdout } = await exec('bash', ['-eu', '-o', 'pipefail', '-c', sh], { timeout: 30_000, maxBuffer: 64 << 20 });
+  const end = stdout.lastIndexOf('\n');
+  let body = stdout.slice(0, end);
+  const headers: Record<string, string> = {};
+  if (body.startsWith('HTTP/')) {
+    const split = body.indexOf('\r\n\r\n');
+    for (const line of body.slice(0, split).split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    body = body.slice(split + 4);
+  }
+  return { status: Number(stdout.slice(end + 1)), headers, body, json: () => JSON.parse(body) };
+}
+
+/** A curl example's answer, which must be a 200: its JSON. */
+async function curl200(script: string): Promise<Record<string, any>> {
+  const res = await curl(script);
+  expect(res.status, res.body).toBe(200);
+  return res.json();
+}
+
 // --- running ---------------------------------------------------------------------------------
 
 const fresh = () => ({ output: 'json' as const, cache: new PlanCache(1 << 24) });
@@ -248,21 +335,26 @@ const AsyncFunction = (async () => {}).constructor as new (...args: string[]) =>
  * a bare expression followed by a comment (`p.mode  // "reverse"`) records the
  * expression's value with the comment, which is what the page shows for it.
  */
+/** Each snippet run, with what it was run with: the last test type-checks it against the library with these. */
+const snippets = new Map<string, Record<string, unknown>>();
+
 async function runSnippet(
   code: string,
   bindings: Record<string, unknown>,
   result?: string,
 ): Promise<{ outputs: [expr: string, value: unknown, comment: string][]; value: unknown }> {
+  snippets.set(code, bindings);
   const outputs: [string, unknown, string][] = [];
   const body = code
     .split('\n')
-    .filter((l) => !/^import .* from '.*';/.test(l))
+    .filter((l) => !/^import .* from '[^']*'(?: with \{[^}]*\})?;/.test(l))
     .map((l) => {
       const m = /^([A-Za-z_$][\w$.()]*)\s+\/\/ (.*)$/.exec(l);
       return m ? `__out.push([${JSON.stringify(m[1])}, ${m[1]}, ${JSON.stringify(m[2])}]);` : l;
     })
     .join('\n')
-    .replace(/: number\[\]/g, '');
+    .replace(/: number\[\]/g, '')
+    .replace(/\} as const;/g, '};');
   const fn = new AsyncFunction(...Object.keys(bindings), '__out', `${body}\nreturn ${result ?? 'undefined'};`);
   const value = await fn(...Object.values(bindings), outputs);
   return { outputs, value };
@@ -294,24 +386,28 @@ describe('README.md', () => {
   const curl = block(
     README,
     'README: the curl request',
-    (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian'),
+    (b) => b.lang === 'sh' && b.text.includes('curl -s http://127.0.0.1:8080/v1/jacobian') && !b.text.includes('"define"'),
   );
   const printed = next(README, curl, 'README: what the curl request prints');
-  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, 'README curl');
+  const formulas = block(README, 'README: the same request as two formulas', (b) => b.lang === 'sh' && b.text.includes('"define"'));
+  // Run, and type-checked against the client, by test/readme-clients.test.ts.
+  block(README, 'README: the TypeScript client', (b) => b.lang === 'ts' && b.text.includes("from 'derivd-client'"));
+  next(
+    README,
+    block(README, 'README: the Python client', (b) => b.lang === 'python'),
+    'README: what the Python client prints',
+  );
+  const [body] = find(curl.text, /curl -s http:\/\/[^/\s]+\/v1\/\w+ .*? -d '([\s\S]*)'\s*$/, 'README curl');
   const request = JSON.parse(body);
   const why = block(README, 'README: mode, reason and stats of the forum case', (b) => b.lang === 'text' && /^mode: /.test(b.text));
   const library = block(README, 'README: the library call', (b) => b.lang === 'ts' && b.prose.includes('## As a library'));
 
-  const appWith = useApps();
   const answer = async (): Promise<Record<string, unknown>> => {
     SHARED_CACHE.clear(); // the page shows a first call: "cache": "miss"
-    const { app } = await appWith({ workers: 0 });
-    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json();
+    return curl200(curl.text);
   };
 
-  test('the curl request prints what the page shows (arrays at their middle entries)', async () => {
+  curlTest('the curl request prints what the page shows (arrays at their middle entries)', async () => {
     expect(printed.prose).toMatch(/arrays abridged to their middle entries; timings vary/);
     const want = shown(printed.text);
     const json = await answer();
@@ -327,7 +423,7 @@ describe('README.md', () => {
     expectEnvelope(json, want, 'README', positions);
   });
 
-  test('"tells you which and why": mode, reason and stats of the same request', async () => {
+  curlTest('"tells you which and why": mode, reason and stats of the same request', async () => {
     const lines = Object.fromEntries(why.text.split('\n').map((l) => find(l, /^(\w+):\s+(.*)$/, 'README mode/reason/stats line')));
     expect(Object.keys(lines)).toEqual(['mode', 'reason', 'stats']);
     const json = await answer();
@@ -336,15 +432,33 @@ describe('README.md', () => {
     expectShown(json.stats, JSON.parse(lines.stats), 'README stats');
   });
 
-  test('as a library: the same call gives dr/dxs, "21 numbers"', async () => {
+  curlTest('the two formulas answer with the same values, Jacobian and mode, to the last bit', async () => {
+    const [text] = find(formulas.text, /-d '([\s\S]*)'\s*$/, 'README formulas curl');
+    expect(JSON.parse(text).graph.define).toEqual({ f: 'exp(-1.5*(t - xs)^2)', r: 'd - dot(d, f)/dot(f, f)*f' });
+    const [nodes, defined] = [await answer(), await curl200(formulas.text)];
+    expect(defined.values).toEqual(nodes.values);
+    expect(defined.jacobian).toEqual(nodes.jacobian);
+    expect(defined.mode).toBe(nodes.mode);
+    expect((defined.stats as { directions: number }).directions).toBe(1);
+  });
+
+  const libraryCall = once(async () => {
     SHARED_CACHE.clear();
-    const { outputs } = await runSnippet(library.text, { jacobian: operations.jacobian, graph: request.graph, d: request.args.d });
+    return runSnippet(library.text, { jacobian: operations.jacobian }, '{ graph, d }');
+  });
+
+  test('as a library: the curl request\'s graph and d, and dr/dxs, "21 numbers"', async () => {
+    const { outputs, value } = await libraryCall();
+    expect(value).toEqual({ graph: request.graph, d: request.args.d });
     expect(outputs.map((o) => o[0])).toEqual(['res.jacobian.r.xs']);
     const [, xs, comment] = outputs[0];
     const [count] = find(comment, /^dr\/dxs, (\d+) numbers$/, 'README library comment');
     expect(Array.isArray(xs) && (xs as unknown[]).every((v) => typeof v === 'number')).toBe(true);
     expect(xs).toHaveLength(Number(count));
-    // the library and the service give the same numbers
+  });
+
+  curlTest('as a library: the same numbers as the service', async () => {
+    const [[, xs]] = (await libraryCall()).outputs;
     expect(wire(xs)).toEqual(((await answer()).jacobian as any).r.xs);
   });
 });
@@ -358,7 +472,8 @@ describe('graph-format.md, 1. The first example', () => {
     (b) => b.lang === 'json' && /As a graph\s*\(\[test\/fixtures\/seed-rs\.graph\.json\]/.test(b.prose),
   );
   const call = next(GUIDE, graphBlock, '1: the call');
-  const result = next(GUIDE, call, '1: the result');
+  const curlBlock = next(GUIDE, call, '1: the same request with curl');
+  const result = next(GUIDE, curlBlock, '1: the result');
   const graph = JSON.parse(graphBlock.text);
   // d as the page defines it, d[i] = exp(-1.5 (x[i] - 0.3)^2) + 0.01 sin(i), evaluated as written
   const [formula] = find(call.prose, /with `d` as in `test\/seed\.test\.ts`: `d\[i\] = ([^`]*)`/, '1: the formula for d');
@@ -375,27 +490,34 @@ describe('graph-format.md, 1. The first example', () => {
 
   const first = once(async () => {
     SHARED_CACHE.clear(); // "each from a first call on its graph"
-    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph, d }, 'res');
+    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph }, 'res');
     return value as Result;
   });
+  /** The elements the result shows, and the bound on the others. */
+  const [list, bound] = find(
+    result.prose,
+    /abridged to elements ([\d, –and]+?); the elided\s+entries of `jacobian\.r\.xs` are all below ([\d.e-]+) in magnitude/,
+    '1: the abridgement',
+  );
+  const pos = indexList(list);
 
-  test('the graph is the test fixture, and d is what the call shows', async () => {
+  test('the graph is the test fixture, and the d written out is the formula, digit for digit', async () => {
     expect(graph).toEqual(fixtureGraph);
-    const [count, head] = find(call.text, /\/\/ d: (\d+) numbers, (\[[^\]]*\])/, '1: d in the call');
-    expect(d).toHaveLength(Number(count));
-    const h = shown(head) as unknown[];
-    expect(h[h.length - 1]).toBe(ELIDED);
-    h.slice(0, -1).forEach((v, i) => expectShown(d[i], v, `d[${i}]`));
+    expect(call.text).toMatch(/^import graph from '\.\/test\/fixtures\/seed-rs\.graph\.json' with \{ type: 'json' \};/m);
+    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph }, 'd');
+    expect(value).toHaveLength(21);
+    expect((value as number[]).map(showNumber)).toEqual(d.map(showNumber));
+  });
+
+  curlTest('with curl: the same request, d written out, prints the result shown', async () => {
+    const [body] = find(curlBlock.text, /-d @- <<'EOF'\n([\s\S]*)\nEOF$/, '1: the curl body');
+    expect(JSON.parse(body)).toEqual({ graph, args: { d, xs: 0.1 }, constant: ['d'] });
+    SHARED_CACHE.clear(); // a first call
+    expectEnvelope(await curl200(curlBlock.text), shown(result.text), '1 curl', { '1 curl.values.r': pos, '1 curl.jacobian.r.xs': pos });
   });
 
   test('the result is the one shown (at the elements the page names)', async () => {
-    const [list, bound] = find(
-      result.prose,
-      /abridged to elements ([\d, –and]+?); the elided\s+entries of `jacobian\.r\.xs` are all below ([\d.e-]+) in magnitude/,
-      '1: the abridgement',
-    );
     const res = wire(await first()) as Record<string, any>;
-    const pos = indexList(list);
     expectEnvelope(res, shown(result.text), '1', { '1.values.r': pos, '1.jacobian.r.xs': pos });
     const elided = res.jacobian.r.xs.filter((_: number, i: number) => !pos.includes(i));
     expect(elided.length).toBeGreaterThan(0);
@@ -407,7 +529,7 @@ describe('graph-format.md, 1. The first example', () => {
       /The\s+same call again gives the same result with `"cache": "hit"`, and so does a call\s+with other values of `d` and `xs`/,
     );
     const before = wire(await first()) as Record<string, any>;
-    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph, d }, 'res');
+    const { value } = await runSnippet(call.text, { jacobian: operations.jacobian, graph }, 'res');
     const again = wire(value) as Record<string, any>;
     expect({ ...again, timings: 0 }).toEqual({ ...before, stats: { ...before.stats, cache: 'hit' }, timings: 0 });
     const other = await operations.jacobian({ graph, args: { d: d.map((v) => v / 2), xs: 0.2 }, constant: ['d'] });
@@ -448,15 +570,11 @@ describe('graph-format.md, 2. Tensor encoding', () => {
 describe('graph-format.md, 2. Binary tensors (base64)', () => {
   const curl = block(GUIDE, '2: the base64 curl request', (b) => b.lang === 'sh' && b.text.includes('"encoding": "base64"'));
   const printed = next(GUIDE, curl, '2: what the base64 curl request prints');
-  const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, '2: base64 curl');
-  const appWith = useApps();
+  const [body] = find(curl.text, /curl -s http:\/\/[^/\s]+\/v1\/\w+ .*? -d '([\s\S]*)'\s*$/, '2: base64 curl');
 
-  test('the curl request prints what the page shows, and the base64 says what the prose does', async () => {
+  curlTest('the curl request prints what the page shows, and the base64 says what the prose does', async () => {
     expect(printed.prose).toMatch(/\(`reason`, `stats` and `timings` left out\)/);
-    const { app } = await appWith({ workers: 0 });
-    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
-    expect(res.statusCode, res.body).toBe(200);
-    const json = res.json();
+    const json = await curl200(curl.text);
     expectEnvelope(json, shown(printed.text), '2 base64');
     const decode = (t: { data: string }): number[] => {
       const bytes = Buffer.from(t.data, 'base64');
@@ -482,15 +600,10 @@ function curlWithStats(section: string, what: string, marker: string): void {
   describe(`graph-format.md, ${section}`, () => {
     const curl = block(GUIDE, `${section}: the ${what} curl request`, (b) => b.lang === 'sh' && b.text.includes(marker));
     const printed = next(GUIDE, curl, `${section}: what the ${what} curl request prints`);
-    const [path, body] = find(curl.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) .*? -d '([\s\S]*)'\s*$/, `${section}: ${what} curl`);
-    const appWith = useApps();
 
-    test('the curl request prints what the page shows', async () => {
+    curlTest('the curl request prints what the page shows', async () => {
       expect(printed.prose).toMatch(/\(`reason`, `timings` and the rest of `stats` left out\)/);
-      const { app } = await appWith({ workers: 0 });
-      const res = await app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': 'application/json' } });
-      expect(res.statusCode, res.body).toBe(200);
-      const json = res.json();
+      const json = await curl200(curl.text);
       const { stats, ...want } = shown(printed.text);
       expectEnvelope(json, want, `${section} ${what}`);
       expect(json.stats).toMatchObject(stats);
@@ -1052,6 +1165,15 @@ describe('graph-format.md, 4. Functions, call and scan', () => {
   const graphBlock = block(GUIDE, '4: a scan', (b) => b.lang === 'json' && b.prose.includes('This graph integrates'));
   const result = next(GUIDE, graphBlock, '4: what the scan gives');
 
+  const scanCurl = next(GUIDE, result, '4: the scan with curl');
+
+  curlTest('the scan with curl: the same graph and arguments, and what the page shows', async () => {
+    const [c0, xs] = find(result.prose, /With `c0 = (\[[^`]*\])` and `xs = (\[[^`]*\])`/, '4: scan arguments');
+    const [body] = find(scanCurl.text, /-d @- <<'EOF'\n([\s\S]*)\nEOF$/, '4: the scan curl body');
+    expect(JSON.parse(body)).toEqual({ graph: JSON.parse(graphBlock.text), args: { c0: JSON.parse(c0), xs: JSON.parse(xs) } });
+    expectEnvelope(await curl200(scanCurl.text), shown(result.text), '4 scan curl');
+  });
+
   test('the scan example gives what the page shows, and the same unrolled by hand', async () => {
     const [c0, xs, op] = find(result.prose, /With `c0 = (\[[^`]*\])` and `xs = (\[[^`]*\])`, `(\w+)` gives:\s*$/, '4: scan arguments');
     const graph = JSON.parse(graphBlock.text);
@@ -1089,15 +1211,34 @@ const example6 = (op: string) =>
 
 describe('graph-format.md, 5 and 6. The request and result envelopes', () => {
   const graph = graph6;
-  const graphBlock = graph6Block;
   const examples = examples6;
   const checkBlock = block(GUIDE, '6: check', (b) => b.lang === 'json' && b.prose.includes('With `"check": true`'));
   const prepared = block(GUIDE, '5: prepared calls', (b) => b.lang === 'ts' && b.text.includes('prepare('));
 
+  const curls = block(GUIDE, '6: every operation with curl', (b) => b.lang === 'sh' && b.text.startsWith("G='{"));
+
   test('every operation on one graph, as shown (a first call each)', async () => {
     expect(examples.map((e) => e.op)).toEqual(['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp']);
-    expect(graphBlock.prose + examples[0].block.prose).toContain('`cache: new PlanCache(1 << 24)`, so `"cache": "miss"`');
+    expect(curls.prose).toContain('`cache: new PlanCache(1 << 24)`, so `"cache": "miss"`');
     for (const e of examples) expectEnvelope(await run(e.op, { graph, ...e.fields }), shown(e.block.text), `6 ${e.op}`);
+  });
+
+  curlTest('every operation with curl: the request shown beside each result, which it prints (a first call each)', async () => {
+    // G='{...}' and then one curl command per example, in the page's order, the check example last
+    const [g, ...commands] = curls.text.split(/\n(?=curl )/);
+    expect(JSON.parse(find(g, /^G='([\s\S]*)'$/, '6: G')[0])).toEqual(graph);
+    const [checkOp, checkFields] = find(checkBlock.prose, /The `(\w+)`\s+of `s` alone, with `(.*)`:\s*$/, '6: check request');
+    const wants = [
+      ...examples.map((e) => ({ op: e.op, fields: e.fields, block: e.block })),
+      { op: checkOp, fields: { ...example6(checkOp).fields, ...JSON.parse(`{${checkFields}}`) }, block: checkBlock },
+    ];
+    expect(commands).toHaveLength(wants.length);
+    for (const [i, command] of commands.entries()) {
+      const [op, fields] = find(command, /\/v1\/(\w+) [\s\S]*-d '\{ "graph": '"\$G"', (.*) \}'$/, `6: curl ${i + 1}`);
+      expect([op, JSON.parse(`{${fields}}`)], `6: curl ${i + 1} is the request shown`).toEqual([wants[i].op, wants[i].fields]);
+      SHARED_CACHE.clear();
+      expectEnvelope(await curl200(`${g}\n${command}`), shown(wants[i].block.text), `6 curl ${op}`);
+    }
   });
 
   test('check: the jacobian of s alone, forward, with check', async () => {
@@ -1163,6 +1304,43 @@ describe('graph-format.md, 7. Modes', () => {
 });
 
 // --- docs/graph-format.md, section 8: errors and limits ---------------------------------------------
+
+describe('graph-format.md, formulas and explain', () => {
+  const formulas = block(GUIDE, '2: the first example as formulas', (b) => b.lang === 'json' && b.text.includes('"define"'));
+  const loop = block(GUIDE, '2: formula errors (the loop)', (b) => b.lang === 'ts' && b.text.includes('graph.define, ...change'));
+  const logs = next(GUIDE, loop, '2: formula errors (what it logs)');
+  const call = block(GUIDE, '7: explain (the call)', (b) => b.lang === 'ts' && b.text.includes('explain('));
+  const gives = next(GUIDE, call, '7: explain (its answer)');
+  const graph = JSON.parse(formulas.text);
+
+  test("the formulas give the first example's result, to the last bit", async () => {
+    const args = { d: seedD, xs: 0.1 };
+    const a = await operations.jacobian({ graph, args, constant: ['d'] }, { cache: false });
+    const b = await operations.jacobian({ graph: fixtureGraph, args, constant: ['d'] }, { cache: false });
+    expect(a.values).toEqual(b.values);
+    expect(a.jacobian).toEqual(b.jacobian);
+  });
+
+  test('formula errors: what the loop logs', async () => {
+    const logged: unknown[] = [];
+    await runSnippet(loop.text, {
+      jacobian: operations.jacobian,
+      DerivdError,
+      graph,
+      d: seedD,
+      console: { log: (v: unknown) => logged.push(v) },
+    });
+    expectShown(JSON.parse(JSON.stringify(logged)), shown(logs.text), '2 formula errors');
+  });
+
+  test("explain's answer for the formulas", async () => {
+    const { value } = await runSnippet(call.text, { explain: (r: unknown) => explain(r, { cache: false }), graph, d: seedD }, 'e');
+    const want = shown(gives.text) as Record<string, unknown>;
+    const actual = value as Record<string, unknown>;
+    expectReasonForm(actual.reason, want.reason as string, '7 explain.reason');
+    expectShown({ ...actual, reason: want.reason }, want, '7 explain');
+  });
+});
 
 describe('graph-format.md, 8. Errors and limits', () => {
   const several = block(
@@ -1362,33 +1540,29 @@ describe('graph-format.md, 9. Stored graphs', () => {
   const graph = JSON.parse(find(register.text, /-d '([\s\S]*)'\s*$/, '9 curl body')[0]).graph;
   const appWith = useApps();
 
-  test('POST /v1/graphs answers 201, Location and the summary shown; again 200', async () => {
-    const { app } = await appWith({ workers: 0 });
-    const res = await app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph } });
-    expect(res.statusCode).toBe(201);
+  curlTest('POST /v1/graphs answers 201, Location and the summary shown; again 200', async () => {
+    // the service of the curl examples is shared, but no other example stores a graph
+    const res = await curl(register.text);
+    expect(res.status, res.body).toBe(201);
     const want = shown(summary.text);
     expectShown(res.json(), want, '9 summary');
     expect(res.headers.location).toBe(`/v1/graphs/${want.id}`);
-    expect((await app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph } })).statusCode).toBe(200);
-    const got = await app.inject({ method: 'GET', url: `/v1/graphs/${want.id}` });
+    expect((await curl(register.text)).status).toBe(200);
+    const got = await (await service()).app.inject({ method: 'GET', url: `/v1/graphs/${want.id}` });
     expect(JSON.stringify(got.json().graph)).toBe(canonical.text);
   });
 
-  test('the call on the stored graph gives what the page shows; an unknown id the problem shown', async () => {
-    SHARED_CACHE.clear();
-    const { app } = await appWith({ workers: 0 });
-    const id = (await app.inject({ method: 'POST', url: '/v1/graphs', payload: { graph } })).json().id;
+  curlTest('the call on the stored graph gives what the page shows; an unknown id the problem shown', async () => {
+    const id = (await curl(register.text)).json().id;
     const [url, body] = find(call.text, /curl -s http:\/\/[^/\s]+(\/v1\/graphs\/\w+\/\w+) [\s\S]*-d '(.*)'\s*$/, '9 call');
     expect(url).toBe(`/v1/graphs/${id}/gradient`);
-    const res = await app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json' } });
-    expect(res.statusCode, res.body).toBe(200);
-    expectEnvelope(res.json(), shown(answerShown.text), '9 gradient');
+    SHARED_CACHE.clear();
+    expectEnvelope(await curl200(call.text), shown(answerShown.text), '9 gradient');
     // the same call on POST /v1/gradient, the id as graphId
-    const [byIdUrl, byIdBody] = find(callById.text, /curl -s http:\/\/[^/\s]+(\/v1\/\w+) [\s\S]*-d '(.*)'\s*$/, '9 call by graphId');
+    const [byIdBody] = find(callById.text, /curl -s http:\/\/[^/\s]+\/v1\/\w+ [\s\S]*-d '(.*)'\s*$/, '9 call by graphId');
     expect(JSON.parse(byIdBody).graphId).toBe(id);
-    const byId = await app.inject({ method: 'POST', url: byIdUrl, payload: byIdBody, headers: { 'content-type': 'application/json' } });
-    expect(byId.statusCode, byId.body).toBe(200);
-    expectEnvelope(byId.json(), shown(answerShown.text), '9 gradient by graphId');
+    expectEnvelope(await curl200(callById.text), shown(answerShown.text), '9 gradient by graphId');
+    const { app } = await appWith({ workers: 0 });
     const missing = await app.inject({
       method: 'POST',
       url: `/v1/graphs/${'0'.repeat(64)}/gradient`,
@@ -1424,10 +1598,83 @@ test('7: the generated code listed for y = sin(x)·exp(x) is what generatedCode(
 
 // --- every block accounted for -----------------------------------------------------------------
 
-test('every json, text and ts block of both pages is an example checked here, or listed as none', () => {
+test('every json, text and ts block, and every curl command, of both pages is an example checked here, or listed as none', () => {
   for (const [page, pick, why] of NOT_EXAMPLES) block(page, `not an example: ${why}`, pick);
   const missed = [...README.blocks, ...GUIDE.blocks]
-    .filter((b) => ['json', 'text', 'ts'].includes(b.lang) && !used.has(b))
+    .filter((b) => (['json', 'text', 'ts'].includes(b.lang) || (b.lang === 'sh' && /^\s*curl /m.test(b.text))) && !used.has(b))
     .map((b) => `${b.file}:${b.line} (${b.lang}): ${b.text.split('\n')[0]}`);
   expect(missed).toEqual([]);
+});
+
+// --- every ts block compiles ---------------------------------------------------------------------
+
+/**
+ * Each ts block, as run above, is also compiled by tsc against the library's own types,
+ * under `strict` and `noUncheckedIndexedAccess`: its `./src/index.js` import is mapped
+ * to src/index.ts (other `./` imports, a fixture, point into the repository); what the page gives in words (the graph "above", `d`) is declared
+ * from the values the block was run with, as literals (`as const`), and library
+ * functions it uses without importing them are imported. Only the blocks' own
+ * diagnostics count (src itself is not written for noUncheckedIndexedAccess).
+ */
+test('every ts block of both pages type-checks against the library, strictly', async () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  // The client's example is type-checked against the client, in test/readme-clients.test.ts.
+  const blocks = [...README.blocks, ...GUIDE.blocks].filter((b) => b.lang === 'ts' && !b.text.includes("from 'derivd-client'"));
+  expect(
+    blocks.filter((b) => !snippets.has(b.text)).map((b) => `${b.file}:${b.line}: not run by any test`),
+    'every ts block is run above first',
+  ).toEqual([]);
+  const dir = mkdtempSync(join(tmpdir(), 'derivd-docs-ts-'));
+  try {
+    const files = blocks.map((b, i) => {
+      const bindings = snippets.get(b.text) as Record<string, unknown>;
+      const declared = (name: string) =>
+        new RegExp(`\\b(?:const|let|var|function)\\s+${name}\\b|^import [^;]*\\b${name}\\b`, 'm').test(b.text);
+      const imports: string[] = [];
+      const consts: string[] = [];
+      for (const [name, value] of Object.entries(bindings)) {
+        if (name === 'console' || declared(name)) continue;
+        if ((library as Record<string, unknown>)[name] === value) imports.push(name);
+        else consts.push(`const ${name} = ${JSON.stringify(value)} as const;`);
+      }
+      const prelude = [imports.length ? `import { ${imports.join(', ')} } from 'derivd';` : '', ...consts, 'export {};'];
+      const file = `block-${i}.mts`;
+      // the library by its path mapping; any other file of the repository (a fixture) where it is
+      const code = b.text.replace(/from '\.\/src\/index\.js'/g, "from 'derivd'").replace(/from '\.\//g, `from '${root}`);
+      writeFileSync(join(dir, file), `${prelude.join('\n')}\n${code}\n`);
+      return { file, block: b, offset: prelude.length };
+    });
+    const compilerOptions = {
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      resolveJsonModule: true,
+      noEmit: true,
+      skipLibCheck: true,
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2023'],
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+      paths: { derivd: [join(root, 'src/index.ts')] },
+    };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: files.map((f) => f.file) }));
+    const tsc = join(root, 'node_modules/.bin/tsc');
+    const out = await promisify(execFile)(tsc, ['-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir }).then(
+      (r) => r.stdout,
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+    // block-3.mts(7,12): error TS...: the page's file and line instead
+    const errors = out
+      .split('\n')
+      .map((l) => /^block-(\d+)\.mts\((\d+),\d+\): (.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map(([, i, line, message]) => {
+        const f = files[Number(i)];
+        return `${f.block.file}:${f.block.line + Number(line) - f.offset}: ${message}`;
+      });
+    expect(errors).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

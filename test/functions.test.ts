@@ -7,7 +7,7 @@
  * Then the errors: every one names its path, inside the function where it is.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluate, gradient, hessian, jacobian, registerGraph, GraphStore, type WireGraph } from '../src/index.js';
+import { evaluate, gradient, hessian, jacobian, registerGraph, GraphStore, type NodeGraph } from '../src/index.js';
 import type { DerivdError } from '../src/graph/errors.js';
 import { DEFAULT_LIMITS } from '../src/graph/limits.js';
 import { type Expected, expectIssues as expectIssuesOf } from './helpers/issues.js';
@@ -15,7 +15,7 @@ import { expectClose } from './helpers/numeric.js';
 import { DT, doublePendulumRate, doubleStage, pendulumScan, rk4, rk4Of, stage, unrolled } from './helpers/pendulum.js';
 import { useApps } from './helpers/server.js';
 
-type Fn = NonNullable<WireGraph['functions']>[string];
+type Fn = NonNullable<NodeGraph['functions']>[string];
 
 /** expectIssues for a call that rejects. */
 async function expectIssues(call: () => Promise<unknown>, kind: Parameters<typeof expectIssuesOf>[1], expected: Expected[]): Promise<void> {
@@ -40,7 +40,7 @@ const fn = (inputs: [string, number[]][], nodes: unknown[], output: string): Fn 
 });
 
 /** One RK4 step of the pendulum state, with its stage function called four times. */
-const rk4Step: WireGraph = { inputs: rk4.inputs, functions: { stage }, nodes: rk4.nodes, outputs: rk4.outputs };
+const rk4Step: NodeGraph = { inputs: rk4.inputs, functions: { stage }, nodes: rk4.nodes, outputs: rk4.outputs };
 const s = [0.8, -0.3, 9.81];
 
 describe('call', () => {
@@ -68,7 +68,7 @@ describe('call', () => {
   });
 
   it("with a double pendulum's stage (51 nodes): at most a third of the unrolled step's JSON, the same numbers", async () => {
-    const step: WireGraph = { ...rk4Of(4), functions: { stage: doubleStage } };
+    const step: NodeGraph = { ...rk4Of(4), functions: { stage: doubleStage } };
     const written = unrolled(step);
     expect(JSON.stringify(step).length / JSON.stringify(written).length).toBeLessThanOrEqual(1 / 3);
     const s4 = [0.9, -0.4, 0.3, 0.7];
@@ -96,7 +96,7 @@ describe('call', () => {
   });
 
   it('has exact Hessians: forward-over-reverse through calls against fd', async () => {
-    const graph: WireGraph = {
+    const graph: NodeGraph = {
       inputs: [{ name: 's', shape: [3] }],
       functions: { stage, step: { inputs: rk4.inputs, nodes: rk4.nodes, outputs: rk4.outputs } },
       nodes: [
@@ -112,7 +112,7 @@ describe('call', () => {
   });
 
   it('functions call functions; names inside are local and may repeat names outside', async () => {
-    const graph: WireGraph = {
+    const graph: NodeGraph = {
       inputs: [{ name: 'x', shape: [2] }],
       functions: {
         sq: fn([['x', [2]]], [{ id: 'y', op: 'mul', args: ['x', 'x'] }], 'y'),
@@ -143,7 +143,7 @@ describe('call', () => {
   });
 
   it('a constant argument bound to a function input makes it inactive inside', async () => {
-    const graph: WireGraph = {
+    const graph: NodeGraph = {
       inputs: [
         { name: 'x', shape: [] },
         { name: 'c', shape: [] },
@@ -207,7 +207,7 @@ describe('scan', () => {
   });
 
   it('scans with xs, backwards through its stored carries; Hessians exact against fd', async () => {
-    const graph: WireGraph = {
+    const graph: NodeGraph = {
       inputs: [
         { name: 'c', shape: [2] },
         { name: 'u', shape: [5, 2] },
@@ -268,7 +268,7 @@ describe('scan', () => {
   });
 
   it('counts steps against MAX_ELEMENTS even when the carry is empty', async () => {
-    const graph: WireGraph = {
+    const graph: NodeGraph = {
       inputs: [{ name: 'c', shape: [0] }],
       functions: { f: fn([['a', [0]]], [{ id: 'b', op: 'sin', args: ['a'] }], 'b') },
       nodes: [{ id: 'ys', op: 'scan', function: 'f', length: 1e12, args: ['c'] }],
@@ -289,7 +289,7 @@ describe('scan', () => {
 
 describe('errors name their paths', () => {
   const X = [{ name: 'x', shape: [2] }];
-  const check = (graph: unknown) => evaluate({ graph: graph as WireGraph, args: { x: [1, 2] } });
+  const check = (graph: unknown) => evaluate({ graph: graph as NodeGraph, args: { x: [1, 2] } });
 
   it('a cycle of calls: at the calling nodes inside the functions involved', async () => {
     const cycle = 'a function may not call itself, directly or through others';
@@ -421,7 +421,7 @@ describe('errors name their paths', () => {
       [
         ['graph.functions.f.nodes[0].bogus', 'unknown attribute "bogus" of sin'],
         ['graph.functions.f.outputs', 'expected at most 1 item, found 2'],
-        ['graph.functions.f.extra', 'unknown field "extra"', 'expected one of inputs, nodes, outputs'],
+        ['graph.functions.f.extra', 'unknown field "extra"', 'expected one of inputs, nodes, define, outputs'],
       ],
     );
   });
@@ -440,7 +440,7 @@ describe('errors name their paths', () => {
       );
     }
     /** f0..f{top} and g: each level calls the one below twice. */
-    const graph = (top: number): WireGraph => ({
+    const graph = (top: number): NodeGraph => ({
       inputs: X,
       functions: Object.fromEntries(Object.entries(functions).filter(([name]) => name === 'g' || Number(name.slice(1)) <= top)),
       nodes: [{ id: 'y', op: 'call', function: `f${top}`, args: ['x'] }],
@@ -456,7 +456,7 @@ describe('errors name their paths', () => {
       ],
     ]);
     // many calls of a large function: refused before each expansion, so checking stays quick
-    const many: WireGraph = {
+    const many: NodeGraph = {
       ...graph(12),
       nodes: Array.from({ length: 1000 }, (_, i) => ({ id: `y${i}`, op: 'call', function: 'f12', args: ['x'] })),
       outputs: ['y0'],

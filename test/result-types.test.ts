@@ -5,7 +5,7 @@
  * typecheck (`npm run typecheck` runs over tests too) and at run time.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { type Base64Tensor, jacobian, type NestedNumbers, type Request, type Tensor } from '../src/index.js';
+import { type Base64Tensor, evaluate, jacobian, type NestedNumbers, type Request, type Tensor, type WireGraph } from '../src/index.js';
 
 const graph = { inputs: [{ name: 'x', shape: [2] }], nodes: [{ id: 'y', op: 'sin', args: ['x'] }], outputs: ['y'] };
 
@@ -30,5 +30,37 @@ describe('result tensor types', () => {
     expectTypeOf(r.jacobian.y.x).toEqualTypeOf<NestedNumbers | Base64Tensor>();
     const parsed: unknown = JSON.parse(JSON.stringify(request));
     expectTypeOf((await jacobian(parsed)).values.y).toEqualTypeOf<NestedNumbers | Base64Tensor>();
+  });
+});
+
+describe('result keys', () => {
+  const seed = {
+    inputs: [
+      { name: 'd', shape: [3] },
+      { name: 'xs', shape: [] },
+    ],
+    nodes: [{ id: 'r', op: 'sub', args: ['d', 'xs'] }],
+    outputs: ['r'],
+  } as const;
+
+  it("a literal graph's names: requested outputs, then active inputs (not the constant ones)", async () => {
+    const res = await jacobian({ graph: seed, args: { d: [1, 2, 3], xs: 0.5 }, constant: ['d'] });
+    expectTypeOf(res.jacobian).toEqualTypeOf<Record<'r', Record<'xs', NestedNumbers>>>();
+    expectTypeOf(res.values).toEqualTypeOf<Record<'r', NestedNumbers>>();
+    expect(Object.keys(res.jacobian.r)).toEqual(['xs']);
+    // @ts-expect-error d is constant: it has no block
+    expect(res.jacobian.r.d).toBeUndefined();
+    const picked = await evaluate({ graph: { ...seed, outputs: ['r', 'd'] }, args: { d: [1, 2, 3], xs: 0.5 }, outputs: ['d'] });
+    expectTypeOf(picked.values).toEqualTypeOf<Record<'d', NestedNumbers>>();
+    expect(Object.keys(picked.values)).toEqual(['d']);
+  });
+
+  it('any string where the type does not fix the names', async () => {
+    const typed: WireGraph = { inputs: [{ name: 'x', shape: [] }], nodes: [], outputs: ['x'] };
+    const res = await jacobian({ graph: typed, args: { x: 1 } });
+    expectTypeOf(res.jacobian).toEqualTypeOf<Record<string, Record<string, NestedNumbers>>>();
+    const constant: string[] = ['d'];
+    const widened = await jacobian({ graph: seed, args: { d: [1, 2, 3], xs: 0.5 }, constant });
+    expectTypeOf(widened.jacobian).toEqualTypeOf<Record<'r', Record<string, NestedNumbers>>>();
   });
 });

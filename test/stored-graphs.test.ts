@@ -16,11 +16,11 @@ import {
   PlanCache,
   registerGraph,
   type Operation,
-  type WireGraph,
+  type NodeGraph,
 } from '../src/index.js';
 import { storedFromText } from '../src/api/index.js';
 
-const graph: WireGraph = {
+const graph: NodeGraph = {
   inputs: [
     { name: 'x', shape: [2] },
     { name: 'w', shape: [2] },
@@ -44,9 +44,9 @@ const extra: Record<Operation, object> = {
 };
 
 /** The same graph with every object's keys reversed and the nodes in another order. */
-function shuffled(g: WireGraph): WireGraph {
+function shuffled(g: NodeGraph): NodeGraph {
   const rev = (o: object): Record<string, unknown> => Object.fromEntries(Object.entries(o).reverse());
-  return rev({ ...g, nodes: [...g.nodes].reverse().map(rev), inputs: g.inputs.map(rev) }) as unknown as WireGraph;
+  return rev({ ...g, nodes: [...g.nodes].reverse().map(rev), inputs: g.inputs.map(rev) }) as unknown as NodeGraph;
 }
 
 const withoutTimings = (r: object): object => ({
@@ -91,7 +91,7 @@ describe('the id', () => {
         { id: 'Z', op: 'add', args: ['a', -0] },
       ],
       outputs: ['Z'],
-    } as WireGraph;
+    } as NodeGraph;
     expect(canonicalGraph(g)).toBe(
       '{"inputs":[{"name":"é","shape":[]}],"nodes":[{"args":["a",0],"id":"Z","op":"add"},{"args":["b",1e-7],"id":"a","op":"add"},' +
         '{"args":["é",1e+21],"id":"b","op":"mul"}],"outputs":["Z"]}',

@@ -4,6 +4,7 @@
  */
 export { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp, operations, respond } from './respond.js';
 export { prepare, warmRuns, type PreparedCall } from './prepare.js';
+export { explain, type Explanation, type ExplainedInput, type ExplainedNode, type ExplainRequest } from './explain.js';
 export type { Listing } from '../engines/programs.js';
 export { handOff, needsGraph, takeOver, type Handoff } from './handoff.js';
 /** The result envelope as JSON text, by a writer generated per result layout (the service's responses). */
@@ -35,6 +36,8 @@ export type {
   Result,
   ResultBase,
   ResultOf,
+  Names,
+  NamesOf,
   Stats,
   TensorForm,
   TensorFormOf,
@@ -54,6 +57,7 @@ export {
   RequestByIdSchemas,
   GraphIdSchema,
   GraphSchema,
+  ShapeSchema,
   OPERATIONS,
   SCALAR_OPERATIONS,
   type RequestById,
@@ -61,6 +65,8 @@ export {
   type Operation,
   type Mode,
   type WireGraph,
+  type WireNode,
+  type NodeGraph,
   type Encoding,
 } from '../graph/schema.js';
 export { NestedValueSchema, WireFloatSchema, type NestedNumbers } from '../tensor/nested.js';

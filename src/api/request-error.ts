@@ -1,5 +1,6 @@
 /** Errors found while a call runs, turned into the request's own errors. */
 import { childPath, DerivdError } from '../graph/errors.js';
+import { nodePath } from '../graph/formula.js';
 import type { CheckedRequest } from '../graph/request.js';
 import { ValueError } from '../ir/interpret.js';
 
@@ -10,6 +11,14 @@ import { ValueError } from '../ir/interpret.js';
 export function asRequestError(err: unknown, req: CheckedRequest): unknown {
   if (!(err instanceof ValueError)) return err;
   const input = req.graph.inputs.find((i) => i.value === err.value);
-  const path = input ? childPath('args', input.name) : err.node >= 0 ? `graph.nodes[${err.node}].args[${err.arg}]` : 'graph';
+  // a node a definition expanded to is reported at the definition
+  const defined = err.node >= 0 ? nodePath(err.node, req.graph.sources) : undefined;
+  const path = input
+    ? childPath('args', input.name)
+    : defined !== undefined
+      ? defined
+      : err.node >= 0
+        ? `graph.nodes[${err.node}].args[${err.arg}]`
+        : 'graph';
   return new DerivdError('invalid_graph', [{ path, message: err.message }]);
 }

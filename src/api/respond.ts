@@ -18,7 +18,17 @@ import { asRequestError } from './request-error.js';
 import { checkReference, compareWithReference, type CheckError } from './compare.js';
 import { encodeDerivatives, encoder, named } from './encode.js';
 import { countRun, extraOf, prepare, type PreparedCall } from './prepare.js';
-import type { HessianResultOf, JacobianResultOf, Options, OutputFormat, OutTensor, Result, ResultBase, TensorFormOf } from './types.js';
+import type {
+  HessianResultOf,
+  JacobianResultOf,
+  NamesOf,
+  Options,
+  OutputFormat,
+  OutTensor,
+  Result,
+  ResultBase,
+  TensorFormOf,
+} from './types.js';
 
 const now = (): number => performance.now();
 /** Milliseconds to the microsecond: finer digits are noise. */
@@ -108,24 +118,24 @@ async function runOperation<Op extends Operation, F extends OutputFormat>(
 
 /** Values of the outputs (derivatives are not computed). */
 export const evaluate = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('evaluate', request, options) as Promise<Result<'evaluate', TensorFormOf<F, R>>>;
+  runOperation('evaluate', request, options) as Promise<Result<'evaluate', TensorFormOf<F, R>, NamesOf<R>>>;
 /** Jacobian blocks d output / d active input, each of shape output.shape ++ input.shape (or, with `format: "coo"`, its non-zero entries). */
 export const jacobian = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
   runOperation('jacobian', request, options) as Promise<JacobianResultOf<TensorFormOf<F, R>, R>>;
 /** Gradient of the one scalar output, per active input. */
 export const gradient = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('gradient', request, options) as Promise<Result<'gradient', TensorFormOf<F, R>>>;
+  runOperation('gradient', request, options) as Promise<Result<'gradient', TensorFormOf<F, R>, NamesOf<R>>>;
 /** Jacobian times `tangents`, per output. */
 export const jvp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('jvp', request, options) as Promise<Result<'jvp', TensorFormOf<F, R>>>;
+  runOperation('jvp', request, options) as Promise<Result<'jvp', TensorFormOf<F, R>, NamesOf<R>>>;
 /** `cotangents` times the Jacobian, per active input. */
 export const vjp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('vjp', request, options) as Promise<Result<'vjp', TensorFormOf<F, R>>>;
+  runOperation('vjp', request, options) as Promise<Result<'vjp', TensorFormOf<F, R>, NamesOf<R>>>;
 /** Hessian of the one scalar output, a block per ordered pair of active inputs (or, with `format: "coo"`, its non-zero entries). */
 export const hessian = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
   runOperation('hessian', request, options) as Promise<HessianResultOf<TensorFormOf<F, R>, R>>;
 /** Hessian times `vector`, per active input. */
 export const hvp = <F extends OutputFormat = 'nested', const R = unknown>(request: R, options?: Options<F>) =>
-  runOperation('hvp', request, options) as Promise<Result<'hvp', TensorFormOf<F, R>>>;
+  runOperation('hvp', request, options) as Promise<Result<'hvp', TensorFormOf<F, R>, NamesOf<R>>>;
 
 export const operations = { evaluate, jacobian, gradient, jvp, vjp, hessian, hvp } satisfies Record<Operation, unknown>;

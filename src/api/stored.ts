@@ -35,7 +35,7 @@ export interface GraphSummary {
 
 export function summaryOf(stored: StoredGraph): GraphSummary {
   const g = stored.graph;
-  return { id: stored.id, inputs: g.inputs, outputs: g.outputs, nodes: g.nodes.length };
+  return { id: stored.id, inputs: g.inputs, outputs: g.outputs, nodes: g.nodes?.length ?? 0 };
 }
 
 /**

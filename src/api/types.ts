@@ -115,12 +115,43 @@ export interface CooBlock<F extends TensorForm = TensorForm> {
   values: OutTensor<F>;
 }
 
-type Named<F extends TensorForm> = Record<string, OutTensor<F>>;
-type Grid<F extends TensorForm> = Record<string, Named<F>>;
+/** The names a result is keyed by: its outputs, and its active inputs. */
+export interface Names {
+  outputs: string;
+  inputs: string;
+}
+
+type Named<F extends TensorForm, K extends string = string> = Record<K, OutTensor<F>>;
+type Grid<F extends TensorForm, A extends string = string, B extends string = string> = Record<A, Named<F, B>>;
+
+/** T's string literals, or string where T does not fix them (string itself, or nothing). */
+type Known<T> = [T] extends [never] ? string : string extends T ? string : T;
+type ElementOf<T> = T extends readonly (infer E)[] ? E : never;
+type NameOf<T> = T extends { readonly name: infer N } ? N : never;
+type ConstantOf<R> = R extends { readonly constant: infer C } ? ElementOf<C> : never;
+
+/**
+ * The names a request of type R fixes, so that `res.jacobian.r.xs` needs no check for
+ * undefined and a misspelt name does not compile: with a literal graph (written in
+ * the call, or declared `as const`), the outputs are R's own `outputs` or else the
+ * graph's, and the active inputs the graph's inputs not named in `constant`. A
+ * request whose type does not fix them (parsed JSON, a graphId, a graph typed as
+ * Graph) is keyed by any string, as before.
+ */
+export type NamesOf<R> = 0 extends 1 & R
+  ? Names
+  : {
+      outputs: R extends { readonly outputs: infer O }
+        ? Known<ElementOf<O>>
+        : R extends { readonly graph: { readonly outputs: infer O } }
+          ? Known<ElementOf<O>>
+          : string;
+      inputs: R extends { readonly graph: { readonly inputs: infer I } } ? Known<Exclude<NameOf<ElementOf<I>>, ConstantOf<R>>> : string;
+    };
 
 /** What every operation returns. */
-export interface ResultBase<F extends TensorForm = TensorForm> {
-  values: Named<F>;
+export interface ResultBase<F extends TensorForm = TensorForm, N extends Names = Names> {
+  values: Named<F, N['outputs']>;
   /** The engine that ran (never auto). Absent for evaluate. */
   mode?: string;
   /** Why this engine ran. */
@@ -131,39 +162,41 @@ export interface ResultBase<F extends TensorForm = TensorForm> {
   check?: { maxAbsError: number | string; maxRelError: number | string };
 }
 
-export interface Differentiated<F extends TensorForm> extends ResultBase<F> {
+export interface Differentiated<F extends TensorForm, N extends Names = Names> extends ResultBase<F, N> {
   mode: string;
   reason: string;
 }
 
 /** Each operation's result: the base, with the operation's own field present. */
-export interface ResultOf<F extends TensorForm = TensorForm> {
-  evaluate: ResultBase<F>;
-  jacobian: Differentiated<F> & { jacobian: Grid<F> };
-  gradient: Differentiated<F> & { gradient: Named<F> };
-  jvp: Differentiated<F> & { jvp: Named<F> };
-  vjp: Differentiated<F> & { vjp: Named<F> };
-  hessian: Differentiated<F> & { hessian: Grid<F> };
-  hvp: Differentiated<F> & { hvp: Named<F> };
+export interface ResultOf<F extends TensorForm = TensorForm, N extends Names = Names> {
+  evaluate: ResultBase<F, N>;
+  jacobian: Differentiated<F, N> & { jacobian: Grid<F, N['outputs'], N['inputs']> };
+  gradient: Differentiated<F, N> & { gradient: Named<F, N['inputs']> };
+  jvp: Differentiated<F, N> & { jvp: Named<F, N['outputs']> };
+  vjp: Differentiated<F, N> & { vjp: Named<F, N['inputs']> };
+  hessian: Differentiated<F, N> & { hessian: Grid<F, N['inputs'], N['inputs']> };
+  hvp: Differentiated<F, N> & { hvp: Named<F, N['inputs']> };
 }
 
 /** A `format: "coo"` Jacobian's result: the blocks are CooBlocks. */
-export type CooJacobianResult<F extends TensorForm = TensorForm> = Omit<ResultOf<F>['jacobian'], 'jacobian'> & {
-  jacobian: Record<string, Record<string, CooBlock<F>>>;
+export type CooJacobianResult<F extends TensorForm = TensorForm, N extends Names = Names> = Omit<ResultOf<F, N>['jacobian'], 'jacobian'> & {
+  jacobian: Record<N['outputs'], Record<N['inputs'], CooBlock<F>>>;
 };
 
 /** What `jacobian` resolves to for a request of type R: coo blocks when R says `format: "coo"`. */
 export type JacobianResultOf<F extends TensorForm, R> = R extends { readonly format: 'coo' }
-  ? CooJacobianResult<F>
-  : ResultOf<F>['jacobian'];
+  ? CooJacobianResult<F, NamesOf<R>>
+  : ResultOf<F, NamesOf<R>>['jacobian'];
 
 /** A `format: "coo"` Hessian's result: the blocks are CooBlocks. */
-export type CooHessianResult<F extends TensorForm = TensorForm> = Omit<ResultOf<F>['hessian'], 'hessian'> & {
-  hessian: Record<string, Record<string, CooBlock<F>>>;
+export type CooHessianResult<F extends TensorForm = TensorForm, N extends Names = Names> = Omit<ResultOf<F, N>['hessian'], 'hessian'> & {
+  hessian: Record<N['inputs'], Record<N['inputs'], CooBlock<F>>>;
 };
 
 /** What `hessian` resolves to for a request of type R. */
-export type HessianResultOf<F extends TensorForm, R> = R extends { readonly format: 'coo' } ? CooHessianResult<F> : ResultOf<F>['hessian'];
+export type HessianResultOf<F extends TensorForm, R> = R extends { readonly format: 'coo' }
+  ? CooHessianResult<F, NamesOf<R>>
+  : ResultOf<F, NamesOf<R>>['hessian'];
 
 /** Any operation's result: the base, with every operation's field optional. */
 export interface AnyResult<F extends TensorForm = TensorForm> extends ResultBase<F> {
@@ -176,6 +209,6 @@ export interface AnyResult<F extends TensorForm = TensorForm> extends ResultBase
 }
 
 /** The result of operation Op in output format F; Result alone is any operation's. */
-export type Result<Op extends Operation | 'any' = 'any', F extends TensorForm = TensorForm> = Op extends Operation
-  ? ResultOf<F>[Op]
+export type Result<Op extends Operation | 'any' = 'any', F extends TensorForm = TensorForm, N extends Names = Names> = Op extends Operation
+  ? ResultOf<F, N>[Op]
   : AnyResult<F>;

@@ -13,19 +13,19 @@ import { checkGraph } from './check.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import type { DerivdError } from './errors.js';
 import { checkRequest } from './request.js';
-import type { WireGraph } from './schema.js';
+import type { NodeGraph } from './schema.js';
 import { expectIssues, type Expected } from '../../test/helpers/issues.js';
 
-const seed: WireGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
+const seed: NodeGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
 const d = Array.from({ length: 21 }, (_, i) => Math.cos(i) / 2);
 
-type Node = WireGraph['nodes'][number];
+type Node = NodeGraph['nodes'][number];
 const zeros = (shape: readonly number[]): unknown =>
   shape.length === 0 ? 0 : Array.from({ length: shape[0] }, () => zeros(shape.slice(1)));
-const argsFor = (inputs: WireGraph['inputs']): Record<string, unknown> => Object.fromEntries(inputs.map((x) => [x.name, zeros(x.shape)]));
+const argsFor = (inputs: NodeGraph['inputs']): Record<string, unknown> => Object.fromEntries(inputs.map((x) => [x.name, zeros(x.shape)]));
 
 /** Inputs x: [2], m: [2, 3], s: [] and the given nodes; outputs the last node unless told. */
-function graphOf(nodes: unknown[], outputs?: string[]): WireGraph {
+function graphOf(nodes: unknown[], outputs?: string[]): NodeGraph {
   const last = (nodes[nodes.length - 1] as Node | undefined)?.id ?? 'x';
   return {
     inputs: [
@@ -39,7 +39,7 @@ function graphOf(nodes: unknown[], outputs?: string[]): WireGraph {
 }
 
 function check(graph: unknown, limits: Limits = DEFAULT_LIMITS): ReturnType<typeof checkRequest> {
-  const g = graph as WireGraph;
+  const g = graph as NodeGraph;
   const args =
     Array.isArray(g?.inputs) && g.inputs.every((x) => Array.isArray(x?.shape) && x.shape.length < 4 && x.shape.every((n) => n < 100))
       ? argsFor(g.inputs)
@@ -365,14 +365,15 @@ describe('graph structure (invalid_request)', () => {
     bad(null, [['graph', 'expected an object', 'null']]);
     bad([], [['graph', 'expected an object', 'array']]);
     bad({ nodes: [], outputs: ['x'] }, [['graph.inputs', 'expected an array', 'nothing']]);
-    bad({ inputs: [], outputs: ['x'] }, [['graph.nodes', 'expected an array', 'nothing']]);
+    // nodes may be absent (a graph of formulas, or of inputs only), but not of another type
+    bad({ inputs: [], nodes: {}, outputs: ['x'] }, [['graph.nodes', 'expected an array', 'object']]);
     bad({ inputs: [], nodes: [] }, [['graph.outputs', 'expected an array', 'nothing']]);
   });
 
   it('no outputs, unknown graph fields', () => {
     bad({ inputs: [], nodes: [], outputs: [] }, [['graph.outputs', 'at least 1 item']]);
     bad({ inputs: [], nodes: [], outputs: ['x'], edges: [], name: 'g' }, [
-      ['graph.edges', 'unknown field "edges"', 'expected one of inputs, nodes, outputs'],
+      ['graph.edges', 'unknown field "edges"', 'expected one of inputs, nodes, define, outputs, functions'],
       ['graph.name', 'unknown field "name"'],
     ]);
   });

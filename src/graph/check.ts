@@ -12,8 +12,9 @@ import { MAX_RANK } from '../tensor/nested.js';
 import { formatShape, sameShape, sizeOf, type Shape } from '../tensor/tensor.js';
 import { childPath, DerivdError, type Issue } from './errors.js';
 import type { Program, ValueId } from '../ir/program.js';
+import { type BodySources, expandDefinitions, type ExpandedBody, type ExpandedGraph, restateIssue } from './formula.js';
 import { checkCounts, DEFAULT_LIMITS, type Limits } from './limits.js';
-import type { WireGraph } from './schema.js';
+import type { WireGraph, WireNode } from './schema.js';
 
 export interface NamedValue {
   name: string;
@@ -25,38 +26,58 @@ export interface CheckedGraph {
   program: Program;
   inputs: NamedValue[];
   outputs: NamedValue[];
-  /** Number of wire nodes (not inputs, not literals). */
+  /** Number of wire nodes (not inputs, not literals), those its definitions expand to included. */
   nodeCount: number;
+  /** Where the nodes the graph's definitions expand to come from, by body path (absent: no definitions). */
+  sources?: ReadonlyMap<string, BodySources>;
 }
 
 const WIRE_KEYS = new Set(['id', 'op', 'args']);
 /** Longest cycle spelled out in full in a message. */
 const MAX_CYCLE_SHOWN = 12;
 
-export function checkGraph(graph: WireGraph, limits: Limits = DEFAULT_LIMITS): CheckedGraph {
-  checkCounts(graph, limits);
+export function checkGraph(wire: WireGraph, limits: Limits = DEFAULT_LIMITS): CheckedGraph {
+  return checkNamed(wire, limits).checked;
+}
+
+/**
+ * checkGraph, and what explain (api/explain.ts) shows beside it: the nodes the
+ * graph expands to and the value of every node id and input name of the main graph.
+ */
+export function checkNamed(
+  wire: WireGraph,
+  limits: Limits = DEFAULT_LIMITS,
+): { checked: CheckedGraph; nodes: readonly WireNode[]; valueOf: ReadonlyMap<string, ValueId> } {
+  checkCounts(wire, limits);
+  // Formulas become nodes first (graph/formula.ts): everything below sees nodes only.
+  const { graph, sources } = expandDefinitions(wire, limits);
   const issues: Issue[] = [];
   const limitIssues: Issue[] = [];
   const functions = checkFunctions(graph, limits, issues, limitIssues);
   const main = checkBody(graph, 'graph', limits, functions, graph.functions, issues, limitIssues);
 
-  if (issues.length > 0) throw new DerivdError('invalid_graph', [...issues, ...limitIssues]);
-  if (limitIssues.length > 0) throw new DerivdError('limit_exceeded', limitIssues);
+  // An issue on a generated node is reported at its definition, where the client wrote it.
+  const restate = (list: Issue[]): Issue[] => (sources.size === 0 ? list : list.map((i) => restateIssue(i, sources)));
+  if (issues.length > 0) throw new DerivdError('invalid_graph', restate([...issues, ...limitIssues]));
+  if (limitIssues.length > 0) throw new DerivdError('limit_exceeded', restate(limitIssues));
 
   const e = main.builder;
   const outputs = graph.outputs.map((name) => {
     const value = main.valueOfId.get(name) as ValueId;
     return { name, value, shape: e.shapeOf(value) };
   });
-  return { program: e.program(), inputs: main.inputs, outputs, nodeCount: graph.nodes.length };
+  const checked: CheckedGraph = {
+    program: e.program(),
+    inputs: main.inputs,
+    outputs,
+    nodeCount: graph.nodes.length,
+    ...(sources.size > 0 ? { sources } : {}),
+  };
+  return { checked, nodes: graph.nodes, valueOf: main.valueOfId };
 }
 
 /** A graph or a function: named inputs, nodes, outputs. */
-interface WireBody {
-  inputs: WireGraph['inputs'];
-  nodes: WireGraph['nodes'];
-  outputs: string[];
-}
+type WireBody = ExpandedBody;
 
 /** A checked function: its body, and how many equations its nodes make with its calls expanded. */
 interface CheckedFunction {
@@ -73,7 +94,7 @@ type Functions = Map<string, CheckedFunction | null>;
 const FUNCTION_OPS = new Set(['call', 'scan']);
 
 /** The function a call or scan node names, if it is a string (zod checked it is). */
-const calleeOf = (node: WireGraph['nodes'][number]): string | undefined =>
+const calleeOf = (node: WireNode): string | undefined =>
   FUNCTION_OPS.has(node.op) && typeof node.function === 'string' ? node.function : undefined;
 
 /**
@@ -82,7 +103,7 @@ const calleeOf = (node: WireGraph['nodes'][number]): string | undefined =>
  * them. A cycle of calls is reported at the calling nodes inside the functions on
  * it; those functions, and any that call them, are not checked further.
  */
-function checkFunctions(graph: WireGraph, limits: Limits, issues: Issue[], limitIssues: Issue[]): Functions {
+function checkFunctions(graph: ExpandedGraph, limits: Limits, issues: Issue[], limitIssues: Issue[]): Functions {
   const out: Functions = new Map();
   const wire = graph.functions;
   if (wire === undefined) return out;
@@ -172,7 +193,7 @@ function checkBody(
   prefix: string,
   limits: Limits,
   functions: Functions,
-  wireFunctions: WireGraph['functions'],
+  wireFunctions: ExpandedGraph['functions'],
   issues: Issue[],
   limitIssues: Issue[],
 ): CheckedBody {
@@ -353,7 +374,7 @@ function checkBody(
 }
 
 /** A call's or scan's arguments against the number of the function's inputs: the issue, or undefined. */
-function functionArity(node: WireGraph['nodes'][number], callee: string, inputs: number): { at: string; message: string } | undefined {
+function functionArity(node: WireNode, callee: string, inputs: number): { at: string; message: string } | undefined {
   const n = (node.args ?? []).length;
   const name = JSON.stringify(callee);
   const count = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
@@ -380,7 +401,7 @@ type Made = ValueId | { path?: string; message: string; limit?: boolean };
  * to this node), or the scan's equation.
  */
 function functionNode(
-  node: WireGraph['nodes'][number],
+  node: WireNode,
   path: string,
   callee: string,
   fn: CheckedFunction,
@@ -479,7 +500,7 @@ function attrPath(base: string, attr: string): string {
  * or replica. Nodes left over lie on or behind a cycle; each cycle is reported
  * once, at its first node, with its members.
  */
-function topologicalOrder(deps: number[][], issues: Issue[], nodes: WireGraph['nodes'], prefix: string): number[] {
+function topologicalOrder(deps: number[][], issues: Issue[], nodes: readonly WireNode[], prefix: string): number[] {
   const n = deps.length;
   const name = (i: number): string => JSON.stringify(nodes[i].id);
   const users: number[][] = deps.map(() => []);

@@ -8,7 +8,9 @@
  * units, no whitespace, strings and numbers as ECMAScript's JSON.stringify writes
  * them (so -0 is written 0). `inputs` and `outputs` keep their order (they are
  * positional); so do arrays inside nodes. JSON key order and node order therefore
- * do not change the id. Any language with a JCS library computes it.
+ * do not change the id. Any language with a JCS library computes it. Formulas
+ * (`define`) are kept as written, not as the nodes they expand to, and a graph
+ * without `nodes` stays without.
  *
  * The store keeps each graph as its canonical JSON text and the object parsed
  * back from it, so a call naming an id runs the very graph the id describes.
@@ -17,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { markImmutable } from './plan-cache.js';
-import type { WireGraph } from './schema.js';
+import type { WireGraph, WireNode } from './schema.js';
 
 /** What the store estimates a graph costs per character of its canonical text. */
 export const BYTES_PER_CHAR = 4;
@@ -27,7 +29,9 @@ export const GRAPH_ID = /^[0-9a-f]{64}$/;
 
 /** The canonical JSON text of a graph (see the file's comment); throws on cycles and non-JSON values. */
 export function canonicalGraph(graph: WireGraph): string {
-  const byId = (nodes: WireGraph['nodes']): WireGraph['nodes'] => [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // A graph without `nodes` (formulas only) stays without: `define` is kept as written, its keys sorted by JCS.
+  const byId = (nodes: WireNode[] | undefined): WireNode[] | undefined =>
+    nodes === undefined ? undefined : [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const { functions } = graph;
   if (functions === undefined) return jcs({ ...graph, nodes: byId(graph.nodes) });
   // Each function's nodes too: node order means nothing inside a function either.

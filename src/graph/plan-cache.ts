@@ -222,7 +222,8 @@ function estimateBytes(graph: CheckedGraph): number {
  */
 export function graphKey(raw: unknown, limits: Limits): string | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const { nodes } = raw as { nodes?: unknown };
+  // A graph of formulas only has no `nodes`: its `define` is keyed like any other field.
+  const nodes = Object.hasOwn(raw, 'nodes') ? (raw as { nodes?: unknown }).nodes : [];
   if (!Array.isArray(nodes) || !withinCounts(raw, limits)) return undefined;
   const ids: string[] = [];
   for (const n of nodes) {

@@ -13,12 +13,12 @@ import * as api from '../index.js';
 import { DerivdError, type ErrorKind } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { checkRequest } from './request.js';
-import { OPERATIONS, type Operation, type WireGraph } from './schema.js';
+import { OPERATIONS, type Operation, type NodeGraph } from './schema.js';
 import { caught, expectIssues, type Expected } from '../../test/helpers/issues.js';
 import { expectClose } from '../../test/helpers/numeric.js';
 
-const seed: WireGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
-const scalarSeed: WireGraph = {
+const seed: NodeGraph = JSON.parse(readFileSync(new URL('../../test/fixtures/seed-rs.graph.json', import.meta.url), 'utf8'));
+const scalarSeed: NodeGraph = {
   ...seed,
   nodes: [...seed.nodes, { id: 'r2', op: 'square', args: ['r'] }, { id: 'loss', op: 'sum', args: ['r2'] }],
   outputs: ['loss'],
@@ -26,7 +26,7 @@ const scalarSeed: WireGraph = {
 const d = Array.from({ length: 21 }, (_, i) => Math.cos(i) / 2);
 
 /** x: [2], k: [] -> y = x * k: [2], s = sum(y): []. */
-const graph: WireGraph = {
+const graph: NodeGraph = {
   inputs: [
     { name: 'x', shape: [2] },
     { name: 'k', shape: [] },
@@ -251,7 +251,7 @@ describe('arguments', () => {
 });
 
 describe('odd names are quoted in paths', () => {
-  const odd: WireGraph = {
+  const odd: NodeGraph = {
     inputs: [
       { name: 'a b', shape: [2] },
       { name: '0', shape: [] },
@@ -384,7 +384,7 @@ describe('tangents, cotangents and vector', () => {
 });
 
 describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
-  const wide: WireGraph = {
+  const wide: NodeGraph = {
     inputs: [{ name: 'v', shape: [100] }],
     nodes: [
       { id: 'e', op: 'exp', args: ['v'] },
@@ -410,7 +410,7 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
 
   it('refuses a Jacobian of many small blocks whose total is over the limit, quickly', () => {
     const n = 4000;
-    const many: WireGraph = {
+    const many: NodeGraph = {
       inputs: Array.from({ length: n }, (_, i) => ({ name: `i${i}`, shape: [] })),
       nodes: [],
       outputs: Array.from({ length: n }, (_, i) => `i${i}`),
@@ -423,7 +423,7 @@ describe('derivative blocks against MAX_ELEMENTS (limit_exceeded)', () => {
   });
 
   it('lists at most 20 oversized blocks and counts the rest', () => {
-    const g: WireGraph = {
+    const g: NodeGraph = {
       inputs: [{ name: 'v', shape: [100] }],
       nodes: Array.from({ length: 30 }, (_, i) => ({ id: `e${i}`, op: 'exp', args: ['v'] })),
       outputs: Array.from({ length: 30 }, (_, i) => `e${i}`),
@@ -488,7 +488,7 @@ describe('independent issues of one request come together', () => {
 });
 
 describe('__proto__, constructor and toString are ordinary names', () => {
-  const protoGraph: WireGraph = {
+  const protoGraph: NodeGraph = {
     inputs: [
       { name: '__proto__', shape: [2] },
       { name: 'toString', shape: [] },
@@ -544,7 +544,7 @@ describe('__proto__, constructor and toString are ordinary names', () => {
   });
 
   it('a node with id __proto__, and a node named by outputs and constant', async () => {
-    const g: WireGraph = {
+    const g: NodeGraph = {
       inputs: [
         { name: 'toString', shape: [] },
         { name: 'constructor', shape: [2] },
@@ -615,7 +615,7 @@ const seeds: Record<Operation, Record<string, Json>> = {
 };
 
 /** A graph using the ops with attributes, so that mutated numbers become bad axes, perms, indices... */
-const rich: WireGraph = {
+const rich: NodeGraph = {
   inputs: [
     { name: 'm', shape: [2, 3] },
     { name: 'v', shape: [3] },
@@ -926,7 +926,7 @@ describe('property: bad input only ever yields a DerivdError', () => {
   it('arbitrary values in argument, tangent and attribute positions', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...OPERATIONS), replacement, replacement, async (op, a, b) => {
-        const base = structuredClone(seeds[op]) as { graph: WireGraph; args: Record<string, unknown> };
+        const base = structuredClone(seeds[op]) as { graph: NodeGraph; args: Record<string, unknown> };
         base.args.xs = a;
         base.graph.nodes[3] = {
           id: 'a',

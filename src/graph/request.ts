@@ -141,6 +141,7 @@ function checkUncached(
   const req = { ...(parsed.data as Request) };
   const rawReq = raw as Record<string, unknown>;
   for (const k of ['args', 'tangents', 'cotangents', 'vector'] as const) if (k in req) req[k] = rawReq[k] as never;
+  if (!cached) req.graph = withRawDefinitions(req.graph, rawReq.graph);
 
   // A broken graph still has declared inputs and outputs: the arguments, constants and
   // output subset are checked against those, so every independent issue is reported at once.
@@ -323,6 +324,25 @@ function checkUncached(
     ...(batch ? { batch } : {}),
     ...(coo ? { format: 'coo' as const } : {}),
   };
+}
+
+/**
+ * The graph zod parsed, with `define` (the graph's and each function's) as the
+ * request has it: keyed by name, and zod would drop a `__proto__` key.
+ * formula.ts checks that every formula is a string.
+ */
+function withRawDefinitions(graph: Request['graph'], raw: unknown): Request['graph'] {
+  const r = raw as { define?: unknown; functions?: Record<string, { define?: unknown }> };
+  const out = r.define === undefined ? graph : { ...graph, define: r.define as Record<string, string> };
+  const fns = graph.functions;
+  if (fns === undefined || !Object.values(r.functions ?? {}).some((f) => f?.define !== undefined)) return out;
+  const functions = Object.fromEntries(
+    Object.entries(fns).map(([name, f]) => {
+      const define = Object.hasOwn(r.functions ?? {}, name) ? r.functions?.[name]?.define : undefined;
+      return [name, define === undefined ? f : { ...f, define: define as Record<string, string> }];
+    }),
+  );
+  return { ...out, functions };
 }
 
 /**

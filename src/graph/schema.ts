@@ -37,10 +37,18 @@ export const NodeSchema = z
   )
   .meta({ id: 'Node', description: 'One operation: its id, its op, its arguments (ids or number literals) and its attributes' });
 
+/** Formulas by name (graph/formula.ts): each becomes nodes, its root named after it. */
+const DefineSchema = z.record(NameSchema, z.string()).meta({
+  id: 'Define',
+  description:
+    'formulas by name, e.g. {"f": "exp(-1.5*(x - xs)^2)"}: each is expanded to nodes, the last named after the definition; names share the namespace of inputs and node ids',
+});
+
 export const FunctionSchema = z
   .object({
     inputs: z.array(InputSchema).describe("the function's parameters, by name and shape; call and scan arguments bind to them by position"),
-    nodes: z.array(NodeSchema).describe('operations, in any order; names are local to the function'),
+    nodes: z.array(NodeSchema).optional().describe('operations, in any order; names are local to the function (default: none)'),
+    define: DefineSchema.optional().describe("formulas over the function's inputs, nodes and other definitions (default: none)"),
     outputs: z.array(NameSchema).length(1).describe('the one node or input the function returns'),
   })
   .strict()
@@ -49,8 +57,9 @@ export const FunctionSchema = z
 export const GraphSchema = z
   .object({
     inputs: z.array(InputSchema).describe('the arguments, by name and shape ([] is a scalar)'),
-    nodes: z.array(NodeSchema).describe('operations, in any order'),
-    outputs: z.array(NameSchema).min(1).describe('ids of the nodes or inputs to return'),
+    nodes: z.array(NodeSchema).optional().describe('operations, in any order (default: none)'),
+    define: DefineSchema.optional().describe('formulas over inputs, node ids and other definitions, in any order (default: none)'),
+    outputs: z.array(NameSchema).min(1).describe('ids of the nodes, definitions or inputs to return'),
     functions: z
       .record(NameSchema, FunctionSchema)
       .optional()
@@ -59,19 +68,31 @@ export const GraphSchema = z
   .strict()
   .meta({ id: 'Graph' });
 
-type WireNodes = ({ id: string; op: string; args?: (string | number)[] } & Record<string, unknown>)[];
+/** One node on the wire: its id, op, arguments and attributes. */
+export type WireNode = { id: string; op: string; args?: (string | number)[] } & Record<string, unknown>;
+type WireNodes = WireNode[];
 
 export type WireFunction = {
   inputs: { name: string; shape: number[] }[];
-  nodes: WireNodes;
+  nodes?: WireNodes;
+  /** Formulas by name (see graph/formula.ts). */
+  define?: Record<string, string>;
   outputs: string[];
 };
 
 export type WireGraph = {
   inputs: { name: string; shape: number[] }[];
-  nodes: WireNodes;
+  nodes?: WireNodes;
+  /** Formulas by name (see graph/formula.ts). */
+  define?: Record<string, string>;
   outputs: string[];
   functions?: Record<string, WireFunction>;
+};
+
+/** A graph in node form (no formulas): what tools that build or rewrite nodes hold. */
+export type NodeGraph = Omit<WireGraph, 'nodes' | 'define' | 'functions'> & {
+  nodes: WireNode[];
+  functions?: Record<string, Omit<WireFunction, 'nodes' | 'define'> & { nodes: WireNode[] }>;
 };
 
 /** A tensor on the wire (nested or base64), or the library's packed {shape, data: Float64Array} form. */

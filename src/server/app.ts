@@ -29,6 +29,7 @@ import { requestLogger } from './request-log.js';
 import { ComputePool } from './pool.js';
 import { PROBLEMS, sendProblem, toProblem } from './problem.js';
 import { computeRoutes, withModes, withRetryAfter } from './routes/compute.js';
+import { explainRoutes } from './routes/explain.js';
 import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { graphRepository } from './graph-repo.js';
@@ -66,7 +67,7 @@ declare module 'fastify' {
  * Puts each operation's example request and response on its media types (where
  * OpenAPI shows them, and Swagger UI prefills "Try it out"): POST /v1/<op>, the
  * same call on a stored graph, whose `{id}` example is the graph POST /v1/graphs's
- * example stores, and that registration itself.
+ * example stores, that registration itself, and POST /v1/explain.
  */
 function withExamples(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   const put = (op: OpenAPIV3_1.OperationObject | undefined, ex: Example, status = '200'): void => {
@@ -79,7 +80,7 @@ function withExamples(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
     const id = op?.parameters?.find((p) => 'in' in p && p.in === 'path' && p.name === 'id') as OpenAPIV3_1.ParameterObject | undefined;
     if (id) id.example = EXAMPLE_GRAPH_ID;
   };
-  const { inline, stored } = operationExamples();
+  const { inline, stored, explain } = operationExamples();
   for (const op of OPERATIONS) {
     put(doc.paths?.[`/v1/${op}`]?.post, inline[op]);
     put(doc.paths?.[`/v1/graphs/{id}/${op}`]?.post, stored[op]);
@@ -88,6 +89,7 @@ function withExamples(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   const summary = { ...summaryOf(storeGraph(EXAMPLE_GRAPH, { graphStore: new GraphStore(1 << 20) }).stored) };
   put(doc.paths?.['/v1/graphs']?.post, { request: { graph: EXAMPLE_GRAPH }, response: summary }, '201');
   withId(doc.paths?.['/v1/graphs/{id}']?.get);
+  put(doc.paths?.['/v1/explain']?.post, explain);
   return doc;
 }
 
@@ -373,6 +375,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     await rateLimits(v1, config);
     await v1.register(computeRoutes, { config, metrics, pool, graphs });
     await v1.register(graphRoutes, { config, graphs });
+    await v1.register(explainRoutes, { config, graphs });
   });
   return { app, readiness, metrics, pool, metricsServer };
 }

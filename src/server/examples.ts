@@ -4,9 +4,10 @@
  * /v1/jacobian keeps the seed problem (seed-example.ts); the other operations
  * need a scalar output (gradient, hessian, hvp), so they share a small scalar
  * function with closed-form derivatives. The calls on a stored graph name it by
- * its id: registerGraph's example stores it. A test posts every example.
+ * its id: registerGraph's example stores it. POST /v1/explain explains the
+ * Hessian of that function. A test posts every example.
  */
-import { canonicalGraph, graphIdOf, type Operation, OPERATIONS, PlanCache, prepare, respond } from '../api/index.js';
+import { canonicalGraph, explain, graphIdOf, type Operation, OPERATIONS, PlanCache, prepare, respond } from '../api/index.js';
 import { ILLUSTRATIVE_TIMINGS, seedExample } from './seed-example.js';
 
 /** f(x, s) = (x · x) e^s: ∇ₓf = 2x e^s, ∂f/∂s = f. */
@@ -39,13 +40,16 @@ export const EXAMPLE_CALLS: Record<Operation, Record<string, unknown>> = {
   hvp: { args, vector: { x: [1, 0, 0], s: 1 } },
 };
 
+/** POST /v1/explain: what the Hessian call on EXAMPLE_GRAPH would do. */
+export const EXPLAIN_EXAMPLE = { operation: 'hessian', graph: EXAMPLE_GRAPH, args };
+
 export interface Example {
   request: unknown;
   response: unknown;
 }
 
 /** Computed when the OpenAPI document is first built (a few small calls), not at start-up. */
-export function operationExamples(): { inline: Record<Operation, Example>; stored: Record<Operation, Example> } {
+export function operationExamples(): { inline: Record<Operation, Example>; stored: Record<Operation, Example>; explain: Example } {
   const computed = (op: Operation, request: Record<string, unknown>): Example => {
     // A cache of its own, so each example shows a first call ("miss"); timings vary, so they are illustrative.
     const response = respond(prepare(op, request, { cache: new PlanCache(1 << 20) }), { output: 'json' });
@@ -58,5 +62,5 @@ export function operationExamples(): { inline: Record<Operation, Example>; store
     stored[op] = { request: EXAMPLE_CALLS[op], response: onGraph.response };
     inline[op] = op === 'jacobian' ? seedExample() : onGraph;
   }
-  return { inline, stored };
+  return { inline, stored, explain: { request: EXPLAIN_EXAMPLE, response: explain(EXPLAIN_EXAMPLE) } };
 }

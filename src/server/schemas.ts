@@ -103,6 +103,9 @@ export const ProblemSchema = z
       )
       .optional(),
   })
-  .meta({ id: 'Problem' });
+  .meta({
+    id: 'Problem',
+    description: 'RFC 9457 problem details; every `type`, when it is sent and whether to retry: docs/problems.md',
+  });
 
 export const HealthSchema = z.object({ status: z.string() });

@@ -38,6 +38,7 @@ export interface Answers {
   vjp: { x: Tensor | undefined; s: Tensor | undefined };
   hessian: { xx: Tensor | undefined; xs: Tensor | undefined; ss: Tensor | undefined };
   hvp: { x: Tensor | undefined; s: Tensor | undefined };
+  explained: { operation: string | undefined; nodes: number | undefined; active: boolean[] };
   registered: { status: number; id: string | undefined; nodes: number | undefined };
   stored: { nodes: number | undefined; gradient: Tensor | undefined };
   problem: { status: number; type: Problem['type'] | undefined; paths: string[] };
@@ -68,6 +69,8 @@ export async function callEveryOperation(baseUrl: string): Promise<Answers> {
   const hessian = seen(await client.POST('/v1/hessian', { body: { graph, args } }));
   const hvp = seen(await client.POST('/v1/hvp', { body: { graph, args, vector: { x: [1, 0, 0], s: 1 } } }));
 
+  const explained = seen(await client.POST('/v1/explain', { body: { operation: 'hessian', graph, args } }));
+
   const registered = await client.POST('/v1/graphs', { body: { graph } });
   const id = registered.data?.id ?? '';
   const stored = seen(await client.GET('/v1/graphs/{id}', { params: { path: { id } } }));
@@ -89,8 +92,13 @@ export async function callEveryOperation(baseUrl: string): Promise<Answers> {
       ss: block(hessian.data?.hessian.s?.s),
     },
     hvp: { x: nested(hvp.data?.hvp.x), s: nested(hvp.data?.hvp.s) },
+    explained: {
+      operation: explained.data?.operation,
+      nodes: explained.data?.nodes.length,
+      active: explained.data?.inputs.map((i) => i.active) ?? [],
+    },
     registered: { status: registered.response.status, id: registered.data?.id, nodes: registered.data?.nodes },
-    stored: { nodes: stored.data?.graph.nodes.length, gradient: nested(storedGradient.data?.gradient.x) },
+    stored: { nodes: stored.data?.graph.nodes?.length, gradient: nested(storedGradient.data?.gradient.x) },
     problem: { status: bad.response.status, type: bad.error?.type, paths: bad.error?.errors?.map((e) => e.path) ?? [] },
     statuses,
   };
@@ -109,6 +117,8 @@ export async function typeChecks(baseUrl: string): Promise<void> {
   await client.POST('/v1/jvp', { body: { graph, args: { x: [1, 2, 3], s: 0.5 } } });
   // @ts-expect-error no such operation
   await client.POST('/v1/integrate', { body: { graph } });
+  // @ts-expect-error explain takes one of the operations
+  await client.POST('/v1/explain', { body: { operation: 'integrate', graph } });
   const { error } = await client.POST('/v1/evaluate', { body: { graph, args: { x: [1, 2, 3], s: 0.5 } } });
   // @ts-expect-error a problem type is one of derivd's, not any string
   const unknownType: Problem['type'] = 'urn:derivd:problem:whatever';

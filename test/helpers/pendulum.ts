@@ -7,10 +7,10 @@
  * The state carried is [θ, ω, k]: the parameter k rides in the carry (its rate is
  * 0), since a scan's function sees only the carry and a row of xs.
  */
-import type { WireGraph } from '../../src/index.js';
+import type { NodeGraph } from '../../src/index.js';
 
-type Node = WireGraph['nodes'][number];
-type Fn = NonNullable<WireGraph['functions']>[string];
+type Node = NodeGraph['nodes'][number];
+type Fn = NonNullable<NodeGraph['functions']>[string];
 
 export const DT = 0.01;
 
@@ -148,7 +148,7 @@ export function doublePendulumRate([t1, t2, w1, w2]: readonly number[]): number[
 }
 
 /** The integrator over `steps` steps from (θ0, ω0) = s0 with parameter k: outputs the final [θ, ω], and θ alone. */
-export function pendulumScan(steps: number): WireGraph {
+export function pendulumScan(steps: number): NodeGraph {
   return {
     inputs: [
       { name: 's0', shape: [2] },
@@ -174,7 +174,7 @@ export function pendulumScan(steps: number): WireGraph {
  * copies of its function and a stack), each copy's ids suffixed with its number to
  * stay unique (as a person writing it out would: `hk.3`).
  */
-export function unrolled(graph: WireGraph): WireGraph {
+export function unrolled(graph: NodeGraph): NodeGraph {
   const fns = graph.functions ?? {};
   const out: Node[] = [];
   let serial = 0;

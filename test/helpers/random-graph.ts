@@ -28,17 +28,17 @@
  * counterexample reports.
  */
 import fc from 'fast-check';
-import type { WireGraph } from '../../src/graph/schema.js';
+import type { NodeGraph } from '../../src/graph/schema.js';
 import { getOp } from '../../src/ops/registry.js';
 import type { OpName } from '../../src/ops/vocabulary.js';
 import { OpError } from '../../src/ops/types.js';
 
 export type Nested = number | Nested[];
-export type WireNode = WireGraph['nodes'][number];
+export type WireNode = NodeGraph['nodes'][number];
 
 /** A request without mode or operation: what every API call of a test shares. */
 export interface CaseRequest {
-  graph: WireGraph;
+  graph: NodeGraph;
   args: Record<string, Nested>;
   constant: string[];
 }
@@ -814,7 +814,7 @@ function build(g: fc.GeneratorValue, opts: Required<GraphOptions>): GraphCase {
   }
   for (const v of b.pool) shapes[v.id] = v.shape;
 
-  const graph: WireGraph = { inputs, nodes: b.nodes, outputs };
+  const graph: NodeGraph = { inputs, nodes: b.nodes, outputs };
   const activeNames = inputs.map((x) => x.name).filter((n) => !constant.includes(n));
   const randomTensor = (shape: number[]): Nested =>
     toNested(
@@ -875,7 +875,7 @@ export function activeInputs(c: CaseRequest): string[] {
 }
 
 /** The graph without nodes no output depends on (for reading a failing case). */
-export function pruned(graph: WireGraph): WireGraph {
+export function pruned(graph: NodeGraph): NodeGraph {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const keep = new Set<string>();
   const visit = (id: string): void => {

@@ -89,6 +89,7 @@ describe('a client generated from openapi.yaml (openapi-typescript + openapi-fet
     // H · (e₀, 1): 2e^s e₀ + 2x e^s along x; 2x₀ e^s + f along s
     close(got.hvp.x, [4 * es, 4 * es, 6 * es], 'hvp x');
     close(got.hvp.s, 2 * es + f, 'hvp s');
+    expect(got.explained).toEqual({ operation: 'hessian', nodes: 3, active: [true, true] });
     expect([200, 201]).toContain(got.registered.status);
     expect(got.registered.id).toMatch(/^[0-9a-f]{64}$/);
     expect(got.registered.nodes).toBe(3);

@@ -171,6 +171,18 @@ export const GraphIdParams = z.object({ id: z.string().describe("the stored grap
 /** Whether `body` names a stored graph by `graphId` (the library's variant of the inline request). */
 const hasGraphId = (body: unknown): body is object => typeof body === 'object' && body !== null && Object.hasOwn(body, 'graphId');
 
+/**
+ * At most how many nodes the formulas of a graph or function (`define`) make: one
+ * per two characters (an operator and an operand), counted without parsing them.
+ */
+function formulaNodes(body: unknown): number {
+  const define = typeof body === 'object' && body !== null ? (body as { define?: unknown }).define : undefined;
+  if (typeof define !== 'object' || define === null) return 0;
+  let chars = 0;
+  for (const f of Object.values(define)) if (typeof f === 'string') chars += f.length;
+  return Math.ceil(chars / 2);
+}
+
 /** A call on a stored graph carries no graph of its own: the URL names it. */
 function notInBody(raw: unknown): void {
   if (!isObject(raw)) return;
@@ -195,13 +207,17 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
    */
   const validationMs = (body: unknown, bodyBytes: number): number => {
     const graph = (body as { graph?: { nodes?: unknown; inputs?: unknown; functions?: unknown } } | null)?.graph;
-    let items = (Array.isArray(graph?.nodes) ? graph.nodes.length : 0) + (Array.isArray(graph?.inputs) ? graph.inputs.length : 0);
+    let items =
+      (Array.isArray(graph?.nodes) ? graph.nodes.length : 0) +
+      (Array.isArray(graph?.inputs) ? graph.inputs.length : 0) +
+      formulaNodes(graph);
     // a function's nodes are checked like the graph's
     const fns = graph?.functions;
     if (typeof fns === 'object' && fns !== null) {
       for (const f of Object.values(fns)) {
         const nodes = typeof f === 'object' && f !== null ? (f as { nodes?: unknown }).nodes : undefined;
         if (Array.isArray(nodes)) items += nodes.length;
+        items += formulaNodes(f);
       }
     }
     const unseen = preflightMs(bodyBytes, items, false);

@@ -22,7 +22,7 @@ const summary = {
   id: GraphIdSchema,
   inputs: GraphSchema.shape.inputs.describe("the graph's declared inputs, in order"),
   outputs: GraphSchema.shape.outputs.describe("the graph's output names, in order"),
-  nodes: z.number().int().nonnegative().describe('how many nodes the graph has'),
+  nodes: z.number().int().nonnegative().describe('how many nodes the graph lists in `nodes` (those its formulas make not counted)'),
 };
 const GraphSummarySchema = z.object(summary).meta({ id: 'GraphSummary' });
 const StoredGraphSchema = z
