@@ -18,8 +18,16 @@ export const InputSchema = z.object({ name: NameSchema, shape: ShapeSchema }).st
 
 const ArgSchema = z.union([NameSchema, z.number()]);
 
+/**
+ * Each variant is titled by its op, so documentation names it: Swagger UI heads each
+ * variant of Node with it ("#2 Add"), where it showed only "object". (Its one-line
+ * label of the union still lists the members' types: it does not read titles.)
+ */
 function nodeSchemaFor(op: (typeof WIRE_OPS)[number]) {
-  return z.object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs }).strict();
+  return z
+    .object({ id: NameSchema, op: z.literal(op.name), args: z.array(ArgSchema).optional(), ...op.attrs })
+    .strict()
+    .meta({ title: op.name });
 }
 
 export const NodeSchema = z

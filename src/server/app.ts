@@ -4,6 +4,7 @@
  * ecosystem plugins, hooks, then routes.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,7 +12,16 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { loadEngineModules } from './engine-modules.js';
-import { setCompileErrorHandler, SHARED_CACHE, type Operation, type Timings } from '../api/index.js';
+import {
+  GraphStore,
+  OPERATIONS,
+  setCompileErrorHandler,
+  SHARED_CACHE,
+  storeGraph,
+  summaryOf,
+  type Operation,
+  type Timings,
+} from '../api/index.js';
 import { admission, clientError, shedCompute } from './admission.js';
 import type { Config } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -31,7 +41,7 @@ import { withAccessControl } from './plugins/openapi-access.js';
 import { rateLimits } from './plugins/rate-limit.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import { largeBodiesAsText } from './raw-body.js';
-import { seedExample } from './seed-example.js';
+import { EXAMPLE_GRAPH, EXAMPLE_GRAPH_ID, type Example, operationExamples } from './examples.js';
 import { Unavailable } from './shed.js';
 
 declare module 'fastify' {
@@ -53,25 +63,72 @@ declare module 'fastify' {
   }
 }
 
-/** Puts each example request and response on its operation's media types (where OpenAPI shows them). */
-function withExamples(
-  doc: OpenAPIV3_1.Document,
-  examples: Partial<Record<Operation, { request: unknown; response: unknown }>>,
-): OpenAPIV3_1.Document {
-  for (const [op, ex] of Object.entries(examples)) {
-    const post = doc.paths?.[`/v1/${op}`]?.post;
-    const body = post?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
-    const ok = post?.responses?.['200'] as OpenAPIV3_1.ResponseObject | undefined;
+/**
+ * Puts each operation's example request and response on its media types (where
+ * OpenAPI shows them, and Swagger UI prefills "Try it out"): POST /v1/<op>, the
+ * same call on a stored graph, whose `{id}` example is the graph POST /v1/graphs's
+ * example stores, that registration itself, and POST /v1/explain.
+ */
+function withExamples(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+  const put = (op: OpenAPIV3_1.OperationObject | undefined, ex: Example, status = '200'): void => {
+    const body = op?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
+    const ok = op?.responses?.[status] as OpenAPIV3_1.ResponseObject | undefined;
     if (body?.content['application/json']) body.content['application/json'].example = ex.request;
     if (ok?.content?.['application/json']) ok.content['application/json'].example = ex.response;
+  };
+  const withId = (op: OpenAPIV3_1.OperationObject | undefined): void => {
+    const id = op?.parameters?.find((p) => 'in' in p && p.in === 'path' && p.name === 'id') as OpenAPIV3_1.ParameterObject | undefined;
+    if (id) id.example = EXAMPLE_GRAPH_ID;
+  };
+  const { inline, stored, explain } = operationExamples();
+  for (const op of OPERATIONS) {
+    put(doc.paths?.[`/v1/${op}`]?.post, inline[op]);
+    put(doc.paths?.[`/v1/graphs/{id}/${op}`]?.post, stored[op]);
+    withId(doc.paths?.[`/v1/graphs/{id}/${op}`]?.post);
   }
+  const summary = { ...summaryOf(storeGraph(EXAMPLE_GRAPH, { graphStore: new GraphStore(1 << 20) }).stored) };
+  put(doc.paths?.['/v1/graphs']?.post, { request: { graph: EXAMPLE_GRAPH }, response: summary }, '201');
+  withId(doc.paths?.['/v1/graphs/{id}']?.get);
+  put(doc.paths?.['/v1/explain']?.post, explain);
   return doc;
+}
+
+/**
+ * One schema set. fastify-type-provider-zod writes every registered schema twice:
+ * as zod's input (`…Input`, what request bodies point at) and as its output (what
+ * responses point at). derivd's request schemas are strict objects without
+ * defaults or transforms, so the two copies say the same; the `…Input` copies are
+ * dropped and their references pointed at the other. Should a schema's two forms
+ * ever differ where a request uses it, building the document fails here.
+ */
+export function oneSchemaSet(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+  const schemas = doc.components?.schemas ?? {};
+  const ref = (name: string): string => `#/components/schemas/${name}`;
+  const inputs = Object.keys(schemas).filter((k) => k.endsWith('Input') && schemas[k.slice(0, -'Input'.length)] !== undefined);
+  const renamed = new Map(inputs.map((k) => [ref(k), ref(k.slice(0, -'Input'.length))]));
+  const rewrite = (v: unknown): unknown =>
+    JSON.parse(JSON.stringify(v), (key, value) => (key === '$ref' && renamed.has(value) ? renamed.get(value) : value));
+  const used = JSON.stringify([doc.paths, ...inputs.map((k) => schemas[k])]);
+  for (const k of inputs) {
+    const base = k.slice(0, -'Input'.length);
+    if (used.includes(`"${ref(k)}"`) && JSON.stringify(rewrite(schemas[k])) !== JSON.stringify(schemas[base]))
+      throw new Error(`OpenAPI: the input and output forms of schema ${base} differ; document them separately`);
+  }
+  for (const k of inputs) delete schemas[k];
+  return rewrite(doc) as OpenAPIV3_1.Document;
+}
+
+/** An operationId from a route's URL: its static segments after /v1, camelCased (POST /v1/explain: explain). */
+export function operationIdOf(url: string): string {
+  const words = url.split('/').filter((s) => s !== '' && s !== 'v1' && !s.startsWith(':'));
+  return words.map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1))).join('');
 }
 
 /** An incoming x-request-id is honoured when it is a sane token; otherwise a UUID. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-export const API_VERSION = '1.0.0';
+/** The document's info.version: the package's own, read when the module loads (dist/server/ and src/server/ alike sit two levels down). */
+export const API_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
 export interface App {
   app: FastifyInstance;
@@ -196,9 +253,18 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
   if (config.corsOrigins !== null)
     await app.register(cors, { origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'server-timing'] });
 
+  // Every documented route has an operationId: its own, or one made from its URL, so a
+  // route added later is named without anyone remembering to (generated clients call them by it).
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.hide === true || route.url.includes('*') || route.method === 'HEAD') return;
+    if (route.schema?.operationId === undefined) route.schema = { ...route.schema, operationId: operationIdOf(route.url) };
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
+      // Relative: "Try it out" in /docs, and clients given a base URL, call the server that serves the document.
+      servers: [{ url: '/', description: 'this service' }],
       info: {
         title: 'derivd',
         version: API_VERSION,
@@ -211,6 +277,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
           'Errors are application/problem+json (RFC 9457) with `errors[].path` in dot-and-bracket notation. ' +
           'Compression: request bodies may be sent with Content-Encoding gzip, deflate or br (BODY_LIMIT bounds the inflated size); ' +
           'responses of 1 KiB or more are compressed with br or gzip when Accept-Encoding allows, and carry Vary: Accept-Encoding.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
       tags: [
         { name: 'compute', description: 'Values and derivatives' },
@@ -221,11 +288,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
     transform: jsonSchemaTransform,
     transformObject: (input) =>
       withContentEncodings(
-        withModes(
-          withRetryAfter(
-            withAccessControl(withExamples(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document, { jacobian: seedExample() })),
-          ),
-        ),
+        withModes(withRetryAfter(withAccessControl(withExamples(oneSchemaSet(jsonSchemaTransformObject(input) as OpenAPIV3_1.Document))))),
       ),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -72,6 +72,9 @@ export const PROBLEMS = {
   internal: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
 } satisfies Record<string, Entry>;
 
+/** Every problem `type` derivd answers with: the Problem schema's enum (so the catalogue is its one source). */
+export const PROBLEM_TYPES = [...new Set(Object.values(PROBLEMS).map((p) => p.type))] as [string, ...string[]];
+
 /**
  * A problem of the catalogue raised before a handler runs (401, 415, 429 from
  * hooks): thrown into Fastify's error path so it is answered and logged like

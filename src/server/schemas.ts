@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Base64TensorSchema, NestedValueSchema, WireFloatSchema } from '../api/index.js';
+import { PROBLEM_TYPES } from './problem.js';
 
 /** A result tensor: nested (the default) or, with the request's `encoding: "base64"`, the binary form. */
 const Named = z.record(z.string(), z.union([NestedValueSchema, Base64TensorSchema]));
@@ -88,7 +89,7 @@ export const ResultSchemas = {
 /** RFC 9457 problem details, with derivd's validation issues. */
 export const ProblemSchema = z
   .object({
-    type: z.string().describe('a URI naming the kind of problem'),
+    type: z.enum(PROBLEM_TYPES).describe('a URI naming the kind of problem (about:blank: the HTTP status says it all)'),
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),

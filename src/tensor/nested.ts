@@ -31,10 +31,29 @@ export const NestedValueSchema: z.ZodType<NestedValue> = z
     description:
       'A tensor: a JSON number for shape [], otherwise nested arrays of exactly its shape (row-major). ' +
       'The strings "NaN", "Infinity" and "-Infinity" stand for the floats JSON cannot write.',
+    // Not recursive (items: Tensor) on purpose: openapi-typescript writes a self-reference
+    // as components["schemas"]["Tensor"][], which TypeScript refuses as circular (TS2502),
+    // and every type that holds a tensor (args, tangents, ...) then collapses to undefined
+    // in openapi-fetch clients. Two levels are spelt out (scalars, vectors, matrices of
+    // numbers); deeper levels are arrays of anything, which the description pins down.
     anyOf: [
       { type: 'number' },
       { type: 'string', enum: [...SPECIAL_FLOATS] },
-      { type: 'array', items: { $ref: '#/components/schemas/Tensor' } },
+      {
+        type: 'array',
+        description: 'rank 1 and up: one entry per index of the first axis, each a tensor of one rank less',
+        items: {
+          anyOf: [
+            { type: 'number' },
+            { type: 'string', enum: [...SPECIAL_FLOATS] },
+            {
+              type: 'array',
+              description: 'rank 2 and up: nested arrays as deep as the rank, numbers or the three strings at the leaves',
+              items: {},
+            },
+          ],
+        },
+      },
     ],
   } as Record<string, unknown>)
   .superRefine((v, ctx) => {

@@ -241,6 +241,11 @@ describe('the OpenAPI document', () => {
       expect(post.responses['415'].description).toMatch(/Content-Encoding/);
     }
     expect(doc.paths['/metrics'].get.security).toEqual([{ metricsToken: [] }, {}]);
-    for (const path of ['/healthz', '/readyz']) expect(doc.paths[path].get).not.toHaveProperty('security');
+    // GET /v1/graphs/{id} is behind the key and the limits like every /v1 route
+    const getGraph = doc.paths['/v1/graphs/{id}'].get;
+    expect(getGraph.security).toEqual([{ apiKey: [] }, {}]);
+    expect(Object.keys(getGraph.responses)).toEqual(expect.arrayContaining(['401', '429']));
+    // the probes say plainly that they need no key
+    for (const path of ['/healthz', '/readyz']) expect(doc.paths[path].get.security).toEqual([]);
   });
 });

@@ -31,7 +31,8 @@ export function withAccessControl(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Docume
     },
   };
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
-    const op = path.startsWith('/v1/') ? item?.post : path === '/metrics' ? item?.get : undefined;
+    // Every /v1/* route is behind the key and the limits: the posts, and GET /v1/graphs/{id}.
+    const op = path.startsWith('/v1/') ? (item?.post ?? item?.get) : path === '/metrics' ? item?.get : undefined;
     if (!op?.responses) continue;
     // (openapi-types' 3.1 response type does not accept its own objects; a plain record does)
     const responses = op.responses as Record<string, OpenAPIV3_1.ResponseObject | undefined>;

@@ -372,7 +372,7 @@ export async function computeRoutes(app: FastifyInstance, { config, metrics, poo
       schema: {
         summary: `${SUMMARIES[op]}, of a stored graph`,
         description: `The body of POST /v1/${op} without \`graph\`: the URL names a stored graph (POST /v1/graphs). The response is what POST /v1/${op} answers with that graph inline.`,
-        operationId: `${op}StoredGraph`,
+        operationId: `${op}OnStoredGraph`,
         tags: ['stored graphs'],
         params: GraphIdParams,
         body: CallSchemas[op],

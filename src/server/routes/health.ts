@@ -14,14 +14,20 @@ export interface Readiness {
 
 export async function healthRoutes(app: FastifyInstance, { readiness }: { readiness: Readiness }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/healthz', { schema: { summary: 'Alive', tags: ['operations'], response: { 200: HealthSchema } } }, async () => ({
-    status: 'ok',
-  }));
+  typed.get(
+    '/healthz',
+    { schema: { summary: 'Alive', operationId: 'health', tags: ['operations'], security: [], response: { 200: HealthSchema } } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   typed.get(
     '/readyz',
     {
       schema: {
         summary: 'Ready for compute requests (503 while starting, draining or saturated)',
+        operationId: 'ready',
+        security: [], // probes need no key, whatever API_KEYS says
         tags: ['operations'],
         response: { 200: HealthSchema, 503: HealthSchema },
       },
