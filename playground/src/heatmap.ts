@@ -1,0 +1,95 @@
+/**
+ * A matrix as a canvas heatmap (drawn by hand: one rectangle per entry, which
+ * no plotting library does better for a few thousand cells), with a legend and a
+ * tooltip naming (row, column, value) under the mouse, or under a cursor moved
+ * with the arrow keys when the canvas has focus.
+ */
+import { css, divergingOrSpecial, type Rgb, sequential, symmetricLimit } from './lib/colors.js';
+import { fmt } from './lib/tensor.js';
+
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: number[];
+}
+
+const MAX_SIDE = 320;
+
+export function heatmap(
+  matrix: Matrix,
+  options: { label: string; scale: 'diverging' | 'sequential'; rowName?: string; colName?: string },
+): HTMLElement {
+  const { rows, cols, data } = matrix;
+  const wrap = document.createElement('figure');
+  wrap.className = 'heatmap';
+  const cell = Math.max(1, Math.min(24, Math.floor(MAX_SIDE / Math.max(rows, cols, 1))));
+  const canvas = document.createElement('canvas');
+  canvas.width = cols * cell;
+  canvas.height = rows * cell;
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${options.label}: ${rows} × ${cols} heatmap; arrow keys move a cursor`);
+  const finite = data.filter(Number.isFinite);
+  const lo = finite.length ? Math.min(...finite) : 0;
+  const hi = finite.length ? Math.max(...finite) : 0;
+  const limit = symmetricLimit(data);
+  const colour = (v: number): Rgb =>
+    options.scale === 'diverging'
+      ? divergingOrSpecial(v, limit)
+      : Number.isFinite(v)
+        ? sequential(hi > lo ? (v - lo) / (hi - lo) : 0.5)
+        : [128, 128, 128];
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) {
+        ctx.fillStyle = css(colour(data[r * cols + c]));
+        ctx.fillRect(c * cell, r * cell, cell, cell);
+      }
+  }
+  const tip = document.createElement('div');
+  tip.className = 'tooltip';
+  tip.setAttribute('role', 'status');
+  tip.hidden = true;
+  let cursor = { r: 0, c: 0 };
+  const show = (r: number, c: number): void => {
+    cursor = { r, c };
+    tip.hidden = false;
+    tip.dataset.row = String(r);
+    tip.dataset.col = String(c);
+    tip.dataset.value = String(data[r * cols + c]);
+    tip.textContent = `(${options.rowName ?? 'row'} ${r}, ${options.colName ?? 'column'} ${c}) = ${fmt(data[r * cols + c])}`;
+    tip.style.left = `${Math.min(canvas.offsetLeft + (c + 1) * cell + 4, canvas.offsetLeft + canvas.width)}px`;
+    tip.style.top = `${canvas.offsetTop + r * cell}px`;
+  };
+  canvas.addEventListener('mousemove', (e) => {
+    const box = canvas.getBoundingClientRect();
+    const c = Math.floor(((e.clientX - box.left) / box.width) * cols);
+    const r = Math.floor(((e.clientY - box.top) / box.height) * rows);
+    if (r >= 0 && r < rows && c >= 0 && c < cols) show(r, c);
+  });
+  canvas.addEventListener('mouseleave', () => {
+    tip.hidden = true;
+  });
+  canvas.addEventListener('focus', () => show(cursor.r, cursor.c));
+  canvas.addEventListener('blur', () => {
+    tip.hidden = true;
+  });
+  canvas.addEventListener('keydown', (e) => {
+    const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const m = moves[e.key];
+    if (!m) return;
+    e.preventDefault();
+    show(Math.max(0, Math.min(rows - 1, cursor.r + m[0])), Math.max(0, Math.min(cols - 1, cursor.c + m[1])));
+  });
+  const caption = document.createElement('figcaption');
+  const legend = document.createElement('span');
+  legend.className = `legend legend-${options.scale}`;
+  const [a, b] = options.scale === 'diverging' ? [-limit, limit] : [lo, hi];
+  caption.append(`${options.label} (${rows} × ${cols}) `, legend, ` ${fmt(a)} … ${fmt(b)}`);
+  const stage = document.createElement('div');
+  stage.className = 'stage';
+  stage.append(canvas, tip);
+  wrap.append(stage, caption);
+  return wrap;
+}
