@@ -17,7 +17,7 @@ const MAX_SIDE = 320;
 
 export function heatmap(
   matrix: Matrix,
-  options: { label: string; scale: 'diverging' | 'sequential'; rowName?: string; colName?: string },
+  options: { label: string; scale: 'diverging' | 'sequential' | 'pattern'; rowName?: string; colName?: string },
 ): HTMLElement {
   const { rows, cols, data } = matrix;
   const wrap = document.createElement('figure');
@@ -58,7 +58,9 @@ export function heatmap(
     tip.dataset.row = String(r);
     tip.dataset.col = String(c);
     tip.dataset.value = String(data[r * cols + c]);
-    tip.textContent = `(${options.rowName ?? 'row'} ${r}, ${options.colName ?? 'column'} ${c}) = ${fmt(data[r * cols + c])}`;
+    const v = data[r * cols + c];
+    const shown = options.scale === 'pattern' ? (v ? 'structurally non-zero' : 'always 0') : fmt(v);
+    tip.textContent = `(${options.rowName ?? 'row'} ${r}, ${options.colName ?? 'column'} ${c}) = ${shown}`;
     tip.style.left = `${Math.min(canvas.offsetLeft + (c + 1) * cell + 4, canvas.offsetLeft + canvas.width)}px`;
     tip.style.top = `${canvas.offsetTop + r * cell}px`;
   };
@@ -86,7 +88,8 @@ export function heatmap(
   const legend = document.createElement('span');
   legend.className = `legend legend-${options.scale}`;
   const [a, b] = options.scale === 'diverging' ? [-limit, limit] : [lo, hi];
-  caption.append(`${options.label} (${rows} × ${cols}) `, legend, ` ${fmt(a)} … ${fmt(b)}`);
+  if (options.scale === 'pattern') caption.append(`${options.label} (${rows} × ${cols}, ${data.filter((v) => v).length} non-zeros)`);
+  else caption.append(`${options.label} (${rows} × ${cols}) `, legend, ` ${fmt(a)} … ${fmt(b)}`);
   const stage = document.createElement('div');
   stage.className = 'stage';
   stage.append(canvas, tip);

@@ -5,7 +5,7 @@
  * code: the page is small, and the bundle stays uPlot plus this.
  */
 import './style.css';
-import { ApiError, type ComputeResult, type Explanation, type Issue, post } from './api.js';
+import { ApiError, type ComputeResult, type Explanation, post } from './api.js';
 import { diagram } from './diagram.js';
 import { heatmap } from './heatmap.js';
 import { linePlot } from './lineplot.js';
@@ -205,6 +205,32 @@ function renderDerivative(res: ComputeResult): void {
   $('derivative').replaceChildren(...out);
 }
 
+interface CooBlock {
+  shape: number[];
+  rows: number[];
+  cols: number[];
+}
+
+/** Each block's structural pattern (a `format: "coo"` answer): 1 where an entry can be non-zero. */
+function renderPatterns(res: ComputeResult): void {
+  const blocks = (res.jacobian ?? res.hessian ?? {}) as Record<string, Record<string, CooBlock>>;
+  const inputShapes = new Map(state.inputs.map((i) => [i.name, i.shape]));
+  const out: Node[] = [];
+  for (const [o, row] of Object.entries(blocks))
+    for (const [i, block] of Object.entries(row)) {
+      const outShape = res.jacobian ? shapeOf(res.values[o] as Wire) : (inputShapes.get(o) ?? []);
+      const rows = sizeOf(outShape);
+      const cols = rows === 0 ? 0 : sizeOf(block.shape) / rows;
+      const data = new Array<number>(rows * cols).fill(0);
+      block.rows.forEach((r, k) => {
+        data[r * cols + block.cols[k]] = 1;
+      });
+      const label = res.jacobian ? `pattern of ∂${o}/∂${i}` : `pattern of ∂²/∂${o}∂${i}`;
+      out.push(heatmap({ rows, cols, data }, { label, scale: 'pattern', rowName: o, colName: i }));
+    }
+  $('derivative').append(...out);
+}
+
 function renderSummary(res: ComputeResult): void {
   const t = res.timings;
   $('summary').replaceChildren(
@@ -373,10 +399,17 @@ async function compute(): Promise<void> {
     );
   const main = settle(post<ComputeResult>(`/v1/${state.operation}`, request));
   const others = engines.map((e) => settle(post<ComputeResult>(`/v1/${state.operation}`, { ...base, mode: e })));
+  const sparse =
+    state.operation === 'jacobian' || state.operation === 'hessian'
+      ? post<ComputeResult>(`/v1/${state.operation}`, { ...request, format: 'coo' }).catch((e: Error) => e)
+      : null;
   const explained = post<Explanation>('/v1/explain', { ...request, operation: state.operation }).catch((e: Error) => e);
   const result = await main;
   if (mine !== run) return;
   if (!result.ok) {
+    for (const id of ['values', 'derivative', 'graph', 'sweep', 'result-json']) $(id).replaceChildren();
+    $('engines').querySelector('tbody')?.replaceChildren();
+    $('auto-reason').textContent = '';
     showIssues(result.error, defs);
     $('summary').textContent = 'The request was refused: see the messages in the form.';
     document.body.dataset.status = 'error';
@@ -390,6 +423,9 @@ async function compute(): Promise<void> {
   const settled = await Promise.all(others);
   if (mine !== run) return;
   renderEngines(Object.fromEntries(Object.entries(outcomes).map(([e, i]) => [e, settled[i]])));
+  const pattern = await sparse;
+  if (mine !== run) return;
+  if (pattern && !(pattern instanceof Error)) renderPatterns(pattern);
   const ex = await explained;
   if (mine !== run) return;
   $('graph').replaceChildren(ex instanceof Error ? make('p', { className: 'error' }, ex.message) : diagram(ex));
@@ -421,7 +457,8 @@ function copyAs(kind: 'curl' | 'ts' | 'python'): void {
 
 // ---- start ------------------------------------------------------------------
 
-function load(next: PlaygroundState): void {
+function load(next: PlaygroundState, note = ''): void {
+  $('example-note').textContent = note;
   state = clone(next);
   renderForm();
   renderSweepControls();
@@ -434,7 +471,7 @@ function setup(): void {
   for (const ex of EXAMPLES) {
     const b = make('button', { type: 'button', textContent: ex.title, title: ex.note });
     b.dataset.example = ex.id;
-    b.addEventListener('click', () => load(ex.state));
+    b.addEventListener('click', () => load(ex.state, ex.note));
     $('examples').append(b);
   }
   $('editor').addEventListener('submit', (e) => {
@@ -476,14 +513,18 @@ async function start(): Promise<void> {
   setup();
   let initial: PlaygroundState = SEED.state;
   try {
-    initial = (await decodeState(location.hash)) ?? SEED.state;
+    const shared = await decodeState(location.hash);
+    if (!shared) {
+      load(SEED.state, SEED.note);
+      return;
+    }
+    initial = shared;
   } catch (e) {
-    load(SEED.state);
+    load(SEED.state, SEED.note);
     showError({}, `${(e as Error).message} The seed example is shown instead.`);
     return;
   }
   load(initial);
 }
 
-export type { Issue };
 void start();
