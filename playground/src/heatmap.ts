@@ -14,6 +14,8 @@ export interface Matrix {
 }
 
 const MAX_SIDE = 320;
+/** Beyond this many entries a block is not drawn (a fillRect each): its numbers are still in the page. */
+const MAX_CELLS = 250_000;
 
 export function heatmap(
   matrix: Matrix,
@@ -22,29 +24,38 @@ export function heatmap(
   const { rows, cols, data } = matrix;
   const wrap = document.createElement('figure');
   wrap.className = 'heatmap';
+  if (rows * cols > MAX_CELLS) {
+    wrap.append(`${options.label}: ${rows} × ${cols}, too many entries to draw (over ${MAX_CELLS}); "All numbers" has them.`);
+    return wrap;
+  }
+  // Square cells, except that a single row or column is drawn wider, so it can be seen and pointed at.
   const cell = Math.max(1, Math.min(24, Math.floor(MAX_SIDE / Math.max(rows, cols, 1))));
+  const [cellW, cellH] = [cols === 1 ? Math.max(cell, 32) : cell, rows === 1 ? Math.max(cell, 32) : cell];
   const canvas = document.createElement('canvas');
-  canvas.width = cols * cell;
-  canvas.height = rows * cell;
+  canvas.width = cols * cellW;
+  canvas.height = rows * cellH;
   canvas.tabIndex = 0;
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `${options.label}: ${rows} × ${cols} heatmap; arrow keys move a cursor`);
-  const finite = data.filter(Number.isFinite);
-  const lo = finite.length ? Math.min(...finite) : 0;
-  const hi = finite.length ? Math.max(...finite) : 0;
+  let [lo, hi] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const v of data)
+    if (Number.isFinite(v)) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  if (lo > hi) [lo, hi] = [0, 0];
   const limit = symmetricLimit(data);
-  const colour = (v: number): Rgb =>
-    options.scale === 'diverging'
-      ? divergingOrSpecial(v, limit)
-      : Number.isFinite(v)
-        ? sequential(hi > lo ? (v - lo) / (hi - lo) : 0.5)
-        : [128, 128, 128];
+  const colour = (v: number): Rgb => {
+    if (options.scale === 'pattern') return v ? [33, 102, 172] : [247, 247, 247];
+    if (options.scale === 'diverging') return divergingOrSpecial(v, limit);
+    return Number.isFinite(v) ? sequential(hi > lo ? (v - lo) / (hi - lo) : 0.5) : [128, 128, 128];
+  };
   const ctx = canvas.getContext('2d');
   if (ctx) {
     for (let r = 0; r < rows; r++)
       for (let c = 0; c < cols; c++) {
         ctx.fillStyle = css(colour(data[r * cols + c]));
-        ctx.fillRect(c * cell, r * cell, cell, cell);
+        ctx.fillRect(c * cellW, r * cellH, cellW, cellH);
       }
   }
   const tip = document.createElement('div');
@@ -61,8 +72,9 @@ export function heatmap(
     const v = data[r * cols + c];
     const shown = options.scale === 'pattern' ? (v ? 'structurally non-zero' : 'always 0') : fmt(v);
     tip.textContent = `(${options.rowName ?? 'row'} ${r}, ${options.colName ?? 'column'} ${c}) = ${shown}`;
-    tip.style.left = `${Math.min(canvas.offsetLeft + (c + 1) * cell + 4, canvas.offsetLeft + canvas.width)}px`;
-    tip.style.top = `${canvas.offsetTop + r * cell}px`;
+    const scale = canvas.clientWidth / canvas.width || 1; // drawn smaller when the screen is narrow
+    tip.style.left = `${canvas.offsetLeft + Math.min((c + 1) * cellW, canvas.width) * scale + 4}px`;
+    tip.style.top = `${canvas.offsetTop + r * cellH * scale}px`;
   };
   canvas.addEventListener('mousemove', (e) => {
     const box = canvas.getBoundingClientRect();

@@ -349,8 +349,8 @@ async function runSweep(mine: number): Promise<void> {
           { label: `∂${name}/∂${sweep.input}`, values: df, colour: '#b2182b', dash: [6, 4] },
         ],
         {
-          title: `${name} and its derivative over ${sweep.input} (one batched request, ${xs.length} points)`,
-          xLabel: sweep.input,
+          title: `${name} and ∂${name}/∂${sweep.input}`,
+          xLabel: `${sweep.input} (${xs.length} points, one batched request)`,
           width: plotWidth(),
           height: 240,
         },

@@ -59,7 +59,11 @@ async function openPage(width = 1280, height = 800): Promise<Page> {
     content: `window.problems = [];
       document.addEventListener('securitypolicyviolation', (e) => window.problems.push('CSP ' + e.violatedDirective + ': ' + e.blockedURI));
       window.addEventListener('error', (e) => window.problems.push('error: ' + e.message));
-      window.addEventListener('unhandledrejection', (e) => window.problems.push('rejection: ' + String(e.reason)));`,
+      window.addEventListener('unhandledrejection', (e) => window.problems.push('rejection: ' + String(e.reason)));
+      window.layoutShift = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (!e.hadRecentInput) window.layoutShift += e.value;
+      }).observe({ type: 'layout-shift', buffered: true });`,
   });
   const fromConsole: string[] = [];
   page.on('console', (m) => {
@@ -70,16 +74,22 @@ async function openPage(width = 1280, height = 800): Promise<Page> {
 }
 
 const consoleProblems = new WeakMap<Page, string[]>();
+/** The page's own globals, read by functions (the page's CSP refuses code passed as a string: no 'unsafe-eval'). */
+const pageGlobal = (page: Page, name: string): Promise<unknown> =>
+  page.evaluate((n) => (globalThis as unknown as Record<string, unknown>)[n], name);
 const problemsOf = async (page: Page): Promise<string[]> => [
-  ...((await page.evaluate('window.problems')) as string[]),
+  ...((await pageGlobal(page, 'problems')) as string[]),
   ...(consoleProblems.get(page) ?? []),
 ];
-const resetStatus = (page: Page): Promise<unknown> => page.evaluate("document.body.dataset.status = ''");
+const resetStatus = (page: Page): Promise<unknown> =>
+  page.locator('body').evaluate((body: { dataset: Record<string, string> }) => {
+    body.dataset.status = '';
+  });
 
 /** Waits for the page's latest Compute (and its engines, diagram and sweep) to finish. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction("['done', 'error'].includes(document.body.dataset.status)", null, { timeout: 30_000 });
-  expect(await page.evaluate('document.body.dataset.status'), (await page.locator('#editor').textContent()) ?? '').toBe('done');
+async function settled(page: Page, expected = 'done'): Promise<void> {
+  await page.waitForSelector('body[data-status="done"], body[data-status="error"]', { state: 'attached', timeout: 30_000 });
+  expect(await page.locator('body').getAttribute('data-status'), (await page.locator('#editor').textContent()) ?? '').toBe(expected);
 }
 
 async function api(state: PlaygroundState): Promise<Record<string, unknown>> {
@@ -120,7 +130,7 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     const canvas = page.locator('#derivative canvas').first();
     const box = await canvas.boundingBox();
     if (!box) throw new Error('the heatmap has no box');
-    await page.mouse.move(box.x + box.width / 2, box.y + (box.height * 10.5) / 21);
+    await canvas.hover({ position: { x: box.width / 2, y: (box.height * 10.5) / 21 } });
     const tip = page.locator('#derivative .tooltip').first();
     const value = (expected.jacobian as { r: { xs: number[] } }).r.xs[10];
     expect(await tip.textContent()).toBe(`(r 10, xs 0) = ${fmt(value)}`);
@@ -129,6 +139,8 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     await canvas.focus();
     await page.keyboard.press('ArrowDown');
     expect(await tip.getAttribute('data-row')).toBe('11');
+    // results arrive into reserved space: the layout barely moves (0.1 is the web's "good" cumulative shift)
+    expect(await pageGlobal(page, 'layoutShift')).toBeLessThan(0.1);
     await page.screenshot({ path: join(SHOTS, 'seed.png') });
     await page.screenshot({ path: join(ROOT, 'docs/playground-seed.png') });
     expect(await problemsOf(page)).toEqual([]);
@@ -170,6 +182,7 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     expect(await directionsOf(page, 'forward')).toBe(1);
 
     // an edited formula, shared: the link carries it
+    await resetStatus(page);
     await page.locator('#examples button[data-example="softmax"]').click();
     await settled(page);
     await page.getByLabel('formula 1: name = formula').fill('e = exp(2*(x - max(x)))');
@@ -195,8 +208,9 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     await page.goto(`${base}/playground/`);
     await settled(page);
     await page.getByLabel('formula 2: name = formula').fill('f = exp(-1.5*(x - xs)^2))');
+    await resetStatus(page);
     await page.locator('#compute').click();
-    await page.waitForFunction("document.body.dataset.status === 'error'");
+    await settled(page, 'error');
     const under = page.locator('#formulas li').nth(1).locator('.error');
     expect(await under.textContent()).toMatch(/^graph\.define\.f: .*column \d+/);
     expect(await page.locator('#formulas li').nth(0).locator('.error').textContent()).toBe('');
@@ -207,7 +221,7 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     const page = await openPage(390, 844);
     await page.goto(`${base}/playground/`);
     await settled(page);
-    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    expect(await page.locator('html').evaluate((html: { scrollWidth: number }) => html.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, 'seed-phone.png'), fullPage: true });
     expect(await problemsOf(page)).toEqual([]);
     await page.close();
