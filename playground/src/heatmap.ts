@@ -29,7 +29,7 @@ export function heatmap(
     return wrap;
   }
   // Square cells, except that a single row or column is drawn wider, so it can be seen and pointed at.
-  const cell = Math.max(1, Math.min(24, Math.floor(MAX_SIDE / Math.max(rows, cols, 1))));
+  const cell = Math.max(1, Math.min(40, Math.floor(MAX_SIDE / Math.max(rows, cols, 1))));
   const [cellW, cellH] = [cols === 1 ? Math.max(cell, 32) : cell, rows === 1 ? Math.max(cell, 32) : cell];
   const canvas = document.createElement('canvas');
   canvas.width = cols * cellW;

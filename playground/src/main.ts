@@ -299,11 +299,9 @@ function renderSweepControls(): void {
     names.map((n) => make('option', { value: n, textContent: n, selected: n === chosen }));
   $('sweep-input').replaceChildren(...options(inputs, sweep?.input));
   $('sweep-output').replaceChildren(...options(state.outputs, sweep?.output));
-  if (sweep) {
-    $<HTMLInputElement>('sweep-index').value = String(sweep.index);
-    $<HTMLInputElement>('sweep-from').value = String(sweep.from);
-    $<HTMLInputElement>('sweep-to').value = String(sweep.to);
-  }
+  $<HTMLInputElement>('sweep-index').value = String(sweep?.index ?? 0);
+  $<HTMLInputElement>('sweep-from').value = String(sweep?.from ?? -2);
+  $<HTMLInputElement>('sweep-to').value = String(sweep?.to ?? 2);
 }
 
 function readSweep(): NonNullable<PlaygroundState['sweep']> {

@@ -116,6 +116,7 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     const page = await openPage();
     await page.goto(`${base}/playground`);
     await settled(page);
+    await page.screenshot({ path: join(ROOT, 'docs/playground-seed.png') });
     const expected = await api(SEED.state);
     expect(await shown(page, 'jacobian')).toEqual({ values: expected.values, derivative: expected.jacobian });
     // 1 direction forward (d is constant), 21 reverse; auto picks forward and says why
@@ -141,8 +142,7 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     expect(await tip.getAttribute('data-row')).toBe('11');
     // results arrive into reserved space: the layout barely moves (0.1 is the web's "good" cumulative shift)
     expect(await pageGlobal(page, 'layoutShift')).toBeLessThan(0.1);
-    await page.screenshot({ path: join(SHOTS, 'seed.png') });
-    await page.screenshot({ path: join(ROOT, 'docs/playground-seed.png') });
+    await page.screenshot({ path: join(SHOTS, 'seed-hover.png') });
     expect(await problemsOf(page)).toEqual([]);
     await page.close();
   }, 60_000);
