@@ -203,6 +203,23 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     await page.close();
   }, 60_000);
 
+  test('"copy as" shows the request as curl, TypeScript and Python, for this server', async () => {
+    const page = await openPage();
+    await page.goto(`${base}/playground/`);
+    await settled(page);
+    const code = page.locator('#copy-output');
+    await page.getByRole('button', { name: 'Copy as curl' }).click();
+    expect(await code.textContent()).toMatch(
+      new RegExp(`^curl -s '${base}/v1/jacobian' -H 'content-type: application/json' -d '\\{"graph"`),
+    );
+    await page.getByRole('button', { name: 'Copy as TypeScript' }).click();
+    expect(await code.textContent()).toContain(`new Derivd({ url: "${base}" })`);
+    await page.getByRole('button', { name: 'Copy as Python' }).click();
+    expect(await code.textContent()).toContain(`client.jacobian(graph, args=args, constant=[`);
+    expect(await problemsOf(page)).toEqual([]);
+    await page.close();
+  }, 30_000);
+
   test('an error appears under the formula line it belongs to, with its path and column', async () => {
     const page = await openPage();
     await page.goto(`${base}/playground/`);
