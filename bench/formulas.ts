@@ -36,7 +36,7 @@ const asFormulas: WireGraph = { inputs, define: { f: 'exp(-1.5*(t - xs)^2)', r: 
 const call = (graph: WireGraph, cache: PlanCache | false) => () =>
   jacobian({ graph: structuredClone(graph), args: { d, t, xs: 0.1 }, constant: ['d', 't'] }, { cache });
 
-const [nodesCache, formulasCache] = [new PlanCache(), new PlanCache()];
+const [nodesCache, formulasCache] = [new PlanCache(64 << 20), new PlanCache(64 << 20)];
 const results = await measure([
   { name: 'nodes, uncached', fn: call(asNodes, false) },
   { name: 'formulas, uncached', fn: call(asFormulas, false) },
