@@ -8,7 +8,8 @@
  * with Fastify's own parser (same errors, same prototype-poisoning policy).
  */
 import type { FastifyInstance } from 'fastify';
-import { bodyMs } from '../api/index.js';
+import { bodyMs, DerivdError } from '../api/index.js';
+import { MalformedBody } from './problem.js';
 
 /** A request body kept as its JSON text, for a worker to parse. */
 export class RawJson {
@@ -24,4 +25,23 @@ export function largeBodiesAsText(app: FastifyInstance, inlineMaxCostMs: number)
     if (bodyMs(text.length) > inlineMaxCostMs) done(null, new RawJson(text));
     else parse(request, text, done);
   });
+}
+
+/**
+ * The body of a route that checks it on the event loop, once (registering a graph,
+ * explain): one kept as text because it is large is parsed here; anything but a JSON
+ * object is a 400 whose message says what was `expected`.
+ */
+export function objectBody(body: unknown, expected: string): Record<string, unknown> {
+  let value = body;
+  if (value instanceof RawJson) {
+    try {
+      value = JSON.parse(value.text);
+    } catch (err) {
+      throw new MalformedBody((err as Error).message);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new DerivdError('invalid_request', [{ path: '', message: expected }]);
+  return value as Record<string, unknown>;
 }

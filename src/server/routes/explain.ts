@@ -7,11 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DerivdError, explain, GRAPH_ID, OPERATIONS, ShapeSchema, withStoredGraph } from '../../api/index.js';
+import { explain, GRAPH_ID, OPERATIONS, ShapeSchema, withStoredGraph } from '../../api/index.js';
 import type { Config } from '../config.js';
 import type { GraphRepository } from '../graph-repo.js';
-import { MalformedBody } from '../problem.js';
-import { RawJson } from '../raw-body.js';
+import { objectBody } from '../raw-body.js';
 import { ProblemSchema } from '../schemas.js';
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
@@ -91,19 +90,9 @@ export async function explainRoutes(app: FastifyInstance, { config, graphs }: Ex
       },
     },
     handler: async (request) => {
-      let body: unknown = request.body;
-      if (body instanceof RawJson) {
-        // A large body (raw-body.ts): explaining it checks it here, once, as registering a graph does.
-        try {
-          body = JSON.parse(body.text);
-        } catch (err) {
-          throw new MalformedBody((err as Error).message);
-        }
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body))
-        throw new DerivdError('invalid_request', [{ path: '', message: "expected an object: an operation's request" }]);
+      let body: unknown = objectBody(request.body, "expected an object: an operation's request");
       const { graphId } = body as { graphId?: unknown };
-      if (Object.hasOwn(body, 'graphId')) {
+      if (Object.hasOwn(body as object, 'graphId')) {
         // found here or in Redis, then resolved as the library resolves it
         const found = typeof graphId === 'string' && GRAPH_ID.test(graphId) ? await graphs.find(graphId) : undefined;
         body = withStoredGraph(body, {}, () => found);

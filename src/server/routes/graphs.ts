@@ -9,8 +9,7 @@ import { z } from 'zod';
 import { DerivdError, GRAPH_ID, GraphIdSchema, GraphSchema, storeGraph, summaryOf, unknownGraph } from '../../api/index.js';
 import type { Config } from '../config.js';
 import type { GraphRepository } from '../graph-repo.js';
-import { MalformedBody } from '../problem.js';
-import { RawJson } from '../raw-body.js';
+import { objectBody } from '../raw-body.js';
 import { ProblemSchema } from '../schemas.js';
 import { GraphIdParams } from './compute.js';
 
@@ -60,17 +59,7 @@ export async function graphRoutes(app: FastifyInstance, { config, graphs }: Grap
       },
     },
     handler: async (request, reply) => {
-      let body: unknown = request.body;
-      if (body instanceof RawJson) {
-        // A large graph (raw-body.ts): registering checks it here, on the event loop, once.
-        try {
-          body = JSON.parse(body.text);
-        } catch (err) {
-          throw new MalformedBody((err as Error).message);
-        }
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body))
-        throw new DerivdError('invalid_request', [{ path: '', message: 'expected an object with the graph: {"graph": {...}}' }]);
+      const body = objectBody(request.body, 'expected an object with the graph: {"graph": {...}}');
       const extra = Object.keys(body).filter((k) => k !== 'graph');
       if (extra.length > 0)
         throw new DerivdError(
