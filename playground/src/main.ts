@@ -11,7 +11,7 @@ import { heatmap } from './heatmap.js';
 import { linePlot } from './lineplot.js';
 import { linspace } from './lib/args.js';
 import { asCurl, asPython, asTypeScript } from './lib/copy.js';
-import { derivativeNumbers, disagreements, ENGINES, type Engine } from './lib/engines.js';
+import { derivativeNumbers, disagreements, ENGINES, type Engine, largestPair } from './lib/engines.js';
 import { EXAMPLES, SEED } from './lib/examples.js';
 import {
   type Definitions,
@@ -57,6 +57,9 @@ function inputRow(input: PlaygroundState['inputs'][number]): HTMLTableRowElement
   tr.dataset.input = input.name;
   const name = make('input', { type: 'text', className: 'name', value: input.name, spellcheck: false });
   name.setAttribute('aria-label', 'input name');
+  name.addEventListener('input', () => {
+    tr.dataset.input = name.value.trim(); // errors about it find its row under its new name
+  });
   const shape = make('input', { type: 'text', className: 'shape', value: JSON.stringify(input.shape), spellcheck: false });
   shape.setAttribute('aria-label', `shape of ${input.name}`);
   const values = make('input', { type: 'text', className: 'values', value: input.values, spellcheck: false });
@@ -281,7 +284,11 @@ function renderEngines(outcomes: Partial<Record<Engine, Outcome>>): void {
     .querySelector('tbody')
     ?.replaceChildren(...rows);
   const auto = outcomes.auto;
-  $('auto-reason').textContent = auto?.ok ? `auto chose ${auto.res.mode}: ${auto.res.reason ?? ''}` : '';
+  const pair = largestPair(numbers);
+  $('auto-reason').textContent = [
+    auto?.ok ? `auto chose ${auto.res.mode}: ${auto.res.reason ?? ''}.` : '',
+    pair ? `Largest disagreement: ${fmt(pair.abs)}, between ${pair.a} and ${pair.b}.` : '',
+  ].join(' ');
 }
 
 // ---- the sweep --------------------------------------------------------------

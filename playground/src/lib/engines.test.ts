@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { derivativeNumbers, disagreements, maxDisagreement } from './engines.js';
+import { derivativeNumbers, disagreements, largestPair, maxDisagreement } from './engines.js';
 
 describe('engine disagreement', () => {
   test('the largest difference, absolute and relative to the larger magnitude', () => {
@@ -20,5 +20,10 @@ describe('engine disagreement', () => {
       reverse: expect.closeTo(0.001, 9),
       fd: expect.closeTo(0.001, 9),
     });
+  });
+
+  test('the pair that disagrees most', () => {
+    expect(largestPair({ forward: [1, 2], reverse: [1.1, 2], fd: [1.5, 2] })).toEqual({ a: 'forward', b: 'fd', abs: 0.5 });
+    expect(largestPair({ forward: [1] })).toBeNull();
   });
 });

@@ -55,3 +55,17 @@ export function disagreements(results: Partial<Record<Engine, number[]>>): Parti
   }
   return out;
 }
+
+/** The two engines that disagree most, and by how much (null with fewer than two results). */
+export function largestPair(results: Partial<Record<Engine, number[]>>): { a: Engine; b: Engine; abs: number } | null {
+  let best: { a: Engine; b: Engine; abs: number } | null = null;
+  ENGINES.forEach((a, i) => {
+    for (const b of ENGINES.slice(i + 1)) {
+      const [x, y] = [results[a], results[b]];
+      if (!x || !y) continue;
+      const { abs } = maxDisagreement(x, y);
+      if (!best || abs > best.abs) best = { a, b, abs };
+    }
+  });
+  return best;
+}
