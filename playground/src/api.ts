@@ -16,12 +16,18 @@ export class ApiError extends Error {
 
 const TIMEOUT_MS = 30_000;
 
+/** The service's API key, when it needs one (API_KEYS): sent as a bearer token, kept out of links. */
+let apiKey = '';
+export function setApiKey(key: string): void {
+  apiKey = key.trim();
+}
+
 export async function post<T>(path: string, body: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
@@ -37,7 +43,12 @@ export async function post<T>(path: string, body: unknown): Promise<T> {
   }
   if (!res.ok) {
     const p = json as { title?: string; detail?: string; errors?: Issue[] };
-    throw new ApiError(res.status, `${res.status} ${p.title ?? ''}: ${p.detail ?? ''}`.trim(), Array.isArray(p.errors) ? p.errors : []);
+    const hint = res.status === 401 ? ' This service needs an API key: enter it under "API key".' : '';
+    throw new ApiError(
+      res.status,
+      `${res.status} ${p.title ?? ''}: ${p.detail ?? ''}${hint}`.trim(),
+      Array.isArray(p.errors) ? p.errors : [],
+    );
   }
   return json as T;
 }

@@ -5,7 +5,7 @@
  * code: the page is small, and the bundle stays uPlot plus this.
  */
 import './style.css';
-import { ApiError, type ComputeResult, type Explanation, post } from './api.js';
+import { ApiError, type ComputeResult, type Explanation, post, setApiKey } from './api.js';
 import { diagram } from './diagram.js';
 import { heatmap } from './heatmap.js';
 import { linePlot } from './lineplot.js';
@@ -462,6 +462,8 @@ function copyAs(kind: 'curl' | 'ts' | 'python'): void {
 
 // ---- start ------------------------------------------------------------------
 
+const API_KEY_ITEM = 'derivd-playground-api-key';
+
 function load(next: PlaygroundState, note = ''): void {
   $('example-note').textContent = note;
   state = clone(next);
@@ -503,6 +505,14 @@ function setup(): void {
     state = { ...readForm(), sweep: readSweep() };
     void saveToUrl();
     void runSweep(++run);
+  });
+  // The key lives in this tab's session storage, never in the URL or a copied program.
+  const key = $<HTMLInputElement>('api-key');
+  key.value = sessionStorage.getItem(API_KEY_ITEM) ?? '';
+  setApiKey(key.value);
+  key.addEventListener('input', () => {
+    setApiKey(key.value);
+    sessionStorage.setItem(API_KEY_ITEM, key.value);
   });
   $('copy-curl').addEventListener('click', () => copyAs('curl'));
   $('copy-ts').addEventListener('click', () => copyAs('ts'));

@@ -20,8 +20,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXAMPLES, SEED } from '../../playground/src/lib/examples.js';
 import { type PlaygroundState, toRequest } from '../../playground/src/lib/state.js';
 import { fmt } from '../../playground/src/lib/tensor.js';
+import { decodeState } from '../../playground/src/lib/url.js';
 import { type App, buildApp } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
+import { newKey } from '../helpers/access.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test/artifacts/playground');
@@ -234,6 +236,30 @@ describe.skipIf(!CHROMIUM)('the playground in a real browser', () => {
     expect(await under.textContent()).toMatch(/^graph\.define\.f: .*column \d+/);
     expect(await page.locator('#formulas li').nth(0).locator('.error').textContent()).toBe('');
     await page.close();
+  }, 30_000);
+
+  test('a service with API keys: a 401 says to enter the key, and with it the page computes', async () => {
+    const { key, digest } = newKey();
+    const guarded = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0, maxEventLoopDelayMs: 0, apiKeyDigests: [digest] });
+    try {
+      const url = await guarded.app.listen({ port: 0, host: '127.0.0.1' });
+      const page = await openPage();
+      await page.goto(`${url}/playground/`);
+      await settled(page, 'error');
+      expect(await page.locator('#form-error').textContent()).toContain('This service needs an API key');
+      await page.getByLabel('API key').fill(key);
+      await resetStatus(page);
+      await page.locator('#compute').click();
+      await settled(page);
+      // the link holds the state, not the key
+      const shared = await decodeState(new URL(page.url()).hash);
+      expect(shared?.inputs.map((i) => i.name)).toEqual(['d', 'xs']);
+      expect(JSON.stringify(shared)).not.toContain(key);
+      expect(await directionsOf(page, 'forward')).toBe(1);
+      await page.close();
+    } finally {
+      await guarded.app.close();
+    }
   }, 30_000);
 
   test('readable at phone width: nothing wider than the screen', async () => {

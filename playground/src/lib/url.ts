@@ -23,7 +23,7 @@ function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
-async function pipe(bytes: Uint8Array, stream: GenericTransformStream, limit: number): Promise<Uint8Array> {
+async function pipe(bytes: Uint8Array, stream: { readable: ReadableStream; writable: WritableStream }, limit: number): Promise<Uint8Array> {
   const writer = stream.writable.getWriter();
   writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => {});
   writer.close().catch(() => {});
