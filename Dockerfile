@@ -7,7 +7,8 @@
 # scripts/docker-smoke.sh).
 ARG NODE_VERSION=24
 
-# Build stage: every dependency, then the TypeScript build.
+# Build stage: every dependency, then the TypeScript build and the playground page
+# (Vite, into dist/playground/, which the runtime stage copies with the rest of dist/).
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -15,6 +16,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json
+COPY playground ./playground
+RUN npx vite build --config playground/vite.config.ts --logLevel warn
 
 # Runtime stage: production dependencies and the compiled code only.
 FROM node:${NODE_VERSION}-bookworm-slim

@@ -3,7 +3,9 @@
 // `npm run bench` needs besides: bench/'s own packages (TensorFlow.js, 270 MB that
 // nothing but the benchmark uses), installed in bench/node_modules on first use and
 // type-checked with bench/tsconfig.json (the root typecheck leaves bench/tfjs.ts out).
-// Usage: node scripts/bootstrap.mjs [install|build|bench]
+// The playground page (playground/, built by Vite into dist/playground/) is built
+// by start too, and by its browser test.
+// Usage: node scripts/bootstrap.mjs [install|build|playground|bench]
 import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +43,13 @@ export function ensureBuilt() {
   if (built < sources) run('npx tsc -p tsconfig.json');
 }
 
+/** vite build of playground/ when dist/playground/ is missing or older than any of its sources or the lock file. */
+export function ensurePlayground() {
+  const built = mtime(at('dist/playground/index.html'));
+  const sources = Math.max(newest(at('playground')), mtime(at('package-lock.json')));
+  if (built < sources) run('npx vite build --config playground/vite.config.ts --logLevel warn');
+}
+
 /** npm ci in bench/ when bench/node_modules is missing or older than bench/package-lock.json; then its typecheck. */
 export function ensureBench() {
   if (mtime(at('bench/node_modules/.package-lock.json')) < mtime(at('bench/package-lock.json'))) {
@@ -53,5 +62,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const what = process.argv[2] ?? 'install';
   ensureInstalled();
   if (what === 'build') ensureBuilt();
+  if (what === 'build' || what === 'playground') ensurePlayground();
   if (what === 'bench') ensureBench();
 }

@@ -1,5 +1,6 @@
 // Waits for a running derivd to be ready, posts the seed Jacobian (the forum case)
-// and checks dr/dxs against the analytic derivative. Exits non-zero on any failure.
+// and checks dr/dxs against the analytic derivative, then that the playground page
+// is served. Exits non-zero on any failure.
 // Usage: node scripts/smoke.mjs http://127.0.0.1:8080
 import { readFileSync } from 'node:fs';
 
@@ -50,3 +51,13 @@ if (body.mode !== 'forward' || body.stats?.directions !== 1)
 console.log(
   `smoke: ok: dr/dxs matches the analytic derivative (max rel. error ${err.toExponential(2)}), mode ${body.mode}: ${body.reason}`,
 );
+
+// npm start built the playground page: /playground/ serves it and its script.
+const page = await fetch(`${base}/playground/`);
+const html = await page.text();
+if (page.status !== 200) fail(`GET /playground/ answered ${page.status}: ${html.slice(0, 300)}`);
+const script = /<script type="module"[^>]*src="([^"]+)"/.exec(html)?.[1];
+if (!script) fail('GET /playground/ has no module script');
+const js = await fetch(new URL(script, base));
+if (js.status !== 200 || !/javascript/.test(js.headers.get('content-type') ?? '')) fail(`GET ${script} answered ${js.status}`);
+console.log(`smoke: ok: /playground/ serves the page and ${script}`);

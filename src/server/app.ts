@@ -38,6 +38,7 @@ import { responseCompression, varyOnAcceptEncoding, withContentEncodings } from 
 import { decodeBodies } from './plugins/content-encoding.js';
 import { buildMetricsServer, metricsEndpoint } from './plugins/metrics-endpoint.js';
 import { withAccessControl } from './plugins/openapi-access.js';
+import { playground } from './plugins/playground.js';
 import { rateLimits } from './plugins/rate-limit.js';
 import { securityHeaders } from './plugins/security-headers.js';
 import { largeBodiesAsText } from './raw-body.js';
@@ -292,6 +293,7 @@ export async function buildApp(config: Config, logStream?: NodeJS.WritableStream
       ),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await playground(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // One root onSend hook, synchronous (each hook, and each async one more so, costs every

@@ -11,8 +11,11 @@
  * 'unsafe-inline'; styles do, because the bundle applies inline styles
  * (Chromium reports a violation and blocks them under style-src 'self').
  * Each source was checked that way: dropping script-src 'self' leaves an empty
- * page, dropping data: from img-src blocks icons; fonts need no data:. Later
- * pages work under it if they load their own assets from derivd.
+ * page, dropping data: from img-src blocks icons; fonts need no data:. The
+ * playground page (plugins/playground.ts) works under it unchanged: Vite bundles
+ * its script and styles (uPlot included) into files served by derivd, its icon
+ * is a data: URI, and it fetches only this origin's /v1; its browser test checks
+ * that Chromium reports no violation. Later pages must do the same.
  *
  * Left out on purpose: upgrade-insecure-requests and HSTS. derivd speaks plain
  * HTTP (TLS, if any, ends at a proxy): the first would make browsers fetch the
