@@ -1,5 +1,5 @@
 /**
- * The playground's static files: served at /playground/ under the one CSP,
+ * The playground's static files: served at /playground/ under its own stricter CSP,
  * /playground redirected there, and a clear 503 when the page was never built.
  * (The page itself is driven in a real browser by playground-browser.test.ts.)
  */
@@ -34,11 +34,18 @@ describe('/playground', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body).toContain('derivd playground');
-    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    // the page's own policy: no inline styles, which only /docs needs
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toMatch(/(^|;)style-src 'self'(;|$)/);
+    expect(csp).not.toContain('unsafe-inline');
+    // every other response keeps the general policy, which Swagger UI needs
+    expect(String((await app.inject({ url: '/elsewhere' })).headers['content-security-policy'])).toContain("'unsafe-inline'");
     expect(page.headers['cache-control']).toBe('no-cache');
     const asset = await app.inject({ url: '/playground/assets/index-abc123.js' });
     expect(asset.statusCode).toBe(200);
     expect(asset.headers['cache-control']).toContain('immutable');
+    expect(asset.headers['content-security-policy']).toBe(csp);
     const redirect = await app.inject({ url: '/playground' });
     expect(redirect.statusCode).toBeGreaterThanOrEqual(301);
     expect(redirect.statusCode).toBeLessThanOrEqual(308);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PLAYGROUND_CONTENT_SECURITY_POLICY, securityHeaderValues } from './security-headers.js';
 
 /** dist/playground/ from both src/server/plugins/ and dist/server/plugins/. */
 export const PLAYGROUND_DIST = fileURLToPath(new URL('../../../dist/playground/', import.meta.url));
@@ -31,7 +32,13 @@ export async function playground(app: FastifyInstance, options: { root?: string 
   }
   // Relative URLs in the page (its assets) resolve under /playground/ only.
   app.get('/playground', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/playground/', 301));
+  const csp = securityHeaderValues(PLAYGROUND_CONTENT_SECURITY_POLICY)['content-security-policy'] as string;
   await app.register(async (scope) => {
+    // After the root hook's general policy: the page's stricter one replaces it.
+    scope.addHook('onRequest', (_request, reply, done) => {
+      reply.header('content-security-policy', csp);
+      done();
+    });
     await scope.register(fastifyStatic, {
       root,
       prefix: '/playground/',

@@ -12,10 +12,7 @@
  * (Chromium reports a violation and blocks them under style-src 'self').
  * Each source was checked that way: dropping script-src 'self' leaves an empty
  * page, dropping data: from img-src blocks icons; fonts need no data:. The
- * playground page (plugins/playground.ts) works under it unchanged: Vite bundles
- * its script and styles (uPlot included) into files served by derivd, its icon
- * is a data: URI, and it fetches only this origin's /v1; its browser test checks
- * that Chromium reports no violation. Later pages must do the same.
+ * playground page (plugins/playground.ts) gets a stricter copy, below.
  *
  * Left out on purpose: upgrade-insecure-requests and HSTS. derivd speaks plain
  * HTTP (TLS, if any, ends at a proxy): the first would make browsers fetch the
@@ -41,12 +38,24 @@ export const CONTENT_SECURITY_POLICY = {
 } as const;
 
 /**
- * The headers helmet sets for this policy, computed once: the policy is the same
+ * The playground's own, stricter policy: Vite bundles its script and styles (uPlot
+ * included) into files served by derivd, it sets styles only through the CSSOM and
+ * fetches only this origin's /v1, so it needs no inline styles, which only Swagger UI
+ * does (its icon is a data: URI, so img-src keeps data:). Its browser test fails on
+ * any violation Chromium reports.
+ */
+export const PLAYGROUND_CONTENT_SECURITY_POLICY = {
+  ...CONTENT_SECURITY_POLICY,
+  'style-src': ["'self'"],
+} as const;
+
+/**
+ * The headers helmet sets for a policy (the general one by default), computed once: the policy is the same
  * for every response, and building helmet's middleware per request (what
  * @fastify/helmet does) cost about a quarter of the service's throughput on the
  * seed request.
  */
-export function securityHeaderValues(): Record<string, string> {
+export function securityHeaderValues(directives: Record<string, readonly string[]> = CONTENT_SECURITY_POLICY): Record<string, string> {
   const headers: Record<string, string> = {};
   const res = {
     setHeader: (name: string, value: string | number | readonly string[]): void => {
@@ -55,13 +64,12 @@ export function securityHeaderValues(): Record<string, string> {
     removeHeader: (): void => {},
   };
   let failed: unknown;
-  helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, strictTransportSecurity: false })(
-    {} as never,
-    res as never,
-    (err?: unknown) => {
-      failed = err;
-    },
-  );
+  helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: directives as Record<string, string[]> },
+    strictTransportSecurity: false,
+  })({} as never, res as never, (err?: unknown) => {
+    failed = err;
+  });
   if (failed) throw failed;
   return headers;
 }
