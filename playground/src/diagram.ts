@@ -8,6 +8,8 @@ import type { Explanation } from './api.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const MAX_DRAWN = 80;
+/** The smallest scale a diagram is drawn at to fit its panel. */
+const MIN_SCALE = 0.55;
 
 function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, tag);
@@ -41,7 +43,7 @@ export function diagram(ex: Explanation): Element {
     columns[d] ??= [];
     columns[d].push(id);
   }
-  const [w, h, gx, gy] = [92, 26, 120, 36];
+  const [w, h, gx, gy] = [92, 26, 108, 36];
   const pos = new Map<string, { x: number; y: number }>();
   columns.forEach((ids, c) => {
     ids.forEach((id, r) => {
@@ -50,7 +52,13 @@ export function diagram(ex: Explanation): Element {
   });
   const width = 16 + (columns.length - 1) * gx + w;
   const height = 16 + (Math.max(...columns.map((c) => c.length)) - 1) * gy + h;
-  const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'diagram' });
+  const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'diagram' });
+  // Shrunk to the panel's width, down to MIN_SCALE (text stays readable); wider graphs scroll.
+  // Set through the CSSOM: the page's CSP allows no style attributes.
+  svg.style.width = '100%';
+  svg.style.maxWidth = `${width}px`;
+  svg.style.minWidth = `${Math.round(width * MIN_SCALE)}px`;
+  svg.style.height = 'auto';
   svg.setAttribute(
     'aria-label',
     `graph: ${ex.nodes.filter((n) => n.active).length} active nodes, ${ex.nodes.filter((n) => !n.active).length} inactive`,
