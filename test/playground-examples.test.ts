@@ -12,29 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { asCurl, asPython, asTypeScript, shellQuote } from '../playground/src/lib/copy.js';
 import { EXAMPLES } from '../playground/src/lib/examples.js';
 import { toRequest } from '../playground/src/lib/state.js';
 import { flatten, type Wire } from '../playground/src/lib/tensor.js';
-import { type App, buildApp } from '../src/server/app.js';
-import { DEFAULT_CONFIG } from '../src/server/config.js';
+import { useListening } from './helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 
-let server: App;
-let url: string;
-beforeAll(async () => {
-  server = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
-  url = await server.app.listen({ host: '127.0.0.1', port: 0 });
-});
-afterAll(async () => {
-  await server?.app.close();
-});
+const service = useListening();
 
 async function call(operation: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}/v1/${operation}`, {
+  const res = await fetch(`${service.url()}/v1/${operation}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -78,7 +69,7 @@ describe('copy as', () => {
 
   test.skipIf(!HAS_CURL)('curl: the command, run by a shell, answers what the page asked', async () => {
     const expected = numbers((await call(operation, request)).json, operation);
-    const { stdout } = await run('sh', ['-c', asCurl(url, operation, request)], { timeout: 30_000 });
+    const { stdout } = await run('sh', ['-c', asCurl(service.url(), operation, request)], { timeout: 30_000 });
     expect(numbers(JSON.parse(stdout), operation)).toEqual(expected);
   });
 
@@ -90,7 +81,7 @@ describe('copy as', () => {
 
   test.skipIf(!HAS_PYTHON)('Python: the program runs with clients/python and prints the same numbers', async () => {
     const expected = numbers((await call(operation, request)).json, operation);
-    const { stdout } = await run('python3', ['-c', asPython(url, operation, request)], {
+    const { stdout } = await run('python3', ['-c', asPython(service.url(), operation, request)], {
       env: { ...process.env, PYTHONPATH: join(ROOT, 'clients/python'), PYTHONDONTWRITEBYTECODE: '1' },
       timeout: 60_000,
     });
@@ -102,7 +93,7 @@ describe('copy as', () => {
     const dir = mkdtempSync(join(tmpdir(), 'derivd-playground-ts-'));
     try {
       const file = join(dir, 'copied.mts');
-      const code = asTypeScript(url, operation, request);
+      const code = asTypeScript(service.url(), operation, request);
       expect(code).toContain("from 'derivd-client'");
       writeFileSync(file, code.replace("'derivd-client'", JSON.stringify(join(ROOT, 'clients/ts/src/index.ts'))));
       const { stdout } = await run(join(ROOT, 'node_modules/.bin/tsx'), [file], { timeout: 60_000 });

@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type App, buildApp } from '../src/server/app.js';
-import { DEFAULT_CONFIG } from '../src/server/config.js';
+import { expect, test } from 'vitest';
+import { useListening } from './helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -44,15 +43,7 @@ function r(xs: number): number[] {
   return D.map((di, i) => di - c * (f[i] as number));
 }
 
-let server: App;
-let url: string;
-beforeAll(async () => {
-  server = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
-  url = await server.app.listen({ host: '127.0.0.1', port: 0 });
-});
-afterAll(async () => {
-  await server?.app.close();
-});
+const service = useListening();
 
 /** The TypeScript example as a module: the client's source, the test's service, `res` exported. */
 function tsModule(dir: string, serviceUrl: string): string {
@@ -69,7 +60,7 @@ test('the TypeScript example: dr/dxs as central differences of r give it, forwar
   const dir = mkdtempSync(join(tmpdir(), 'derivd-readme-ts-'));
   try {
     // the client's source by its .js specifier, as vite resolves it to the .ts file
-    const { res } = await import(tsModule(dir, url));
+    const { res } = await import(tsModule(dir, service.url()));
     const h = 1e-6;
     const [plus, minus] = [r(0.1 + h), r(0.1 - h)];
     const fd = plus.map((p, i) => (p - (minus[i] as number)) / (2 * h));
@@ -128,7 +119,7 @@ if (!HAS_PYTHON) console.log('python3 (3.9 or later) was not found: SKIPPED the 
 
 test.skipIf(!HAS_PYTHON)('the Python example prints what the README shows', async () => {
   expect(PYTHON.text).toContain(`"${PAGE_URL}"`);
-  const code = PYTHON.text.replace(`"${PAGE_URL}"`, JSON.stringify(url));
+  const code = PYTHON.text.replace(`"${PAGE_URL}"`, JSON.stringify(service.url()));
   const { stdout } = await promisify(execFile)('python3', ['-c', code], {
     env: { ...process.env, PYTHONPATH: join(ROOT, 'clients/python'), PYTHONDONTWRITEBYTECODE: '1' },
     timeout: 60_000,

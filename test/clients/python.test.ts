@@ -8,9 +8,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp, type App } from '../../src/server/app.js';
-import { DEFAULT_CONFIG } from '../../src/server/config.js';
+import { describe, expect, test } from 'vitest';
+import { useListening } from '../helpers/server.js';
 
 const CLIENT_DIR = fileURLToPath(new URL('../../clients/python', import.meta.url));
 const PYTHON_TIMEOUT_MS = 120_000;
@@ -44,15 +43,7 @@ function runPython(env: Record<string, string>): Promise<{ code: number | null; 
 }
 
 describe.skipIf(!PYTHON)('the Python client (clients/python) against a real service', () => {
-  let server: App;
-  let url: string;
-  beforeAll(async () => {
-    server = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
-    url = await server.app.listen({ host: '127.0.0.1', port: 0 });
-  });
-  afterAll(async () => {
-    await server?.app.close();
-  });
+  const service = useListening();
 
   for (const [label, env] of [
     [NUMPY ? 'with numpy' : 'as installed (numpy is not, so lists only)', {}],
@@ -61,7 +52,7 @@ describe.skipIf(!PYTHON)('the Python client (clients/python) against a real serv
     test(
       `python3 -m unittest: ${label}`,
       async () => {
-        const { code, output } = await runPython({ DERIVD_URL: url, ...env });
+        const { code, output } = await runPython({ DERIVD_URL: service.url(), ...env });
         expect(code, output).toBe(0);
         expect(output).toMatch(/^OK/m);
       },

@@ -1,12 +1,13 @@
 /**
  * Shared pieces of the HTTP tests (heavy requests are in requests.ts):
  *   useApps()          an appWith(config, logStream?) that builds apps (silent logs) and closes them after each test
+ *   useListening()     one service listening on 127.0.0.1 for a whole file (or describe): its URL once started
  *   waitFor, sleep     polling with a bound
  *   timer(ms)          a flag that turns true once ms have passed: "not before the deadline"
  *                      as an ordering of two events rather than a measured duration
  *   metric(app, name, labels?)  a sample sum from /metrics
  */
-import { afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/server/config.js';
 
@@ -22,6 +23,24 @@ export function useApps(): (config?: Partial<Config>, logStream?: NodeJS.Writabl
     open.push(a);
     return a;
   };
+}
+
+/**
+ * A service listening on a loopback port from beforeAll to afterAll (no worker pool:
+ * every call inline, which keeps the tests light), for tests that talk to it as a
+ * client program would. `url()` is its base URL once started.
+ */
+export function useListening(config: Partial<Config> = {}): { url(): string } {
+  let server: App | undefined;
+  let base = '';
+  beforeAll(async () => {
+    server = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0, ...config });
+    base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await server?.app.close();
+  });
+  return { url: () => base };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
