@@ -59,5 +59,8 @@ if (page.status !== 200) fail(`GET /playground/ answered ${page.status}: ${html.
 const script = /<script type="module"[^>]*src="([^"]+)"/.exec(html)?.[1];
 if (!script) fail('GET /playground/ has no module script');
 const js = await fetch(new URL(script, base));
+// Read to the end: an unread body keeps its connection, and so this process, alive.
+const bundle = await js.arrayBuffer();
 if (js.status !== 200 || !/javascript/.test(js.headers.get('content-type') ?? '')) fail(`GET ${script} answered ${js.status}`);
+if (bundle.byteLength === 0) fail(`GET ${script} answered an empty body`);
 console.log(`smoke: ok: /playground/ serves the page and ${script}`);
