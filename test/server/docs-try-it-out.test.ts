@@ -7,16 +7,15 @@
  * /usr/bin/chromium (scripts/ensure-chromium.sh); without it the test is skipped
  * and says so.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { useApps } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_FLAGS, noteMissingChromium } from '../helpers/chromium.js';
 
 const appWith = useApps();
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!CHROMIUM)
-  console.log('Chromium was not found (/usr/bin/chromium): skipping the "Try it out" test in a real browser (apt-get install chromium)');
+noteMissingChromium('the "Try it out" test in a real browser');
 
 /** Every operation of openapi.yaml but /metrics (Prometheus text, nothing to try), registerGraph first. */
 function operations(): { method: string; path: string; operationId: string }[] {
@@ -35,7 +34,7 @@ describe('in a real browser', () => {
       // no shedding on event-loop delay: a busy machine must not turn a try into a 503
       const { app } = await appWith({ workers: 0, maxEventLoopDelayMs: 0 });
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
       try {
         const ops = operations();
         // at least health, ready, the 7 operations inline and on a stored graph, register and get

@@ -13,7 +13,7 @@
  * /usr/bin/chromium the test is skipped and says so.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -25,12 +25,11 @@ import { decodeState } from '../../playground/src/lib/url.js';
 import { type App, buildApp } from '../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../src/server/config.js';
 import { newKey } from '../helpers/access.js';
+import { CHROMIUM, CHROMIUM_FLAGS, noteMissingChromium } from '../helpers/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = join(ROOT, 'test/artifacts/playground');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!CHROMIUM)
-  console.log('Chromium was not found (/usr/bin/chromium): skipping the playground tests in a real browser (apt-get install chromium)');
+noteMissingChromium('the playground tests in a real browser');
 
 let server: App;
 let base: string;
@@ -43,10 +42,7 @@ beforeAll(async () => {
   // no shedding on event-loop delay: a busy machine must not turn a request into a 503
   server = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0, maxEventLoopDelayMs: 0 });
   base = await server.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 }, 150_000);
 
 afterAll(async () => {

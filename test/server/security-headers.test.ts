@@ -1,13 +1,4 @@
-/**
- * Security headers (helmet) on every response — API answers, problems, 404s,
- * preflights, the OpenAPI document, Swagger UI's page and assets — with one
- * Content-Security-Policy that the Swagger UI page works under. That last part
- * is checked in headless Chromium when it is installed (Debian's chromium; the
- * test says it was skipped otherwise): the page renders every operation and the
- * browser reports no CSP violation.
- */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/server/plugins/security-headers.js';
 import { tinyRequest } from '../helpers/access.js';
 import { useApps } from '../helpers/server.js';
+import { CHROMIUM, dumpDom, noteMissingChromium } from '../helpers/chromium.js';
 
 const appWith = useApps();
 const CSP =
@@ -147,9 +139,7 @@ describe('on every response', () => {
   });
 });
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!CHROMIUM)
-  console.log('Chromium was not found (/usr/bin/chromium): skipping the Swagger UI page test in a real browser (apt-get install chromium)');
+noteMissingChromium('the Swagger UI page test in a real browser');
 
 describe('in a real browser', () => {
   test.skipIf(!CHROMIUM)(
@@ -159,38 +149,7 @@ describe('in a real browser', () => {
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
       const profile = mkdtempSync(join(tmpdir(), 'derivd-chromium-'));
       try {
-        const { dom, log } = await new Promise<{ dom: string; log: string }>((resolve, reject) => {
-          const child = spawn(
-            CHROMIUM!,
-            [
-              '--headless',
-              '--no-sandbox',
-              '--disable-gpu',
-              '--disable-quic',
-              '--no-first-run',
-              '--disable-background-networking',
-              '--disable-component-update',
-              '--disable-sync',
-              `--user-data-dir=${profile}`,
-              '--enable-logging=stderr',
-              '--log-level=0',
-              '--virtual-time-budget=10000',
-              '--dump-dom',
-              `${base}/docs`,
-            ],
-            { stdio: ['ignore', 'pipe', 'pipe'] },
-          );
-          let out = '';
-          let err = '';
-          const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-          child.on('error', reject);
-          child.on('exit', () => {
-            clearTimeout(timer);
-            resolve({ dom: out, log: err });
-          });
-        });
+        const { dom, log } = await dumpDom(`${base}/docs`, profile, ['--disable-quic', '--log-level=0']);
         // the page's scripts ran: Swagger UI fetched the document and rendered it
         expect(dom, log.slice(-2000)).toMatch(/class="title"[^>]*>derivd/);
         for (const op of ['evaluate', 'jacobian', 'gradient', 'jvp', 'vjp', 'hessian', 'hvp'])

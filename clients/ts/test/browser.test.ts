@@ -5,7 +5,7 @@
  * base64 result, through the stored-graph path: fetch, btoa, atob and DataView as
  * browsers have them.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { buildApp } from '../../../src/server/app.js';
 import { DEFAULT_CONFIG } from '../../../src/server/config.js';
+import { CHROMIUM, dumpDom, noteMissingChromium } from '../../../test/helpers/chromium.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!CHROMIUM)
-  console.log('Chromium was not found (/usr/bin/chromium): skipping the client test in a real browser (apt-get install chromium)');
+noteMissingChromium('the client test in a real browser');
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
 const TSC = fileURLToPath(new URL('../../../node_modules/.bin/tsc', import.meta.url));
@@ -71,36 +70,7 @@ test.skipIf(!CHROMIUM)(
       derivdBase = await derivd.app.listen({ host: '127.0.0.1', port: 0 });
       await new Promise<void>((resolve) => static_.listen(0, '127.0.0.1', resolve));
       const pageUrl = `http://127.0.0.1:${(static_.address() as AddressInfo).port}/`;
-      const { dom, log } = await new Promise<{ dom: string; log: string }>((resolve, reject) => {
-        const child = spawn(
-          CHROMIUM as string,
-          [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            `--user-data-dir=${join(dir, 'profile')}`,
-            '--enable-logging=stderr',
-            '--virtual-time-budget=10000',
-            '--dump-dom',
-            pageUrl,
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let out = '';
-        let err = '';
-        const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-        child.on('error', reject);
-        child.on('exit', () => {
-          clearTimeout(timer);
-          resolve({ dom: out, log: err });
-        });
-      });
+      const { dom, log } = await dumpDom(pageUrl, join(dir, 'profile'));
       const line = /result (\{.*\})/.exec(dom);
       expect(line, `${dom.slice(0, 2000)}\n${log.slice(-2000)}`).not.toBeNull();
       const result = JSON.parse(line?.[1] as string);
