@@ -6,9 +6,8 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp, type App } from '../src/server/app.js';
-import { DEFAULT_CONFIG } from '../src/server/config.js';
+import { describe, expect, test } from 'vitest';
+import { useListening } from './helpers/server.js';
 import { cli, readmeCommands, words } from './helpers/cli.js';
 import { expectClose } from './helpers/numeric.js';
 
@@ -91,13 +90,7 @@ describe('derivd eval', () => {
 });
 
 describe('derivd explain', () => {
-  let app: App;
-  let base: string;
-  beforeAll(async () => {
-    app = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
-    base = await app.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(() => app.app.close());
+  const service = useListening();
 
   test('the plan of a call: every node with its shape and whether it is active', async () => {
     const e = await json(['explain', FIXTURE, '--op', 'jacobian']);
@@ -123,18 +116,18 @@ describe('derivd explain', () => {
 
   test('--url asks POST /v1/explain and gets the same plan', async () => {
     const local = await json(['explain', '-', '--op', 'hessian', '--constant', '', '--mode', 'reverse'], sumOfY);
-    const remote = await json(['explain', '-', '--op', 'hessian', '--constant', '', '--mode', 'reverse', '--url', base], sumOfY);
+    const remote = await json(['explain', '-', '--op', 'hessian', '--constant', '', '--mode', 'reverse', '--url', service.url()], sumOfY);
     expect(local.operation).toBe('hessian');
     expect(local.mode).toBe('reverse');
     expect(remote).toEqual(local);
-    const bad = await cli(['explain', '-', '--url', base], '{"graph": {}}');
+    const bad = await cli(['explain', '-', '--url', service.url()], '{"graph": {}}');
     expect(bad.code).toBe(2);
   });
 
   test('eval --url sends the formula to the service', async () => {
-    const env = await json(['eval', 'sin(x)*exp(x)', '--at', 'x=0.25', '--wrt', 'x', '--url', base]);
+    const env = await json(['eval', 'sin(x)*exp(x)', '--at', 'x=0.25', '--wrt', 'x', '--url', service.url()]);
     expectClose([env.jacobian.f.x], [dy(0.25)], ANALYTIC_REL);
-    const bad = await cli(['eval', 'sin(x', '--at', 'x=1', '--url', base]);
+    const bad = await cli(['eval', 'sin(x', '--at', 'x=1', '--url', service.url()]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/\n {2}graph\.define\.f: /);
   });

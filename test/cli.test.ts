@@ -10,9 +10,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp, type App } from '../src/server/app.js';
+import { describe, expect, test } from 'vitest';
+import { buildApp } from '../src/server/app.js';
 import { DEFAULT_CONFIG } from '../src/server/config.js';
+import { useListening } from './helpers/server.js';
 import { cli, readmeCommands, readmeOutput, words } from './helpers/cli.js';
 import { expectClose } from './helpers/numeric.js';
 
@@ -201,36 +202,34 @@ describe('in this process', () => {
 });
 
 describe('--url: a real listening service', () => {
-  let app: App;
-  let base: string;
-  beforeAll(async () => {
-    app = await buildApp({ ...DEFAULT_CONFIG, logLevel: 'silent', workers: 0 });
-    base = await app.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(() => app.app.close());
+  const service = useListening();
 
   test("the answer is the service's: --json prints its body as sent, tables read it", async () => {
     const req = JSON.stringify(scalarRequest(0.5));
-    const r = await cli(['jacobian', '-', '--url', base, '--json'], req);
+    const r = await cli(['jacobian', '-', '--url', service.url(), '--json'], req);
     expect(r.code).toBe(0);
-    const direct = await fetch(`${base}/v1/jacobian`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: req });
+    const direct = await fetch(`${service.url()}/v1/jacobian`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: req,
+    });
     const body = await direct.text();
     // the same text but for the timings, which differ from call to call
     const noTimings = (s: string) => s.replace(/"timings":\{[^}]*\}/, '"timings":{}').replace(/"cache":"(hit|miss)"/, '"cache":""');
     expect(noTimings(r.out)).toBe(`${noTimings(body)}\n`);
     expectClose([JSON.parse(r.out).jacobian.y.x], [dy(0.5)], ANALYTIC_REL);
-    const table = await cli(['gradient', '-', '--url', `${base}/`, '--precision', '10'], req);
+    const table = await cli(['gradient', '-', '--url', `${service.url()}/`, '--precision', '10'], req);
     expect(table.code).toBe(0);
     expectClose([Number(/dy\/dx = (\S+)/.exec(table.out)![1])], [dy(0.5)], 1e-9);
   });
 
   test('the flags reach the service; its problems exit 2 with title and paths', async () => {
-    const r = await cli(['jacobian', '-', '--url', base, '--json', '--mode', 'fd'], JSON.stringify(scalarRequest(0.5)));
+    const r = await cli(['jacobian', '-', '--url', service.url(), '--json', '--mode', 'fd'], JSON.stringify(scalarRequest(0.5)));
     expect(JSON.parse(r.out).mode).toBe('fd');
-    const bad = await cli(['jacobian', '-', '--url', base], JSON.stringify({ ...scalarRequest(1), constant: ['nope'] }));
+    const bad = await cli(['jacobian', '-', '--url', service.url()], JSON.stringify({ ...scalarRequest(1), constant: ['nope'] }));
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/^derivd: The graph or the call is not valid \(422\)\n {2}constant\[0\]: .*nope/);
-    const notJson = await cli(['jacobian', '-', '--url', base], '{"graph": ');
+    const notJson = await cli(['jacobian', '-', '--url', service.url()], '{"graph": ');
     expect([notJson.code, notJson.err.split('\n')[0]]).toEqual([2, 'derivd: The body is not valid JSON']);
   });
 
@@ -247,7 +246,7 @@ describe('--url: a real listening service', () => {
     const commands = readmeCommands('derivd serve');
     expect(commands.length).toBe(4);
     for (const line of commands) {
-      const { argv, stdinFile } = words(line.replace('http://127.0.0.1:8080', base));
+      const { argv, stdinFile } = words(line.replace('http://127.0.0.1:8080', service.url()));
       if (argv[1] === 'serve') continue; // the bin test below runs the service
       const r = await cli(argv.slice(1), stdinFile ? readFileSync(join(root, stdinFile), 'utf8') : '');
       expect(r.code, `${line}\n${r.err}`).toBe(0);
