@@ -13,12 +13,7 @@ export function asRequestError(err: unknown, req: CheckedRequest): unknown {
   const input = req.graph.inputs.find((i) => i.value === err.value);
   // a node a definition expanded to is reported at the definition
   const defined = err.node >= 0 ? nodePath(err.node, req.graph.sources) : undefined;
-  const path = input
-    ? childPath('args', input.name)
-    : defined !== undefined
-      ? defined
-      : err.node >= 0
-        ? `graph.nodes[${err.node}].args[${err.arg}]`
-        : 'graph';
+  const atNode = err.node >= 0 ? `graph.nodes[${err.node}].args[${err.arg}]` : 'graph';
+  const path = input ? childPath('args', input.name) : (defined ?? atNode);
   return new DerivdError('invalid_graph', [{ path, message: err.message }]);
 }
