@@ -69,7 +69,7 @@ export {
   type NodeGraph,
   type Encoding,
 } from '../graph/schema.js';
-export { NestedValueSchema, WireFloatSchema, type NestedNumbers } from '../tensor/nested.js';
+export { inferShape, NestedValueSchema, WireFloatSchema, type NestedNumbers } from '../tensor/nested.js';
 export { Base64TensorSchema, toBase64, type Base64Tensor } from '../tensor/base64.js';
 
 // The engine plug: everything an engine of your own needs (see engines/types.ts).

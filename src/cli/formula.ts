@@ -3,7 +3,7 @@
  * written with `define` (docs/graph-format.md). Inputs and their shapes come from
  * the --at values; --wrt names the active ones, the rest are constant.
  */
-import type { Operation } from '../api/index.js';
+import { inferShape, type Operation } from '../api/index.js';
 import { type Command, usageError } from './args.js';
 
 type EvalCommand = Extract<Command, { kind: 'eval' }>;
@@ -34,13 +34,6 @@ export function parseValue(text: string, where: string): Nested {
   const bad = numbers.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw usageError(`${where}: expected a number or comma-separated numbers, found ${JSON.stringify(parts[bad])}`, 'eval');
   return numbers.length === 1 ? numbers[0] : numbers;
-}
-
-/** The shape a nested value has along its first elements. */
-export function shapeOf(v: unknown): number[] {
-  const shape: number[] = [];
-  for (let x = v; Array.isArray(x); x = x[0]) shape.push(x.length);
-  return shape;
 }
 
 /** Which request field an operation's extra vector goes in, and what it is keyed by. */
@@ -74,7 +67,7 @@ export function evalRequest(cmd: EvalCommand): Record<string, unknown> {
 
   return {
     graph: {
-      inputs: args.map(([name, v]) => ({ name, shape: shapeOf(v) })),
+      inputs: args.map(([name, v]) => ({ name, shape: inferShape(v) })),
       define: byName([[out, cmd.formula]]),
       outputs: [out],
     },
